@@ -1,0 +1,44 @@
+# cchkit: two commands on a fresh machine.
+#   make demo   installs everything into .venv and ranks image and text as teachers for audio
+#   make test   installs everything into .venv and runs the whole test suite (notebooks included)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+# The CPU wheel of torch lies on this machine's disk; asking for it first keeps pip from pulling
+# a multi-GB CUDA build to satisfy pyproject's open range (torch>=2.2).
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: install demo test test-fast lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "$(TORCH_PIN)"
+	$(PIP) install --quiet -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/cchkit rank --student audio --candidates image,text
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -q --durations=15
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -q -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check cchkit tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,48 @@
+"""Bundled real data (files under ``data/``) and synthetic generators with closed-form truth.
+
+>>> import cchkit
+>>> cchkit.datasets.list()        # doctest: +SKIP
+['digits-avt', 'mfeat']
+>>> bundle = cchkit.datasets.load("digits-avt")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from pathlib import Path
+
+from ..exceptions import BundleFormatError
+
+__all__ = ["list", "load", "data_dir", "DEFAULT_DATASET"]
+
+#: The bundle `cchkit rank` uses when no ``--data`` is given.
+DEFAULT_DATASET = "digits-avt"
+
+
+def data_dir() -> Path:
+    """Where the bundled data lives: ``$CCHKIT_DATA_DIR`` if set, else the repository's ``data/``."""
+    env = os.environ.get("CCHKIT_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "data"
+
+
+def list() -> builtins.list[str]:  # noqa: A001 - mirrors the documented API cchkit.datasets.list()
+    """Names of the bundled datasets (directories of ``data/`` holding a ``bundle.json``)."""
+    root = data_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "bundle.json").is_file())
+
+
+def load(name: str):
+    """Load a bundled dataset by name (see :func:`list`)."""
+    from ..bundle import ModalityBundle
+
+    names = list()
+    if name not in names:
+        raise BundleFormatError(
+            f"no bundled dataset named {name!r}; available: {', '.join(names) or 'none (data/ missing)'}."
+        )
+    return ModalityBundle.load(data_dir() / name)

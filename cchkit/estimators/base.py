@@ -1,0 +1,345 @@
+"""The estimator interface: :class:`MIEstimate` results, the :class:`MIEstimator` base class,
+and the registry (:func:`register_estimator`, :func:`get_estimator`, :func:`list_estimators`).
+
+Every estimator answers two questions through one method, ``estimate(x, y)``:
+
+* ``I(X; Y)`` between two continuous matrices (n, d_x) and (n, d_y);
+* ``I(X; Y)`` between a continuous matrix and a 1-D vector of class labels (the
+  "discrete-label form"), which always satisfies ``0 <= I <= H(Y) <= log(#classes)``.
+
+Units are nats throughout; :meth:`MIEstimate.to` converts to bits.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import inspect
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Literal, TypeVar
+
+import numpy as np
+
+from .._random import RandomState, as_generator
+from .._validation import (
+    as_float_matrix,
+    as_labels,
+    check_informative_columns,
+    check_same_rows,
+    looks_discrete,
+    standardize,
+)
+from ..exceptions import EstimatorError, InputError, UnknownEstimatorError
+
+logger = logging.getLogger("cchkit")
+
+__all__ = [
+    "MIEstimate",
+    "MIEstimator",
+    "register_estimator",
+    "get_estimator",
+    "list_estimators",
+    "estimator_descriptions",
+    "label_entropy",
+]
+
+Bound = Literal["point", "lower", "upper"]
+
+
+@dataclass(frozen=True)
+class MIEstimate:
+    """The result of one mutual-information estimate.
+
+    Attributes
+    ----------
+    value : float
+        The estimate, in ``unit`` (nats unless converted).
+    ci : tuple of float or None
+        A (low, high) interval; how it was obtained is in ``extra["ci_method"]``.
+    bound : {"point", "lower", "upper"}
+        ``"point"`` for a consistent estimator, ``"lower"`` for a variational lower bound.
+    estimator : str
+        Registry name of the estimator.
+    params : dict
+        The estimator's hyper-parameters.
+    n, dim_x, dim_y : int
+        Samples and dimensions used (``dim_y`` is 0 for class labels).
+    seed : int or None
+        The integer seed, when one was given.
+    seconds : float
+        Wall-clock time of the estimate.
+    extra : dict
+        Estimator-specific details (training curve, caps, bounds, warnings...).
+    unit : {"nats", "bits"}
+    """
+
+    value: float
+    ci: tuple[float, float] | None
+    bound: Bound
+    estimator: str
+    params: dict[str, Any]
+    n: int
+    dim_x: int
+    dim_y: int
+    seed: int | None = None
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+    unit: Literal["nats", "bits"] = "nats"
+
+    def to(self, unit: Literal["nats", "bits"]) -> "MIEstimate":
+        """Return the same estimate in ``unit`` ("nats" or "bits")."""
+        if unit not in ("nats", "bits"):
+            raise InputError(f"unit must be 'nats' or 'bits', got {unit!r}.")
+        if unit == self.unit:
+            return self
+        factor = 1.0 / math.log(2) if unit == "bits" else math.log(2)
+        ci = None if self.ci is None else (self.ci[0] * factor, self.ci[1] * factor)
+        return dataclasses.replace(self, value=self.value * factor, ci=ci, unit=unit)
+
+    @property
+    def discrete_y(self) -> bool:
+        """True when ``y`` was a class-label vector."""
+        return self.dim_y == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (the training curve and other arrays become lists)."""
+        out = dataclasses.asdict(self)
+        out["ci"] = None if self.ci is None else [float(self.ci[0]), float(self.ci[1])]
+        out["extra"] = _jsonable(self.extra)
+        out["params"] = _jsonable(self.params)
+        return out
+
+    def __str__(self) -> str:
+        ci = "" if self.ci is None else f" [{self.ci[0]:.3f}, {self.ci[1]:.3f}]"
+        return f"I = {self.value:.3f}{ci} {self.unit} ({self.estimator}, {self.bound}, n={self.n})"
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    return obj
+
+
+def label_entropy(labels: np.ndarray) -> float:
+    """Plug-in entropy H(Y) of integer labels, in nats."""
+    counts = np.bincount(labels)
+    p = counts[counts > 0] / labels.shape[0]
+    return float(-(p * np.log(p)).sum())
+
+
+@dataclass
+class RawEstimate:
+    """What an estimator's ``_estimate_*`` method returns to the base class."""
+
+    value: float
+    ci: tuple[float, float] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class MIEstimator(abc.ABC):
+    """Base class of every mutual-information estimator.
+
+    Subclasses store validated keyword-only hyper-parameters in ``__init__`` (nothing else) and
+    implement :meth:`_estimate_continuous` and :meth:`_estimate_discrete`. The base class checks
+    and standardises the inputs, times the call and builds the :class:`MIEstimate`.
+
+    Parameters (common to all)
+    --------------------------
+    standardize : bool, default True
+        Centre and scale every column before estimating (k-NN estimates depend on scale).
+    random_state : int, numpy Generator or None
+        Seeds every random path (bootstrap, tie-breaking noise, network initialisation).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    bound: ClassVar[Bound] = "point"
+
+    def __init__(self, *, standardize: bool = True, random_state: RandomState = None) -> None:
+        self.standardize = bool(standardize)
+        self.random_state = random_state
+
+    # ---------------------------------------------------------------- parameters
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's keyword arguments and their current values."""
+        params: dict[str, Any] = {}
+        for cls in type(self).__mro__:
+            if cls is object or "__init__" not in cls.__dict__:
+                continue
+            for pname, p in inspect.signature(cls.__init__).parameters.items():
+                if pname == "self" or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                    continue
+                if pname not in params and hasattr(self, pname):
+                    params[pname] = getattr(self, pname)
+        params.pop("random_state", None)
+        return params
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def min_samples(self) -> int:
+        """The fewest samples this estimator can work with."""
+        return 4
+
+    # ---------------------------------------------------------------- public API
+    def estimate(self, x: Any, y: Any, *, discrete_y: bool | None = None) -> MIEstimate:
+        """Estimate I(X; Y) in nats.
+
+        Parameters
+        ----------
+        x : array-like, shape (n, d_x)
+            Continuous samples (numpy, torch, pandas); 1-D means (n, 1).
+        y : array-like, shape (n, d_y) or (n,)
+            Continuous samples, or a 1-D vector of class labels.
+        discrete_y : bool or None
+            Treat ``y`` as class labels. ``None`` decides from ``y``: a 1-D vector of integers,
+            booleans or strings is labels; floats are continuous.
+
+        Returns
+        -------
+        MIEstimate
+        """
+        start = time.perf_counter()
+        if discrete_y is None:
+            discrete_y = looks_discrete(y)
+        xm = as_float_matrix(x, "x")
+        if discrete_y:
+            labels, classes = as_labels(y, "y")
+            n = check_same_rows(x=xm, y=labels)
+            self._check_n(n)
+            if classes.size < 2:
+                raise InputError(
+                    "y has a single class; I(X; Y) with a constant label is 0 by definition and "
+                    "nothing can be estimated. Give at least two classes."
+                )
+            check_informative_columns(xm, "x")
+            if self.standardize:
+                xm = standardize(xm)
+            raw = self._estimate_discrete(xm, labels)
+            h_y = label_entropy(labels)
+            raw = _clip_to_label_entropy(raw, h_y)
+            raw.extra.setdefault("label_entropy", h_y)
+            dim_y = 0
+        else:
+            ym = as_float_matrix(y, "y")
+            n = check_same_rows(x=xm, y=ym)
+            self._check_n(n)
+            check_informative_columns(xm, "x")
+            check_informative_columns(ym, "y")
+            if self.standardize:
+                xm, ym = standardize(xm), standardize(ym)
+            raw = self._estimate_continuous(xm, ym)
+            dim_y = ym.shape[1]
+        seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
+        return MIEstimate(
+            value=float(raw.value),
+            ci=None if raw.ci is None else (float(raw.ci[0]), float(raw.ci[1])),
+            bound=self.bound,
+            estimator=self.name,
+            params=self.get_params(),
+            n=int(n),
+            dim_x=int(xm.shape[1]),
+            dim_y=int(dim_y),
+            seed=None if seed is None else int(seed),
+            seconds=time.perf_counter() - start,
+            extra=raw.extra,
+        )
+
+    def _check_n(self, n: int) -> None:
+        need = self.min_samples()
+        if n < need:
+            raise InputError(
+                f"{self.name} needs at least {need} samples with these settings, got {n}. "
+                "Give more samples or lower k / the number of folds."
+            )
+
+    def _rng(self) -> np.random.Generator:
+        """A fresh Generator from ``random_state`` (same seed, same stream, every call)."""
+        if isinstance(self.random_state, np.random.Generator):
+            return self.random_state
+        return as_generator(self.random_state)
+
+    # ---------------------------------------------------------------- to implement
+    @abc.abstractmethod
+    def _estimate_continuous(self, x: np.ndarray, y: np.ndarray) -> RawEstimate:
+        """I(X; Y) for two standardised float matrices with the same rows."""
+
+    @abc.abstractmethod
+    def _estimate_discrete(self, x: np.ndarray, labels: np.ndarray) -> RawEstimate:
+        """I(X; Y) for a float matrix and integer labels 0..C-1 (C >= 2)."""
+
+
+def _clip_to_label_entropy(raw: RawEstimate, h_y: float) -> RawEstimate:
+    """Clip a label-form estimate into [0, H(Y)], recording when that happened."""
+    if raw.value > h_y + 1e-12 or raw.value < 0:
+        raw.extra["clipped_from"] = float(raw.value)
+        raw.value = float(min(max(raw.value, 0.0), h_y))
+    if raw.ci is not None:
+        raw.ci = (float(min(max(raw.ci[0], 0.0), h_y)), float(min(max(raw.ci[1], 0.0), h_y)))
+    return raw
+
+
+# -------------------------------------------------------------------- registry
+_REGISTRY: dict[str, type[MIEstimator]] = {}
+E = TypeVar("E", bound=type[MIEstimator])
+
+
+def register_estimator(name: str) -> Callable[[E], E]:
+    """Class decorator adding an :class:`MIEstimator` subclass to the registry under ``name``."""
+
+    def decorator(cls: E) -> E:
+        if not (isinstance(cls, type) and issubclass(cls, MIEstimator)):
+            raise TypeError("register_estimator decorates MIEstimator subclasses")
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise EstimatorError(f"an estimator named {name!r} is already registered")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorator
+
+
+def list_estimators() -> list[str]:
+    """Names of the registered estimators, sorted."""
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def estimator_descriptions() -> dict[str, str]:
+    """Registry name -> one-line description."""
+    _load_builtin()
+    return {k: _REGISTRY[k].description for k in sorted(_REGISTRY)}
+
+
+def get_estimator(name: str, **params: Any) -> MIEstimator:
+    """Build a registered estimator: ``get_estimator("ksg", k=5, random_state=0)``."""
+    _load_builtin()
+    if isinstance(name, MIEstimator):
+        return name
+    if name not in _REGISTRY:
+        raise UnknownEstimatorError(
+            f"unknown estimator {name!r}; choose one of {', '.join(sorted(_REGISTRY))}."
+        )
+    cls = _REGISTRY[name]
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise EstimatorError(f"bad parameters for estimator {name!r}: {exc}") from None
+
+
+def _load_builtin() -> None:
+    from . import _builtin  # noqa: F401  (imports register the built-in estimators)

@@ -1,0 +1,50 @@
+"""Exceptions raised by cchkit.
+
+Every error a user can cause derives from :class:`CchkitError`, so the CLI can turn it into
+one line and exit code 2, while a bug (any other exception) exits 1.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CchkitError",
+    "InputError",
+    "BundleError",
+    "BundleFormatError",
+    "UnknownModalityError",
+    "NotPairedError",
+    "EstimatorError",
+    "UnknownEstimatorError",
+]
+
+
+class CchkitError(ValueError):
+    """Base class of every error caused by the caller's input or settings."""
+
+
+class InputError(CchkitError):
+    """An array or parameter is unusable (NaN, wrong shape, too few samples, ...)."""
+
+
+class BundleError(CchkitError):
+    """A modality bundle is inconsistent (rows, labels, classes, names)."""
+
+
+class BundleFormatError(BundleError):
+    """A file or directory is not a readable cchkit bundle."""
+
+
+class UnknownModalityError(BundleError):
+    """A modality name that the bundle does not have."""
+
+
+class NotPairedError(BundleError):
+    """Paired samples are needed but the modalities share no (or too few) sample ids."""
+
+
+class EstimatorError(CchkitError):
+    """An estimator was configured wrongly or cannot run on the given data."""
+
+
+class UnknownEstimatorError(EstimatorError):
+    """A name that is not in the estimator registry."""

@@ -1,0 +1,448 @@
+"""Rank candidate teacher modalities for a student modality by their CCH score.
+
+>>> import cchkit
+>>> ranking = cchkit.rank_teachers("digits-avt", student="audio", candidates=["image", "text"])  # doctest: +SKIP
+>>> ranking.table[["teacher", "cch_score", "cch_low", "cch_high", "decision", "rank"]]  # doctest: +SKIP
+
+The work is a grid of independent tasks (modality x estimator x encoder seed x fold), run with
+joblib (``n_jobs``); any joblib backend (Dask, Ray) can run it unchanged through
+``joblib.parallel_config``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._random import RandomState, as_generator
+from .bundle import MIN_SAMPLES, ModalityBundle, load_bundle
+from .cch import SCORE_VARIANTS, Term, combine_terms, decide, estimate_terms, mfh_share, score_interval
+from .estimators.base import MIEstimate, get_estimator, list_estimators
+from .exceptions import BundleError, CchkitError, InputError, UnknownEstimatorError
+from .representations import REPRESENTATION_KINDS, RepresentationSet, compute_representations
+
+logger = logging.getLogger("cchkit")
+
+__all__ = ["Ranking", "rank_teachers", "RANKING_COLUMNS"]
+
+#: Columns of :attr:`Ranking.table`, in order (documented in the README).
+RANKING_COLUMNS = [
+    "student",
+    "teacher",
+    "estimator",
+    "variant",
+    "representation",
+    "n_pairs",
+    "i_teacher_student",
+    "i_teacher_student_low",
+    "i_teacher_student_high",
+    "i_student_label",
+    "i_student_label_low",
+    "i_student_label_high",
+    "cch_score",
+    "cch_low",
+    "cch_high",
+    "decision",
+    "rank",
+    "consensus",
+    "estimators_disagree",
+    "teacher_accuracy",
+    "student_accuracy",
+    "i_teacher_label",
+    "mfh_score",
+    "label_entropy",
+    "bound",
+    "error",
+]
+
+
+@dataclass
+class Ranking:
+    """The result of :func:`rank_teachers`: a tidy table, one row per (student, teacher, estimator).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Columns :data:`RANKING_COLUMNS`. MI values in nats. ``rank`` 1 is the best teacher for
+        that student under that estimator; failed rows keep their ``error`` and no rank.
+    settings : dict
+        How the ranking was made (data, estimators, representation, variant, seed...).
+    """
+
+    table: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def students(self) -> list[str]:
+        return list(dict.fromkeys(self.table["student"]))
+
+    @property
+    def primary_estimator(self) -> str:
+        return str(self.settings.get("estimators", [self.table["estimator"].iloc[0]])[0])
+
+    def top(self, k: int = 1, *, estimator: str | None = None) -> pd.DataFrame:
+        """The ``k`` best-ranked teachers per student under ``estimator`` (default: the first)."""
+        est = estimator or self.primary_estimator
+        t = self.table[(self.table["estimator"] == est) & self.table["rank"].notna()]
+        return t.sort_values(["student", "rank"]).groupby("student", sort=False).head(k).reset_index(drop=True)
+
+    @property
+    def recommended(self) -> str | dict[str, str | None] | None:
+        """The best teacher predicted to help (decision ``helps``), per student; ``None`` if none.
+
+        A single student gives a name (or None); ``student="all"`` gives a dict.
+        """
+        best = self.top(len(self.table), estimator=self.primary_estimator)
+        out: dict[str, str | None] = {}
+        for student in self.students:
+            rows = best[(best["student"] == student) & (best["decision"] == "helps")]
+            out[student] = None if rows.empty else str(rows.iloc[0]["teacher"])
+        return out[self.students[0]] if len(out) == 1 else out
+
+    def matrix(self, value: str = "cch_score", *, estimator: str | None = None) -> pd.DataFrame:
+        """Teacher-by-student matrix of ``value`` (rows: teachers, columns: students)."""
+        est = estimator or self.primary_estimator
+        t = self.table[self.table["estimator"] == est]
+        return t.pivot(index="teacher", columns="student", values=value)
+
+    def plot(self, ax=None, **kwargs):
+        """Scores with intervals, coloured by decision (see :func:`cchkit.plotting.plot_ranking`)."""
+        from .plotting import plot_ranking
+
+        return plot_ranking(self, ax=ax, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"rows": [...], "settings": {...}}`` with NaN as None (JSON null)."""
+        rows = json.loads(self.table.to_json(orient="records", double_precision=10))
+        return {"rows": rows, "settings": self.settings}
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 2) -> str:
+        """JSON text (also written to ``path`` if given)."""
+        text = json.dumps(self.to_dict(), indent=indent, sort_keys=False)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
+        """CSV text of :attr:`table` (also written to ``path`` if given)."""
+        text = self.table.to_csv(index=False, float_format="%.6g")
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def __repr__(self) -> str:
+        cols = ["student", "teacher", "estimator", "cch_score", "cch_low", "cch_high", "decision", "rank"]
+        return f"Ranking(recommended={self.recommended!r})\n" + self.table[cols].to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        return f"<p>Ranking, recommended: <b>{self.recommended}</b></p>" + self.table.to_html(index=False)
+
+
+# ---------------------------------------------------------------------- the pipeline
+def _resolve_candidates(
+    bundle: ModalityBundle, student: str, candidates: Sequence[str] | str | None
+) -> list[tuple[str, list[str]]]:
+    """(student, candidates) pairs to score; ``student="all"`` gives every ordered pair."""
+    if isinstance(candidates, str):
+        candidates = [c.strip() for c in candidates.split(",") if c.strip()]
+    if student == "all":
+        names = bundle.names if candidates is None else bundle.check_modalities(candidates)
+        if len(names) < 2:
+            raise BundleError("student='all' needs at least two modalities.")
+        return [(s, [t for t in names if t != s]) for s in names]
+    bundle.modality(student)
+    if candidates is None:
+        cands = [n for n in bundle.names if n != student]
+    else:
+        cands = bundle.check_modalities(candidates)
+        if student in cands:
+            raise BundleError(
+                f"the student {student!r} is also listed as a candidate teacher; a modality cannot "
+                "teach itself. Remove it from the candidates."
+            )
+    if not cands:
+        raise BundleError(f"no candidate teachers for student {student!r}: the bundle has no other modality.")
+    return [(student, cands)]
+
+
+def _estimator_for(name: str, params: Mapping[str, Any], seed: int):
+    import inspect
+
+    from .estimators.base import _REGISTRY
+
+    cls = _REGISTRY[name]
+    accepted = inspect.signature(cls.__init__).parameters
+    kwargs = {k: v for k, v in params.items() if k in accepted}
+    kwargs["random_state"] = seed
+    if "progress" in accepted:
+        kwargs.setdefault("progress", False)
+    return get_estimator(name, **kwargs)
+
+
+def _run_task(task: tuple, reps: Sequence[RepresentationSet], variant: str, params: Mapping[str, Mapping[str, Any]]):
+    """One (kind, modality, estimator, seed, fold) MI computation; errors are returned, not raised."""
+    kind, key, est_name, s, f, seed = task
+    rs = reps[s]
+    labels = rs.labels[f]
+    try:
+        est = _estimator_for(est_name, params.get(est_name, {}), seed)
+        if kind == "pair":
+            teacher, student = key
+            terms = estimate_terms(
+                est, rs.folds[f][teacher], rs.folds[f][student], labels, variant=variant, baselines=True, random_state=seed
+            )
+            return task, {"teacher_student": terms["teacher_student"], "joint_label": terms["joint_label"]}
+        # single modality: I(H_m; Y)
+        h = rs.folds[f][key]
+        if variant == "matched":
+            from .cch import discriminant_projection
+
+            h = discriminant_projection(h, labels, random_state=seed + 1)
+        return task, {"label": est.estimate(h, labels, discrete_y=True)}
+    except CchkitError as exc:
+        return task, exc
+    except Exception as exc:  # a bug or numerical failure: record it in the row, keep the batch going
+        logger.exception("task %s failed", task)
+        return task, exc
+
+
+def rank_teachers(
+    bundle: ModalityBundle | str | os.PathLike[str],
+    student: str,
+    candidates: Sequence[str] | str | None = None,
+    *,
+    estimators: Sequence[str] | str = ("gaussian",),
+    representation: str = "pca",
+    variant: str = "raw",
+    dim: int = 16,
+    n_bootstrap: int = 200,
+    n_seeds: int = 1,
+    estimator_params: Mapping[str, Mapping[str, Any]] | None = None,
+    encoder_params: Mapping[str, Any] | None = None,
+    random_state: RandomState = 0,
+    device: str = "auto",
+    n_jobs: int = 1,
+    progress: bool = False,
+) -> Ranking:
+    """Score every candidate teacher for ``student`` by its CCH score and rank them.
+
+    Parameters
+    ----------
+    bundle : ModalityBundle, path, or bundled dataset name
+    student : str
+        The student modality, or ``"all"`` for every ordered (teacher, student) pair.
+    candidates : list of str, comma-separated str, or None (every other modality)
+    estimators : names from :func:`cchkit.list_estimators`; one table row per estimator.
+    representation : {"encoder", "pca", "raw"}
+        How H_m is obtained (see :mod:`cchkit.representations`).
+    variant : {"raw", "matched"}
+        The score variant (see :mod:`cchkit.cch`).
+    dim : int
+        Representation dimension (``pca``, ``encoder``).
+    n_bootstrap : int
+        Bootstrap resamples for the estimators that use a bootstrap.
+    n_seeds : int
+        Encoder seeds (the spread between seeds enters the interval).
+    estimator_params : mapping estimator name -> keyword arguments
+    encoder_params : keyword arguments of the encoder representation
+    random_state, device, n_jobs, progress
+
+    Returns
+    -------
+    Ranking
+    """
+    start = time.perf_counter()
+    if isinstance(estimators, str):
+        estimators = [e.strip() for e in estimators.split(",") if e.strip()]
+    estimators = list(dict.fromkeys(estimators))
+    if not estimators:
+        raise InputError("give at least one estimator.")
+    known = list_estimators()
+    for e in estimators:
+        if e not in known:
+            raise UnknownEstimatorError(f"unknown estimator {e!r}; choose one of {', '.join(known)}.")
+    if representation not in REPRESENTATION_KINDS:
+        raise InputError(
+            f"unknown representation {representation!r}; choose one of {', '.join(REPRESENTATION_KINDS)}."
+        )
+    if variant not in SCORE_VARIANTS:
+        raise InputError(f"unknown score variant {variant!r}; choose one of {', '.join(SCORE_VARIANTS)}.")
+    for pname, pval in (("n_bootstrap", n_bootstrap), ("n_seeds", n_seeds), ("dim", dim), ("n_jobs", abs(n_jobs))):
+        if not isinstance(pval, (int, np.integer)) or pval < 1:
+            raise InputError(f"{pname} must be a positive integer, got {pval!r}.")
+    bundle = load_bundle(bundle)
+    plan = _resolve_candidates(bundle, student, candidates)
+    params: dict[str, dict[str, Any]] = {e: {"n_bootstrap": int(n_bootstrap)} for e in estimators}
+    for k, v in (estimator_params or {}).items():
+        params.setdefault(k, {}).update(v)
+    if device != "auto":
+        for e in estimators:
+            params[e].setdefault("device", device)
+
+    # which pairs can be scored: the CCH needs paired samples
+    failures: dict[tuple[str, str], str] = {}
+    usable: set[str] = set()
+    for s, cands in plan:
+        for t in cands:
+            n_pairs = bundle.n_paired(s, t)
+            if n_pairs < MIN_SAMPLES:
+                failures[(s, t)] = (
+                    f"{s!r} and {t!r} share {n_pairs} sample id(s); the CCH score needs paired samples "
+                    f"(at least {MIN_SAMPLES}). Use `cchkit validate` (unpaired distiller) instead."
+                )
+            else:
+                usable.update((s, t))
+    names = [n for n in bundle.names if n in usable]
+    rng = as_generator(random_state)
+    seeds = [int(x) for x in rng.integers(0, 2**31 - 1, size=n_seeds)]
+    reps: list[RepresentationSet] = []
+    n_pairs_all = 0
+    if names:
+        view = bundle.paired(names)
+        n_pairs_all = view.n
+        given = [n for n in names if bundle.modality(n).representation]
+        for seed in seeds:
+            reps.append(
+                compute_representations(
+                    view.data, view.labels, kind=representation, dim=dim, given=given, random_state=seed,
+                    device=device, progress=progress, **dict(encoder_params or {}),
+                )
+            )
+    # the task grid: I(H_m; Y) once per modality, I(H_T; H_S) and I([H_T,H_S]; Y) per pair
+    pairs = [(t, s) for s, cands in plan for t in cands if (s, t) not in failures]
+    tasks = []
+    for e in estimators:
+        for si, seed in enumerate(seeds):
+            for f in range(len(reps[si].folds) if reps else 0):
+                sub = int(seed + 7919 * f) % (2**31 - 1)
+                tasks += [("single", m, e, si, f, sub) for m in names]
+                tasks += [("pair", p, e, si, f, sub) for p in pairs]
+    results = _run_grid(tasks, reps, variant, params, n_jobs=n_jobs, progress=progress)
+
+    rows = []
+    for s, cands in plan:
+        for t in cands:
+            for e in estimators:
+                rows.append(_row(s, t, e, results, reps, seeds, failures, representation, variant, n_pairs_all, bundle))
+    table = pd.DataFrame(rows, columns=RANKING_COLUMNS)
+    table = _add_ranks(table)
+    settings = {
+        "data": bundle.name,
+        "student": student,
+        "candidates": None if candidates is None else list(candidates) if not isinstance(candidates, str) else candidates,
+        "estimators": estimators,
+        "representation": representation,
+        "variant": variant,
+        "dim": int(dim),
+        "n_bootstrap": int(n_bootstrap),
+        "n_seeds": int(n_seeds),
+        "random_state": random_state if isinstance(random_state, (int, type(None))) else "generator",
+        "unit": "nats",
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+    return Ranking(table=table, settings=settings)
+
+
+def _run_grid(tasks, reps, variant, params, *, n_jobs: int, progress: bool) -> dict:
+    from joblib import Parallel, delayed
+
+    if not tasks:
+        return {}
+    if n_jobs == 1:
+        from tqdm.auto import tqdm
+
+        it = tqdm(tasks, desc="MI estimates", disable=not progress, leave=False)
+        out = [_run_task(t, reps, variant, params) for t in it]
+    else:
+        out = Parallel(n_jobs=n_jobs)(delayed(_run_task)(t, reps, variant, params) for t in tasks)
+    return {task: res for task, res in out}
+
+
+def _collect(results: dict, kind: str, key, est: str, n_seeds: int, field_name: str):
+    """Estimates grouped by seed (list over seeds of lists over folds), or the first error."""
+    groups: list[list[MIEstimate]] = [[] for _ in range(n_seeds)]
+    for task, res in results.items():
+        if task[0] == kind and task[1] == key and task[2] == est:
+            if isinstance(res, Exception):
+                return res
+            groups[task[3]].append(res[field_name])
+    return groups
+
+
+def _term(results, kind, key, est, n_seeds, field_name) -> Term | Exception:
+    groups = _collect(results, kind, key, est, n_seeds, field_name)
+    if isinstance(groups, Exception):
+        return groups
+    return combine_terms(groups)
+
+
+def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pairs, bundle) -> dict[str, Any]:
+    row: dict[str, Any] = {c: np.nan for c in RANKING_COLUMNS}
+    row.update(
+        student=s, teacher=t, estimator=e, variant=variant, representation=representation,
+        n_pairs=bundle.n_paired(s, t), decision="failed", consensus=None, estimators_disagree=False, error=None,
+        bound=None,
+    )
+    if (s, t) in failures:
+        row["error"] = failures[(s, t)]
+        return row
+    n_seeds = len(seeds)
+    ts = _term(results, "pair", (t, s), e, n_seeds, "teacher_student")
+    sy = _term(results, "single", s, e, n_seeds, "label")
+    ty = _term(results, "single", t, e, n_seeds, "label")
+    jy = _term(results, "pair", (t, s), e, n_seeds, "joint_label")
+    for term in (ts, sy, ty, jy):
+        if isinstance(term, Exception):
+            row["error"] = f"{type(term).__name__}: {term}"
+            return row
+    score, low, high = score_interval(ts, sy)
+    label_entropy = float(np.mean([est.extra.get("label_entropy", np.nan) for est in sy.estimates]))
+    row.update(
+        i_teacher_student=ts.value,
+        i_teacher_student_low=ts.low,
+        i_teacher_student_high=ts.high,
+        i_student_label=sy.value,
+        i_student_label_low=max(sy.low, 0.0),
+        i_student_label_high=sy.high,
+        cch_score=score,
+        cch_low=low,
+        cch_high=high,
+        decision=decide(low, high),
+        teacher_accuracy=float(np.mean([r.accuracy.get(t, np.nan) for r in reps])),
+        student_accuracy=float(np.mean([r.accuracy.get(s, np.nan) for r in reps])),
+        i_teacher_label=ty.value,
+        mfh_score=mfh_share(ty.value, sy.value, jy.value),
+        label_entropy=label_entropy,
+        bound=ts.estimates[0].bound if ts.estimates else None,
+    )
+    return row
+
+
+def _add_ranks(table: pd.DataFrame) -> pd.DataFrame:
+    ok = table["error"].isna()
+    table.loc[ok, "rank"] = (
+        table[ok].groupby(["student", "estimator"])["cch_score"].rank(ascending=False, method="min")
+    )
+    table["rank"] = table["rank"].astype("Int64")
+    for (s, t), grp in table[ok].groupby(["student", "teacher"], sort=False):
+        decisions = list(grp["decision"])
+        top, count = Counter(decisions).most_common(1)[0]
+        consensus = top if count > len(decisions) / 2 else "inconclusive"
+        idx = grp.index
+        table.loc[idx, "consensus"] = consensus
+        table.loc[idx, "estimators_disagree"] = len(set(decisions)) > 1
+    table["estimators_disagree"] = table["estimators_disagree"].astype(bool)
+    return table
+
+
+_ = math

@@ -629,6 +629,10 @@ def _load_npz(cls: type[ModalityBundle], p: Path) -> ModalityBundle:
             meta = json.loads(str(content.pop("__meta__")))
         except json.JSONDecodeError:
             raise BundleFormatError(f"{p}: the __meta__ entry is not JSON.") from None
+    for key, val in content.items():
+        base = key.split("__", 1)[0] if key.count("__") == 1 else key
+        if not isinstance(val, np.ndarray) or not (key in _RESERVED or _NAME_RE.match(base)):
+            raise BundleFormatError(f"{p} has an entry {key!r} that is not a bundle array; it is not a cchkit bundle.")
     mod_names = [k for k in content if "__" not in k and k not in _RESERVED]
     if not mod_names:
         raise BundleFormatError(f"{p} has no modality arrays (keys: {sorted(content)}).")

@@ -1,0 +1,88 @@
+"""Ranking teachers on bundles whose right answer is known."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cchkit import BundleError, InputError, ModalityBundle, UnknownEstimatorError, rank_teachers
+from cchkit.ranking import RANKING_COLUMNS
+
+
+@pytest.mark.parametrize("representation", ["raw", "pca"])
+def test_known_order_shared_label_only_noise(structured_bundle, representation):
+    r = rank_teachers(structured_bundle, "student", representation=representation, n_bootstrap=50, dim=7)
+    t = r.table.set_index("teacher")
+    assert list(r.table.columns) == RANKING_COLUMNS
+    assert t.loc["shared", "rank"] == 1 and t.loc["label_only", "rank"] == 2 and t.loc["noise", "rank"] == 3
+    assert t.loc["shared", "decision"] == "helps"
+    assert t.loc["noise", "decision"] == "hurts"
+    assert r.recommended == "shared"
+    # the score is the difference of the two reported terms
+    np.testing.assert_allclose(t["cch_score"], t["i_teacher_student"] - t["i_student_label"])
+    # baselines: the noise teacher has no label information and is least accurate
+    assert t.loc["noise", "i_teacher_label"] < 0.05
+    assert t.loc["noise", "teacher_accuracy"] < t.loc["label_only", "teacher_accuracy"]
+    assert (t["cch_low"] <= t["cch_score"]).all() and (t["cch_score"] <= t["cch_high"]).all()
+
+
+def test_same_seed_same_table(structured_bundle):
+    a = rank_teachers(structured_bundle, "student", ["shared", "noise"], n_bootstrap=30, random_state=3)
+    b = rank_teachers(structured_bundle, "student", ["shared", "noise"], n_bootstrap=30, random_state=3)
+    pd.testing.assert_frame_equal(a.table, b.table)
+
+
+def test_student_all_gives_every_ordered_pair(structured_bundle):
+    r = rank_teachers(structured_bundle.select(["student", "shared", "noise"]), "all", n_bootstrap=20)
+    assert len(r.table) == 6
+    m = r.matrix()
+    assert m.shape == (3, 3) and np.isnan(m.loc["shared", "shared"])
+    assert isinstance(r.recommended, dict) and set(r.recommended) == {"student", "shared", "noise"}
+
+
+def test_unpaired_candidate_gives_failed_row_not_a_crash():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 50)
+    b = ModalityBundle.from_arrays(
+        {"s": rng.standard_normal((100, 2)) + y[:, None], "t": rng.standard_normal((100, 2)), "u": rng.standard_normal((100, 2))},
+        labels=y,
+        ids={"s": np.arange(100), "t": np.arange(100), "u": np.arange(1000, 1100)},
+    )
+    r = rank_teachers(b, "s", n_bootstrap=20)
+    t = r.table.set_index("teacher")
+    assert t.loc["u", "decision"] == "failed" and "paired samples" in t.loc["u", "error"]
+    assert pd.isna(t.loc["u", "rank"]) and t.loc["t", "rank"] == 1
+
+
+def test_several_estimators_rows_and_consensus(structured_bundle):
+    r = rank_teachers(structured_bundle, "student", ["shared", "noise"], estimators=["gaussian", "gaussian"], n_bootstrap=20)
+    assert len(r.table) == 2  # duplicates removed
+    assert set(r.table["consensus"]) <= {"helps", "hurts", "inconclusive"}
+
+
+def test_json_and_csv(structured_bundle, tmp_path):
+    r = rank_teachers(structured_bundle, "student", ["shared"], n_bootstrap=20)
+    payload = json.loads(r.to_json(tmp_path / "r.json"))
+    assert set(payload) == {"rows", "settings"} and payload["rows"][0]["teacher"] == "shared"
+    assert pd.read_csv(tmp_path / "r.csv" if r.to_csv(tmp_path / "r.csv") else None).shape[0] == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"student": "student", "candidates": ["student", "noise"]}, BundleError, "also listed as a candidate"),
+        ({"student": "video"}, BundleError, "unknown modality"),
+        ({"student": "student", "candidates": ["noise", "noise"]}, BundleError, "more than once"),
+        ({"student": "student", "estimators": ["nope"]}, UnknownEstimatorError, "unknown estimator"),
+        ({"student": "student", "representation": "bert"}, InputError, "unknown representation"),
+        ({"student": "student", "variant": "weird"}, InputError, "unknown score variant"),
+        ({"student": "student", "n_bootstrap": 0}, InputError, "n_bootstrap must be a positive"),
+        ({"student": "student", "n_seeds": -1}, InputError, "n_seeds must be a positive"),
+    ],
+)
+def test_bad_arguments(structured_bundle, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        rank_teachers(structured_bundle, **kwargs)

@@ -258,6 +258,162 @@ def estimators(fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
     write_output(text, out)
 
 
+@app.command(epilog="Example: cchkit info --data mfeat")
+@handle_errors
+def info(data: str = DataOpt, fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
+    """Summarise a bundle: modalities, dims, n, classes, pairing, constant columns, NaN count."""
+    import json
+
+    from ..bundle import load_bundle
+
+    _check_format(fmt)
+    bundle = load_bundle(data)
+    df = bundle.summary()
+    if fmt == "json":
+        text = json.dumps(
+            {"name": bundle.name, "classes": [str(c) for c in bundle.classes], "rows": json.loads(df.to_json(orient="records"))},
+            indent=2,
+        )
+    elif fmt == "csv":
+        text = df.to_csv(index=False)
+    else:
+        head = f"bundle {bundle.name!r}: {len(bundle)} modalities, {bundle.n_classes} classes ({', '.join(map(str, bundle.classes[:12]))}{'...' if bundle.n_classes > 12 else ''})"
+        text = head + "\n" + render_frame(df.drop(columns="description"))
+    write_output(text, out)
+
+
+@app.command(
+    epilog="Examples: cchkit estimate -x audio -y label --estimator ksg   |   cchkit estimate -x audio -y image -e gaussian -f json"
+)
+@handle_errors
+def estimate(
+    x: str = typer.Option(..., "--x", "-x", help="A modality."),
+    y: str = typer.Option("label", "--y", "-y", help="Another modality, or 'label' for the class labels."),
+    data: str = DataOpt,
+    estimator: str = typer.Option("gaussian", "--estimator", "-e", help="A registered MI estimator (see `cchkit estimators`)."),
+    n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples (estimators that bootstrap)."),
+    units: str = typer.Option("nats", "--units", help="nats or bits."),
+    fmt: str = FormatOpt,
+    out: Optional[Path] = OutOpt,
+    seed: int = SeedOpt,
+    device: str = DeviceOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Estimate the mutual information between two modalities, or a modality and the labels."""
+    import inspect
+    import json
+
+    from ..bundle import load_bundle
+    from ..estimators.base import _REGISTRY, get_estimator, list_estimators
+
+    _setup_logging(quiet)
+    _check_format(fmt)
+    if units not in ("nats", "bits"):
+        raise InputError(f"--units must be nats or bits, got {units!r}.")
+    if n_bootstrap < 1:
+        raise InputError(f"--n-bootstrap must be a positive integer, got {n_bootstrap}.")
+    if estimator not in list_estimators():
+        raise InputError(f"unknown estimator {estimator!r}; choose one of {', '.join(list_estimators())}.")
+    bundle = load_bundle(data)
+    accepted = inspect.signature(_REGISTRY[estimator].__init__).parameters
+    params: dict[str, Any] = {"random_state": seed}
+    for key, val in (("n_bootstrap", n_bootstrap), ("device", device), ("progress", _progress_enabled(quiet))):
+        if key in accepted and not (key == "device" and val == "auto"):
+            params[key] = val
+    est = get_estimator(estimator, **params)
+    if y == "label":
+        m = bundle.modality(x)
+        result = est.estimate(m.data, m.labels, discrete_y=True)
+    else:
+        view = bundle.paired([x, y])
+        result = est.estimate(view.data[x], view.data[y], discrete_y=False)
+    result = result.to(units)
+    row = {"x": x, "y": y, **{k: v for k, v in result.to_dict().items() if k != "extra"}}
+    row["ci_method"] = result.extra.get("ci_method")
+    if fmt == "json":
+        text = json.dumps({"rows": [row], "extra": result.to_dict()["extra"]}, indent=2)
+    elif fmt == "csv":
+        import pandas as pd
+
+        flat = dict(row, ci_low=row["ci"][0] if row["ci"] else None, ci_high=row["ci"][1] if row["ci"] else None)
+        flat.pop("ci")
+        flat["params"] = json.dumps(flat["params"], default=str)
+        text = pd.DataFrame([flat]).to_csv(index=False)
+    else:
+        ci = f" [{result.ci[0]:.3f}, {result.ci[1]:.3f}]" if result.ci else ""
+        text = (
+            f"I({x}; {y}) = {result.value:.4f}{ci} {units}  ({estimator}, {result.bound} estimate, n={result.n}, "
+            f"dims {result.dim_x}x{result.dim_y or 'labels'}, {result.seconds:.2f} s)\n"
+            f"interval: {result.extra.get('ci_method', 'none')}"
+        )
+    write_output(text, out)
+
+
+@app.command(
+    "import",
+    epilog="Examples: cchkit import table.csv --label y --out mine.npz   |   cchkit import t.parquet --label y --mapping groups.json --out mine/",
+)
+@handle_errors
+def import_table(
+    table: Path = typer.Argument(..., help="A .csv or .parquet table, one row per sample."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the bundle (.npz file or a directory)."),
+    label: str = typer.Option("label", "--label", "-l", help="The label column."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help='JSON file {"modality": ["col", ...], ...}.'),
+    sep: str = typer.Option("_", "--sep", help="Without --mapping: columns are grouped by the prefix before this separator."),
+    id_column: Optional[str] = typer.Option(None, "--id-column", help="A sample-id column (optional)."),
+    name: str = typer.Option("", "--name", help="Bundle name (default: the table's file name)."),
+) -> None:
+    """Turn a CSV or parquet table into a bundle (columns grouped by prefix or by a JSON mapping)."""
+    import json
+    import os
+    import shutil
+    import tempfile
+
+    import pandas as pd
+
+    from ..bundle import ModalityBundle
+
+    if not table.is_file():
+        raise InputError(f"{table}: no such file.")
+    try:
+        if table.suffix.lower() in (".parquet", ".pq"):
+            df = pd.read_parquet(table)
+        elif table.suffix.lower() in (".csv", ".tsv", ".txt"):
+            df = pd.read_csv(table, sep="\t" if table.suffix.lower() == ".tsv" else ",")
+        else:
+            raise InputError(f"{table}: unsupported table type {table.suffix!r}; use .csv, .tsv or .parquet.")
+    except InputError:
+        raise
+    except ImportError as exc:
+        raise InputError(f"reading {table.suffix} needs an optional package: {exc}.") from None
+    except Exception as exc:
+        raise InputError(f"{table} could not be read as a table ({type(exc).__name__}: {exc}).") from None
+    groups = None
+    if mapping is not None:
+        try:
+            groups = json.loads(Path(mapping).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"--mapping {mapping}: not a readable JSON file ({exc}).") from None
+        if not isinstance(groups, dict) or not all(isinstance(v, list) for v in groups.values()):
+            raise InputError('--mapping must be a JSON object {"modality": ["column", ...]}.')
+    bundle = ModalityBundle.from_dataframe(
+        df, label=label, modalities=groups, sep=sep, id_column=id_column, name=name or table.stem
+    )
+    out = Path(out)
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"--out {out}: the directory {parent} does not exist.")
+    if out.exists():
+        raise InputError(f"--out {out} already exists; cchkit does not overwrite bundles. Choose a new path.")
+    tmp = Path(tempfile.mkdtemp(prefix=".cchkit-import-", dir=parent))
+    try:
+        written = bundle.save(tmp / out.name)
+        os.replace(written, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    typer.echo(f"wrote {out}: " + ", ".join(f"{m.name} ({m.n}x{m.dim})" for m in bundle.modalities.values()) + f"; {bundle.n_classes} classes", err=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -1,0 +1,101 @@
+"""cchkit info / estimate / import through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cchkit import ModalityBundle
+from cchkit.cli import app
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def table(tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.repeat(["cat", "dog"], 30)
+    df = pd.DataFrame({"audio_0": rng.standard_normal(60) + (y == "cat"), "audio_1": rng.standard_normal(60), "image_0": rng.standard_normal(60)})
+    df["label"] = y
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_info_table_and_json():
+    res = run("info", "--data", "digits-avt")
+    assert res.exit_code == 0 and "audio" in res.output and "10 classes" in res.output
+    res = run("info", "--data", "mfeat", "--format", "json")
+    rows = json.loads(res.output)["rows"]
+    assert {r["modality"]: r["dim"] for r in rows}["mor"] == 6
+
+
+def test_estimate_label_and_pair_in_bits():
+    res = run("estimate", "-x", "audio", "-y", "label", "--n-bootstrap", 20, "-f", "json")
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.output)["rows"][0]
+    assert 0 < row["value"] <= np.log(10) + 1e-9 and row["dim_y"] == 0
+    res = run("estimate", "-x", "image", "-y", "audio", "--units", "bits", "--n-bootstrap", 20)
+    assert res.exit_code == 0 and "bits" in res.output
+
+
+def test_import_csv_then_rank(table, tmp_path):
+    out = tmp_path / "b.npz"
+    res = run("import", table, "--label", "label", "--out", out)
+    assert res.exit_code == 0, res.output
+    b = ModalityBundle.load(out)
+    assert b.names == ["audio", "image"] and b.n_classes == 2
+    res = run("rank", "-d", out, "-s", "image", "-c", "audio", "--n-bootstrap", 20)
+    assert res.exit_code == 0, res.output
+
+
+def test_import_with_mapping(table, tmp_path):
+    mapping = tmp_path / "m.json"
+    mapping.write_text(json.dumps({"left": ["audio_0"], "right": ["audio_1", "image_0"]}))
+    res = run("import", table, "--mapping", mapping, "--out", tmp_path / "dir")
+    assert res.exit_code == 0, res.output
+    assert ModalityBundle.load(tmp_path / "dir")["right"].dim == 2
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (("--label", "nope"), "no label column 'nope'"),
+        (("--mapping", "/nonexistent.json"), "not a readable JSON"),
+        (("--sep", ":"), "has no '<modality>:' prefix"),
+    ],
+)
+def test_import_errors(table, tmp_path, extra, message):
+    res = run("import", table, "--out", tmp_path / "x.npz", *extra)
+    assert res.exit_code == 2 and message in res.output
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_import_refuses_to_overwrite(table, tmp_path):
+    out = tmp_path / "exists.npz"
+    out.write_text("precious")
+    res = run("import", table, "--out", out)
+    assert res.exit_code == 2 and "already exists" in res.output
+    assert out.read_text() == "precious"
+
+
+def test_import_string_column_in_features(tmp_path):
+    df = pd.DataFrame({"a_0": ["x"] * 20, "a_1": np.arange(20.0), "label": [0, 1] * 10})
+    path = tmp_path / "s.csv"
+    df.to_csv(path, index=False)
+    res = run("import", path, "--out", tmp_path / "o.npz")
+    assert res.exit_code == 2 and "non-numeric" in res.output
+
+
+def test_estimate_errors():
+    assert "unknown estimator" in run("estimate", "-x", "audio", "-e", "nope").output
+    res = run("estimate", "-x", "audio", "--units", "bananas")
+    assert res.exit_code == 2 and "--units" in res.output

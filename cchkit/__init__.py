@@ -34,6 +34,7 @@ from .exceptions import (
     UnknownEstimatorError,
     UnknownModalityError,
 )
+from .distill import DistillResult, ValidationReport, distill, validate
 from .ranking import Ranking, rank_teachers
 from .representations import REPRESENTATION_KINDS, RepresentationSet, compute_representations
 
@@ -64,6 +65,10 @@ __all__ = [
     "decide",
     "SCORE_VARIANTS",
     "Ranking",
+    "distill",
+    "DistillResult",
+    "validate",
+    "ValidationReport",
     "rank_teachers",
     "RepresentationSet",
     "compute_representations",

@@ -99,3 +99,28 @@ def test_estimate_errors():
     assert "unknown estimator" in run("estimate", "-x", "audio", "-e", "nope").output
     res = run("estimate", "-x", "audio", "--units", "bananas")
     assert res.exit_code == 2 and "--units" in res.output
+
+
+@pytest.mark.slow
+def test_validate_json_shape(tmp_path):
+    sys_path = __import__("sys").path
+    sys_path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from conftest import make_structured_bundle
+
+    path = tmp_path / "b.npz"
+    make_structured_bundle(n=400).save(path)
+    res = run(
+        "validate", "-d", path, "-s", "student", "-c", "shared,noise", "--seeds", 2, "--epochs", 3,
+        "--n-bootstrap", 20, "-f", "json", "-q",
+    )
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.output)
+    assert set(payload) == {"rows", "summary"}
+    assert {r["teacher"] for r in payload["rows"]} == {"shared", "noise"}
+    assert "spearman" in payload["summary"] and "baselines" in payload["summary"]
+
+
+@pytest.mark.parametrize("args, message", [(("--seeds", 0), "--seeds must be a positive"), (("--epochs", -1), "--epochs must be"), (("-m", "magic"), "magic")])
+def test_validate_bad_input(args, message):
+    res = run("validate", "-s", "audio", "-c", "image", *args)
+    assert res.exit_code == 2 and message in res.output, res.output

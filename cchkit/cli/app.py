@@ -258,6 +258,98 @@ def estimators(fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
     write_output(text, out)
 
 
+@app.command(
+    epilog="Example: cchkit validate --student audio --candidates image,text --method ucmkd --method logit-kd --seeds 3 --format json"
+)
+@handle_errors
+def validate(
+    student: str = typer.Option(..., "--student", "-s", help="The student modality."),
+    candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
+    data: str = DataOpt,
+    method: List[str] = typer.Option(["ucmkd"], "--method", "-m", help="KD method (repeatable): ucmkd, align, logit-kd, feature-kd; 'none' is always run."),
+    seeds: int = typer.Option(3, "--seeds", help="Seeds per teacher and method (intervals over seeds)."),
+    epochs: int = typer.Option(30, "--epochs", help="Training epochs of the student."),
+    estimator: List[str] = typer.Option(["gaussian"], "--estimator", "-e", help="MI estimator for the ranking side (repeatable)."),
+    representation: str = typer.Option("pca", "--representation", "-r", help="Representation for the ranking side: encoder, pca or raw."),
+    variant: str = typer.Option("raw", "--variant", help="CCH score variant for the ranking side: raw or matched."),
+    n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the ranking's intervals."),
+    fmt: str = FormatOpt,
+    out: Optional[Path] = OutOpt,
+    seed: int = SeedOpt,
+    device: str = DeviceOpt,
+    quiet: bool = QuietOpt,
+    n_jobs: int = NJobsOpt,
+) -> None:
+    """Distil every candidate teacher into the student and check the ranking against the measured gains."""
+    import json
+
+    from ..bundle import load_bundle
+    from ..distill import validate as run_validation
+    from ..ranking import _resolve_candidates, rank_teachers
+
+    _setup_logging(quiet)
+    _check_format(fmt)
+    if seeds < 1:
+        raise InputError(f"--seeds must be a positive integer, got {seeds}.")
+    if epochs < 1:
+        raise InputError(f"--epochs must be a positive integer, got {epochs}.")
+    bundle = load_bundle(data)
+    cands = _resolve_candidates(bundle, student, _split_names(candidates, "--candidates"))[0][1]
+    progress = _progress_enabled(quiet)
+    estimators_ = [e for item in estimator for e in item.split(",") if e.strip()]
+    ranking = rank_teachers(
+        bundle, student, cands, estimators=estimators_, representation=representation, variant=variant,
+        n_bootstrap=n_bootstrap, random_state=seed, device=device, n_jobs=n_jobs, progress=progress,
+    )
+    methods = [m for item in method for m in item.split(",") if m.strip()]
+    report = run_validation(
+        bundle, student, cands, methods=tuple(methods), seeds=seeds, epochs=epochs, ranking=ranking,
+        random_state=seed, device=device, progress=progress, n_jobs=n_jobs,
+    )
+    if fmt == "json":
+        text = report.to_json()
+    elif fmt == "csv":
+        text = report.table.to_csv(index=False, float_format="%.6g")
+    else:
+        text = _validation_text(report)
+    write_output(text, out)
+
+
+def _validation_text(report) -> str:  # noqa: ANN001
+    import pandas as pd
+
+    t = report.table
+    view = pd.DataFrame(
+        {
+            "teacher": t["teacher"],
+            "method": t["method"],
+            "acc (no KD)": [fmt_interval(*r) for r in t[["acc_none", "acc_none_low", "acc_none_high"]].itertuples(index=False)],
+            "acc (KD)": [fmt_interval(*r) for r in t[["acc", "acc_low", "acc_high"]].itertuples(index=False)],
+            "gain": [fmt_interval(*r) for r in t[["gain", "gain_low", "gain_high"]].itertuples(index=False)],
+            "CCH score": [fmt_interval(*r) for r in t[["cch_score", "cch_low", "cch_high"]].itertuples(index=False)],
+            "decision": t["decision"],
+        }
+    )
+    s = report.summary
+    lines = [f"cchkit validate  student={t['student'].iloc[0] if len(t) else '-'}  accuracy on the student's held-out split, 95% intervals over seeds", "", render_frame(view), ""]
+    lines.append(f"does each criterion predict the measured gain of {s.get('method')}? (sign agreement counts gains whose interval excludes 0)")
+    rows = []
+    for name, c in [("cch_score", s)] + list(s.get("baselines", {}).items()):
+        rows.append(
+            {
+                "criterion": name,
+                "spearman": fmt_num(c.get("spearman")),
+                "sign agreement": f"{c.get('sign_agree', '-')}/{c.get('n_significant', '-')}",
+                "top-ranked is best": {True: "yes", False: "no"}.get(c.get("top_is_best"), "-"),
+            }
+        )
+    lines.append(render_frame(pd.DataFrame(rows)))
+    for r in t[t["error"].fillna("").astype(str).str.len() > 0].itertuples(index=False):
+        lines.append(f"failed: {r.teacher} ({r.method}): {r.error}")
+    lines.append(f"({fmt_num(s.get('seconds'), 1)} s)")
+    return "\n".join(lines)
+
+
 @app.command(epilog="Example: cchkit info --data mfeat")
 @handle_errors
 def info(data: str = DataOpt, fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:

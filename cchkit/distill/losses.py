@@ -1,0 +1,316 @@
+"""Distillation losses: Sinkhorn feature alignment, label alignment, vanilla KD, feature KD.
+
+Every function takes torch tensors, returns a scalar tensor, and is differentiable with respect
+to the *student* inputs. Teacher-side inputs are treated as fixed targets except where a
+docstring says otherwise (the label-alignment term lets the gradient flow through the frozen
+teacher head into the student's features, as in the UCMKD paper).
+
+References
+----------
+.. [UCMKD] Tran, Chu, Pham, Nguyen, Hoang, "Cross-Modal Knowledge Distillation without Paired
+   Data: Theoretical Foundation and Algorithm", ICML 2026 (code: github Duckduck-05/UCMKD).
+.. [Hinton] Hinton, Vinyals, Dean, "Distilling the Knowledge in a Neural Network", 2015.
+.. [FitNets] Romero et al., "FitNets: Hints for Thin Deep Nets", ICLR 2015.
+.. [Cuturi] Cuturi, "Sinkhorn Distances: Lightspeed Computation of Optimal Transport",
+   NeurIPS 2013.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from ..exceptions import InputError
+
+logger = logging.getLogger("cchkit")
+
+__all__ = [
+    "sinkhorn_alignment",
+    "label_alignment",
+    "vanilla_kd",
+    "feature_kd",
+    "cost_matrix",
+    "COSTS",
+]
+
+Cost = Literal["cosine", "l2"]
+COSTS: tuple[str, ...] = ("cosine", "l2")
+
+
+def _check_2d(x: torch.Tensor, name: str) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise InputError(f"{name} must be a torch tensor, got {type(x).__name__}.")
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise InputError(f"{name} must have shape (n, d) with n, d >= 1, got {tuple(x.shape)}.")
+
+
+def cost_matrix(zs: torch.Tensor, zt: torch.Tensor, cost: Cost = "cosine", *, normalize: bool = False) -> torch.Tensor:
+    """Pairwise ground cost between the rows of ``zs`` (n, d) and ``zt`` (m, d).
+
+    ``"cosine"``: ``C_ij = 1 - <zs_i, zt_j> / (|zs_i| |zt_j|)`` in [0, 2] (a zero vector is
+    given norm 1e-8, i.e. cosine 0).
+    ``"l2"``: squared Euclidean ``C_ij = |zs_i - zt_j|^2``, expanded as
+    ``|a|^2 + |b|^2 - 2 a.b`` and clamped at 0.
+
+    With ``normalize=True`` the matrix is divided by its largest entry, *detached* (a constant
+    for the gradient), so that ``eps`` is relative to the cost scale; off by default.
+    """
+    _check_2d(zs, "zs")
+    _check_2d(zt, "zt")
+    if zs.shape[1] != zt.shape[1]:
+        raise InputError(
+            f"student and teacher features live in spaces of different dimension "
+            f"({zs.shape[1]} vs {zt.shape[1]}); map both into the shared space Z first."
+        )
+    zt = zt.to(dtype=zs.dtype, device=zs.device)
+    if cost == "cosine":
+        a = F.normalize(zs, dim=1, eps=1e-8)
+        b = F.normalize(zt, dim=1, eps=1e-8)
+        c = (1.0 - a @ b.T).clamp_min(0.0)
+    elif cost == "l2":
+        c = (zs.pow(2).sum(1, keepdim=True) + zt.pow(2).sum(1)[None, :] - 2.0 * zs @ zt.T).clamp_min(0.0)
+    else:
+        raise InputError(f"unknown cost {cost!r}; use one of {', '.join(COSTS)}.")
+    if normalize:
+        scale = c.detach().max()
+        if scale > 0:
+            c = c / scale
+    return c
+
+
+def sinkhorn_alignment(
+    zs: torch.Tensor,
+    zt: torch.Tensor,
+    eps: float = 0.1,
+    cost: Cost = "cosine",
+    *,
+    normalize: bool | None = None,
+    n_iter: int = 200,
+    tol: float = 1e-5,
+    gradient: Literal["envelope", "unrolled"] = "envelope",
+    backend: Literal["auto", "native", "pot"] = "auto",
+) -> torch.Tensor:
+    r"""Entropic optimal-transport cost between a student batch and a teacher batch (FA).
+
+    The feature-alignment term of UCMKD [UCMKD]_: with uniform empirical measures
+    :math:`\mu_S = \frac1n \sum_i \delta_{z^S_i}` and :math:`\mu_T = \frac1m \sum_j \delta_{z^T_j}`,
+
+    .. math::
+
+        P^\star = \arg\min_{P \in U(1/n, 1/m)} \langle P, C \rangle - \varepsilon H(P),
+        \qquad
+        \mathrm{FA}(z^S, z^T) = \langle P^\star, C \rangle = \sum_{ij} P^\star_{ij} C_{ij},
+
+    with :math:`H(P) = -\sum P_{ij}(\log P_{ij} - 1)` and :math:`C` from :func:`cost_matrix`
+    (``"cosine"``: :math:`1 - \cos`, the public code's default; ``"l2"``: squared Euclidean,
+    the paper's choice, so FA approximates :math:`W_2^2` as :math:`\varepsilon \to 0`
+    [Cuturi]_). The two batches need not have the same size, and their rows are *not* paired.
+
+    Solvers: POT (``ot.sinkhorn`` / ``ot.sinkhorn2`` with ``method="sinkhorn_log"``, the
+    log-domain stabilised iteration, torch backend) is the reference and is used whenever the
+    kernel could underflow. For the common case a native float64 exp-domain Sinkhorn
+    (``u = a / K v``, ``v = b / K^T u``, ``K = exp(-C / eps)``) gives the same plan (max abs
+    difference ~1e-9 in our tests) about 6x faster: on a 64x64 batch of clustered features,
+    one busy CPU thread, 150 iterations took 22 ms with POT's log domain against 3.6 ms
+    native, and Sinkhorn was half the run time of ``align``. ``backend="auto"`` uses the native
+    solver when ``gradient="envelope"`` and ``max(C) / eps <= 700`` (so no entry of K
+    underflows in float64; always true for the cosine cost with ``eps >= 0.003``), POT otherwise.
+
+    Parameters
+    ----------
+    zs : Tensor (n, d)
+        Student features (the gradient flows into them).
+    zt : Tensor (m, d)
+        Teacher features, a target: detached.
+    eps : float, default 0.1
+        Entropic regularisation (in units of the cost; see ``normalize``).
+    cost : {"cosine", "l2"}, default "cosine"
+    normalize : bool or None, default None
+        Divide the cost matrix by its (detached) maximum, so ``eps`` is relative to the largest
+        cost. None: True for ``"l2"`` (squared distances between unnormalised features reach the
+        hundreds, where eps = 0.1 gives an almost unregularised, slow-to-converge problem), False
+        for ``"cosine"`` (already in [0, 2]). Pass False for the raw squared Euclidean cost.
+    n_iter, tol : int, float
+        At most ``n_iter`` Sinkhorn iterations, stopping when the marginal violation is below
+        ``tol`` (POT checks every 10 iterations).
+    gradient : {"envelope", "unrolled"}, default "envelope"
+        ``"envelope"``: the plan is computed on the detached cost and held fixed, so the gradient
+        with respect to ``C`` is :math:`P^\star` (Danskin's theorem applied to the entropic
+        objective; the standard OT-loss gradient, as POT's ``emd2`` uses). About twice as fast
+        as ``"unrolled"``, which back-propagates through every Sinkhorn iteration of
+        ``ot.sinkhorn2`` (the exact derivative of the computed value; always POT). Measured
+        with POT on a 64x64 batch, one CPU thread: 3.2 ms vs 6.2 ms per value+gradient.
+    backend : {"auto", "native", "pot"}, default "auto"
+        See above; ``"native"`` falls back to POT when the kernel would underflow.
+
+    Returns
+    -------
+    Tensor, scalar
+        The transport cost :math:`\langle P^\star, C \rangle` (without the entropy term), >= 0.
+    """
+    import ot
+
+    if not (eps > 0):
+        raise InputError(f"eps must be > 0, got {eps}.")
+    if gradient not in ("envelope", "unrolled"):
+        raise InputError(f"gradient must be 'envelope' or 'unrolled', got {gradient!r}.")
+    if normalize is None:
+        normalize = cost == "l2"
+    c = cost_matrix(zs, zt.detach(), cost, normalize=normalize)
+    n, m = c.shape
+    a = torch.full((n,), 1.0 / n, dtype=c.dtype, device=c.device)
+    b = torch.full((m,), 1.0 / m, dtype=c.dtype, device=c.device)
+    if backend not in ("auto", "native", "pot"):
+        raise InputError(f"backend must be 'auto', 'native' or 'pot', got {backend!r}.")
+    if gradient == "envelope" and backend != "pot":
+        cd = c.detach().double()
+        if float(cd.max()) / eps <= 700.0:
+            plan = _sinkhorn_native(cd, float(eps), int(n_iter), float(tol))
+            return (plan.to(c.dtype) * c).sum()
+    with warnings.catch_warnings():
+        # POT warns when n_iter is reached; the plan is still a valid approximation.
+        warnings.filterwarnings("ignore", message="Sinkhorn did not converge")
+        if gradient == "envelope":
+            plan = ot.sinkhorn(a, b, c.detach(), float(eps), method="sinkhorn_log", numItermax=int(n_iter), stopThr=float(tol))
+            return (plan * c).sum()
+        return ot.sinkhorn2(a, b, c, float(eps), method="sinkhorn_log", numItermax=int(n_iter), stopThr=float(tol))
+
+
+def _sinkhorn_native(c: torch.Tensor, eps: float, n_iter: int, tol: float, check_every: int = 10) -> torch.Tensor:
+    """Exp-domain Sinkhorn (Cuturi 2013) on a float64 cost whose kernel does not underflow;
+    uniform marginals; stops when the column-marginal violation (L2) is below ``tol``, checked
+    every ``check_every`` iterations as POT does. Returns the plan."""
+    n, m = c.shape
+    k = torch.exp(-c / eps)
+    a = torch.full((n,), 1.0 / n, dtype=c.dtype, device=c.device)
+    b = torch.full((m,), 1.0 / m, dtype=c.dtype, device=c.device)
+    u = torch.ones(n, dtype=c.dtype, device=c.device)
+    kt = k.T.contiguous()
+    for i in range(n_iter):
+        v = b / (kt @ u)
+        u = a / (k @ v)
+        if i % check_every == 0 and float(torch.linalg.vector_norm(v * (kt @ u) - b)) < tol:
+            break
+    return u[:, None] * k * v[None, :]
+
+
+def label_alignment(
+    student_logits: torch.Tensor,
+    teacher_logits_on_student: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    teacher_grad: bool = True,
+    reduction: Literal["mean", "none"] = "mean",
+) -> torch.Tensor:
+    r"""UCMKD label alignment (LA), gated by the teacher's confidence on the student feature.
+
+    .. math::
+
+        \mathrm{LA} = -\mathbb{E}_{(x, y) \sim S}\Big[\log
+            \frac{p_S(y \mid z)}{p_T(y \mid z)^{\kappa(y, z)}}\Big]
+        = \mathbb{E}_S\big[\,\mathrm{CE}(p_S(\cdot|z), y)
+            - \kappa(y, z)\,\mathrm{CE}(p_T(\cdot|z), y)\big],
+        \qquad \kappa(y, z) = p_T(y \mid z),
+
+    where :math:`z = \phi(x)` is the **student's** feature of a student sample, :math:`p_S` the
+    student head and :math:`p_T` the frozen teacher head applied to that same student feature
+    [UCMKD]_. How ``y`` enters: it is the *student sample's own true label* (``labels``): the
+    data are unpaired, but every student sample has its label, so no teacher sample is looked
+    at; :math:`\kappa` is the teacher head's probability of that true label. When
+    :math:`\kappa \to 0` (the teacher head says nothing useful about ``y`` at ``z``) the
+    second term vanishes (:math:`\kappa \log \kappa \to 0`) and LA falls back to plain
+    cross-entropy: this gates negative transfer.
+
+    Gradient: :math:`\kappa` is a weight (detached), as in the public code. With
+    ``teacher_grad=True`` (default, the paper's form) the gradient of
+    :math:`\log p_T(y|z)` flows through the frozen teacher head into ``z`` and hence into the
+    student encoder (the teacher's parameters get no update: they are frozen, but the graph
+    goes through them). With ``teacher_grad=False`` (the public code's stop-gradient) the
+    teacher term is a constant and the gradient of LA equals that of the cross-entropy.
+
+    Parameters
+    ----------
+    student_logits : Tensor (n, C)
+        Student head on the student features.
+    teacher_logits_on_student : Tensor (n, C)
+        Frozen teacher head applied to the *same* student features.
+    labels : Tensor (n,), int64
+        The student samples' true labels.
+    teacher_grad : bool, default True
+    reduction : {"mean", "none"}
+
+    Returns
+    -------
+    Tensor
+        Scalar (``"mean"``) or per-sample values (``"none"``). Can be negative.
+    """
+    _check_2d(student_logits, "student_logits")
+    _check_2d(teacher_logits_on_student, "teacher_logits_on_student")
+    if student_logits.shape != teacher_logits_on_student.shape:
+        raise InputError(
+            f"student and teacher logits differ in shape: {tuple(student_logits.shape)} vs "
+            f"{tuple(teacher_logits_on_student.shape)}."
+        )
+    labels = labels.long().reshape(-1)
+    if labels.shape[0] != student_logits.shape[0]:
+        raise InputError(f"{labels.shape[0]} labels for {student_logits.shape[0]} logits rows.")
+    t_logits = teacher_logits_on_student if teacher_grad else teacher_logits_on_student.detach()
+    log_ps = F.log_softmax(student_logits, dim=1).gather(1, labels[:, None]).squeeze(1)
+    log_pt = F.log_softmax(t_logits, dim=1).gather(1, labels[:, None]).squeeze(1)
+    kappa = log_pt.detach().exp()
+    per = -(log_ps - kappa * log_pt)
+    if reduction == "none":
+        return per
+    if reduction != "mean":
+        raise InputError(f"reduction must be 'mean' or 'none', got {reduction!r}.")
+    return per.mean()
+
+
+def vanilla_kd(student_logits: torch.Tensor, teacher_logits: torch.Tensor, T: float = 4.0) -> torch.Tensor:
+    r"""Hinton's soft-target distillation loss [Hinton]_.
+
+    .. math::
+
+        \mathcal{L}_{KD} = T^2 \cdot \frac1n \sum_i \mathrm{KL}\big(p_T^{(T)}(x_i) \,\|\,
+            p_S^{(T)}(x_i)\big), \qquad p^{(T)} = \mathrm{softmax}(\text{logits} / T),
+
+    the batch mean of the KL divergence from the teacher's to the student's temperature-softened
+    distributions, scaled by :math:`T^2` so its gradient magnitude does not shrink with T. The
+    teacher logits are targets (detached). Needs paired samples: row i of both is one sample.
+    """
+    _check_2d(student_logits, "student_logits")
+    _check_2d(teacher_logits, "teacher_logits")
+    if student_logits.shape != teacher_logits.shape:
+        raise InputError(
+            f"vanilla KD needs paired logits of the same shape, got {tuple(student_logits.shape)} "
+            f"and {tuple(teacher_logits.shape)}."
+        )
+    if not (T > 0):
+        raise InputError(f"temperature T must be > 0, got {T}.")
+    log_ps = F.log_softmax(student_logits / T, dim=1)
+    log_pt = F.log_softmax(teacher_logits.detach() / T, dim=1)
+    kl = (log_pt.exp() * (log_pt - log_ps)).sum(dim=1).mean()
+    return (T * T) * kl
+
+
+def feature_kd(zs: torch.Tensor, zt: torch.Tensor) -> torch.Tensor:
+    r"""Projected feature regression (FitNets-style hint loss [FitNets]_).
+
+    .. math::
+
+        \mathcal{L}_{feat} = \frac{1}{n d} \sum_{i=1}^n \lVert z^S_i - z^T_i \rVert_2^2,
+
+    the mean squared error between the student's features, already projected into the shared
+    space Z by the student encoder (the projection is the encoder's last linear layer, so
+    different input dimensions need no extra regressor), and the paired teacher features
+    (detached). Needs paired samples.
+    """
+    _check_2d(zs, "zs")
+    _check_2d(zt, "zt")
+    if zs.shape != zt.shape:
+        raise InputError(f"feature KD needs paired features of one shape, got {tuple(zs.shape)} and {tuple(zt.shape)}.")
+    return F.mse_loss(zs, zt.detach().to(dtype=zs.dtype))

@@ -1,0 +1,407 @@
+"""Check a teacher ranking against measured distillation gains.
+
+:func:`validate` distils every candidate teacher into the student with each method over several
+seeds, measures the student's held-out accuracy with and without KD, and compares the measured
+gains with the CCH scores of a :class:`cchkit.ranking.Ranking` (and with the baseline criteria
+the ranking carries: teacher accuracy, I(H_T; Y), I(H_T; H_S), the MFH share).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._random import RandomState, as_generator
+from ..exceptions import CchkitError, InputError
+from .trainer import METHODS, distill
+
+logger = logging.getLogger("cchkit")
+
+__all__ = ["validate", "ValidationReport", "CRITERIA", "REPORT_COLUMNS"]
+
+#: Ranking columns compared with the measured gains, and the rule that turns each into a
+#: predicted sign ("helps" when the value is above the threshold):
+#: ``cch_score`` > 0; ``teacher_accuracy`` > the student's accuracy (the ranking's
+#: ``student_accuracy``, else the measured no-KD accuracy); ``i_teacher_label`` >
+#: ``i_student_label``; ``i_teacher_student`` > its median over the candidates (it has no natural
+#: zero); ``mfh_score`` > 0.5 (most of the teacher's label information is shared with the student).
+CRITERIA: dict[str, str] = {
+    "cch_score": "0",
+    "teacher_accuracy": "student_accuracy",
+    "i_teacher_label": "i_student_label",
+    "i_teacher_student": "median",
+    "mfh_score": "0.5",
+}
+_BASELINES = [c for c in CRITERIA if c != "cch_score"]
+
+#: Columns of :attr:`ValidationReport.table`, in order.
+REPORT_COLUMNS = [
+    "student", "teacher", "method", "n_seeds",
+    "acc_none", "acc_none_low", "acc_none_high",
+    "acc", "acc_low", "acc_high",
+    "gain", "gain_low", "gain_high", "significant",
+    "teacher_acc_measured",
+    "cch_score", "cch_low", "cch_high", "decision",
+    "teacher_accuracy", "student_accuracy", "i_teacher_label", "i_student_label", "i_teacher_student", "mfh_score",
+    "error",
+]
+
+
+def _t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t interval of the mean (NaN interval for fewer than 2 values)."""
+    from scipy import stats
+
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return (math.nan, math.nan, math.nan)
+    m = float(x.mean())
+    if x.size < 2:
+        return (m, math.nan, math.nan)
+    se = float(x.std(ddof=1)) / math.sqrt(x.size)
+    h = float(stats.t.ppf(0.5 + level / 2, x.size - 1)) * se
+    return (m, m - h, m + h)
+
+
+def _clean(v: Any) -> Any:
+    """JSON-ready: numpy scalars to Python, NaN/inf to None, recursively."""
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    if v is pd.NA or v is None:
+        return None
+    return v
+
+
+@dataclass
+class ValidationReport:
+    """Measured KD gains per teacher, next to the ranking's predictions.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per (teacher, KD method) with columns :data:`REPORT_COLUMNS`: the student's
+        accuracy without KD (``acc_none``) and with the method (``acc``), the per-seed paired
+        ``gain = acc - acc_none``, each as mean and 95% t-interval over seeds; ``significant``
+        (the gain interval excludes 0); the teacher's measured accuracy; the ranking's CCH score,
+        interval and decision, and the baseline criteria. A failed method keeps its ``error``.
+    summary : dict
+        ``method`` (the primary KD method, the first of ``methods`` other than ``"none"``);
+        for the CCH score: ``spearman`` (rank correlation of score and mean gain over teachers),
+        ``sign_agree`` / ``n_significant`` / ``sign_share`` (among teachers whose gain interval
+        excludes 0, how many have the sign the score predicts), ``top_is_best`` (the
+        highest-scored teacher has the best mean gain); ``baselines``: the same for each
+        criterion of :data:`CRITERIA`; ``n_teachers``, ``seeds``, ``seconds``.
+    runs : pandas.DataFrame
+        The raw runs: one row per (teacher, method, seed) with the accuracies and seconds.
+    """
+
+    table: pd.DataFrame
+    summary: dict[str, Any]
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"rows": [...], "summary": {...}}`` with NaN as None."""
+        rows = [_clean(r) for r in self.table.to_dict(orient="records")]
+        return {"rows": rows, "summary": _clean(self.summary)}
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 2) -> str:
+        """The report as JSON (NaN -> null); written to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return text
+
+    def plot(self, ax: Any = None, *, method: str | None = None, criterion: str = "cch_score") -> Any:
+        """Criterion (default the CCH score, with its interval) against the measured gain (with
+        its 95% interval), one point per teacher, for ``method`` (default the primary one).
+        Returns the matplotlib Axes; never calls ``plt.show()``."""
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(5, 4))
+        method = method or self.summary.get("method")
+        t = self.table[self.table["method"] == method]
+        x = t[criterion].to_numpy(dtype=float)
+        y = t["gain"].to_numpy(dtype=float)
+        yerr = np.vstack([y - t["gain_low"].to_numpy(dtype=float), t["gain_high"].to_numpy(dtype=float) - y])
+        xerr = None
+        if criterion == "cch_score":
+            xerr = np.vstack([x - t["cch_low"].to_numpy(dtype=float), t["cch_high"].to_numpy(dtype=float) - x])
+            xerr = np.where(np.isfinite(xerr), np.abs(xerr), 0.0)
+        yerr = np.where(np.isfinite(yerr), np.abs(yerr), 0.0)
+        ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", capsize=3)
+        for xi, yi, name in zip(x, y, t["teacher"]):
+            if np.isfinite(xi) and np.isfinite(yi):
+                ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+        if criterion == "cch_score":
+            ax.axvline(0.0, color="grey", lw=0.8, ls="--")
+        ax.set_xlabel("CCH score (nats)" if criterion == "cch_score" else criterion)
+        ax.set_ylabel(f"measured gain, {method} - none (accuracy)")
+        student = t["student"].iloc[0] if len(t) else ""
+        ax.set_title(f"student {student}: prediction vs measured gain")
+        return ax
+
+    def __repr__(self) -> str:
+        cols = ["teacher", "method", "acc_none", "acc", "gain", "gain_low", "gain_high", "cch_score", "decision"]
+        return f"ValidationReport(summary={ {k: self.summary.get(k) for k in ('method', 'spearman', 'top_is_best')} })\n" + self.table[cols].to_string(index=False)
+
+
+def _seed_list(seeds: int | Sequence[int], random_state: RandomState) -> list[int]:
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise InputError(f"seeds must be >= 1, got {seeds}.")
+        gen = as_generator(random_state)
+        return [int(s) for s in gen.integers(0, 2**31 - 1, size=int(seeds))]
+    out = [int(s) for s in seeds]
+    if not out or any(s < 0 for s in out):
+        raise InputError(f"seeds must be a positive count or a list of non-negative ints, got {seeds!r}.")
+    return out
+
+
+def _ranking_table(ranking: Any, student: str) -> pd.DataFrame:
+    table = ranking if isinstance(ranking, pd.DataFrame) else getattr(ranking, "table", None)
+    if not isinstance(table, pd.DataFrame):
+        raise InputError("ranking must be a cchkit Ranking (or any object with a .table DataFrame).")
+    if "teacher" not in table.columns:
+        raise InputError("the ranking table has no 'teacher' column.")
+    t = table
+    if "student" in t.columns:
+        t = t[t["student"] == student]
+    if "estimator" in t.columns and t["estimator"].nunique() > 1:
+        est = None
+        settings = getattr(ranking, "settings", None) or {}
+        if settings.get("estimators"):
+            est = list(settings["estimators"])[0]
+        if est not in set(t["estimator"]):
+            est = t["estimator"].iloc[0]
+        logger.info("validate: comparing with the ranking's %r estimator (the first of %d).", est, t["estimator"].nunique())
+        t = t[t["estimator"] == est]
+    return t.drop_duplicates("teacher").set_index("teacher")
+
+
+def _run_one(bundle: Any, student: str, teacher: str, seed: int, methods: Sequence[str], epochs: int, device: str,
+             params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for m in methods:
+        try:
+            r = distill(bundle, student, teacher, method=m, epochs=epochs, seed=seed, device=device, progress=False, **params)
+            rows.append(dict(teacher=teacher, method=m, seed=seed, accuracy=r.accuracy,
+                             teacher_accuracy=r.teacher_accuracy, seconds=r.seconds, error=""))
+        except CchkitError as exc:
+            logger.warning("validate: %s with teacher %r, seed %d failed: %s", m, teacher, seed, exc)
+            rows.append(dict(teacher=teacher, method=m, seed=seed, accuracy=math.nan, teacher_accuracy=math.nan,
+                             seconds=math.nan, error=f"{type(exc).__name__}: {exc}"))
+    return rows
+
+
+def validate(
+    bundle: Any,
+    student: str,
+    candidates: Sequence[str] | str,
+    *,
+    methods: Sequence[str] = ("ucmkd", "none"),
+    seeds: int | Sequence[int] = 5,
+    epochs: int = 30,
+    ranking: Any = None,
+    random_state: RandomState = 0,
+    device: str = "auto",
+    progress: bool = True,
+    n_jobs: int = 1,
+    **distill_params: Any,
+) -> ValidationReport:
+    """Distil each candidate teacher into ``student`` and compare the gains with the ranking.
+
+    For every teacher and seed, each method of ``methods`` (``"none"`` is always added: it is
+    the baseline) is run by :func:`~cchkit.distill.distill` with the same seed, hence the same
+    split, student initialisation and batch order; the per-seed gain ``acc(method) - acc(none)``
+    is a paired difference. Means and 95% Student-t intervals are taken over seeds.
+
+    Parameters
+    ----------
+    bundle : ModalityBundle (or a path / bundled dataset name)
+    student : str
+    candidates : list of str or comma-separated str
+        Teacher modalities.
+    methods : sequence of str
+        From :data:`~cchkit.distill.METHODS`. The first one other than ``"none"`` is the
+        *primary* method of the summary.
+    seeds : int or list of int
+        A number of seeds (drawn from ``random_state``) or the seeds themselves.
+    epochs : int
+    ranking : Ranking, DataFrame, or None
+        The predictions: anything with a ``.table`` DataFrame holding one row per teacher
+        (columns ``teacher, cch_score, cch_low, cch_high, decision`` and the baseline criteria;
+        with ``student`` / ``estimator`` columns the student's rows and the first estimator are
+        used). None: computed with :func:`cchkit.ranking.rank_teachers` (``random_state``).
+    random_state : int, Generator or None
+    device : str
+    progress : bool
+        tqdm bars over teachers and seeds (stderr).
+    n_jobs : int
+        Parallel (teacher, seed) tasks with joblib (processes); 1 runs in this process.
+    **distill_params
+        Passed to :func:`~cchkit.distill.distill` (``batch_size``, ``lambda1``, ``inner_lr``...).
+
+    Returns
+    -------
+    ValidationReport
+    """
+    t0 = time.perf_counter()
+    from ..bundle import load_bundle
+
+    bundle = load_bundle(bundle)
+    bundle.modality(student)
+    if isinstance(candidates, str):
+        candidates = [c.strip() for c in candidates.split(",") if c.strip()]
+    candidates = list(dict.fromkeys(candidates))
+    if not candidates:
+        raise InputError("no candidate teachers were given.")
+    for c in candidates:
+        bundle.modality(c)
+    if student in candidates:
+        raise InputError(f"the student {student!r} is among the candidate teachers; remove it.")
+    methods = list(dict.fromkeys(methods))
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        raise InputError(f"unknown method(s) {bad}; use some of {', '.join(METHODS)}.")
+    if "none" not in methods:
+        methods.append("none")
+    kd_methods = [m for m in methods if m != "none"]
+    if not kd_methods:
+        raise InputError("methods has only 'none'; give at least one KD method (e.g. 'ucmkd').")
+    for key in ("method", "seed", "student", "teacher", "bundle"):
+        if key in distill_params:
+            raise InputError(f"{key!r} cannot be passed through validate(); it is set per run.")
+    seed_list = _seed_list(seeds, random_state)
+
+    if ranking is None:
+        try:
+            from ..ranking import rank_teachers
+        except ImportError as exc:  # pragma: no cover - only while the ranking module is missing
+            raise InputError(
+                f"no ranking was given and cchkit.ranking.rank_teachers is unavailable ({exc}); pass ranking=..."
+            ) from None
+        ranking = rank_teachers(bundle, student=student, candidates=candidates, random_state=random_state,
+                                device=device, progress=progress)
+    rtab = _ranking_table(ranking, student)
+
+    from tqdm.auto import tqdm
+
+    runs: list[dict[str, Any]] = []
+    if n_jobs == 1:
+        for teacher in tqdm(candidates, desc="teachers", file=sys.stderr, disable=not progress):
+            for seed in tqdm(seed_list, desc=f"seeds ({teacher})", file=sys.stderr, disable=not progress, leave=False):
+                runs.extend(_run_one(bundle, student, teacher, seed, methods, epochs, device, distill_params))
+    else:
+        from joblib import Parallel, delayed
+
+        tasks = [(t, s) for t in candidates for s in seed_list]
+        out = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_run_one)(bundle, student, t, s, methods, epochs, device, distill_params) for t, s in tasks
+        )
+        for rows in tqdm(out, total=len(tasks), desc="teacher x seed", file=sys.stderr, disable=not progress):
+            runs.extend(rows)
+    runs_df = pd.DataFrame(runs, columns=["teacher", "method", "seed", "accuracy", "teacher_accuracy", "seconds", "error"])
+
+    rows = []
+    for teacher in candidates:
+        tr = runs_df[runs_df["teacher"] == teacher]
+        base = tr[tr["method"] == "none"].set_index("seed")["accuracy"]
+        an = _t_interval(base.to_numpy())
+        rinfo = rtab.loc[teacher] if teacher in rtab.index else None
+        if rinfo is None:
+            logger.warning("validate: the ranking has no row for teacher %r; its scores are NaN.", teacher)
+        for m in kd_methods:
+            mr = tr[tr["method"] == m].set_index("seed")
+            acc = mr["accuracy"]
+            gains = (acc - base.reindex(acc.index)).to_numpy(dtype=float)
+            a = _t_interval(acc.to_numpy())
+            g = _t_interval(gains)
+            errs = [e for e in mr["error"] if e]
+            row: dict[str, Any] = dict(
+                student=student, teacher=teacher, method=m, n_seeds=int(np.isfinite(gains).sum()),
+                acc_none=an[0], acc_none_low=an[1], acc_none_high=an[2],
+                acc=a[0], acc_low=a[1], acc_high=a[2],
+                gain=g[0], gain_low=g[1], gain_high=g[2],
+                significant=bool(np.isfinite(g[1]) and (g[1] > 0 or g[2] < 0)),
+                teacher_acc_measured=float(np.nanmean(mr["teacher_accuracy"])) if np.isfinite(mr["teacher_accuracy"]).any() else math.nan,
+                error=errs[0] if errs else "",
+            )
+            for col in ("cch_score", "cch_low", "cch_high", "teacher_accuracy", "student_accuracy", "i_teacher_label",
+                        "i_student_label", "i_teacher_student", "mfh_score"):
+                val = rinfo.get(col, math.nan) if rinfo is not None else math.nan
+                row[col] = float(val) if val is not None and not (isinstance(val, float) and math.isnan(val)) else math.nan
+            row["decision"] = str(rinfo.get("decision", "")) if rinfo is not None else ""
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=REPORT_COLUMNS)
+    summary = _summarise(table, kd_methods[0], seed_list)
+    summary["seconds"] = time.perf_counter() - t0
+    logger.info("validate %s: %d teachers x %d seeds x %d methods in %.1fs", student, len(candidates), len(seed_list),
+                len(methods), summary["seconds"])
+    return ValidationReport(table=table, summary=summary, runs=runs_df)
+
+
+def _criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:
+    """Spearman, sign agreement on significant gains, and top-is-best for one criterion."""
+    from scipy import stats
+
+    x = t[crit].to_numpy(dtype=float)
+    g = t["gain"].to_numpy(dtype=float)
+    ok = np.isfinite(x) & np.isfinite(g)
+    rho = math.nan
+    if ok.sum() >= 3 and np.ptp(x[ok]) > 0 and np.ptp(g[ok]) > 0:
+        rho = float(stats.spearmanr(x[ok], g[ok]).statistic)
+    rule = CRITERIA[crit]
+    if rule == "0":
+        thr = np.zeros_like(x)
+    elif rule == "0.5":
+        thr = np.full_like(x, 0.5)
+    elif rule == "median":
+        thr = np.full_like(x, np.nanmedian(x) if np.isfinite(x).any() else math.nan)
+    elif rule == "student_accuracy":
+        thr = t["student_accuracy"].to_numpy(dtype=float)
+        thr = np.where(np.isfinite(thr), thr, t["acc_none"].to_numpy(dtype=float))
+    else:
+        thr = t[rule].to_numpy(dtype=float)
+    sig = t["significant"].to_numpy(dtype=bool) & ok & np.isfinite(thr)
+    agree = int(((x[sig] > thr[sig]) == (g[sig] > 0)).sum())
+    n_sig = int(sig.sum())
+    top = math.nan
+    if ok.any():
+        top = bool(np.nanargmax(np.where(ok, x, -np.inf)) == np.nanargmax(np.where(ok, g, -np.inf)))
+    return {"spearman": rho, "sign_agree": agree, "n_significant": n_sig,
+            "sign_share": agree / n_sig if n_sig else math.nan, "top_is_best": top, "threshold": rule}
+
+
+def _summarise(table: pd.DataFrame, method: str, seeds: list[int]) -> dict[str, Any]:
+    t = table[table["method"] == method].reset_index(drop=True)
+    main = _criterion_stats(t, "cch_score")
+    return {
+        "student": str(t["student"].iloc[0]) if len(t) else "",
+        "method": method,
+        **{k: v for k, v in main.items() if k != "threshold"},
+        "baselines": {c: _criterion_stats(t, c) for c in _BASELINES},
+        "n_teachers": int(len(t)),
+        "seeds": list(seeds),
+    }

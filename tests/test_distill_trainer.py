@@ -1,0 +1,224 @@
+"""The distiller: determinism, frozen teacher, unpaired invariance, paired refusal, KD gain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import cchkit.distill.trainer as trainer
+from cchkit.bundle import ModalityBundle
+from cchkit.distill import METHODS, DistillResult, distill
+from cchkit.distill.losses import label_alignment, sinkhorn_alignment
+from cchkit.distill.models import build_net, freeze
+from cchkit.exceptions import InputError, NotPairedError
+
+FAST = dict(epochs=3, batch_size=32, feat_dim=8, hidden=16)
+
+
+def _arrays(n=160, k=3, d_s=6, d_t=5, noise_s=1.0, seed=0):
+    """Student = noisy view of a class signal (+ pure-noise columns), teacher = clean view."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    mu = rng.normal(size=(k, 3)) * 1.5
+    sig = mu[y]
+    xs = np.hstack([sig + noise_s * rng.normal(size=sig.shape), rng.normal(size=(n, d_s - 3))])
+    xt = sig @ rng.normal(size=(3, d_t)) + 0.1 * rng.normal(size=(n, d_t))
+    return xs, xt, y
+
+
+@pytest.fixture(scope="module")
+def small():
+    xs, xt, y = _arrays()
+    return ModalityBundle.from_arrays({"s": xs, "t": xt}, labels=y)
+
+
+def _same(a: DistillResult, b: DistillResult) -> bool:
+    """Exactly the same numbers (NaN == NaN for the unused loss terms)."""
+    return (
+        a.accuracy == b.accuracy
+        and a.teacher_accuracy == b.teacher_accuracy
+        and a.curve_frame().equals(b.curve_frame())
+    )
+
+
+@pytest.mark.parametrize("method", ["ucmkd", "align", "logit-kd"])
+def test_same_seed_same_numbers(small, method):
+    trainer._TEACHER_CACHE.clear()
+    a = distill(small, "s", "t", method=method, seed=3, **FAST)
+    trainer._TEACHER_CACHE.clear()  # retrain the teacher too
+    b = distill(small, "s", "t", method=method, seed=3, **FAST)
+    assert _same(a, b)
+    c = distill(small, "s", "t", method=method, seed=4, **FAST)
+    assert not c.curve_frame().equals(a.curve_frame())
+    assert isinstance(a, DistillResult) and a.method == method and len(a.curve) == FAST["epochs"]
+    assert 0.0 <= a.accuracy <= 1.0 and a.n_train + a.n_test == 160
+    assert set(a.curve[0]) >= {"epoch", "lr", "loss", "ce", "train_accuracy", "test_accuracy"}
+
+
+def test_methods_share_split_and_init(small):
+    """Every method at one seed uses the same split; with no KD weight, align equals none."""
+    none = distill(small, "s", "t", method="none", seed=1, **FAST)
+    zero = distill(small, "s", "t", method="align", seed=1, lambda1=0.0, lambda2=0.0, **FAST)
+    assert none.accuracy == zero.accuracy and [c["loss"] for c in none.curve] == pytest.approx([c["ce"] for c in zero.curve])
+    kd = distill(small, "s", "t", method="feature-kd", seed=1, **FAST)
+    assert np.array_equal(none.test_ids, kd.test_ids)
+
+
+def test_teacher_frozen_and_unchanged(small):
+    trainer._TEACHER_CACHE.clear()
+    ref = distill(small, "s", "t", method="none", seed=2, keep_models=True, **FAST)
+    for method in ("ucmkd", "align", "logit-kd", "feature-kd"):
+        trainer._TEACHER_CACHE.clear()
+        r = distill(small, "s", "t", method=method, seed=2, keep_models=True, **FAST)
+        teacher = r.models["teacher"]
+        assert not teacher.training
+        assert all(not p.requires_grad and p.grad is None for p in teacher.parameters())
+        for (k, p), (_, q) in zip(teacher.state_dict().items(), ref.models["teacher"].state_dict().items()):
+            assert torch.equal(p, q), f"{method} changed teacher parameter {k}"
+        # the student did learn: its weights moved away from the initialisation
+        init = build_net(6, 3, feat_dim=8, hidden=16, seed=0)
+        assert any(not torch.equal(p, q) for p, q in zip(r.models["student"].parameters(), init.parameters()))
+
+
+def test_gradients_reach_student_only():
+    torch.manual_seed(0)
+    teacher = freeze(build_net(5, 3, feat_dim=4, hidden=8, seed=1))
+    student = build_net(6, 3, feat_dim=4, hidden=8, seed=2)
+    xs, xt, y = torch.randn(16, 6), torch.randn(16, 5), torch.randint(0, 3, (16,))
+    zs, logits = student(xs)
+    with torch.no_grad():
+        zt, _ = teacher(xt)
+    loss = sinkhorn_alignment(zs, zt) + label_alignment(logits, teacher.head(zs), y)
+    loss.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in student.parameters())
+    assert all(p.grad is None for p in teacher.parameters())
+    # the bilevel step writes the outer gradient into the original student only
+    student.zero_grad(set_to_none=True)
+    before = [p.detach().clone() for p in student.parameters()]
+    names = [n for n, _ in student.named_parameters()]
+    trainer._ucmkd_step(student, names, teacher, xs, y, zt, n1=1, n2=1, eps=0.1, cost="cosine", inner_lr=1e-2,
+                        inner_wd=0.05, teacher_grad=True)
+    assert all(p.grad is not None for p in student.parameters())
+    assert all(torch.equal(p, q) for p, q in zip(student.parameters(), before))  # the copy moved, not the original
+    assert all(p.grad is None for p in teacher.parameters())
+
+
+def _shuffle_teacher(bundle, keep_blocks: np.ndarray | None, seed=0):
+    """Permute the teacher's rows and labels together, keeping its ids in place, so ids no longer
+    pair the same samples. With ``keep_blocks`` (a boolean mask over rows), rows are permuted
+    only within the True block and within the False block."""
+    rng = np.random.default_rng(seed)
+    s, t = bundle.modality("s"), bundle.modality("t")
+    n = t.n
+    if keep_blocks is None:
+        perm = rng.permutation(n)
+    else:
+        perm = np.arange(n)
+        for block in (np.flatnonzero(keep_blocks), np.flatnonzero(~keep_blocks)):
+            perm[block] = rng.permutation(block)
+    assert (perm != np.arange(n)).mean() > 0.9
+    return ModalityBundle.from_arrays(
+        {"s": s.data, "t": t.data[perm]},
+        labels={"s": bundle.classes[s.labels], "t": bundle.classes[t.labels[perm]]},
+        ids={"s": s.ids, "t": t.ids},
+    )
+
+
+@pytest.mark.parametrize("class_matched", [False, True])
+def test_unpaired_result_ignores_pairing(small, class_matched):
+    kw = dict(FAST, seed=5, class_matched=class_matched)
+    ref = distill(small, "s", "t", method="ucmkd", **kw)
+    # default (leakage guard on): break the pairs within the student's test ids and within the rest
+    held = np.isin(small.modality("t").ids, ref.test_ids)
+    shuffled = _shuffle_teacher(small, held)
+    assert _same(ref, distill(shuffled, "s", "t", method="ucmkd", **kw))
+    # with the guard off, the unpaired methods never look at ids: any shuffle gives the same numbers
+    free = distill(small, "s", "t", method="ucmkd", exclude_test_ids=False, **kw)
+    assert _same(free, distill(_shuffle_teacher(small, None, seed=1), "s", "t", method="ucmkd", exclude_test_ids=False, **kw))
+
+
+def test_paired_methods_refuse_unpaired_data():
+    xs, xt, y = _arrays()
+    unpaired = ModalityBundle.from_arrays({"s": xs, "t": xt}, labels=y, paired=False)
+    for method in ("logit-kd", "feature-kd"):
+        with pytest.raises(NotPairedError, match="share 0 sample id"):
+            distill(unpaired, "s", "t", method=method, **FAST)
+    # a handful of shared ids is not enough either
+    ids_t = np.array([f"t{i}" for i in range(160)], dtype=object)
+    ids_t[:12] = np.arange(12)
+    few = ModalityBundle.from_arrays({"s": xs, "t": xt}, labels=y,
+                                     ids={"s": np.array([str(i) for i in range(160)]), "t": ids_t.astype(str)})
+    with pytest.raises(NotPairedError, match="training samples have a teacher pair"):
+        distill(few, "s", "t", method="logit-kd", **FAST)
+    # the unpaired methods run on the unpaired bundle
+    assert 0.0 <= distill(unpaired, "s", "t", method="ucmkd", **FAST).accuracy <= 1.0
+
+
+def test_bad_arguments(small):
+    assert set(METHODS) == {"ucmkd", "align", "none", "logit-kd", "feature-kd"}
+    with pytest.raises(InputError, match="unknown method"):
+        distill(small, "s", "t", method="kd")
+    with pytest.raises(InputError, match="same modality"):
+        distill(small, "s", "s")
+    with pytest.raises(InputError, match="test_size"):
+        distill(small, "s", "t", test_size=1.5)
+    with pytest.raises(InputError, match="unknown cost"):
+        distill(small, "s", "t", cost="l1")
+    with pytest.raises(InputError, match="epochs"):
+        distill(small, "s", "t", epochs=0)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "measured, not assumed: on this noisy-student / clean-teacher bundle UCMKD's gain over no-KD "
+        "is within noise (12 seeds, mean +/- s.e.: +0.7 +/- 0.7 points at inner lr 1e-3, +1.1 +/- 1.1 "
+        "at 3e-3, +0.6 +/- 1.3 at 1e-2; 2,000 samples: -0.1 +/- 0.2); strict, so a robust gain turns "
+        "this into a failure to revisit"
+    ),
+)
+def test_ucmkd_beats_none_when_teacher_is_clean():
+    """A teacher with a clean view of the class signal, a student with a noisy view plus noise
+    columns and few samples (overfitting regime). The claim tested is a *robust* gain: the lower
+    end of the 95% t-interval of the per-seed paired gain is above 0."""
+    from cchkit.distill.validate import _t_interval
+
+    rng = np.random.default_rng(1)
+    n, k = 150, 3
+    y = rng.integers(0, k, n)
+    mu = rng.normal(size=(k, 4))
+    sig = mu[y]
+    xs = np.hstack([sig + rng.normal(size=sig.shape), rng.normal(size=(n, 30))])
+    xt = sig @ rng.normal(size=(4, 8)) + 0.3 * rng.normal(size=(n, 8))
+    bundle = ModalityBundle.from_arrays({"s": xs, "t": xt}, labels=y, paired=False)
+    gains = []
+    for seed in range(5):
+        base = distill(bundle, "s", "t", method="none", seed=seed)
+        kd = distill(bundle, "s", "t", method="ucmkd", seed=seed)
+        assert kd.teacher_accuracy > 0.95  # the teacher does carry the label information
+        gains.append(kd.accuracy - base.accuracy)
+    mean, low, _ = _t_interval(np.array(gains))
+    assert mean > 0 and low > 0, f"per-seed gains {np.round(gains, 3)}"
+
+
+def test_inner_adamw_and_functional_forward_match_torch():
+    net = build_net(5, 3, feat_dim=4, hidden=[8, 6], seed=0)
+    x = torch.randn(10, 5, generator=torch.Generator().manual_seed(0))
+    for a, b in zip(net(x), trainer._functional_forward(net, list(net.parameters()), x)):
+        assert torch.equal(a, b)
+    mine = [p.detach().clone() for p in net.parameters()]
+    ref = [p.detach().clone().requires_grad_(True) for p in net.parameters()]
+    opt = torch.optim.AdamW(ref, lr=1e-2, weight_decay=0.05)
+    state: dict = {}
+    g = torch.Generator().manual_seed(1)
+    for _ in range(3):
+        grads = [torch.randn(p.shape, generator=g) for p in mine]
+        grads[1] = None  # a parameter without gradient is skipped, weight decay included
+        for p, gr in zip(ref, grads):
+            p.grad = gr
+        opt.step()
+        trainer._adamw_(mine, grads, state, 1e-2, 0.05)
+    for a, b in zip(mine, ref):
+        torch.testing.assert_close(a, b.detach(), rtol=1e-5, atol=1e-6)

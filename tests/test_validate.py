@@ -1,0 +1,137 @@
+"""validate(): measured gains per teacher next to a (hand-made) ranking."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from cchkit.bundle import ModalityBundle
+from cchkit.distill import ValidationReport, validate
+from cchkit.distill.validate import REPORT_COLUMNS, _criterion_stats, _t_interval
+from cchkit.exceptions import InputError
+
+FAST = dict(epochs=2, batch_size=32, feat_dim=8, hidden=16)
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    rng = np.random.default_rng(0)
+    n = 150
+    y = rng.integers(0, 3, n)
+    mu = rng.normal(size=(3, 3)) * 1.5
+    s = mu[y] + rng.normal(size=(n, 3))
+    clean = mu[y] @ rng.normal(size=(3, 4)) + 0.1 * rng.normal(size=(n, 4))
+    noise = rng.normal(size=(n, 4))
+    return ModalityBundle.from_arrays({"s": s, "clean": clean, "noise": noise}, labels=y)
+
+
+def _ranking(**extra):
+    table = pd.DataFrame(
+        {
+            "student": ["s", "s"],
+            "teacher": ["clean", "noise"],
+            "estimator": ["gaussian", "gaussian"],
+            "cch_score": [0.4, -0.2],
+            "cch_low": [0.1, -0.5],
+            "cch_high": [0.7, 0.1],
+            "decision": ["helps", "inconclusive"],
+            "teacher_accuracy": [0.95, 0.35],
+            "student_accuracy": [0.6, 0.6],
+            "i_teacher_label": [1.0, 0.01],
+            "i_student_label": [0.3, 0.3],
+            "i_teacher_student": [0.7, 0.1],
+            "mfh_score": [0.3, math.nan],
+            **extra,
+        }
+    )
+    return SimpleNamespace(table=table)
+
+
+def test_report_table_summary_json_and_plot(bundle, tmp_path):
+    rep = validate(bundle, "s", ["clean", "noise"], methods=("align", "none"), seeds=[0, 1, 2], ranking=_ranking(),
+                   progress=False, **FAST)
+    assert isinstance(rep, ValidationReport)
+    assert list(rep.table.columns) == REPORT_COLUMNS
+    assert list(zip(rep.table.teacher, rep.table.method)) == [("clean", "align"), ("noise", "align")]
+    # gains are paired by seed: the mean gain is the mean of per-seed differences
+    runs = rep.runs.pivot_table(index=["teacher", "seed"], columns="method", values="accuracy")
+    for _, row in rep.table.iterrows():
+        d = (runs.loc[row.teacher, "align"] - runs.loc[row.teacher, "none"]).to_numpy()
+        m, lo, hi = _t_interval(d)
+        assert row.gain == pytest.approx(m) and row.gain_low == pytest.approx(lo) and row.gain_high == pytest.approx(hi)
+        assert row.acc == pytest.approx(runs.loc[row.teacher, "align"].mean())
+        assert row.significant == bool(lo > 0 or hi < 0)
+    assert rep.table.loc[0, "cch_score"] == 0.4 and rep.table.loc[0, "decision"] == "helps"
+    s = rep.summary
+    assert s["method"] == "align" and s["n_teachers"] == 2 and s["seeds"] == [0, 1, 2]
+    assert math.isnan(s["spearman"])  # 2 teachers: no rank correlation
+    assert set(s["baselines"]) == {"teacher_accuracy", "i_teacher_label", "i_teacher_student", "mfh_score"}
+    assert isinstance(s["top_is_best"], bool)
+    doc = json.loads(rep.to_json(tmp_path / "r.json"))
+    assert doc["summary"]["spearman"] is None and len(doc["rows"]) == 2
+    assert json.loads((tmp_path / "r.json").read_text()) == doc
+    ax = rep.plot()
+    assert ax.get_xlabel().startswith("CCH score") and len(ax.texts) == 2
+
+
+def test_paired_method_on_unpaired_teacher_is_recorded_not_raised(bundle):
+    m = {k: bundle.modality(k) for k in ("s", "clean")}
+    unpaired = ModalityBundle.from_arrays(
+        {k: v.data for k, v in m.items()}, labels={k: v.labels for k, v in m.items()},
+        ids={"s": np.arange(150), "clean": np.arange(1000, 1150)},
+    )
+    rep = validate(unpaired, "s", "clean", methods=("logit-kd", "ucmkd"), seeds=1, ranking=_ranking(),
+                   progress=False, **FAST)
+    row = rep.table.set_index("method").loc["logit-kd"]
+    assert "NotPairedError" in row.error and math.isnan(row.gain)
+    assert rep.summary["method"] == "logit-kd"
+    assert math.isfinite(rep.table.set_index("method").loc["ucmkd", "gain"])
+
+
+def test_t_interval_matches_scipy():
+    x = np.array([0.01, 0.03, -0.02, 0.05, 0.02])
+    m, lo, hi = _t_interval(x)
+    ref = stats.t.interval(0.95, 4, loc=x.mean(), scale=stats.sem(x))
+    assert m == pytest.approx(x.mean()) and (lo, hi) == pytest.approx(ref)
+    assert math.isnan(_t_interval(np.array([0.3]))[1])
+
+
+def test_criterion_statistics_by_hand():
+    t = pd.DataFrame(
+        {
+            "cch_score": [0.5, 0.2, -0.1, -0.4],
+            "gain": [0.04, -0.02, -0.01, -0.05],
+            "significant": [True, True, False, True],
+            "teacher_accuracy": [0.9, 0.8, 0.7, 0.65],
+            "student_accuracy": [0.6] * 4,
+            "acc_none": [0.6] * 4,
+        }
+    )
+    st = _criterion_stats(t, "cch_score")
+    assert st["spearman"] == pytest.approx(stats.spearmanr(t.cch_score, t.gain).statistic)
+    # significant teachers: 0 (+,+ agree), 1 (+,- disagree), 3 (-,- agree)
+    assert (st["sign_agree"], st["n_significant"]) == (2, 3) and st["sign_share"] == pytest.approx(2 / 3)
+    assert st["top_is_best"] is True
+    acc = _criterion_stats(t, "teacher_accuracy")  # predicts "helps" for all: teacher acc > student acc (0.6)
+    assert (acc["sign_agree"], acc["n_significant"]) == (1, 3)
+
+
+def test_bad_arguments(bundle):
+    with pytest.raises(InputError, match="unknown method"):
+        validate(bundle, "s", ["clean"], methods=("nope",), ranking=_ranking(), progress=False)
+    with pytest.raises(InputError, match="among the candidate"):
+        validate(bundle, "s", ["s", "clean"], ranking=_ranking(), progress=False)
+    with pytest.raises(InputError, match="only 'none'"):
+        validate(bundle, "s", ["clean"], methods=("none",), ranking=_ranking(), progress=False)
+    with pytest.raises(InputError, match=".table"):
+        validate(bundle, "s", ["clean"], ranking=object(), progress=False, **FAST)

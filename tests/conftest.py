@@ -11,6 +11,11 @@ import pytest
 matplotlib.use("Agg")
 os.environ.setdefault("CCHKIT_FAST", "1")
 
+import torch  # noqa: E402
+
+# pytest runs 2 workers on 2 cores: one torch thread each avoids oversubscription (10x slowdowns)
+torch.set_num_threads(1)
+
 from cchkit.bundle import ModalityBundle  # noqa: E402
 
 

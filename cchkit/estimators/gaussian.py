@@ -91,7 +91,12 @@ def _weighted_moments(z, w):
 
     tot = w.sum(1, keepdim=True)
     mean = (w @ z) / tot
-    second = torch.matmul((w[:, :, None] * z).transpose(1, 2), z) / tot[..., None]
+    n, d = z.shape
+    if n * d * d <= 4e7:  # one GEMM over the outer products: (B, n) @ (n, d*d)
+        outer = (z[:, :, None] * z[:, None, :]).reshape(n, d * d)
+        second = (w @ outer).reshape(-1, d, d) / tot[..., None]
+    else:
+        second = torch.matmul((w[:, :, None] * z).transpose(1, 2), z) / tot[..., None]
     cov = second - mean[:, :, None] * mean[:, None, :]
     corr = tot[..., None] / (tot[..., None] - 1.0)  # unbiased (n - 1) normalisation
     return mean, cov * corr
@@ -167,9 +172,7 @@ class GaussianMI(MIEstimator):
             return float(self.shrinkage)
         if n > 2 * d and min_eig > 1e-10:
             return 0.0
-        from sklearn.covariance import ledoit_wolf_shrinkage
-
-        return float(max(ledoit_wolf_shrinkage(z), 1e-6))
+        return float(max(ledoit_wolf_intensity(z), 1e-6))
 
     def _estimate_continuous(self, x: np.ndarray, y: np.ndarray) -> RawEstimate:
         import torch
@@ -335,16 +338,32 @@ def _canonical_correlations_sq(cov: np.ndarray, dx: int) -> np.ndarray:
     return np.clip(s**2, 0, 1 - 1e-12)
 
 
+def ledoit_wolf_intensity(x: np.ndarray, *, assume_centered: bool = False) -> float:
+    """Ledoit-Wolf (2004) shrinkage intensity towards mu*I, as in scikit-learn, in one pass.
+
+    With S = X'X/n, mu = tr(S)/d: delta = ||S - mu I||_F^2, beta = (sum_i ||x_i||^4 / n - ||S||_F^2) / n,
+    intensity = min(beta, delta) / delta.
+    """
+    if not assume_centered:
+        x = x - x.mean(0)
+    n, d = x.shape
+    s = x.T @ x / n
+    mu = np.trace(s) / d
+    delta = float(((s - mu * np.eye(d)) ** 2).sum())
+    beta = float(((x**2).sum(1) ** 2).sum() / n - (s**2).sum()) / n
+    if delta <= 0:
+        return 0.0
+    return float(min(max(beta, 0.0), delta) / delta)
+
+
 def _class_shrinkage(x: np.ndarray, labels: np.ndarray, mode: str) -> np.ndarray:
     """Ledoit-Wolf intensities, one per class ("full") or one shared ("pooled")."""
-    from sklearn.covariance import ledoit_wolf_shrinkage
-
     n_cls = int(labels.max()) + 1
     if mode == "pooled":
         means = np.stack([x[labels == c].mean(0) for c in range(n_cls)])
         resid = x - means[labels]
-        return np.full(n_cls, ledoit_wolf_shrinkage(resid, assume_centered=True))
-    return np.array([ledoit_wolf_shrinkage(x[labels == c]) for c in range(n_cls)])
+        return np.full(n_cls, ledoit_wolf_intensity(resid, assume_centered=True))
+    return np.array([ledoit_wolf_intensity(x[labels == c]) for c in range(n_cls)])
 
 
 def _class_moments(z, lab, w, n_cls: int, mode: str, shrink: np.ndarray):
@@ -401,8 +420,9 @@ def _mc_mixture_mi(mu, cov, pi, eps, m_c, mask):
     if cov.shape[1] == 1:  # shared covariance: one whitening for every class
         white = torch.einsum("bik,bcmk->bcmi", chol_inv[:, 0], h)  # (B, C, M, d)
         white_mu = torch.einsum("bik,bjk->bji", chol_inv[:, 0], mu)  # (B, C_target, d)
-        maha = torch.cdist(white.reshape(white.shape[0], -1, d), white_mu) ** 2  # (B, C*M, C_target)
-        maha = maha.reshape(h.shape[0], n_cls, -1, n_cls)
+        flat = white.reshape(white.shape[0], -1, d)  # (B, C*M, d)
+        maha = (flat**2).sum(-1, keepdim=True) + (white_mu**2).sum(-1)[:, None, :] - 2.0 * flat @ white_mu.transpose(1, 2)
+        maha = maha.clamp_min(0.0).reshape(h.shape[0], n_cls, -1, n_cls)  # (B, C, M, C_target)
         logdet = logdet.expand(-1, n_cls)
     else:
         proj = torch.einsum("bjik,bcmk->bcmji", chol_inv, h)  # (B, C, M, C_target, d)

@@ -109,6 +109,11 @@ class ModalityBundle:
     def __post_init__(self) -> None:
         if not self.modalities:
             raise BundleError("a bundle needs at least one modality.")
+        for m in self.modalities.values():
+            if m.n < MIN_SAMPLES:
+                raise BundleError(
+                    f"modality {m.name!r} has {m.n} sample(s); at least {MIN_SAMPLES} are needed."
+                )
         if len(self.classes) < 2:
             raise BundleError(
                 f"the labels have {len(self.classes)} class; at least 2 classes are needed "

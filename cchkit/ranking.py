@@ -77,10 +77,13 @@ class Ranking:
         that student under that estimator; failed rows keep their ``error`` and no rank.
     settings : dict
         How the ranking was made (data, estimators, representation, variant, seed...).
+    seconds : float
+        Wall-clock time (kept out of the JSON so that the same seed gives identical bytes).
     """
 
     table: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
+    seconds: float = float("nan")
 
     @property
     def students(self) -> list[str]:
@@ -280,6 +283,9 @@ def rank_teachers(
     for pname, pval in (("n_bootstrap", n_bootstrap), ("n_seeds", n_seeds), ("dim", dim), ("n_jobs", abs(n_jobs))):
         if not isinstance(pval, (int, np.integer)) or pval < 1:
             raise InputError(f"{pname} must be a positive integer, got {pval!r}.")
+    from ._torch import resolve_device
+
+    resolve_device(device)  # an unknown or unavailable device fails now, whatever the representation
     bundle = load_bundle(bundle)
     plan = _resolve_candidates(bundle, student, candidates)
     params: dict[str, dict[str, Any]] = {e: {"n_bootstrap": int(n_bootstrap)} for e in estimators}
@@ -348,9 +354,8 @@ def rank_teachers(
         "n_seeds": int(n_seeds),
         "random_state": random_state if isinstance(random_state, (int, type(None))) else "generator",
         "unit": "nats",
-        "seconds": round(time.perf_counter() - start, 3),
     }
-    return Ranking(table=table, settings=settings)
+    return Ranking(table=table, settings=settings, seconds=time.perf_counter() - start)
 
 
 def _run_grid(tasks, reps, variant, params, *, n_jobs: int, progress: bool) -> dict:

@@ -208,7 +208,7 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
             lines.append(f"recommended teacher for {st}: {te or 'none predicted to help'}")
     else:
         lines.append(f"recommended teacher: {rec or 'none predicted to help'}")
-    lines.append(f"({s['seconds']:.1f} s)")
+    lines.append(f"({ranking.seconds:.1f} s)")
     return "\n".join(lines)
 
 

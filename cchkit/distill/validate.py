@@ -118,10 +118,15 @@ class ValidationReport:
     summary: dict[str, Any]
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def to_dict(self) -> dict[str, Any]:
-        """``{"rows": [...], "summary": {...}}`` with NaN as None."""
+    def to_dict(self, *, timing: bool = False) -> dict[str, Any]:
+        """``{"rows": [...], "summary": {...}}`` with NaN as None.
+
+        Wall-clock ``seconds`` are left out unless ``timing`` is True, so that the same seed
+        gives byte-identical JSON.
+        """
         rows = [_clean(r) for r in self.table.to_dict(orient="records")]
-        return {"rows": rows, "summary": _clean(self.summary)}
+        summary = {k: v for k, v in self.summary.items() if timing or k != "seconds"}
+        return {"rows": rows, "summary": _clean(summary)}
 
     def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 2) -> str:
         """The report as JSON (NaN -> null); written to ``path`` when given."""

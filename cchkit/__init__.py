@@ -34,7 +34,8 @@ from .exceptions import (
     UnknownEstimatorError,
     UnknownModalityError,
 )
-from .distill import DistillResult, ValidationReport, distill, validate
+from . import distill  # the subpackage: cchkit.distill.distill(...) trains one student
+from .distill import DistillResult, ValidationReport, validate
 from .ranking import Ranking, rank_teachers
 from .representations import REPRESENTATION_KINDS, RepresentationSet, compute_representations
 

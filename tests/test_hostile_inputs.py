@@ -153,7 +153,7 @@ def test_unpaired_data_for_paired_method(tmp_path):
     assert res.exit_code in (0, 2), res.output
     assert "Traceback" not in res.output
     with pytest.raises(cchkit.NotPairedError):
-        cchkit.distill(b, "a", "b", method="logit-kd", epochs=1)
+        cchkit.distill.distill(b, "a", "b", method="logit-kd", epochs=1)
 
 
 def test_huge_dimension_tiny_n_answers_with_shrinkage(tmp_path):

@@ -27,7 +27,10 @@ Methods
 
 Data handling
 -------------
-* The student's train/test split is made on the student's own samples (stratified, seeded).
+* The student's train/test split is made on the student's own samples (stratified, seeded);
+  ``train_size`` (default None: the split is set by ``test_size``) fixes the training split's
+  size instead, e.g. a few labelled samples per class, while the teacher's held-out share stays
+  ``test_size`` (``cchkit.datasets.kd_scenarios.starved_student_bundle`` is built for it).
 * The teacher is trained on its own modality's samples, except a held-out part used for its
   test accuracy. Leakage guard: the teacher samples whose ids are in the student's test split
   are always held out (when the data are paired the teacher never trains on the test samples'
@@ -185,9 +188,11 @@ def _standardize_fit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mu, sd
 
 
-def _split_student(labels: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _split_student(labels: np.ndarray, test_size: float, seed: int,
+                   train_size: int | float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Stratified seeded split of the student's rows (falls back to unstratified when a class
-    has fewer than 2 samples)."""
+    has fewer than 2 samples). With ``train_size`` the training split has that many samples
+    (an int) or that share (a float) and the test split is all the rest."""
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(labels.shape[0])
@@ -196,9 +201,13 @@ def _split_student(labels: np.ndarray, test_size: float, seed: int) -> tuple[np.
     if stratify is None:
         logger.warning("a student class has fewer than 2 samples; the train/test split is not stratified.")
     try:
-        tr, te = train_test_split(idx, test_size=test_size, stratify=stratify, random_state=seed)
+        if train_size is None:
+            tr, te = train_test_split(idx, test_size=test_size, stratify=stratify, random_state=seed)
+        else:
+            tr, te = train_test_split(idx, train_size=train_size, stratify=stratify, random_state=seed)
     except ValueError as exc:
-        raise InputError(f"cannot split the student's {labels.shape[0]} samples with test_size={test_size}: {exc}") from None
+        what = f"test_size={test_size}" if train_size is None else f"train_size={train_size}"
+        raise InputError(f"cannot split the student's {labels.shape[0]} samples with {what}: {exc}") from None
     return np.sort(tr), np.sort(te)
 
 
@@ -362,10 +371,11 @@ class _Prepared:
 
 
 def _prepare(bundle: Any, student: str, teacher: str, *, test_size: float, split_seed: int, fill_seed: int,
-             paired: bool, exclude_test_ids: bool, device: torch.device) -> _Prepared:
+             paired: bool, exclude_test_ids: bool, device: torch.device,
+             train_size: int | float | None = None) -> _Prepared:
     S = bundle.modality(student)
     T = bundle.modality(teacher)
-    tr, te = _split_student(S.labels, test_size, split_seed)
+    tr, te = _split_student(S.labels, test_size, split_seed, train_size)
     # teacher rows in a canonical order: the result must not depend on their order in the bundle
     order = _canonical_order(T.data, T.labels)
     t_data, t_lab, t_ids = T.data[order], T.labels[order], T.ids[order]
@@ -458,6 +468,7 @@ def distill(
     teacher_epochs: int | None = None,
     teacher_lr: float = 1e-2,
     test_size: float = 0.3,
+    train_size: int | float | None = None,
     exclude_test_ids: bool = True,
     seed: int = 0,
     device: str = "auto",
@@ -502,7 +513,14 @@ def distill(
     teacher_epochs, teacher_lr :
         Teacher pre-training (AdamW, cosine); ``teacher_epochs`` defaults to ``epochs``.
     test_size : float
-        Share of the student's samples held out (stratified).
+        Share of the student's samples held out (stratified); also the share of the teacher's
+        samples held out for its test accuracy (at least; see the module docstring).
+    train_size : int, float or None, default None
+        Size of the student's training split instead: a number of samples (int) or a share
+        (float); the student's test split is then all the other samples, and ``test_size``
+        still sets the teacher's held-out share. For data-starved students (a few labelled
+        samples per class, a large test split) while the teacher keeps most of its own data.
+        None: the split is set by ``test_size``.
     exclude_test_ids : bool, default True
         Hold out from teacher training the teacher samples whose ids are in the student's test
         split (leakage guard for paired data).
@@ -529,7 +547,8 @@ def distill(
         n1=n1, n2=n2, eps=eps, cost=cost, inner_lr=inner_lr, inner_weight_decay=inner_weight_decay, lr=lr,
         momentum=momentum, warmup_epochs=warmup_epochs, grad_clip=grad_clip, temperature=temperature,
         teacher_grad=teacher_grad, class_matched=class_matched, teacher_epochs=teacher_epochs,
-        teacher_lr=teacher_lr, test_size=test_size, exclude_test_ids=exclude_test_ids, seed=seed,
+        teacher_lr=teacher_lr, test_size=test_size, train_size=train_size, exclude_test_ids=exclude_test_ids,
+        seed=seed,
     )
     _check_params(bundle, student, teacher, params)
     dev = resolve_device(device)
@@ -542,7 +561,8 @@ def distill(
 
     with _torch_threads(n_threads if dev.type == "cpu" else None):
         d = _prepare(bundle, student, teacher, test_size=test_size, split_seed=s_split, fill_seed=s_fill,
-                     paired=method in PAIRED_METHODS, exclude_test_ids=exclude_test_ids, device=dev)
+                     paired=method in PAIRED_METHODS, exclude_test_ids=exclude_test_ids, device=dev,
+                     train_size=train_size)
         tnet, t_curve = _teacher(d.xt_tr, d.yt_tr, n_classes, feat_dim=feat_dim, hidden=hidden, epochs=t_epochs,
                                  batch_size=batch_size, lr=teacher_lr, seed=s_tinit)
         t_acc = accuracy(tnet, d.xt_te, d.yt_te)
@@ -711,6 +731,14 @@ def _check_params(bundle: Any, student: str, teacher: str, p: dict[str, Any]) ->
         raise InputError(f"momentum must be in [0, 1), got {p['momentum']!r}.")
     if not (0.0 < p["test_size"] < 1.0):
         raise InputError(f"test_size must be in (0, 1), got {p['test_size']!r}.")
+    ts = p["train_size"]
+    if ts is not None:
+        if isinstance(ts, bool) or not isinstance(ts, (int, np.integer, float, np.floating)):
+            raise InputError(f"train_size must be None, a positive int or a float in (0, 1), got {ts!r}.")
+        if isinstance(ts, (int, np.integer)) and ts < 1:
+            raise InputError(f"train_size must be a positive number of samples, got {ts!r}.")
+        if isinstance(ts, (float, np.floating)) and not (0.0 < ts < 1.0):
+            raise InputError(f"train_size as a share must be in (0, 1), got {ts!r}.")
     if p["cost"] not in COSTS:
         raise InputError(f"unknown cost {p['cost']!r}; use one of {', '.join(COSTS)}.")
     if not isinstance(p["seed"], (int, np.integer)) or p["seed"] < 0:

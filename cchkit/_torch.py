@@ -78,3 +78,25 @@ def to_tensor(x, device: "torch.device", dtype=None) -> "torch.Tensor":  # noqa:
     if isinstance(x, torch.Tensor):
         return x.to(device=device, dtype=dtype)
     return torch.as_tensor(x, dtype=dtype, device=device)
+
+
+@contextlib.contextmanager
+def limit_threads(n: int | None = 1) -> Iterator[None]:
+    """Cap torch's and the BLAS libraries' threads for the block (``None``: leave them alone).
+
+    Many small linear-algebra calls (covariances, shrinkage, small MLPs) run several times
+    faster on one thread than on oversubscribed cores; parallel work is spread with ``n_jobs``.
+    """
+    if n is None:
+        yield
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        with threadpool_limits(limits=int(n)):
+            yield
+    finally:
+        torch.set_num_threads(before)

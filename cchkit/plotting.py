@@ -29,21 +29,33 @@ def _axes(ax):
 
 
 def plot_ranking(ranking, ax=None, *, estimator: str | None = None, student: str | None = None):
-    """Horizontal bars: the CCH score of each teacher with its 95% interval, coloured by decision."""
+    """Horizontal bars: the CCH score of each teacher with its 95% interval, coloured by decision.
+
+    One bar per teacher of ``student`` (default: the ranking's first student) under ``estimator``
+    (default: the ranking's first). Failed rows (no score) get an empty bar labelled "failed";
+    missing interval ends draw no error bar.
+    """
     ax = _axes(ax)
+    table = ranking.table
     est = estimator or ranking.primary_estimator
-    t = ranking.table[(ranking.table["estimator"] == est)]
+    t = table[table["estimator"] == est]
+    if t.empty:
+        raise ValueError(f"the ranking has no row for estimator {est!r}; it has {sorted(set(table['estimator']))}.")
     student = student or t["student"].iloc[0]
-    t = t[t["student"] == student].sort_values("cch_score", na_position="first")
+    t = t[t["student"] == student]
+    if t.empty:
+        raise ValueError(f"the ranking has no row for student {student!r}.")
+    t = t.sort_values("cch_score", na_position="first")
     y = np.arange(len(t))
     score = t["cch_score"].to_numpy(float)
     lo = t["cch_low"].to_numpy(float)
     hi = t["cch_high"].to_numpy(float)
     colours = [DECISION_COLOURS.get(d, "#d3d3d3") for d in t["decision"]]
     ax.barh(y, np.nan_to_num(score), color=colours)
-    err = np.vstack([score - lo, hi - score])
-    ok = np.isfinite(err).all(0)
-    ax.errorbar(score[ok], y[ok], xerr=err[:, ok], fmt="none", ecolor="black", capsize=3, lw=1)
+    err = _asym_err(score, lo, hi)
+    ok = np.isfinite(err).all(0) & np.isfinite(score)
+    if ok.any():
+        ax.errorbar(score[ok], y[ok], xerr=err[:, ok], fmt="none", ecolor="black", capsize=3, lw=1)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, list(t["teacher"]))
     ax.set_xlabel("CCH score  I(H_T;H_S) − I(H_S;Y)  [nats]")
@@ -56,13 +68,28 @@ def plot_ranking(ranking, ax=None, *, estimator: str | None = None, student: str
     return ax
 
 
+def _asym_err(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(2, n) error-bar lengths ``v - lo`` and ``hi - v``, clipped at 0 (matplotlib refuses
+    negative lengths, e.g. a bias-corrected estimate just outside its percentile interval);
+    NaN where an end is missing."""
+    with np.errstate(invalid="ignore"):
+        err = np.vstack([v - lo, hi - v])
+        return np.where(np.isfinite(err), np.clip(err, 0.0, None), np.nan)
+
+
 def plot_mi_matrix(ranking, ax=None, *, value: str = "cch_score", estimator: str | None = None, annotate: bool = True):
     """Teacher-by-student heat map of ``value`` (default the CCH score; diverging around 0)."""
     ax = _axes(ax)
     m = ranking.matrix(value, estimator=estimator)
     data = m.to_numpy(float)
-    vmax = np.nanmax(np.abs(data)) if np.isfinite(data).any() else 1.0
-    im = ax.imshow(data, cmap="RdBu_r" if value == "cch_score" else "viridis", vmin=-vmax if value == "cch_score" else None, vmax=vmax)
+    finite = np.isfinite(data)
+    diverging = value in ("cch_score", "cch_low", "cch_high")
+    if diverging:
+        vmax = float(np.abs(data[finite]).max()) if finite.any() else 1.0
+        vmax = vmax if vmax > 0 else 1.0
+        im = ax.imshow(data, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+    else:
+        im = ax.imshow(data, cmap="viridis")
     ax.set_xticks(range(m.shape[1]), list(m.columns), rotation=45, ha="right")
     ax.set_yticks(range(m.shape[0]), list(m.index))
     ax.set_xlabel("student")
@@ -77,17 +104,31 @@ def plot_mi_matrix(ranking, ax=None, *, value: str = "cch_score", estimator: str
 
 
 def plot_estimates_vs_truth(results: Any, ax=None, *, x: str = "true_mi", y: str = "estimate", hue: str = "estimator"):
-    """Estimated MI against closed-form truth (a DataFrame with columns ``x``, ``y``, ``hue`` and
-    optional ``low``/``high``), with the identity line."""
+    """Estimated MI against closed-form truth, one line per ``hue`` group, with the identity line.
+
+    ``results``: a DataFrame (or a list of dicts) with columns ``x``, ``y``, ``hue`` and optional
+    ``low``/``high`` (drawn as error bars; an estimate outside its interval gets a zero-length
+    bar on that side). Returns the Axes.
+    """
+    import pandas as pd
+
     ax = _axes(ax)
-    df = results
+    df = results if isinstance(results, pd.DataFrame) else pd.DataFrame(list(results))
+    if df.empty:
+        raise ValueError("no results to plot.")
+    if hue not in df.columns:
+        df = df.assign(**{hue: y})
     for name, grp in df.groupby(hue, sort=False):
         grp = grp.sort_values(x)
-        if {"low", "high"} <= set(grp.columns):
-            ax.errorbar(grp[x], grp[y], yerr=[grp[y] - grp["low"], grp["high"] - grp[y]], fmt="o-", capsize=2, label=str(name), ms=4)
+        if {"low", "high"} <= set(grp.columns) and np.isfinite(grp[["low", "high"]].to_numpy(float)).any():
+            v = grp[y].to_numpy(float)
+            err = _asym_err(v, grp["low"].to_numpy(float), grp["high"].to_numpy(float))
+            ax.errorbar(grp[x], v, yerr=np.nan_to_num(err), fmt="o-", capsize=2, label=str(name), ms=4)
         else:
             ax.plot(grp[x], grp[y], "o-", label=str(name), ms=4)
-    lim = [0, float(np.nanmax(df[[x, y]].to_numpy(float))) * 1.05]
+    vals = df[[x, y]].to_numpy(float)
+    top = float(np.nanmax(vals)) if np.isfinite(vals).any() else 1.0
+    lim = [0, max(top, 1e-3) * 1.05]
     ax.plot(lim, lim, "k--", lw=0.8, label="truth")
     ax.set_xlabel("true MI [nats]")
     ax.set_ylabel("estimated MI [nats]")
@@ -96,34 +137,85 @@ def plot_estimates_vs_truth(results: Any, ax=None, *, x: str = "true_mi", y: str
 
 
 def plot_validation(report, ax=None, *, criterion: str = "cch_score", method: str | None = None):
-    """A criterion (default the CCH score) against the measured KD gain, both with intervals."""
+    """A criterion (default the CCH score) against the measured KD gain, both with intervals.
+
+    One point per teacher of ``report.table`` for ``method`` (default: the report's primary
+    method, ``report.summary["method"]``). ``criterion`` is any numeric column of the table
+    (``cch_score`` and the baselines ``teacher_accuracy``, ``i_teacher_label``,
+    ``i_teacher_student``, ``mfh_score``); only the CCH score has an x interval. Rows with a
+    missing criterion or gain are left out; missing interval ends (one seed) draw no bar.
+    """
     ax = _axes(ax)
     t = report.table
-    method = method or next((m for m in t["method"].unique() if m != "none"), None)
+    if criterion not in t.columns:
+        raise ValueError(f"unknown criterion {criterion!r}; the table has {list(t.columns)}.")
+    summary = getattr(report, "summary", None) or {}
+    method = method or summary.get("method") or next((m for m in t["method"].unique() if m != "none"), None)
     t = t[t["method"] == method]
     xv = t[criterion].to_numpy(float)
     yv = t["gain"].to_numpy(float)
-    yerr = np.vstack([yv - t["gain_low"].to_numpy(float), t["gain_high"].to_numpy(float) - yv])
+    ok = np.isfinite(xv) & np.isfinite(yv)
+    t, xv, yv = t[ok], xv[ok], yv[ok]
+    yerr = np.nan_to_num(_asym_err(yv, t["gain_low"].to_numpy(float), t["gain_high"].to_numpy(float)))
     xerr = None
     if criterion == "cch_score" and {"cch_low", "cch_high"} <= set(t.columns):
-        xerr = np.vstack([xv - t["cch_low"].to_numpy(float), t["cch_high"].to_numpy(float) - xv])
-    ax.errorbar(xv, yv, xerr=xerr, yerr=yerr, fmt="o", capsize=3)
+        xerr = np.nan_to_num(_asym_err(xv, t["cch_low"].to_numpy(float), t["cch_high"].to_numpy(float)))
+    if len(t):
+        ax.errorbar(xv, yv, xerr=xerr, yerr=yerr, fmt="o", capsize=3)
     for xi, yi, name in zip(xv, yv, t["teacher"]):
         ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.axhline(0, color="black", lw=0.8)
     if criterion == "cch_score":
         ax.axvline(0, color="black", lw=0.8, ls=":")
-    ax.set_xlabel(criterion)
+    ax.set_xlabel("CCH score [nats]" if criterion == "cch_score" else criterion)
     ax.set_ylabel(f"measured KD gain ({method} − none)")
     return ax
 
 
-def plot_training_curves(curves: dict[str, Sequence[float]], ax=None, *, ylabel: str = "held-out accuracy"):
-    """One line per curve (e.g. per method), epochs on x."""
+def _curve_values(c: Any, key: str) -> np.ndarray:
+    """One curve as floats: a sequence of numbers, a list of per-epoch dicts (``DistillResult.curve``),
+    a DataFrame with column ``key``, or a :class:`~cchkit.distill.DistillResult`."""
+    if hasattr(c, "curve") and hasattr(c, "method"):
+        c = c.curve
+    if hasattr(c, "columns"):
+        return c[key].to_numpy(float)
+    c = list(c)
+    if c and isinstance(c[0], dict):
+        return np.array([row.get(key, np.nan) for row in c], dtype=float)
+    return np.asarray(c, dtype=float)
+
+
+def plot_training_curves(curves: Any, ax=None, *, ylabel: str | None = None, key: str = "test_accuracy"):
+    """One line per curve, epochs on x.
+
+    ``curves`` is a mapping name -> curve, or a :class:`~cchkit.distill.DistillResult`, or a
+    list of them (named by method). A curve is a sequence of numbers, a ``DistillResult`` (its
+    ``curve[...][key]``, default the held-out accuracy), its ``.curve`` list, or a *list of*
+    ``DistillResult`` / curves (e.g. one per seed): drawn as the mean with a min-max band.
+    """
     ax = _axes(ax)
+    if hasattr(curves, "curve") and hasattr(curves, "method"):
+        curves = [curves]
+    if not isinstance(curves, dict):
+        named: dict[str, list] = {}
+        for r in curves:
+            named.setdefault(str(getattr(r, "method", len(named))), []).append(r)
+        curves = {k: v[0] if len(v) == 1 else v for k, v in named.items()}
     for name, curve in curves.items():
-        ax.plot(np.arange(1, len(curve) + 1), curve, label=str(name))
+        many = isinstance(curve, (list, tuple)) and len(curve) > 0 and (
+            hasattr(curve[0], "curve") or isinstance(curve[0], (list, tuple, np.ndarray))
+        )
+        if many:
+            arrs = [_curve_values(c, key) for c in curve]
+            n = min(len(a) for a in arrs)
+            stack = np.vstack([a[:n] for a in arrs])
+            epochs = np.arange(1, n + 1)
+            (line,) = ax.plot(epochs, np.nanmean(stack, 0), label=f"{name} (mean of {len(arrs)})")
+            ax.fill_between(epochs, np.nanmin(stack, 0), np.nanmax(stack, 0), color=line.get_color(), alpha=0.2, lw=0)
+        else:
+            v = _curve_values(curve, key)
+            ax.plot(np.arange(1, len(v) + 1), v, label=str(name))
     ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(ylabel or ("held-out accuracy" if key == "test_accuracy" else key))
     ax.legend(fontsize=8)
     return ax

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._random import RandomState, as_generator
+from ._torch import limit_threads
 from .bundle import MIN_SAMPLES, ModalityBundle, load_bundle
 from .cch import SCORE_VARIANTS, Term, combine_terms, decide, estimate_terms, mfh_share, score_interval
 from .estimators.base import MIEstimate, get_estimator, list_estimators
@@ -235,6 +236,7 @@ def rank_teachers(
     random_state: RandomState = 0,
     device: str = "auto",
     n_jobs: int = 1,
+    n_threads: int | None = None,
     progress: bool = False,
 ) -> Ranking:
     """Score every candidate teacher for ``student`` by its CCH score and rank them.
@@ -259,6 +261,9 @@ def rank_teachers(
     estimator_params : mapping estimator name -> keyword arguments
     encoder_params : keyword arguments of the encoder representation
     random_state, device, n_jobs, progress
+    n_threads : int or None
+        Torch/BLAS threads while ranking. Default (None): 1, because the work is many small
+        linear-algebra calls that run faster on one thread; use ``n_jobs`` to use more cores.
 
     Returns
     -------
@@ -309,6 +314,16 @@ def rank_teachers(
             else:
                 usable.update((s, t))
     names = [n for n in bundle.names if n in usable]
+    with limit_threads(1 if n_threads is None else n_threads):
+        return _rank(
+            bundle, student, candidates, plan, failures, names, estimators, representation, variant, dim,
+            n_bootstrap, n_seeds, params, encoder_params, random_state, device, n_jobs, progress, start,
+        )
+
+
+def _rank(bundle, student, candidates, plan, failures, names, estimators, representation, variant, dim,
+          n_bootstrap, n_seeds, params, encoder_params, random_state, device, n_jobs, progress, start) -> Ranking:
+    """The body of :func:`rank_teachers` once the arguments are checked."""
     rng = as_generator(random_state)
     seeds = [int(x) for x in rng.integers(0, 2**31 - 1, size=n_seeds)]
     reps: list[RepresentationSet] = []

@@ -138,34 +138,10 @@ class ValidationReport:
 
     def plot(self, ax: Any = None, *, method: str | None = None, criterion: str = "cch_score") -> Any:
         """Criterion (default the CCH score, with its interval) against the measured gain (with
-        its 95% interval), one point per teacher, for ``method`` (default the primary one).
-        Returns the matplotlib Axes; never calls ``plt.show()``."""
-        if ax is None:
-            import matplotlib.pyplot as plt
+        its 95% interval), one point per teacher; see :func:`cchkit.plotting.plot_validation`."""
+        from ..plotting import plot_validation
 
-            _, ax = plt.subplots(figsize=(5, 4))
-        method = method or self.summary.get("method")
-        t = self.table[self.table["method"] == method]
-        x = t[criterion].to_numpy(dtype=float)
-        y = t["gain"].to_numpy(dtype=float)
-        yerr = np.vstack([y - t["gain_low"].to_numpy(dtype=float), t["gain_high"].to_numpy(dtype=float) - y])
-        xerr = None
-        if criterion == "cch_score":
-            xerr = np.vstack([x - t["cch_low"].to_numpy(dtype=float), t["cch_high"].to_numpy(dtype=float) - x])
-            xerr = np.where(np.isfinite(xerr), np.abs(xerr), 0.0)
-        yerr = np.where(np.isfinite(yerr), np.abs(yerr), 0.0)
-        ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", capsize=3)
-        for xi, yi, name in zip(x, y, t["teacher"]):
-            if np.isfinite(xi) and np.isfinite(yi):
-                ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        ax.axhline(0.0, color="grey", lw=0.8, ls="--")
-        if criterion == "cch_score":
-            ax.axvline(0.0, color="grey", lw=0.8, ls="--")
-        ax.set_xlabel("CCH score (nats)" if criterion == "cch_score" else criterion)
-        ax.set_ylabel(f"measured gain, {method} - none (accuracy)")
-        student = t["student"].iloc[0] if len(t) else ""
-        ax.set_title(f"student {student}: prediction vs measured gain")
-        return ax
+        return plot_validation(self, ax=ax, criterion=criterion, method=method)
 
     def __repr__(self) -> str:
         cols = ["teacher", "method", "acc_none", "acc", "gain", "gain_low", "gain_high", "cch_score", "decision"]
@@ -349,7 +325,9 @@ def validate(
                 acc_none=an[0], acc_none_low=an[1], acc_none_high=an[2],
                 acc=a[0], acc_low=a[1], acc_high=a[2],
                 gain=g[0], gain_low=g[1], gain_high=g[2],
-                significant=bool(np.isfinite(g[1]) and (g[1] > 0 or g[2] < 0)),
+                # a zero-width interval (identical gains on every seed: accuracy moves in steps of
+                # 1/n_test) is not evidence; significance needs a real interval from >= 3 seeds
+                significant=bool(len(seed_list) >= 3 and np.isfinite(g[1]) and g[2] > g[1] and (g[1] > 0 or g[2] < 0)),
                 teacher_acc_measured=float(np.nanmean(mr["teacher_accuracy"])) if np.isfinite(mr["teacher_accuracy"]).any() else math.nan,
                 error=errs[0] if errs else "",
             )

@@ -421,8 +421,10 @@ class ModalityBundle:
             np.save(p / fname, arr, allow_pickle=False)
             files[key] = fname
         meta = self._meta_json(files=files)
-        for key, fname in files.items():
-            meta.setdefault("sha256", {})[fname] = _sha256(p / fname)
+        for entry in list(meta["modalities"].values()) + [meta["label"]]:
+            for key in ("file", "ids", "label"):
+                if isinstance(entry.get(key), str):
+                    entry.setdefault("sha256", {})[entry[key]] = _sha256(p / entry[key])
         (p / "bundle.json").write_text(json.dumps(meta, indent=2))
         return p
 
@@ -504,7 +506,20 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _load_array(path: Path, what: str) -> np.ndarray:
+def _check_sha256(path: Path, expected: Any, what: str) -> None:
+    """Raise when bundle.json records a checksum for ``path`` and the file does not match it."""
+    if isinstance(expected, dict):
+        expected = expected.get(path.name)
+    if isinstance(expected, str) and expected and _sha256(path) != expected:
+        raise BundleFormatError(
+            f"{path}: {what} does not match the sha256 recorded in bundle.json; the file is corrupt "
+            "or was edited. Regenerate the bundle (or its bundle.json)."
+        )
+
+
+def _load_array(path: Path, what: str, sha256: Any = None) -> np.ndarray:
+    if sha256 is not None and path.is_file():
+        _check_sha256(path, sha256, what)
     try:
         arr = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -545,14 +560,14 @@ def _load_dir(cls: type[ModalityBundle], p: Path) -> ModalityBundle:
     ids: dict[str, np.ndarray] = {}
     shared_label = None
     if label_meta.get("file"):
-        shared_label = _load_array(_inside(p, label_meta["file"]), "the label array")
+        shared_label = _load_array(_inside(p, label_meta["file"]), "the label array", label_meta.get("sha256"))
     descriptions = {}
     reps = []
     for name, entry in meta["modalities"].items():
         if not isinstance(entry, dict):
             raise BundleFormatError(f"{meta_path}: modality {name!r} entry is not an object.")
         fname = entry.get("file", f"{name}.npy")
-        arr = _load_array(_inside(p, fname), f"modality {name!r}")
+        arr = _load_array(_inside(p, fname), f"modality {name!r}", entry.get("sha256"))
         if arr.ndim == 1:
             arr = arr[:, None]
         for key, actual in (("dim", arr.shape[1] if arr.ndim == 2 else None), ("n", arr.shape[0])):
@@ -563,13 +578,13 @@ def _load_dir(cls: type[ModalityBundle], p: Path) -> ModalityBundle:
                 )
         arrays[name] = arr
         if entry.get("label"):
-            labels[name] = _load_array(_inside(p, entry["label"]), f"labels of {name!r}")
+            labels[name] = _load_array(_inside(p, entry["label"]), f"labels of {name!r}", entry.get("sha256"))
         elif shared_label is not None:
             labels[name] = shared_label
         else:
             raise BundleError(f"{meta_path}: no labels for modality {name!r} (no 'label' file).")
         if entry.get("ids"):
-            ids[name] = _load_array(_inside(p, entry["ids"]), f"ids of {name!r}")
+            ids[name] = _load_array(_inside(p, entry["ids"]), f"ids of {name!r}", entry.get("sha256"))
         descriptions[name] = str(entry.get("description", ""))
         if entry.get("representation"):
             reps.append(name)

@@ -229,3 +229,12 @@ def test_zip_that_is_not_npz(tmp_path):
         zf.writestr("hello.txt", "hi")
     with pytest.raises(BundleFormatError):
         ModalityBundle.load(path)
+
+
+def test_checksum_mismatch_is_detected(tmp_path):
+    path = _bundle().save(tmp_path / "dir")
+    arr = np.load(path / "image.npy")
+    arr[0, 0] += 1.0
+    np.save(path / "image.npy", arr)
+    with pytest.raises(BundleFormatError, match="does not match the sha256"):
+        ModalityBundle.load(path)

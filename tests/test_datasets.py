@@ -12,7 +12,7 @@ import cchkit
 from cchkit.datasets import data_dir
 
 EXPECTED = {
-    "digits-avt": {"n": 2000, "classes": 10, "dims": {"audio": 54, "image": 61, "text": 64}},
+    "digits-avt": {"n": 2000, "classes": 10, "dims": {"audio": 56, "image": 61, "text": 64}},
     "mfeat": {"n": 2000, "classes": 10, "dims": {"fou": 76, "fac": 213, "kar": 64, "pix": 240, "zer": 47, "mor": 6}},
 }
 

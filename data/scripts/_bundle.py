@@ -1,0 +1,133 @@
+"""Shared writer for cchkit on-disk bundles (format "cchkit-bundle", version 1).
+
+Used only by the one-off generation scripts in ``data/scripts``; cchkit itself
+never imports this file.
+
+A bundle is a directory ``data/<name>/`` holding ``bundle.json``, one
+``<modality>.npy`` per modality (float32, shape (n, dim), C-contiguous, row i of
+every modality is the same sample) and ``label.npy`` (int64, shape (n,), values
+0..C-1).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+
+FORMAT = "cchkit-bundle"
+FORMAT_VERSION = 1
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def constant_columns(x: np.ndarray) -> List[int]:
+    return [int(j) for j in np.flatnonzero(np.all(x == x[:1], axis=0))]
+
+
+def duplicate_columns(x: np.ndarray) -> List[Tuple[int, int]]:
+    """Pairs (kept, duplicate) of exactly equal columns, duplicate > kept."""
+    pairs = []
+    first_seen: Dict[bytes, int] = {}
+    xt = np.ascontiguousarray(x.T)
+    for j in range(xt.shape[0]):
+        key = xt[j].tobytes()
+        if key in first_seen:
+            pairs.append((first_seen[key], j))
+        else:
+            first_seen[key] = j
+    return pairs
+
+
+def check_matrix(name: str, x: np.ndarray, n: int) -> None:
+    if x.dtype != np.float32:
+        raise TypeError(f"{name}: dtype {x.dtype}, want float32")
+    if x.ndim != 2 or x.shape[0] != n:
+        raise ValueError(f"{name}: shape {x.shape}, want ({n}, dim)")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name}: NaN or inf present")
+    const = constant_columns(x)
+    if const:
+        raise ValueError(f"{name}: constant columns {const}")
+    dup = duplicate_columns(x)
+    if dup:
+        raise ValueError(f"{name}: duplicated columns {dup}")
+
+
+def write_bundle(
+    out_dir: str,
+    *,
+    name: str,
+    description: str,
+    source: str,
+    licence: str,
+    how_made: str,
+    script: str,
+    modalities: Sequence[Tuple[str, np.ndarray, str]],
+    label: np.ndarray,
+    label_names: Sequence[str],
+    label_description: str,
+) -> dict:
+    """Validate and write a bundle. ``modalities`` is a list of
+    (modality name, float32 array (n, dim), description)."""
+    label = np.asarray(label)
+    if label.dtype != np.int64 or label.ndim != 1:
+        raise TypeError("label must be int64 with shape (n,)")
+    n = int(label.shape[0])
+    n_classes = len(label_names)
+    if label.min() < 0 or label.max() >= n_classes:
+        raise ValueError("label values outside 0..C-1")
+    if len(np.unique(label)) != n_classes:
+        raise ValueError("some class has no sample")
+    os.makedirs(out_dir, exist_ok=True)
+
+    mods = {}
+    for mname, x, mdesc in modalities:
+        if mname == "label" or not re.fullmatch(r"[a-z][a-z0-9_-]*", mname):
+            raise ValueError(f"bad modality name {mname!r}")
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        check_matrix(mname, x, n)
+        fname = f"{mname}.npy"
+        path = os.path.join(out_dir, fname)
+        np.save(path, x, allow_pickle=False)
+        mods[mname] = {
+            "file": fname,
+            "dim": int(x.shape[1]),
+            "description": mdesc,
+            "sha256": sha256_file(path),
+        }
+
+    lpath = os.path.join(out_dir, "label.npy")
+    np.save(lpath, np.ascontiguousarray(label, dtype=np.int64), allow_pickle=False)
+
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "description": description,
+        "source": source,
+        "licence": licence,
+        "how_made": how_made,
+        "script": script,
+        "n": n,
+        "modalities": mods,
+        "label": {
+            "file": "label.npy",
+            "names": [str(s) for s in label_names],
+            "description": label_description,
+            "sha256": sha256_file(lpath),
+        },
+    }
+    with open(os.path.join(out_dir, "bundle.json"), "w", encoding="utf-8") as fh:
+        json.dump(meta, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    return meta

@@ -244,6 +244,20 @@ class MIEstimator(abc.ABC):
                 xm, ym = standardize(xm), standardize(ym)
             raw = self._estimate_continuous(xm, ym)
             dim_y = ym.shape[1]
+            if self.bound == "lower" and raw.value < 0:
+                # MI >= 0, so max(0, bound) is still a valid lower bound; a negative bound means
+                # the critic learned nothing useful (too little training or data)
+                import warnings
+
+                raw.extra["clipped_from"] = float(raw.value)
+                warnings.warn(
+                    f"{self.name}: the variational bound came out at {raw.value:.3f} nats (< 0), reported as 0; "
+                    "the critic is under-trained: give more samples or training steps.",
+                    stacklevel=2,
+                )
+                raw.value = 0.0
+                if raw.ci is not None:
+                    raw.ci = (max(raw.ci[0], 0.0), max(raw.ci[1], 0.0))
         seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
         return MIEstimate(
             value=float(raw.value),

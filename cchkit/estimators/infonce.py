@@ -1,0 +1,46 @@
+"""InfoNCE contrastive lower bound on mutual information (van den Oord et al. 2018)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._neural import NeuralEstimator, infonce_terms
+from .base import register_estimator
+
+__all__ = ["InfoNCEEstimator"]
+
+
+@register_estimator("infonce")
+class InfoNCEEstimator(NeuralEstimator):
+    r"""InfoNCE lower bound (van den Oord, Li & Vinyals 2018, "Representation learning with
+    contrastive predictive coding", arXiv:1807.03748; as a MI bound: Poole et al. 2019).
+
+    .. math:: I(X; Y) \ge \log K + \mathbb{E}\Big[f(x_i, y_i) - \log \sum_{j=1}^{K} e^{f(x_i, y_j)}\Big]
+
+    A critic ``f`` is trained on a training split with batches of ``batch_size`` pairs; the
+    reported value is the bound on the held-out split, with ``K`` = all held-out rows for the
+    separable critic (scored in chunks), so the cap ``log K`` (``extra["cap"]``) is as high as
+    the data allow. The bound can never exceed ``log K``: to estimate ``I`` nats, ``K`` must be
+    well above ``e^I`` (e.g. 5 nats needs K >> 148); a warning is raised when the estimate is
+    within 10% of the cap. Early stopping on the held-out bound; the training curve (held-out
+    bound after every ``eval_every`` steps) is ``extra["curve"]``.
+
+    Known bias: a lower bound, biased low by the critic's approximation error and by
+    ``E log(1 + (r - 1) / K)`` for the density ratio ``r``; low variance.
+
+    Interval (``extra["ci_method"]``): value +- 1.96 standard errors of the per-row held-out
+    terms, conditional on the trained critic.
+
+    Parameters: as :class:`~cchkit.estimators._neural.NeuralEstimator`, except ``patience``
+    defaults to 3 (the held-out InfoNCE curve flattens early; this keeps 10,000 rows at 5x5
+    near 10 s on one CPU core).
+    """
+
+    description = "InfoNCE contrastive lower bound (van den Oord 2018), capped at log K"
+    _objective = "infonce"
+
+    def __init__(self, *, patience: int = 3, **kwargs: Any) -> None:
+        super().__init__(patience=patience, **kwargs)
+
+    def _train_loss(self, scores, state):
+        return -infonce_terms(scores).mean()

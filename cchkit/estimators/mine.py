@@ -1,0 +1,82 @@
+"""MINE: the Donsker-Varadhan lower bound with a moving-average gradient (Belghazi et al. 2018)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..exceptions import InputError
+from ._neural import NeuralEstimator, _offdiag_logmeanexp
+from .base import register_estimator
+
+__all__ = ["MINEEstimator"]
+
+
+@register_estimator("mine")
+class MINEEstimator(NeuralEstimator):
+    r"""Mutual Information Neural Estimation (Belghazi et al. 2018, "MINE: Mutual Information
+    Neural Estimation", ICML), Donsker-Varadhan form:
+
+    .. math:: I(X; Y) \ge \mathbb{E}_{P_{XY}}[T] - \log \mathbb{E}_{P_X P_Y}[e^{T}]
+
+    The gradient of the second term, ``grad E[e^T] / E[e^T]``, is biased on a minibatch;
+    MINE replaces the denominator by an exponential moving average of ``E[e^T]`` (rate
+    ``ema_rate``), kept in log space. In a batch the joint sample is the diagonal pairs and the
+    product of marginals is every off-diagonal pair (separable critic) or shuffled pairs (concat
+critic, the default). The value is the bound on the held-out
+    split (every held-out pair for the separable critic), with early stopping on it; the
+    training curve is ``extra["curve"]``.
+
+    Known bias: a lower bound, but its held-out estimate has high variance at high MI (the
+    ``log E[e^T]`` term is dominated by rare pairs) and can land above the truth.
+
+    Interval (``extra["ci_method"]``): value +- 1.96 standard errors from the delta-method
+    influence terms of the held-out DV bound, conditional on the trained critic.
+
+    The default critic is ``"concat"`` (an MLP on ``[x, y]``), trained on the batch's joint
+    pairs and the same rows with ``y`` cyclically shifted, and evaluated on every held-out pair
+    against 16 shifted copies; the separable critic's all-pairs scores made the DV estimate
+    unstable (``g . h`` grows quadratically, so ``e^T`` of rare pairs dominates).
+
+    Parameters
+    ----------
+    ema_rate : float, default 0.01
+        Rate of the moving average of ``E[e^T]``.
+    critic : {"concat", "separable"}, default "concat"
+    lr : float, default 1e-3
+    **kwargs
+        See :class:`~cchkit.estimators._neural.NeuralEstimator`.
+    """
+
+    description = "MINE Donsker-Varadhan lower bound with moving-average gradient (Belghazi 2018)"
+    _objective = "dv"
+
+    def __init__(
+        self, *, ema_rate: float = 0.01, critic: str = "concat", lr: float = 1e-3, **kwargs: Any
+    ) -> None:
+        super().__init__(critic=critic, lr=lr, **kwargs)
+        if not (isinstance(ema_rate, (int, float)) and 0 < ema_rate <= 1):
+            raise InputError(f"ema_rate must be in (0, 1], got {ema_rate!r}.")
+        self.ema_rate = float(ema_rate)
+
+    def _train_loss(self, scores, state):
+        return self._ema_loss(scores.diagonal().mean(), _offdiag_logmeanexp(scores), state)
+
+    def _train_loss_pairs(self, joint, marginal, state):
+        import torch
+
+        log_et = torch.logsumexp(marginal, dim=0) - math.log(marginal.numel())
+        return self._ema_loss(joint.mean(), log_et, state)
+
+    def _ema_loss(self, joint, log_et, state):
+        import torch
+
+        prev = state.get("log_ma")
+        if prev is None:
+            log_ma = log_et.detach()
+        else:
+            a = self.ema_rate
+            log_ma = torch.logaddexp(prev + math.log1p(-a) if a < 1 else prev - math.inf, log_et.detach() + math.log(a))
+        state["log_ma"] = log_ma
+        # d/dtheta exp(log_et - log_ma) = grad E[e^T] / ma : the bias-corrected gradient
+        return -(joint - torch.exp(log_et - log_ma))

@@ -1,0 +1,141 @@
+"""MINE and InfoNCE: bounds, training machinery, seeding, caps and the label form.
+
+Tolerances: both are *lower* bounds trained briefly here (small n, few steps), so the tests
+check the ordering and rough size (e.g. 1 nat recovered within 0.25 on a 2x2 Gaussian), not
+benchmark accuracy (see benchmarks/results/estimators.md for that).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from cchkit.datasets.mi_tasks import gaussian_task
+from cchkit.estimators._neural import build_critic, dv_terms, infonce_terms, resolve_device
+from cchkit.estimators.base import get_estimator
+from cchkit.exceptions import InputError
+
+FAST = dict(hidden=32, embed_dim=16, batch_size=128, max_steps=300, eval_every=50, random_state=0)
+
+
+def test_infonce_bound_of_known_scores():
+    k = 6
+    scores = torch.zeros(k, k)
+    assert float(infonce_terms(scores).mean()) == pytest.approx(0.0, abs=1e-6)
+    big = torch.full((k, k), -1e4)
+    big.fill_diagonal_(0.0)
+    assert float(infonce_terms(big).mean()) == pytest.approx(math.log(k), abs=1e-6)  # the cap
+
+
+def test_dv_bound_of_known_scores():
+    k = 5
+    s = torch.randn(k, k)
+    bound, lme = dv_terms(s)
+    off = s[~torch.eye(k, dtype=torch.bool)]
+    assert float(lme) == pytest.approx(float(torch.log(torch.exp(off).mean())), rel=1e-5)
+    assert float(bound) == pytest.approx(float(s.diagonal().mean() - lme), rel=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["separable", "concat"])
+def test_critic_shapes(kind):
+    c = build_critic(kind, 3, 2, 16, 1, 8)
+    assert c(torch.randn(7, 3), torch.randn(5, 2)).shape == (7, 5)
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(InputError):
+        resolve_device("nonsense-device")
+
+
+@pytest.mark.parametrize("name", ["mine", "infonce"])
+def test_recovers_moderate_mi(name):
+    x, y, truth = gaussian_task("sparse", 2, 2, 1.0, n=3000, random_state=0)
+    est = get_estimator(name, **{**FAST, "max_steps": 400}).estimate(x, y)
+    assert est.bound == "lower"
+    assert abs(est.value - truth) < 0.25, est
+    assert est.ci[0] <= est.value <= est.ci[1]
+    assert len(est.extra["curve"]) >= 1 and "held-out" in est.extra["ci_method"]
+
+
+@pytest.mark.parametrize("name", ["mine", "infonce"])
+def test_independent_is_near_zero(name):
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((1500, 3)), rng.standard_normal((1500, 3))
+    est = get_estimator(name, **FAST).estimate(x, y)
+    assert abs(est.value) < 0.1
+
+
+def test_infonce_cap_reported_and_warned():
+    # 5 nats scored in blocks of K = 8 held-out rows: the cap log 8 = 2.08 binds
+    x, y, _ = gaussian_task("sparse", 1, 1, 5.0, n=1000, random_state=0)
+    est_ = get_estimator("infonce", **{**FAST, "eval_block": 8})
+    with pytest.warns(UserWarning, match="cap"):
+        est = est_.estimate(x, y)
+    assert est.extra["cap"] == pytest.approx(math.log(8))
+    assert 0.9 * est.extra["cap"] <= est.value <= est.extra["cap"] + 1e-9
+
+
+@pytest.mark.parametrize("name", ["mine", "infonce"])
+def test_label_form_respects_entropy(name):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 1500)
+    x = np.eye(3)[labels] * 3.0 + rng.standard_normal((1500, 3))
+    est = get_estimator(name, **FAST).estimate(x, labels)
+    h = est.extra["label_entropy"]
+    assert 0 <= est.value <= h + 1e-12
+    assert est.value > 0.5 * h  # well-separated classes carry most of H(Y)
+    assert est.extra["label_encoding"] == "one-hot"
+
+
+def test_seeded_and_threads_restored():
+    x, y, _ = gaussian_task("dense", 2, 2, 0.5, n=600, random_state=0)
+    before = torch.get_num_threads()
+    a = get_estimator("mine", **FAST).estimate(x, y)
+    b = get_estimator("mine", **FAST).estimate(x, y)
+    assert a.value == b.value and a.extra["curve"] == b.extra["curve"]
+    assert torch.get_num_threads() == before
+
+
+def test_early_stopping_and_progress(capsys):
+    x, y, _ = gaussian_task("sparse", 1, 1, 0.5, n=600, random_state=0)
+    est = get_estimator("infonce", **{**FAST, "max_steps": 5000, "eval_every": 10, "patience": 2}).estimate(x, y)
+    assert est.extra["stopped_early"] and est.extra["steps"] < 5000
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""  # progress=False is silent
+    get_estimator("infonce", **{**FAST, "max_steps": 20, "eval_every": 10, "progress": True}).estimate(x, y)
+
+
+def test_concat_critic_runs():
+    x, y, truth = gaussian_task("sparse", 1, 1, 1.0, n=1200, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = get_estimator("mine", **{**FAST, "critic": "concat", "eval_block": 128}).estimate(x, y)
+    assert est.extra["critic"] == "concat" and est.extra["eval_block"] == 128
+    assert abs(est.value - truth) < 0.4
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [dict(critic="x"), dict(hidden=0), dict(batch_size=1), dict(lr=-1.0), dict(eval_fraction=1.0),
+     dict(eval_block=1), dict(device=3), dict(n_threads=0), dict(max_steps=0)],
+)
+def test_bad_parameters(bad):
+    with pytest.raises(InputError):
+        get_estimator("infonce", **bad)
+    with pytest.raises(InputError):
+        get_estimator("mine", ema_rate=0.0)
+
+
+@pytest.mark.slow
+def test_infonce_high_mi_needs_large_k():
+    """5 nats in 5x5: InfoNCE over the whole held-out set (K=1500) gets within 1 nat, from below."""
+    x, y, truth = gaussian_task("sparse", 5, 5, 5.0, n=3000, random_state=0, n_pairs=2)
+    est = get_estimator("infonce", random_state=0, max_steps=500).estimate(x, y)
+    assert est.extra["cap"] > truth + 2.0
+    assert truth - 1.0 < est.value < truth + 0.1

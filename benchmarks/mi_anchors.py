@@ -301,7 +301,7 @@ def write_table(command: str) -> None:
             else:
                 cells.append(f"{r['value']:.2f} / {r['abs_err']:.2f} / {r['sec']:.1f}s")
 
-        def ratio(mine: str, family: str) -> str:
+        def ratio(mine: str, family: str, row: dict = row) -> str:
             r = row.get(mine)
             anchors = [v["sec"] for k, v in row.items() if "(cchkit)" not in k and k.startswith(family) and not v.get("error")]
             if r is None or not anchors or r.get("error"):

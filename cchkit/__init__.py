@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import logging
 
-from . import datasets
+from . import (
+    datasets,
+    distill,  # the subpackage: cchkit.distill.distill(...) trains one student
+)
 from .bundle import Modality, ModalityBundle, PairedView, load_bundle
 from .cch import SCORE_VARIANTS, cch_score, decide
+from .distill import DistillResult, ValidationReport, validate
 from .estimators.base import (
     MIEstimate,
     MIEstimator,
@@ -34,8 +38,6 @@ from .exceptions import (
     UnknownEstimatorError,
     UnknownModalityError,
 )
-from . import distill  # the subpackage: cchkit.distill.distill(...) trains one student
-from .distill import DistillResult, ValidationReport, validate
 from .ranking import Ranking, rank_teachers
 from .representations import REPRESENTATION_KINDS, RepresentationSet, compute_representations
 

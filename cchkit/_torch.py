@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from .exceptions import InputError
 
@@ -13,7 +13,7 @@ logger = logging.getLogger("cchkit")
 __all__ = ["resolve_device", "mlp", "seeded", "to_tensor"]
 
 
-def resolve_device(device: str = "auto") -> "torch.device":  # noqa: F821
+def resolve_device(device: str = "auto") -> torch.device:  # noqa: F821
     """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``, ``"cuda"``, ``"cuda:1"`` as given.
 
     Raises :class:`InputError` when CUDA is asked for but not available.
@@ -40,7 +40,7 @@ def mlp(
     *,
     activation: str = "relu",
     dropout: float = 0.0,
-) -> "torch.nn.Sequential":  # noqa: F821
+) -> torch.nn.Sequential:  # noqa: F821
     """A plain MLP ``in -> hidden... -> out`` (no activation after the last layer)."""
     import torch.nn as nn
 
@@ -70,7 +70,7 @@ def seeded(seed: int) -> Iterator[None]:
         torch.random.set_rng_state(state)
 
 
-def to_tensor(x, device: "torch.device", dtype=None) -> "torch.Tensor":  # noqa: F821
+def to_tensor(x, device: torch.device, dtype=None) -> torch.Tensor:  # noqa: F821
     """A float32 (or ``dtype``) tensor on ``device`` from a numpy array or tensor."""
     import torch
 

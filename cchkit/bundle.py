@@ -23,9 +23,10 @@ import logging
 import os
 import re
 import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -146,7 +147,7 @@ class ModalityBundle:
         descriptions: Mapping[str, str] | None = None,
         representations: Iterable[str] = (),
         metadata: Mapping[str, Any] | None = None,
-    ) -> "ModalityBundle":
+    ) -> ModalityBundle:
         """Build a bundle from arrays.
 
         Parameters
@@ -240,7 +241,7 @@ class ModalityBundle:
         sep: str = "_",
         id_column: str | None = None,
         name: str = "",
-    ) -> "ModalityBundle":
+    ) -> ModalityBundle:
         """Build a bundle from a table with one row per sample.
 
         Columns are grouped into modalities either by ``modalities`` (name -> column list) or by
@@ -385,14 +386,14 @@ class ModalityBundle:
             )
         return pd.DataFrame(rows)
 
-    def select(self, names: Sequence[str]) -> "ModalityBundle":
+    def select(self, names: Sequence[str]) -> ModalityBundle:
         """A bundle with only ``names``."""
         names = self.check_modalities(names)
         return replace(self, modalities={n: self.modalities[n] for n in names})
 
     # ------------------------------------------------------------------ disk
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "ModalityBundle":
+    def load(cls, path: str | os.PathLike[str]) -> ModalityBundle:
         """Read a bundle from a ``.npz`` file or a directory with ``bundle.json``."""
         p = Path(path)
         if not p.exists():

@@ -3,7 +3,7 @@ it, and returns the Axes; none calls ``plt.show()``."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

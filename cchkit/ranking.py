@@ -17,9 +17,10 @@ import math
 import os
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -454,7 +455,7 @@ def _add_ranks(table: pd.DataFrame) -> pd.DataFrame:
         table[ok].groupby(["student", "estimator"])["cch_score"].rank(ascending=False, method="min")
     )
     table["rank"] = table["rank"].astype("Int64")
-    for (s, t), grp in table[ok].groupby(["student", "teacher"], sort=False):
+    for _key, grp in table[ok].groupby(["student", "teacher"], sort=False):
         decisions = list(grp["decision"])
         top, count = Counter(decisions).most_common(1)[0]
         consensus = top if count > len(decisions) / 2 else "inconclusive"

@@ -17,8 +17,9 @@ Modalities marked ``representation=True`` in the bundle are used as they are, wh
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 

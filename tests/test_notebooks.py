@@ -8,7 +8,6 @@ digits-avt ranking took 12 s with the default threads and 4 s with one).
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 

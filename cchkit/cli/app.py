@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, List, Optional, TypeVar
+from typing import Any, Optional, TypeVar
 
 import typer
 
@@ -123,7 +124,7 @@ def rank(
     student: str = typer.Option(..., "--student", "-s", help="The student modality, or 'all' for every ordered pair."),
     candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
     data: str = DataOpt,
-    estimator: List[str] = typer.Option(["gaussian"], "--estimator", "-e", help="MI estimator (repeatable); see `cchkit estimators`."),
+    estimator: list[str] = typer.Option(["gaussian"], "--estimator", "-e", help="MI estimator (repeatable); see `cchkit estimators`."),
     representation: str = typer.Option("pca", "--representation", "-r", help="encoder, pca or raw."),
     variant: str = typer.Option("raw", "--variant", help="Score variant: raw (the paper's form) or matched."),
     dim: int = typer.Option(16, "--dim", help="Representation dimension (pca, encoder)."),
@@ -266,10 +267,10 @@ def validate(
     student: str = typer.Option(..., "--student", "-s", help="The student modality."),
     candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
     data: str = DataOpt,
-    method: List[str] = typer.Option(["ucmkd"], "--method", "-m", help="KD method (repeatable): ucmkd, align, logit-kd, feature-kd; 'none' is always run."),
+    method: list[str] = typer.Option(["ucmkd"], "--method", "-m", help="KD method (repeatable): ucmkd, align, logit-kd, feature-kd; 'none' is always run."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per teacher and method (intervals over seeds)."),
     epochs: int = typer.Option(30, "--epochs", help="Training epochs of the student."),
-    estimator: List[str] = typer.Option(["gaussian"], "--estimator", "-e", help="MI estimator for the ranking side (repeatable)."),
+    estimator: list[str] = typer.Option(["gaussian"], "--estimator", "-e", help="MI estimator for the ranking side (repeatable)."),
     representation: str = typer.Option("pca", "--representation", "-r", help="Representation for the ranking side: encoder, pca or raw."),
     variant: str = typer.Option("raw", "--variant", help="CCH score variant for the ranking side: raw or matched."),
     n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the ranking's intervals."),
@@ -281,7 +282,6 @@ def validate(
     n_jobs: int = NJobsOpt,
 ) -> None:
     """Distil every candidate teacher into the student and check the ranking against the measured gains."""
-    import json
 
     from ..bundle import load_bundle
     from ..distill import validate as run_validation

@@ -20,7 +20,8 @@ half_cube, asinh, spiral, apply_transform
 
 from __future__ import annotations
 
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 

@@ -18,8 +18,9 @@ import inspect
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 
@@ -89,7 +90,7 @@ class MIEstimate:
     extra: dict[str, Any] = field(default_factory=dict)
     unit: Literal["nats", "bits"] = "nats"
 
-    def to(self, unit: Literal["nats", "bits"]) -> "MIEstimate":
+    def to(self, unit: Literal["nats", "bits"]) -> MIEstimate:
         """Return the same estimate in ``unit`` ("nats" or "bits")."""
         if unit not in ("nats", "bits"):
             raise InputError(f"unit must be 'nats' or 'bits', got {unit!r}.")

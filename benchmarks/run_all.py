@@ -1,0 +1,50 @@
+"""`make bench`: run every benchmark and write its markdown tables to benchmarks/results/.
+
+    python benchmarks/run_all.py                 # everything (may take up to an hour on 2 cores)
+    python benchmarks/run_all.py --quick         # tiny settings: checks the plumbing
+    python benchmarks/run_all.py --only prediction
+    python benchmarks/run_all.py --anchors       # also install and run the anchor libraries (slow)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from _common import COMMAND_ENV, HERE, ROOT, log
+
+BENCHMARKS = ("estimators", "prediction", "end_to_end")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=BENCHMARKS, action="append")
+    ap.add_argument("--anchors", action="store_true", help="estimators: also the anchor libraries (own venv, slow)")
+    args = ap.parse_args(argv)
+    chosen = args.only or list(BENCHMARKS)
+    failed = []
+    for name in chosen:
+        if name == "estimators":
+            cmd = [sys.executable, str(HERE / "mi_anchors.py"), "--only", "all" if args.anchors else "cchkit"]
+        else:
+            cmd = [sys.executable, str(HERE / f"{name}.py")]
+        if args.quick:
+            cmd.append("--quick")
+        env = dict(os.environ)
+        env[COMMAND_ENV] = "python " + " ".join(os.path.relpath(c, ROOT) if c.startswith(str(ROOT)) else c for c in cmd[1:])
+        log(f"run_all: {' '.join(cmd)}")
+        rc = subprocess.call(cmd, cwd=ROOT, env=env)
+        if rc != 0:
+            failed.append(name)
+    if failed:
+        log(f"run_all: failed: {', '.join(failed)}")
+        return 1
+    log("run_all: results in benchmarks/results/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,7 +10,7 @@ from .exceptions import InputError
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["resolve_device", "mlp", "seeded", "to_tensor"]
+__all__ = ["resolve_device", "mlp", "seeded", "to_tensor", "torch_threads", "limit_threads"]
 
 
 def resolve_device(device: str = "auto") -> torch.device:  # noqa: F821
@@ -81,6 +81,22 @@ def to_tensor(x, device: torch.device, dtype=None) -> torch.Tensor:  # noqa: F82
 
 
 @contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Set torch's intra-op threads to ``n`` for the block and restore them; ``None``: untouched."""
+    if n is None:
+        yield
+        return
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+@contextlib.contextmanager
 def limit_threads(n: int | None = 1) -> Iterator[None]:
     """Cap torch's and the BLAS libraries' threads for the block (``None``: leave them alone).
 
@@ -90,13 +106,7 @@ def limit_threads(n: int | None = 1) -> Iterator[None]:
     if n is None:
         yield
         return
-    import torch
     from threadpoolctl import threadpool_limits
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        with threadpool_limits(limits=int(n)):
-            yield
-    finally:
-        torch.set_num_threads(before)
+    with torch_threads(n), threadpool_limits(limits=int(n)):
+        yield

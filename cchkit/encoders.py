@@ -44,19 +44,18 @@ pre-activations of that layer are used instead and a warning is logged
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ._random import RandomState, derive_seed
-from ._torch import resolve_device, seeded
+from ._torch import resolve_device, seeded, torch_threads
 from ._validation import as_float_matrix, as_labels, find_constant_columns
 from .exceptions import InputError
 from .representations import RepresentationSet
@@ -103,20 +102,7 @@ def _check_float(value: Any, name: str, *, positive: bool) -> float:
     return v
 
 
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """Set torch's intra-op threads to ``n`` for the block and restore them; None: untouched."""
-    if n is None:
-        yield
-        return
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+_threads = torch_threads  # torch intra-op threads for the block (None: untouched)
 
 
 def _name_seed(base: int, name: str, fold: int) -> int:

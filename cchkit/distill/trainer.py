@@ -59,14 +59,13 @@ is the largest value measured that did not hurt.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import math
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -74,7 +73,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._torch import resolve_device, to_tensor
+from .._torch import resolve_device, to_tensor, torch_threads
 from ..exceptions import BundleError, InputError, NotPairedError
 from .losses import COSTS, feature_kd, label_alignment, sinkhorn_alignment, vanilla_kd
 from .models import KDNet, accuracy, build_net, freeze, pretrain_teacher
@@ -162,18 +161,7 @@ class DistillResult:
 
 
 # ----------------------------------------------------------------------------- helpers
-@contextlib.contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    """Temporarily set torch's intra-op threads (tiny MLP batches run fastest on one)."""
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+_torch_threads = torch_threads  # tiny MLP batches run fastest on one thread
 
 
 def _sub_seeds(seed: int, k: int) -> list[int]:

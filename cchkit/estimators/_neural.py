@@ -39,20 +39,7 @@ __all__ = ["NeuralEstimator", "resolve_device", "build_critic", "infonce_terms",
 
 
 # --------------------------------------------------------------------------- device
-def resolve_device(device: str | Any = "auto"):
-    """``"auto"``: CUDA when available, else CPU (the reference); otherwise ``torch.device(device)``."""
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise InputError(f"unknown device {device!r}: {exc}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError("device='cuda' was asked for but CUDA is not available; use 'auto' or 'cpu'.")
-    return dev
-
+from .._torch import resolve_device  # noqa: E402  (re-exported: the one device rule)
 
 # --------------------------------------------------------------------------- critics
 _ACTIVATIONS = ("relu", "silu", "elu", "tanh")

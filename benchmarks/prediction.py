@@ -61,6 +61,8 @@ VARIANTS = ("raw", "matched")
 METHODS = ("ucmkd", "logit-kd")
 METHOD_LABEL = {"ucmkd": "UCMKD", "logit-kd": "logit KD"}
 MFEAT_VIEWS = ("fou", "fac", "kar", "pix", "zer", "mor")
+SWEEPS = ("gaussian", "gaussian-starved", "mfh")
+GAUSSIAN = ("gaussian", "gaussian-starved")
 
 
 @dataclass
@@ -80,7 +82,8 @@ class Settings:
     n_bootstrap: int = 200  # gaussian estimator (the library default)
     ksg_bootstrap: int = 50  # KSG subsample interval: 50 instead of 200 to keep the run time in bounds
     encoder_params: dict[str, Any] = field(default_factory=dict)
-    families: tuple[str, ...] = ("gaussian", "mfh", "mfeat", "digits-avt")
+    starved_train_size: int = 20  # gaussian-starved: the student trains on this many labelled samples
+    families: tuple[str, ...] = ("gaussian", "gaussian-starved", "mfh", "mfeat", "digits-avt")
 
 
 FULL = Settings()
@@ -103,6 +106,8 @@ class Unit:
     param: float = math.nan
     truth: dict[str, float] = field(default_factory=dict)  # teacher -> true margin (synthetic)
     bundle: Any = None
+    distill_params: dict[str, Any] = field(default_factory=dict)  # passed to validate -> distill
+    rankings_from: str | None = None  # reuse the rankings of this unit (same bundle): "family/key"
 
 
 def build_units(s: Settings) -> list[Unit]:
@@ -110,11 +115,20 @@ def build_units(s: Settings) -> list[Unit]:
     from cchkit.datasets import synthetic as syn
 
     units: list[Unit] = []
-    if "gaussian" in s.families:
-        for sb in syn.gaussian_cch_sweep(n_configs=s.n_configs, margins=s.margins, n=s.n_gaussian, random_state=0):
-            tm = float(sb.params["target_margin"])
-            units.append(Unit("gaussian", f"margin{tm:+.4f}", "student", ["teacher"], ("raw",), "target margin", tm,
-                              dict(sb.margins), sb.bundle))
+    if "gaussian" in s.families or "gaussian-starved" in s.families:
+        sweep = syn.gaussian_cch_sweep(n_configs=s.n_configs, margins=s.margins, n=s.n_gaussian, random_state=0)
+        for fam in ("gaussian", "gaussian-starved"):
+            if fam not in s.families:
+                continue
+            for sb in sweep:
+                tm = float(sb.params["target_margin"])
+                u = Unit(fam, f"margin{tm:+.4f}", "student", ["teacher"], ("raw",), "target margin", tm,
+                         dict(sb.margins), sb.bundle)
+                if fam == "gaussian-starved":
+                    u.distill_params = {"train_size": s.starved_train_size}
+                    if "gaussian" in s.families:
+                        u.rankings_from = f"gaussian/{u.key}"
+                units.append(u)
     if "mfh" in s.families:
         for sb in syn.mfh_sweep(gammas=s.gammas, n=s.n_mfh, random_state=0):
             g = float(sb.params["gamma"])
@@ -132,13 +146,19 @@ def build_units(s: Settings) -> list[Unit]:
     return units
 
 
-def run_unit(u: Unit, s: Settings, jobs: int) -> dict[str, Any]:
-    """Rankings (representation x variant, both estimators) and one validation."""
+def run_unit(u: Unit, s: Settings, jobs: int, reuse: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rankings (representation x variant, both estimators) and one validation; ``reuse``: the
+    rankings of another unit on the same bundle (not recomputed, their time not counted again)."""
     import cchkit
 
     out: dict[str, Any] = {"rankings": {}, "rank_seconds": {}}
     first = None
-    for rep in u.representations:
+    if reuse is not None:
+        out["rankings"] = dict(reuse["rankings"])
+        out["rank_seconds"] = {k: 0.0 for k in reuse["rankings"]}
+        first = cchkit.Ranking(table=reuse["rankings"][(u.representations[0], "raw")],
+                               settings={"estimators": list(ESTIMATORS)})
+    for rep in ([] if reuse is not None else u.representations):
         for variant in VARIANTS:
             with Stopwatch() as sw:
                 r = cchkit.rank_teachers(
@@ -154,7 +174,7 @@ def run_unit(u: Unit, s: Settings, jobs: int) -> dict[str, Any]:
                 first = r
     with Stopwatch() as sw:
         rep = cchkit.validate(u.bundle, u.student, u.candidates, methods=METHODS, seeds=s.seeds, epochs=s.epochs,
-                              ranking=first, random_state=0, progress=False, n_jobs=jobs)
+                              ranking=first, random_state=0, progress=False, n_jobs=jobs, **u.distill_params)
     out["validation"] = rep.table
     out["runs"] = rep.runs
     out["validate_seconds"] = sw.seconds
@@ -214,7 +234,7 @@ def criteria_for(family: str) -> list[tuple[str, str, str]]:
     out = [(f"CCH {e}/{v}" + (" (default)" if (e, v) == ("gaussian", "raw") else ""), crit_col(e, v), "0")
            for e in ESTIMATORS for v in VARIANTS]
     out += [(c, c, CRITERIA[c]) for c in ("teacher_accuracy", "i_teacher_label", "i_teacher_student", "mfh_score")]
-    if family in ("gaussian", "mfh"):
+    if family in SWEEPS:
         out.append(("true margin (oracle)", "true_margin", "0"))
     return out
 
@@ -291,7 +311,7 @@ def criterion_stats(df, col: str, rule: str, method: str, sweep: bool) -> dict[s
 def summary_table(df, families: list[str]) -> tuple[list[dict[str, Any]], dict]:
     rows, stats = [], {}
     for fam in families:
-        sweep = fam in ("gaussian", "mfh")
+        sweep = fam in SWEEPS
         fdf = df[df["family"] == fam]
         for rep in list(dict.fromkeys(fdf["representation"])):
             d = fdf[fdf["representation"] == rep]
@@ -340,11 +360,14 @@ def harmonise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def target_i(df) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Gaussian family: the decision (helps / hurts / inconclusive) against the sign of significant gains."""
     rows, verdict = [], {}
-    d = df[(df["family"] == "gaussian")]
-    for e in ESTIMATORS:
-        for v in VARIANTS:
+    for fam, e, v in [(f, e, v) for f in GAUSSIAN for e in ESTIMATORS for v in VARIANTS]:
+        d = df[(df["family"] == fam)]
+        if d.empty:
+            continue
+        if True:
             c = crit_col(e, v)
-            row: dict[str, Any] = {"criterion": f"CCH {e}/{v}" + (" (default)" if (e, v) == ("gaussian", "raw") else "")}
+            row: dict[str, Any] = {"family": fam,
+                                   "criterion": f"CCH {e}/{v}" + (" (default)" if (e, v) == ("gaussian", "raw") else "")}
             for m in METHODS:
                 sig = d[d[f"{m}:sig"]]
                 dec = sig[c + ":decision"]
@@ -357,7 +380,7 @@ def target_i(df) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 row[f"{lab}: decision agrees"] = f"{agree}/{n}" + (f" ({agree / n:.0%})" if n else "")
                 row[f"{lab}: among conclusive"] = f"{agree}/{concl}" + (f" ({agree / concl:.0%})" if concl else "")
                 if (e, v) == ("gaussian", "raw"):
-                    verdict[m] = {"n": n, "agree": agree, "share": agree / n if n else math.nan, "conclusive": concl}
+                    verdict[(fam, m)] = {"n": n, "agree": agree, "share": agree / n if n else math.nan, "conclusive": concl}
             rows.append(row)
     return rows, verdict
 
@@ -372,17 +395,23 @@ def plot(df, path: Path) -> bool:
         import numpy as np
     except ImportError:
         return False
-    fams = [f for f in ("gaussian", "mfh") if (df["family"] == f).any()]
+    fams = [f for f in SWEEPS if (df["family"] == f).any()]
     if not fams:
         return False
     panels = []
     if "gaussian" in fams:
         panels += [("gaussian", "true_margin", "true CCH margin (nats)"),
                    ("gaussian", crit_col("gaussian", "raw"), "estimated CCH score, gaussian/raw (nats)")]
+    if "gaussian-starved" in fams:
+        panels += [("gaussian-starved", "true_margin", "true CCH margin (nats)")]
     if "mfh" in fams:
         panels += [("mfh", "param", "MFH overlap gamma")]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False)
-    for ax, (fam, col, xlabel) in zip(axes[0], panels):
+    ncol = 2 if len(panels) > 2 else len(panels)
+    nrow = math.ceil(len(panels) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.9 * nrow), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (fam, col, xlabel) in zip(axes.flat, panels):
         d = df[(df["family"] == fam)].sort_values(col)
         for k, m in enumerate(METHODS):
             x = d[col].to_numpy(float) + (k - 0.5) * 0.004 * (np.ptp(d[col].to_numpy(float)) or 1)
@@ -396,7 +425,9 @@ def plot(df, path: Path) -> bool:
             ax.axvline(0, color="grey", lw=0.8, ls="--")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("measured KD gain (accuracy)")
-        ax.set_title({"gaussian": "Gaussian CCH sweep", "mfh": "MFH gamma sweep"}[fam], fontsize=10)
+        ax.set_title({"gaussian": "Gaussian CCH sweep",
+                      "gaussian-starved": "Gaussian CCH sweep, starved student",
+                      "mfh": "MFH gamma sweep"}[fam], fontsize=10)
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -456,7 +487,8 @@ def findings(stats: dict, families: list[str], df) -> list[str]:
                             else "default CCH ρ undefined")
                     msg += f"; highest ρ: {best[0]} ({best[1]['spearman']:+.2f})"
                 else:
-                    msg += "no Spearman defined (fewer than 3 teachers per student)"
+                    msg += ("no Spearman defined (the gains or the criteria are constant)" if fam in SWEEPS
+                            else "no Spearman defined (fewer than 3 teachers per student)")
                 if n_sig:
                     shares = [(lab, st["share"]) for lab, st in cand if st["n_sig"]]
                     top = max(s for _, s in shares)
@@ -465,7 +497,7 @@ def findings(stats: dict, families: list[str], df) -> list[str]:
                             f"{default['agree']}/{default['n_sig']}, best: {', '.join(bests)} ({top:.0%})")
                 else:
                     msg += "; no gain interval excludes 0, so sign agreement is not testable"
-                if fam in ("gaussian", "mfh"):
+                if fam in SWEEPS:
                     o = stats[(fam, rep, "true_margin", m)]
                     if math.isfinite(o["spearman"]):
                         msg += f"; the true margin itself has ρ = {o['spearman']:+.2f}"
@@ -479,7 +511,7 @@ def write_report(df, s: Settings, quick: bool, started: str, seconds: float, loa
 
     families = [f for f in s.families if (df["family"] == f).any()]
     rows, stats = summary_table(df, families)
-    t_rows, verdict = target_i(df) if "gaussian" in families else ([], {})
+    t_rows, verdict = target_i(df) if any(f in families for f in GAUSSIAN) else ([], {})
     parts = [header("Does the advice come true? Criteria vs measured KD gains", started=started, seconds=seconds,
                     load_start=load_start,
                     extra={"mode": "QUICK (tiny settings: plumbing check only, numbers mean nothing)" if quick
@@ -488,6 +520,11 @@ def write_report(df, s: Settings, quick: bool, started: str, seconds: float, loa
         "\n## Settings\n\n"
         f"- Gaussian CCH family: `gaussian_cch_sweep(n_configs={s.n_configs}, margins={s.margins}, "
         f"n={s.n_gaussian})`, one teacher per configuration, representation `raw`.\n"
+        f"- `gaussian-starved`: the same {s.n_configs} bundles and rankings, but every distillation trains the "
+        f"student on only `train_size={s.starved_train_size}` labelled samples (`validate(..., "
+        f"train_size={s.starved_train_size})`; the teacher keeps its full training split). Added because with "
+        "the full training split no KD gain in the Gaussian family is distinguishable from 0 (see the "
+        "results), which leaves target (i) untestable.\n"
         f"- MFH family: `mfh_sweep(gammas={s.gammas}, n={s.n_mfh})`, representation `raw`.\n"
         f"- mfeat: students {', '.join(f'`{x}`' for x in s.mfeat_students)}, teachers "
         f"{'every other view' if s.mfeat_candidates is None else ', '.join(s.mfeat_candidates)}; "
@@ -532,14 +569,13 @@ def write_report(df, s: Settings, quick: bool, started: str, seconds: float, loa
                   "`inconclusive` (score interval above / below / across 0); an `inconclusive` decision on a "
                   "significant gain counts as a miss.\n")
         tg.append(md_table(t_rows))
-        for m in METHODS:
-            v = verdict[m]
+        for (fam, m), v in verdict.items():
             if v["n"] == 0:
-                tg.append(f"- {METHOD_LABEL[m]}: no configuration has a gain interval that excludes 0: the target "
-                          "cannot be tested with this method (NOT MET as stated: there is nothing to agree with).")
+                tg.append(f"- {fam}, {METHOD_LABEL[m]}: no configuration has a gain interval that excludes 0: the "
+                          "target **cannot be tested** (there is no significant gain to agree with).")
             else:
                 met = v["share"] >= 0.9
-                tg.append(f"- {METHOD_LABEL[m]}: {v['agree']}/{v['n']} = {v['share']:.0%} "
+                tg.append(f"- {fam}, {METHOD_LABEL[m]}: {v['agree']}/{v['n']} = {v['share']:.0%} "
                           f"({v['conclusive']} conclusive decisions): target **{'MET' if met else 'NOT MET'}**.")
         tg.append("")
     real = [f for f in families if f in ("mfeat", "digits-avt")]
@@ -604,7 +640,7 @@ def write_report(df, s: Settings, quick: bool, started: str, seconds: float, loa
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny settings (plumbing check)")
-    ap.add_argument("--families", default=None, help="comma-separated subset of gaussian,mfh,mfeat,digits-avt")
+    ap.add_argument("--families", default=None, help="comma-separated subset of gaussian,gaussian-starved,mfh,mfeat,digits-avt")
     ap.add_argument("--jobs", type=int, default=1, help="parallel (teacher, seed) distillations (default 1)")
     ap.add_argument("--resume", action="store_true", help="reuse finished units from the cache of an earlier run")
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "cchkit-bench-prediction"))
@@ -627,18 +663,21 @@ def main(argv: list[str] | None = None) -> int:
     log(f"prediction: {len(units)} units ({'quick' if args.quick else 'full'}), cache {cache}")
     rows: list[dict[str, Any]] = []
     timing: dict[str, Any] = {"families": {}}
+    done: dict[str, Any] = {}
     for i, u in enumerate(units):
         f = cache / f"{u.family}-{u.key}.pkl"
         if args.resume and f.exists():
             res = pickle.loads(f.read_bytes())
             log(f"[{i + 1}/{len(units)}] {u.family} {u.key}: from cache")
         else:
+            reuse = done.get(u.rankings_from) if u.rankings_from else None
             with Stopwatch() as sw:
-                res = run_unit(u, s, args.jobs)
+                res = run_unit(u, s, args.jobs, reuse)
             f.write_bytes(pickle.dumps(res))
             log(f"[{i + 1}/{len(units)}] {u.family} {u.key}: {sw.seconds:.0f} s "
                 f"(rank {sum(res['rank_seconds'].values()):.0f} s, validate {res['validate_seconds']:.0f} s); "
                 f"load {load_average()}")
+        done[f"{u.family}/{u.key}"] = res
         rows.extend(unit_rows(u, res))
         tf = timing["families"].setdefault(u.family, {"units": 0, "rank": 0.0, "validate": 0.0, "runs": 0,
                                                       "run_seconds": 0.0, "teacher_seeds": 0})

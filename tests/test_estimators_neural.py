@@ -40,10 +40,58 @@ def test_dv_bound_of_known_scores():
     assert float(bound) == pytest.approx(float(s.diagonal().mean() - lme), rel=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["separable", "concat"])
+@pytest.mark.parametrize("kind", ["separable", "quadratic", "concat"])
 def test_critic_shapes(kind):
     c = build_critic(kind, 3, 2, 16, 1, 8)
     assert c(torch.randn(7, 3), torch.randn(5, 2)).shape == (7, 5)
+
+
+def test_unknown_critic_and_bad_rank_raise():
+    with pytest.raises(InputError, match="critic must be one of"):
+        get_estimator("infonce", critic="bilinear")
+    with pytest.raises(InputError, match="rank"):
+        get_estimator("infonce", rank=0)
+
+
+def test_quadratic_term_matches_its_formula_and_caps_rank():
+    torch.manual_seed(0)
+    c = build_critic("quadratic", 4, 3, 16, 1, 8, rank=8)
+    a, b = c.q.a.detach(), c.q.b.detach()
+    assert a.shape == (4, 3) and b.shape == (3, 3)  # rank capped at min(dim_x, dim_y)
+    x, y = torch.randn(6, 4), torch.randn(5, 3)
+    from cchkit.estimators._neural import _QUAD_SCALE
+
+    u, v = _QUAD_SCALE * x @ a, _QUAD_SCALE * y @ b
+    expected = -0.5 * ((u[:, None, :] - v[None, :, :]) ** 2).sum(-1)
+    assert torch.allclose(c(x, y), expected, atol=1e-4)
+
+
+def test_quadratic_critic_with_gaussian_optimum_reaches_the_truth():
+    # The InfoNCE-optimal critic of a standardised Gaussian pair with correlation rho is, up to
+    # functions of x alone, -(rho x - y)^2 / (2 (1 - rho^2)): the quadratic critic represents it
+    # exactly (A = rho s, B = s, s = 1 / (c sqrt(1 - rho^2))), and the bound on 4,000 rows is
+    # then within the log-K bias of the closed-form MI.
+    x, y, truth = gaussian_task("sparse", 1, 1, 2.0, n=4000, random_state=1)
+    x = (x - x.mean(0)) / x.std(0)
+    y = (y - y.mean(0)) / y.std(0)
+    rho = float(np.corrcoef(x[:, 0], y[:, 0])[0, 1])
+    from cchkit.estimators._neural import _QUAD_SCALE
+
+    c = build_critic("quadratic", 1, 1, 16, 1, 8)
+    s = 1.0 / (_QUAD_SCALE * math.sqrt(1 - rho**2))
+    with torch.no_grad():
+        c.q.a.fill_(rho * s)
+        c.q.b.fill_(s)
+        bound = float(infonce_terms(c(torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32))).mean())
+    assert bound == pytest.approx(truth, abs=0.05)
+
+
+@pytest.mark.parametrize("name", ["mine", "infonce"])
+def test_quadratic_critic_trains(name):
+    x, y, truth = gaussian_task("sparse", 4, 4, 2.0, n=3000, random_state=0, n_pairs=2)
+    est = get_estimator(name, **{**FAST, "critic": "quadratic", "max_steps": 1000}).estimate(x, y)
+    assert est.extra["critic"] == "quadratic"
+    assert abs(est.value - truth) < 0.3, est
 
 
 def test_device_resolution():

@@ -7,8 +7,19 @@ early stopping on that held-out bound and the critic of the best round kept.
 
 Critics
 -------
-``"separable"``: ``f(x, y) = g(x) . h(y) + x^T W y`` (two MLPs plus CPC's log-bilinear term) with two MLPs; the scores of all
-``K x K`` pairs of a batch cost one matrix product, so every held-out pair can be used.
+``"separable"`` (InfoNCE's default): ``f(x, y) = g(x) . h(y) + q(x, y)``, two MLPs plus the
+quadratic term below; the scores of all ``K x K`` pairs of a batch cost one matrix product, so
+every held-out pair can be used.
+``"quadratic"``: ``f(x, y) = q(x, y) = -1/2 ||c (A x - B y)||^2`` alone, with ``A`` (dim_x x r),
+``B`` (dim_y x r), ``r = min(rank, dim_x, dim_y)``: a low-rank log-bilinear critic (CPC's
+``x^T W y`` with ``W = c^2 A B^T``) plus the squared norms that the log density ratio of a
+Gaussian pair also has, so the Gaussian optimum is representable exactly. No MLP: it cannot
+model non-linear dependence, but it has few parameters and does not overfit the noise
+dimensions of high-dimensional data (on sparse 50x50 at 5 nats, n = 10,000, the MLP critics'
+held-out bound peaks early and then collapses as they memorise the training pairs).
+``c = 10`` is a fixed reparameterisation: Adam moves each parameter by about ``lr`` per step,
+and a pair with 2.5 nats has coefficient ``rho / (1 - rho^2) ~ 148`` on ``x y``, out of reach
+of unscaled parameters in a few thousand steps.
 ``"concat"``: ``f(x, y) = MLP([x, y])``; all pairs of a batch cost ``K^2`` MLP calls, so the
 held-out set is evaluated in blocks of ``eval_block`` rows.
 
@@ -58,27 +69,60 @@ def _mlp(d_in: int, hidden: int, layers: int, d_out: int, activation: str = "rel
     return nn.Sequential(*mods)
 
 
+#: fixed scale of the quadratic term's parameters (see the module docstring)
+_QUAD_SCALE = 10.0
+CRITICS = ("separable", "quadratic", "concat")
+
+
 def build_critic(
-    kind: str, dim_x: int, dim_y: int, hidden: int, layers: int, embed_dim: int, activation: str = "relu"
+    kind: str,
+    dim_x: int,
+    dim_y: int,
+    hidden: int,
+    layers: int,
+    embed_dim: int,
+    activation: str = "relu",
+    rank: int = 8,
 ):
-    """A critic module whose ``forward(x, y)`` returns the (len(x), len(y)) score matrix."""
+    """A critic module whose ``forward(x, y)`` returns the (len(x), len(y)) score matrix.
+
+    Call under a seeded torch generator: the quadratic term starts from small random values.
+    """
     import torch
     from torch import nn
+
+    class QuadraticTerm(nn.Module):
+        """``q(x, y) = -1/2 ||c (A x - B y)||^2`` for every pair of rows (a K x K matrix)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            r = max(1, min(rank, dim_x, dim_y))
+            # small random start: at A = B = 0 the gradient of q is exactly zero
+            self.a = nn.Parameter(torch.randn(dim_x, r) * (0.01 / math.sqrt(dim_x)))
+            self.b = nn.Parameter(torch.randn(dim_y, r) * (0.01 / math.sqrt(dim_y)))
+
+        def forward(self, x, y):
+            u, v = _QUAD_SCALE * (x @ self.a), _QUAD_SCALE * (y @ self.b)
+            sq = (u * u).sum(1)[:, None] + (v * v).sum(1)[None, :] - 2.0 * (u @ v.T)
+            return -0.5 * sq
 
     class SeparableCritic(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.g = _mlp(dim_x, hidden, layers, embed_dim, activation)
             self.h = _mlp(dim_y, hidden, layers, embed_dim, activation)
-            # log-bilinear term x^T W y (as in CPC), zero at start
-            self.w = nn.Parameter(torch.zeros(dim_x, dim_y))
-
-        def embed(self, x, y):
-            return self.g(x), self.h(y)
+            self.q = QuadraticTerm()
 
         def forward(self, x, y):
-            gx, hy = self.embed(x, y)
-            return gx @ hy.T + (x @ self.w) @ y.T
+            return self.g(x) @ self.h(y).T + self.q(x, y)
+
+    class QuadraticCritic(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.q = QuadraticTerm()
+
+        def forward(self, x, y):
+            return self.q(x, y)
 
     class ConcatCritic(nn.Module):
         def __init__(self) -> None:
@@ -96,9 +140,11 @@ def build_critic(
 
     if kind == "separable":
         return SeparableCritic()
+    if kind == "quadratic":
+        return QuadraticCritic()
     if kind == "concat":
         return ConcatCritic()
-    raise InputError(f"critic must be 'separable' or 'concat', got {kind!r}.")
+    raise InputError(f"critic must be one of {CRITICS}, got {kind!r}.")
 
 
 # --------------------------------------------------------------------------- bounds
@@ -163,8 +209,12 @@ class NeuralEstimator(MIEstimator):
 
     Parameters
     ----------
-    critic : {"separable", "concat"}
+    critic : {"separable", "quadratic", "concat"}
         Critic family (see the module docstring).
+    rank : int, default 8
+        Rank ``r`` of the quadratic term (``"separable"`` and ``"quadratic"`` critics), capped at
+        ``min(dim_x, dim_y)``. On sparse 50x50 at 5 nats the quadratic critic gave 4.90 with
+        rank 4, 4.84 with 8 and 4.63 with 50 (more parameters overfit the noise dimensions).
     activation : {"silu", "relu", "elu", "tanh"}
         Hidden-layer activation (SiLU: smooth critics fit the sharp log density ratios of high
         MI far better than ReLU, e.g. InfoNCE on 5x5 at 5 nats 4.79 vs 4.39).
@@ -186,7 +236,7 @@ class NeuralEstimator(MIEstimator):
         Share of the rows held out for evaluation.
     eval_block : int or None
         Held-out rows scored together (InfoNCE's ``K``); ``None``: all of them for the
-        separable critic, 512 for the concat critic.
+        separable and quadratic critics, 512 for the concat critic.
     weight_decay : float
         Adam weight decay.
     device : str
@@ -208,6 +258,7 @@ class NeuralEstimator(MIEstimator):
         self,
         *,
         critic: str = "separable",
+        rank: int = 8,
         activation: str = "silu",
         hidden: int = 128,
         layers: int = 2,
@@ -227,9 +278,10 @@ class NeuralEstimator(MIEstimator):
         random_state: Any = None,
     ) -> None:
         super().__init__(standardize=standardize, random_state=random_state)
-        if critic not in ("separable", "concat"):
-            raise InputError(f"critic must be 'separable' or 'concat', got {critic!r}.")
+        if critic not in CRITICS:
+            raise InputError(f"critic must be one of {CRITICS}, got {critic!r}.")
         for name, val, lo in (
+            ("rank", rank, 1),
             ("hidden", hidden, 1),
             ("layers", layers, 0),
             ("embed_dim", embed_dim, 1),
@@ -253,6 +305,7 @@ class NeuralEstimator(MIEstimator):
         if activation not in _ACTIVATIONS:
             raise InputError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}.")
         self.critic = critic
+        self.rank = int(rank)
         self.activation = activation
         self.hidden = int(hidden)
         self.layers = int(layers)
@@ -286,6 +339,11 @@ class NeuralEstimator(MIEstimator):
     def _pairwise(self) -> bool:
         """DV with a concat critic: train and evaluate on pairs, marginals by shuffling."""
         return self._objective == "dv" and self.critic == "concat"
+
+    @property
+    def _all_pairs(self) -> bool:
+        """Critics whose K x K score matrix costs one matrix product."""
+        return self.critic in ("separable", "quadratic")
 
     # ------------------------------------------------------------------ evaluation
     def _evaluate(self, model, x, y, block: int) -> _EvalResult:
@@ -341,7 +399,7 @@ class NeuralEstimator(MIEstimator):
     def _score_matrix(self, model, xb, yb):
         import torch
 
-        if self.critic == "separable":
+        if self._all_pairs:
             return model(xb, yb)
         rows = max(1, (1 << 18) // max(1, yb.shape[0]))
         return torch.cat([model(xb[s : s + rows], yb) for s in range(0, xb.shape[0], rows)], dim=0)
@@ -381,13 +439,13 @@ class NeuralEstimator(MIEstimator):
             torch.manual_seed(seed)
             model = build_critic(
                 self.critic, x.shape[1], y.shape[1], self.hidden, self.layers, self.embed_dim,
-                self.activation,
+                self.activation, self.rank,
             ).to(device)
         gen = torch.Generator(device="cpu")
         gen.manual_seed(seed)
         opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         batch = min(self.batch_size, n_train)
-        block = self.eval_block or (n_eval if self.critic == "separable" else 512)
+        block = self.eval_block or (n_eval if self._all_pairs else 512)
         block = min(block, n_eval)
         # the curve (and early stopping) uses at most _CURVE_ROWS held-out rows; the best critic
         # is then scored on every held-out row
@@ -416,7 +474,7 @@ class NeuralEstimator(MIEstimator):
                     marg = model.pairs(xb, torch.roll(yb, shift, dims=0))
                     loss = self._train_loss_pairs(joint, marg, state)
                 else:
-                    scores = model(x_tr[idx], y_tr[idx]) if self.critic == "separable" else self._score_matrix(
+                    scores = model(x_tr[idx], y_tr[idx]) if self._all_pairs else self._score_matrix(
                         model, x_tr[idx], y_tr[idx]
                     )
                     loss = self._train_loss(scores, state)

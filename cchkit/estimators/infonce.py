@@ -31,6 +31,12 @@ class InfoNCEEstimator(NeuralEstimator):
     Interval (``extra["ci_method"]``): value +- 1.96 standard errors of the per-row held-out
     terms, conditional on the trained critic.
 
+    Critics (``critic=``): ``"separable"`` (default; MLP embeddings ``g(x) . h(y)`` plus a
+    low-rank quadratic term, so it models non-linear dependence), ``"quadratic"`` (the quadratic
+    term alone: the exact form of a Gaussian pair's log density ratio, few parameters; on
+    high-dimensional data with few informative directions it avoids the MLPs' overfitting, e.g.
+    sparse 50x50 at 5 nats, n = 10,000: 4.84 vs 4.04 for the default) or ``"concat"``.
+
     Parameters: as :class:`~cchkit.estimators._neural.NeuralEstimator`, except ``patience``
     defaults to 3 (the held-out InfoNCE curve flattens early; this keeps 10,000 rows at 5x5
     near 10 s on one CPU core).

@@ -47,6 +47,28 @@ def test_brute_force_equals_tree(kind, dims):
     assert ross_mi(x, labels, 3, brute=True) == pytest.approx(ross_mi(x, labels, 3, brute=False), abs=1e-12)
 
 
+@pytest.mark.parametrize("case", ["offset", "ties", "small_n"])
+def test_brute_force_exact_where_float32_is_not(case):
+    """The brute-force path measures in float32 but must count exactly as float64 would.
+
+    ``offset``: a large common offset leaves float32 a resolution coarser than the distances,
+    so nearly every comparison needs the float64 recheck; ``ties``: integer-valued columns with
+    repeated distances (and repeated rows) put many distances exactly on the thresholds.
+    """
+    rng = np.random.default_rng(5)
+    if case == "offset":
+        x, y, _ = gaussian_task("dense", 10, 10, 1.0, n=700, random_state=1)
+        x, y = x + 1e4, y - 3e3
+    elif case == "ties":
+        x = rng.integers(0, 3, size=(800, 12)).astype(float)
+        y = x[:, :9] + rng.integers(0, 2, size=(800, 9))
+    else:
+        x, y, _ = gaussian_task("sparse", 9, 9, 1.0, n=12, random_state=1)
+    assert ksg_mi(x, y, 3, brute=True) == pytest.approx(ksg_mi(x, y, 3, brute=False), abs=1e-12)
+    labels = rng.integers(0, 3, size=x.shape[0])
+    assert ross_mi(x, labels, 3, brute=True) == pytest.approx(ross_mi(x, labels, 3, brute=False), abs=1e-12)
+
+
 # ground truth grid where KSG is accurate: low dimension
 @pytest.mark.parametrize(
     "kind,dx,dy,mi",

@@ -1,8 +1,11 @@
-"""Side-by-side MI benchmark: cchkit's estimators against the anchor libraries, same tasks.
+"""Side-by-side MI benchmark: cchkit's estimators against the anchor libraries, same tasks, one run.
 
 Tasks: Gaussian pairs with closed-form MI from :mod:`cchkit.datasets.mi_tasks` ("sparse": 2
 correlated coordinate pairs as in bmi's multinormal-sparse tasks; "dense": all channels, mixed),
 dims 1x1, 5x5, 25x25, 50x50, MI 1 and 5 nats, n = 10,000, plus a 100,000-row KSG 5x5 row.
+cchkit's neural estimators (InfoNCE with its default MLP critic and with the quadratic critic,
+MINE) run with ``--seeds`` seeds (default 5) on sparse 1x1, 5x5, 50x50 and dense 5x5; each cell
+then shows the mean +- standard deviation over seeds, the error of the mean and the time per seed.
 
 The anchors (bmi = benchmark-mi with jax 0.4.30, npeet-plus, torch-mist, latentmi) run in their
 own virtual environment, ``benchmarks/.venv-anchors``, which this script creates on first use.
@@ -10,17 +13,19 @@ Data travel to it as .npz files, so both sides see the same samples.
 
 Usage::
 
-    python benchmarks/mi_anchors.py                       # everything (long: neural anchors)
+    python benchmarks/mi_anchors.py --only all --jobs 2    # the side-by-side run (about 40 min on 2 cores)
     python benchmarks/mi_anchors.py --only cchkit         # cchkit's estimators only
     python benchmarks/mi_anchors.py --only cchkit-ksg     # ... KSG and Gaussian only
     python benchmarks/mi_anchors.py --only cchkit-neural  # ... InfoNCE and MINE only
     python benchmarks/mi_anchors.py --only anchors        # cheap anchors (KSG, CCA)
-    python benchmarks/mi_anchors.py --only anchors-neural # bmi / torch-mist MINE, InfoNCE
-    python benchmarks/mi_anchors.py --quick               # a few small tasks
+    python benchmarks/mi_anchors.py --only anchors-neural # bmi / torch-mist MINE, InfoNCE; latentmi
+    python benchmarks/mi_anchors.py --quick               # a few small tasks, 2 seeds
     python benchmarks/mi_anchors.py --table-only          # rebuild the table from the records
 
-Every run appends JSON records to ``benchmarks/results/estimators.jsonl`` (for the table, the
-latest record of a task, n, true MI and estimator wins) and rewrites ``benchmarks/results/estimators.md``.
+Every run gets a run id; its records go to ``benchmarks/results/estimators.jsonl`` (records of
+earlier runs are dropped when a new run starts; ``--append`` adds to the latest run instead),
+and ``benchmarks/results/estimators.md`` is built from the records of that one run only.
+``--jobs 2`` runs two tasks (or seeds) at a time, each estimator single-threaded.
 """
 
 from __future__ import annotations
@@ -28,13 +33,15 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import math
 import os
-import platform
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -45,7 +52,21 @@ JSONL = RESULTS / "estimators.jsonl"
 TABLE = RESULTS / "estimators.md"
 ANCHOR_PACKAGES = ["benchmark-mi", "jax==0.4.30", "jaxlib==0.4.30", "npeet-plus", "torch-mist", "latentmi"]
 SEED = 42
+KSG_POINT = "KSG k=3, point only (cchkit)"
+KSG_BOTH_CORES = "KSG k=3, point only, n_jobs=2 (cchkit)"
+NPEET_STD = "KSG k=3 (npeet-plus, standardised input)"
+#: cchkit's neural estimators: (column label, registry name, parameters)
+CCHKIT_NEURAL = [
+    ("InfoNCE (cchkit)", "infonce", {}),
+    ("InfoNCE, quadratic critic (cchkit)", "infonce", {"critic": "quadratic"}),
+    ("MINE (cchkit)", "mine", {}),
+]
+RUN_ID = os.environ.get("CCHKIT_MI_RUN") or _dt.datetime.now().strftime("%Y%m%dT%H%M%S")
 NEURAL_STEPS, NEURAL_BATCH = 2000, 256  # anchors' settings, as in the reference measurement
+#: latentmi's autoencoder epochs (its default, 300, took over 10 min per 5x5 task on one thread)
+LATENTMI_EPOCHS = 50
+#: latentmi's KSG (adapted from NPEET) reports bits
+LATENTMI_TO_NATS = math.log(2)
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -81,35 +102,44 @@ def sample(t: dict):
 
 
 # ------------------------------------------------------------------------------ records
-def _key(r: dict) -> tuple:
-    return (r["task"], r["dims"], r["n"], r["truth"], r["estimator"])
-
-
-def load_records() -> list[dict]:
-    """Records, the latest one per (task, dims, n, truth, estimator)."""
+def read_records(run: str | None = None) -> list[dict]:
+    """The records of one run (default: the latest run in the file)."""
     if not JSONL.exists():
         return []
-    latest: dict[tuple, dict] = {}
-    for line in JSONL.read_text().splitlines():
-        if line.strip():
-            r = json.loads(line)
-            latest[_key(r)] = r
-    return list(latest.values())
+    recs = [json.loads(line) for line in JSONL.read_text().splitlines() if line.strip()]
+    if not recs:
+        return []
+    run = run or recs[-1].get("run")
+    return [r for r in recs if r.get("run") == run]
+
+
+def start_run(append: bool) -> None:
+    """A new run starts with an empty records file (one run per table); --append keeps the latest run's."""
+    global RUN_ID
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if append:
+        old = read_records()
+        if old:
+            RUN_ID = old[-1]["run"]
+        JSONL.write_text("".join(json.dumps(r) + "\n" for r in old))
+    else:
+        JSONL.write_text("")
+    os.environ["CCHKIT_MI_RUN"] = RUN_ID
 
 
 def save_record(rec: dict) -> None:
-    """Append one record (append-only, so runs in parallel do not overwrite each other)."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    """Append one record (append-only, so parallel workers do not overwrite each other)."""
     with open(JSONL, "a") as fh:
         fh.write(json.dumps(rec) + "\n")
     print(json.dumps(rec), flush=True)
 
 
-def make_record(t: dict, truth: float, est: str, value: float, sec: float, error: str | None, side: str) -> dict:
+def make_record(t: dict, truth: float, est: str, value: float, sec: float, error: str | None, side: str,
+                seed: int | None = None, steps: int | None = None) -> dict:
     return dict(
-        task=t["kind"], dims=f"{t['d']}x{t['d']}", n=t["n"], truth=round(float(truth), 4), estimator=est,
-        side=side, value=float(value), abs_err=abs(float(value) - float(truth)), sec=round(sec, 2), error=error,
-        date=_dt.datetime.now().isoformat(timespec="seconds"),
+        run=RUN_ID, task=t["kind"], dims=f"{t['d']}x{t['d']}", n=t["n"], truth=round(float(truth), 4),
+        estimator=est, side=side, seed=seed, value=float(value), abs_err=abs(float(value) - float(truth)),
+        sec=round(sec, 2), steps=steps, error=error, date=_dt.datetime.now().isoformat(timespec="seconds"),
     )
 
 
@@ -121,33 +151,64 @@ def neural_task(t: dict) -> bool:
     )
 
 
-def run_cchkit(tasks: list[dict], neural: bool, ksg: bool = True) -> None:
+def _cchkit_one(t: dict, label: str, name: str, kw: dict, seed: int | None) -> dict:
     sys.path.insert(0, str(ROOT))
     from cchkit.estimators.base import get_estimator
 
+    x, y, truth = sample(t)
+    params = dict(kw, random_state=0 if seed is None else seed)
+    if name == "ksg":
+        params.setdefault("n_jobs", 1)
+    t0 = time.perf_counter()
+    steps = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = get_estimator(name, **params).estimate(x, y)
+        value, err, steps = est.value, None, est.extra.get("steps")
+    except Exception as exc:  # a benchmark records failures
+        value, err = float("nan"), f"{type(exc).__name__}: {exc}"[:200]
+    return make_record(t, truth, label, value, time.perf_counter() - t0, err, "cchkit", seed, steps)
+
+
+def run_cchkit(tasks: list[dict], neural: bool, ksg: bool, seeds: int, jobs: int) -> None:
+    units: list[tuple] = []
     for t in tasks:
-        if not ksg and not neural_task(t):
-            continue
-        x, y, truth = sample(t)
-        ests = [("KSG k=3 (cchkit)", "ksg", dict(k=3, random_state=0))] if ksg else []
+        if ksg:
+            if not (t["d"] >= 25 and t["n"] > 10_000):
+                units.append((t, "KSG k=3 (cchkit)", "ksg", dict(k=3), None))
+                # like for like with the anchors, which return a point estimate only
+                units.append((t, KSG_POINT, "ksg", dict(k=3, n_bootstrap=0), None))
+            if t["which"] == "all":
+                units.append((t, "Gaussian (cchkit)", "gaussian", {}, None))
         if neural and neural_task(t):
-            ests += [
-                ("InfoNCE (cchkit)", "infonce", dict(random_state=0)),
-                ("MINE (cchkit)", "mine", dict(random_state=0)),
-            ]
-        if t["which"] == "all" and ksg:
-            ests.append(("Gaussian (cchkit)", "gaussian", dict(random_state=0)))
-        for label, name, kw in ests:
-            if name == "ksg" and t["d"] >= 25 and t["n"] > 10_000:
-                continue
-            t0 = time.perf_counter()
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    value, err = get_estimator(name, **kw).estimate(x, y).value, None
-            except Exception as exc:  # a benchmark records failures
-                value, err = float("nan"), f"{type(exc).__name__}: {exc}"[:200]
-            save_record(make_record(t, truth, label, value, time.perf_counter() - t0, err, "cchkit"))
+            units += [(t, label, name, kw, s) for label, name, kw in CCHKIT_NEURAL for s in range(seeds)]
+    # one process per job (spawned, so torch starts fresh); every estimator runs single-threaded
+    # (neural: n_threads=1; KSG: n_jobs=1)
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                             initializer=_single_thread) as pool:
+        for rec in pool.map(_cchkit_unit, units):
+            save_record(rec)
+    # KSG on both cores (n_jobs=2), one unit at a time with nothing else running, on the tasks
+    # the speed targets name
+    both = [(t, KSG_BOTH_CORES, "ksg", dict(k=3, n_bootstrap=0, n_jobs=2), None) for t in tasks
+            if ksg and ((t["d"] == 5 and t["n"] == 100_000) or (t["d"] == 50 and t["mi"] == 5.0 and t["n"] == 10_000))]
+    for u in both:
+        with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+            save_record(pool.submit(_cchkit_unit, u).result())
+
+
+def _single_thread() -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _cchkit_unit(u: tuple) -> dict:
+    return _cchkit_one(*u)
 
 
 # ------------------------------------------------------------------------------ anchors side
@@ -165,28 +226,34 @@ def ensure_venv() -> Path:
     return py
 
 
-def run_anchors(tasks: list[dict], neural: bool) -> None:
-    py = ensure_venv()
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, t in enumerate(tasks):
-            if t["which"] != "all" and not (t["which"] == "ksg" and not neural):
-                continue
-            x, y, truth = sample(t)
-            f = Path(tmp) / f"task{i}.npz"
-            import numpy as np
+def _anchor_task(py: Path, tmp: str, i: int, t: dict, neural: bool) -> list[dict]:
+    import numpy as np
 
-            np.savez(f, x=x, y=y)
-            out = Path(tmp) / f"task{i}.jsonl"
-            cmd = [str(py), str(Path(__file__).resolve()), "--worker", "neural" if neural else "cheap",
-                   str(f), str(out)]
-            env = dict(os.environ, XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
-            proc = subprocess.run(cmd, env=env)
-            if proc.returncode != 0:
-                print(f"anchor worker failed on task {t}", flush=True)
-            if out.exists():
-                for line in out.read_text().splitlines():
-                    r = json.loads(line)
-                    save_record(make_record(t, truth, r["est"], r["value"], r["sec"], r["error"], "anchor"))
+    x, y, truth = sample(t)
+    f = Path(tmp) / f"task{i}.npz"
+    np.savez(f, x=x, y=y)
+    out = Path(tmp) / f"task{i}-{'neural' if neural else 'cheap'}.jsonl"
+    cmd = [str(py), str(Path(__file__).resolve()), "--worker", "neural" if neural else "cheap", str(f), str(out)]
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    proc = subprocess.run(cmd, env=env)
+    if proc.returncode != 0:
+        print(f"anchor worker failed on task {t}", flush=True)
+    recs = []
+    if out.exists():
+        for line in out.read_text().splitlines():
+            r = json.loads(line)
+            recs.append(make_record(t, truth, r["est"], r["value"], r["sec"], r["error"], "anchor"))
+    return recs
+
+
+def run_anchors(tasks: list[dict], neural: bool, jobs: int) -> None:
+    py = ensure_venv()
+    todo = [(i, t) for i, t in enumerate(tasks) if t["which"] == "all" or (t["which"] == "ksg" and not neural)]
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
+        for recs in pool.map(lambda it: _anchor_task(py, tmp, it[0], it[1], neural), todo):
+            for r in recs:
+                save_record(r)
 
 
 def worker(mode: str, npz: str, out: str) -> None:
@@ -194,7 +261,7 @@ def worker(mode: str, npz: str, out: str) -> None:
     import numpy as np
 
     warnings.filterwarnings("ignore")
-    data = np.load(npz)
+    data = np.load(npz, allow_pickle=False)
     x, y = data["x"], data["y"]
 
     def cheap():
@@ -202,6 +269,13 @@ def worker(mode: str, npz: str, out: str) -> None:
         import npeet_plus
 
         yield "KSG k=3 (npeet-plus)", lambda: npeet_plus.mi(x, y, k=3, base=np.e)
+        if x.shape[1] <= 5:
+            # max-norm KSG is not scale invariant: cchkit (and bmi) standardise each column
+            # first, npeet-plus does not; on the same standardised input they should agree
+            def zs(a):
+                return (a - a.mean(axis=0)) / a.std(axis=0)
+
+            yield NPEET_STD, lambda: npeet_plus.mi(zs(x), zs(y), k=3, base=np.e)
         if x.shape[0] <= 10_000:
             def bmi_ksg():
                 e = bmi.estimators.KSGEnsembleFirstEstimator(neighborhoods=(3,), n_jobs=1)
@@ -233,6 +307,22 @@ def worker(mode: str, npz: str, out: str) -> None:
 
             yield f"{'MINE' if nm == 'mine' else 'InfoNCE'} (torch-mist)", f
 
+        def latent():
+            # latent MI (Gowri et al. 2024): autoencoder embeddings, then KSG on the latents;
+            # the mean pointwise MI is the estimate (its KSG uses log base 2: converted to nats)
+            import contextlib
+            import io
+
+            from latentmi import lmi
+
+            torch.manual_seed(0)
+            np.random.seed(0)
+            with contextlib.redirect_stdout(io.StringIO()):  # it prints every epoch even when quiet
+                pmis, _, _ = lmi.estimate(x, y, quiet=True, epochs=LATENTMI_EPOCHS)
+            return float(np.nanmean(pmis)) * LATENTMI_TO_NATS
+
+        yield "LMI (latentmi)", latent
+
     for est, fn in (cheap() if mode == "cheap" else neural()):
         t0 = time.perf_counter()
         try:
@@ -246,74 +336,161 @@ def worker(mode: str, npz: str, out: str) -> None:
 
 
 # ------------------------------------------------------------------------------ table
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+def _agg(recs: list[dict]) -> dict:
+    ok = [r for r in recs if not r.get("error") and math.isfinite(r["value"])]
+    if not ok:
+        return dict(n=0, error=recs[0].get("error") if recs else "no record")
+    vals = [r["value"] for r in ok]
+    mean = statistics.fmean(vals)
+    return dict(n=len(ok), mean=mean, sd=statistics.stdev(vals) if len(vals) > 1 else None,
+                err=abs(mean - ok[0]["truth"]), sec=statistics.fmean(r["sec"] for r in ok),
+                max_err=max(abs(v - ok[0]["truth"]) for v in vals))
 
 
-def write_table(command: str) -> None:
-    recs = load_records()
+def _cell(a: dict | None) -> str:
+    if a is None:
+        return "–"
+    if not a["n"]:
+        return "error"
+    if a["sd"] is None:
+        return f"{a['mean']:.2f} / {a['err']:.2f} / {a['sec']:.1f}s"
+    return f"{a['mean']:.2f} ± {a['sd']:.2f} / {a['err']:.2f} / {a['sec']:.1f}s"
+
+
+def build_rows(recs: list[dict]) -> tuple[dict, list[str]]:
+    groups: dict[tuple, dict[str, list[dict]]] = {}
+    for r in recs:
+        key = (r["task"], r["dims"], r["n"], r["truth"])
+        groups.setdefault(key, {}).setdefault(r["estimator"], []).append(r)
+    cols = list(dict.fromkeys(r["estimator"] for r in recs))
+    cchkit_order = ["Gaussian (cchkit)", "KSG k=3 (cchkit)", KSG_POINT, KSG_BOTH_CORES] + [c[0] for c in CCHKIT_NEURAL]
+    cols = [c for c in cchkit_order if c in cols] + sorted(c for c in cols if "(cchkit)" not in c)
+    rows = {k: {e: _agg(v) for e, v in g.items()} for k, g in groups.items()}
+    return rows, cols
+
+
+def _ratio(row: dict, mine: str, anchor_prefixes: tuple[str, ...]) -> float | None:
+    a = row.get(mine)
+    anchors = [v["sec"] for k, v in row.items() if "(cchkit)" not in k and k.startswith(anchor_prefixes) and v["n"]]
+    if not a or not a["n"] or not anchors:
+        return None
+    return a["sec"] / max(min(anchors), 1e-3)
+
+
+def targets(rows: dict) -> list[str]:
+    """The issue's targets, each with the figures that decide it."""
+    def get(kind, dims, mi, est, n=10_000):
+        a = rows.get((kind, dims, n, mi), {}).get(est)
+        return a if a and a["n"] else None
+
+    out = ["## The issue's targets", ""]
+    # Gaussian
+    for kind in ("sparse", "dense"):
+        g, cca = get(kind, "50x50", 5.0, "Gaussian (cchkit)"), get(kind, "50x50", 5.0, "CCA (bmi)")
+        if g:
+            line = f"- Gaussian, {kind} 50x50, MI 5: error {g['err']:.3f} (target <= 0.03: {'met' if g['err'] <= 0.03 else 'NOT met'})"
+            if cca:
+                sp = cca["sec"] / g["sec"]
+                line += f"; {g['sec']:.2f} s vs bmi CCA {cca['sec']:.1f} s = {sp:.1f}x faster (target >= 20x: {'met' if sp >= 20 else 'NOT met'})"
+            out.append(line + ".")
+    # KSG agreement with npeet-plus (on the same standardised input; raw input for reference)
+    for ref, what in ((NPEET_STD, "npeet-plus on the same standardised input"),
+                      ("KSG k=3 (npeet-plus)", "npeet-plus on the raw input (no standardisation)")):
+        diffs = []
+        for key, row in rows.items():
+            if key[1] in ("1x1", "5x5") and key[2] == 10_000:
+                a, b = row.get("KSG k=3 (cchkit)"), row.get(ref)
+                if a and b and a["n"] and b["n"]:
+                    diffs.append((abs(a["mean"] - b["mean"]), f"{key[0]} {key[1]} MI {key[3]:g}"))
+        if diffs:
+            worst = max(diffs)
+            verdict = "met" if worst[0] <= 0.02 else "NOT met"
+            if ref != NPEET_STD:
+                verdict = "for reference: the target compares like with like, above"
+            out.append(f"- KSG vs {what}, 1x1 and 5x5 ({len(diffs)} tasks): largest difference {worst[0]:.4f} "
+                       f"({worst[1]}) (target <= 0.02: {verdict}).")
+    for kind in ("sparse", "dense"):
+        for mi in (1.0, 5.0):
+            a, b = get(kind, "50x50", mi, KSG_POINT), get(kind, "50x50", mi, "KSG k=3 (npeet-plus)")
+            full = get(kind, "50x50", mi, "KSG k=3 (cchkit)")
+            if a and b:
+                sp = b["sec"] / a["sec"]
+                line = (f"- KSG {kind} 50x50 MI {mi:g}: point estimate {a['sec']:.1f} s vs npeet-plus {b['sec']:.1f} s "
+                        f"= {sp:.1f}x (target >= 5x: {'met' if sp >= 5 else 'NOT met'})")
+                if full:
+                    line += f"; with the 100-subsample interval {full['sec']:.1f} s ({b['sec'] / full['sec']:.1f}x)"
+                two = get(kind, "50x50", mi, KSG_BOTH_CORES)
+                if two:
+                    line += f"; point estimate on both cores (n_jobs=2) {two['sec']:.1f} s ({b['sec'] / two['sec']:.1f}x)"
+                out.append(line + ".")
+    for est in (KSG_POINT, "KSG k=3 (cchkit)", KSG_BOTH_CORES):
+        big = get("sparse", "5x5", 1.0, est, n=100_000)
+        if big:
+            what = {KSG_POINT: "point estimate, single-threaded", KSG_BOTH_CORES: "point estimate, both cores (n_jobs=2)"}.get(
+                est, "with the interval, single-threaded")
+            out.append(f"- KSG, 100,000 samples at 5x5, {what}: {big['sec']:.1f} s (target < 10 s: "
+                       f"{'met' if big['sec'] < 10 else 'NOT met'}).")
+    # neural
+    for dims, tol, limit in (("50x50", 0.3, 40.0), ("5x5", 0.1, None)):
+        for kind in ("sparse", "dense") if dims == "5x5" else ("sparse",):
+            for est in [c[0] for c in CCHKIT_NEURAL]:
+                a = get(kind, dims, 5.0, est)
+                if not a:
+                    continue
+                ok = a["err"] <= tol and (limit is None or a["sec"] < limit)
+                sd = f" ± {a['sd']:.3f}" if a["sd"] is not None else ""
+                out.append(f"- {est}, {kind} {dims}, MI 5: {a['mean']:.3f}{sd} over {a['n']} seed(s), error of the mean "
+                           f"{a['err']:.3f} (worst seed {a['max_err']:.3f}), {a['sec']:.1f} s per seed on one CPU thread "
+                           f"(target <= {tol}" + (f" in < {limit:.0f} s" if limit else "") + f": {'met' if ok else 'NOT met'}).")
+    return out
+
+
+def write_table(command: str, started: str, seconds: float, load_start: str, run: str | None = None) -> None:
+    sys.path.insert(0, str(HERE))
+    from _common import header, write_atomic
+
+    recs = read_records(run)
     if not recs:
         print("no records yet")
         return
-    rows: dict[tuple, dict[str, dict]] = {}
-    cols: list[str] = []
-    for r in recs:
-        key = (r["task"], r["dims"], r["n"], r["truth"])
-        rows.setdefault(key, {})[r["estimator"]] = r
-        if r["estimator"] not in cols:
-            cols.append(r["estimator"])
-    cols = sorted([c for c in cols if "(cchkit)" in c]) + sorted([c for c in cols if "(cchkit)" not in c])
+    rows, cols = build_rows(recs)
     dim_order = {"1x1": 0, "5x5": 1, "25x25": 2, "50x50": 3}
-    lines = [
-        "# MI estimators: cchkit vs the anchor libraries",
-        "",
-        "Each cell: **estimate / absolute error / seconds** (nats; wall-clock). `ratio` = seconds of the",
-        "cchkit estimator / seconds of the fastest anchor of the same family on that row (KSG vs KSG",
-        "anchors, neural vs neural anchors); below 1 means cchkit is faster.",
+    seeds = max((a["n"] for row in rows.values() for e, a in row.items() if e in [c[0] for c in CCHKIT_NEURAL]), default=0)
+    lines = [header("MI estimators: cchkit vs the anchor libraries, one run", started=started, seconds=seconds,
+                    load_start=load_start, extra={"run id": recs[0]["run"]}), ""]
+    lines += [
+        "Each cell: **estimate / absolute error / seconds** (nats; wall-clock, one CPU thread per estimator;",
+        "with `--jobs 2` two tasks ran at a time, one per core). cchkit's neural estimators: "
+        f"**mean ± sd over {seeds} seeds / error of the mean / seconds per seed**.",
+        "`ratio` = seconds of the cchkit estimator / seconds of the fastest anchor of the same family on",
+        "that row (Gaussian vs bmi's CCA, KSG point only vs the KSG anchors, InfoNCE and MINE vs the",
+        "neural anchors); below 1 means cchkit is faster.",
         "Tasks from `cchkit.datasets.mi_tasks.gaussian_task` (sparse: 2 correlated pairs; dense: all",
         f"channels, randomly mixed), samples seeded {SEED}, the same arrays for every estimator.",
+        f"Neural anchors: {NEURAL_STEPS} steps, batch {NEURAL_BATCH} (bmi, torch-mist; their defaults otherwise);",
+        f"latentmi: its defaults (autoencoder latents, then KSG) except {LATENTMI_EPOCHS} epochs (default 300).",
+        "cchkit's Gaussian and KSG times include their intervals (Gaussian: bootstrap; KSG: 100 subsamples);",
+        "the anchors return a point estimate only, so \"KSG k=3, point only\" (`n_bootstrap=0`) is the",
+        "like-for-like KSG time; \"n_jobs=2\" ran on both cores with nothing else running.",
+        "Max-norm KSG is not scale invariant: cchkit and bmi standardise each column, npeet-plus",
+        "does not, so npeet-plus also runs on the standardised arrays (1x1, 5x5).",
+        "No GPU in this run: GPU times are not available.",
         "",
-        f"- command: `{command}`",
-        f"- machine: {machine()}",
-        f"- date: {_dt.date.today().isoformat()}",
-        "- note: this machine is shared; timings under load vary by ~2x.",
-        "",
-        "| task | dims | n | true MI | " + " | ".join(cols) + " | ratio KSG | ratio InfoNCE | ratio MINE |",
-        "|" + "---|" * (4 + len(cols) + 3),
+        "| task | dims | n | true MI | " + " | ".join(cols) + " | ratio Gaussian | ratio KSG | ratio InfoNCE | ratio MINE |",
+        "|" + "---|" * 4 + "---|" * len(cols) + "---:|" * 4,
     ]
     for key in sorted(rows, key=lambda k: (k[0], dim_order.get(k[1], 9), k[2], k[3])):
-        cells = []
         row = rows[key]
-        for c in cols:
-            r = row.get(c)
-            if r is None:
-                cells.append("-")
-            elif r.get("error"):
-                cells.append("error")
-            else:
-                cells.append(f"{r['value']:.2f} / {r['abs_err']:.2f} / {r['sec']:.1f}s")
-
-        def ratio(mine: str, family: str, row: dict = row) -> str:
-            r = row.get(mine)
-            anchors = [v["sec"] for k, v in row.items() if "(cchkit)" not in k and k.startswith(family) and not v.get("error")]
-            if r is None or not anchors or r.get("error"):
-                return "-"
-            return f"{r['sec'] / max(min(anchors), 1e-3):.2f}"
-
-        ratios = [ratio("KSG k=3 (cchkit)", "KSG"), ratio("InfoNCE (cchkit)", "InfoNCE"), ratio("MINE (cchkit)", "MINE")]
-        lines.append("| " + " | ".join(map(str, key)) + " | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+        cells = [_cell(row.get(c)) for c in cols]
+        ratios = [_ratio(row, "Gaussian (cchkit)", ("CCA",)), _ratio(row, KSG_POINT, ("KSG",)),
+                  _ratio(row, "InfoNCE (cchkit)", ("InfoNCE",)), _ratio(row, "MINE (cchkit)", ("MINE",))]
+        lines.append("| " + " | ".join(map(str, key)) + " | " + " | ".join(cells) + " | "
+                     + " | ".join("–" if r is None else f"{r:.2f}" for r in ratios) + " |")
+    lines += ["", *targets(rows)]
     errors = [r for r in recs if r.get("error")]
     if errors:
         lines += ["", "Errors:", ""] + [f"- {r['estimator']} on {r['task']} {r['dims']}: {r['error']}" for r in errors]
-    TABLE.write_text("\n".join(lines) + "\n")
+    write_atomic(TABLE, "\n".join(lines) + "\n")
     print(f"wrote {TABLE}")
 
 
@@ -321,7 +498,10 @@ def write_table(command: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", choices=["cchkit", "cchkit-ksg", "cchkit-neural", "anchors", "anchors-neural", "all"], default="all")
-    p.add_argument("--quick", action="store_true", help="a few small tasks")
+    p.add_argument("--quick", action="store_true", help="a few small tasks, 2 seeds")
+    p.add_argument("--seeds", type=int, default=5, help="seeds of cchkit's neural estimators (default 5)")
+    p.add_argument("--jobs", type=int, default=1, help="tasks (or seeds) at a time, each single-threaded")
+    p.add_argument("--append", action="store_true", help="add to the latest run instead of starting a new one")
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--dims", type=str, default=None, help="comma list of dims to keep, e.g. 5,50")
     p.add_argument("--worker", nargs=3, metavar=("MODE", "NPZ", "OUT"), help=argparse.SUPPRESS)
@@ -329,19 +509,24 @@ def main(argv: list[str] | None = None) -> None:
     if a.worker:
         worker(*a.worker)
         return
-    command = "python benchmarks/mi_anchors.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    sys.path.insert(0, str(HERE))
+    from _common import command_line, load_average, now
+
+    started, load_start, t0 = now(), load_average(), time.perf_counter()
     if not a.table_only:
+        start_run(a.append)
         tasks = task_list(a.quick)
+        seeds = 2 if a.quick else a.seeds
         if a.dims:
             keep = {int(d) for d in a.dims.split(",")}
             tasks = [t for t in tasks if t["d"] in keep]
         if a.only in ("cchkit", "cchkit-ksg", "cchkit-neural", "all"):
-            run_cchkit(tasks, neural=a.only != "cchkit-ksg", ksg=a.only != "cchkit-neural")
+            run_cchkit(tasks, neural=a.only != "cchkit-ksg", ksg=a.only != "cchkit-neural", seeds=seeds, jobs=a.jobs)
         if a.only in ("anchors", "all"):
-            run_anchors(tasks, neural=False)
+            run_anchors(tasks, neural=False, jobs=a.jobs)
         if a.only in ("anchors-neural", "all"):
-            run_anchors([t for t in tasks if t["d"] in (5, 50) and t["kind"] == "sparse"], neural=True)
-    write_table(command)
+            run_anchors([t for t in tasks if t["d"] in (5, 50) and t["kind"] == "sparse"], neural=True, jobs=a.jobs)
+    write_table(command_line(), started, time.perf_counter() - t0, load_start)
 
 
 if __name__ == "__main__":

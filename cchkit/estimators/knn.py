@@ -4,8 +4,8 @@ Both live in one registered estimator, ``"ksg"``: ``estimate(x, y)`` uses Krasko
 algorithm 1 when ``y`` is a continuous matrix and Ross's mixed estimator when ``y`` is a vector
 of class labels.
 
-Neighbour searches are exact. In low total dimension a k-d tree (scipy ``cKDTree``, max-norm)
-finds the k-th neighbour distances and counts the points strictly inside them; above
+Neighbour searches are exact. In low total dimension a k-d tree (scikit-learn ``KDTree``,
+Chebyshev metric) finds the k-th neighbour distances and counts the points strictly inside them; above
 ``BRUTE_FORCE_DIM`` total dimensions trees stop pruning, and chunked brute force in torch is
 used instead: float32 max-norm distances over blocks of rows, with every comparison that float32
 cannot settle (a distance within rounding of a threshold) redone in float64, so the counts are
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma
 
+from .._torch import torch_threads
 from ..exceptions import InputError
 from .base import MIEstimator, RawEstimate, register_estimator
 
@@ -130,13 +131,16 @@ def _kth_distance(z: np.ndarray, k: int, n_jobs: int, brute: bool) -> np.ndarray
     """Max-norm distance from each row of ``z`` to its k-th nearest other row."""
     n = z.shape[0]
     if not brute:
-        from scipy.spatial import cKDTree
+        from sklearn.neighbors import KDTree
 
-        tree = cKDTree(z, leafsize=32, balanced_tree=False)
-        order = tree.indices  # querying in tree order keeps the caches warm (~1.5x faster)
-        dist, _ = tree.query(z[order], k=k + 1, p=np.inf, workers=n_jobs)
+        # scikit-learn's Chebyshev k-d tree: ~1.4x faster than scipy's cKDTree here (100,000
+        # rows in 10 dims: 3.1 s vs 4.5 s); small leaves suit the k + 1 nearest query
+        tree = KDTree(z, metric="chebyshev", leaf_size=10)
+        order = np.asarray(tree.get_arrays()[1])  # tree order keeps the caches warm
+        q = z[order]
+        dist = _map_row_parts(lambda i: tree.query(q[i], k=k + 1)[0][:, -1], n, n_jobs)
         out = np.empty(n)
-        out[order] = dist[:, -1]
+        out[order] = dist
         return out
     space = _MaxNormSpace(z)
     out = np.empty(n)
@@ -162,19 +166,25 @@ def _tree_count(ref: np.ndarray, query: np.ndarray, r: np.ndarray, n_jobs: int) 
     else:
         order = np.arange(query.shape[0])
     q, rq = query[order], r[order]
-    workers = _n_workers(n_jobs)
-    if workers == 1 or q.shape[0] < 2000:
-        counts = tree.query_radius(q, rq, count_only=True)
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        parts = np.array_split(np.arange(q.shape[0]), workers * 4)
-        with ThreadPoolExecutor(workers) as pool:
-            res = list(pool.map(lambda i: tree.query_radius(q[i], rq[i], count_only=True), parts))
-        counts = np.concatenate(res)
+    counts = _map_row_parts(lambda i: tree.query_radius(q[i], rq[i], count_only=True), q.shape[0], n_jobs)
     out = np.empty(query.shape[0], dtype=np.int64)
     out[order] = counts
     return out
+
+
+def _map_row_parts(fn, n: int, n_jobs: int) -> np.ndarray:
+    """``fn(rows)`` over contiguous parts of ``range(n)`` in ``n_jobs`` threads, concatenated.
+
+    The trees release the GIL in their queries, so threads scale.
+    """
+    workers = _n_workers(n_jobs)
+    if workers == 1 or n < 2000:
+        return np.asarray(fn(np.arange(n)))
+    from concurrent.futures import ThreadPoolExecutor
+
+    parts = np.array_split(np.arange(n), workers * 4)
+    with ThreadPoolExecutor(workers) as pool:
+        return np.concatenate(list(pool.map(fn, parts)))
 
 
 def _n_workers(n_jobs: int) -> int:
@@ -241,7 +251,8 @@ def ksg_mi(
     n = x.shape[0]
     if brute is None:
         brute = x.shape[1] + y.shape[1] > BRUTE_FORCE_DIM
-    cx, cy = _ksg_counts(x, y, k, n_jobs, brute)
+    with torch_threads(_n_workers(n_jobs) if brute else None):
+        cx, cy = _ksg_counts(x, y, k, n_jobs, brute)
     return float(digamma(k) + digamma(n) - np.mean(digamma(cx) + digamma(cy)))
 
 
@@ -267,12 +278,13 @@ def ross_mi(
     radius = np.empty(n)
     k_all = np.empty(n)
     n_c = counts[labels].astype(np.float64)
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        kc = min(k, idx.size - 1)
-        radius[idx] = _kth_distance(x[idx], kc, n_jobs, brute)
-        k_all[idx] = kc
-    m = _count_strictly_within(x, x, radius, n_jobs, brute)
+    with torch_threads(_n_workers(n_jobs) if brute else None):
+        for c in np.unique(labels):
+            idx = np.flatnonzero(labels == c)
+            kc = min(k, idx.size - 1)
+            radius[idx] = _kth_distance(x[idx], kc, n_jobs, brute)
+            k_all[idx] = kc
+        m = _count_strictly_within(x, x, radius, n_jobs, brute)
     m = np.maximum(m, 1)
     return float(digamma(n) + np.mean(digamma(k_all)) - np.mean(digamma(n_c)) - np.mean(digamma(m)))
 
@@ -322,7 +334,7 @@ class KSGEstimator(MIEstimator):
     subsample_size : int or None, default None
         Rows per subsample (default ``min(n // 2, 500)``).
     n_jobs : int, default 1
-        Worker threads for the tree queries (-1: all cores).
+        Threads for the neighbour searches, tree queries or torch brute force (-1: all cores).
     standardize : bool, default True
     random_state : int, Generator or None
     """

@@ -9,7 +9,9 @@ Critics
 -------
 ``"separable"`` (InfoNCE's default): ``f(x, y) = g(x) . h(y) + q(x, y)``, two MLPs plus the
 quadratic term below; the scores of all ``K x K`` pairs of a batch cost one matrix product, so
-every held-out pair can be used.
+every held-out pair can be used. ``g . h`` starts at zero and, with ``warm_start`` (default),
+training first fits ``q`` alone, then the whole critic from there: the Gaussian part of the
+dependence is fitted before the MLPs can start memorising noise dimensions.
 ``"quadratic"``: ``f(x, y) = q(x, y) = -1/2 ||c (A x - B y)||^2`` alone, with ``A`` (dim_x x r),
 ``B`` (dim_y x r), ``r = min(rank, dim_x, dim_y)``: a low-rank log-bilinear critic (CPC's
 ``x^T W y`` with ``W = c^2 A B^T``) plus the squared norms that the log density ratio of a
@@ -111,6 +113,10 @@ def build_critic(
             super().__init__()
             self.g = _mlp(dim_x, hidden, layers, embed_dim, activation)
             self.h = _mlp(dim_y, hidden, layers, embed_dim, activation)
+            # g . h starts at exactly 0 (h's output layer is zero; its gradient is not), so the
+            # critic starts as the quadratic term and the MLPs add to it
+            nn.init.zeros_(self.h[-1].weight)
+            nn.init.zeros_(self.h[-1].bias)
             self.q = QuadraticTerm()
 
         def forward(self, x, y):
@@ -211,6 +217,13 @@ class NeuralEstimator(MIEstimator):
     ----------
     critic : {"separable", "quadratic", "concat"}
         Critic family (see the module docstring).
+    warm_start : bool, default True
+        Separable critic only: train the quadratic term alone first (up to ``max_steps``, with
+        early stopping), then the whole critic from the best of that phase (again up to
+        ``max_steps``); the best held-out critic of both phases is kept. The MLP part starts at
+        exactly zero, so the second phase can only add to the quadratic fit. Without it, the
+        MLPs overfit high-dimensional noise before the quadratic term has converged (InfoNCE,
+        sparse 50x50 at 5 nats: 3.92 without, see the estimator benchmark for with).
     rank : int, default 8
         Rank ``r`` of the quadratic term (``"separable"`` and ``"quadratic"`` critics), capped at
         ``min(dim_x, dim_y)``. On sparse 50x50 at 5 nats the quadratic critic gave 4.90 with
@@ -258,6 +271,7 @@ class NeuralEstimator(MIEstimator):
         self,
         *,
         critic: str = "separable",
+        warm_start: bool = True,
         rank: int = 8,
         activation: str = "silu",
         hidden: int = 128,
@@ -304,7 +318,10 @@ class NeuralEstimator(MIEstimator):
             raise InputError(f"device must be a string ('auto', 'cpu', 'cuda'), got {device!r}.")
         if activation not in _ACTIVATIONS:
             raise InputError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}.")
+        if not isinstance(warm_start, (bool, np.bool_)):
+            raise InputError(f"warm_start must be True or False, got {warm_start!r}.")
         self.critic = critic
+        self.warm_start = bool(warm_start)
         self.rank = int(rank)
         self.activation = activation
         self.hidden = int(hidden)
@@ -443,7 +460,6 @@ class NeuralEstimator(MIEstimator):
             ).to(device)
         gen = torch.Generator(device="cpu")
         gen.manual_seed(seed)
-        opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         batch = min(self.batch_size, n_train)
         block = self.eval_block or (n_eval if self._all_pairs else 512)
         block = min(block, n_eval)
@@ -452,49 +468,63 @@ class NeuralEstimator(MIEstimator):
         n_curve = min(n_eval, _CURVE_ROWS)
         curve_block = min(block, n_curve)
 
+        # phases: (name, parameters trained); each runs up to max_steps with its own early
+        # stopping, and the best held-out critic over all phases is kept
+        phases: list[tuple[str, list]] = [("all", list(model.parameters()))]
+        if self.critic == "separable" and self.warm_start:
+            phases = [("quadratic", list(model.q.parameters())), ("all", list(model.parameters()))]
+
         curve: list[float] = []
-        best_val, best_state, best_step, bad = -math.inf, None, 0, 0
+        phase_steps: dict[str, int] = {}
+        best_val, best_state, best_step = -math.inf, None, 0
         best_eval: _EvalResult | None = None
         state: dict[str, Any] = {}
         order = torch.randperm(n_train, generator=gen)
         pos, step = 0, 0
-        bar = tqdm(total=self.max_steps, disable=not self.progress, desc=self.name, leave=False)
+        total = self.max_steps * len(phases)
+        bar = tqdm(total=total, disable=not self.progress, desc=self.name, leave=False)
         try:
-            while step < self.max_steps:
-                if pos + batch > n_train:
-                    order, pos = torch.randperm(n_train, generator=gen), 0
-                idx = order[pos : pos + batch].to(device)
-                pos += batch
-                model.train()
-                if self._pairwise:
-                    # joint pairs and the same rows with y shuffled (product of marginals)
-                    xb, yb = x_tr[idx], y_tr[idx]
-                    shift = int(torch.randint(1, xb.shape[0], (1,), generator=gen))
-                    joint = model.pairs(xb, yb)
-                    marg = model.pairs(xb, torch.roll(yb, shift, dims=0))
-                    loss = self._train_loss_pairs(joint, marg, state)
-                else:
-                    scores = model(x_tr[idx], y_tr[idx]) if self._all_pairs else self._score_matrix(
-                        model, x_tr[idx], y_tr[idx]
-                    )
-                    loss = self._train_loss(scores, state)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                step += 1
-                bar.update(1)
-                if step % self.eval_every == 0 or step == self.max_steps:
-                    model.eval()
-                    res = self._evaluate(model, x_ev[:n_curve], y_ev[:n_curve], curve_block)
-                    curve.append(res.value)
-                    bar.set_postfix(heldout=f"{res.value:.3f}")
-                    if res.value > best_val:
-                        best_val, best_eval, best_step, bad = res.value, res, step, 0
-                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            for phase, params in phases:
+                if best_state is not None:  # continue from the best critic so far
+                    model.load_state_dict(best_state)
+                opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+                bad, start = 0, step
+                while step - start < self.max_steps:
+                    if pos + batch > n_train:
+                        order, pos = torch.randperm(n_train, generator=gen), 0
+                    idx = order[pos : pos + batch].to(device)
+                    pos += batch
+                    model.train()
+                    if self._pairwise:
+                        # joint pairs and the same rows with y shuffled (product of marginals)
+                        xb, yb = x_tr[idx], y_tr[idx]
+                        shift = int(torch.randint(1, xb.shape[0], (1,), generator=gen))
+                        joint = model.pairs(xb, yb)
+                        marg = model.pairs(xb, torch.roll(yb, shift, dims=0))
+                        loss = self._train_loss_pairs(joint, marg, state)
                     else:
-                        bad += 1
-                        if bad >= self.patience:
-                            break
+                        scores = model(x_tr[idx], y_tr[idx]) if self._all_pairs else self._score_matrix(
+                            model, x_tr[idx], y_tr[idx]
+                        )
+                        loss = self._train_loss(scores, state)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    step += 1
+                    bar.update(1)
+                    if (step - start) % self.eval_every == 0 or step - start == self.max_steps:
+                        model.eval()
+                        res = self._evaluate(model, x_ev[:n_curve], y_ev[:n_curve], curve_block)
+                        curve.append(res.value)
+                        bar.set_postfix(heldout=f"{res.value:.3f}")
+                        if res.value > best_val:
+                            best_val, best_eval, best_step, bad = res.value, res, step, 0
+                            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                        else:
+                            bad += 1
+                            if bad >= self.patience:
+                                break
+                phase_steps[phase] = step - start
         finally:
             bar.close()
         assert best_eval is not None and best_state is not None
@@ -508,7 +538,8 @@ class NeuralEstimator(MIEstimator):
             "curve_rows": n_curve,
             "best_step": best_step,
             "steps": step,
-            "stopped_early": step < self.max_steps,
+            "stopped_early": step < total,
+            "phase_steps": phase_steps,
             "n_train": n_train,
             "n_eval": n_eval,
             "eval_block": block,

@@ -32,10 +32,12 @@ class InfoNCEEstimator(NeuralEstimator):
     terms, conditional on the trained critic.
 
     Critics (``critic=``): ``"separable"`` (default; MLP embeddings ``g(x) . h(y)`` plus a
-    low-rank quadratic term, so it models non-linear dependence), ``"quadratic"`` (the quadratic
-    term alone: the exact form of a Gaussian pair's log density ratio, few parameters; on
-    high-dimensional data with few informative directions it avoids the MLPs' overfitting, e.g.
-    sparse 50x50 at 5 nats, n = 10,000: 4.84 vs 4.04 for the default) or ``"concat"``.
+    low-rank quadratic term, so it models non-linear dependence; with ``warm_start`` (default)
+    the quadratic term is fitted first, then the whole critic), ``"quadratic"`` (the quadratic
+    term alone: the exact form of a Gaussian pair's log density ratio, few parameters, no
+    non-linear dependence) or ``"concat"``. The warm start matters in high dimension with few
+    informative directions, where the MLPs otherwise overfit the noise dimensions: sparse 50x50
+    at 5 nats, n = 10,000, two seeds: 4.83 with it, 3.92 without.
 
     Parameters: as :class:`~cchkit.estimators._neural.NeuralEstimator`, except ``patience``
     defaults to 3 (the held-out InfoNCE curve flattens early; this keeps 10,000 rows at 5x5

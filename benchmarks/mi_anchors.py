@@ -53,6 +53,7 @@ TABLE = RESULTS / "estimators.md"
 ANCHOR_PACKAGES = ["benchmark-mi", "jax==0.4.30", "jaxlib==0.4.30", "npeet-plus", "torch-mist", "latentmi"]
 SEED = 42
 KSG_POINT = "KSG k=3, point only (cchkit)"
+INFONCE_CEILING = "InfoNCE ceiling: exact critic, K = n/2 (reference)"
 KSG_BOTH_CORES = "KSG k=3, point only, n_jobs=2 (cchkit)"
 NPEET_STD = "KSG k=3 (npeet-plus, standardised input)"
 #: cchkit's neural estimators: (column label, registry name, parameters)
@@ -151,8 +152,39 @@ def neural_task(t: dict) -> bool:
     )
 
 
+def infonce_ceiling(t: dict) -> float:
+    """InfoNCE of the exact optimal critic ``log p(y | x) - log p(y)`` over K = n/2 held-out rows.
+
+    The bound's own finite-K gap, ``E log(1 + r / K)`` roughly: no trained critic can be
+    expected to beat it, so it separates the bound's bias from the critic's training error.
+    """
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+    import torch
+
+    from cchkit.datasets.mi_tasks import gaussian_task_covariance
+    from cchkit.estimators._neural import infonce_terms
+
+    x, y, _ = sample(t)
+    d = x.shape[1]
+    n_pairs = min(t["d"], 2) if t["kind"] == "sparse" else None
+    _, _, _, cov = gaussian_task_covariance(t["kind"], d, d, t["mi"], n_pairs=n_pairs)
+    sxx, syy, sxy = cov[:d, :d], cov[d:, d:], cov[:d, d:]
+    reg = sxy.T @ np.linalg.inv(sxx)  # E[y | x] = reg x
+    s_inv, syy_inv = np.linalg.inv(syy - reg @ sxy), np.linalg.inv(syy)
+    k = x.shape[0] // 2
+    mu, ye = x[k:] @ reg.T, y[k:]
+    quad = ((ye @ s_inv) * ye).sum(1)[None, :] - 2 * (mu @ s_inv @ ye.T) + ((mu @ s_inv) * mu).sum(1)[:, None]
+    scores = -0.5 * quad + 0.5 * ((ye @ syy_inv) * ye).sum(1)[None, :]
+    return float(infonce_terms(torch.from_numpy(scores)).mean())
+
+
 def _cchkit_one(t: dict, label: str, name: str, kw: dict, seed: int | None) -> dict:
     sys.path.insert(0, str(ROOT))
+    if name == "ceiling":
+        _, _, truth = sample(t)
+        t0 = time.perf_counter()
+        return make_record(t, truth, label, infonce_ceiling(t), time.perf_counter() - t0, None, "cchkit", None, None)
     from cchkit.estimators.base import get_estimator
 
     x, y, truth = sample(t)
@@ -183,6 +215,7 @@ def run_cchkit(tasks: list[dict], neural: bool, ksg: bool, seeds: int, jobs: int
                 units.append((t, "Gaussian (cchkit)", "gaussian", {}, None))
         if neural and neural_task(t):
             units += [(t, label, name, kw, s) for label, name, kw in CCHKIT_NEURAL for s in range(seeds)]
+            units.append((t, INFONCE_CEILING, "ceiling", {}, None))
     # one process per job (spawned, so torch starts fresh); every estimator runs single-threaded
     # (neural: n_threads=1; KSG: n_jobs=1)
     import multiprocessing as mp
@@ -363,7 +396,8 @@ def build_rows(recs: list[dict]) -> tuple[dict, list[str]]:
         key = (r["task"], r["dims"], r["n"], r["truth"])
         groups.setdefault(key, {}).setdefault(r["estimator"], []).append(r)
     cols = list(dict.fromkeys(r["estimator"] for r in recs))
-    cchkit_order = ["Gaussian (cchkit)", "KSG k=3 (cchkit)", KSG_POINT, KSG_BOTH_CORES] + [c[0] for c in CCHKIT_NEURAL]
+    cchkit_order = (["Gaussian (cchkit)", "KSG k=3 (cchkit)", KSG_POINT, KSG_BOTH_CORES]
+                    + [c[0] for c in CCHKIT_NEURAL] + [INFONCE_CEILING])
     cols = [c for c in cchkit_order if c in cols] + sorted(c for c in cols if "(cchkit)" not in c)
     rows = {k: {e: _agg(v) for e, v in g.items()} for k, g in groups.items()}
     return rows, cols
@@ -439,9 +473,13 @@ def targets(rows: dict) -> list[str]:
                     continue
                 ok = a["err"] <= tol and (limit is None or a["sec"] < limit)
                 sd = f" ± {a['sd']:.3f}" if a["sd"] is not None else ""
-                out.append(f"- {est}, {kind} {dims}, MI 5: {a['mean']:.3f}{sd} over {a['n']} seed(s), error of the mean "
-                           f"{a['err']:.3f} (worst seed {a['max_err']:.3f}), {a['sec']:.1f} s per seed on one CPU thread "
-                           f"(target <= {tol}" + (f" in < {limit:.0f} s" if limit else "") + f": {'met' if ok else 'NOT met'}).")
+                line = (f"- {est}, {kind} {dims}, MI 5: {a['mean']:.3f}{sd} over {a['n']} seed(s), error of the mean "
+                        f"{a['err']:.3f} (worst seed {a['max_err']:.3f}), {a['sec']:.1f} s per seed on one CPU thread "
+                        f"(target <= {tol}" + (f" in < {limit:.0f} s" if limit else "") + f": {'met' if ok else 'NOT met'})")
+                ceiling = get(kind, dims, 5.0, INFONCE_CEILING)
+                if ceiling and est.startswith("InfoNCE"):
+                    line += f"; the exact critic's InfoNCE at this K: {ceiling['mean']:.3f} (error {ceiling['err']:.3f})"
+                out.append(line + ".")
     return out
 
 
@@ -474,6 +512,9 @@ def write_table(command: str, started: str, seconds: float, load_start: str, run
         "like-for-like KSG time; \"n_jobs=2\" ran on both cores with nothing else running.",
         "Max-norm KSG is not scale invariant: cchkit and bmi standardise each column, npeet-plus",
         "does not, so npeet-plus also runs on the standardised arrays (1x1, 5x5).",
+        "\"InfoNCE ceiling\" is no estimator: the InfoNCE bound of the exact optimal critic (the true",
+        "log density ratio) over the same K = n/2 held-out rows, i.e. the best any trained critic can",
+        "expect; InfoNCE's error beyond it is training error, the rest is the bound's finite-K gap.",
         "No GPU in this run: GPU times are not available.",
         "",
         "| task | dims | n | true MI | " + " | ".join(cols) + " | ratio Gaussian | ratio KSG | ratio InfoNCE | ratio MINE |",

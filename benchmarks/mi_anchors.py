@@ -98,8 +98,12 @@ def sample(t: dict):
     sys.path.insert(0, str(ROOT))
     from cchkit.datasets.mi_tasks import gaussian_task
 
-    n_pairs = min(t["d"], 2) if t["kind"] == "sparse" else None
-    return gaussian_task(t["kind"], t["d"], t["d"], t["mi"], n=t["n"], random_state=SEED, n_pairs=n_pairs)
+    return gaussian_task(t["kind"], t["d"], t["d"], t["mi"], n=t["n"], random_state=SEED, n_pairs=_n_pairs(t))
+
+
+def _n_pairs(t: dict) -> int | None:
+    """Correlated channel pairs: 2 for the sparse tasks, all channels for the dense ones."""
+    return min(t["d"], 2) if t["kind"] == "sparse" else None
 
 
 # ------------------------------------------------------------------------------ records
@@ -152,7 +156,7 @@ def neural_task(t: dict) -> bool:
     )
 
 
-def infonce_ceiling(t: dict) -> float:
+def infonce_ceiling(t: dict, x, y) -> float:
     """InfoNCE of the exact optimal critic ``log p(y | x) - log p(y)`` over K = n/2 held-out rows.
 
     The bound's own finite-K gap, ``E log(1 + r / K)`` roughly: no trained critic can be
@@ -165,10 +169,8 @@ def infonce_ceiling(t: dict) -> float:
     from cchkit.datasets.mi_tasks import gaussian_task_covariance
     from cchkit.estimators._neural import infonce_terms
 
-    x, y, _ = sample(t)
     d = x.shape[1]
-    n_pairs = min(t["d"], 2) if t["kind"] == "sparse" else None
-    _, _, _, cov = gaussian_task_covariance(t["kind"], d, d, t["mi"], n_pairs=n_pairs)
+    _, _, _, cov = gaussian_task_covariance(t["kind"], d, d, t["mi"], n_pairs=_n_pairs(t))
     sxx, syy, sxy = cov[:d, :d], cov[d:, d:], cov[:d, d:]
     reg = sxy.T @ np.linalg.inv(sxx)  # E[y | x] = reg x
     s_inv, syy_inv = np.linalg.inv(syy - reg @ sxy), np.linalg.inv(syy)
@@ -182,9 +184,9 @@ def infonce_ceiling(t: dict) -> float:
 def _cchkit_one(t: dict, label: str, name: str, kw: dict, seed: int | None) -> dict:
     sys.path.insert(0, str(ROOT))
     if name == "ceiling":
-        _, _, truth = sample(t)
+        x, y, truth = sample(t)
         t0 = time.perf_counter()
-        return make_record(t, truth, label, infonce_ceiling(t), time.perf_counter() - t0, None, "cchkit", None, None)
+        return make_record(t, truth, label, infonce_ceiling(t, x, y), time.perf_counter() - t0, None, "cchkit", None, None)
     from cchkit.estimators.base import get_estimator
 
     x, y, truth = sample(t)

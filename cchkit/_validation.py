@@ -13,6 +13,7 @@ import numpy as np
 from .exceptions import InputError
 
 __all__ = [
+    "to_numpy",
     "as_float_matrix",
     "as_labels",
     "check_same_rows",
@@ -21,10 +22,21 @@ __all__ = [
     "check_informative_columns",
     "looks_discrete",
     "standardize",
+    "standardize_fit",
+    "check_safe_magnitude",
 ]
 
 
-def _to_numpy(a: Any, name: str) -> np.ndarray:
+def to_numpy(a: Any, name: str) -> np.ndarray:
+    """``a`` (numpy, torch, pandas, nested lists) as a numpy array; masked values are refused."""
+    if isinstance(a, np.ma.MaskedArray):
+        n_masked = int(np.ma.count_masked(a))
+        if n_masked:
+            raise InputError(
+                f"{name} is a masked array with {n_masked} masked value(s); cchkit does not guess what "
+                "they hold: drop the masked rows (or fill them) first, e.g. x[~x.mask.any(axis=1)]."
+            )
+        a = np.ma.getdata(a)
     if hasattr(a, "detach") and hasattr(a, "cpu"):  # torch tensor, without importing torch
         a = a.detach().cpu().numpy()
     elif hasattr(a, "to_numpy"):  # pandas DataFrame / Series
@@ -43,7 +55,7 @@ def as_float_matrix(a: Any, name: str = "x", *, allow_nonfinite: bool = False) -
     (n, 1). Raises on object/string dtypes, on more than two dimensions, on empty input and on
     NaN/inf (unless ``allow_nonfinite``).
     """
-    arr = _to_numpy(a, name)
+    arr = to_numpy(a, name)
     if arr.dtype == object or arr.dtype.kind in "USV":
         raise InputError(
             f"{name} is not numeric (dtype {arr.dtype}); convert it to a float matrix first "
@@ -73,7 +85,7 @@ def as_float_matrix(a: Any, name: str = "x", *, allow_nonfinite: bool = False) -
 
 def looks_discrete(a: Any) -> bool:
     """True when a 1-D array holds class labels: integers, booleans, strings, or whole floats."""
-    arr = _to_numpy(a, "y")
+    arr = to_numpy(a, "y")
     if arr.ndim != 1:
         return False
     if arr.dtype.kind in "biuUS" or arr.dtype == object:
@@ -87,7 +99,7 @@ def as_labels(a: Any, name: str = "labels") -> tuple[np.ndarray, np.ndarray]:
     Accepts integers, booleans, strings, and floats that are whole numbers (``1.0``). Returns
     ``(codes, classes)`` where ``classes[codes] == a``.
     """
-    arr = _to_numpy(a, name)
+    arr = to_numpy(a, name)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
@@ -107,8 +119,9 @@ def as_labels(a: Any, name: str = "labels") -> tuple[np.ndarray, np.ndarray]:
                 f"{name} holds non-integer floats (e.g. {arr[arr != np.round(arr)][0]!r}); class "
                 "labels must be integers or strings. For a continuous target pass it as a feature."
             )
-        arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "biuUS":
+        if np.all(np.abs(arr) < 2.0**53):  # exact as integers; larger whole floats stay floats
+            arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "biufUS":
         raise InputError(f"{name} has unsupported dtype {arr.dtype} for class labels.")
     classes, codes = np.unique(arr, return_inverse=True)
     return codes.astype(np.int64).reshape(-1), classes
@@ -156,9 +169,64 @@ def check_informative_columns(x: np.ndarray, name: str) -> None:
             )
 
 
-def standardize(x: np.ndarray) -> np.ndarray:
-    """Centre each column and scale it to unit standard deviation (population std)."""
-    mu = x.mean(axis=0)
-    sd = x.std(axis=0)
+def _power_of_two_scale(x: np.ndarray) -> np.ndarray:
+    """Per column, the power of two ``2**e`` with ``max |x| / 2**e`` in [0.5, 1) (1 for zeros).
+
+    Dividing by a power of two is exact in floating point (no rounding), so the scaled column
+    keeps every bit of the original while its squares neither overflow (1e300) nor underflow
+    (1e-300).
+    """
+    peak = np.max(np.abs(x), axis=0) if x.shape[0] else np.zeros(x.shape[1])
+    _, exponent = np.frexp(peak)
+    return np.ldexp(1.0, exponent).astype(np.float64)
+
+
+def _scaled_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``x`` divided by its per-column power of two, with that matrix's mean and std (1 if 0)."""
+    scale = _power_of_two_scale(x)
+    scaled = x / scale
+    mu = scaled.mean(axis=0)
+    sd = scaled.std(axis=0)
     sd[sd == 0] = 1.0
-    return (x - mu) / sd
+    return scaled, mu, sd, scale
+
+
+def standardize_fit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and population standard deviations of ``x``, scale-safe.
+
+    ``(x - mu) / sd`` standardises ``x``. The moments are computed on the columns divided by a
+    power of two (see :func:`_power_of_two_scale`), then scaled back, so that a modality at
+    1e-300 or 1e300 gives the same standardised values as one at 1 (MI is invariant to a
+    column's scale). A constant column gets ``sd = 1``.
+    """
+    _, mu, sd, scale = _scaled_moments(x)
+    return mu * scale, sd * scale
+
+
+def standardize(x: np.ndarray) -> np.ndarray:
+    """Centre each column and scale it to unit standard deviation (population std), scale-safe.
+
+    Computed on the power-of-two-scaled columns (bit-identical to ``(x - mean) / std`` wherever
+    that does not overflow or underflow); constant columns are only centred.
+    """
+    scaled, mu, sd, _ = _scaled_moments(x)
+    return (scaled - mu) / sd
+
+
+#: Largest absolute value (and smallest non-zero one) whose square is a normal float64.
+_SAFE_MAGNITUDE = 1e150
+
+
+def check_safe_magnitude(x: np.ndarray, name: str) -> None:
+    """Refuse values whose squares overflow or underflow, for estimators asked not to standardise.
+
+    With ``standardize=True`` (the default) every magnitude is fine: standardisation is
+    scale-safe. Without it, sums of squares of values near 1e300 overflow to inf and those of
+    values near 1e-300 underflow to 0, which would give a silently wrong estimate.
+    """
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if peak > _SAFE_MAGNITUDE or 0.0 < peak < 1.0 / _SAFE_MAGNITUDE:
+        raise InputError(
+            f"{name} has values of magnitude {peak:.1e}, whose squares overflow or underflow in float64; "
+            "use standardize=True (scale-safe; MI does not depend on the scale) or rescale the data."
+        )

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import re
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,7 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import as_float_matrix, as_labels, find_constant_columns
+from ._safe_arrays import check_regular_file, read_json, read_npy, read_npz
+from ._validation import as_float_matrix, as_labels, find_constant_columns, to_numpy
 from .exceptions import (
     BundleError,
     BundleFormatError,
@@ -48,7 +48,7 @@ __all__ = ["Modality", "ModalityBundle", "PairedView", "FORMAT_VERSION", "MIN_SA
 FORMAT_VERSION = 1
 #: Fewest samples a modality may have: below this no estimate or split is meaningful.
 MIN_SAMPLES = 10
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 _RESERVED = {"label", "ids", "__meta__"}
 
 
@@ -132,7 +132,7 @@ class ModalityBundle:
                 raise BundleError(f"modality {m.name!r}: label codes outside 0..{len(self.classes) - 1}.")
             if pd.Index(m.ids).has_duplicates:
                 dup = pd.Index(m.ids)[pd.Index(m.ids).duplicated()][0]
-                raise BundleError(f"modality {m.name!r} has duplicated sample id {dup!r}; ids must be unique.")
+                raise BundleError(f"modality {m.name!r} has duplicated sample id {_plain(dup)!r}; ids must be unique.")
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -183,10 +183,10 @@ class ModalityBundle:
             missing = set(arrays) - set(labels)
             if missing:
                 raise BundleError(f"labels are missing for modalities {sorted(missing)}.")
-            raw_labels = {k: _label_values(_np(labels[k]), f"labels of {k!r}") for k in arrays}
+            raw_labels = {k: _label_values(to_numpy(labels[k], f"labels of {k!r}"), f"labels of {k!r}") for k in arrays}
             allv = np.concatenate([raw_labels[k] for k in arrays])
         else:
-            allv = _label_values(_np(labels), "labels")
+            allv = _label_values(to_numpy(labels, "labels"), "labels")
         codes_all, classes = as_labels(allv, "labels")
         modalities: dict[str, Modality] = {}
         offset = 0
@@ -215,7 +215,7 @@ class ModalityBundle:
                 mids = np.arange(n) if paired else np.array([f"{mname}:{i}" for i in range(n)])
             else:
                 src = ids[mname] if isinstance(ids, Mapping) else ids
-                mids = np.asarray(_np(src)).reshape(-1)
+                mids = to_numpy(src, f"ids of {mname!r}").reshape(-1)
                 if mids.dtype == object:
                     mids = mids.astype(str)
                 if mids.shape[0] != n:
@@ -476,12 +476,9 @@ class ModalityBundle:
 
 
 # ---------------------------------------------------------------------- helpers
-def _np(a: Any) -> Any:
-    if hasattr(a, "detach") and hasattr(a, "cpu"):
-        return a.detach().cpu().numpy()
-    if hasattr(a, "to_numpy"):
-        return a.to_numpy()
-    return a
+def _plain(v: Any) -> Any:
+    """A numpy scalar as the Python value it holds (so messages say 0, not np.int64(0))."""
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _label_values(v: Any, what: str) -> np.ndarray:
@@ -492,7 +489,7 @@ def _label_values(v: Any, what: str) -> np.ndarray:
 
 
 def _check_name(name: str) -> None:
-    if not isinstance(name, str) or not _NAME_RE.match(name) or "__" in name or name in _RESERVED:
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or "__" in name or name in _RESERVED:
         raise BundleError(
             f"invalid modality name {name!r}: use letters, digits, '_', '-' or '.', no '__', and "
             f"not one of {sorted(_RESERVED)}."
@@ -519,42 +516,68 @@ def _check_sha256(path: Path, expected: Any, what: str) -> None:
 
 
 def _load_array(path: Path, what: str, sha256: Any = None) -> np.ndarray:
-    if sha256 is not None and path.is_file():
+    """One checked ``.npy`` (regular file, no objects, header matching its size, checksum)."""
+    check_regular_file(path, what)
+    if sha256 is not None:
         _check_sha256(path, sha256, what)
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-            raise BundleFormatError(
-                f"{path}: {what} holds Python objects that need unpickling; cchkit never unpickles "
-                "files (it can run arbitrary code). Save plain numeric arrays."
-            ) from None
-        raise BundleFormatError(f"{path}: {what} is not a readable .npy array ({exc}).") from None
-    except (OSError, EOFError) as exc:
-        raise BundleFormatError(f"{path}: {what} is not a readable .npy array ({exc}).") from None
-    if isinstance(arr, np.lib.npyio.NpzFile):
-        raise BundleFormatError(f"{path}: expected a .npy array for {what}, found an .npz archive.")
-    return arr
+    return read_npy(path, what)
+
+
+#: The keys a modality entry of bundle.json may have, with their types.
+_ENTRY_KEYS: dict[str, tuple[type, ...]] = {
+    "file": (str,), "ids": (str,), "label": (str,), "dim": (int,), "n": (int,),
+    "description": (str,), "representation": (bool,), "sha256": (str, dict),
+}
+_LABEL_KEYS: dict[str, tuple[type, ...]] = {"file": (str,), "names": (list,), "description": (str,), "sha256": (str, dict)}
+
+
+def _check_keys(obj: dict, allowed: Mapping[str, tuple[type, ...]], where: str) -> None:
+    """Refuse unknown keys (a typo must not be ignored) and values of the wrong type."""
+    unknown = [k for k in obj if k not in allowed]
+    if unknown:
+        raise BundleFormatError(
+            f"{where} has unknown key(s) {', '.join(map(repr, unknown))}; accepted keys: {', '.join(allowed)}."
+        )
+    for key, types in allowed.items():
+        if key not in obj or obj[key] is None:
+            continue
+        val = obj[key]
+        if isinstance(val, bool) and bool not in types or not isinstance(val, types):
+            names = " or ".join("an integer" if t is int else f"a {t.__name__}" for t in types)
+            raise BundleFormatError(f"{where}: {key!r} must be {names}, got {val!r:.60}.")
+
+
+def _check_bundle_json(meta: Any, meta_path: Path) -> None:
+    if not isinstance(meta, dict) or not isinstance(meta.get("modalities"), dict) or not meta["modalities"]:
+        raise BundleFormatError(f"{meta_path} has no 'modalities' object; it is not a cchkit bundle.json.")
+    version = meta.get("format_version", FORMAT_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+        raise BundleFormatError(
+            f"{meta_path} has format_version {version!r}; this cchkit reads version {FORMAT_VERSION}. Upgrade cchkit."
+        )
+    for name, entry in meta["modalities"].items():
+        if not isinstance(entry, dict):
+            raise BundleFormatError(f"{meta_path}: modality {name!r} entry is not an object.")
+        _check_keys(entry, _ENTRY_KEYS, f"{meta_path}: modality {name!r}")
+    label_meta = meta.get("label", {})
+    if not isinstance(label_meta, dict):
+        raise BundleFormatError(f"{meta_path}: 'label' must be an object, got {label_meta!r:.60}.")
+    _check_keys(label_meta, _LABEL_KEYS, f"{meta_path}: 'label'")
+    names = label_meta.get("names")
+    if names is not None and not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in names):
+        raise BundleFormatError(f"{meta_path}: 'label.names' must be a list of class names (strings).")
 
 
 def _load_dir(cls: type[ModalityBundle], p: Path) -> ModalityBundle:
     meta_path = p / "bundle.json"
-    if not meta_path.is_file():
+    if not meta_path.exists():
         raise BundleFormatError(
             f"{p} is a directory without bundle.json, so it is not a cchkit bundle. Write one with "
             "ModalityBundle.save(dir) or `cchkit import`, or pass an .npz file."
         )
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleFormatError(f"{meta_path} is not valid JSON ({exc}).") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("modalities"), dict) or not meta["modalities"]:
-        raise BundleFormatError(f"{meta_path} has no 'modalities' object; it is not a cchkit bundle.json.")
-    version = meta.get("format_version", FORMAT_VERSION)
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise BundleFormatError(
-            f"{meta_path} has format_version {version!r}; this cchkit reads version {FORMAT_VERSION}. Upgrade cchkit."
-        )
+    check_regular_file(meta_path, "bundle.json")
+    meta = read_json(meta_path.read_bytes(), str(meta_path))
+    _check_bundle_json(meta, meta_path)
     label_meta = meta.get("label") or {}
     arrays: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
@@ -565,9 +588,7 @@ def _load_dir(cls: type[ModalityBundle], p: Path) -> ModalityBundle:
     descriptions = {}
     reps = []
     for name, entry in meta["modalities"].items():
-        if not isinstance(entry, dict):
-            raise BundleFormatError(f"{meta_path}: modality {name!r} entry is not an object.")
-        fname = entry.get("file", f"{name}.npy")
+        fname = entry.get("file") or f"{name}.npy"
         arr = _load_array(_inside(p, fname), f"modality {name!r}", entry.get("sha256"))
         if arr.ndim == 1:
             arr = arr[:, None]
@@ -609,7 +630,7 @@ def _decode_names(codes: np.ndarray, names: Sequence[str] | None) -> np.ndarray:
         return codes
     if codes.size and (codes.min() < 0 or codes.max() >= len(names)):
         raise BundleFormatError("label codes fall outside the label names listed in bundle.json.")
-    return np.asarray(names, dtype=str)[codes]
+    return np.asarray([str(v) for v in names], dtype=str)[codes]
 
 
 def _inside(root: Path, fname: str) -> Path:
@@ -619,44 +640,46 @@ def _inside(root: Path, fname: str) -> Path:
     return target
 
 
-def _load_npz(cls: type[ModalityBundle], p: Path) -> ModalityBundle:
-    if p.stat().st_size == 0:
-        raise BundleFormatError(f"{p} is empty; it is not a bundle.")
-    try:
-        npz = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise BundleFormatError(
-            f"{p} is not a readable .npz bundle or bundle directory ({type(exc).__name__}: {exc})."
-        ) from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise BundleFormatError(
-            f"{p} holds a single array, not a bundle; save an .npz with one key per modality plus 'label'."
-        )
-    with npz:
-        try:
-            content = {k: npz[k] for k in npz.files}
-        except ValueError as exc:
-            if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-                raise BundleFormatError(
-                    f"{p} holds Python objects that need unpickling; cchkit never unpickles files "
-                    "(it can run arbitrary code). Save plain numeric arrays."
-                ) from None
-            raise BundleFormatError(f"{p}: unreadable array ({exc}).") from None
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise BundleFormatError(f"{p} is a corrupt .npz ({exc}).") from None
-    meta: dict[str, Any] = {}
-    if "__meta__" in content:
-        try:
-            meta = json.loads(str(content.pop("__meta__")))
-        except json.JSONDecodeError:
-            raise BundleFormatError(f"{p}: the __meta__ entry is not JSON.") from None
-    for key, val in content.items():
-        base = key.split("__", 1)[0] if key.count("__") == 1 else key
-        if not isinstance(val, np.ndarray) or not (key in _RESERVED or _NAME_RE.match(base)):
-            raise BundleFormatError(f"{p} has an entry {key!r} that is not a bundle array; it is not a cchkit bundle.")
+def _npz_meta(content: dict[str, np.ndarray], p: Path) -> dict[str, Any]:
+    """The ``__meta__`` JSON object of an .npz (empty without one), checked."""
+    if "__meta__" not in content:
+        return {}
+    raw = content.pop("__meta__")
+    if raw.ndim != 0 or raw.dtype.kind not in "US":
+        raise BundleFormatError(f"{p}: the __meta__ entry must be one JSON string.")
+    meta = read_json(str(raw), f"{p}: the __meta__ entry")
+    if not isinstance(meta, dict):
+        raise BundleFormatError(f"{p}: the __meta__ entry must be a JSON object.")
+    mods = meta.get("modalities", {})
+    if not isinstance(mods, dict) or not all(isinstance(v, dict) for v in mods.values()):
+        raise BundleFormatError(f"{p}: __meta__ 'modalities' must be an object of objects.")
+    for name, entry in mods.items():
+        _check_keys(entry, _ENTRY_KEYS, f"{p}: __meta__ modality {name!r}")
+    return meta
+
+
+def _check_npz_keys(content: Mapping[str, np.ndarray], p: Path) -> list[str]:
+    """The modality names of an .npz; any key that is not a bundle key is refused by name."""
     mod_names = [k for k in content if "__" not in k and k not in _RESERVED]
+    allowed = set(mod_names) | {"label", "__meta__"} | {f"{m}__{s}" for m in mod_names for s in ("ids", "label")}
+    unknown = [k for k in content if k not in allowed]
+    if unknown:
+        raise BundleFormatError(
+            f"{p} has key(s) that are not bundle keys: {', '.join(map(repr, sorted(unknown)))}. Accepted keys: "
+            "one per modality (its matrix), 'label', '<modality>__ids', '<modality>__label' and '__meta__'; "
+            f"here: {', '.join(sorted(allowed))}."
+        )
+    for m in mod_names:
+        _check_name(m)
     if not mod_names:
         raise BundleFormatError(f"{p} has no modality arrays (keys: {sorted(content)}).")
+    return mod_names
+
+
+def _load_npz(cls: type[ModalityBundle], p: Path) -> ModalityBundle:
+    content = read_npz(p)
+    meta = _npz_meta(content, p)
+    mod_names = _check_npz_keys(content, p)
     labels: dict[str, np.ndarray] = {}
     for m in mod_names:
         if f"{m}__label" in content:
@@ -668,8 +691,8 @@ def _load_npz(cls: type[ModalityBundle], p: Path) -> ModalityBundle:
                 f"{p} has no 'label' array (keys: {sorted(content)}); cchkit needs a class label per "
                 "sample: add a 'label' key (or '<modality>__label')."
             )
-    ids = {m: content.get(f"{m}__ids", np.arange(np.shape(content[m])[0])) for m in mod_names}
-    mods_meta = meta.get("modalities", {}) if isinstance(meta.get("modalities"), dict) else {}
+    ids = {m: content.get(f"{m}__ids", np.arange(np.shape(content[m])[0] if content[m].ndim else 1)) for m in mod_names}
+    mods_meta = meta.get("modalities", {})
     return cls.from_arrays(
         {m: content[m] for m in mod_names},
         labels=labels,

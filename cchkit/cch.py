@@ -49,6 +49,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._validation import standardize
 from .estimators.base import MIEstimate, MIEstimator
 from .exceptions import InputError
 
@@ -160,10 +161,7 @@ def discriminant_projection(h: np.ndarray, labels: np.ndarray, *, random_state: 
         lda = LinearDiscriminantAnalysis(n_components=k, solver="eigen", shrinkage="auto")
         lda.fit(h[fit_idx], labels[fit_idx])
         out[apply_idx] = lda.transform(h[apply_idx])[:, :k]
-    out -= out.mean(0)
-    sd = out.std(0)
-    sd[sd == 0] = 1.0
-    return out / sd
+    return standardize(out)
 
 
 def estimate_terms(

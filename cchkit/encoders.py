@@ -56,7 +56,7 @@ import numpy as np
 
 from ._random import RandomState, derive_seed
 from ._torch import resolve_device, seeded, torch_threads
-from ._validation import as_float_matrix, as_labels, find_constant_columns
+from ._validation import as_float_matrix, as_labels, find_constant_columns, standardize_fit
 from .exceptions import InputError
 from .representations import RepresentationSet
 
@@ -209,9 +209,7 @@ def _make_job(
     else:
         val = np.zeros(y_tr.shape[0], dtype=bool)
     x_tr = x[tr]
-    mu = x_tr[~val].mean(axis=0)
-    sd = x_tr[~val].std(axis=0)
-    sd[sd == 0] = 1.0
+    mu, sd = standardize_fit(x_tr[~val])
 
     def st(a: np.ndarray) -> np.ndarray:
         return ((a - mu) / sd).astype(np.float32)
@@ -612,8 +610,7 @@ def encoder_representations(
     for name in given:
         x = arrays[name]
         for f, (tr, te) in enumerate(splits):
-            mu, sd = x[tr].mean(axis=0), x[tr].std(axis=0)
-            sd[sd == 0] = 1.0
+            mu, sd = standardize_fit(x[tr])
             h = (x[te] - mu) / sd
             pred = _heldout_predictions_linear((x[tr] - mu) / sd, codes[tr], h, _name_seed(seed, name, f))
             store(name, f, h, pred)

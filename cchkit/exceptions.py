@@ -15,6 +15,7 @@ __all__ = [
     "NotPairedError",
     "EstimatorError",
     "UnknownEstimatorError",
+    "RankingFailedError",
 ]
 
 
@@ -48,3 +49,15 @@ class EstimatorError(CchkitError):
 
 class UnknownEstimatorError(EstimatorError):
     """A name that is not in the estimator registry."""
+
+
+class RankingFailedError(CchkitError):
+    """Every row of a ranking failed: there is no result to act on.
+
+    The failed :class:`~cchkit.ranking.Ranking` (each row with its ``error``) is kept in
+    :attr:`ranking`, for callers that want to show or log the reasons.
+    """
+
+    def __init__(self, message: str, ranking: object = None) -> None:
+        super().__init__(message)
+        self.ranking = ranking

@@ -25,12 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._parallel import effective_n_jobs
 from ._random import RandomState, as_generator
 from ._torch import limit_threads
 from .bundle import MIN_SAMPLES, ModalityBundle, load_bundle
 from .cch import SCORE_VARIANTS, Term, combine_terms, decide, estimate_terms, mfh_share, score_interval
-from .estimators.base import MIEstimate, get_estimator, list_estimators
-from .exceptions import BundleError, CchkitError, InputError, UnknownEstimatorError
+from .estimators.base import MIEstimate, get_estimator_accepting, list_estimators
+from .exceptions import BundleError, CchkitError, InputError, RankingFailedError, UnknownEstimatorError
 from .representations import REPRESENTATION_KINDS, RepresentationSet, compute_representations
 
 logger = logging.getLogger("cchkit")
@@ -64,8 +65,18 @@ RANKING_COLUMNS = [
     "mfh_score",
     "label_entropy",
     "bound",
+    "note",
     "error",
 ]
+
+#: A row's decision needs at least this many paired samples per representation dimension
+#: (``n_pairs >= MIN_PAIRS_PER_DIM * (d_T + d_S)``); below it the MI estimates of n-by-d data
+#: are dominated by their bias (two independent 800-d noise blocks with n = 20 give 15 nats), so
+#: the row is reported "inconclusive" with a note instead of a confident decision.
+MIN_PAIRS_PER_DIM = 3
+#: Fewest paired samples of every class that a ranking needs: its cross-fitted folds and the
+#: class-conditional label forms need more than one sample of each class on each side.
+MIN_PER_CLASS = 3
 
 
 @dataclass
@@ -181,17 +192,7 @@ def _resolve_candidates(
 
 
 def _estimator_for(name: str, params: Mapping[str, Any], seed: int):
-    import inspect
-
-    from .estimators.base import _REGISTRY
-
-    cls = _REGISTRY[name]
-    accepted = inspect.signature(cls.__init__).parameters
-    kwargs = {k: v for k, v in params.items() if k in accepted}
-    kwargs["random_state"] = seed
-    if "progress" in accepted:
-        kwargs.setdefault("progress", False)
-    return get_estimator(name, **kwargs)
+    return get_estimator_accepting(name, **{"progress": False, **params, "random_state": seed})
 
 
 def _run_task(task: tuple, reps: Sequence[RepresentationSet], variant: str, params: Mapping[str, Mapping[str, Any]]):
@@ -286,11 +287,12 @@ def rank_teachers(
         )
     if variant not in SCORE_VARIANTS:
         raise InputError(f"unknown score variant {variant!r}; choose one of {', '.join(SCORE_VARIANTS)}.")
-    for pname, pval in (("n_bootstrap", n_bootstrap), ("n_seeds", n_seeds), ("dim", dim), ("n_jobs", abs(n_jobs))):
+    for pname, pval in (("n_bootstrap", n_bootstrap), ("n_seeds", n_seeds), ("dim", dim)):
         if not isinstance(pval, (int, np.integer)) or pval < 1:
             raise InputError(f"{pname} must be a positive integer, got {pval!r}.")
     from ._torch import resolve_device
 
+    n_jobs = effective_n_jobs(n_jobs)
     resolve_device(device)  # an unknown or unavailable device fails now, whatever the representation
     bundle = load_bundle(bundle)
     plan = _resolve_candidates(bundle, student, candidates)
@@ -331,6 +333,7 @@ def _rank(bundle, student, candidates, plan, failures, names, estimators, repres
     n_pairs_all = 0
     if names:
         view = bundle.paired(names)
+        _check_class_counts(view.labels, bundle.classes)
         n_pairs_all = view.n
         given = [n for n in names if bundle.modality(n).representation]
         for seed in seeds:
@@ -340,8 +343,11 @@ def _rank(bundle, student, candidates, plan, failures, names, estimators, repres
                     device=device, progress=progress, **dict(encoder_params or {}),
                 )
             )
+    if reps:
+        _refuse_wider_than_n(plan, failures, reps[0], n_pairs_all)
     # the task grid: I(H_m; Y) once per modality, I(H_T; H_S) and I([H_T,H_S]; Y) per pair
     pairs = [(t, s) for s, cands in plan for t in cands if (s, t) not in failures]
+    names = [m for m in names if any(m in p for p in pairs)]
     tasks = []
     for e in estimators:
         for si, seed in enumerate(seeds):
@@ -371,7 +377,64 @@ def _rank(bundle, student, candidates, plan, failures, names, estimators, repres
         "random_state": random_state if isinstance(random_state, (int, type(None))) else "generator",
         "unit": "nats",
     }
-    return Ranking(table=table, settings=settings, seconds=time.perf_counter() - start)
+    ranking = Ranking(table=table, settings=settings, seconds=time.perf_counter() - start)
+    _refuse_if_all_failed(ranking, results)
+    return ranking
+
+
+def _refuse_if_all_failed(ranking: Ranking, results: dict) -> None:
+    """A ranking whose every row failed is a failure, not a result.
+
+    A bug in any task is re-raised as it is (the CLI reports it as an internal error); failures
+    caused by the input raise :class:`RankingFailedError` listing the distinct reasons.
+    """
+    table = ranking.table
+    if table.empty or table["error"].isna().any():
+        return
+    for res in results.values():
+        if isinstance(res, Exception) and not isinstance(res, CchkitError):
+            raise res
+    reasons = list(dict.fromkeys(str(e) for e in table["error"]))
+    more = f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else ""
+    raise RankingFailedError(
+        f"every one of the {len(table)} ranking rows failed, so there is no recommendation: "
+        + "; ".join(reasons[:3]) + more,
+        ranking=ranking,
+    )
+
+
+def _refuse_wider_than_n(plan, failures: dict, rep: RepresentationSet, n: int) -> None:
+    """Pairs whose representations have more dimensions than paired samples fail up front.
+
+    With d_T + d_S >= n no MI estimate is meaningful (and the label forms in hundreds of
+    dimensions take minutes to say so); the row says what to change instead.
+    """
+    for s, cands in plan:
+        for t in cands:
+            if (s, t) in failures:
+                continue
+            dims = rep.dim(t) + rep.dim(s)
+            if dims >= n:
+                failures[(s, t)] = (
+                    f"{n} paired samples for {dims} representation dimensions ({t} {rep.dim(t)} + {s} "
+                    f"{rep.dim(s)}): too few to estimate MI; use --representation pca with a smaller --dim "
+                    f"(at most {max(1, n // (2 * MIN_PAIRS_PER_DIM))} keeps a decision possible) or more samples."
+                )
+
+
+def _check_class_counts(labels: np.ndarray, classes: np.ndarray) -> None:
+    counts = np.bincount(labels, minlength=len(classes))
+    present = np.flatnonzero(counts)
+    if present.size < 2:
+        raise BundleError("the paired samples hold a single class; a ranking needs at least 2 classes.")
+    few = present[counts[present] < MIN_PER_CLASS]
+    if few.size:
+        c = few[0]
+        raise BundleError(
+            f"{few.size} class(es) have fewer than {MIN_PER_CLASS} paired samples (e.g. class "
+            f"{classes[c].item()!r} has {counts[c]}); the ranking's "
+            "cross-fitted folds and label terms need more. Merge or drop the rare classes."
+        )
 
 
 def _run_grid(tasks, reps, variant, params, *, n_jobs: int, progress: bool) -> dict:
@@ -412,7 +475,7 @@ def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pai
     row.update(
         student=s, teacher=t, estimator=e, variant=variant, representation=representation,
         n_pairs=bundle.n_paired(s, t), decision="failed", consensus=None, estimators_disagree=False, error=None,
-        bound=None,
+        bound=None, note=None,
     )
     if (s, t) in failures:
         row["error"] = failures[(s, t)]
@@ -446,6 +509,14 @@ def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pai
         label_entropy=label_entropy,
         bound=ts.estimates[0].bound if ts.estimates else None,
     )
+    dims = reps[0].dim(t) + reps[0].dim(s)
+    if n_pairs < MIN_PAIRS_PER_DIM * dims:
+        row["decision"] = "inconclusive"
+        row["note"] = (
+            f"too few pairs for a decision: n={n_pairs} for {dims} representation dimensions (needs "
+            f">= {MIN_PAIRS_PER_DIM * dims}); the MI estimates are biased at this n/d"
+        )
+        logger.warning("%s <- %s: %s.", s, t, row["note"])
     return row
 
 

@@ -102,6 +102,12 @@ def cv_accuracy(x: np.ndarray, labels: np.ndarray, *, random_state: int = 0, fol
     k = int(min(folds, counts[counts > 0].min()))
     if k < 2:
         return float("nan")
+    if x.shape[1] > x.shape[0]:
+        # more columns than rows: the (d x d) within-class covariance would be huge and singular;
+        # the rows span at most n dimensions, so classify their coordinates in that span
+        from sklearn.decomposition import PCA
+
+        x = PCA(n_components=x.shape[0] - 1, svd_solver="full").fit_transform(x)
     cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
     clf = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
     return float(cross_val_score(clf, x, labels, cv=cv).mean())

@@ -202,6 +202,8 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
     failed = t[t["error"].notna()]
     for r in failed.itertuples(index=False):
         lines.append(f"failed: {r.student} <- {r.teacher} ({r.estimator}): {r.error}")
+    for r in t[t["note"].notna()].itertuples(index=False):
+        lines.append(f"note: {r.student} <- {r.teacher} ({r.estimator}): {r.note}")
     rec = ranking.recommended
     lines.append("")
     if isinstance(rec, dict):
@@ -250,10 +252,10 @@ def estimators(fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
 
     import pandas as pd
 
-    from ..estimators.base import _REGISTRY, estimator_descriptions
+    from ..estimators.base import estimator_class, estimator_descriptions
 
     _check_format(fmt)
-    rows = [{"name": k, "bound": _REGISTRY[k].bound, "description": v} for k, v in estimator_descriptions().items()]
+    rows = [{"name": k, "bound": estimator_class(k).bound, "description": v} for k, v in estimator_descriptions().items()]
     df = pd.DataFrame(rows, columns=["name", "bound", "description"])
     text = json.dumps({"rows": rows}, indent=2) if fmt == "json" else df.to_csv(index=False) if fmt == "csv" else render_frame(df)
     write_output(text, out)
@@ -285,7 +287,7 @@ def validate(
 
     from ..bundle import load_bundle
     from ..distill import validate as run_validation
-    from ..ranking import _resolve_candidates, rank_teachers
+    from ..ranking import _resolve_candidates
 
     _setup_logging(quiet)
     _check_format(fmt)
@@ -295,16 +297,12 @@ def validate(
         raise InputError(f"--epochs must be a positive integer, got {epochs}.")
     bundle = load_bundle(data)
     cands = _resolve_candidates(bundle, student, _split_names(candidates, "--candidates"))[0][1]
-    progress = _progress_enabled(quiet)
     estimators_ = [e for item in estimator for e in item.split(",") if e.strip()]
-    ranking = rank_teachers(
-        bundle, student, cands, estimators=estimators_, representation=representation, variant=variant,
-        n_bootstrap=n_bootstrap, random_state=seed, device=device, n_jobs=n_jobs, progress=progress,
-    )
+    rank_params = dict(estimators=estimators_, representation=representation, variant=variant, n_bootstrap=n_bootstrap)
     methods = [m for item in method for m in item.split(",") if m.strip()]
     report = run_validation(
-        bundle, student, cands, methods=tuple(methods), seeds=seeds, epochs=epochs, ranking=ranking,
-        random_state=seed, device=device, progress=progress, n_jobs=n_jobs,
+        bundle, student, cands, methods=tuple(methods), seeds=seeds, epochs=epochs, rank_params=rank_params,
+        random_state=seed, device=device, progress=_progress_enabled(quiet), n_jobs=n_jobs,
     )
     if fmt == "json":
         text = report.to_json()
@@ -392,11 +390,10 @@ def estimate(
     quiet: bool = QuietOpt,
 ) -> None:
     """Estimate the mutual information between two modalities, or a modality and the labels."""
-    import inspect
     import json
 
     from ..bundle import load_bundle
-    from ..estimators.base import _REGISTRY, get_estimator, list_estimators
+    from ..estimators.base import get_estimator_accepting, list_estimators
 
     _setup_logging(quiet)
     _check_format(fmt)
@@ -407,12 +404,10 @@ def estimate(
     if estimator not in list_estimators():
         raise InputError(f"unknown estimator {estimator!r}; choose one of {', '.join(list_estimators())}.")
     bundle = load_bundle(data)
-    accepted = inspect.signature(_REGISTRY[estimator].__init__).parameters
-    params: dict[str, Any] = {"random_state": seed}
-    for key, val in (("n_bootstrap", n_bootstrap), ("device", device), ("progress", _progress_enabled(quiet))):
-        if key in accepted and not (key == "device" and val == "auto"):
-            params[key] = val
-    est = get_estimator(estimator, **params)
+    params: dict[str, Any] = {"random_state": seed, "n_bootstrap": n_bootstrap, "progress": _progress_enabled(quiet)}
+    if device != "auto":
+        params["device"] = device
+    est = get_estimator_accepting(estimator, **params)
     if y == "label":
         m = bundle.modality(x)
         result = est.estimate(m.data, m.labels, discrete_y=True)

@@ -74,6 +74,7 @@ import torch
 import torch.nn.functional as F
 
 from .._torch import resolve_device, to_tensor, torch_threads
+from .._validation import standardize_fit
 from ..exceptions import BundleError, InputError, NotPairedError
 from .losses import COSTS, feature_kd, label_alignment, sinkhorn_alignment, vanilla_kd
 from .models import KDNet, accuracy, build_net, freeze, pretrain_teacher
@@ -167,13 +168,6 @@ _torch_threads = torch_threads  # tiny MLP batches run fastest on one thread
 def _sub_seeds(seed: int, k: int) -> list[int]:
     ss = np.random.SeedSequence(int(seed))
     return [int(s.generate_state(1)[0] % (2**31 - 1)) for s in ss.spawn(k)]
-
-
-def _standardize_fit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mu = x.mean(axis=0)
-    sd = x.std(axis=0)
-    sd[sd == 0] = 1.0
-    return mu, sd
 
 
 def _split_student(labels: np.ndarray, test_size: float, seed: int,
@@ -383,8 +377,8 @@ def _prepare(bundle: Any, student: str, teacher: str, *, test_size: float, split
             f"teacher {teacher!r} has {t_tr.size} training sample(s) left after holding out the student's "
             "test samples; it needs more samples."
         )
-    mu_s, sd_s = _standardize_fit(S.data[tr])
-    mu_t, sd_t = _standardize_fit(t_data[t_tr])
+    mu_s, sd_s = standardize_fit(S.data[tr])
+    mu_t, sd_t = standardize_fit(t_data[t_tr])
     xs = (S.data - mu_s) / sd_s
     xt = (t_data - mu_t) / sd_t
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._parallel import effective_n_jobs
 from .._random import RandomState, as_generator
 from ..exceptions import CchkitError, InputError
 from .trainer import METHODS, distill
@@ -205,6 +206,7 @@ def validate(
     seeds: int | Sequence[int] = 5,
     epochs: int = 30,
     ranking: Any = None,
+    rank_params: Mapping[str, Any] | None = None,
     random_state: RandomState = 0,
     device: str = "auto",
     progress: bool = True,
@@ -234,7 +236,12 @@ def validate(
         The predictions: anything with a ``.table`` DataFrame holding one row per teacher
         (columns ``teacher, cch_score, cch_low, cch_high, decision`` and the baseline criteria;
         with ``student`` / ``estimator`` columns the student's rows and the first estimator are
-        used). None: computed with :func:`cchkit.ranking.rank_teachers` (``random_state``).
+        used). None: computed with :func:`cchkit.ranking.rank_teachers` (``random_state``,
+        ``device``, ``n_jobs`` and ``rank_params``); a ranking whose every row failed (unpaired
+        data, say) is logged and the gains are measured without scores.
+    rank_params : mapping, optional
+        Keyword arguments of :func:`~cchkit.ranking.rank_teachers` (``estimators``,
+        ``representation``, ``variant``, ``n_bootstrap``...) when ``ranking`` is None.
     random_state : int, Generator or None
     device : str
     progress : bool
@@ -275,6 +282,7 @@ def validate(
         if key in distill_params:
             raise InputError(f"{key!r} cannot be passed through validate(); it is set per run.")
     seed_list = _seed_list(seeds, random_state)
+    n_jobs = effective_n_jobs(n_jobs)
 
     if ranking is None:
         try:
@@ -283,8 +291,14 @@ def validate(
             raise InputError(
                 f"no ranking was given and cchkit.ranking.rank_teachers is unavailable ({exc}); pass ranking=..."
             ) from None
-        ranking = rank_teachers(bundle, student=student, candidates=candidates, random_state=random_state,
-                                device=device, progress=progress)
+        from ..exceptions import RankingFailedError
+
+        try:
+            ranking = rank_teachers(bundle, student=student, candidates=candidates, random_state=random_state,
+                                    device=device, progress=progress, n_jobs=n_jobs, **dict(rank_params or {}))
+        except RankingFailedError as exc:  # e.g. unpaired data: the distiller still measures the gains
+            logger.warning("validate: no CCH score could be computed (%s); gains are measured without one.", exc)
+            ranking = exc.ranking
     rtab = _ranking_table(ranking, student)
 
     from tqdm.auto import tqdm
@@ -304,6 +318,7 @@ def validate(
         for rows in tqdm(out, total=len(tasks), desc="teacher x seed", file=sys.stderr, disable=not progress):
             runs.extend(rows)
     runs_df = pd.DataFrame(runs, columns=["teacher", "method", "seed", "accuracy", "teacher_accuracy", "seconds", "error"])
+    _refuse_if_all_runs_failed(runs_df)
 
     rows = []
     for teacher in candidates:
@@ -325,9 +340,7 @@ def validate(
                 acc_none=an[0], acc_none_low=an[1], acc_none_high=an[2],
                 acc=a[0], acc_low=a[1], acc_high=a[2],
                 gain=g[0], gain_low=g[1], gain_high=g[2],
-                # a zero-width interval (identical gains on every seed: accuracy moves in steps of
-                # 1/n_test) is not evidence; significance needs a real interval from >= 3 seeds
-                significant=bool(len(seed_list) >= 3 and np.isfinite(g[1]) and g[2] > g[1] and (g[1] > 0 or g[2] < 0)),
+                significant=is_significant(g[1], g[2], len(seed_list)),
                 teacher_acc_measured=float(np.nanmean(mr["teacher_accuracy"])) if np.isfinite(mr["teacher_accuracy"]).any() else math.nan,
                 error=errs[0] if errs else "",
             )
@@ -343,6 +356,30 @@ def validate(
     logger.info("validate %s: %d teachers x %d seeds x %d methods in %.1fs", student, len(candidates), len(seed_list),
                 len(methods), summary["seconds"])
     return ValidationReport(table=table, summary=summary, runs=runs_df)
+
+
+def _refuse_if_all_runs_failed(runs: pd.DataFrame) -> None:
+    """Every KD run (or every no-KD baseline) failed: there is no gain to report."""
+    for part, what in ((runs[runs["method"] != "none"], "KD"), (runs[runs["method"] == "none"], "no-KD baseline")):
+        errors = [e for e in part["error"] if e]
+        if len(part) and len(errors) == len(part):
+            reasons = list(dict.fromkeys(errors))
+            raise CchkitError(
+                f"every {what} run failed ({len(part)} runs), so no gain was measured: " + "; ".join(reasons[:3])
+            )
+
+
+def is_significant(gain_low: float, gain_high: float, n_seeds: int) -> bool:
+    """Whether a gain interval is evidence of a gain (or a loss).
+
+    It needs a real interval, from at least 3 seeds, of non-zero width, that excludes 0. A
+    zero-width interval (the same gain on every seed: accuracy moves in steps of 1/n_test) is
+    not evidence.
+    """
+    return bool(
+        n_seeds >= 3 and np.isfinite(gain_low) and np.isfinite(gain_high) and gain_high > gain_low
+        and (gain_low > 0 or gain_high < 0)
+    )
 
 
 def _criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:

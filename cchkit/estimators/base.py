@@ -29,6 +29,7 @@ from .._validation import (
     as_float_matrix,
     as_labels,
     check_informative_columns,
+    check_safe_magnitude,
     check_same_rows,
     looks_discrete,
     standardize,
@@ -228,8 +229,7 @@ class MIEstimator(abc.ABC):
                     "nothing can be estimated. Give at least two classes."
                 )
             check_informative_columns(xm, "x")
-            if self.standardize:
-                xm = standardize(xm)
+            xm = self._prepare(xm, "x")
             raw = self._estimate_discrete(xm, labels)
             h_y = label_entropy(labels)
             raw = _clip_to_label_entropy(raw, h_y)
@@ -241,8 +241,7 @@ class MIEstimator(abc.ABC):
             self._check_n(n)
             check_informative_columns(xm, "x")
             check_informative_columns(ym, "y")
-            if self.standardize:
-                xm, ym = standardize(xm), standardize(ym)
+            xm, ym = self._prepare(xm, "x"), self._prepare(ym, "y")
             raw = self._estimate_continuous(xm, ym)
             dim_y = ym.shape[1]
             if self.bound == "lower" and raw.value < 0:
@@ -273,6 +272,14 @@ class MIEstimator(abc.ABC):
             seconds=time.perf_counter() - start,
             extra=raw.extra,
         )
+
+    def _prepare(self, a: np.ndarray, name: str) -> np.ndarray:
+        """Standardised (scale-safe) columns, or, with ``standardize=False``, ``a`` itself once
+        its magnitude is checked to be safe for sums of squares."""
+        if self.standardize:
+            return standardize(a)
+        check_safe_magnitude(a, name)
+        return a
 
     def _check_n(self, n: int) -> None:
         need = self.min_samples()
@@ -340,16 +347,37 @@ def estimator_descriptions() -> dict[str, str]:
     return {k: _REGISTRY[k].description for k in sorted(_REGISTRY)}
 
 
-def get_estimator(name: str, **params: Any) -> MIEstimator:
-    """Build a registered estimator: ``get_estimator("ksg", k=5, random_state=0)``."""
+def estimator_class(name: str) -> type[MIEstimator]:
+    """The registered class called ``name`` (the built-ins are loaded first, in any process).
+
+    Raises :class:`UnknownEstimatorError` listing the registered names.
+    """
     _load_builtin()
-    if isinstance(name, MIEstimator):
-        return name
-    if name not in _REGISTRY:
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
         raise UnknownEstimatorError(
             f"unknown estimator {name!r}; choose one of {', '.join(sorted(_REGISTRY))}."
-        )
-    cls = _REGISTRY[name]
+        ) from None
+
+
+def get_estimator_accepting(name: str, **params: Any) -> MIEstimator:
+    """Build ``name`` with the keyword arguments of ``params`` that its constructor accepts.
+
+    Used where one set of options (``n_bootstrap``, ``device``, ``progress``...) is offered to
+    estimators of different kinds; the others are dropped.
+    """
+    import inspect
+
+    accepted = inspect.signature(estimator_class(name).__init__).parameters
+    return get_estimator(name, **{k: v for k, v in params.items() if k in accepted})
+
+
+def get_estimator(name: str, **params: Any) -> MIEstimator:
+    """Build a registered estimator: ``get_estimator("ksg", k=5, random_state=0)``."""
+    if isinstance(name, MIEstimator):
+        return name
+    cls = estimator_class(name)
     try:
         return cls(**params)
     except TypeError as exc:

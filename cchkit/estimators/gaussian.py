@@ -64,6 +64,17 @@ from .base import MIEstimator, RawEstimate, register_estimator
 __all__ = ["GaussianMI", "wishart_logdet_bias"]
 
 _BOOTSTRAP_BUDGET = 3e9  # multiply-adds allowed for the vectorised bootstrap under ci="auto"
+_MAX_COVARIANCE_BYTES = 1 << 30  # one (d x d) float64 covariance larger than this is refused
+
+
+def _check_covariance_size(d: int, what: str) -> None:
+    """Refuse a dimension whose (d x d) covariance would not fit (instead of running out of memory)."""
+    need = 8 * d * d
+    if need > _MAX_COVARIANCE_BYTES:
+        raise InputError(
+            f"{what} has {d} dimensions; the Gaussian estimator needs a {d} x {d} covariance "
+            f"({need / 1e9:.0f} GB). Reduce the dimension first (PCA, a learned representation)."
+        )
 
 
 def wishart_logdet_bias(p: int, n: int) -> float:
@@ -179,6 +190,7 @@ class GaussianMI(MIEstimator):
 
         n, dx = x.shape
         dy = y.shape[1]
+        _check_covariance_size(dx + dy, "[x, y]")
         z = np.concatenate([x, y], axis=1)
         d = dx + dy
         zt = torch.from_numpy(z)
@@ -230,7 +242,12 @@ class GaussianMI(MIEstimator):
             extra["ci_method"] = f"bootstrap ({self.n_bootstrap} resamples, median-centred percentile interval)"
             extra["se"] = float(boot.std(ddof=1)) if boot.size > 1 else float("nan")
         elif method == "asymptotic":
-            rho2 = _canonical_correlations_sq(cov.numpy()[0], dx)
+            # on the same (shrunk) correlation matrix as the point estimate: the raw covariance
+            # is singular when d_x + d_y >= n
+            c0 = cov.numpy()[0]
+            sd = np.sqrt(np.diag(c0))
+            corr0 = (1 - alpha) * (c0 / np.outer(sd, sd)) + alpha * np.eye(d)
+            rho2 = _canonical_correlations_sq(corr0, dx)
             se = math.sqrt(max(rho2.sum(), 1e-12) / n)
             zq = _normal_quantile(self.confidence)
             ci = (value - zq * se, value + zq * se)
@@ -247,6 +264,7 @@ class GaussianMI(MIEstimator):
         import torch
 
         n, d = x.shape
+        _check_covariance_size(d, "x")
         counts = np.bincount(labels)
         if counts.min() < 2:
             raise InputError(
@@ -278,6 +296,11 @@ class GaussianMI(MIEstimator):
 
         val, (mu, cov, pi) = mixture_mi(torch.ones(1, n, dtype=torch.float64), draws)
         value = float(val[0])
+        if not math.isfinite(value):
+            raise InputError(
+                f"the class covariances of x ({n} samples, {d} dims, {n_cls} classes) are singular, so the "
+                "Gaussian label form is undefined; give more samples per class or fewer dimensions."
+            )
         lo_kt, hi_kt = _kolchinsky_tracey_bounds(mu[0], cov[0], pi[0])
         value = max(value, 0.0)
         extra = {
@@ -303,9 +326,15 @@ class GaussianMI(MIEstimator):
                     vals.append(mixture_mi(w, draws_boot)[0].numpy())
                 boot = np.concatenate(vals)
                 boot = boot[np.isfinite(boot)]
-                ci = _percentile_ci(value, boot, self.confidence)
-                extra["ci_method"] = f"bootstrap ({self.n_bootstrap} resamples, median-centred percentile interval, {n_boot_mc} common MC draws per resample)"
-                extra["se"] = float(boot.std(ddof=1)) if boot.size > 1 else float("nan")
+                if boot.size < self.n_bootstrap / 2:  # most resamples lost a class or went singular
+                    extra["ci_method"] = (
+                        f"none (only {boot.size} of {self.n_bootstrap} bootstrap resamples kept every class "
+                        "with a non-singular covariance: too few samples per class for an interval)"
+                    )
+                else:
+                    ci = _percentile_ci(value, boot, self.confidence)
+                    extra["ci_method"] = f"bootstrap ({self.n_bootstrap} resamples, median-centred percentile interval, {n_boot_mc} common MC draws per resample)"
+                    extra["se"] = float(boot.std(ddof=1)) if boot.size > 1 else float("nan")
         return RawEstimate(value=value, ci=ci, extra=extra)
 
 
@@ -412,7 +441,10 @@ def _mc_mixture_mi(mu, cov, pi, eps, m_c, mask):
 
     d = mu.shape[-1]
     n_cls = mu.shape[1]
-    chol = torch.linalg.cholesky(cov)  # (B, C, d, d), or (B, 1, d, d) for a shared covariance
+    chol, info = torch.linalg.cholesky_ex(cov)  # (B, C, d, d), or (B, 1, d, d) for a shared covariance
+    failed = (info != 0).any(1)  # (B,): a resample whose covariance is not positive definite
+    if bool(failed.any()):  # factor the identity there, and report NaN for that resample
+        chol = torch.where(failed[:, None, None, None], torch.eye(d, dtype=cov.dtype), chol)
     eye = torch.eye(d, dtype=chol.dtype).expand_as(chol)
     chol_inv = torch.linalg.solve_triangular(chol, eye, upper=False)
     logdet = 2.0 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)  # (B, C) or (B, 1)
@@ -433,7 +465,8 @@ def _mc_mixture_mi(mu, cov, pi, eps, m_c, mask):
     own = torch.diagonal(logp, dim1=1, dim2=3).permute(0, 2, 1)  # (B, C, M): log p_c(h) for h from c
     term = (own - logmix) * mask
     per_class = term.sum(-1) / torch.from_numpy(m_c).to(term.dtype)
-    return (pi * per_class).sum(1)
+    mi = (pi * per_class).sum(1)
+    return torch.where(failed, torch.full_like(mi, math.nan), mi)
 
 
 def _kolchinsky_tracey_bounds(mu, cov, pi) -> tuple[float, float]:

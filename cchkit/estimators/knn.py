@@ -23,6 +23,7 @@ import numpy as np
 from scipy.special import digamma
 
 from .._torch import torch_threads
+from .._validation import standardize_fit
 from ..exceptions import InputError
 from .base import MIEstimator, RawEstimate, register_estimator
 
@@ -380,8 +381,7 @@ class KSGEstimator(MIEstimator):
     def _jitter(self, a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if self.noise == 0:
             return a
-        scale = a.std(axis=0)
-        scale[scale == 0] = 1.0
+        _, scale = standardize_fit(a)
         return a + self.noise * scale * rng.standard_normal(a.shape)
 
     def _warn_dims(self, total: int, n: int) -> list[str]:

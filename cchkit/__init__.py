@@ -35,6 +35,7 @@ from .exceptions import (
     EstimatorError,
     InputError,
     NotPairedError,
+    RankingFailedError,
     UnknownEstimatorError,
     UnknownModalityError,
 )
@@ -84,4 +85,5 @@ __all__ = [
     "NotPairedError",
     "EstimatorError",
     "UnknownEstimatorError",
+    "RankingFailedError",
 ]

@@ -28,6 +28,8 @@ def resolve_device(device: str = "auto") -> torch.device:  # noqa: F821
         raise InputError(f"unknown device {device!r} ({exc}); use 'auto', 'cpu' or 'cuda'.") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"device {device!r} was asked for but CUDA is not available here; use --device cpu.")
+    if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise InputError(f"device {device!r} was asked for but Apple's MPS is not available here; use --device cpu.")
     if dev.type not in ("cpu", "cuda", "mps"):
         raise InputError(f"unsupported device {device!r}; use 'auto', 'cpu' or 'cuda'.")
     return dev

@@ -248,6 +248,8 @@ class ModalityBundle:
         the prefix before the first ``sep`` (``audio_0, audio_1, image_0`` -> audio, image).
         ``label`` names the label column; ``id_column`` an optional sample-id column.
         """
+        if modalities is None and not sep:
+            raise BundleError("the column separator is empty; give a separator such as '_' (or a modalities mapping).")
         if label not in df.columns:
             raise BundleError(
                 f"the table has no label column {label!r} (columns: {list(df.columns)[:10]}...); "

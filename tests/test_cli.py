@@ -103,7 +103,9 @@ def test_pickle_npz_refused(tmp_path):
 
 
 def test_unwritable_out_writes_nothing(npz_bundle, tmp_path):
-    out = tmp_path / "missing_dir" / "r.json"
+    outdir = tmp_path / "outs"
+    outdir.mkdir()
+    out = outdir / "missing_dir" / "r.json"
     res = run("rank", "-d", npz_bundle, "-s", "student", "-c", "noise", "--n-bootstrap", 20, "-o", out)
     assert res.exit_code == 2 and "does not exist" in res.output
-    assert not out.exists()
+    assert list(outdir.iterdir()) == []  # nothing written anywhere: no file, no directory, no temp file

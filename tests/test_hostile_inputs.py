@@ -148,25 +148,21 @@ def test_mismatched_sample_counts_api():
 def test_unpaired_data_for_paired_method(tmp_path):
     b = cchkit.ModalityBundle.from_arrays({"a": A, "b": B}, labels=Y, paired=False)
     path = b.save(tmp_path / "unpaired.npz")
+    # paired logit KD needs pairs: every KD run fails, so the batch fails (exit 2), never a table of NaN
     res = run("validate", "-d", path, "-s", "a", "-c", "b", "-m", "logit-kd", "--seeds", 1, "--epochs", 1, "-q")
-    # the ranking side needs pairs too: either way a clear message, exit 2
-    assert res.exit_code in (0, 2), res.output
-    assert "Traceback" not in res.output
+    assert_user_error(res, "every KD run failed")
+    # the ranking side needs pairs too: the whole ranking fails with the reason, exit 2
+    assert_user_error(run("rank", "-d", path, "-s", "a", "-c", "b"), "every one of the 1 ranking rows failed")
     with pytest.raises(cchkit.NotPairedError):
         cchkit.distill.distill(b, "a", "b", method="logit-kd", epochs=1)
 
 
-def test_huge_dimension_tiny_n_answers_with_shrinkage(tmp_path):
+def test_huge_dimension_tiny_n_is_refused_with_the_reason(tmp_path):
     rng = np.random.default_rng(1)
     y = np.repeat([0, 1], 10)
     path = npz(tmp_path, "wide.npz", a=rng.standard_normal((20, 500)) + y[:, None], b=rng.standard_normal((20, 300)), label=y)
     res = run("rank", "-d", path, "-s", "a", "-c", "b", "--n-bootstrap", 20, "-r", "raw", "-f", "json")
-    assert res.exit_code in (0, 2), res.output
-    if res.exit_code == 0:
-        row = json.loads(res.output)["rows"][0]
-        assert row["error"] or np.isfinite(row["cch_score"])
-    else:
-        assert "error:" in res.output
+    assert_user_error(res, "20 paired samples for 800 representation dimensions")
 
 
 @pytest.mark.parametrize("labels", [np.repeat(["low", "mid", "high"], N // 3), Y.astype(float)])
@@ -216,3 +212,465 @@ def test_validate_same_seed_byte_identical_json(good):
     first, second = run(*args), run(*args)
     assert first.exit_code == 0, first.output
     assert first.output == second.output
+
+
+# ====================================================================== issue 14: silent wrong answers
+import os  # noqa: E402
+import stat  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import zipfile  # noqa: E402
+
+CLI = [sys.executable, "-c", "from cchkit.cli.app import main; main()"]
+
+
+def run_process(*args, timeout=60, **kwargs):
+    """The CLI in a real process, so that a hang fails the test (timeout) instead of the suite."""
+    return subprocess.run(
+        CLI + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "CCHKIT_DEBUG": ""}, **kwargs,
+    )
+
+
+def assert_process_user_error(res, message):
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    assert message in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    assert len([line for line in res.stderr.splitlines() if line.startswith("error:")]) == 1
+
+
+# ---------------------------------------------------------------------- 1. parallel ranking
+def test_parallel_ranking_equals_serial_api_and_cli(good):
+    serial = cchkit.rank_teachers(good, "a", ["b", "c"], n_bootstrap=20, random_state=3)
+    parallel = cchkit.rank_teachers(good, "a", ["b", "c"], n_bootstrap=20, random_state=3, n_jobs=2)
+    assert parallel.table["error"].isna().all(), parallel.table["error"].tolist()
+    pd_testing = pytest.importorskip("pandas.testing")
+    pd_testing.assert_frame_equal(serial.table, parallel.table)
+    args = ("rank", "-d", good, "-s", "a", "-c", "b,c", "--n-bootstrap", 20, "-f", "json", "--seed", 3)
+    one, two = run(*args), run(*args, "--n-jobs", 2)
+    assert one.exit_code == 0 and two.exit_code == 0, two.output
+    assert one.output == two.output
+
+
+def test_estimator_registry_is_loaded_in_a_fresh_process():
+    code = "from cchkit.estimators.base import estimator_class; print(estimator_class('gaussian').__name__)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.strip() == "GaussianMI", res.stderr
+
+
+def test_every_row_failed_is_a_failure_not_a_result(good, monkeypatch):
+    import cchkit.ranking as ranking
+
+    def broken(task, *args):
+        return task, cchkit.InputError("synthetic failure of every task")
+
+    monkeypatch.setattr(ranking, "_run_task", broken)
+    res = run("rank", "-d", good, "-s", "a", "-c", "b,c", "--n-bootstrap", 20)
+    assert_user_error(res, "every one of the 2 ranking rows failed")
+    assert "recommended" not in res.output
+    with pytest.raises(cchkit.RankingFailedError, match="synthetic failure") as info:
+        cchkit.rank_teachers(good, "a", ["b", "c"], n_bootstrap=20)
+    assert len(info.value.ranking.table) == 2
+
+
+def test_a_bug_in_every_row_is_an_internal_error_not_a_result(good, monkeypatch):
+    import cchkit.ranking as ranking
+
+    monkeypatch.setattr(ranking, "_run_task", lambda task, *a: (task, KeyError("gaussian")))
+    res = run("rank", "-d", good, "-s", "a", "-c", "b", "--n-bootstrap", 20)
+    assert res.exit_code == 1 and "internal error: KeyError" in res.output and "recommended" not in res.output
+
+
+# ---------------------------------------------------------------------- 2. extreme magnitudes
+@pytest.mark.parametrize("scale", [1e-300, 1e300, 1e307])
+def test_extreme_magnitudes_give_the_unscaled_answer(tmp_path, scale):
+    ref = npz(tmp_path, "ref.npz", a=A, b=B, label=Y)
+    big = npz(tmp_path, "big.npz", a=A * scale, b=B, label=Y)
+    for est in ("gaussian", "ksg"):
+        want, got = (run("estimate", "-d", p, "-x", "a", "-y", "label", "-e", est, "-f", "json", "-q") for p in (ref, big))
+        assert got.exit_code == 0, got.output
+        w, g = json.loads(want.output)["rows"][0], json.loads(got.output)["rows"][0]
+        assert g["value"] == pytest.approx(w["value"], abs=1e-9) and g["value"] > 0.3
+    pair = run("estimate", "-d", big, "-x", "a", "-y", "b", "-f", "json", "-q")
+    assert pair.exit_code == 0, pair.output
+    want = json.loads(run("estimate", "-d", ref, "-x", "a", "-y", "b", "-f", "json", "-q").output)["rows"][0]["value"]
+    assert json.loads(pair.output)["rows"][0]["value"] == pytest.approx(want, abs=1e-9)
+    r_ref, r_big = (run("rank", "-d", p, "-s", "b", "-c", "a", "--n-bootstrap", 20, "-f", "json") for p in (ref, big))
+    assert r_big.exit_code == 0, r_big.output
+    rows_ref, rows_big = json.loads(r_ref.output)["rows"], json.loads(r_big.output)["rows"]
+    assert rows_big[0]["cch_score"] == pytest.approx(rows_ref[0]["cch_score"], abs=1e-6)
+
+
+def test_unstandardised_estimate_refuses_overflowing_magnitudes():
+    with pytest.raises(cchkit.InputError, match="overflow or underflow"):
+        cchkit.get_estimator("gaussian", standardize=False).estimate(A * 1e300, B)
+    value = cchkit.get_estimator("gaussian", n_bootstrap=10).estimate(A * 1e-300, B).value
+    assert value == pytest.approx(cchkit.get_estimator("gaussian", n_bootstrap=10).estimate(A, B).value, abs=1e-12)
+
+
+# ---------------------------------------------------------------------- 3. misspelt keys
+@pytest.mark.parametrize("key", ["b__id", "b__labels", "zzz__ids", "c__x__y"])
+def test_unknown_npz_keys_are_refused_with_the_accepted_list(tmp_path, key):
+    path = npz(tmp_path, a=A, b=B, label=Y, **{key: np.arange(N)[::-1]})
+    res = run("rank", "-d", path, "-s", "a", "-c", "b")
+    assert_user_error(res, f"'{key}'")
+    assert "Accepted keys" in res.output and "b__ids" in res.output
+    with pytest.raises(cchkit.BundleFormatError, match="not bundle keys"):
+        cchkit.ModalityBundle.load(path)
+
+
+def test_unknown_bundle_json_entry_key_is_refused(tmp_path):
+    path = cchkit.ModalityBundle.from_arrays({"a": A, "b": B}, labels=Y).save(tmp_path / "dir")
+    meta = json.loads((path / "bundle.json").read_text())
+    meta["modalities"]["a"]["idz"] = "a__ids.npy"
+    (path / "bundle.json").write_text(json.dumps(meta))
+    assert_user_error(run("info", "-d", path), "unknown key(s) 'idz'")
+
+
+# ---------------------------------------------------------------------- 4. --out never destroys data
+def test_out_that_is_the_input_is_refused_and_the_input_kept(good):
+    before = good.read_bytes()
+    assert_user_error(run("rank", "-d", good, "-s", "a", "-c", "b", "-o", good), "is the input")
+    assert good.read_bytes() == before
+
+
+def test_out_inside_an_input_directory_is_refused(tmp_path):
+    path = cchkit.ModalityBundle.from_arrays({"a": A, "b": B}, labels=Y).save(tmp_path / "dir")
+    listing = sorted(p.name for p in path.iterdir())
+    assert_user_error(run("info", "-d", path, "-o", path / "bundle.json"), "is the input")
+    assert_user_error(run("info", "-d", path, "-o", path / "new.json"), "is the input")
+    assert sorted(p.name for p in path.iterdir()) == listing
+
+
+def test_out_keeps_an_existing_files_mode_and_a_new_one_follows_the_umask(good, tmp_path):
+    out = tmp_path / "r.json"
+    out.write_text("old")
+    out.chmod(0o644)
+    assert run("info", "-d", good, "-o", out).exit_code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644 and "modalities" in out.read_text()
+    new = tmp_path / "new.json"
+    umask = os.umask(0o022)
+    try:
+        assert run("info", "-d", good, "-o", new).exit_code == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o644
+
+
+def test_out_is_written_atomically_and_leaves_no_temp_file(good, tmp_path):
+    out = tmp_path / "r.json"
+    out.write_text("previous result")
+    alias = tmp_path / "alias.json"
+    os.link(out, alias)  # a second name for the old file: a rename leaves it, an in-place write would not
+    assert run("info", "-d", good, "-o", out).exit_code == 0
+    assert alias.read_text() == "previous result" and "modalities" in out.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alias.json", "good.npz", "r.json"]
+
+
+def test_out_failing_mid_write_keeps_the_old_file(good, tmp_path, monkeypatch):
+    import errno
+
+    import cchkit.cli._output as output
+
+    out = tmp_path / "r.json"
+    out.write_text("previous result")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(output.os, "fsync", full_disk)
+    assert_user_error(run("info", "-d", good, "-o", out), "No space left on device")
+    assert out.read_text() == "previous result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.npz", "r.json"]
+
+
+def test_out_through_a_symlink_keeps_the_link(good, tmp_path):
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert run("info", "-d", good, "-o", link).exit_code == 0
+    assert link.is_symlink() and "modalities" in target.read_text()
+
+
+def test_out_to_a_fifo_is_written_through(good, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()), daemon=True)
+    reader.start()
+    res = run_process("info", "-d", good, "-o", fifo, "-f", "json", timeout=60)
+    reader.join(30)
+    assert res.returncode == 0, res.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and json.loads(got[0])["name"] == "good"
+
+
+# ---------------------------------------------------------------------- 5. labels and masked arrays
+def test_huge_whole_float_labels_keep_their_classes(tmp_path):
+    path = npz(tmp_path, a=A, b=B, label=np.array([0.0, 1e19, 2e19])[Y])
+    assert cchkit.ModalityBundle.load(path).n_classes == 3
+    res = run("info", "-d", path, "-f", "json")
+    assert res.exit_code == 0 and len(json.loads(res.output)["classes"]) == 3
+
+
+def test_masked_arrays_are_refused_not_unmasked():
+    x = np.ma.masked_array(A, mask=np.zeros_like(A, dtype=bool))
+    x.mask[:5, 0] = True
+    with pytest.raises(cchkit.InputError, match="masked array with 5 masked"):
+        cchkit.estimate_mi(x, Y)
+    with pytest.raises(cchkit.CchkitError, match="masked"):
+        cchkit.ModalityBundle.from_arrays({"a": x, "b": B}, labels=Y)
+    with pytest.raises(cchkit.InputError, match="masked"):
+        cchkit.estimate_mi(A, np.ma.masked_array(Y, mask=Y == 2))
+    no_mask = np.ma.masked_array(A)
+    assert cchkit.estimate_mi(no_mask, Y, random_state=0).value == cchkit.estimate_mi(A, Y, random_state=0).value
+
+
+# ---------------------------------------------------------------------- 6. hangs and bombs
+def test_fifo_in_a_bundle_directory_is_refused_not_read(tmp_path):
+    path = cchkit.ModalityBundle.from_arrays({"a": A, "b": B}, labels=Y).save(tmp_path / "dir")
+    (path / "a.npy").unlink()
+    os.mkfifo(path / "a.npy")
+    assert_process_user_error(run_process("info", "-d", path, timeout=60), "is a FIFO")
+    (path / "a.npy").rename(path / "fifo")
+    (path / "a.npy").symlink_to(path / "fifo")  # a link to a FIFO inside the bundle
+    assert_process_user_error(run_process("info", "-d", path, timeout=60), "is a FIFO")
+    (path / "a.npy").unlink()
+    os.mkfifo(tmp_path / "outside")
+    (path / "a.npy").symlink_to(tmp_path / "outside")  # a link out of the bundle
+    assert_process_user_error(run_process("info", "-d", path, timeout=60), "points outside its directory")
+    assert_process_user_error(run_process("info", "-d", tmp_path / "outside", timeout=60), "is a FIFO")
+
+
+def test_deflate_bomb_is_refused_before_inflating(tmp_path):
+    path = tmp_path / "bomb.npz"
+    np.savez_compressed(path, a=np.zeros((9_000_000, 1)), label=np.zeros(9_000_000, int))
+    assert path.stat().st_size < 1_000_000
+    res = run_process("info", "-d", path, timeout=60)
+    assert_process_user_error(res, "likely decompression bomb")
+
+
+def test_declared_size_over_the_limit_is_refused(good, monkeypatch):
+    monkeypatch.setenv("CCHKIT_MAX_BUNDLE_BYTES", "1000")
+    assert_user_error(run("info", "-d", good), "CCHKIT_MAX_BUNDLE_BYTES")
+
+
+def _npz_with_member(path, name, payload, **zip_kwargs):
+    with zipfile.ZipFile(path, "w", **zip_kwargs) as zf:
+        zf.writestr(name, payload)
+    return path
+
+
+def _npy_bytes(arr):
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+def test_header_declaring_a_huge_shape_is_corrupt_not_out_of_memory(tmp_path):
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (10**11, 4)})
+    path = _npz_with_member(tmp_path / "h.npz", "a.npy", buf.getvalue() + b"\0" * 64)
+    assert_user_error(run("info", "-d", path), "declares shape (100000000000, 4)")
+
+
+def test_encrypted_and_unknown_method_members_are_refused(tmp_path):
+    def patched(name, field_offsets, value):
+        raw = bytearray(_npz_with_member(tmp_path / name, "a.npy", _npy_bytes(A)).read_bytes())
+        for sig, offset in zip((b"PK\x03\x04", b"PK\x01\x02"), field_offsets):
+            at = raw.index(sig) + offset
+            raw[at:at + 2] = value.to_bytes(2, "little")
+        (tmp_path / name).write_bytes(bytes(raw))
+        return tmp_path / name
+
+    # general-purpose flag bit 0 (encrypted) in the local header (offset 6) and central directory (8)
+    assert_user_error(run("info", "-d", patched("enc.npz", (6, 8), 0x1)), "is encrypted")
+    # compression method (offsets 8 and 10)
+    assert_user_error(run("info", "-d", patched("m.npz", (8, 10), 99)), "compression method 99")
+
+
+def test_directory_loader_never_unpickles(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = cchkit.ModalityBundle.from_arrays({"a": A, "b": B}, labels=Y).save(tmp_path / "dir")
+    np.save(path / "a.npy", np.array([Payload()] * N, dtype=object), allow_pickle=True)
+    meta = json.loads((path / "bundle.json").read_text())
+    meta["modalities"]["a"].pop("sha256", None)
+    (path / "bundle.json").write_text(json.dumps(meta))
+    assert_user_error(run("info", "-d", path), "never unpickles")
+    assert not marker.exists()
+
+
+# ---------------------------------------------------------------------- 7. bad input: exit 2, one line
+def _dir_bundle_with(tmp_path, edit):
+    path = cchkit.ModalityBundle.from_arrays({"a": A, "b": B}, labels=Y).save(tmp_path / "dir")
+    meta = json.loads((path / "bundle.json").read_text())
+    edit(meta)
+    (path / "bundle.json").write_text(json.dumps(meta))
+    return path
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: m["modalities"]["a"].update(file=5), "'file' must be a str"),
+        (lambda m: m["modalities"]["a"].update(label=["x"]), "'label' must be a str"),
+        (lambda m: m.update(label=["x"]), "'label' must be an object"),
+        (lambda m: m["label"].update(names="abc"), "'names' must be a list"),
+        (lambda m: m["label"].update(names=[[1], [2], [3]]), "'label.names' must be a list of class names"),
+        (lambda m: m["modalities"]["a"].update(dim="4"), "'dim' must be an integer, got '4'"),
+        (lambda m: m["modalities"]["a"].update(dim=True), "'dim' must be an integer"),
+        (lambda m: m.update(format_version="1"), "format_version '1'"),
+    ],
+)
+def test_malformed_bundle_json_values(tmp_path, edit, message):
+    assert_user_error(run("info", "-d", _dir_bundle_with(tmp_path, edit)), message)
+
+
+def test_deeply_nested_json_is_refused(tmp_path):
+    path = cchkit.ModalityBundle.from_arrays({"a": A, "b": B}, labels=Y).save(tmp_path / "dir")
+    (path / "bundle.json").write_text("[" * 200_000 + "]" * 200_000)
+    assert_user_error(run("info", "-d", path), "nested too deeply")
+    table = tmp_path / "t.csv"
+    table.write_text("label,a_0,b_0\n" + "".join(f"{i % 2},{i},{-i}\n" for i in range(20)))
+    mapping = tmp_path / "m.json"
+    mapping.write_text("[" * 200_000 + "]" * 200_000)
+    assert_user_error(run("import", table, "--mapping", mapping, "--out", tmp_path / "o.npz"), "nested too deeply")
+
+
+@pytest.mark.parametrize(
+    "meta, message",
+    [("[1, 2]", "must be a JSON object"), ('{"modalities": {"a": 5}}', "an object of objects"),
+     ("{not json", "not valid JSON"), ('{"modalities": {"a": {"descr": "x"}}}', "unknown key(s) 'descr'")],
+)
+def test_malformed_npz_meta(tmp_path, meta, message):
+    path = npz(tmp_path, a=A, b=B, label=Y, __meta__=np.array(meta))
+    assert_user_error(run("info", "-d", path), message)
+
+
+def test_import_with_an_empty_separator(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("label,a_0,b_0\n" + "".join(f"{i % 2},{i},{-i}\n" for i in range(20)))
+    assert_user_error(run("import", table, "--sep", "", "--out", tmp_path / "o.npz"), "separator is empty")
+
+
+def test_unavailable_mps_device(good):
+    import torch
+
+    if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    assert_user_error(run("rank", "-d", good, "-s", "a", "--device", "mps"), "MPS is not available")
+
+
+def test_many_classes_with_two_samples_each(tmp_path):
+    rng = np.random.default_rng(0)
+    path = npz(tmp_path, a=rng.standard_normal((1000, 4)), b=rng.standard_normal((1000, 3)), label=np.repeat(np.arange(500), 2))
+    assert_user_error(run("rank", "-d", path, "-s", "a", "-c", "b"), "500 class(es) have fewer than 3 paired samples")
+    res = run("estimate", "-d", path, "-x", "a", "-f", "json", "-q")
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.output)["rows"][0]
+    assert row["ci"] is None and "too few samples per class" in row["ci_method"]
+
+
+def test_wide_modality_rank_and_estimate(tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 25)
+    path = npz(tmp_path, a=(rng.standard_normal((50, 12_000)) + y[:, None]).astype(np.float32), b=rng.standard_normal((50, 3)), label=y)
+    res = run("rank", "-d", path, "-s", "b", "-c", "a", "--n-bootstrap", 20, "-f", "json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["rows"][0]["teacher_accuracy"] > 0.9
+    assert_user_error(run("estimate", "-d", path, "-x", "a", "-y", "b"), "12003 dimensions")
+    assert_user_error(run("rank", "-d", path, "-s", "b", "-c", "a", "-r", "raw"), "12003 representation dimensions")
+
+
+def test_stdout_to_dev_full_and_a_closed_pipe(good):
+    with open("/dev/full", "w") as full:
+        res = subprocess.run(CLI + ["info", "-d", str(good)], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert res.returncode == 2 and "cannot write to standard output" in res.stderr and "Traceback" not in res.stderr
+    proc = subprocess.Popen(CLI + ["rank", "-d", str(good), "-s", "a", "--n-bootstrap", "20", "-f", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader goes away before anything is written (`| head -0`)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141 and b"Traceback" not in err and b"error" not in err.lower(), err
+
+
+# ---------------------------------------------------------------------- 8. messages that say what is wrong
+def test_duplicated_ids_are_shown_as_plain_values():
+    with pytest.raises(cchkit.BundleError, match=r"duplicated sample id 0;"):
+        cchkit.ModalityBundle.from_arrays({"a": A, "b": B}, labels=Y, ids=np.r_[0, np.arange(N - 1)])
+
+
+def test_json_file_as_data_is_named_as_json(tmp_path):
+    path = tmp_path / "x.npz"
+    path.write_text('{"modalities": {}}')
+    res = run("info", "-d", path)
+    assert_user_error(res, "looks like JSON text")
+    assert "pickle" not in res.output
+
+
+@pytest.mark.parametrize("name", ["a\n", "a\nb", " a", "a b"])
+def test_modality_names_with_whitespace_are_refused(name):
+    with pytest.raises(cchkit.BundleError, match="invalid modality name"):
+        cchkit.ModalityBundle.from_arrays({name: A, "b": B}, labels=Y)
+
+
+def test_ten_samples_answer_or_refuse_cleanly(tmp_path):
+    rng = np.random.default_rng(0)
+    path = npz(tmp_path, a=rng.standard_normal((10, 4)), b=rng.standard_normal((10, 3)), label=np.repeat([0, 1], 5))
+    res = run("rank", "-d", path, "-s", "a", "-c", "b", "-f", "json")
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.output)["rows"][0]
+    assert row["decision"] == "inconclusive" and "too few pairs" in row["note"]
+
+
+# ---------------------------------------------------------------------- 9. wide data: never a confident "helps"
+def test_two_noise_blocks_in_800_dims_are_never_helps(tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 10)
+    path = npz(tmp_path, a=rng.standard_normal((20, 800)), b=rng.standard_normal((20, 800)), label=y)
+    # PCA keeps 16 dims each: 32 >= n, so nothing is estimated; raw is refused likewise
+    assert_user_error(run("rank", "-d", path, "-s", "a", "-c", "b"), "20 paired samples for 32 representation dimensions")
+    assert_user_error(run("rank", "-d", path, "-s", "a", "-c", "b", "-r", "raw"), "too few to estimate MI")
+    # with 4 dims each the terms are estimated, but 20 pairs for 8 dims is no basis for a decision
+    res = run("rank", "-d", path, "-s", "a", "-c", "b", "--dim", 4, "-f", "json")
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.output)["rows"][0]
+    assert row["decision"] == "inconclusive" and "too few pairs for a decision" in row["note"]
+
+
+# ---------------------------------------------------------------------- 10. n_jobs
+def test_n_jobs_is_capped_at_the_available_cores(caplog):
+    from cchkit._parallel import available_cores, effective_n_jobs
+
+    with caplog.at_level("WARNING", logger="cchkit"):
+        assert effective_n_jobs(1000) == available_cores()
+    assert "more than the" in caplog.text
+    assert effective_n_jobs(-1) == available_cores() and effective_n_jobs(1) == 1
+    with pytest.raises(cchkit.InputError):
+        effective_n_jobs(0)
+    assert_user_error(run("rank", "-d", "mfeat", "-s", "mor", "--n-jobs", 0), "n_jobs must be a positive")
+
+
+def test_validate_passes_n_jobs_to_its_ranking(good, monkeypatch):
+    import cchkit.ranking as ranking
+
+    seen = {}
+    real = ranking.rank_teachers
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ranking, "rank_teachers", spy)
+    cchkit.validate(good, "a", ["b"], methods=("logit-kd",), seeds=1, epochs=1, n_jobs=2, progress=False,
+                    rank_params={"n_bootstrap": 10})
+    assert seen["n_jobs"] == min(2, os.cpu_count() or 1) and seen["n_bootstrap"] == 10

@@ -131,7 +131,10 @@ def test_plot_ranking_one_row_and_failed_row():
 
 def test_plot_ranking_interval_not_containing_score_does_not_raise():
     r = make_ranking([_ranking_row("s", "t", 0.3, 0.35, 0.5, "helps")])
-    plotting.plot_ranking(r)  # negative error length is clipped, matplotlib would refuse it
+    ax = plotting.plot_ranking(r)  # negative error length is clipped, matplotlib would refuse it
+    (segment,) = _errorbar_containers(ax)[0].lines[2][0].get_segments()
+    ends = sorted(float(v) for v in segment[:, 0]) if np.ptp(segment[:, 0]) else sorted(float(v) for v in segment[:, 1])
+    assert ends == pytest.approx([0.3, 0.5])  # the bar runs from the score (clipped) to the interval's top
 
 
 def test_plot_ranking_unknown_student_raises(ranking3):

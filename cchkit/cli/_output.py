@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -37,28 +38,113 @@ def render_frame(df: pd.DataFrame) -> str:
     return df.to_string(index=False)
 
 
-def write_output(text: str, out: Path | None) -> None:
-    """Print ``text`` to stdout, or write it to ``out`` atomically (temp file + rename)."""
+def _write_stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away (`cchkit rank ... | head -1`): stop quietly, as Unix tools do
+        _silence_stdout()
+        raise SystemExit(141) from None
+    except OSError as exc:  # /dev/full, a full disk, a closed descriptor
+        _silence_stdout()
+        raise InputError(f"cannot write to standard output ({exc.strerror or exc}).") from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of what is left cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real descriptor (a test runner's stream)
+        pass
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_out_is_not_input(out: Path | None, inputs: list[Path | str]) -> None:
+    """Refuse an output path that is (or lies inside) one of the inputs: it would destroy them."""
     if out is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     out = Path(out)
+    for given in inputs:
+        src = Path(given)
+        if not src.exists():
+            continue
+        if _same_file(out, src) or (src.is_dir() and src.resolve() in out.resolve().parents):
+            raise InputError(f"--out {out} is the input {src}; cchkit never overwrites its input. Choose another path.")
+
+
+def write_output(text: str, out: Path | None) -> None:
+    """Print ``text`` to stdout, or write it to ``out``.
+
+    A regular file (new or existing) is written atomically: a temporary file in the same
+    directory, then a rename, so a failure leaves any previous content whole; an existing
+    file keeps its permission bits, a new one gets the usual ``0666 & ~umask``. A symbolic link
+    is followed (the link stays, its target is replaced). A FIFO or a character device
+    (``/dev/stdout``, a named pipe) is written through, never replaced. A directory, a block
+    device or a socket is refused.
+    """
+    text = text if text.endswith("\n") else text + "\n"
+    if out is None:
+        _write_stdout(text)
+        return
+    out = Path(out)
+    if out.is_symlink():
+        out = out.resolve()
+    if out.exists():
+        mode = out.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError(f"--out {out} is a directory; give a file path.")
+        if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+            _write_through(out, text)
+            return
+        if not stat.S_ISREG(mode):
+            raise InputError(f"--out {out} is not a regular file, a FIFO or a character device; refused.")
+    _write_atomic(out, text)
+
+
+def _write_through(out: Path, text: str) -> None:
+    try:
+        with open(out, "w") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write there ({exc.strerror or exc}).") from None
+
+
+def _write_atomic(out: Path, text: str) -> None:
     directory = out.parent if str(out.parent) else Path(".")
-    if out.exists() and out.is_dir():
-        raise InputError(f"--out {out} is a directory; give a file path.")
     if not directory.is_dir():
         raise InputError(f"--out {out}: the directory {directory} does not exist.")
+    mode = stat.S_IMODE(out.stat().st_mode) if out.exists() else 0o666 & ~_umask()
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
         raise InputError(f"--out {out}: cannot write there ({exc.strerror}).") from None
     try:
         with os.fdopen(fd, "w") as fh:
-            fh.write(text if text.endswith("\n") else text + "\n")
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise InputError(f"--out {out}: cannot write there ({exc.strerror or exc}); nothing was changed.") from None
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

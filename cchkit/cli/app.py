@@ -16,7 +16,7 @@ from typing import Any, Optional, TypeVar
 import typer
 
 from ..exceptions import CchkitError, InputError
-from ._output import FORMATS, fmt_interval, fmt_num, render_frame, write_output
+from ._output import FORMATS, check_out_is_not_input, fmt_interval, fmt_num, render_frame, write_output
 
 app = typer.Typer(
     name="cchkit",
@@ -59,6 +59,16 @@ def _check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}.")
     return fmt
+
+
+def _input_paths(data: str) -> list[Path]:
+    """The files a ``--data`` value reads: the path itself, or the bundled dataset's directory."""
+    from .. import datasets as ds
+
+    path = Path(data)
+    if not path.exists() and data in ds.list():
+        path = ds.data_dir() / data
+    return [path]
 
 
 def _split_names(value: str | None, option: str) -> list[str] | None:
@@ -140,6 +150,7 @@ def rank(
     """Rank candidate teacher modalities for a student modality by their CCH score."""
     _setup_logging(quiet)
     _check_format(fmt)
+    check_out_is_not_input(out, _input_paths(data))
     from ..ranking import rank_teachers
 
     estimators = [e for item in estimator for e in item.split(",") if e.strip()]
@@ -291,6 +302,7 @@ def validate(
 
     _setup_logging(quiet)
     _check_format(fmt)
+    check_out_is_not_input(out, _input_paths(data))
     if seeds < 1:
         raise InputError(f"--seeds must be a positive integer, got {seeds}.")
     if epochs < 1:
@@ -357,6 +369,7 @@ def info(data: str = DataOpt, fmt: str = FormatOpt, out: Optional[Path] = OutOpt
     from ..bundle import load_bundle
 
     _check_format(fmt)
+    check_out_is_not_input(out, _input_paths(data))
     bundle = load_bundle(data)
     df = bundle.summary()
     if fmt == "json":
@@ -397,6 +410,7 @@ def estimate(
 
     _setup_logging(quiet)
     _check_format(fmt)
+    check_out_is_not_input(out, _input_paths(data))
     if units not in ("nats", "bits"):
         raise InputError(f"--units must be nats or bits, got {units!r}.")
     if n_bootstrap < 1:
@@ -477,11 +491,13 @@ def import_table(
         raise InputError(f"{table} could not be read as a table ({type(exc).__name__}: {exc}).") from None
     groups = None
     if mapping is not None:
-        try:
-            groups = json.loads(Path(mapping).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"--mapping {mapping}: not a readable JSON file ({exc}).") from None
-        if not isinstance(groups, dict) or not all(isinstance(v, list) for v in groups.values()):
+        from .._safe_arrays import check_regular_file, read_json
+
+        check_regular_file(Path(mapping), "--mapping")
+        groups = read_json(Path(mapping).read_bytes(), f"--mapping {mapping}")
+        if not isinstance(groups, dict) or not all(
+            isinstance(v, list) and all(isinstance(c, (str, int)) for c in v) for v in groups.values()
+        ):
             raise InputError('--mapping must be a JSON object {"modality": ["column", ...]}.')
     bundle = ModalityBundle.from_dataframe(
         df, label=label, modalities=groups, sep=sep, id_column=id_column, name=name or table.stem

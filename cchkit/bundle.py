@@ -558,6 +558,7 @@ def _check_bundle_json(meta: Any, meta_path: Path) -> None:
             f"{meta_path} has format_version {version!r}; this cchkit reads version {FORMAT_VERSION}. Upgrade cchkit."
         )
     for name, entry in meta["modalities"].items():
+        _check_name(name)
         if not isinstance(entry, dict):
             raise BundleFormatError(f"{meta_path}: modality {name!r} entry is not an object.")
         _check_keys(entry, _ENTRY_KEYS, f"{meta_path}: modality {name!r}")

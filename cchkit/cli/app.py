@@ -96,7 +96,8 @@ def handle_errors(func: F) -> F:
                     warnings.showwarning = _show_warning
                 return func(*args, **kwargs)
         except CchkitError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            # one line, whatever the message quotes (a path or a name with a newline in it)
+            typer.echo("error: " + " ".join(str(exc).splitlines()), err=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.echo("interrupted: nothing was written.", err=True)

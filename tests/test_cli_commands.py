@@ -69,7 +69,7 @@ def test_import_with_mapping(table, tmp_path):
     "extra, message",
     [
         (("--label", "nope"), "no label column 'nope'"),
-        (("--mapping", "/nonexistent.json"), "not a readable JSON"),
+        (("--mapping", "/nonexistent.json"), "--mapping does not exist"),
         (("--sep", ":"), "has no '<modality>:' prefix"),
     ],
 )

@@ -466,7 +466,6 @@ def import_table(
     name: str = typer.Option("", "--name", help="Bundle name (default: the table's file name)."),
 ) -> None:
     """Turn a CSV or parquet table into a bundle (columns grouped by prefix or by a JSON mapping)."""
-    import json
     import os
     import shutil
     import tempfile

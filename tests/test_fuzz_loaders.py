@@ -43,7 +43,9 @@ def check_cli(path: Path) -> None:
     assert res.exit_code in (0, 2), (res.exit_code, res.output)
     assert "Traceback" not in res.output and "internal error" not in res.output
     if res.exit_code == 2:
-        assert res.output.startswith("error: ") and len(res.output.strip().splitlines()) == 1, res.output
+        errors = [line for line in res.output.splitlines() if line.startswith("error: ")]
+        others = [line for line in res.output.splitlines() if not line.startswith(("error: ", "cchkit: ", "warning: "))]
+        assert len(errors) == 1 and not others, res.output
 
 
 @FUZZ

@@ -290,15 +290,15 @@ def test_extreme_magnitudes_give_the_unscaled_answer(tmp_path, scale):
     for est in ("gaussian", "ksg"):
         want, got = (run("estimate", "-d", p, "-x", "a", "-y", "label", "-e", est, "-f", "json", "-q") for p in (ref, big))
         assert got.exit_code == 0, got.output
-        w, g = json.loads(want.output)["rows"][0], json.loads(got.output)["rows"][0]
+        w, g = json.loads(want.stdout)["rows"][0], json.loads(got.stdout)["rows"][0]
         assert g["value"] == pytest.approx(w["value"], abs=1e-9) and g["value"] > 0.3
     pair = run("estimate", "-d", big, "-x", "a", "-y", "b", "-f", "json", "-q")
     assert pair.exit_code == 0, pair.output
-    want = json.loads(run("estimate", "-d", ref, "-x", "a", "-y", "b", "-f", "json", "-q").output)["rows"][0]["value"]
-    assert json.loads(pair.output)["rows"][0]["value"] == pytest.approx(want, abs=1e-9)
+    want = json.loads(run("estimate", "-d", ref, "-x", "a", "-y", "b", "-f", "json", "-q").stdout)["rows"][0]["value"]
+    assert json.loads(pair.stdout)["rows"][0]["value"] == pytest.approx(want, abs=1e-9)
     r_ref, r_big = (run("rank", "-d", p, "-s", "b", "-c", "a", "--n-bootstrap", 20, "-f", "json") for p in (ref, big))
     assert r_big.exit_code == 0, r_big.output
-    rows_ref, rows_big = json.loads(r_ref.output)["rows"], json.loads(r_big.output)["rows"]
+    rows_ref, rows_big = json.loads(r_ref.stdout)["rows"], json.loads(r_big.stdout)["rows"]
     assert rows_big[0]["cch_score"] == pytest.approx(rows_ref[0]["cch_score"], abs=1e-6)
 
 
@@ -411,7 +411,7 @@ def test_huge_whole_float_labels_keep_their_classes(tmp_path):
     path = npz(tmp_path, a=A, b=B, label=np.array([0.0, 1e19, 2e19])[Y])
     assert cchkit.ModalityBundle.load(path).n_classes == 3
     res = run("info", "-d", path, "-f", "json")
-    assert res.exit_code == 0 and len(json.loads(res.output)["classes"]) == 3
+    assert res.exit_code == 0 and len(json.loads(res.stdout)["classes"]) == 3
 
 
 def test_masked_arrays_are_refused_not_unmasked():
@@ -577,7 +577,7 @@ def test_many_classes_with_two_samples_each(tmp_path):
     assert_user_error(run("rank", "-d", path, "-s", "a", "-c", "b"), "500 class(es) have fewer than 3 paired samples")
     res = run("estimate", "-d", path, "-x", "a", "-f", "json", "-q")
     assert res.exit_code == 0, res.output
-    row = json.loads(res.output)["rows"][0]
+    row = json.loads(res.stdout)["rows"][0]
     assert row["ci"] is None and "too few samples per class" in row["ci_method"]
 
 
@@ -587,7 +587,7 @@ def test_wide_modality_rank_and_estimate(tmp_path):
     path = npz(tmp_path, a=(rng.standard_normal((50, 12_000)) + y[:, None]).astype(np.float32), b=rng.standard_normal((50, 3)), label=y)
     res = run("rank", "-d", path, "-s", "b", "-c", "a", "--n-bootstrap", 20, "-f", "json")
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["rows"][0]["teacher_accuracy"] > 0.9
+    assert json.loads(res.stdout)["rows"][0]["teacher_accuracy"] > 0.9
     assert_user_error(run("estimate", "-d", path, "-x", "a", "-y", "b"), "12003 dimensions")
     assert_user_error(run("rank", "-d", path, "-s", "b", "-c", "a", "-r", "raw"), "12003 representation dimensions")
 
@@ -628,7 +628,7 @@ def test_ten_samples_answer_or_refuse_cleanly(tmp_path):
     path = npz(tmp_path, a=rng.standard_normal((10, 4)), b=rng.standard_normal((10, 3)), label=np.repeat([0, 1], 5))
     res = run("rank", "-d", path, "-s", "a", "-c", "b", "-f", "json")
     assert res.exit_code == 0, res.output
-    row = json.loads(res.output)["rows"][0]
+    row = json.loads(res.stdout)["rows"][0]
     assert row["decision"] == "inconclusive" and "too few pairs" in row["note"]
 
 
@@ -643,7 +643,7 @@ def test_two_noise_blocks_in_800_dims_are_never_helps(tmp_path):
     # with 4 dims each the terms are estimated, but 20 pairs for 8 dims is no basis for a decision
     res = run("rank", "-d", path, "-s", "a", "-c", "b", "--dim", 4, "-f", "json")
     assert res.exit_code == 0, res.output
-    row = json.loads(res.output)["rows"][0]
+    row = json.loads(res.stdout)["rows"][0]
     assert row["decision"] == "inconclusive" and "too few pairs for a decision" in row["note"]
 
 
@@ -658,6 +658,8 @@ def test_n_jobs_is_capped_at_the_available_cores(caplog):
     with pytest.raises(cchkit.InputError):
         effective_n_jobs(0)
     assert_user_error(run("rank", "-d", "mfeat", "-s", "mor", "--n-jobs", 0), "n_jobs must be a positive")
+    res = run("rank", "-d", "mfeat", "-s", "mor", "-c", "zer", "--n-jobs", 1000, "--n-bootstrap", 10)
+    assert res.exit_code == 0 and f"using {available_cores()} workers" in res.output, res.output
 
 
 def test_validate_passes_n_jobs_to_its_ranking(good, monkeypatch):

@@ -46,12 +46,27 @@ def _progress_enabled(quiet: bool) -> bool:
     return (not quiet) and sys.stderr.isatty()
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (a test runner swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("cchkit: %(message)s"))
+
+    @property
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # noqa: ANN001
+        pass
+
+
 def _setup_logging(quiet: bool) -> None:
     logger = logging.getLogger("cchkit")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("cchkit: %(message)s"))
-        logger.addHandler(handler)
+    # the package adds only a NullHandler on import; the CLI shows warnings on stderr
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
     logger.setLevel(logging.ERROR if quiet else logging.WARNING)
 
 

@@ -17,7 +17,7 @@ from cchkit.distill.losses import label_alignment, sinkhorn_alignment
 from cchkit.distill.models import build_net, freeze
 from cchkit.exceptions import InputError, NotPairedError
 
-FAST = dict(epochs=3, batch_size=32, feat_dim=8, hidden=16)
+FAST = dict(epochs=3, min_steps=0, batch_size=32, feat_dim=8, hidden=16)
 
 
 def _arrays(n=160, k=3, d_s=6, d_t=5, noise_s=1.0, seed=0):
@@ -46,7 +46,7 @@ def _same(a: DistillResult, b: DistillResult) -> bool:
     )
 
 
-@pytest.mark.parametrize("method", ["ucmkd", "align", "logit-kd"])
+@pytest.mark.parametrize("method", ["class-align", "ucmkd", "align", "logit-kd"])
 def test_same_seed_same_numbers(small, method):
     trainer._TEACHER_CACHE.clear()
     a = distill(small, "s", "t", method=method, seed=3, **FAST)
@@ -56,8 +56,8 @@ def test_same_seed_same_numbers(small, method):
     c = distill(small, "s", "t", method=method, seed=4, **FAST)
     assert not c.curve_frame().equals(a.curve_frame())
     assert isinstance(a, DistillResult) and a.method == method and len(a.curve) == FAST["epochs"]
-    assert 0.0 <= a.accuracy <= 1.0 and a.n_train + a.n_test == 160
-    assert set(a.curve[0]) >= {"epoch", "lr", "loss", "ce", "train_accuracy", "test_accuracy"}
+    assert 0.0 <= a.accuracy <= 1.0 and a.n_train + a.n_val + a.n_test == 160 and a.n_val == 22
+    assert set(a.curve[0]) >= {"epoch", "lr", "loss", "ce", "train_accuracy", "val_accuracy", "test_accuracy"}
 
 
 def test_methods_share_split_and_init(small):
@@ -160,7 +160,7 @@ def test_paired_methods_refuse_unpaired_data():
 
 
 def test_bad_arguments(small):
-    assert set(METHODS) == {"ucmkd", "align", "none", "logit-kd", "feature-kd"}
+    assert set(METHODS) == {"class-align", "ucmkd", "align", "none", "logit-kd", "feature-kd"}
     with pytest.raises(InputError, match="unknown method"):
         distill(small, "s", "t", method="kd")
     with pytest.raises(InputError, match="same modality"):
@@ -220,10 +220,13 @@ def test_train_size_starves_the_student_only():
     assert b.metadata["n_train"] == 20 and b.modality("s").n == 100 and b.modality("t").n == 300
     assert b.n_paired("s", "t") == 100
     r = distill(b, "s", "t", method="none", train_size=b.metadata["n_train"], seed=0, **FAST)
-    assert (r.n_train, r.n_test) == (20, 80)
-    assert r.n_teacher_test == 90 and r.n_teacher_train == 210  # 80 test ids + 10 more = 0.3 * 300
+    # the test split stays the test_size split (30 of 100); the 20 labelled samples come from the rest
+    # (4 of them validate), and the teacher keeps its own 70%: 30 test ids + 60 more held out of 300
+    assert (r.n_train + r.n_val, r.n_val, r.n_test) == (20, 4, 30)
+    assert r.n_teacher_test == 90 and r.n_teacher_train == 210
     split = trainer._split_student(b.modality("s").labels, 0.3, 0, train_size=20)
     assert np.bincount(b.modality("s").labels[split[0]]).tolist() == [5, 5, 5, 5]
+    assert not set(split[0]) & set(split[1]) and split[1].size == 30
     # the default (train_size=None) is the test_size split, unchanged
     assert distill(b, "s", "t", method="none", seed=0, **FAST).n_test == 30
     same = starved_student_bundle(n_per_class=5, n_test_per_class=20, n_teacher_per_class=50, random_state=0)

@@ -20,7 +20,7 @@ from cchkit.distill import ValidationReport, validate
 from cchkit.distill.validate import REPORT_COLUMNS, _criterion_stats, _t_interval
 from cchkit.exceptions import InputError
 
-FAST = dict(epochs=2, batch_size=32, feat_dim=8, hidden=16)
+FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8, hidden=16)
 
 
 @pytest.fixture(scope="module")

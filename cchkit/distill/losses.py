@@ -11,6 +11,8 @@ References
    Data: Theoretical Foundation and Algorithm", ICML 2026 (code: github Duckduck-05/UCMKD).
 .. [Hinton] Hinton, Vinyals, Dean, "Distilling the Knowledge in a Neural Network", 2015.
 .. [FitNets] Romero et al., "FitNets: Hints for Thin Deep Nets", ICLR 2015.
+.. [Furlanello] Furlanello et al., "Born-Again Neural Networks", ICML 2018 (the teacher's
+   class-similarity structure in soft targets: "dark knowledge").
 .. [Cuturi] Cuturi, "Sinkhorn Distances: Lightspeed Computation of Optimal Transport",
    NeurIPS 2013.
 """
@@ -29,6 +31,9 @@ from ..exceptions import InputError
 logger = logging.getLogger("cchkit")
 
 __all__ = [
+    "class_soft_targets",
+    "class_conditional_kd",
+    "class_conditional_alignment",
     "sinkhorn_alignment",
     "label_alignment",
     "vanilla_kd",
@@ -314,3 +319,93 @@ def feature_kd(zs: torch.Tensor, zt: torch.Tensor) -> torch.Tensor:
     if zs.shape != zt.shape:
         raise InputError(f"feature KD needs paired features of one shape, got {tuple(zs.shape)} and {tuple(zt.shape)}.")
     return F.mse_loss(zs, zt.detach().to(dtype=zs.dtype))
+
+
+# ----------------------------------------------------------------------------- class-conditional
+def class_soft_targets(teacher_logits: torch.Tensor, teacher_labels: torch.Tensor, n_classes: int,
+                       T: float = 4.0) -> torch.Tensor:
+    r"""The teacher's class-conditional predictive distribution, one row per class.
+
+    .. math::
+
+        q_T(\cdot \mid y = c) = \frac{1}{|D_T^c|} \sum_{x' \in D_T^c}
+            \mathrm{softmax}\big(f_T(x') / T\big),
+
+    the mean temperature-softened teacher prediction over the teacher's own samples of class
+    ``c`` (``teacher_logits`` on the teacher's training samples, with their labels). No student
+    sample is involved: the targets need no pairs. A class without teacher samples gets the
+    uniform distribution (it then teaches only the temperature's smoothing).
+
+    Returns
+    -------
+    Tensor (n_classes, n_classes), rows summing to 1, detached.
+    """
+    _check_2d(teacher_logits, "teacher_logits")
+    if not (T > 0):
+        raise InputError(f"temperature T must be > 0, got {T}.")
+    probs = F.softmax(teacher_logits.detach() / T, dim=1)
+    sums = torch.zeros(n_classes, probs.shape[1], dtype=probs.dtype, device=probs.device)
+    sums.index_add_(0, teacher_labels, probs)
+    counts = torch.bincount(teacher_labels, minlength=n_classes).to(probs.dtype)[:, None]
+    uniform = torch.full_like(sums, 1.0 / probs.shape[1])
+    return torch.where(counts > 0, sums / counts.clamp_min(1.0), uniform)
+
+
+def class_conditional_kd(student_logits: torch.Tensor, targets: torch.Tensor, T: float = 4.0) -> torch.Tensor:
+    r"""Class-conditional (unpaired) knowledge distillation.
+
+    .. math::
+
+        \mathcal{L}_{CKD} = T^2 \cdot \frac1n \sum_i \mathrm{KL}\big(q_i \,\|\,
+            p_S^{(T)}(x_i)\big), \qquad q_i = q_T(\cdot \mid y_i) \text{ or }
+            \mathrm{softmax}(f_T(x'_i)/T),\ x'_i \sim D_T^{y_i},
+
+    Hinton's soft-target loss [Hinton]_ with the teacher's prediction for a *paired* sample
+    replaced by a target that depends only on the student sample's label: the class-mean soft
+    label :func:`class_soft_targets` (``targets`` = its rows for the batch's labels), or the
+    softened posterior of a teacher sample of the same class drawn at random (class-matched
+    re-pairing). What transfers is the teacher's class-similarity structure ("dark knowledge",
+    [Furlanello]_), which needs no sample pairs.
+
+    Relation to UCMKD [UCMKD]_: UCMKD's label alignment (LA) aligns the student's prediction with
+    the teacher *head applied to the student's features*, and its feature alignment (FA)
+    matches the marginal feature distributions; this loss aligns, per class, the student's
+    predictive distribution with the teacher's class-conditional predictive distribution
+    p_T(. | y), i.e. the label-level alignment conditioned on the class, without reusing the
+    teacher's head on student features (whose gradient, in the paper's form, pushes features
+    away from the teacher's class; see :func:`label_alignment`).
+    """
+    _check_2d(student_logits, "student_logits")
+    _check_2d(targets, "targets")
+    if student_logits.shape != targets.shape:
+        raise InputError(f"logits {tuple(student_logits.shape)} and targets {tuple(targets.shape)} differ in shape.")
+    if not (T > 0):
+        raise InputError(f"temperature T must be > 0, got {T}.")
+    q = targets.detach()
+    log_ps = F.log_softmax(student_logits / T, dim=1)
+    kl = (q * (torch.log(q.clamp_min(1e-12)) - log_ps)).sum(dim=1).mean()
+    return (T * T) * kl
+
+
+def class_conditional_alignment(zs: torch.Tensor, ys: torch.Tensor, zt: torch.Tensor, yt: torch.Tensor, *,
+                                eps: float = 0.1, cost: Cost = "cosine") -> torch.Tensor:
+    r"""Class-conditional feature alignment: Sinkhorn per class, weighted by the class's share.
+
+    .. math::
+
+        \mathrm{FA}_{cc} = \sum_c \frac{n_c}{n}\, W_\varepsilon\big(\{g(z_i) : y_i = c\},
+            \{z'_j : y'_j = c\}\big),
+
+    the entropic OT cost :func:`sinkhorn_alignment` between the student's (mapped) features of
+    class ``c`` and the teacher's features *of the same class* (an unpaired, class-matched
+    teacher batch). UCMKD's FA [UCMKD]_ matches only the marginals, in arbitrary teacher
+    coordinates; conditioning on the class matches p(z | y), which is what the CCH's
+    complementarity is about. Classes missing on either side are skipped.
+    """
+    total = zs.new_zeros(())
+    n = zs.shape[0]
+    for c in torch.unique(ys):
+        ms, mt = ys == c, yt == c
+        if bool(ms.any()) and bool(mt.any()):
+            total = total + (ms.sum() / n) * sinkhorn_alignment(zs[ms], zt[mt], eps=eps, cost=cost)
+    return total

@@ -76,20 +76,29 @@ import torch.nn.functional as F
 from .._torch import resolve_device, to_tensor, torch_threads
 from .._validation import standardize_fit
 from ..exceptions import BundleError, InputError, NotPairedError
-from .losses import COSTS, feature_kd, label_alignment, sinkhorn_alignment, vanilla_kd
+from .losses import (
+    COSTS,
+    class_conditional_alignment,
+    class_conditional_kd,
+    class_soft_targets,
+    feature_kd,
+    label_alignment,
+    sinkhorn_alignment,
+    vanilla_kd,
+)
 from .models import KDNet, accuracy, build_net, freeze, pretrain_teacher
 
 logger = logging.getLogger("cchkit")
 
 __all__ = ["distill", "DistillResult", "METHODS", "PAIRED_METHODS", "UNPAIRED_METHODS"]
 
-Method = Literal["ucmkd", "align", "none", "logit-kd", "feature-kd"]
+Method = Literal["class-align", "ucmkd", "align", "none", "logit-kd", "feature-kd"]
 #: Every method :func:`distill` knows.
-METHODS: tuple[str, ...] = ("ucmkd", "align", "none", "logit-kd", "feature-kd")
+METHODS: tuple[str, ...] = ("class-align", "ucmkd", "align", "none", "logit-kd", "feature-kd")
 #: Methods that need paired samples (shared sample ids).
 PAIRED_METHODS: tuple[str, ...] = ("logit-kd", "feature-kd")
 #: Methods that never use pairs.
-UNPAIRED_METHODS: tuple[str, ...] = ("ucmkd", "align")
+UNPAIRED_METHODS: tuple[str, ...] = ("class-align", "ucmkd", "align")
 #: Fewest paired samples in the student's training split that the paired methods accept.
 MIN_TRAIN_PAIRS = 10
 
@@ -103,11 +112,12 @@ class DistillResult:
     student, teacher, method : str
     seed : int
     accuracy : float
-        The student's accuracy on its held-out test split after the last epoch.
+        The student's accuracy on its held-out test split, with the weights of the epoch of best
+        validation accuracy (``params["best_epoch"]``; the last epoch with ``val_size=0``).
     teacher_accuracy : float
         The frozen teacher's accuracy on its own held-out samples.
     curve : list of dict
-        One entry per epoch: ``epoch, lr, loss, ce, fa, la, kd, train_accuracy,
+        One entry per epoch: ``epoch, lr, loss, ce, fa, la, kd, train_accuracy, val_accuracy,
         test_accuracy`` (terms a method does not use are NaN). ``loss`` is the objective the
         outer optimiser minimised (for ``ucmkd``: the cross-entropy at the adapted copy).
     seconds : float
@@ -119,6 +129,8 @@ class DistillResult:
     n_teacher_train, n_teacher_test : int
     n_pairs : int
         Paired samples used by a paired method (0 for the others).
+    n_val : int
+        Student validation samples (carved from its training split) that chose the epoch.
     teacher_curve : list of float
         The teacher's per-epoch pre-training loss.
     test_ids : ndarray
@@ -142,6 +154,7 @@ class DistillResult:
     n_teacher_train: int = 0
     n_teacher_test: int = 0
     n_pairs: int = 0
+    n_val: int = 0
     teacher_curve: list[float] = field(default_factory=list)
     test_ids: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     models: dict[str, KDNet] | None = field(default=None, repr=False)
@@ -170,27 +183,62 @@ def _sub_seeds(seed: int, k: int) -> list[int]:
     return [int(s.generate_state(1)[0] % (2**31 - 1)) for s in ss.spawn(k)]
 
 
-def _split_student(labels: np.ndarray, test_size: float, seed: int,
-                   train_size: int | float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified seeded split of the student's rows (falls back to unstratified when a class
-    has fewer than 2 samples). With ``train_size`` the training split has that many samples
-    (an int) or that share (a float) and the test split is all the rest."""
+def _stratified(idx: np.ndarray, labels: np.ndarray, seed: int, *, test_size: float | None = None,
+                train_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded split of ``idx``, stratified by ``labels[idx]`` when every class has 2 samples."""
     from sklearn.model_selection import train_test_split
 
-    idx = np.arange(labels.shape[0])
-    counts = np.bincount(labels)
-    stratify = labels if counts[counts > 0].min() >= 2 else None
+    counts = np.bincount(labels[idx])
+    stratify = labels[idx] if counts[counts > 0].min() >= 2 else None
     if stratify is None:
-        logger.warning("a student class has fewer than 2 samples; the train/test split is not stratified.")
+        logger.warning("a student class has fewer than 2 samples; the split is not stratified.")
     try:
-        if train_size is None:
-            tr, te = train_test_split(idx, test_size=test_size, stratify=stratify, random_state=seed)
-        else:
-            tr, te = train_test_split(idx, train_size=train_size, stratify=stratify, random_state=seed)
+        a, b = train_test_split(idx, test_size=test_size, train_size=train_size, stratify=stratify, random_state=seed)
     except ValueError as exc:
         what = f"test_size={test_size}" if train_size is None else f"train_size={train_size}"
-        raise InputError(f"cannot split the student's {labels.shape[0]} samples with {what}: {exc}") from None
-    return np.sort(tr), np.sort(te)
+        raise InputError(f"cannot split the student's {idx.size} samples with {what}: {exc}") from None
+    return np.sort(a), np.sort(b)
+
+
+def _split_student(labels: np.ndarray, test_size: float, seed: int,
+                   train_size: int | float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified seeded train/test split of the student's rows.
+
+    The test split is always the ``test_size`` share, so that the teacher (which never trains on
+    the test samples' other view) keeps its own ``1 - test_size``. With ``train_size`` the
+    training split is a stratified subsample of that many samples (an int) or that share of all
+    samples (a float) of the rest: the user's real labelled budget.
+    """
+    idx = np.arange(labels.shape[0])
+    tr, te = _stratified(idx, labels, seed, test_size=test_size)
+    if train_size is None:
+        return tr, te
+    k = int(train_size) if isinstance(train_size, (int, np.integer)) else int(round(float(train_size) * idx.size))
+    if k >= tr.size:
+        if k > tr.size:
+            raise InputError(
+                f"train_size={train_size} asks for {k} training samples, but only {tr.size} are left after the "
+                f"test split (test_size={test_size}); lower train_size or test_size."
+            )
+        return tr, te
+    sub, _ = _stratified(tr, labels, seed + 1, train_size=k)
+    return sub, te
+
+
+def _carve_validation(tr: np.ndarray, labels: np.ndarray, val_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split the training rows into (fit, validation); the validation rows pick the epoch.
+
+    At least one validation sample per class where a class has two or more training samples;
+    ``val_size=0`` (or a training split too small to spare one) gives no validation split.
+    """
+    if val_size <= 0 or tr.size < 4:
+        return tr, tr[:0]
+    n_cls = int(np.unique(labels[tr]).size)
+    n_val = max(int(round(val_size * tr.size)), n_cls)
+    if n_val >= tr.size - n_cls:
+        return tr, tr[:0]
+    fit, val = _stratified(tr, labels, seed, test_size=n_val)
+    return fit, val
 
 
 def _canonical_order(data: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -261,6 +309,16 @@ class _TeacherBatcher:
         self.pos = 0
         self.pools = [np.flatnonzero(labels == c) for c in range(n_classes)]
         self._warned = False
+
+    def draw_aligned(self, student_labels: np.ndarray) -> np.ndarray:
+        """One teacher training sample of the same class per student sample (position by
+        position), drawn at random: class-matched re-pairing, which uses labels only."""
+        out = np.empty(student_labels.shape[0], dtype=np.int64)
+        for c in np.unique(student_labels):
+            at = np.flatnonzero(student_labels == c)
+            pool = self.pools[c] if self.pools[c].size else np.arange(self.n)
+            out[at] = self.rng.choice(pool, size=at.size, replace=True)
+        return out
 
     def draw(self, student_labels: np.ndarray) -> np.ndarray:
         k = student_labels.shape[0]
@@ -341,6 +399,8 @@ class _Prepared:
     ys_tr: torch.Tensor
     xs_te: torch.Tensor
     ys_te: torch.Tensor
+    xs_val: torch.Tensor
+    ys_val: torch.Tensor
     xt_tr: torch.Tensor
     yt_tr: torch.Tensor
     xt_te: torch.Tensor
@@ -354,10 +414,11 @@ class _Prepared:
 
 def _prepare(bundle: Any, student: str, teacher: str, *, test_size: float, split_seed: int, fill_seed: int,
              paired: bool, exclude_test_ids: bool, device: torch.device,
-             train_size: int | float | None = None) -> _Prepared:
+             train_size: int | float | None = None, val_size: float = 0.0, val_seed: int = 0) -> _Prepared:
     S = bundle.modality(student)
     T = bundle.modality(teacher)
     tr, te = _split_student(S.labels, test_size, split_seed, train_size)
+    tr, val = _carve_validation(tr, S.labels, val_size, val_seed)
     # teacher rows in a canonical order: the result must not depend on their order in the bundle
     order = _canonical_order(T.data, T.labels)
     t_data, t_lab, t_ids = T.data[order], T.labels[order], T.ids[order]
@@ -416,6 +477,7 @@ def _prepare(bundle: Any, student: str, teacher: str, *, test_size: float, split
         xt_all = tt(xt)
     return _Prepared(
         xs_tr=tt(xs[tr]), ys_tr=tl(S.labels[tr]), xs_te=tt(xs[te]), ys_te=tl(S.labels[te]),
+        xs_val=tt(xs[val]), ys_val=tl(S.labels[val]),
         xt_tr=tt(xt[t_tr]), yt_tr=tl(t_lab[t_tr]), xt_te=tt(xt[t_te]), yt_te=tl(t_lab[t_te]),
         yt_tr_np=t_lab[t_tr], ys_tr_np=S.labels[tr], test_ids=S.ids[te], pair_rows=pair_rows, xt_all=xt_all,
     )
@@ -427,8 +489,10 @@ def distill(
     student: str,
     teacher: str,
     *,
-    method: Method = "ucmkd",
+    method: Method = "class-align",
     epochs: int = 30,
+    min_steps: int = 300,
+    val_size: float = 0.2,
     batch_size: int = 64,
     feat_dim: int = 32,
     hidden: int | Sequence[int] = 64,
@@ -445,8 +509,10 @@ def distill(
     warmup_epochs: int | None = None,
     grad_clip: float = 5.0,
     temperature: float = 4.0,
-    teacher_grad: bool = True,
+    teacher_grad: bool = False,
     class_matched: bool = False,
+    class_targets: Literal["mean", "sample"] = "mean",
+    lambda_fa: float = 0.0,
     teacher_epochs: int | None = None,
     teacher_lr: float = 1e-2,
     test_size: float = 0.3,
@@ -465,11 +531,21 @@ def distill(
     bundle : ModalityBundle
     student, teacher : str
         Modality names (different).
-    method : {"ucmkd", "align", "none", "logit-kd", "feature-kd"}, default "ucmkd"
+    method : {"class-align", "ucmkd", "align", "none", "logit-kd", "feature-kd"}, default "class-align"
         See the module docstring. ``logit-kd`` / ``feature-kd`` need paired samples and raise
         :class:`~cchkit.exceptions.NotPairedError` without them.
     epochs, batch_size : int
         Student training epochs and mini-batch size (teacher batches have the same size).
+    min_steps : int, default 300
+        Floor on the student's optimisation steps: the epochs are raised to
+        ``ceil(min_steps / batches per epoch)`` when a small training split would otherwise
+        give few SGD steps (10 labelled samples per class: 30 epochs are 30 steps, and a "gain"
+        is then an optimisation artefact). Every method gets the same number of steps.
+    val_size : float, default 0.2
+        Share of the student's *training* split held out as a validation split (stratified,
+        seeded by ``seed``, the same for every method); the student's weights are those of the
+        epoch with the best validation accuracy (the earliest on ties), for every method, ``none``
+        included. The test split is never looked at before the end. 0 keeps the last epoch.
     feat_dim, hidden : int
         Dimension of the shared feature space Z; hidden width(s) of both MLP encoders.
     lambda1, lambda2 : float
@@ -487,11 +563,22 @@ def distill(
         Outer SGD (all methods alike): warm-up then cosine decay, gradient-norm clipping.
     temperature : float
         ``logit-kd`` temperature T.
-    teacher_grad : bool, default True
-        Label alignment lets the gradient flow through the frozen teacher head (paper's form);
-        False is the public code's stop-gradient.
+    teacher_grad : bool, default False
+        ``ucmkd`` / ``align`` label alignment: False is the public code's stop-gradient (its
+        gradient is the cross-entropy's); True is the paper's form, whose gradient through the
+        frozen teacher head *lowers* p_T(y | z) and moves the student's features away from the
+        teacher's class (measured on mfeat: the teacher head on the student's test features
+        scored 0.074, below chance 0.10, against 0.145 without KD).
     class_matched : bool, default False
-        Unpaired methods: draw each teacher batch with the student batch's class histogram.
+        ``ucmkd`` / ``align``: draw each teacher batch with the student batch's class histogram.
+    class_targets : {"mean", "sample"}, default "mean"
+        ``class-align`` soft targets: the teacher's class-mean softened prediction
+        (:func:`~cchkit.distill.losses.class_soft_targets`), or the softened prediction of a
+        teacher sample of the same class drawn at random for each student sample.
+    lambda_fa : float, default 0
+        ``class-align``: weight of the class-conditional Sinkhorn feature alignment between the
+        student's features mapped by a learned linear map into the teacher's feature space and
+        the teacher's features of the same class (0: off).
     teacher_epochs, teacher_lr :
         Teacher pre-training (AdamW, cosine); ``teacher_epochs`` defaults to ``epochs``.
     test_size : float
@@ -528,7 +615,8 @@ def distill(
         hidden=list(hidden) if not isinstance(hidden, int) else hidden, lambda1=lambda1, lambda2=lambda2,
         n1=n1, n2=n2, eps=eps, cost=cost, inner_lr=inner_lr, inner_weight_decay=inner_weight_decay, lr=lr,
         momentum=momentum, warmup_epochs=warmup_epochs, grad_clip=grad_clip, temperature=temperature,
-        teacher_grad=teacher_grad, class_matched=class_matched, teacher_epochs=teacher_epochs,
+        teacher_grad=teacher_grad, class_matched=class_matched, class_targets=class_targets, lambda_fa=lambda_fa,
+        min_steps=min_steps, val_size=val_size, teacher_epochs=teacher_epochs,
         teacher_lr=teacher_lr, test_size=test_size, train_size=train_size, exclude_test_ids=exclude_test_ids,
         seed=seed,
     )
@@ -538,43 +626,41 @@ def distill(
     params["warmup_epochs"] = warmup
     t_epochs = epochs if teacher_epochs is None else int(teacher_epochs)
     params["teacher_epochs"] = t_epochs
-    s_split, s_fill, s_tinit, s_tbatch, s_sinit, s_sbatch, s_tdraw = _sub_seeds(seed, 7)
+    s_split, s_fill, s_tinit, s_tbatch, s_sinit, s_sbatch, s_tdraw, s_val = _sub_seeds(seed, 8)
     n_classes = int(bundle.n_classes)
 
     with _torch_threads(n_threads if dev.type == "cpu" else None):
         d = _prepare(bundle, student, teacher, test_size=test_size, split_seed=s_split, fill_seed=s_fill,
                      paired=method in PAIRED_METHODS, exclude_test_ids=exclude_test_ids, device=dev,
-                     train_size=train_size)
+                     train_size=train_size, val_size=val_size, val_seed=s_val)
         tnet, t_curve = _teacher(d.xt_tr, d.yt_tr, n_classes, feat_dim=feat_dim, hidden=hidden, epochs=t_epochs,
                                  batch_size=batch_size, lr=teacher_lr, seed=s_tinit)
         t_acc = accuracy(tnet, d.xt_te, d.yt_te)
-        with torch.no_grad():
-            zt_tr, _ = tnet(d.xt_tr)
-            zt_pair = lt_pair = None
-            n_pairs = 0
-            if method in PAIRED_METHODS:
-                assert d.pair_rows is not None and d.xt_all is not None
-                rows = torch.as_tensor(np.maximum(d.pair_rows, 0), device=dev)
-                zt_pair, lt_pair = tnet(d.xt_all[rows])
-                n_pairs = int((d.pair_rows >= 0).sum())
-        pair_mask = torch.as_tensor(d.pair_rows >= 0, device=dev) if d.pair_rows is not None else None
-
+        ctx = _teacher_context(tnet, d, method, n_classes, temperature, dev)
         snet = build_net(d.xs_tr.shape[1], n_classes, feat_dim=feat_dim, hidden=hidden, seed=s_sinit).to(dev)
         snet.train()
-        s_params = list(snet.parameters())
+        mapper = None
+        if method == "class-align" and lambda_fa > 0:  # student features -> the teacher's feature space
+            torch.manual_seed(s_sinit + 1)
+            mapper = torch.nn.Linear(feat_dim, feat_dim).to(dev)
+        s_params = list(snet.parameters()) + (list(mapper.parameters()) if mapper is not None else [])
         names = [n for n, _ in snet.named_parameters()]
         opt = torch.optim.SGD(s_params, lr=lr, momentum=momentum)
         s_rng = np.random.default_rng(s_sbatch)
         t_batcher = _TeacherBatcher(d.yt_tr_np, n_classes, np.random.default_rng(s_tdraw), class_matched)
         n = d.xs_tr.shape[0]
         n_batches = max(1, int(math.ceil(n / batch_size)))
-        total = epochs * n_batches
+        run_epochs = max(int(epochs), int(math.ceil(min_steps / n_batches)))
+        params["run_epochs"] = run_epochs
+        total = run_epochs * n_batches
         step = 0
         curve: list[dict[str, float]] = []
+        best = _BestEpoch(d.xs_val.shape[0] > 0)
         from tqdm.auto import tqdm
 
-        bar = tqdm(range(epochs), desc=f"{method} {teacher}->{student}", file=sys.stderr, disable=not progress, leave=False)
-        nan = float("nan")
+        bar = tqdm(range(run_epochs), desc=f"{method} {teacher}->{student}", file=sys.stderr, disable=not progress, leave=False)
+        step_args = dict(method=method, snet=snet, names=names, tnet=tnet, ctx=ctx, t_batcher=t_batcher, d=d, dev=dev,
+                         mapper=mapper, hp=params)
         for epoch in bar:
             perm = s_rng.permutation(n)
             sums = {"loss": 0.0, "ce": 0.0, "fa": 0.0, "la": 0.0, "kd": 0.0}
@@ -582,61 +668,31 @@ def distill(
             cur_lr = lr
             for k in range(n_batches):
                 bidx_np = perm[k * batch_size : (k + 1) * batch_size]
-                bidx = torch.as_tensor(bidx_np, device=dev)
-                xb, yb = d.xs_tr[bidx], d.ys_tr[bidx]
                 cur_lr = _lr_at(step, total, warmup * n_batches, lr)
                 for g in opt.param_groups:
                     g["lr"] = cur_lr
                 opt.zero_grad(set_to_none=True)
-                if method == "ucmkd":
-                    tb = torch.as_tensor(t_batcher.draw(d.ys_tr_np[bidx_np]), device=dev)
-                    ce, logits, fa, la = _ucmkd_step(snet, names, tnet, xb, yb, zt_tr[tb], n1=n1, n2=n2, eps=eps,
-                                                     cost=cost, inner_lr=inner_lr, inner_wd=inner_weight_decay,
-                                                     teacher_grad=teacher_grad)
-                    loss_v, kd_v = ce, nan
-                else:
-                    z, logits = snet(xb)
-                    ce_t = F.cross_entropy(logits, yb)
-                    loss = ce_t
-                    fa = la = kd_v = nan
-                    if method == "align":
-                        tb = torch.as_tensor(t_batcher.draw(d.ys_tr_np[bidx_np]), device=dev)
-                        fa_t = sinkhorn_alignment(z, zt_tr[tb], eps=eps, cost=cost)
-                        la_t = label_alignment(logits, tnet.head(z), yb, teacher_grad=teacher_grad)
-                        loss = ce_t + lambda1 * fa_t + lambda2 * la_t
-                        fa, la = float(fa_t.detach()), float(la_t.detach())
-                    elif method in PAIRED_METHODS:
-                        assert pair_mask is not None and zt_pair is not None and lt_pair is not None
-                        m = pair_mask[bidx]
-                        if bool(m.any()):
-                            if method == "logit-kd":
-                                kd_t = vanilla_kd(logits[m], lt_pair[bidx][m], T=temperature)
-                            else:
-                                kd_t = feature_kd(z[m], zt_pair[bidx][m])
-                            loss = ce_t + lambda1 * kd_t
-                            kd_v = float(kd_t.detach())
-                        else:
-                            kd_v = 0.0
-                    loss.backward()
-                    ce, loss_v = float(ce_t.detach()), float(loss.detach())
+                terms, logits, yb = _batch_step(bidx_np, **step_args)
                 if grad_clip and grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(s_params, max_norm=grad_clip)
                 opt.step()
                 step += 1
                 w = bidx_np.shape[0] / n
-                sums["loss"] += loss_v * w
-                sums["ce"] += ce * w
-                sums["fa"] += fa * w
-                sums["la"] += la * w
-                sums["kd"] += kd_v * w
+                for key in sums:
+                    sums[key] += terms[key] * w
                 correct += int((logits.detach().argmax(1) == yb).sum())
             snet.eval()
             test_acc = accuracy(snet, d.xs_te, d.ys_te)
+            val_acc = accuracy(snet, d.xs_val, d.ys_val)
+            best.offer(epoch + 1, val_acc, snet)
             snet.train()
-            curve.append({"epoch": epoch + 1, "lr": cur_lr, **sums, "train_accuracy": correct / n, "test_accuracy": test_acc})
+            curve.append({"epoch": epoch + 1, "lr": cur_lr, **sums, "train_accuracy": correct / n,
+                          "val_accuracy": val_acc, "test_accuracy": test_acc})
             if progress:
                 bar.set_postfix(loss=f"{sums['loss']:.3f}", acc=f"{test_acc:.3f}")
         bar.close()
+        best.restore(snet)
+        params["best_epoch"] = best.epoch if best.epoch is not None else run_epochs
         snet.eval()
         final = accuracy(snet, d.xs_te, d.ys_te)
     secs = time.perf_counter() - t0
@@ -645,10 +701,119 @@ def distill(
     return DistillResult(
         student=student, teacher=teacher, method=method, seed=int(seed), accuracy=final, teacher_accuracy=t_acc,
         curve=curve, seconds=secs, params=params, n_train=int(d.xs_tr.shape[0]), n_test=int(d.xs_te.shape[0]),
-        n_teacher_train=int(d.xt_tr.shape[0]), n_teacher_test=int(d.xt_te.shape[0]), n_pairs=n_pairs,
-        teacher_curve=t_curve, test_ids=np.asarray(d.test_ids),
+        n_teacher_train=int(d.xt_tr.shape[0]), n_teacher_test=int(d.xt_te.shape[0]), n_pairs=ctx.n_pairs,
+        teacher_curve=t_curve, test_ids=np.asarray(d.test_ids), n_val=int(d.xs_val.shape[0]),
         models={"student": snet, "teacher": tnet} if keep_models else None,
     )
+
+
+class _BestEpoch:
+    """Keeps the student's weights at the epoch of best validation accuracy (earliest on ties)."""
+
+    def __init__(self, active: bool) -> None:
+        self.active = active
+        self.score = -math.inf
+        self.epoch: int | None = None
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def offer(self, epoch: int, score: float, net: torch.nn.Module) -> None:
+        if self.active and score > self.score:
+            self.score, self.epoch = score, epoch
+            self.state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+    def restore(self, net: torch.nn.Module) -> None:
+        if self.state is not None:
+            net.load_state_dict(self.state)
+
+
+@dataclass
+class _TeacherContext:
+    """What the frozen teacher provides to the student's steps, computed once per run."""
+
+    zt_tr: torch.Tensor  # teacher features of its training samples
+    lt_tr: torch.Tensor  # teacher logits of its training samples
+    class_targets: torch.Tensor | None  # (C, C) class-mean soft labels (class-align)
+    zt_pair: torch.Tensor | None = None  # paired methods: teacher features / logits per student row
+    lt_pair: torch.Tensor | None = None
+    pair_mask: torch.Tensor | None = None
+    n_pairs: int = 0
+
+
+def _teacher_context(tnet: KDNet, d: _Prepared, method: str, n_classes: int, temperature: float,
+                     dev: torch.device) -> _TeacherContext:
+    with torch.no_grad():
+        zt_tr, lt_tr = tnet(d.xt_tr)
+        ctx = _TeacherContext(zt_tr=zt_tr, lt_tr=lt_tr, class_targets=None)
+        if method == "class-align":
+            ctx.class_targets = class_soft_targets(lt_tr, d.yt_tr, n_classes, T=temperature)
+        if method in PAIRED_METHODS:
+            assert d.pair_rows is not None and d.xt_all is not None
+            rows = torch.as_tensor(np.maximum(d.pair_rows, 0), device=dev)
+            ctx.zt_pair, ctx.lt_pair = tnet(d.xt_all[rows])
+            ctx.n_pairs = int((d.pair_rows >= 0).sum())
+            ctx.pair_mask = torch.as_tensor(d.pair_rows >= 0, device=dev)
+    return ctx
+
+
+def _batch_step(bidx_np: np.ndarray, *, method: str, snet: KDNet, names: list[str], tnet: KDNet,
+                ctx: _TeacherContext, t_batcher: _TeacherBatcher, d: _Prepared, dev: torch.device,
+                mapper: torch.nn.Module | None, hp: dict[str, Any]) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
+    """The loss of one student mini-batch for ``method``, back-propagated into the student."""
+    nan = float("nan")
+    bidx = torch.as_tensor(bidx_np, device=dev)
+    xb, yb = d.xs_tr[bidx], d.ys_tr[bidx]
+    if method == "ucmkd":
+        tb = torch.as_tensor(t_batcher.draw(d.ys_tr_np[bidx_np]), device=dev)
+        ce, logits, fa, la = _ucmkd_step(snet, names, tnet, xb, yb, ctx.zt_tr[tb], n1=hp["n1"], n2=hp["n2"],
+                                         eps=hp["eps"], cost=hp["cost"], inner_lr=hp["inner_lr"],
+                                         inner_wd=hp["inner_weight_decay"], teacher_grad=hp["teacher_grad"])
+        return {"loss": ce, "ce": ce, "fa": fa, "la": la, "kd": nan}, logits, yb
+    z, logits = snet(xb)
+    ce_t = F.cross_entropy(logits, yb)
+    loss, terms = ce_t, {"fa": nan, "la": nan, "kd": nan}
+    if method == "class-align":
+        loss, terms = _class_align_loss(ce_t, z, logits, yb, bidx_np, ctx, t_batcher, d, dev, mapper, hp)
+    elif method == "align":
+        tb = torch.as_tensor(t_batcher.draw(d.ys_tr_np[bidx_np]), device=dev)
+        fa_t = sinkhorn_alignment(z, ctx.zt_tr[tb], eps=hp["eps"], cost=hp["cost"])
+        la_t = label_alignment(logits, tnet.head(z), yb, teacher_grad=hp["teacher_grad"])
+        loss = ce_t + hp["lambda1"] * fa_t + hp["lambda2"] * la_t
+        terms.update(fa=float(fa_t.detach()), la=float(la_t.detach()))
+    elif method in PAIRED_METHODS:
+        assert ctx.pair_mask is not None and ctx.zt_pair is not None and ctx.lt_pair is not None
+        m = ctx.pair_mask[bidx]
+        terms["kd"] = 0.0
+        if bool(m.any()):
+            if method == "logit-kd":
+                kd_t = vanilla_kd(logits[m], ctx.lt_pair[bidx][m], T=hp["temperature"])
+            else:
+                kd_t = feature_kd(z[m], ctx.zt_pair[bidx][m])
+            loss = ce_t + hp["lambda1"] * kd_t
+            terms["kd"] = float(kd_t.detach())
+    loss.backward()
+    return {"loss": float(loss.detach()), "ce": float(ce_t.detach()), **terms}, logits, yb
+
+
+def _class_align_loss(ce_t, z, logits, yb, bidx_np, ctx, t_batcher, d, dev, mapper, hp):  # noqa: ANN001, ANN202
+    """``CE + lambda1 * class-conditional KD (+ lambda_fa * class-conditional FA)``; no pairs used."""
+    T = hp["temperature"]
+    terms = {"fa": float("nan"), "la": float("nan"), "kd": float("nan")}
+    tb = None
+    if hp["class_targets"] == "mean":
+        targets = ctx.class_targets[yb]
+    else:
+        tb = torch.as_tensor(t_batcher.draw_aligned(d.ys_tr_np[bidx_np]), device=dev)
+        targets = F.softmax(ctx.lt_tr[tb] / T, dim=1)
+    kd_t = class_conditional_kd(logits, targets, T=T)
+    loss = ce_t + hp["lambda1"] * kd_t
+    terms["kd"] = float(kd_t.detach())
+    if mapper is not None:
+        if tb is None:
+            tb = torch.as_tensor(t_batcher.draw_aligned(d.ys_tr_np[bidx_np]), device=dev)
+        fa_t = class_conditional_alignment(mapper(z), yb, ctx.zt_tr[tb], d.yt_tr[tb], eps=hp["eps"], cost=hp["cost"])
+        loss = loss + hp["lambda_fa"] * fa_t
+        terms["fa"] = float(fa_t.detach())
+    return loss, terms
 
 
 def _ucmkd_step(snet: KDNet, names: list[str], tnet: KDNet, xb: torch.Tensor, yb: torch.Tensor, zt_b: torch.Tensor, *,
@@ -721,6 +886,14 @@ def _check_params(bundle: Any, student: str, teacher: str, p: dict[str, Any]) ->
             raise InputError(f"train_size must be a positive number of samples, got {ts!r}.")
         if isinstance(ts, (float, np.floating)) and not (0.0 < ts < 1.0):
             raise InputError(f"train_size as a share must be in (0, 1), got {ts!r}.")
+    if p["class_targets"] not in ("mean", "sample"):
+        raise InputError(f"class_targets must be 'mean' or 'sample', got {p['class_targets']!r}.")
+    if not (np.isfinite(p["lambda_fa"]) and p["lambda_fa"] >= 0):
+        raise InputError(f"lambda_fa must be a finite number >= 0, got {p['lambda_fa']!r}.")
+    if not isinstance(p["min_steps"], (int, np.integer)) or isinstance(p["min_steps"], bool) or p["min_steps"] < 0:
+        raise InputError(f"min_steps must be a non-negative integer, got {p['min_steps']!r}.")
+    if not (0.0 <= p["val_size"] < 1.0):
+        raise InputError(f"val_size must be in [0, 1), got {p['val_size']!r}.")
     if p["cost"] not in COSTS:
         raise InputError(f"unknown cost {p['cost']!r}; use one of {', '.join(COSTS)}.")
     if not isinstance(p["seed"], (int, np.integer)) or p["seed"] < 0:

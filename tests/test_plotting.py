@@ -256,7 +256,7 @@ def test_plots_of_real_results(small_bundle):
     r = cchkit.rank_teachers(small_bundle, "a", ["b"], n_bootstrap=10, representation="raw", random_state=0)
     ax = r.plot()
     assert len(_bars(ax)) == 1
-    res = cchkit.distill.distill(small_bundle, "a", "b", method="align", epochs=2, batch_size=16, feat_dim=4, hidden=8,
+    res = cchkit.distill.distill(small_bundle, "a", "b", method="align", epochs=2, min_steps=0, batch_size=16, feat_dim=4, hidden=8,
                          seed=0, device="cpu")
     ax = plotting.plot_training_curves(res)
     assert len(ax.lines[0].get_xdata()) == 2

@@ -289,15 +289,16 @@ def estimators(fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
 
 
 @app.command(
-    epilog="Example: cchkit validate --student audio --candidates image,text --method ucmkd --method logit-kd --seeds 3 --format json"
+    epilog="Example: cchkit validate --student audio --candidates image,text --method class-align --method ucmkd --seeds 5 --format json"
 )
 @handle_errors
 def validate(
     student: str = typer.Option(..., "--student", "-s", help="The student modality."),
     candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
     data: str = DataOpt,
-    method: list[str] = typer.Option(["ucmkd"], "--method", "-m", help="KD method (repeatable): ucmkd, align, logit-kd, feature-kd; 'none' is always run."),
-    seeds: int = typer.Option(3, "--seeds", help="Seeds per teacher and method (intervals over seeds)."),
+    method: Optional[list[str]] = typer.Option(None, "--method", "-m", help="KD method (repeatable): class-align, ucmkd, align, logit-kd, feature-kd; 'none' is always run. Default: class-align, plus logit-kd when the data are paired."),
+    seeds: int = typer.Option(5, "--seeds", help="Seeds per teacher and method (intervals over seeds)."),
+    train_size: Optional[int] = typer.Option(None, "--train-size", help="The student's labelled budget: training samples (the teacher keeps its own split)."),
     epochs: int = typer.Option(30, "--epochs", help="Training epochs of the student."),
     estimator: list[str] = typer.Option(["gaussian"], "--estimator", "-e", help="MI estimator for the ranking side (repeatable)."),
     representation: str = typer.Option("pca", "--representation", "-r", help="Representation for the ranking side: encoder, pca or raw."),
@@ -327,10 +328,12 @@ def validate(
     cands = _resolve_candidates(bundle, student, _split_names(candidates, "--candidates"))[0][1]
     estimators_ = [e for item in estimator for e in item.split(",") if e.strip()]
     rank_params = dict(estimators=estimators_, representation=representation, variant=variant, n_bootstrap=n_bootstrap)
-    methods = [m for item in method for m in item.split(",") if m.strip()]
+    methods = [m for item in method for m in item.split(",") if m.strip()] if method else None
+    if train_size is not None and train_size < 1:
+        raise InputError(f"--train-size must be a positive number of samples, got {train_size}.")
     report = run_validation(
-        bundle, student, cands, methods=tuple(methods), seeds=seeds, epochs=epochs, rank_params=rank_params,
-        random_state=seed, device=device, progress=_progress_enabled(quiet), n_jobs=n_jobs,
+        bundle, student, cands, methods=methods, seeds=seeds, epochs=epochs, rank_params=rank_params,
+        random_state=seed, device=device, progress=_progress_enabled(quiet), n_jobs=n_jobs, train_size=train_size,
     )
     if fmt == "json":
         text = report.to_json()
@@ -345,19 +348,22 @@ def _validation_text(report) -> str:  # noqa: ANN001
     import pandas as pd
 
     t = report.table
-    view = pd.DataFrame(
-        {
-            "teacher": t["teacher"],
-            "method": t["method"],
-            "acc (no KD)": [fmt_interval(*r) for r in t[["acc_none", "acc_none_low", "acc_none_high"]].itertuples(index=False)],
-            "acc (KD)": [fmt_interval(*r) for r in t[["acc", "acc_low", "acc_high"]].itertuples(index=False)],
-            "gain": [fmt_interval(*r) for r in t[["gain", "gain_low", "gain_high"]].itertuples(index=False)],
-            "CCH score": [fmt_interval(*r) for r in t[["cch_score", "cch_low", "cch_high"]].itertuples(index=False)],
-            "decision": t["decision"],
-        }
-    )
+    rows = []
+    for teacher, grp in t.groupby("teacher", sort=False):
+        first = grp.iloc[0]
+        row = {"teacher": teacher, "acc (no KD)": fmt_interval(first.acc_none, first.acc_none_low, first.acc_none_high)}
+        for r in grp.itertuples(index=False):  # one gain column per method: unpaired and paired side by side
+            row[f"gain {r.method}"] = fmt_interval(r.gain, r.gain_low, r.gain_high) + (" *" if r.significant else "")
+        row["CCH score"] = fmt_interval(first.cch_score, first.cch_low, first.cch_high)
+        row["decision"] = first.decision
+        rows.append(row)
+    view = pd.DataFrame(rows)
     s = report.summary
-    lines = [f"cchkit validate  student={t['student'].iloc[0] if len(t) else '-'}  accuracy on the student's held-out split, 95% intervals over seeds", "", render_frame(view), ""]
+    lines = [
+        f"cchkit validate  student={t['student'].iloc[0] if len(t) else '-'}  accuracy on the student's held-out split, "
+        "95% intervals over seeds (* significant)", "", render_frame(view), "",
+        "power: " + s.get("power", {}).get("statement", "-"), "",
+    ]
     lines.append(f"does each criterion predict the measured gain of {s.get('method')}? (sign agreement counts gains whose interval excludes 0)")
     rows = []
     for name, c in [("cch_score", s)] + list(s.get("baselines", {}).items()):

@@ -202,7 +202,7 @@ def validate(
     student: str,
     candidates: Sequence[str] | str,
     *,
-    methods: Sequence[str] = ("ucmkd", "none"),
+    methods: Sequence[str] | None = None,
     seeds: int | Sequence[int] = 5,
     epochs: int = 30,
     ranking: Any = None,
@@ -226,9 +226,12 @@ def validate(
     student : str
     candidates : list of str or comma-separated str
         Teacher modalities.
-    methods : sequence of str
+    methods : sequence of str, or None
         From :data:`~cchkit.distill.METHODS`. The first one other than ``"none"`` is the
-        *primary* method of the summary.
+        *primary* method of the summary. None (default): ``class-align`` (the unpaired
+        class-conditional distiller), plus paired ``logit-kd`` beside it when the student shares
+        sample ids with every candidate, so that each teacher's unpaired and paired gains are
+        shown side by side.
     seeds : int or list of int
         A number of seeds (drawn from ``random_state``) or the seeds themselves.
     epochs : int
@@ -269,7 +272,7 @@ def validate(
         bundle.modality(c)
     if student in candidates:
         raise InputError(f"the student {student!r} is among the candidate teachers; remove it.")
-    methods = list(dict.fromkeys(methods))
+    methods = _default_methods(bundle, student, candidates) if methods is None else list(dict.fromkeys(methods))
     bad = [m for m in methods if m not in METHODS]
     if bad:
         raise InputError(f"unknown method(s) {bad}; use some of {', '.join(METHODS)}.")
@@ -352,10 +355,51 @@ def validate(
             rows.append(row)
     table = pd.DataFrame(rows, columns=REPORT_COLUMNS)
     summary = _summarise(table, kd_methods[0], seed_list)
+    summary["power"] = power_statement(table, kd_methods[0], len(seed_list))
     summary["seconds"] = time.perf_counter() - t0
     logger.info("validate %s: %d teachers x %d seeds x %d methods in %.1fs", student, len(candidates), len(seed_list),
                 len(methods), summary["seconds"])
     return ValidationReport(table=table, summary=summary, runs=runs_df)
+
+
+def _default_methods(bundle: Any, student: str, candidates: Sequence[str]) -> list[str]:
+    from .trainer import MIN_TRAIN_PAIRS
+
+    paired = all(bundle.n_paired(student, c) >= MIN_TRAIN_PAIRS for c in candidates)
+    return ["class-align", "logit-kd"] if paired else ["class-align"]
+
+
+def power_statement(table: pd.DataFrame, method: str, n_seeds: int) -> dict[str, Any]:
+    """What these seeds can detect, and whether they separate the teachers.
+
+    ``min_detectable_gain`` is the median half-width of the per-teacher gain intervals of
+    ``method`` (a gain must exceed it to be significant); ``separated`` says whether the teacher
+    with the best mean gain has an interval entirely above every other teacher's. ``statement``
+    says it in words, with what to change when the validation cannot rank the teachers.
+    """
+    t = table[table["method"] == method]
+    half = ((t["gain_high"] - t["gain_low"]) / 2).to_numpy(dtype=float)
+    half = half[np.isfinite(half)]
+    mdg = float(np.median(half)) if half.size else math.nan
+    ok = t[np.isfinite(t["gain"].to_numpy(dtype=float))]
+    separated = False
+    if len(ok) >= 2 and np.isfinite(ok["gain_low"]).all():
+        order = ok.sort_values("gain", ascending=False)
+        separated = bool(order["gain_low"].iloc[0] > order["gain_high"].iloc[1:].max())
+    if not math.isfinite(mdg):
+        text = (f"with {n_seeds} seed(s) there is no interval for the gains: use --seeds 3 or more.")
+    else:
+        text = f"with {n_seeds} seeds, {method} gains smaller than about {mdg:+.3f} cannot be told from 0"
+        if len(ok) < 2:
+            text += "."
+        elif separated:
+            text += f"; the best teacher ({order['teacher'].iloc[0]}) is separated from the others."
+        else:
+            text += (
+                "; the gain intervals of the teachers overlap, so this validation cannot rank them. "
+                "More seeds (--seeds) or a larger test split (more samples) narrow the intervals."
+            )
+    return {"min_detectable_gain": mdg, "separated": separated, "n_seeds": int(n_seeds), "statement": text}
 
 
 def _refuse_if_all_runs_failed(runs: pd.DataFrame) -> None:

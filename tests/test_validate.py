@@ -135,3 +135,46 @@ def test_bad_arguments(bundle):
         validate(bundle, "s", ["clean"], methods=("none",), ranking=_ranking(), progress=False)
     with pytest.raises(InputError, match=".table"):
         validate(bundle, "s", ["clean"], ranking=object(), progress=False, **FAST)
+
+
+# ---------------------------------------------------------------------- power statement, defaults
+def _gains(rows):
+    return pd.DataFrame([dict(teacher=t, method="class-align", gain=g, gain_low=lo, gain_high=hi) for t, g, lo, hi in rows])
+
+
+def test_power_statement_says_when_the_teachers_cannot_be_ranked():
+    from cchkit.distill.validate import power_statement
+
+    overlap = power_statement(_gains([("a", 0.04, 0.01, 0.07), ("b", 0.03, 0.00, 0.06)]), "class-align", 5)
+    assert overlap["min_detectable_gain"] == pytest.approx(0.03) and not overlap["separated"]
+    assert "cannot rank them" in overlap["statement"] and "--seeds" in overlap["statement"]
+    apart = power_statement(_gains([("a", 0.08, 0.06, 0.10), ("b", 0.01, -0.01, 0.03)]), "class-align", 5)
+    assert apart["separated"] and "best teacher (a) is separated" in apart["statement"]
+    one_seed = power_statement(_gains([("a", 0.08, math.nan, math.nan)]), "class-align", 1)
+    assert "no interval" in one_seed["statement"]
+
+
+def test_validate_defaults_to_class_align_with_paired_logit_kd_beside_it(bundle):
+    rep = validate(bundle, "s", ["clean"], seeds=3, ranking=_ranking(), progress=False, **FAST)
+    assert list(rep.table["method"]) == ["class-align", "logit-kd"] and rep.summary["method"] == "class-align"
+    assert "power" in rep.summary and rep.summary["power"]["n_seeds"] == 3
+    unpaired = ModalityBundle.from_arrays(
+        {"s": bundle.modality("s").data, "clean": bundle.modality("clean").data},
+        labels=bundle.classes[bundle.modality("s").labels], paired=False,
+    )
+    rep = validate(unpaired, "s", ["clean"], seeds=1, progress=False, **FAST)
+    assert list(rep.table["method"]) == ["class-align"]  # no pairs: the paired column is left out
+
+
+def test_cli_validate_train_size_and_power_line(bundle, tmp_path):
+    from typer.testing import CliRunner
+
+    from cchkit.cli import app
+
+    path = bundle.save(tmp_path / "b.npz")
+    res = CliRunner().invoke(app, ["validate", "-d", str(path), "-s", "s", "-c", "clean", "--seeds", "3", "--epochs", "2",
+                                   "--train-size", "30", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "power: with 3 seeds" in res.output and "gain class-align" in res.output and "gain logit-kd" in res.output
+    bad = CliRunner().invoke(app, ["validate", "-d", str(path), "-s", "s", "-c", "clean", "--train-size", "0"])
+    assert bad.exit_code == 2 and "--train-size must be a positive" in bad.output

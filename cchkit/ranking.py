@@ -61,7 +61,12 @@ RANKING_COLUMNS = [
     "estimators_disagree",
     "teacher_accuracy",
     "student_accuracy",
+    "teacher_accuracy_raw",
+    "student_accuracy_raw",
     "i_teacher_label",
+    "i_student_label_lb",
+    "i_teacher_label_lb",
+    "label_check",
     "mfh_score",
     "label_entropy",
     "bound",
@@ -201,6 +206,15 @@ def _run_task(task: tuple, reps: Sequence[RepresentationSet], variant: str, para
     rs = reps[s]
     labels = rs.labels[f]
     try:
+        if kind == "bound":  # the variational lower bound on I(H_m; Y), on the same H as the label term
+            from .estimators.variational import VariationalLabelMI
+
+            h = rs.folds[f][key]
+            if variant == "matched":
+                from .cch import discriminant_projection
+
+                h = discriminant_projection(h, labels, random_state=seed + 1)
+            return task, {"label": VariationalLabelMI(random_state=seed).estimate(h, labels, discrete_y=True)}
         est = _estimator_for(est_name, params.get(est_name, {}), seed)
         if kind == "pair":
             teacher, student = key
@@ -355,6 +369,10 @@ def _rank(bundle, student, candidates, plan, failures, names, estimators, repres
                 sub = int(seed + 7919 * f) % (2**31 - 1)
                 tasks += [("single", m, e, si, f, sub) for m in names]
                 tasks += [("pair", p, e, si, f, sub) for p in pairs]
+    for si, seed in enumerate(seeds):  # estimator-independent: once per modality and fold
+        for f in range(len(reps[si].folds) if reps else 0):
+            sub = int(seed + 7919 * f) % (2**31 - 1)
+            tasks += [("bound", m, "variational", si, f, sub) for m in names]
     results = _run_grid(tasks, reps, variant, params, n_jobs=n_jobs, progress=progress)
 
     rows = []
@@ -475,7 +493,7 @@ def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pai
     row.update(
         student=s, teacher=t, estimator=e, variant=variant, representation=representation,
         n_pairs=bundle.n_paired(s, t), decision="failed", consensus=None, estimators_disagree=False, error=None,
-        bound=None, note=None,
+        bound=None, note=None, label_check=None,
     )
     if (s, t) in failures:
         row["error"] = failures[(s, t)]
@@ -489,6 +507,8 @@ def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pai
         if isinstance(term, Exception):
             row["error"] = f"{type(term).__name__}: {term}"
             return row
+    sb = _term(results, "bound", s, "variational", n_seeds, "label")
+    tb = _term(results, "bound", t, "variational", n_seeds, "label")
     score, low, high = score_interval(ts, sy)
     label_entropy = float(np.mean([est.extra.get("label_entropy", np.nan) for est in sy.estimates]))
     row.update(
@@ -504,11 +524,14 @@ def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pai
         decision=decide(low, high),
         teacher_accuracy=float(np.mean([r.accuracy.get(t, np.nan) for r in reps])),
         student_accuracy=float(np.mean([r.accuracy.get(s, np.nan) for r in reps])),
+        teacher_accuracy_raw=float(np.mean([r.accuracy_raw.get(t, np.nan) for r in reps])),
+        student_accuracy_raw=float(np.mean([r.accuracy_raw.get(s, np.nan) for r in reps])),
         i_teacher_label=ty.value,
         mfh_score=mfh_share(ty.value, sy.value, jy.value),
         label_entropy=label_entropy,
         bound=ts.estimates[0].bound if ts.estimates else None,
     )
+    _check_label_terms(row, s, t, sy, ty, sb, tb)
     dims = reps[0].dim(t) + reps[0].dim(s)
     if n_pairs < MIN_PAIRS_PER_DIM * dims:
         row["decision"] = "inconclusive"
@@ -518,6 +541,28 @@ def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pai
         )
         logger.warning("%s <- %s: %s.", s, t, row["note"])
     return row
+
+
+def _check_label_terms(row: dict[str, Any], s: str, t: str, sy: Term, ty: Term, sb: Any, tb: Any) -> None:
+    """Set the variational lower bounds of I(H_S; Y), I(H_T; Y) and flag an estimate below its bound.
+
+    The bound is ``max(H(Y) - CE, Fano)`` of a cross-fitted logistic regression on the same H
+    (:mod:`cchkit.estimators.variational`); an estimate whose interval lies entirely below the
+    bound's interval is inconsistent with the data and is named in ``label_check``.
+    """
+    problems = []
+    for col, name, est, bound in (("i_student_label_lb", f"I({s};Y)", sy, sb), ("i_teacher_label_lb", f"I({t};Y)", ty, tb)):
+        if isinstance(bound, Exception):
+            continue
+        row[col] = bound.value
+        if est.high < bound.low:
+            problems.append(
+                f"{name} = {est.value:.3f} is below its variational lower bound {bound.value:.3f} "
+                f"[{bound.low:.3f}, {bound.high:.3f}]"
+            )
+    row["label_check"] = "; ".join(problems) if problems else "ok"
+    if problems:
+        logger.warning("%s <- %s (%s): %s.", s, t, row["estimator"], "; ".join(problems))
 
 
 def _add_ranks(table: pd.DataFrame) -> pd.DataFrame:

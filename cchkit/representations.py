@@ -50,7 +50,11 @@ class RepresentationSet:
     labels : list of ndarray (n_f,)
         The labels of each fold's samples.
     accuracy : dict name -> float
-        Held-out accuracy of a classifier on each modality (the "teacher accuracy" criterion).
+        Held-out accuracy of a classifier on each modality's representation H_m, the same H
+        the MI terms see (the "teacher accuracy" criterion): a cross-validated shrinkage LDA on
+        the PCA / raw H; the encoder's own held-out predictions for ``encoder``.
+    accuracy_raw : dict name -> float
+        The same classifier on the whole (standardised) modality, before any reduction.
     info : dict
         Details (dims, explained variance, training curves...).
     """
@@ -60,6 +64,7 @@ class RepresentationSet:
     labels: list[np.ndarray]
     accuracy: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    accuracy_raw: dict[str, float] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -143,22 +148,33 @@ def compute_representations(
     if kind == "encoder":
         from .encoders import encoder_representations
 
-        return encoder_representations(
+        reps = encoder_representations(
             data, labels, dim=dim, given=given, random_state=random_state, device=device,
             progress=progress, **encoder_params,
         )
+        seed = int(as_generator(random_state).integers(0, 2**31 - 1))
+        reps.accuracy_raw = {
+            name: cv_accuracy(_clean(np.asarray(x, dtype=np.float64), name), labels, random_state=seed)
+            for name, x in data.items()
+        }
+        return reps
     if encoder_params:
         raise InputError(f"options {sorted(encoder_params)} apply to the encoder representation only.")
     seed = int(as_generator(random_state).integers(0, 2**31 - 1))
     out: dict[str, np.ndarray] = {}
     info: dict[str, Any] = {"explained_variance": {}}
     accuracy: dict[str, float] = {}
+    accuracy_raw: dict[str, float] = {}
     for name, x in data.items():
         z = _clean(np.asarray(x, dtype=np.float64), name)
-        accuracy[name] = cv_accuracy(z, labels, random_state=seed)
+        accuracy_raw[name] = cv_accuracy(z, labels, random_state=seed)
         if kind == "pca" and name not in given and z.shape[1] > dim:
             z, ev = _pca(z, dim, seed)
             info["explained_variance"][name] = ev
             z = standardize(z)
+            accuracy[name] = cv_accuracy(z, labels, random_state=seed)
+        else:
+            accuracy[name] = accuracy_raw[name]
         out[name] = z
-    return RepresentationSet(kind=kind, folds=[out], labels=[np.asarray(labels)], accuracy=accuracy, info=info)
+    return RepresentationSet(kind=kind, folds=[out], labels=[np.asarray(labels)], accuracy=accuracy, info=info,
+                             accuracy_raw=accuracy_raw)

@@ -153,8 +153,9 @@ def compute_representations(
             progress=progress, **encoder_params,
         )
         seed = int(as_generator(random_state).integers(0, 2**31 - 1))
+        codes = np.unique(np.asarray(labels), return_inverse=True)[1].reshape(-1)
         reps.accuracy_raw = {
-            name: cv_accuracy(_clean(np.asarray(x, dtype=np.float64), name), labels, random_state=seed)
+            name: cv_accuracy(_clean(np.asarray(x, dtype=np.float64), name), codes, random_state=seed)
             for name, x in data.items()
         }
         return reps

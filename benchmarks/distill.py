@@ -76,13 +76,14 @@ def _pairs(quick: bool) -> list[tuple[str, Any, str, str]]:
     return out
 
 
-def _unit(family: str, bundle: Any, student: str, teacher: str, split: str, seed: int) -> list[dict[str, Any]]:
-    """Every method for one (pair, split, seed); the no-KD baseline first."""
+def _unit(family: str, bundle: Any, student: str, teacher: str, split: str, seed: int,
+          methods: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every method of ``methods`` (default :data:`METHODS`) for one (pair, split, seed); no KD first."""
     from cchkit.distill import distill
 
     train_size = STARVED_PER_CLASS * bundle.n_classes if split == "starved" else None
     rows = []
-    for name, kw in {"none": {"method": "none"}, **METHODS}.items():
+    for name, kw in {"none": {"method": "none"}, **(METHODS if methods is None else methods)}.items():
         t0 = time.perf_counter()
         r = distill(bundle, student, teacher, seed=seed, train_size=train_size, device="cpu", **kw)
         rows.append(dict(family=family, student=student, teacher=teacher, split=split, seed=seed, method=name,

@@ -36,7 +36,7 @@ from .representations import REPRESENTATION_KINDS, RepresentationSet, compute_re
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["Ranking", "rank_teachers", "RANKING_COLUMNS"]
+__all__ = ["Ranking", "rank_teachers", "RANKING_COLUMNS", "RECOMMEND_BY", "DEFAULT_CRITERION"]
 
 #: Columns of :attr:`Ranking.table`, in order (documented in the README).
 RANKING_COLUMNS = [
@@ -65,15 +65,30 @@ RANKING_COLUMNS = [
     "student_accuracy_raw",
     "i_teacher_label",
     "i_joint_label",
+    "label_gain",
+    "label_gain_low",
+    "label_gain_high",
     "i_student_label_lb",
     "i_teacher_label_lb",
     "label_check",
     "mfh_score",
     "label_entropy",
     "bound",
+    "criterion",
+    "predicts_gain",
     "note",
     "error",
 ]
+
+#: What a ranking can recommend by: the column it ranks teachers by (higher first), and when
+#: that criterion predicts that distilling from the teacher helps.
+RECOMMEND_BY: dict[str, str] = {
+    "cch_score": "the CCH score's interval is above 0 (decision 'helps'), after the paper",
+    "teacher_accuracy": "the teacher's held-out accuracy on H_T beats the student's on H_S",
+    "label_gain": "I(H_T; Y | H_S) = I([H_T, H_S]; Y) - I(H_S; Y) has its interval above 0",
+}
+#: The criterion rank_teachers recommends by (chosen by benchmarks/criteria.py).
+DEFAULT_CRITERION = "cch_score"
 
 #: A row's decision needs at least this many paired samples per representation dimension
 #: (``n_pairs >= MIN_PAIRS_PER_DIM * (d_T + d_S)``); below it the MI estimates of n-by-d data
@@ -120,14 +135,15 @@ class Ranking:
 
     @property
     def recommended(self) -> str | dict[str, str | None] | None:
-        """The best teacher predicted to help (decision ``helps``), per student; ``None`` if none.
+        """The best-ranked teacher that the ranking's criterion predicts to help, per student;
+        ``None`` if none (see :data:`RECOMMEND_BY`; with ``cch_score``: decision ``helps``).
 
         A single student gives a name (or None); ``student="all"`` gives a dict.
         """
         best = self.top(len(self.table), estimator=self.primary_estimator)
         out: dict[str, str | None] = {}
         for student in self.students:
-            rows = best[(best["student"] == student) & (best["decision"] == "helps")]
+            rows = best[(best["student"] == student) & best["predicts_gain"].astype(bool)]
             out[student] = None if rows.empty else str(rows.iloc[0]["teacher"])
         return out[self.students[0]] if len(out) == 1 else out
 
@@ -255,6 +271,7 @@ def rank_teachers(
     n_jobs: int = 1,
     n_threads: int | None = None,
     progress: bool = False,
+    criterion: str | None = None,
 ) -> Ranking:
     """Score every candidate teacher for ``student`` by its CCH score and rank them.
 
@@ -278,6 +295,10 @@ def rank_teachers(
     estimator_params : mapping estimator name -> keyword arguments
     encoder_params : keyword arguments of the encoder representation
     random_state, device, n_jobs, progress
+    criterion : str or None
+        What ``rank`` and ``recommended`` follow, from :data:`RECOMMEND_BY` (default
+        :data:`DEFAULT_CRITERION`). Every row carries the CCH score, its interval and decision
+        whatever the criterion.
     n_threads : int or None
         Torch/BLAS threads while ranking. Default (None): 1, because the work is many small
         linear-algebra calls that run faster on one thread; use ``n_jobs`` to use more cores.
@@ -302,6 +323,9 @@ def rank_teachers(
         )
     if variant not in SCORE_VARIANTS:
         raise InputError(f"unknown score variant {variant!r}; choose one of {', '.join(SCORE_VARIANTS)}.")
+    criterion = DEFAULT_CRITERION if criterion is None else criterion
+    if criterion not in RECOMMEND_BY:
+        raise InputError(f"unknown criterion {criterion!r}; choose one of {', '.join(RECOMMEND_BY)}.")
     for pname, pval in (("n_bootstrap", n_bootstrap), ("n_seeds", n_seeds), ("dim", dim)):
         if not isinstance(pval, (int, np.integer)) or pval < 1:
             raise InputError(f"{pname} must be a positive integer, got {pval!r}.")
@@ -336,11 +360,13 @@ def rank_teachers(
         return _rank(
             bundle, student, candidates, plan, failures, names, estimators, representation, variant, dim,
             n_bootstrap, n_seeds, params, encoder_params, random_state, device, n_jobs, progress, start,
+            criterion=criterion,
         )
 
 
 def _rank(bundle, student, candidates, plan, failures, names, estimators, representation, variant, dim,
-          n_bootstrap, n_seeds, params, encoder_params, random_state, device, n_jobs, progress, start) -> Ranking:
+          n_bootstrap, n_seeds, params, encoder_params, random_state, device, n_jobs, progress, start, *,
+          criterion: str = DEFAULT_CRITERION) -> Ranking:
     """The body of :func:`rank_teachers` once the arguments are checked."""
     rng = as_generator(random_state)
     seeds = [int(x) for x in rng.integers(0, 2**31 - 1, size=n_seeds)]
@@ -382,7 +408,7 @@ def _rank(bundle, student, candidates, plan, failures, names, estimators, repres
             for e in estimators:
                 rows.append(_row(s, t, e, results, reps, seeds, failures, representation, variant, n_pairs_all, bundle))
     table = pd.DataFrame(rows, columns=RANKING_COLUMNS)
-    table = _add_ranks(table)
+    table = _add_ranks(table, criterion)
     settings = {
         "data": bundle.name,
         "student": student,
@@ -393,6 +419,7 @@ def _rank(bundle, student, candidates, plan, failures, names, estimators, repres
         "dim": int(dim),
         "n_bootstrap": int(n_bootstrap),
         "n_seeds": int(n_seeds),
+        "criterion": criterion,
         "random_state": random_state if isinstance(random_state, (int, type(None))) else "generator",
         "unit": "nats",
     }
@@ -529,6 +556,7 @@ def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pai
         student_accuracy_raw=float(np.mean([r.accuracy_raw.get(s, np.nan) for r in reps])),
         i_teacher_label=ty.value,
         i_joint_label=jy.value,
+        **_label_gain(jy, sy),
         mfh_score=mfh_share(ty.value, sy.value, jy.value),
         label_entropy=label_entropy,
         bound=ts.estimates[0].bound if ts.estimates else None,
@@ -567,12 +595,30 @@ def _check_label_terms(row: dict[str, Any], s: str, t: str, sy: Term, ty: Term, 
         logger.warning("%s <- %s (%s): %s.", s, t, row["estimator"], "; ".join(problems))
 
 
-def _add_ranks(table: pd.DataFrame) -> pd.DataFrame:
+def _label_gain(jy: Term, sy: Term) -> dict[str, float]:
+    """``I([H_T,H_S]; Y) - I(H_S; Y)`` with the conservative independent-terms interval."""
+    value = jy.value - sy.value
+    se = math.sqrt(jy.se**2 + sy.se**2) if math.isfinite(jy.se) and math.isfinite(sy.se) else float("nan")
+    return {"label_gain": value, "label_gain_low": value - 1.959963984540054 * se,
+            "label_gain_high": value + 1.959963984540054 * se}
+
+
+def _predicts_gain(table: pd.DataFrame, criterion: str) -> pd.Series:
+    if criterion == "cch_score":
+        return table["decision"] == "helps"
+    if criterion == "teacher_accuracy":
+        return table["teacher_accuracy"] > table["student_accuracy"]
+    return table["label_gain_low"] > 0
+
+
+def _add_ranks(table: pd.DataFrame, criterion: str = DEFAULT_CRITERION) -> pd.DataFrame:
     ok = table["error"].isna()
     table.loc[ok, "rank"] = (
-        table[ok].groupby(["student", "estimator"])["cch_score"].rank(ascending=False, method="min")
+        table[ok].groupby(["student", "estimator"])[criterion].rank(ascending=False, method="min")
     )
     table["rank"] = table["rank"].astype("Int64")
+    table["criterion"] = criterion
+    table["predicts_gain"] = (ok & _predicts_gain(table, criterion).fillna(False)).astype(bool)
     for _key, grp in table[ok].groupby(["student", "teacher"], sort=False):
         decisions = list(grp["decision"])
         top, count = Counter(decisions).most_common(1)[0]

@@ -86,3 +86,27 @@ def test_json_and_csv(structured_bundle, tmp_path):
 def test_bad_arguments(structured_bundle, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         rank_teachers(structured_bundle, **kwargs)
+
+
+def test_criterion_sets_rank_and_recommendation(structured_bundle):
+    from cchkit.ranking import RECOMMEND_BY
+
+    kw = dict(n_bootstrap=30, random_state=0)
+    by_acc = rank_teachers(structured_bundle, "student", ["shared", "label_only", "noise"], criterion="teacher_accuracy", **kw)
+    t = by_acc.table.set_index("teacher")
+    assert by_acc.settings["criterion"] == "teacher_accuracy" and set(by_acc.table["criterion"]) == {"teacher_accuracy"}
+    best = t["teacher_accuracy"].idxmax()
+    assert t.loc[best, "rank"] == 1 and t.loc["noise", "rank"] == 3
+    assert bool(t.loc["noise", "predicts_gain"]) is False
+    assert by_acc.recommended == (best if t.loc[best, "teacher_accuracy"] > t.loc[best, "student_accuracy"] else None)
+    by_gain = rank_teachers(structured_bundle, "student", ["shared", "label_only", "noise"], criterion="label_gain", **kw)
+    g = by_gain.table.set_index("teacher")
+    # the noise teacher adds no label information beyond the student's: no predicted gain
+    # (the bias-corrected joint term comes out slightly below I(S;Y): 7 noise dims cost parameters)
+    assert abs(g.loc["noise", "label_gain"]) < 0.15 and g.loc["noise", "label_gain_low"] < 0 and not g.loc["noise", "predicts_gain"]
+    assert g.loc["label_only", "label_gain_low"] > 0 and g.loc["label_only", "predicts_gain"]
+    # the CCH score and its decision are in every row whatever the criterion
+    assert g["cch_score"].notna().all() and set(g["decision"]) <= {"helps", "hurts", "inconclusive"}
+    with pytest.raises(InputError, match="unknown criterion"):
+        rank_teachers(structured_bundle, "student", ["noise"], criterion="vibes")
+    assert set(RECOMMEND_BY) >= {"cch_score", "teacher_accuracy", "label_gain"}

@@ -156,6 +156,7 @@ def rank(
     dim: int = typer.Option(16, "--dim", help="Representation dimension (pca, encoder)."),
     n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the intervals."),
     n_seeds: int = typer.Option(1, "--n-seeds", help="Encoder seeds (their spread enters the interval)."),
+    criterion: Optional[str] = typer.Option(None, "--criterion", help="What the rank and the recommendation follow: cch_score, teacher_accuracy or label_gain (default: the study's winner, see the README)."),
     fmt: str = FormatOpt,
     out: Optional[Path] = OutOpt,
     seed: int = SeedOpt,
@@ -180,6 +181,7 @@ def rank(
         dim=dim,
         n_bootstrap=n_bootstrap,
         n_seeds=n_seeds,
+        criterion=criterion,
         random_state=seed,
         device=device,
         n_jobs=n_jobs,
@@ -196,6 +198,8 @@ def rank(
 
 def _ranking_text(ranking) -> str:  # noqa: ANN001
     import pandas as pd
+
+    from ..ranking import RECOMMEND_BY as RECOMMEND_BY_TEXT
 
     t = ranking.table
     s = ranking.settings
@@ -233,6 +237,7 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
         lines.append(f"note: {r.student} <- {r.teacher} ({r.estimator}): {r.note}")
     rec = ranking.recommended
     lines.append("")
+    lines.append(f"ranked and recommended by {s.get('criterion', 'cch_score')}: helps when {RECOMMEND_BY_TEXT.get(s.get('criterion'), '-')}")
     if isinstance(rec, dict):
         for st, te in rec.items():
             lines.append(f"recommended teacher for {st}: {te or 'none predicted to help'}")

@@ -7,6 +7,9 @@ Kinds
 ``pca``
     Standardised features reduced by PCA to ``dim`` components (unsupervised, so fitting it on
     all samples leaks no label information; one fold).
+``pca-var``
+    PCA to the fewest components that keep :data:`PCA_VARIANCE_SHARE` (90%) of the variance,
+    at most ``n // 6`` (so that a pair of modalities keeps 3 samples per dimension).
 ``encoder``
     (see :func:`encoder_representations`) an MLP per modality trained on the labels of one
     split; H_m = its penultimate activations on the held-out split, cross-fitted.
@@ -31,8 +34,10 @@ logger = logging.getLogger("cchkit")
 
 __all__ = ["RepresentationSet", "compute_representations", "REPRESENTATION_KINDS"]
 
-RepresentationKind = Literal["encoder", "pca", "raw"]
-REPRESENTATION_KINDS: tuple[str, ...] = ("encoder", "pca", "raw")
+RepresentationKind = Literal["encoder", "pca", "pca-var", "raw"]
+REPRESENTATION_KINDS: tuple[str, ...] = ("encoder", "pca", "pca-var", "raw")
+#: Share of the variance ``pca-var`` keeps.
+PCA_VARIANCE_SHARE = 0.9
 
 
 @dataclass
@@ -96,6 +101,14 @@ def _pca(x: np.ndarray, dim: int, seed: int) -> tuple[np.ndarray, float]:
     pca = PCA(n_components=k, svd_solver="full" if max(x.shape) < 500 else "auto", random_state=seed)
     z = pca.fit_transform(x)
     return z, float(pca.explained_variance_ratio_.sum())
+
+
+def _variance_dim(x: np.ndarray) -> int:
+    """The fewest principal components keeping PCA_VARIANCE_SHARE of the variance (<= n // 6)."""
+    s = np.linalg.svd(x - x.mean(0), compute_uv=False)
+    share = np.cumsum(s**2) / max(float((s**2).sum()), 1e-300)
+    k = int(np.searchsorted(share, PCA_VARIANCE_SHARE) + 1)
+    return max(1, min(k, x.shape[0] // 6))
 
 
 def cv_accuracy(x: np.ndarray, labels: np.ndarray, *, random_state: int = 0, folds: int = 5) -> float:
@@ -169,8 +182,9 @@ def compute_representations(
     for name, x in data.items():
         z = _clean(np.asarray(x, dtype=np.float64), name)
         accuracy_raw[name] = cv_accuracy(z, labels, random_state=seed)
-        if kind == "pca" and name not in given and z.shape[1] > dim:
-            z, ev = _pca(z, dim, seed)
+        k = dim if kind == "pca" else _variance_dim(z) if kind == "pca-var" else z.shape[1]
+        if kind in ("pca", "pca-var") and name not in given and z.shape[1] > k:
+            z, ev = _pca(z, k, seed)
             info["explained_variance"][name] = ev
             z = standardize(z)
             accuracy[name] = cv_accuracy(z, labels, random_state=seed)

@@ -151,7 +151,7 @@ def rank(
     candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
     data: str = DataOpt,
     estimator: list[str] = typer.Option(["gaussian"], "--estimator", "-e", help="MI estimator (repeatable); see `cchkit estimators`."),
-    representation: str = typer.Option("pca", "--representation", "-r", help="encoder, pca or raw."),
+    representation: str = typer.Option("pca", "--representation", "-r", help="encoder, pca, pca-var (90% of the variance) or raw."),
     variant: str = typer.Option("raw", "--variant", help="Score variant: raw (the paper's form) or matched."),
     dim: int = typer.Option(16, "--dim", help="Representation dimension (pca, encoder)."),
     n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the intervals."),

@@ -110,3 +110,16 @@ def test_criterion_sets_rank_and_recommendation(structured_bundle):
     with pytest.raises(InputError, match="unknown criterion"):
         rank_teachers(structured_bundle, "student", ["noise"], criterion="vibes")
     assert set(RECOMMEND_BY) >= {"cch_score", "teacher_accuracy", "label_gain"}
+
+
+def test_pca_var_keeps_the_stated_share_of_variance():
+    from cchkit.representations import PCA_VARIANCE_SHARE, compute_representations
+
+    rng = np.random.default_rng(0)
+    n = 600
+    low_rank = rng.standard_normal((n, 3)) @ rng.standard_normal((3, 40)) + 0.05 * rng.standard_normal((n, 40))
+    y = rng.integers(0, 3, n)
+    reps = compute_representations({"a": low_rank, "b": rng.standard_normal((n, 40))}, y, kind="pca-var", random_state=0)
+    assert reps.dim("a") == 3  # three directions hold well over 90% of the variance
+    assert reps.dim("b") == n // 6 or reps.dim("b") >= 0.8 * 40  # isotropic noise: most components (capped at n/6)
+    assert reps.info["explained_variance"]["a"] >= PCA_VARIANCE_SHARE

@@ -676,3 +676,11 @@ def test_validate_passes_n_jobs_to_its_ranking(good, monkeypatch):
     cchkit.validate(good, "a", ["b"], methods=("logit-kd",), seeds=1, epochs=1, n_jobs=2, progress=False,
                     rank_params={"n_bootstrap": 10})
     assert seen["n_jobs"] == min(2, os.cpu_count() or 1) and seen["n_bootstrap"] == 10
+
+
+def test_parallel_validate_equals_serial(good):
+    kw = dict(methods=("class-align", "logit-kd"), seeds=3, epochs=2, min_steps=0, progress=False,
+              rank_params={"n_bootstrap": 10}, random_state=5)
+    serial = cchkit.validate(good, "a", ["b", "c"], n_jobs=1, **kw)
+    parallel = cchkit.validate(good, "a", ["b", "c"], n_jobs=2, **kw)
+    assert serial.to_json() == parallel.to_json()

@@ -235,6 +235,8 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
         lines.append(f"failed: {r.student} <- {r.teacher} ({r.estimator}): {r.error}")
     for r in t[t["note"].notna()].itertuples(index=False):
         lines.append(f"note: {r.student} <- {r.teacher} ({r.estimator}): {r.note}")
+    for r in t[t["label_check"].notna() & (t["label_check"] != "ok")].itertuples(index=False):
+        lines.append(f"check: {r.student} <- {r.teacher} ({r.estimator}): {r.label_check}")
     rec = ranking.recommended
     lines.append("")
     lines.append(f"ranked and recommended by {s.get('criterion', 'cch_score')}: helps when {RECOMMEND_BY_TEXT.get(s.get('criterion'), '-')}")

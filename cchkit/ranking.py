@@ -272,6 +272,7 @@ def rank_teachers(
     n_threads: int | None = None,
     progress: bool = False,
     criterion: str | None = None,
+    label_floor: bool = True,
 ) -> Ranking:
     """Score every candidate teacher for ``student`` by its CCH score and rank them.
 
@@ -295,6 +296,10 @@ def rank_teachers(
     estimator_params : mapping estimator name -> keyword arguments
     encoder_params : keyword arguments of the encoder representation
     random_state, device, n_jobs, progress
+    label_floor : bool, default True
+        Replace a label term I(H; Y) whose interval lies below its variational lower bound
+        (:mod:`cchkit.estimators.variational`, on the same H) by that bound; the row's
+        ``label_check`` says so. False keeps the estimator's value and only flags it.
     criterion : str or None
         What ``rank`` and ``recommended`` follow, from :data:`RECOMMEND_BY` (default
         :data:`DEFAULT_CRITERION`). Every row carries the CCH score, its interval and decision
@@ -360,13 +365,13 @@ def rank_teachers(
         return _rank(
             bundle, student, candidates, plan, failures, names, estimators, representation, variant, dim,
             n_bootstrap, n_seeds, params, encoder_params, random_state, device, n_jobs, progress, start,
-            criterion=criterion,
+            criterion=criterion, label_floor=label_floor,
         )
 
 
 def _rank(bundle, student, candidates, plan, failures, names, estimators, representation, variant, dim,
           n_bootstrap, n_seeds, params, encoder_params, random_state, device, n_jobs, progress, start, *,
-          criterion: str = DEFAULT_CRITERION) -> Ranking:
+          criterion: str = DEFAULT_CRITERION, label_floor: bool = True) -> Ranking:
     """The body of :func:`rank_teachers` once the arguments are checked."""
     rng = as_generator(random_state)
     seeds = [int(x) for x in rng.integers(0, 2**31 - 1, size=n_seeds)]
@@ -406,7 +411,8 @@ def _rank(bundle, student, candidates, plan, failures, names, estimators, repres
     for s, cands in plan:
         for t in cands:
             for e in estimators:
-                rows.append(_row(s, t, e, results, reps, seeds, failures, representation, variant, n_pairs_all, bundle))
+                rows.append(_row(s, t, e, results, reps, seeds, failures, representation, variant, n_pairs_all, bundle,
+                                 label_floor=label_floor))
     table = pd.DataFrame(rows, columns=RANKING_COLUMNS)
     table = _add_ranks(table, criterion)
     settings = {
@@ -420,6 +426,7 @@ def _rank(bundle, student, candidates, plan, failures, names, estimators, repres
         "n_bootstrap": int(n_bootstrap),
         "n_seeds": int(n_seeds),
         "criterion": criterion,
+        "label_floor": bool(label_floor),
         "random_state": random_state if isinstance(random_state, (int, type(None))) else "generator",
         "unit": "nats",
     }
@@ -516,7 +523,8 @@ def _term(results, kind, key, est, n_seeds, field_name) -> Term | Exception:
     return combine_terms(groups)
 
 
-def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pairs, bundle) -> dict[str, Any]:
+def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pairs, bundle, *,
+         label_floor: bool = True) -> dict[str, Any]:
     row: dict[str, Any] = {c: np.nan for c in RANKING_COLUMNS}
     row.update(
         student=s, teacher=t, estimator=e, variant=variant, representation=representation,
@@ -537,6 +545,9 @@ def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pai
             return row
     sb = _term(results, "bound", s, "variational", n_seeds, "label")
     tb = _term(results, "bound", t, "variational", n_seeds, "label")
+    sy, ty, checks = _consistent_label_terms(s, t, sy, ty, sb, tb, floor=label_floor)
+    if checks["label_check"] != "ok":
+        logger.warning("%s <- %s (%s): %s.", s, t, e, checks["label_check"])
     score, low, high = score_interval(ts, sy)
     label_entropy = float(np.mean([est.extra.get("label_entropy", np.nan) for est in sy.estimates]))
     row.update(
@@ -561,7 +572,7 @@ def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pai
         label_entropy=label_entropy,
         bound=ts.estimates[0].bound if ts.estimates else None,
     )
-    _check_label_terms(row, s, t, sy, ty, sb, tb)
+    row.update(checks)
     dims = reps[0].dim(t) + reps[0].dim(s)
     if n_pairs < MIN_PAIRS_PER_DIM * dims:
         row["decision"] = "inconclusive"
@@ -573,26 +584,31 @@ def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pai
     return row
 
 
-def _check_label_terms(row: dict[str, Any], s: str, t: str, sy: Term, ty: Term, sb: Any, tb: Any) -> None:
-    """Set the variational lower bounds of I(H_S; Y), I(H_T; Y) and flag an estimate below its bound.
+def _consistent_label_terms(s: str, t: str, sy: Term, ty: Term, sb: Any, tb: Any, floor: bool
+                            ) -> tuple[Term, Term, dict[str, Any]]:
+    """Check I(H_S; Y) and I(H_T; Y) against their variational lower bounds on the same H.
 
-    The bound is ``max(H(Y) - CE, Fano)`` of a cross-fitted logistic regression on the same H
-    (:mod:`cchkit.estimators.variational`); an estimate whose interval lies entirely below the
-    bound's interval is inconsistent with the data and is named in ``label_check``.
+    The bound is ``max(H(Y) - CE, Fano)`` of a cross-fitted logistic regression
+    (:mod:`cchkit.estimators.variational`). An estimate whose interval lies entirely below the
+    bound's is inconsistent with the data: it is named in ``label_check`` and, with ``floor``
+    (the default), replaced by the bound (value and standard error), so that the CCH score and
+    the other criteria never use a label term the data contradict.
     """
-    problems = []
+    fields: dict[str, Any] = {}
+    problems, out = [], []
     for col, name, est, bound in (("i_student_label_lb", f"I({s};Y)", sy, sb), ("i_teacher_label_lb", f"I({t};Y)", ty, tb)):
         if isinstance(bound, Exception):
+            out.append(est)
             continue
-        row[col] = bound.value
+        fields[col] = bound.value
         if est.high < bound.low:
-            problems.append(
-                f"{name} = {est.value:.3f} is below its variational lower bound {bound.value:.3f} "
-                f"[{bound.low:.3f}, {bound.high:.3f}]"
-            )
-    row["label_check"] = "; ".join(problems) if problems else "ok"
-    if problems:
-        logger.warning("%s <- %s (%s): %s.", s, t, row["estimator"], "; ".join(problems))
+            what = "raised to" if floor else "is below"
+            problems.append(f"{name} = {est.value:.3f} {what} its variational lower bound {bound.value:.3f} "
+                            f"[{bound.low:.3f}, {bound.high:.3f}]")
+            est = Term(value=bound.value, se=bound.se, estimates=est.estimates) if floor else est
+        out.append(est)
+    fields["label_check"] = "; ".join(problems) if problems else "ok"
+    return out[0], out[1], fields
 
 
 def _label_gain(jy: Term, sy: Term) -> dict[str, float]:

@@ -55,8 +55,13 @@ def test_ranking_rows_use_one_representation_and_flag_terms_below_their_bound():
     # teacher accuracy is measured on the same PCA-16 H as the MI terms; the raw-modality one apart
     assert t.loc["text", "teacher_accuracy"] < 0.6 < 0.99 < t.loc["text", "teacher_accuracy_raw"]
     assert (t["i_student_label_lb"] > 0.5).all() and (t["i_teacher_label_lb"] > 0.5).all()
-    # the Gaussian label form is below the variational lower bound on text's H: named, not hidden
-    assert "I(text;Y)" in t.loc["text", "label_check"] and "below its variational lower bound" in t.loc["text", "label_check"]
+    # the Gaussian label form is below the variational lower bound on text's H: named, and the
+    # term used by the criteria is raised to the bound (label_floor, the default)
+    assert "I(text;Y)" in t.loc["text", "label_check"] and "raised to its variational lower bound" in t.loc["text", "label_check"]
+    assert t.loc["text", "i_teacher_label"] == pytest.approx(t.loc["text", "i_teacher_label_lb"])
+    raw = cchkit.rank_teachers("digits-avt", "audio", ["text"], random_state=0, n_bootstrap=50, label_floor=False).table.iloc[0]
+    assert "is below its variational lower bound" in raw["label_check"] and raw["i_teacher_label"] < raw["i_teacher_label_lb"]
+    assert raw["cch_score"] == pytest.approx(t.loc["text", "cch_score"])  # the student's term was consistent already
     # KSG's label form on the same H is consistent with the bound for the student
     k = cchkit.rank_teachers("digits-avt", "audio", ["text"], estimators=["ksg"], random_state=0, n_bootstrap=20)
     assert "I(audio;Y)" not in k.table["label_check"].iloc[0]

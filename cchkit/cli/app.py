@@ -308,7 +308,7 @@ def validate(
     train_size: Optional[int] = typer.Option(None, "--train-size", help="The student's labelled budget: training samples (the teacher keeps its own split)."),
     epochs: int = typer.Option(30, "--epochs", help="Training epochs of the student."),
     estimator: list[str] = typer.Option(["gaussian"], "--estimator", "-e", help="MI estimator for the ranking side (repeatable)."),
-    representation: str = typer.Option("pca", "--representation", "-r", help="Representation for the ranking side: encoder, pca or raw."),
+    representation: str = typer.Option("pca", "--representation", "-r", help="Representation for the ranking side: encoder, pca, pca-var or raw."),
     variant: str = typer.Option("raw", "--variant", help="CCH score variant for the ranking side: raw or matched."),
     n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the ranking's intervals."),
     fmt: str = FormatOpt,

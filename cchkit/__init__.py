@@ -12,15 +12,13 @@ distiller.
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import Any
 
-from . import (
-    datasets,
-    distill,  # the subpackage: cchkit.distill.distill(...) trains one student
-)
+from . import datasets
 from .bundle import Modality, ModalityBundle, PairedView, load_bundle
 from .cch import SCORE_VARIANTS, cch_score, decide
-from .distill import DistillResult, ValidationReport, validate
 from .estimators.base import (
     MIEstimate,
     MIEstimator,
@@ -43,6 +41,29 @@ from .ranking import Ranking, rank_teachers
 from .representations import REPRESENTATION_KINDS, RepresentationSet, compute_representations
 
 __version__ = "0.1.0"
+
+#: Names served lazily (PEP 562): the distiller imports torch, which costs about 0.8 s, so
+#: ``import cchkit`` (and every CLI command that does not distil) does not pay for it.
+_LAZY = {
+    "distill": ("cchkit.distill", None),  # the subpackage: cchkit.distill.distill(...) trains one student
+    "DistillResult": ("cchkit.distill", "DistillResult"),
+    "ValidationReport": ("cchkit.distill", "ValidationReport"),
+    "validate": ("cchkit.distill", "validate"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = importlib.import_module(module)
+        value = value if attr is None else getattr(value, attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cchkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 logging.getLogger("cchkit").addHandler(logging.NullHandler())
 

@@ -41,3 +41,19 @@ def test_register_custom_estimator():
         assert cchkit.get_estimator("zero-test").estimate(np.arange(10.0), np.arange(10.0) ** 2).value == 0.0
     finally:
         _REGISTRY.pop("zero-test")
+
+
+def test_import_and_datasets_command_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, cchkit, cchkit.cli.app; from cchkit.cli.app import main; "
+            "sys.argv = ['cchkit', 'datasets', '-f', 'json']; "
+            "exec('try:\\n    main()\\nexcept SystemExit:\\n    pass'); "
+            "print('torch' in sys.modules, file=sys.stderr)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.stderr.strip().splitlines()[-1] == "False", res.stderr
+    assert '"digits-avt"' in res.stdout
+    import cchkit
+
+    assert cchkit.distill.distill.__module__ == "cchkit.distill.trainer" and callable(cchkit.validate)

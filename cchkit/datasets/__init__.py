@@ -1,4 +1,4 @@
-"""Bundled real data (files under ``data/``) and synthetic generators with closed-form truth.
+"""Bundled real data (files under ``cchkit/datasets/data/``) and synthetic generators with closed-form truth.
 
 >>> import cchkit
 >>> cchkit.datasets.list()        # doctest: +SKIP
@@ -21,11 +21,14 @@ DEFAULT_DATASET = "digits-avt"
 
 
 def data_dir() -> Path:
-    """Where the bundled data lives: ``$CCHKIT_DATA_DIR`` if set, else the repository's ``data/``."""
+    """Where the bundled data lives: ``$CCHKIT_DATA_DIR`` if set, else the package's own data
+    (``cchkit/datasets/data``, shipped in the wheel; found with :mod:`importlib.resources`)."""
     env = os.environ.get("CCHKIT_DATA_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "data"
+    from importlib.resources import files
+
+    return Path(str(files(__package__) / "data"))
 
 
 def list() -> builtins.list[str]:  # noqa: A001 - mirrors the documented API cchkit.datasets.list()
@@ -43,6 +46,6 @@ def load(name: str):
     names = list()
     if name not in names:
         raise BundleFormatError(
-            f"no bundled dataset named {name!r}; available: {', '.join(names) or 'none (data/ missing)'}."
+            f"no bundled dataset named {name!r}; available: {', '.join(names) or 'none (the package data is missing)'}."
         )
     return ModalityBundle.load(data_dir() / name)

@@ -3,7 +3,7 @@
 Used only by the one-off generation scripts in ``data/scripts``; cchkit itself
 never imports this file.
 
-A bundle is a directory ``data/<name>/`` holding ``bundle.json``, one
+A bundle is a directory ``cchkit/datasets/data/<name>/`` holding ``bundle.json``, one
 ``<modality>.npy`` per modality (float32, shape (n, dim), C-contiguous, row i of
 every modality is the same sample) and ``label.npy`` (int64, shape (n,), values
 0..C-1).

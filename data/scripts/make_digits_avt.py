@@ -6,7 +6,7 @@ One-off generation script (cchkit never runs it). Needs the Debian package
 ``espeak-ng`` (``apt-get install espeak-ng``) and numpy, scipy, scikit-learn.
 Run from the repository root:
 
-    python data/scripts/make_digits_avt.py --out data/digits-avt --seed 0
+    python data/scripts/make_digits_avt.py --out cchkit/datasets/data/digits-avt --seed 0
 
 For each of the n = 2,000 rows (200 per digit, rows in seeded random order):
 
@@ -261,7 +261,7 @@ def check_espeak(tmp):
 # -------------------------------------------------------------------- main
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=os.path.join("data", "digits-avt"))
+    ap.add_argument("--out", default=os.path.join("cchkit", "datasets", "data", "digits-avt"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
     args = ap.parse_args(argv)

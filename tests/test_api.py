@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import cchkit
 
@@ -57,3 +58,34 @@ def test_import_and_datasets_command_do_not_import_torch():
     import cchkit
 
     assert cchkit.distill.distill.__module__ == "cchkit.distill.trainer" and callable(cchkit.validate)
+
+
+@pytest.mark.parametrize("name", ["gaussian", "ksg", "mine", "infonce"])
+def test_estimators_follow_sklearn_conventions(name):
+    from sklearn.base import clone
+
+    est = cchkit.get_estimator(name, random_state=7)
+    twin = clone(est)
+    assert twin is not est and twin.get_params() == est.get_params() and twin.random_state == 7
+    assert est.get_params(deep=False) == est.get_params()
+    with pytest.raises(cchkit.EstimatorError, match="no parameter"):
+        est.set_params(not_a_parameter=1)
+    assert est.set_params(random_state=11) is est and est.random_state == 11
+
+
+def test_set_params_validates_like_the_constructor():
+    est = cchkit.get_estimator("ksg", k=3)
+    assert est.set_params(k=5).k == 5
+    with pytest.raises(cchkit.CchkitError, match="k must be a positive integer"):
+        est.set_params(k=0)
+    assert est.k == 5  # a refused value leaves the estimator as it was
+
+
+def test_mutual_info_one_call():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((500, 2))
+    y = x + 0.5 * rng.standard_normal((500, 2))
+    est = cchkit.mutual_info(x, y, "ksg", k=5, random_state=0)
+    assert est.estimator == "ksg" and est.value == cchkit.get_estimator("ksg", k=5, random_state=0).estimate(x, y).value
+    labels = (x[:, 0] > 0).astype(int)
+    assert cchkit.mutual_info(x, labels, random_state=0).dim_y == 0

@@ -175,8 +175,10 @@ class MIEstimator(abc.ABC):
         self.random_state = random_state
 
     # ---------------------------------------------------------------- parameters
-    def get_params(self) -> dict[str, Any]:
-        """The constructor's keyword arguments and their current values."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's keyword arguments and their current values (``random_state``
+        included), as scikit-learn's ``get_params``; ``deep`` is accepted for compatibility
+        (an estimator holds no sub-estimators)."""
         params: dict[str, Any] = {}
         for cls in type(self).__mro__:
             if cls is object or "__init__" not in cls.__dict__:
@@ -186,11 +188,31 @@ class MIEstimator(abc.ABC):
                     continue
                 if pname not in params and hasattr(self, pname):
                     params[pname] = getattr(self, pname)
-        params.pop("random_state", None)
         return params
 
+    def set_params(self, **params: Any) -> MIEstimator:
+        """Set constructor parameters, validated as the constructor validates them; returns self.
+
+        Unknown names raise :class:`~cchkit.exceptions.EstimatorError` (a ``ValueError``, as
+        scikit-learn's). With :meth:`get_params` this makes ``sklearn.base.clone`` and
+        ``GridSearchCV``-style tooling work.
+        """
+        current = self.get_params()
+        unknown = sorted(set(params) - set(current))
+        if unknown:
+            raise EstimatorError(
+                f"{type(self).__name__} has no parameter(s) {unknown}; its parameters are {sorted(current)}."
+            )
+        fresh = type(self)(**{**current, **params})
+        self.__dict__.update(fresh.__dict__)
+        return self
+
+    def _reported_params(self) -> dict[str, Any]:
+        """The parameters recorded in an :class:`MIEstimate` (the seed has its own field)."""
+        return {k: v for k, v in self.get_params().items() if k != "random_state"}
+
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self._reported_params().items())
         return f"{type(self).__name__}({args})"
 
     def min_samples(self) -> int:
@@ -264,7 +286,7 @@ class MIEstimator(abc.ABC):
             ci=None if raw.ci is None else (float(raw.ci[0]), float(raw.ci[1])),
             bound=self.bound,
             estimator=self.name,
-            params=self.get_params(),
+            params=self._reported_params(),
             n=int(n),
             dim_x=int(xm.shape[1]),
             dim_y=int(dim_y),

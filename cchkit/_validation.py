@@ -27,8 +27,27 @@ __all__ = [
 ]
 
 
+#: Largest dense matrix a sparse input is expanded to (bytes of float64).
+MAX_DENSE_BYTES = 4 << 30
+
+
+def _densify(a: Any, name: str) -> np.ndarray:
+    """A scipy.sparse matrix (AnnData's usual ``.X``) as a dense array, if it fits."""
+    n, d = a.shape
+    need = 8 * n * d
+    if need > MAX_DENSE_BYTES:
+        raise InputError(
+            f"{name} is a sparse {n} x {d} matrix; as dense float64 it needs {need / 1e9:.1f} GB (limit "
+            f"{MAX_DENSE_BYTES / 1e9:.1f} GB). Reduce it first (e.g. TruncatedSVD or a learned embedding)."
+        )
+    return np.asarray(a.toarray())
+
+
 def to_numpy(a: Any, name: str) -> np.ndarray:
-    """``a`` (numpy, torch, pandas, nested lists) as a numpy array; masked values are refused."""
+    """``a`` (numpy, torch, pandas, scipy.sparse, nested lists) as a numpy array; masked values
+    are refused; a sparse matrix is densified when it fits in :data:`MAX_DENSE_BYTES`."""
+    if hasattr(a, "tocsr") and hasattr(a, "nnz"):  # scipy.sparse, without importing scipy
+        return _densify(a, name)
     if isinstance(a, np.ma.MaskedArray):
         n_masked = int(np.ma.count_masked(a))
         if n_masked:

@@ -238,3 +238,22 @@ def test_checksum_mismatch_is_detected(tmp_path):
     np.save(path / "image.npy", arr)
     with pytest.raises(BundleFormatError, match="does not match the sha256"):
         ModalityBundle.load(path)
+
+
+def test_sparse_matrices_are_accepted_and_densified_with_a_memory_check(monkeypatch):
+    import scipy.sparse as sp
+
+    import cchkit
+    import cchkit._validation as validation
+
+    rng = np.random.default_rng(0)
+    dense = rng.standard_normal((60, 5)) * (rng.random((60, 5)) > 0.5)
+    dense[:, 0] += np.repeat([0, 3], 30)
+    y = np.repeat([0, 1], 30)
+    b = ModalityBundle.from_arrays({"a": sp.csr_matrix(dense), "b": rng.standard_normal((60, 2))}, labels=y)
+    assert np.array_equal(b["a"].data, dense)
+    est = cchkit.mutual_info(sp.csc_matrix(dense), y, random_state=0)
+    assert est.value == cchkit.mutual_info(dense, y, random_state=0).value
+    monkeypatch.setattr(validation, "MAX_DENSE_BYTES", 1000)
+    with pytest.raises(cchkit.CchkitError, match="sparse 60 x 5 matrix"):
+        cchkit.mutual_info(sp.csr_matrix(dense), y)

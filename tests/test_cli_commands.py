@@ -124,3 +124,24 @@ def test_validate_json_shape(tmp_path):
 def test_validate_bad_input(args, message):
     res = run("validate", "-s", "audio", "-c", "image", *args)
     assert res.exit_code == 2 and message in res.output, res.output
+
+
+def test_import_parquet_and_the_one_line_hint_without_pyarrow(tmp_path, monkeypatch):
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"label": np.repeat([0, 1], 15), **{f"a_{i}": rng.standard_normal(30) for i in range(3)},
+                       **{f"b_{i}": rng.standard_normal(30) for i in range(2)}})
+    path = tmp_path / "t.parquet"
+    df.to_parquet(path)
+    res = run("import", path, "--out", tmp_path / "b.npz")
+    assert res.exit_code == 0, res.output
+    assert ModalityBundle.load(tmp_path / "b.npz")["a"].dim == 3
+
+    def no_pyarrow(*args, **kwargs):
+        raise ImportError("Unable to find a usable engine; tried using: 'pyarrow', 'fastparquet'.\nA suitable version ...")
+
+    monkeypatch.setattr(pd, "read_parquet", no_pyarrow)
+    res = run("import", path, "--out", tmp_path / "c.npz")
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1
+    assert "pip install 'cchkit[parquet]'" in res.output

@@ -513,8 +513,10 @@ def import_table(
             raise InputError(f"{table}: unsupported table type {table.suffix!r}; use .csv, .tsv or .parquet.")
     except InputError:
         raise
-    except ImportError as exc:
-        raise InputError(f"reading {table.suffix} needs an optional package: {exc}.") from None
+    except ImportError:
+        raise InputError(
+            f"reading {table.suffix} files needs pyarrow: pip install 'cchkit[parquet]' (or pip install pyarrow)."
+        ) from None
     except Exception as exc:
         raise InputError(f"{table} could not be read as a table ({type(exc).__name__}: {exc}).") from None
     groups = None

@@ -273,6 +273,8 @@ def rank_teachers(
     progress: bool = False,
     criterion: str | None = None,
     label_floor: bool = True,
+    backend: str = "loky",
+    scheduler: str | None = None,
 ) -> Ranking:
     """Score every candidate teacher for ``student`` by its CCH score and rank them.
 
@@ -296,6 +298,12 @@ def rank_teachers(
     estimator_params : mapping estimator name -> keyword arguments
     encoder_params : keyword arguments of the encoder representation
     random_state, device, n_jobs, progress
+    backend : {"loky", "dask", "ray"}, default "loky"
+        Where the estimate grid runs with ``n_jobs`` != 1 (``loky``: local processes); ``dask``
+        uses the running Dask client or the one at ``scheduler`` (all its workers), ``ray``
+        the running Ray cluster. The output does not depend on it.
+    scheduler : str or None
+        A Dask scheduler address (``tcp://host:8786``), with ``backend="dask"``.
     label_floor : bool, default True
         Replace a label term I(H; Y) whose interval lies below its variational lower bound
         (:mod:`cchkit.estimators.variational`, on the same H) by that bound; the row's
@@ -337,6 +345,9 @@ def rank_teachers(
     from ._torch import resolve_device
 
     n_jobs = effective_n_jobs(n_jobs)
+    from ._backends import check_backend
+
+    check_backend(backend, scheduler)
     resolve_device(device)  # an unknown or unavailable device fails now, whatever the representation
     bundle = load_bundle(bundle)
     plan = _resolve_candidates(bundle, student, candidates)
@@ -365,13 +376,14 @@ def rank_teachers(
         return _rank(
             bundle, student, candidates, plan, failures, names, estimators, representation, variant, dim,
             n_bootstrap, n_seeds, params, encoder_params, random_state, device, n_jobs, progress, start,
-            criterion=criterion, label_floor=label_floor,
+            criterion=criterion, label_floor=label_floor, backend=backend, scheduler=scheduler,
         )
 
 
 def _rank(bundle, student, candidates, plan, failures, names, estimators, representation, variant, dim,
           n_bootstrap, n_seeds, params, encoder_params, random_state, device, n_jobs, progress, start, *,
-          criterion: str = DEFAULT_CRITERION, label_floor: bool = True) -> Ranking:
+          criterion: str = DEFAULT_CRITERION, label_floor: bool = True, backend: str = "loky",
+          scheduler: str | None = None) -> Ranking:
     """The body of :func:`rank_teachers` once the arguments are checked."""
     rng = as_generator(random_state)
     seeds = [int(x) for x in rng.integers(0, 2**31 - 1, size=n_seeds)]
@@ -405,7 +417,8 @@ def _rank(bundle, student, candidates, plan, failures, names, estimators, repres
         for f in range(len(reps[si].folds) if reps else 0):
             sub = int(seed + 7919 * f) % (2**31 - 1)
             tasks += [("bound", m, "variational", si, f, sub) for m in names]
-    results = _run_grid(tasks, reps, variant, params, n_jobs=n_jobs, progress=progress)
+    results = _run_grid(tasks, reps, variant, params, n_jobs=n_jobs, progress=progress, backend=backend,
+                        scheduler=scheduler)
 
     rows = []
     for s, cands in plan:
@@ -490,18 +503,24 @@ def _check_class_counts(labels: np.ndarray, classes: np.ndarray) -> None:
         )
 
 
-def _run_grid(tasks, reps, variant, params, *, n_jobs: int, progress: bool) -> dict:
-    from joblib import Parallel, delayed
+def _run_chunk(chunk: list, shared: tuple) -> list:
+    reps, variant, params = shared
+    return [_run_task(t, reps, variant, params) for t in chunk]
 
+
+def _run_grid(tasks, reps, variant, params, *, n_jobs: int, progress: bool, backend: str = "loky",
+              scheduler: str | None = None) -> dict:
     if not tasks:
         return {}
-    if n_jobs == 1:
+    if n_jobs == 1 and backend == "loky":
         from tqdm.auto import tqdm
 
         it = tqdm(tasks, desc="MI estimates", disable=not progress, leave=False)
         out = [_run_task(t, reps, variant, params) for t in it]
     else:
-        out = Parallel(n_jobs=n_jobs)(delayed(_run_task)(t, reps, variant, params) for t in tasks)
+        from ._backends import run_chunked
+
+        out = run_chunked(_run_chunk, tasks, (reps, variant, params), n_jobs=n_jobs, backend=backend, scheduler=scheduler)
     return {task: res for task, res in out}
 
 

@@ -684,3 +684,24 @@ def test_parallel_validate_equals_serial(good):
     serial = cchkit.validate(good, "a", ["b", "c"], n_jobs=1, **kw)
     parallel = cchkit.validate(good, "a", ["b", "c"], n_jobs=2, **kw)
     assert serial.to_json() == parallel.to_json()
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_serial_json(good):
+    distributed = pytest.importorskip("distributed")
+    args = ("rank", "-d", good, "-s", "a", "-c", "b,c", "--n-bootstrap", 20, "-f", "json", "--seed", 4)
+    serial = run(*args)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        on_dask = run(*args, "--n-jobs", 2, "--backend", "dask", "--scheduler", cluster.scheduler_address)
+        api = cchkit.rank_teachers(good, "a", ["b", "c"], n_bootstrap=20, random_state=4, n_jobs=2, backend="dask",
+                                   scheduler=cluster.scheduler_address)
+    assert serial.exit_code == 0 and on_dask.exit_code == 0, on_dask.output
+    assert on_dask.stdout == serial.stdout
+    assert api.to_json() == cchkit.rank_teachers(good, "a", ["b", "c"], n_bootstrap=20, random_state=4).to_json()
+
+
+def test_backend_arguments_are_checked(good):
+    assert_user_error(run("rank", "-d", good, "-s", "a", "--backend", "spark"), "unknown backend 'spark'")
+    assert_user_error(run("rank", "-d", good, "-s", "a", "--scheduler", "tcp://127.0.0.1:1"), "for the Dask backend")

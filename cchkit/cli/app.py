@@ -40,6 +40,8 @@ SeedOpt = typer.Option(0, "--seed", help="Random seed; the same seed gives the s
 DeviceOpt = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars or log messages.")
 NJobsOpt = typer.Option(1, "--n-jobs", help="Parallel workers for the estimate grid (joblib; -1 = all cores).")
+BackendOpt = typer.Option("loky", "--backend", help="Where the grid runs with --n-jobs: loky (local processes), dask or ray.")
+SchedulerOpt = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786), with --backend dask.")
 
 
 def _progress_enabled(quiet: bool) -> bool:
@@ -163,6 +165,8 @@ def rank(
     device: str = DeviceOpt,
     quiet: bool = QuietOpt,
     n_jobs: int = NJobsOpt,
+    backend: str = BackendOpt,
+    scheduler: Optional[str] = SchedulerOpt,
 ) -> None:
     """Rank candidate teacher modalities for a student modality by their CCH score."""
     _setup_logging(quiet)
@@ -185,6 +189,8 @@ def rank(
         random_state=seed,
         device=device,
         n_jobs=n_jobs,
+        backend=backend,
+        scheduler=scheduler,
         progress=_progress_enabled(quiet),
     )
     if fmt == "json":
@@ -317,6 +323,8 @@ def validate(
     device: str = DeviceOpt,
     quiet: bool = QuietOpt,
     n_jobs: int = NJobsOpt,
+    backend: str = BackendOpt,
+    scheduler: Optional[str] = SchedulerOpt,
 ) -> None:
     """Distil every candidate teacher into the student and check the ranking against the measured gains."""
 
@@ -334,7 +342,8 @@ def validate(
     bundle = load_bundle(data)
     cands = _resolve_candidates(bundle, student, _split_names(candidates, "--candidates"))[0][1]
     estimators_ = [e for item in estimator for e in item.split(",") if e.strip()]
-    rank_params = dict(estimators=estimators_, representation=representation, variant=variant, n_bootstrap=n_bootstrap)
+    rank_params = dict(estimators=estimators_, representation=representation, variant=variant, n_bootstrap=n_bootstrap,
+                       backend=backend, scheduler=scheduler)
     methods = [m for item in method for m in item.split(",") if m.strip()] if method else None
     if train_size is not None and train_size < 1:
         raise InputError(f"--train-size must be a positive number of samples, got {train_size}.")

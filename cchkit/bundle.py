@@ -289,6 +289,60 @@ class ModalityBundle:
         ids = df[id_column].to_numpy() if id_column else None
         return cls.from_arrays(arrays, labels=df[label].to_numpy(), ids=ids, name=name)
 
+    @classmethod
+    def from_anndata(cls, adata: Any, *, label: str, modalities: Mapping[str, str] | None = None,
+                     name: str = "") -> ModalityBundle:
+        """Build a bundle from an AnnData (scverse): several representations of the same cells.
+
+        Parameters
+        ----------
+        adata : anndata.AnnData
+        label : str
+            The ``adata.obs`` column with the class labels.
+        modalities : mapping modality name -> source, optional
+            Sources are ``"X"``, ``"obsm:<key>"`` or ``"layers:<key>"``. Default: ``X`` (as
+            modality ``"X"``) and every ``obsm`` key. Sparse matrices are densified (with a
+            memory check).
+        name : str
+
+        Sample ids are ``adata.obs_names``; every modality has every cell, so all are paired.
+        """
+        if label not in adata.obs.columns:
+            raise BundleError(f"adata.obs has no column {label!r} (columns: {list(adata.obs.columns)[:10]}).")
+        if modalities is None:
+            modalities = {"X": "X", **{str(k): f"obsm:{k}" for k in adata.obsm.keys()}}
+        arrays = {mname: _anndata_source(adata, src) for mname, src in modalities.items()}
+        ids = np.asarray(adata.obs_names).astype(str)
+        return cls.from_arrays(arrays, labels=_obs_labels(adata.obs[label], label), ids=ids, name=name)
+
+    @classmethod
+    def from_mudata(cls, mdata: Any, *, label: str, modalities: Sequence[str] | None = None,
+                    name: str = "") -> ModalityBundle:
+        """Build a bundle from a MuData (scverse): one modality per ``mdata.mod`` entry.
+
+        ``label`` is a column of the global ``mdata.obs`` (also as ``"<mod>:<label>"``) or of
+        each modality's own ``obs``. Each modality's ``X`` is used (sparse is densified) and its
+        ``obs_names`` are the sample ids, so cells measured in only some modalities are paired
+        where they overlap (the CCH uses the shared cells; the unpaired distiller uses all).
+        """
+        names = list(mdata.mod.keys()) if modalities is None else list(modalities)
+        arrays, labels, ids = {}, {}, {}
+        for mname in names:
+            if mname not in mdata.mod:
+                raise UnknownModalityError(f"the MuData has no modality {mname!r}; it has {', '.join(mdata.mod.keys())}.")
+            mod = mdata.mod[mname]
+            obs_ids = np.asarray(mod.obs_names).astype(str)
+            if label in mod.obs.columns:
+                column = mod.obs[label]
+            elif label in mdata.obs.columns:
+                column = mdata.obs[label].reindex(mod.obs_names)
+            elif f"{mname}:{label}" in mdata.obs.columns:
+                column = mdata.obs[f"{mname}:{label}"].reindex(mod.obs_names)
+            else:
+                raise BundleError(f"no label column {label!r} in mdata.obs or in the obs of modality {mname!r}.")
+            arrays[mname], labels[mname], ids[mname] = mod.X, _obs_labels(column, label), obs_ids
+        return cls.from_arrays(arrays, labels=labels, ids=ids, name=name)
+
     # ------------------------------------------------------------------ access
     @property
     def names(self) -> list[str]:
@@ -478,6 +532,31 @@ class ModalityBundle:
 
 
 # ---------------------------------------------------------------------- helpers
+def _anndata_source(adata: Any, src: str) -> Any:
+    """The matrix an AnnData source names: ``X``, ``obsm:<key>`` or ``layers:<key>``."""
+    kind, _, key = str(src).partition(":")
+    if src == "X":
+        return adata.X
+    store = {"obsm": adata.obsm, "layers": adata.layers}.get(kind)
+    if store is None or key not in store:
+        raise BundleError(
+            f"unknown AnnData source {src!r}; use 'X', 'obsm:<key>' ({', '.join(adata.obsm.keys()) or 'none'}) or "
+            f"'layers:<key>' ({', '.join(adata.layers.keys()) or 'none'})."
+        )
+    return store[key]
+
+
+def _obs_labels(column: Any, label: str) -> np.ndarray:
+    """An obs column as label values; cells without a label are refused by name."""
+    values = column.to_numpy() if hasattr(column, "to_numpy") else np.asarray(column)
+    missing = pd.isna(values)
+    if missing.any():
+        raise BundleError(
+            f"{int(missing.sum())} cell(s) have no {label!r} label; drop or annotate them first."
+        )
+    return values.astype(str) if values.dtype == object else values
+
+
 def _plain(v: Any) -> Any:
     """A numpy scalar as the Python value it holds (so messages say 0, not np.int64(0))."""
     return v.item() if isinstance(v, np.generic) else v

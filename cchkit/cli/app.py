@@ -503,9 +503,6 @@ def import_table(
     name: str = typer.Option("", "--name", help="Bundle name (default: the table's file name)."),
 ) -> None:
     """Turn a CSV or parquet table into a bundle (columns grouped by prefix or by a JSON mapping)."""
-    import os
-    import shutil
-    import tempfile
 
     import pandas as pd
 
@@ -513,6 +510,9 @@ def import_table(
 
     if not table.is_file():
         raise InputError(f"{table}: no such file.")
+    if table.suffix.lower() in (".h5ad", ".h5mu"):
+        _write_new_bundle(_scverse_bundle(table, label, name or table.stem), Path(out))
+        return
     try:
         if table.suffix.lower() in (".parquet", ".pq"):
             df = pd.read_parquet(table)
@@ -541,7 +541,33 @@ def import_table(
     bundle = ModalityBundle.from_dataframe(
         df, label=label, modalities=groups, sep=sep, id_column=id_column, name=name or table.stem
     )
-    out = Path(out)
+    _write_new_bundle(bundle, Path(out))
+
+
+def _scverse_bundle(path: Path, label: str, name: str):  # noqa: ANN202
+    """A bundle from an AnnData ``.h5ad`` (X and every obsm key) or a MuData ``.h5mu`` (every modality)."""
+    from ..bundle import ModalityBundle
+
+    try:
+        if path.suffix.lower() == ".h5ad":
+            import anndata
+
+            return ModalityBundle.from_anndata(anndata.read_h5ad(path), label=label, name=name)
+        import mudata
+
+        return ModalityBundle.from_mudata(mudata.read_h5mu(path), label=label, name=name)
+    except ImportError:
+        raise InputError(f"reading {path.suffix} files needs anndata and mudata: pip install 'cchkit[scverse]'.") from None
+    except (OSError, KeyError) as exc:
+        raise InputError(f"{path} could not be read ({type(exc).__name__}: {exc}).") from None
+
+
+def _write_new_bundle(bundle, out: Path) -> None:  # noqa: ANN001
+    """Write ``bundle`` to a path that must not exist yet (atomically: temp dir, then rename)."""
+    import os
+    import shutil
+    import tempfile
+
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"--out {out}: the directory {parent} does not exist.")

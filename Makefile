@@ -28,7 +28,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/cchkit rank --student audio --candidates image,text
 
-test: $(STAMP)
+# headless Chromium renders the HTML report in tests/test_report.py (Debian package, as root)
+CHROMIUM_STAMP := $(VENV)/.chromium
+$(CHROMIUM_STAMP): | $(PY)
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	touch $(CHROMIUM_STAMP)
+
+test: $(STAMP) $(CHROMIUM_STAMP)
 	$(PY) -m pytest -n 2 -q --durations=15
 
 test-fast: $(STAMP)

@@ -42,6 +42,7 @@ QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars or log me
 NJobsOpt = typer.Option(1, "--n-jobs", help="Parallel workers for the estimate grid (joblib; -1 = all cores).")
 BackendOpt = typer.Option("loky", "--backend", help="Where the grid runs with --n-jobs: loky (local processes), dask or ray.")
 SchedulerOpt = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786), with --backend dask.")
+ReportOpt = typer.Option(None, "--report", help="Also write one self-contained HTML page (tables, plots, settings, data) to this file.")
 
 
 def _progress_enabled(quiet: bool) -> bool:
@@ -167,11 +168,13 @@ def rank(
     n_jobs: int = NJobsOpt,
     backend: str = BackendOpt,
     scheduler: Optional[str] = SchedulerOpt,
+    report: Optional[Path] = ReportOpt,
 ) -> None:
     """Rank candidate teacher modalities for a student modality by their CCH score."""
     _setup_logging(quiet)
     _check_format(fmt)
-    check_out_is_not_input(out, _input_paths(data))
+    for path in (out, report):
+        check_out_is_not_input(path, _input_paths(data))
     from ..ranking import rank_teachers
 
     estimators = [e for item in estimator for e in item.split(",") if e.strip()]
@@ -200,6 +203,11 @@ def rank(
     else:
         text = _ranking_text(ranking)
     write_output(text, out)
+    if report is not None:
+        from ..bundle import load_bundle
+        from ..report import ranking_report
+
+        write_output(ranking_report(ranking, load_bundle(data)), report)
 
 
 def _ranking_text(ranking) -> str:  # noqa: ANN001
@@ -325,6 +333,7 @@ def validate(
     n_jobs: int = NJobsOpt,
     backend: str = BackendOpt,
     scheduler: Optional[str] = SchedulerOpt,
+    report: Optional[Path] = ReportOpt,
 ) -> None:
     """Distil every candidate teacher into the student and check the ranking against the measured gains."""
 
@@ -334,7 +343,8 @@ def validate(
 
     _setup_logging(quiet)
     _check_format(fmt)
-    check_out_is_not_input(out, _input_paths(data))
+    for path in (out, report):
+        check_out_is_not_input(path, _input_paths(data))
     if seeds < 1:
         raise InputError(f"--seeds must be a positive integer, got {seeds}.")
     if epochs < 1:
@@ -347,17 +357,21 @@ def validate(
     methods = [m for item in method for m in item.split(",") if m.strip()] if method else None
     if train_size is not None and train_size < 1:
         raise InputError(f"--train-size must be a positive number of samples, got {train_size}.")
-    report = run_validation(
+    result = run_validation(
         bundle, student, cands, methods=methods, seeds=seeds, epochs=epochs, rank_params=rank_params,
         random_state=seed, device=device, progress=_progress_enabled(quiet), n_jobs=n_jobs, train_size=train_size,
     )
     if fmt == "json":
-        text = report.to_json()
+        text = result.to_json()
     elif fmt == "csv":
-        text = report.table.to_csv(index=False, float_format="%.6g")
+        text = result.table.to_csv(index=False, float_format="%.6g")
     else:
-        text = _validation_text(report)
+        text = _validation_text(result)
     write_output(text, out)
+    if report is not None:
+        from ..report import validation_report
+
+        write_output(validation_report(result, bundle), report)
 
 
 def _validation_text(report) -> str:  # noqa: ANN001

@@ -24,24 +24,16 @@ pre { background: #f7f7f7; padding: 0.6em; font-size: 0.8em; overflow-x: auto; }
 """
 
 
-def _figure_png(fig: Any) -> str:
-    import matplotlib.pyplot as plt
+def _plot(draw: Any) -> str:
+    """``draw(ax)`` on a stand-alone figure (no pyplot: the user's backend is left alone), as an
+    inline PNG ``<img>``."""
+    from matplotlib.figure import Figure
 
+    fig = Figure(figsize=(7.5, 3.8))
+    draw(fig.subplots())
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _plot(draw: Any) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    draw(ax)
-    return f'<img alt="plot" src="{_figure_png(fig)}">'
+    return '<img alt="plot" src="data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode("ascii") + '">'
 
 
 def _table(df: Any) -> str:

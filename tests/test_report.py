@@ -57,6 +57,7 @@ def test_rank_report_is_one_self_contained_page(reports):
     page = _parse(reports / "rank.html")
     text = " ".join(page.text)
     assert page.tags.count("table") >= 2 and len(page.images) == 1 and page.images[0].startswith("data:image/png;base64,")
+    assert len(page.images[0]) > 10_000  # a drawn plot, not an empty canvas
     assert not page.external  # nothing fetched from elsewhere
     for heading in ("Recommendation", "Scores with intervals", "Table", "Settings", "Data"):
         assert heading in text

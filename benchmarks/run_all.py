@@ -15,7 +15,7 @@ import sys
 
 from _common import COMMAND_ENV, HERE, ROOT, log
 
-BENCHMARKS = ("estimators", "prediction", "end_to_end")
+BENCHMARKS = ("estimators", "distill", "criteria", "prediction", "end_to_end")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=BENCHMARKS, action="append")
     ap.add_argument("--anchors", action="store_true", help="estimators: also the anchor libraries (own venv, slow)")
-    ap.add_argument("--jobs", type=int, default=1, help="prediction: parallel distillations (default 1)")
+    ap.add_argument("--jobs", type=int, default=1, help="prediction, distill, criteria: parallel workers (default 1; distill and criteria default to 2 on their own)")
     args = ap.parse_args(argv)
     chosen = args.only or list(BENCHMARKS)
     failed = []
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [sys.executable, str(HERE / f"{name}.py")]
         if args.quick:
             cmd.append("--quick")
-        if name == "prediction" and args.jobs != 1:
+        if name in ("prediction", "distill", "criteria") and args.jobs != 1:
             cmd += ["--jobs", str(args.jobs)]
         env = dict(os.environ)
         sub = "python " + " ".join(os.path.relpath(c, ROOT) if c.startswith(str(ROOT)) else c for c in cmd[1:])

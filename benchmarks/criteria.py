@@ -267,7 +267,8 @@ def main() -> None:
                                    "sign agreement (significant)": _fmt(sc["sign"]) + f" of {sc['n_sig']}",
                                    "top-1 hit": _fmt(sc["top1"]), "_rho": sc["spearman"][0], "_groups": sc["per_group"]})
     seconds = time.perf_counter() - t0
-    text = header("Criteria against measured KD gains", started=started, seconds=seconds, load_start=load0,
+    title = ("QUICK (plumbing check only, numbers mean nothing): " if args.quick else "") + "Criteria against measured KD gains"
+    text = header(title, started=started, seconds=seconds, load_start=load0,
                   extra={"pairs": f"{len(pairs)} (teacher, student) pairs; {len(seeds)} seeds; splits full and starved "
                          f"({STARVED_PER_CLASS} labelled per class)",
                          "gains": "class-align (unpaired, the validate default) and logit-kd (paired), "

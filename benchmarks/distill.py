@@ -173,7 +173,9 @@ def main() -> None:
     summary = _summary(runs)
     seconds = time.perf_counter() - t0
     cols = ["family", "pair", "no KD", "teacher acc", *METHODS, "s per seed (all methods)"]
-    text = header("Distillers: measured KD gains with 95% intervals", started=started, seconds=seconds, load_start=load0,
+    title = ("QUICK (plumbing check only, numbers mean nothing): " if args.quick else "") + \
+        "Distillers: measured KD gains with 95% intervals"
+    text = header(title, started=started, seconds=seconds, load_start=load0,
                   extra={"settings": f"{len(seeds)} seeds; distill() defaults (30 epochs, at least 300 SGD steps, "
                          "epoch chosen on a validation split of the training split); starved = "
                          f"{STARVED_PER_CLASS} labelled samples per class; gains are accuracy points / 100, "

@@ -283,7 +283,6 @@ def main() -> None:
 
 
 def _targets(tables: dict, rng: Any) -> list[str]:
-    import numpy as np
 
     t = tables[("full", "class-align")]
     default = "cch gaussian/pca (default)"
@@ -307,7 +306,6 @@ def _targets(tables: dict, rng: Any) -> list[str]:
         + f"; the estimator's own value was below the bound in {flagged} pairs, whose terms were raised to the bound "
         "(label_floor, the default).",
     ]
-    _ = np
     return lines
 
 

@@ -28,7 +28,6 @@ Writes ``benchmarks/results/distill.md``.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -190,7 +189,6 @@ def main() -> None:
     text += "\n## Per method\n\n" + md_table(counts.merge(mean_gain)[["split", "method", "significant gains", "mean gain"]])
     write_atomic(args.out, text)
     log(f"wrote {args.out} in {seconds / 60:.1f} min")
-    _ = math
 
 
 if __name__ == "__main__":

@@ -81,5 +81,5 @@ def run_chunked(fn: Callable[..., list], tasks: Sequence[Any], shared: Any, *, n
         workers = int(info.get("n_jobs", n_jobs))
         k = max(1, min(len(tasks), workers * _CHUNKS_PER_WORKER))
         chunks = [list(tasks[i::k]) for i in range(k)]
-        out = Parallel(n_jobs=workers if backend != "loky" else n_jobs)(delayed(fn)(c, shared) for c in chunks)
+        out = Parallel(n_jobs=workers)(delayed(fn)(c, shared) for c in chunks)
     return [r for part in out for r in part]

@@ -632,10 +632,8 @@ def _consistent_label_terms(s: str, t: str, sy: Term, ty: Term, sb: Any, tb: Any
 
 def _label_gain(jy: Term, sy: Term) -> dict[str, float]:
     """``I([H_T,H_S]; Y) - I(H_S; Y)`` with the conservative independent-terms interval."""
-    value = jy.value - sy.value
-    se = math.sqrt(jy.se**2 + sy.se**2) if math.isfinite(jy.se) and math.isfinite(sy.se) else float("nan")
-    return {"label_gain": value, "label_gain_low": value - 1.959963984540054 * se,
-            "label_gain_high": value + 1.959963984540054 * se}
+    gain = Term(value=jy.value - sy.value, se=math.sqrt(jy.se**2 + sy.se**2))  # NaN se -> NaN bounds
+    return {"label_gain": gain.value, "label_gain_low": gain.low, "label_gain_high": gain.high}
 
 
 def _predicts_gain(table: pd.DataFrame, criterion: str) -> pd.Series:

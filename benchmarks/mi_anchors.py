@@ -187,7 +187,7 @@ def _cchkit_one(t: dict, label: str, name: str, kw: dict, seed: int | None) -> d
         x, y, truth = sample(t)
         t0 = time.perf_counter()
         return make_record(t, truth, label, infonce_ceiling(t, x, y), time.perf_counter() - t0, None, "cchkit", None, None)
-    from cchkit.estimators.base import get_estimator
+    from cchkit.estimators import get_estimator
 
     x, y, truth = sample(t)
     params = dict(kw, random_state=0 if seed is None else seed)

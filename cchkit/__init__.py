@@ -17,11 +17,14 @@ import logging
 from typing import Any
 
 from . import datasets
-from .bundle import Modality, ModalityBundle, PairedView, load_bundle
+from .bundle import Modality, ModalityBundle, PairedView
 from .cch import SCORE_VARIANTS, cch_score, decide
-from .estimators.base import (
+from .datasets import load_bundle
+from .estimators import (
+    Estimator,
     MIEstimate,
     MIEstimator,
+    RawEstimate,
     get_estimator,
     list_estimators,
     register_estimator,
@@ -95,6 +98,8 @@ __all__ = [
     "load_bundle",
     "MIEstimate",
     "MIEstimator",
+    "RawEstimate",
+    "Estimator",
     "get_estimator",
     "list_estimators",
     "register_estimator",

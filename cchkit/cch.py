@@ -50,7 +50,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ._validation import standardize
-from .estimators.base import MIEstimate, MIEstimator
+from .estimators import MIEstimate, MIEstimator
 from .exceptions import InputError
 
 __all__ = [
@@ -104,7 +104,7 @@ class Term:
 
 def _se_of(est: MIEstimate) -> float:
     """Standard error of an estimate: its own ``se`` if given, else from its 95% interval."""
-    se = est.extra.get("se")
+    se = est.se
     if se is not None and math.isfinite(se):
         return float(se)
     if est.ci is not None:

@@ -28,9 +28,10 @@ import pandas as pd
 from ._parallel import effective_n_jobs
 from ._random import RandomState, as_generator
 from ._torch import limit_threads
-from .bundle import MIN_SAMPLES, ModalityBundle, load_bundle
+from .bundle import MIN_SAMPLES, ModalityBundle
 from .cch import SCORE_VARIANTS, Term, combine_terms, decide, estimate_terms, mfh_share, score_interval
-from .estimators.base import MIEstimate, get_estimator_accepting, list_estimators
+from .datasets import load_bundle
+from .estimators import MIEstimate, get_estimator_accepting, list_estimators
 from .exceptions import BundleError, CchkitError, InputError, RankingFailedError, UnknownEstimatorError
 from .representations import REPRESENTATION_KINDS, RepresentationSet, compute_representations
 
@@ -568,7 +569,7 @@ def _row(s, t, e, results, reps, seeds, failures, representation, variant, n_pai
     if checks["label_check"] != "ok":
         logger.warning("%s <- %s (%s): %s.", s, t, e, checks["label_check"])
     score, low, high = score_interval(ts, sy)
-    label_entropy = float(np.mean([est.extra.get("label_entropy", np.nan) for est in sy.estimates]))
+    label_entropy = float(np.mean([np.nan if est.label_entropy is None else est.label_entropy for est in sy.estimates]))
     row.update(
         i_teacher_student=ts.value,
         i_teacher_student_low=ts.low,

@@ -25,7 +25,7 @@ def test_estimate_mi_shortcut():
 
 
 def test_register_custom_estimator():
-    from cchkit.estimators.base import _REGISTRY, RawEstimate
+    from cchkit.estimators import RawEstimate, unregister_estimator
 
     @cchkit.register_estimator("zero-test")
     class Zero(cchkit.MIEstimator):
@@ -39,9 +39,11 @@ def test_register_custom_estimator():
 
     try:
         assert "zero-test" in cchkit.list_estimators()
-        assert cchkit.get_estimator("zero-test").estimate(np.arange(10.0), np.arange(10.0) ** 2).value == 0.0
+        est = cchkit.get_estimator("zero-test").estimate(np.arange(10.0), np.arange(10.0) ** 2)
+        assert est.value == 0.0 and est.ci_method == "none" and "ci_method" not in est.extra
+        assert isinstance(cchkit.get_estimator("zero-test"), cchkit.Estimator)
     finally:
-        _REGISTRY.pop("zero-test")
+        unregister_estimator("zero-test")
 
 
 def test_import_and_datasets_command_do_not_import_torch():

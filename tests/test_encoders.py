@@ -7,10 +7,9 @@ import logging
 import numpy as np
 import pytest
 
-from cchkit import encoders as enc
-from cchkit.encoders import encoder_representations
 from cchkit.exceptions import InputError
-from cchkit.representations import RepresentationSet, compute_representations
+from cchkit.representations import RepresentationSet, compute_representations, encoder_representations
+from cchkit.representations import encoders as enc
 
 # one intra-op thread: these nets are tiny, and CI runs pytest -n 2 on two cores
 FAST = dict(epochs=8, hidden=16, patience=3, num_threads=1)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cchkit.datasets.mi_tasks import gaussian_task
-from cchkit.estimators.base import MIEstimate, get_estimator, list_estimators
+from cchkit.estimators import MIEstimate, get_estimator, list_estimators
 from cchkit.exceptions import InputError
 
 # small, fast settings per estimator (others get defaults)
@@ -52,7 +52,7 @@ def test_returns_filled_estimate(name, data):
     assert est.estimator == name and est.n == 300 and est.dim_x == 2 and est.dim_y == 2
     assert np.isfinite(est.value) and est.seconds >= 0 and est.seed == 0
     assert est.bound in ("point", "lower", "upper")
-    assert isinstance(est.params, dict) and "ci_method" in est.extra
+    assert isinstance(est.params, dict) and est.ci_method is not None
     assert est.ci is not None
     assert est.ci[0] <= est.value <= est.ci[1]
     d = est.to_dict()
@@ -66,7 +66,7 @@ def test_label_form_within_entropy(name, data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = make(name).estimate(x, labels)
-    h = est.extra["label_entropy"]
+    h = est.label_entropy
     assert est.dim_y == 0
     assert 0.0 <= est.value <= h + 1e-12
     if est.ci is not None:

@@ -14,7 +14,7 @@ import pytest
 from sklearn.feature_selection._mutual_info import _compute_mi_cc, _compute_mi_cd
 
 from cchkit.datasets.mi_tasks import apply_transform, gaussian_task
-from cchkit.estimators.base import get_estimator
+from cchkit.estimators import get_estimator
 from cchkit.estimators.knn import KSGEstimator, ksg_mi, ross_mi
 from cchkit.exceptions import InputError
 
@@ -83,7 +83,7 @@ def test_brute_force_exact_where_float32_is_not(case):
 def test_accurate_in_low_dimension(kind, dx, dy, mi):
     x, y, truth = gaussian_task(kind, dx, dy, mi, n=3000, random_state=1)
     est = _ksg().estimate(x, y)
-    tol = max(0.05, 3 * est.extra["se"])
+    tol = max(0.05, 3 * est.se)
     assert abs(est.value - truth) < tol, (est, truth)
 
 
@@ -138,7 +138,7 @@ def test_interval_and_metadata():
     x, y, _ = gaussian_task("sparse", 2, 2, 1.0, n=800, random_state=0)
     est = _ksg(n_bootstrap=30).estimate(x, y)
     assert est.ci[0] <= est.value <= est.ci[1]
-    assert "subsampling" in est.extra["ci_method"]
+    assert "subsampling" in est.ci_method
     assert est.bound == "point" and est.extra["search"] == "kdtree"
     none = _ksg(n_bootstrap=0).estimate(x, y)
     assert none.ci is None and none.value == est.value
@@ -151,7 +151,7 @@ def test_interval_covers_spread_of_repeats():
         x, y, _ = gaussian_task("sparse", 1, 1, 1.0, n=1000, random_state=100 + seed)
         e = _ksg(n_bootstrap=40).estimate(x, y)
         vals.append(e.value)
-        ses.append(e.extra["se"])
+        ses.append(e.se)
     sd = np.std(vals, ddof=1)
     assert 0.3 * sd < np.mean(ses) < 3.0 * sd
 

@@ -60,7 +60,7 @@ def test_independent_gives_about_zero_and_ci_touches_zero():
 def test_asymptotic_interval_used_when_bootstrap_too_costly():
     x, y = sparse_gaussian(20_000, 40, 2.0, 0)
     e = get_estimator("gaussian", random_state=0).estimate(x, y)
-    assert e.extra["ci_method"].startswith("asymptotic")
+    assert e.ci_method.startswith("asymptotic")
     assert e.ci[0] < 2.0 + 0.05 and e.ci[1] > 2.0 - 0.05
 
 
@@ -96,7 +96,7 @@ def _binary_probit(n, snr, seed):
 def test_label_form_bounded_and_close_to_quadrature():
     x, y, truth = _binary_probit(4000, 2.0, 0)
     e = get_estimator("gaussian", random_state=0, n_bootstrap=50).estimate(x, y)
-    assert 0 <= e.value <= e.extra["label_entropy"] + 1e-12
+    assert 0 <= e.value <= e.label_entropy + 1e-12
     # a class-Gaussian mixture is not the probit model: within 0.1 nats
     assert abs(e.value - truth) < 0.1
     assert e.extra["kt_lower_bhattacharyya"] <= e.extra["kt_upper_kl"] + 1e-12

@@ -120,7 +120,7 @@ def test_ksg_subsampling_se_matches_the_sampling_spread_at_n():
         y = 0.6 * x + 0.8 * rng.standard_normal((1000, 1))
         est = cchkit.get_estimator("ksg", n_bootstrap=30, subsample_size=100, random_state=seed).estimate(x, y)
         values.append(est.value)
-        ses.append(est.extra["se"])
+        ses.append(est.se)
     # subsamples of m = 100 of n = 1000 spread sqrt(n/m - 1) = 3 times wider than estimates at n
     ratio = np.mean(ses) / np.std(values, ddof=1)
     assert 0.5 < ratio < 2.0, ratio

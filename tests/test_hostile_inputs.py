@@ -254,7 +254,7 @@ def test_parallel_ranking_equals_serial_api_and_cli(good):
 
 
 def test_estimator_registry_is_loaded_in_a_fresh_process():
-    code = "from cchkit.estimators.base import estimator_class; print(estimator_class('gaussian').__name__)"
+    code = "from cchkit.estimators import estimator_class; print(estimator_class('gaussian').__name__)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and res.stdout.strip() == "GaussianMI", res.stderr
 

@@ -204,7 +204,7 @@ def rank(
         text = _ranking_text(ranking)
     write_output(text, out)
     if report is not None:
-        from ..bundle import load_bundle
+        from ..datasets import load_bundle
         from ..report import ranking_report
 
         write_output(ranking_report(ranking, load_bundle(data)), report)
@@ -300,7 +300,7 @@ def estimators(fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
 
     import pandas as pd
 
-    from ..estimators.base import estimator_class, estimator_descriptions
+    from ..estimators import estimator_class, estimator_descriptions
 
     _check_format(fmt)
     rows = [{"name": k, "bound": estimator_class(k).bound, "description": v} for k, v in estimator_descriptions().items()]
@@ -337,7 +337,7 @@ def validate(
 ) -> None:
     """Distil every candidate teacher into the student and check the ranking against the measured gains."""
 
-    from ..bundle import load_bundle
+    from ..datasets import load_bundle
     from ..distill import validate as run_validation
     from ..ranking import _resolve_candidates
 
@@ -418,7 +418,7 @@ def info(data: str = DataOpt, fmt: str = FormatOpt, out: Optional[Path] = OutOpt
     """Summarise a bundle: modalities, dims, n, classes, pairing, constant columns, NaN count."""
     import json
 
-    from ..bundle import load_bundle
+    from ..datasets import load_bundle
 
     _check_format(fmt)
     check_out_is_not_input(out, _input_paths(data))
@@ -457,8 +457,8 @@ def estimate(
     """Estimate the mutual information between two modalities, or a modality and the labels."""
     import json
 
-    from ..bundle import load_bundle
-    from ..estimators.base import get_estimator_accepting, list_estimators
+    from ..datasets import load_bundle
+    from ..estimators import get_estimator_accepting, list_estimators
 
     _setup_logging(quiet)
     _check_format(fmt)
@@ -482,7 +482,6 @@ def estimate(
         result = est.estimate(view.data[x], view.data[y], discrete_y=False)
     result = result.to(units)
     row = {"x": x, "y": y, **{k: v for k, v in result.to_dict().items() if k != "extra"}}
-    row["ci_method"] = result.extra.get("ci_method")
     if fmt == "json":
         text = json.dumps({"rows": [row], "extra": result.to_dict()["extra"]}, indent=2)
     elif fmt == "csv":
@@ -497,7 +496,7 @@ def estimate(
         text = (
             f"I({x}; {y}) = {result.value:.4f}{ci} {units}  ({estimator}, {result.bound} estimate, n={result.n}, "
             f"dims {result.dim_x}x{result.dim_y or 'labels'}, {result.seconds:.2f} s)\n"
-            f"interval: {result.extra.get('ci_method', 'none')}"
+            f"interval: {result.ci_method or 'none'}"
         )
     write_output(text, out)
 

@@ -12,9 +12,10 @@ import builtins
 import os
 from pathlib import Path
 
+from ..bundle import ModalityBundle
 from ..exceptions import BundleFormatError
 
-__all__ = ["list", "load", "data_dir", "DEFAULT_DATASET"]
+__all__ = ["list", "load", "load_bundle", "data_dir", "DEFAULT_DATASET"]
 
 #: The bundle `cchkit rank` uses when no ``--data`` is given.
 DEFAULT_DATASET = "digits-avt"
@@ -39,13 +40,28 @@ def list() -> builtins.list[str]:  # noqa: A001 - mirrors the documented API cch
     return sorted(p.name for p in root.iterdir() if (p / "bundle.json").is_file())
 
 
-def load(name: str):
+def load(name: str) -> ModalityBundle:
     """Load a bundled dataset by name (see :func:`list`)."""
-    from ..bundle import ModalityBundle
-
     names = list()
     if name not in names:
         raise BundleFormatError(
             f"no bundled dataset named {name!r}; available: {', '.join(names) or 'none (the package data is missing)'}."
         )
     return ModalityBundle.load(data_dir() / name)
+
+
+def load_bundle(path_or_name: str | os.PathLike[str] | ModalityBundle) -> ModalityBundle:
+    """A bundle from a path (``.npz`` or directory) or the name of a bundled dataset.
+
+    A path that exists wins over a dataset of the same name; a bundle is returned as it is.
+    """
+    if isinstance(path_or_name, ModalityBundle):
+        return path_or_name
+    p = Path(path_or_name)
+    if p.exists():
+        return ModalityBundle.load(p)
+    if str(path_or_name) in list():
+        return load(str(path_or_name))
+    raise BundleFormatError(
+        f"{path_or_name!r} is neither a file or directory nor a bundled dataset ({', '.join(list())})."
+    )

@@ -259,7 +259,7 @@ def validate(
     ValidationReport
     """
     t0 = time.perf_counter()
-    from ..bundle import load_bundle
+    from ..datasets import load_bundle
 
     bundle = load_bundle(bundle)
     bundle.modality(student)

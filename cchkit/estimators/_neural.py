@@ -41,7 +41,8 @@ import numpy as np
 
 from .._random import derive_seed
 from ..exceptions import InputError
-from .base import MIEstimator, RawEstimate
+from .base import MIEstimator
+from .contract import RawEstimate
 
 logger = logging.getLogger("cchkit")
 

@@ -1,5 +1,6 @@
-"""The estimator interface: :class:`MIEstimate` results, the :class:`MIEstimator` base class,
-and the registry (:func:`register_estimator`, :func:`get_estimator`, :func:`list_estimators`).
+"""The :class:`MIEstimator` base class: input checks, standardisation, timing and clipping
+shared by every built-in estimator (the result types are in :mod:`.contract`, the names in
+:mod:`.registry`).
 
 Every estimator answers two questions through one method, ``estimate(x, y)``:
 
@@ -13,14 +14,11 @@ Units are nats throughout; :meth:`MIEstimate.to` converts to bits.
 from __future__ import annotations
 
 import abc
-import dataclasses
 import inspect
 import logging
-import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+import warnings
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -34,105 +32,12 @@ from .._validation import (
     looks_discrete,
     standardize,
 )
-from ..exceptions import EstimatorError, InputError, UnknownEstimatorError
+from ..exceptions import EstimatorError, InputError
+from .contract import Bound, MIEstimate, RawEstimate
 
 logger = logging.getLogger("cchkit")
 
-__all__ = [
-    "MIEstimate",
-    "MIEstimator",
-    "register_estimator",
-    "get_estimator",
-    "list_estimators",
-    "estimator_descriptions",
-    "label_entropy",
-]
-
-Bound = Literal["point", "lower", "upper"]
-
-
-@dataclass(frozen=True)
-class MIEstimate:
-    """The result of one mutual-information estimate.
-
-    Attributes
-    ----------
-    value : float
-        The estimate, in ``unit`` (nats unless converted).
-    ci : tuple of float or None
-        A (low, high) interval; how it was obtained is in ``extra["ci_method"]``.
-    bound : {"point", "lower", "upper"}
-        ``"point"`` for a consistent estimator, ``"lower"`` for a variational lower bound.
-    estimator : str
-        Registry name of the estimator.
-    params : dict
-        The estimator's hyper-parameters.
-    n, dim_x, dim_y : int
-        Samples and dimensions used (``dim_y`` is 0 for class labels).
-    seed : int or None
-        The integer seed, when one was given.
-    seconds : float
-        Wall-clock time of the estimate.
-    extra : dict
-        Estimator-specific details (training curve, caps, bounds, warnings...).
-    unit : {"nats", "bits"}
-    """
-
-    value: float
-    ci: tuple[float, float] | None
-    bound: Bound
-    estimator: str
-    params: dict[str, Any]
-    n: int
-    dim_x: int
-    dim_y: int
-    seed: int | None = None
-    seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-    unit: Literal["nats", "bits"] = "nats"
-
-    def to(self, unit: Literal["nats", "bits"]) -> MIEstimate:
-        """Return the same estimate in ``unit`` ("nats" or "bits")."""
-        if unit not in ("nats", "bits"):
-            raise InputError(f"unit must be 'nats' or 'bits', got {unit!r}.")
-        if unit == self.unit:
-            return self
-        factor = 1.0 / math.log(2) if unit == "bits" else math.log(2)
-        ci = None if self.ci is None else (self.ci[0] * factor, self.ci[1] * factor)
-        return dataclasses.replace(self, value=self.value * factor, ci=ci, unit=unit)
-
-    @property
-    def discrete_y(self) -> bool:
-        """True when ``y`` was a class-label vector."""
-        return self.dim_y == 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict (the training curve and other arrays become lists)."""
-        out = dataclasses.asdict(self)
-        out["ci"] = None if self.ci is None else [float(self.ci[0]), float(self.ci[1])]
-        out["extra"] = _jsonable(self.extra)
-        out["params"] = _jsonable(self.params)
-        return out
-
-    def __str__(self) -> str:
-        ci = "" if self.ci is None else f" [{self.ci[0]:.3f}, {self.ci[1]:.3f}]"
-        return f"I = {self.value:.3f}{ci} {self.unit} ({self.estimator}, {self.bound}, n={self.n})"
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    return obj
+__all__ = ["MIEstimator", "label_entropy"]
 
 
 def label_entropy(labels: np.ndarray) -> float:
@@ -140,15 +45,6 @@ def label_entropy(labels: np.ndarray) -> float:
     counts = np.bincount(labels)
     p = counts[counts > 0] / labels.shape[0]
     return float(-(p * np.log(p)).sum())
-
-
-@dataclass
-class RawEstimate:
-    """What an estimator's ``_estimate_*`` method returns to the base class."""
-
-    value: float
-    ci: tuple[float, float] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class MIEstimator(abc.ABC):
@@ -242,44 +138,11 @@ class MIEstimator(abc.ABC):
             discrete_y = looks_discrete(y)
         xm = as_float_matrix(x, "x")
         if discrete_y:
-            labels, classes = as_labels(y, "y")
-            n = check_same_rows(x=xm, y=labels)
-            self._check_n(n)
-            if classes.size < 2:
-                raise InputError(
-                    "y has a single class; I(X; Y) with a constant label is 0 by definition and "
-                    "nothing can be estimated. Give at least two classes."
-                )
-            check_informative_columns(xm, "x")
-            xm = self._prepare(xm, "x")
-            raw = self._estimate_discrete(xm, labels)
-            h_y = label_entropy(labels)
-            raw = _clip_to_label_entropy(raw, h_y)
-            raw.extra.setdefault("label_entropy", h_y)
+            raw, n, h_y = self._label_form(xm, y)
             dim_y = 0
         else:
-            ym = as_float_matrix(y, "y")
-            n = check_same_rows(x=xm, y=ym)
-            self._check_n(n)
-            check_informative_columns(xm, "x")
-            check_informative_columns(ym, "y")
-            xm, ym = self._prepare(xm, "x"), self._prepare(ym, "y")
-            raw = self._estimate_continuous(xm, ym)
-            dim_y = ym.shape[1]
-            if self.bound == "lower" and raw.value < 0:
-                # MI >= 0, so max(0, bound) is still a valid lower bound; a negative bound means
-                # the critic learned nothing useful (too little training or data)
-                import warnings
-
-                raw.extra["clipped_from"] = float(raw.value)
-                warnings.warn(
-                    f"{self.name}: the variational bound came out at {raw.value:.3f} nats (< 0), reported as 0; "
-                    "the critic is under-trained: give more samples or training steps.",
-                    stacklevel=2,
-                )
-                raw.value = 0.0
-                if raw.ci is not None:
-                    raw.ci = (max(raw.ci[0], 0.0), max(raw.ci[1], 0.0))
+            raw, n, dim_y = self._pair_form(xm, y)
+            h_y = None
         seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
         return MIEstimate(
             value=float(raw.value),
@@ -293,7 +156,47 @@ class MIEstimator(abc.ABC):
             seed=None if seed is None else int(seed),
             seconds=time.perf_counter() - start,
             extra=raw.extra,
+            se=_optional_float(raw.se if raw.se is not None else raw.extra.pop("se", None)),
+            ci_method=raw.ci_method if raw.ci_method is not None else raw.extra.pop("ci_method", None),
+            label_entropy=h_y,
         )
+
+    def _label_form(self, xm: np.ndarray, y: Any) -> tuple[RawEstimate, int, float]:
+        """I(X; Y) for class labels ``y``: the checked estimate clipped into [0, H(Y)]."""
+        labels, classes = as_labels(y, "y")
+        n = check_same_rows(x=xm, y=labels)
+        self._check_n(n)
+        if classes.size < 2:
+            raise InputError(
+                "y has a single class; I(X; Y) with a constant label is 0 by definition and "
+                "nothing can be estimated. Give at least two classes."
+            )
+        check_informative_columns(xm, "x")
+        raw = self._estimate_discrete(self._prepare(xm, "x"), labels)
+        h_y = label_entropy(labels)
+        return _clip_to_label_entropy(raw, h_y), n, h_y
+
+    def _pair_form(self, xm: np.ndarray, y: Any) -> tuple[RawEstimate, int, int]:
+        """I(X; Y) for a continuous ``y``; a negative lower bound is reported as 0, with a warning."""
+        ym = as_float_matrix(y, "y")
+        n = check_same_rows(x=xm, y=ym)
+        self._check_n(n)
+        check_informative_columns(xm, "x")
+        check_informative_columns(ym, "y")
+        raw = self._estimate_continuous(self._prepare(xm, "x"), self._prepare(ym, "y"))
+        if self.bound == "lower" and raw.value < 0:
+            # MI >= 0, so max(0, bound) is still a valid lower bound; a negative bound means
+            # the critic learned nothing useful (too little training or data)
+            raw.extra["clipped_from"] = float(raw.value)
+            warnings.warn(
+                f"{self.name}: the variational bound came out at {raw.value:.3f} nats (< 0), reported as 0; "
+                "the critic is under-trained: give more samples or training steps.",
+                stacklevel=3,
+            )
+            raw.value = 0.0
+            if raw.ci is not None:
+                raw.ci = (max(raw.ci[0], 0.0), max(raw.ci[1], 0.0))
+        return raw, n, ym.shape[1]
 
     def _prepare(self, a: np.ndarray, name: str) -> np.ndarray:
         """Standardised (scale-safe) columns, or, with ``standardize=False``, ``a`` itself once
@@ -337,74 +240,5 @@ def _clip_to_label_entropy(raw: RawEstimate, h_y: float) -> RawEstimate:
     return raw
 
 
-# -------------------------------------------------------------------- registry
-_REGISTRY: dict[str, type[MIEstimator]] = {}
-E = TypeVar("E", bound=type[MIEstimator])
-
-
-def register_estimator(name: str) -> Callable[[E], E]:
-    """Class decorator adding an :class:`MIEstimator` subclass to the registry under ``name``."""
-
-    def decorator(cls: E) -> E:
-        if not (isinstance(cls, type) and issubclass(cls, MIEstimator)):
-            raise TypeError("register_estimator decorates MIEstimator subclasses")
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise EstimatorError(f"an estimator named {name!r} is already registered")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorator
-
-
-def list_estimators() -> list[str]:
-    """Names of the registered estimators, sorted."""
-    _load_builtin()
-    return sorted(_REGISTRY)
-
-
-def estimator_descriptions() -> dict[str, str]:
-    """Registry name -> one-line description."""
-    _load_builtin()
-    return {k: _REGISTRY[k].description for k in sorted(_REGISTRY)}
-
-
-def estimator_class(name: str) -> type[MIEstimator]:
-    """The registered class called ``name`` (the built-ins are loaded first, in any process).
-
-    Raises :class:`UnknownEstimatorError` listing the registered names.
-    """
-    _load_builtin()
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise UnknownEstimatorError(
-            f"unknown estimator {name!r}; choose one of {', '.join(sorted(_REGISTRY))}."
-        ) from None
-
-
-def get_estimator_accepting(name: str, **params: Any) -> MIEstimator:
-    """Build ``name`` with the keyword arguments of ``params`` that its constructor accepts.
-
-    Used where one set of options (``n_bootstrap``, ``device``, ``progress``...) is offered to
-    estimators of different kinds; the others are dropped.
-    """
-    import inspect
-
-    accepted = inspect.signature(estimator_class(name).__init__).parameters
-    return get_estimator(name, **{k: v for k, v in params.items() if k in accepted})
-
-
-def get_estimator(name: str, **params: Any) -> MIEstimator:
-    """Build a registered estimator: ``get_estimator("ksg", k=5, random_state=0)``."""
-    if isinstance(name, MIEstimator):
-        return name
-    cls = estimator_class(name)
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        raise EstimatorError(f"bad parameters for estimator {name!r}: {exc}") from None
-
-
-def _load_builtin() -> None:
-    from . import _builtin  # noqa: F401  (imports register the built-in estimators)
+def _optional_float(v: Any) -> float | None:
+    return None if v is None else float(v)

@@ -59,7 +59,9 @@ import numpy as np
 from scipy.special import digamma
 
 from ..exceptions import InputError
-from .base import MIEstimator, RawEstimate, register_estimator
+from .base import MIEstimator
+from .contract import RawEstimate
+from .registry import register_estimator
 
 __all__ = ["GaussianMI", "wishart_logdet_bias"]
 

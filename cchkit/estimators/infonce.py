@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._neural import NeuralEstimator, infonce_terms
-from .base import register_estimator
+from .registry import register_estimator
 
 __all__ = ["InfoNCEEstimator"]
 

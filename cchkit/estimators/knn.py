@@ -25,7 +25,9 @@ from scipy.special import digamma
 from .._torch import torch_threads
 from .._validation import standardize_fit
 from ..exceptions import InputError
-from .base import MIEstimator, RawEstimate, register_estimator
+from .base import MIEstimator
+from .contract import RawEstimate
+from .registry import register_estimator
 
 logger = logging.getLogger("cchkit")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..exceptions import InputError
 from ._neural import NeuralEstimator, _offdiag_logmeanexp
-from .base import register_estimator
+from .registry import register_estimator
 
 __all__ = ["MINEEstimator"]
 

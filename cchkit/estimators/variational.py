@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import EstimatorError, InputError
-from .base import MIEstimator, RawEstimate
+from .base import MIEstimator
+from .contract import RawEstimate
 
 __all__ = ["VariationalLabelMI", "fano_lower_bound", "heldout_log_probs"]
 

@@ -156,7 +156,7 @@ code('''
 est = cchkit.get_estimator("gaussian", n_bootstrap=N_BOOTSTRAP, random_state=0)
 e = est.estimate(bundle["audio"].data[:, :8], bundle["text"].data[:, :8])
 print(f"I(audio[:8]; text[:8]) = {e.value:.3f} nats = {e.to('bits').value:.3f} bits, 95% CI {np.round(e.ci, 3)}, "
-      f"ci method: {e.extra.get('ci_method')}, bound: {e.bound}")
+      f"ci method: {e.ci_method}, bound: {e.bound}")
 e_y = est.estimate(bundle["audio"].data, bundle["audio"].labels, discrete_y=True)
 print(f"I(audio; Y) = {e_y.value:.3f} nats (label entropy log 10 = {np.log(10):.3f})")
 print(cchkit.list_estimators())

@@ -54,11 +54,11 @@ from typing import Any
 
 import numpy as np
 
-from ._random import RandomState, derive_seed
-from ._torch import resolve_device, seeded, torch_threads
-from ._validation import as_float_matrix, as_labels, find_constant_columns, standardize_fit
-from .exceptions import InputError
-from .representations import RepresentationSet
+from .._random import RandomState, derive_seed
+from .._torch import resolve_device, seeded, torch_threads
+from .._validation import as_float_matrix, as_labels, find_constant_columns, standardize_fit
+from ..exceptions import InputError
+from .set import RepresentationSet
 
 logger = logging.getLogger("cchkit")
 

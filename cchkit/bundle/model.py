@@ -1,27 +1,14 @@
-"""The modality bundle: cchkit's one data format.
+"""The modality bundle: cchkit's one data model.
 
 A :class:`ModalityBundle` is a set of named modalities, each an (n_m, d_m) float matrix whose
 rows carry a sample id and a class label. Two modalities are *paired* where they share sample
-ids; the CCH score needs paired samples, the unpaired distiller does not.
-
-On disk a bundle is either
-
-* a single ``.npz`` file: one key per modality (its matrix), ``label`` (labels shared by all
-  modalities, row i = sample i), optional ``<modality>__ids`` and ``<modality>__label`` for
-  modalities with their own ids / labels, and an optional ``__meta__`` JSON string; or
-* a directory with ``bundle.json`` (name, modalities, dims, label names, source, licence,
-  format version) and one ``.npy`` per array.
-
-Both are read with ``allow_pickle=False``: a file that needs unpickling is refused.
+ids; the CCH score needs paired samples, the unpaired distiller does not. Files are read and
+written by :mod:`.format`; this module builds and validates the bundle in memory.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,26 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._safe_arrays import check_regular_file, read_json, read_npy, read_npz
-from ._validation import as_float_matrix, as_labels, find_constant_columns, to_numpy
-from .exceptions import (
-    BundleError,
-    BundleFormatError,
-    CchkitError,
-    InputError,
-    NotPairedError,
-    UnknownModalityError,
-)
+from .._validation import as_float_matrix, as_labels, find_constant_columns, to_numpy
+from ..exceptions import BundleError, InputError, NotPairedError, UnknownModalityError
+from .format import FORMAT_VERSION, BundleParts, check_name, read_bundle_parts, write_bundle_files
+from .sources import anndata_source, obs_labels
 
-logger = logging.getLogger("cchkit")
+__all__ = ["Modality", "ModalityBundle", "PairedView", "MIN_SAMPLES"]
 
-__all__ = ["Modality", "ModalityBundle", "PairedView", "FORMAT_VERSION", "MIN_SAMPLES"]
-
-FORMAT_VERSION = 1
 #: Fewest samples a modality may have: below this no estimate or split is meaningful.
 MIN_SAMPLES = 10
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
-_RESERVED = {"label", "ids", "__meta__"}
 
 
 @dataclass(frozen=True)
@@ -121,7 +97,7 @@ class ModalityBundle:
                 "(with one class there is nothing to predict and I(H; Y) = 0)."
             )
         for m in self.modalities.values():
-            _check_name(m.name)
+            check_name(m.name)
             if m.n < MIN_SAMPLES:
                 raise BundleError(
                     f"modality {m.name!r} has {m.n} sample(s); at least {MIN_SAMPLES} are needed."
@@ -191,7 +167,7 @@ class ModalityBundle:
         modalities: dict[str, Modality] = {}
         offset = 0
         for mname, arr in arrays.items():
-            _check_name(mname)
+            check_name(mname)
             try:
                 data = as_float_matrix(arr, f"modality {mname!r}")
             except InputError as exc:
@@ -311,9 +287,9 @@ class ModalityBundle:
             raise BundleError(f"adata.obs has no column {label!r} (columns: {list(adata.obs.columns)[:10]}).")
         if modalities is None:
             modalities = {"X": "X", **{str(k): f"obsm:{k}" for k in adata.obsm.keys()}}
-        arrays = {mname: _anndata_source(adata, src) for mname, src in modalities.items()}
+        arrays = {mname: anndata_source(adata, src) for mname, src in modalities.items()}
         ids = np.asarray(adata.obs_names).astype(str)
-        return cls.from_arrays(arrays, labels=_obs_labels(adata.obs[label], label), ids=ids, name=name)
+        return cls.from_arrays(arrays, labels=obs_labels(adata.obs[label], label), ids=ids, name=name)
 
     @classmethod
     def from_mudata(cls, mdata: Any, *, label: str, modalities: Sequence[str] | None = None,
@@ -340,7 +316,7 @@ class ModalityBundle:
                 column = mdata.obs[f"{mname}:{label}"].reindex(mod.obs_names)
             else:
                 raise BundleError(f"no label column {label!r} in mdata.obs or in the obs of modality {mname!r}.")
-            arrays[mname], labels[mname], ids[mname] = mod.X, _obs_labels(column, label), obs_ids
+            arrays[mname], labels[mname], ids[mname] = mod.X, obs_labels(column, label), obs_ids
         return cls.from_arrays(arrays, labels=labels, ids=ids, name=name)
 
     # ------------------------------------------------------------------ access
@@ -451,39 +427,25 @@ class ModalityBundle:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ModalityBundle:
         """Read a bundle from a ``.npz`` file or a directory with ``bundle.json``."""
-        p = Path(path)
-        if not p.exists():
-            raise BundleFormatError(f"{p}: no such file or directory.")
-        if p.is_dir():
-            return _load_dir(cls, p)
-        return _load_npz(cls, p)
+        return cls.from_parts(read_bundle_parts(path))
+
+    @classmethod
+    def from_parts(cls, parts: BundleParts) -> ModalityBundle:
+        """Build (and validate) a bundle from what :func:`~cchkit.bundle.format.read_bundle_parts` read."""
+        return cls.from_arrays(
+            parts.arrays,
+            labels=parts.labels,
+            ids=parts.ids,
+            name=parts.name,
+            descriptions=parts.descriptions,
+            representations=parts.representations,
+            metadata=parts.metadata,
+        )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the bundle: to a single ``.npz`` when ``path`` ends in ``.npz``, otherwise to a
         directory (``bundle.json`` + ``.npy`` files). Returns the path written."""
-        p = Path(path)
-        arrays = self._arrays_for_disk()
-        if p.suffix == ".npz":
-            meta = self._meta_json(files=None)
-            arrays["__meta__"] = np.array(json.dumps(meta))
-            p.parent.mkdir(parents=True, exist_ok=True)
-            tmp = p.with_name(p.name + ".tmp.npz")
-            np.savez_compressed(tmp, **arrays)
-            os.replace(tmp, p)
-            return p
-        p.mkdir(parents=True, exist_ok=True)
-        files = {}
-        for key, arr in arrays.items():
-            fname = f"{key}.npy"
-            np.save(p / fname, arr, allow_pickle=False)
-            files[key] = fname
-        meta = self._meta_json(files=files)
-        for entry in list(meta["modalities"].values()) + [meta["label"]]:
-            for key in ("file", "ids", "label"):
-                if isinstance(entry.get(key), str):
-                    entry.setdefault("sha256", {})[entry[key]] = _sha256(p / entry[key])
-        (p / "bundle.json").write_text(json.dumps(meta, indent=2))
-        return p
+        return write_bundle_files(path, self._arrays_for_disk(), self._meta_json)
 
     def _shared_labels(self) -> bool:
         mods = list(self.modalities.values())
@@ -531,32 +493,6 @@ class ModalityBundle:
         return meta
 
 
-# ---------------------------------------------------------------------- helpers
-def _anndata_source(adata: Any, src: str) -> Any:
-    """The matrix an AnnData source names: ``X``, ``obsm:<key>`` or ``layers:<key>``."""
-    kind, _, key = str(src).partition(":")
-    if src == "X":
-        return adata.X
-    store = {"obsm": adata.obsm, "layers": adata.layers}.get(kind)
-    if store is None or key not in store:
-        raise BundleError(
-            f"unknown AnnData source {src!r}; use 'X', 'obsm:<key>' ({', '.join(adata.obsm.keys()) or 'none'}) or "
-            f"'layers:<key>' ({', '.join(adata.layers.keys()) or 'none'})."
-        )
-    return store[key]
-
-
-def _obs_labels(column: Any, label: str) -> np.ndarray:
-    """An obs column as label values; cells without a label are refused by name."""
-    values = column.to_numpy() if hasattr(column, "to_numpy") else np.asarray(column)
-    missing = pd.isna(values)
-    if missing.any():
-        raise BundleError(
-            f"{int(missing.sum())} cell(s) have no {label!r} label; drop or annotate them first."
-        )
-    return values.astype(str) if values.dtype == object else values
-
-
 def _plain(v: Any) -> Any:
     """A numpy scalar as the Python value it holds (so messages say 0, not np.int64(0))."""
     return v.item() if isinstance(v, np.generic) else v
@@ -567,240 +503,3 @@ def _label_values(v: Any, what: str) -> np.ndarray:
     if arr.ndim == 0:
         raise BundleError(f"{what} must be a vector with one label per sample, got a scalar.")
     return arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
-
-
-def _check_name(name: str) -> None:
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or "__" in name or name in _RESERVED:
-        raise BundleError(
-            f"invalid modality name {name!r}: use letters, digits, '_', '-' or '.', no '__', and "
-            f"not one of {sorted(_RESERVED)}."
-        )
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _check_sha256(path: Path, expected: Any, what: str) -> None:
-    """Raise when bundle.json records a checksum for ``path`` and the file does not match it."""
-    if isinstance(expected, dict):
-        expected = expected.get(path.name)
-    if isinstance(expected, str) and expected and _sha256(path) != expected:
-        raise BundleFormatError(
-            f"{path}: {what} does not match the sha256 recorded in bundle.json; the file is corrupt "
-            "or was edited. Regenerate the bundle (or its bundle.json)."
-        )
-
-
-def _load_array(path: Path, what: str, sha256: Any = None) -> np.ndarray:
-    """One checked ``.npy`` (regular file, no objects, header matching its size, checksum)."""
-    check_regular_file(path, what)
-    if sha256 is not None:
-        _check_sha256(path, sha256, what)
-    return read_npy(path, what)
-
-
-#: The keys a modality entry of bundle.json may have, with their types.
-_ENTRY_KEYS: dict[str, tuple[type, ...]] = {
-    "file": (str,), "ids": (str,), "label": (str,), "dim": (int,), "n": (int,),
-    "description": (str,), "representation": (bool,), "sha256": (str, dict),
-}
-_LABEL_KEYS: dict[str, tuple[type, ...]] = {"file": (str,), "names": (list,), "description": (str,), "sha256": (str, dict)}
-
-
-def _check_keys(obj: dict, allowed: Mapping[str, tuple[type, ...]], where: str) -> None:
-    """Refuse unknown keys (a typo must not be ignored) and values of the wrong type."""
-    unknown = [k for k in obj if k not in allowed]
-    if unknown:
-        raise BundleFormatError(
-            f"{where} has unknown key(s) {', '.join(map(repr, unknown))}; accepted keys: {', '.join(allowed)}."
-        )
-    for key, types in allowed.items():
-        if key not in obj or obj[key] is None:
-            continue
-        val = obj[key]
-        if isinstance(val, bool) and bool not in types or not isinstance(val, types):
-            names = " or ".join("an integer" if t is int else f"a {t.__name__}" for t in types)
-            raise BundleFormatError(f"{where}: {key!r} must be {names}, got {val!r:.60}.")
-
-
-def _check_bundle_json(meta: Any, meta_path: Path) -> None:
-    if not isinstance(meta, dict) or not isinstance(meta.get("modalities"), dict) or not meta["modalities"]:
-        raise BundleFormatError(f"{meta_path} has no 'modalities' object; it is not a cchkit bundle.json.")
-    version = meta.get("format_version", FORMAT_VERSION)
-    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
-        raise BundleFormatError(
-            f"{meta_path} has format_version {version!r}; this cchkit reads version {FORMAT_VERSION}. Upgrade cchkit."
-        )
-    for name, entry in meta["modalities"].items():
-        _check_name(name)
-        if not isinstance(entry, dict):
-            raise BundleFormatError(f"{meta_path}: modality {name!r} entry is not an object.")
-        _check_keys(entry, _ENTRY_KEYS, f"{meta_path}: modality {name!r}")
-    label_meta = meta.get("label", {})
-    if not isinstance(label_meta, dict):
-        raise BundleFormatError(f"{meta_path}: 'label' must be an object, got {label_meta!r:.60}.")
-    _check_keys(label_meta, _LABEL_KEYS, f"{meta_path}: 'label'")
-    names = label_meta.get("names")
-    if names is not None and not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in names):
-        raise BundleFormatError(f"{meta_path}: 'label.names' must be a list of class names (strings).")
-
-
-def _load_dir(cls: type[ModalityBundle], p: Path) -> ModalityBundle:
-    meta_path = p / "bundle.json"
-    if not meta_path.exists():
-        raise BundleFormatError(
-            f"{p} is a directory without bundle.json, so it is not a cchkit bundle. Write one with "
-            "ModalityBundle.save(dir) or `cchkit import`, or pass an .npz file."
-        )
-    check_regular_file(meta_path, "bundle.json")
-    meta = read_json(meta_path.read_bytes(), str(meta_path))
-    _check_bundle_json(meta, meta_path)
-    label_meta = meta.get("label") or {}
-    arrays: dict[str, np.ndarray] = {}
-    labels: dict[str, np.ndarray] = {}
-    ids: dict[str, np.ndarray] = {}
-    shared_label = None
-    if label_meta.get("file"):
-        shared_label = _load_array(_inside(p, label_meta["file"]), "the label array", label_meta.get("sha256"))
-    descriptions = {}
-    reps = []
-    for name, entry in meta["modalities"].items():
-        fname = entry.get("file") or f"{name}.npy"
-        arr = _load_array(_inside(p, fname), f"modality {name!r}", entry.get("sha256"))
-        if arr.ndim == 1:
-            arr = arr[:, None]
-        for key, actual in (("dim", arr.shape[1] if arr.ndim == 2 else None), ("n", arr.shape[0])):
-            if key in entry and entry[key] != actual:
-                raise BundleFormatError(
-                    f"{meta_path} says modality {name!r} has {key}={entry[key]}, but {fname} has "
-                    f"{actual}; the bundle is inconsistent (regenerate bundle.json)."
-                )
-        arrays[name] = arr
-        if entry.get("label"):
-            labels[name] = _load_array(_inside(p, entry["label"]), f"labels of {name!r}", entry.get("sha256"))
-        elif shared_label is not None:
-            labels[name] = shared_label
-        else:
-            raise BundleError(f"{meta_path}: no labels for modality {name!r} (no 'label' file).")
-        if entry.get("ids"):
-            ids[name] = _load_array(_inside(p, entry["ids"]), f"ids of {name!r}", entry.get("sha256"))
-        descriptions[name] = str(entry.get("description", ""))
-        if entry.get("representation"):
-            reps.append(name)
-    names = label_meta.get("names")
-    labels = {k: _decode_names(v, names) for k, v in labels.items()}
-    metadata = {k: v for k, v in meta.items() if k not in ("modalities", "label", "format", "format_version", "name", "sha256")}
-    return cls.from_arrays(
-        arrays,
-        labels=labels,
-        ids={k: ids.get(k, np.arange(arrays[k].shape[0])) for k in arrays},
-        name=str(meta.get("name", p.name)),
-        descriptions=descriptions,
-        representations=reps,
-        metadata=metadata,
-    )
-
-
-def _decode_names(codes: np.ndarray, names: Sequence[str] | None) -> np.ndarray:
-    """Map stored integer codes to class names when bundle.json lists them."""
-    if names is None or codes.dtype.kind not in "iu":
-        return codes
-    if codes.size and (codes.min() < 0 or codes.max() >= len(names)):
-        raise BundleFormatError("label codes fall outside the label names listed in bundle.json.")
-    return np.asarray([str(v) for v in names], dtype=str)[codes]
-
-
-def _inside(root: Path, fname: str) -> Path:
-    target = (root / fname).resolve()
-    if root.resolve() not in target.parents:
-        raise BundleFormatError(f"bundle.json points outside its directory ({fname!r}); refused.")
-    return target
-
-
-def _npz_meta(content: dict[str, np.ndarray], p: Path) -> dict[str, Any]:
-    """The ``__meta__`` JSON object of an .npz (empty without one), checked."""
-    if "__meta__" not in content:
-        return {}
-    raw = content.pop("__meta__")
-    if raw.ndim != 0 or raw.dtype.kind not in "US":
-        raise BundleFormatError(f"{p}: the __meta__ entry must be one JSON string.")
-    meta = read_json(str(raw), f"{p}: the __meta__ entry")
-    if not isinstance(meta, dict):
-        raise BundleFormatError(f"{p}: the __meta__ entry must be a JSON object.")
-    mods = meta.get("modalities", {})
-    if not isinstance(mods, dict) or not all(isinstance(v, dict) for v in mods.values()):
-        raise BundleFormatError(f"{p}: __meta__ 'modalities' must be an object of objects.")
-    for name, entry in mods.items():
-        _check_keys(entry, _ENTRY_KEYS, f"{p}: __meta__ modality {name!r}")
-    return meta
-
-
-def _check_npz_keys(content: Mapping[str, np.ndarray], p: Path) -> list[str]:
-    """The modality names of an .npz; any key that is not a bundle key is refused by name."""
-    mod_names = [k for k in content if "__" not in k and k not in _RESERVED]
-    allowed = set(mod_names) | {"label", "__meta__"} | {f"{m}__{s}" for m in mod_names for s in ("ids", "label")}
-    unknown = [k for k in content if k not in allowed]
-    if unknown:
-        raise BundleFormatError(
-            f"{p} has key(s) that are not bundle keys: {', '.join(map(repr, sorted(unknown)))}. Accepted keys: "
-            "one per modality (its matrix), 'label', '<modality>__ids', '<modality>__label' and '__meta__'; "
-            f"here: {', '.join(sorted(allowed))}."
-        )
-    for m in mod_names:
-        _check_name(m)
-    if not mod_names:
-        raise BundleFormatError(f"{p} has no modality arrays (keys: {sorted(content)}).")
-    return mod_names
-
-
-def _load_npz(cls: type[ModalityBundle], p: Path) -> ModalityBundle:
-    content = read_npz(p)
-    meta = _npz_meta(content, p)
-    mod_names = _check_npz_keys(content, p)
-    labels: dict[str, np.ndarray] = {}
-    for m in mod_names:
-        if f"{m}__label" in content:
-            labels[m] = content[f"{m}__label"]
-        elif "label" in content:
-            labels[m] = content["label"]
-        else:
-            raise BundleError(
-                f"{p} has no 'label' array (keys: {sorted(content)}); cchkit needs a class label per "
-                "sample: add a 'label' key (or '<modality>__label')."
-            )
-    ids = {m: content.get(f"{m}__ids", np.arange(np.shape(content[m])[0] if content[m].ndim else 1)) for m in mod_names}
-    mods_meta = meta.get("modalities", {})
-    return cls.from_arrays(
-        {m: content[m] for m in mod_names},
-        labels=labels,
-        ids=ids,
-        name=str(meta.get("name", p.stem)),
-        descriptions={m: str(mods_meta.get(m, {}).get("description", "")) for m in mod_names},
-        representations=[m for m in mod_names if mods_meta.get(m, {}).get("representation")],
-        metadata={k: v for k, v in meta.items() if k not in ("modalities", "label", "format", "format_version", "name")},
-    )
-
-
-def load_bundle(path_or_name: str | os.PathLike[str] | ModalityBundle) -> ModalityBundle:
-    """A bundle from a path (``.npz`` or directory) or the name of a bundled dataset."""
-    if isinstance(path_or_name, ModalityBundle):
-        return path_or_name
-    p = Path(path_or_name)
-    if p.exists():
-        return ModalityBundle.load(p)
-    from . import datasets
-
-    if str(path_or_name) in datasets.list():
-        return datasets.load(str(path_or_name))
-    raise BundleFormatError(
-        f"{path_or_name!r} is neither a file or directory nor a bundled dataset "
-        f"({', '.join(datasets.list())})."
-    )
-
-
-_ = CchkitError  # re-exported for convenience in type hints

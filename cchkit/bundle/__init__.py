@@ -1,0 +1,17 @@
+"""Bundles: named modalities with labels and sample ids, in memory (:mod:`.model`) and on disk
+(:mod:`.format`); :mod:`.sources` reads AnnData / MuData. Named datasets and
+:func:`~cchkit.datasets.load_bundle` live in :mod:`cchkit.datasets`."""
+
+from .format import FORMAT_VERSION, BundleParts, read_bundle_parts, write_bundle_files
+from .model import MIN_SAMPLES, Modality, ModalityBundle, PairedView
+
+__all__ = [
+    "Modality",
+    "ModalityBundle",
+    "PairedView",
+    "BundleParts",
+    "FORMAT_VERSION",
+    "MIN_SAMPLES",
+    "read_bundle_parts",
+    "write_bundle_files",
+]

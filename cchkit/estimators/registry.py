@@ -1,0 +1,95 @@
+"""The estimator registry: names -> estimator classes.
+
+A leaf: it knows the contract and the exceptions, nothing of the estimators themselves. The
+built-ins register when :mod:`cchkit.estimators` is imported, which Python does before any of
+its modules (this one included), so every process sees them.
+
+>>> from cchkit.estimators import get_estimator
+>>> get_estimator("ksg", k=5, random_state=0)     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ..exceptions import EstimatorError, UnknownEstimatorError
+from .contract import Estimator
+
+__all__ = [
+    "register_estimator",
+    "unregister_estimator",
+    "estimator_class",
+    "get_estimator",
+    "get_estimator_accepting",
+    "list_estimators",
+    "estimator_descriptions",
+]
+
+_REGISTRY: dict[str, type] = {}
+E = TypeVar("E", bound=type)
+
+
+def register_estimator(name: str) -> Callable[[E], E]:
+    """Class decorator adding an estimator class (one with ``estimate``) under ``name``."""
+
+    def decorator(cls: E) -> E:
+        if not (isinstance(cls, type) and callable(getattr(cls, "estimate", None))):
+            raise TypeError("register_estimator decorates estimator classes (with an estimate method)")
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise EstimatorError(f"an estimator named {name!r} is already registered")
+        cls.name = name  # type: ignore[attr-defined]
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorator
+
+
+def unregister_estimator(name: str) -> None:
+    """Remove ``name`` from the registry (a no-op when it is not there)."""
+    _REGISTRY.pop(name, None)
+
+
+def list_estimators() -> list[str]:
+    """Names of the registered estimators, sorted."""
+    return sorted(_REGISTRY)
+
+
+def estimator_descriptions() -> dict[str, str]:
+    """Registry name -> one-line description."""
+    return {k: getattr(_REGISTRY[k], "description", "") for k in sorted(_REGISTRY)}
+
+
+def estimator_class(name: str) -> type:
+    """The registered class called ``name``; :class:`UnknownEstimatorError` lists the names."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise UnknownEstimatorError(
+            f"unknown estimator {name!r}; choose one of {', '.join(sorted(_REGISTRY))}."
+        ) from None
+
+
+def get_estimator(name: str | Estimator, **params: Any) -> Estimator:
+    """Build a registered estimator: ``get_estimator("ksg", k=5, random_state=0)``.
+
+    An estimator instance is returned as it is.
+    """
+    if not isinstance(name, str) and isinstance(name, Estimator):
+        return name
+    cls = estimator_class(name)  # type: ignore[arg-type]
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise EstimatorError(f"bad parameters for estimator {name!r}: {exc}") from None
+
+
+def get_estimator_accepting(name: str, **params: Any) -> Estimator:
+    """Build ``name`` with the keyword arguments of ``params`` that its constructor accepts.
+
+    Used where one set of options (``n_bootstrap``, ``device``, ``progress``...) is offered to
+    estimators of different kinds; the others are dropped.
+    """
+    accepted = inspect.signature(estimator_class(name).__init__).parameters
+    return get_estimator(name, **{k: v for k, v in params.items() if k in accepted})

@@ -1,16 +1,22 @@
-"""Torch helpers shared by the encoders, the neural estimators and the distiller."""
+"""Torch helpers shared by the encoders, the neural estimators and the distiller: the one
+place that builds an MLP (:func:`mlp`), takes an AdamW step (:func:`adamw_step`), picks the
+device (:func:`resolve_device`), seeds (:func:`seeded`) and sets thread counts
+(:func:`torch_threads`, :func:`limit_threads`). torch is imported inside each function, so
+importing this module costs nothing."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from .exceptions import InputError
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["resolve_device", "mlp", "seeded", "to_tensor", "torch_threads", "limit_threads"]
+__all__ = ["resolve_device", "mlp", "adamw_step", "seeded", "to_tensor", "torch_threads", "limit_threads"]
 
 
 def resolve_device(device: str = "auto") -> torch.device:  # noqa: F821
@@ -47,7 +53,7 @@ def mlp(
     import torch.nn as nn
 
     hidden = [hidden] if isinstance(hidden, int) else list(hidden)
-    act = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "elu": nn.ELU}[activation]
+    act = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU}[activation]
     layers: list[nn.Module] = []
     prev = in_dim
     for h in hidden:
@@ -57,6 +63,61 @@ def mlp(
         prev = h
     layers.append(nn.Linear(prev, out_dim))
     return nn.Sequential(*layers)
+
+
+def adamw_step(
+    params: Sequence[torch.Tensor],  # noqa: F821
+    grads: Sequence[torch.Tensor | None],  # noqa: F821
+    state: dict[str, Any],
+    *,
+    lr: float,
+    weight_decay: float,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+) -> None:
+    r"""One in-place AdamW step (Loshchilov & Hutter, ICLR 2019) on plain tensors.
+
+    The update of ``torch.optim.AdamW`` with its defaults (decoupled weight decay):
+
+    .. math::
+
+        \theta \leftarrow \theta(1 - \eta\lambda), \quad m \leftarrow \beta_1 m + (1-\beta_1) g,
+        \quad v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
+        \theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}\,
+        \frac{m}{\sqrt{v} / \sqrt{1-\beta_2^t} + \epsilon}.
+
+    ``state`` (a dict, empty at the start) holds the step count and the moments. Parameters
+    whose gradient is None are skipped (no decay either), as torch does. Element-wise, so the
+    stacked models of the batched encoders are optimised independently. Written out because
+    creating a ``torch.optim`` optimiser imports ``torch._dynamo`` (about 2 s on a small CPU),
+    which would double the latency of ``cchkit rank``; ``torch._foreach_*`` makes one call per
+    operation for all tensors.
+    """
+    import torch
+
+    state["t"] = state.get("t", 0) + 1
+    t = state["t"]
+    b1, b2 = betas
+    if "m" not in state:
+        state["m"] = [torch.zeros_like(p) for p in params]
+        state["v"] = [torch.zeros_like(p) for p in params]
+    idx = [i for i, g in enumerate(grads) if g is not None]
+    if not idx:
+        return
+    ps = [params[i] for i in idx]
+    gs = [grads[i] for i in idx]
+    ms = [state["m"][i] for i in idx]
+    vs = [state["v"][i] for i in idx]
+    with torch.no_grad():
+        if weight_decay:
+            torch._foreach_mul_(ps, 1.0 - lr * weight_decay)
+        torch._foreach_mul_(ms, b1)
+        torch._foreach_add_(ms, gs, alpha=1.0 - b1)
+        torch._foreach_mul_(vs, b2)
+        torch._foreach_addcmul_(vs, gs, gs, value=1.0 - b2)
+        denom = torch._foreach_div(torch._foreach_sqrt(vs), math.sqrt(1.0 - b2**t))
+        torch._foreach_add_(denom, eps)
+        torch._foreach_addcdiv_(ps, ms, denom, value=-lr / (1.0 - b1**t))
 
 
 @contextlib.contextmanager

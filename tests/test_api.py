@@ -78,7 +78,7 @@ def test_estimators_follow_sklearn_conventions(name):
 def test_set_params_validates_like_the_constructor():
     est = cchkit.get_estimator("ksg", k=3)
     assert est.set_params(k=5).k == 5
-    with pytest.raises(cchkit.CchkitError, match="k must be a positive integer"):
+    with pytest.raises(cchkit.CchkitError, match="ksg: k must be an integer >= 1, got 0"):
         est.set_params(k=0)
     assert est.k == 5  # a refused value leaves the estimator as it was
 

@@ -62,7 +62,7 @@ def test_intervals_cover_truth_at_about_nominal_rate():
 
 def test_encoder_representation_runs_and_is_deterministic():
     sb = complementary_teachers_bundle(n=600, random_state=1)
-    kw = dict(representation="encoder", n_bootstrap=20, random_state=3, encoder_params={"epochs": 15, "num_threads": 1})
+    kw = dict(representation="encoder", n_bootstrap=20, random_state=3, encoder_params={"epochs": 15, "n_threads": 1})
     a = cchkit.rank_teachers(sb.bundle, "student", ["shared", "noise"], **kw)
     b = cchkit.rank_teachers(sb.bundle, "student", ["shared", "noise"], **kw)
     np.testing.assert_array_equal(a.table["cch_score"].to_numpy(), b.table["cch_score"].to_numpy())

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import cchkit
+from cchkit._torch import adamw_step
 from cchkit.bundle import ModalityBundle
 from cchkit.distill import (
     METHODS,
@@ -309,6 +310,6 @@ def test_inner_adamw_and_functional_forward_match_torch():
         for p, gr in zip(ref, grads):
             p.grad = gr
         opt.step()
-        trainer._adamw_(mine, grads, state, 1e-2, 0.05)
+        adamw_step(mine, grads, state, lr=1e-2, weight_decay=0.05)
     for a, b in zip(mine, ref):
         torch.testing.assert_close(a, b.detach(), rtol=1e-5, atol=1e-6)

@@ -7,13 +7,14 @@ import logging
 import numpy as np
 import pytest
 
+from cchkit._torch import adamw_step
 from cchkit.exceptions import InputError
-from cchkit.representations import RepresentationSet, compute_representations, encoder_representations
+from cchkit.representations import RepresentationSet, batched, compute_representations, encoder_representations
 from cchkit.representations import encoders as enc
 
 # one intra-op thread: these nets are tiny, and CI runs pytest -n 2 on two cores
-FAST = dict(epochs=8, hidden=16, patience=3, num_threads=1)
-ONE = dict(num_threads=1)
+FAST = dict(epochs=8, hidden=16, patience=3, n_threads=1)
+ONE = dict(n_threads=1)
 
 
 def _blobs(n=240, d=(6, 4, 3), n_classes=3, sep=3.0, seed=0):
@@ -84,7 +85,7 @@ def test_held_out_only_sample_identity_cannot_leak():
         lr=1e-2,
         weight_decay=0.0,
         random_state=0,
-        num_threads=1,
+        n_threads=1,
     )
     assert reps.info["curves"]["id"][0]["train_loss"][-1] < 0.05  # memorised its training part
     assert 0.3 < reps.accuracy["id"] < 0.7  # ... but guesses on held-out samples
@@ -105,7 +106,7 @@ def test_same_seed_same_arrays_other_seed_other_arrays():
     import torch
 
     before = torch.get_num_threads()
-    d = encoder_representations(data, y, dim=4, random_state=3, **{**FAST, "num_threads": None})
+    d = encoder_representations(data, y, dim=4, random_state=3, **{**FAST, "n_threads": None})
     assert torch.get_num_threads() == before
     np.testing.assert_allclose(d.folds[0]["m0"], a.folds[0]["m0"], rtol=1e-5, atol=1e-6)
     g1 = encoder_representations(data, y, dim=4, random_state=np.random.default_rng(9), **FAST)
@@ -166,21 +167,19 @@ def test_given_modalities_are_used_as_they_are():
 def test_dead_units_are_dropped_and_all_dead_falls_back(monkeypatch, caplog):
     """Constant representation columns (dead ReLUs) are dropped; a fold whose every unit is
     dead falls back to the layer's pre-activations with a warning."""
-    real = enc._fit_group
+    real = enc.fit_group
 
     def fake(jobs, **kw):
         out = real(jobs, **kw)
-        res = []
-        for job, (post, pre, pred, curve) in zip(jobs, out):
-            post = post.copy()
+        for job, fit in zip(jobs, out):
+            fit.h = fit.h.copy()
             if job.name == "m0":
-                post[:, :2] = 0.0  # two dead units
+                fit.h[:, :2] = 0.0  # two dead units
             if job.name == "m1" and job.fold == 1:
-                post[:] = 0.0  # every unit dead
-            res.append((post, pre, pred, curve))
-        return res
+                fit.h[:] = 0.0  # every unit dead
+        return out
 
-    monkeypatch.setattr(enc, "_fit_group", fake)
+    monkeypatch.setattr(enc, "fit_group", fake)
     data, y = _blobs(n=120)
     with caplog.at_level(logging.WARNING, logger="cchkit"):
         reps = encoder_representations(data, y, dim=4, **FAST)
@@ -211,7 +210,7 @@ def test_classes_with_too_few_samples_raise():
         (dict(given=["nope"]), "not in data"),
         (dict(hidden_size=3), "unknown encoder option"),
         (dict(device="tpu"), "device"),
-        (dict(num_threads=0), "num_threads"),
+        (dict(n_threads=0), "n_threads"),
     ],
 )
 def test_bad_settings_raise(kwargs, match):
@@ -253,8 +252,8 @@ def test_progress_bar_runs(capsys):
 
 def test_stratified_holdout_is_stratified_and_seeded():
     y = np.repeat([0, 1, 2], [40, 20, 1])
-    m1 = enc._stratified_holdout(y, 0.25, np.random.default_rng(0))
-    m2 = enc._stratified_holdout(y, 0.25, np.random.default_rng(0))
+    m1 = batched.stratified_holdout(y, 0.25, np.random.default_rng(0))
+    m2 = batched.stratified_holdout(y, 0.25, np.random.default_rng(0))
     np.testing.assert_array_equal(m1, m2)
     assert np.bincount(y[m1], minlength=3).tolist() == [10, 5, 0]
 
@@ -262,12 +261,12 @@ def test_stratified_holdout_is_stratified_and_seeded():
 def test_job_grouping_respects_budget():
     def job(rows, d):
         z = np.zeros((rows, d), dtype=np.float32)
-        return enc._Job("x", 0, 0, z, np.zeros(rows, int), z[:0], np.zeros(0, int), z[:1])
+        return batched.EncoderJob("x", 0, 0, z, np.zeros(rows, int), z[:0], np.zeros(0, int), z[:1])
 
     jobs = [job(99, 10) for _ in range(5)]
-    groups = enc._group_jobs(jobs, budget=2 * 100 * 10)
+    groups = batched.group_jobs(jobs, budget=2 * 100 * 10)
     assert [len(g) for g in groups] == [2, 2, 1]
-    assert sum(len(g) for g in enc._group_jobs(jobs)) == 5
+    assert sum(len(g) for g in batched.group_jobs(jobs)) == 5
 
 
 @pytest.mark.slow
@@ -295,12 +294,12 @@ def test_adamw_matches_torch_optim():
     a = [torch.randn(5, 3, requires_grad=True), torch.randn(3, requires_grad=True)]
     b = [t.detach().clone().requires_grad_(True) for t in a]
     ref = torch.optim.AdamW(a, lr=1e-2, weight_decay=1e-2)
-    ours = enc._AdamW(b, lr=1e-2, weight_decay=1e-2)
+    state: dict = {}
     x = torch.randn(7, 5)
     for _ in range(30):
         ref.zero_grad()
         ((x @ a[0] + a[1]) ** 2).sum().backward()
         ref.step()
-        ours.step(torch.autograd.grad(((x @ b[0] + b[1]) ** 2).sum(), b))
+        adamw_step(b, torch.autograd.grad(((x @ b[0] + b[1]) ** 2).sum(), b), state, lr=1e-2, weight_decay=1e-2)
     for p, q in zip(a, b):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)

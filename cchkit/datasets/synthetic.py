@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 from scipy import integrate, optimize, special
 
+from .._params import Integral, Interval, Real, check_param
 from .._random import RandomState, as_generator
 from ..bundle import ModalityBundle
 from ..exceptions import InputError
@@ -305,19 +306,13 @@ def _check_transform(transform: str | None) -> Any:
 
 
 def _pos_int(value: Any, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < low:
-        raise InputError(f"{name} must be an integer >= {low}, got {value!r}.")
+    check_param("", name, value, [Interval(Integral, low, None)])
     return int(value)
 
 
 def _nonneg(value: Any, name: str, positive: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}.") from None
-    if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        raise InputError(f"{name} must be {'> 0' if positive else '>= 0'}, got {value!r}.")
-    return v
+    check_param("", name, value, [Interval(Real, 0, None, closed="right" if positive else "both")])
+    return float(value)
 
 
 def _pair(value: Any, name: str) -> tuple[float, float]:

@@ -73,7 +73,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._torch import resolve_device, to_tensor, torch_threads
+from .._torch import adamw_step, resolve_device, to_tensor, torch_threads
 from .._validation import standardize_fit
 from ..exceptions import BundleError, InputError, NotPairedError
 from .losses import (
@@ -175,7 +175,6 @@ class DistillResult:
 
 
 # ----------------------------------------------------------------------------- helpers
-_torch_threads = torch_threads  # tiny MLP batches run fastest on one thread
 
 
 def _sub_seeds(seed: int, k: int) -> list[int]:
@@ -347,34 +346,6 @@ class _TeacherBatcher:
                 pool = np.arange(self.n)
             parts.append(self.rng.choice(pool, size=int(h), replace=bool(h > pool.size)))
         return np.concatenate(parts)
-
-
-def _adamw_(params: list[torch.Tensor], grads: list[torch.Tensor | None], state: dict[str, Any], lr: float, wd: float,
-            betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
-    """One in-place AdamW step (decoupled weight decay) on plain tensors, the update of
-    ``torch.optim.AdamW``; parameters whose gradient is None are skipped (no decay either), as
-    torch does. Uses the ``torch._foreach_*`` kernels (one call per operation for all tensors)."""
-    state["t"] = state.get("t", 0) + 1
-    t = state["t"]
-    b1, b2 = betas
-    idx = [i for i, g in enumerate(grads) if g is not None]
-    if not idx:
-        return
-    if "m" not in state:
-        state["m"] = [torch.zeros_like(p) for p in params]
-        state["v"] = [torch.zeros_like(p) for p in params]
-    ps = [params[i] for i in idx]
-    gs = [grads[i] for i in idx]  # type: ignore[misc]
-    ms = [state["m"][i] for i in idx]
-    vs = [state["v"][i] for i in idx]
-    with torch.no_grad():
-        torch._foreach_mul_(ps, 1.0 - lr * wd)
-        torch._foreach_lerp_(ms, gs, 1.0 - b1)
-        torch._foreach_mul_(vs, b2)
-        torch._foreach_addcmul_(vs, gs, gs, value=1.0 - b2)
-        denom = torch._foreach_sqrt(torch._foreach_div(vs, 1.0 - b2**t))
-        torch._foreach_add_(denom, eps)
-        torch._foreach_addcdiv_(ps, ms, denom, value=-lr / (1.0 - b1**t))
 
 
 def _functional_forward(net: KDNet, params: list[torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -629,7 +600,7 @@ def distill(
     s_split, s_fill, s_tinit, s_tbatch, s_sinit, s_sbatch, s_tdraw, s_val = _sub_seeds(seed, 8)
     n_classes = int(bundle.n_classes)
 
-    with _torch_threads(n_threads if dev.type == "cpu" else None):
+    with torch_threads(n_threads if dev.type == "cpu" else None):
         d = _prepare(bundle, student, teacher, test_size=test_size, split_seed=s_split, fill_seed=s_fill,
                      paired=method in PAIRED_METHODS, exclude_test_ids=exclude_test_ids, device=dev,
                      train_size=train_size, val_size=val_size, val_seed=s_val)
@@ -836,13 +807,13 @@ def _ucmkd_step(snet: KDNet, names: list[str], tnet: KDNet, xb: torch.Tensor, yb
         z, _ = fwd(xb)
         fa = sinkhorn_alignment(z, zt_b, eps=eps, cost=cost)  # type: ignore[arg-type]
         grads = torch.autograd.grad(fa, fast, allow_unused=True)
-        _adamw_(fast, list(grads), state, inner_lr, inner_wd)
+        adamw_step(fast, list(grads), state, lr=inner_lr, weight_decay=inner_wd)
         fa_v = float(fa.detach())
     for _ in range(n2):
         z, logits = fwd(xb)
         la = label_alignment(logits, tnet.head(z), yb, teacher_grad=teacher_grad)
         grads = torch.autograd.grad(la, fast, allow_unused=True)
-        _adamw_(fast, list(grads), state, inner_lr, inner_wd)
+        adamw_step(fast, list(grads), state, lr=inner_lr, weight_decay=inner_wd)
         la_v = float(la.detach())
     _, logits = fwd(xb)
     ce = F.cross_entropy(logits, yb)

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._params import BOOL, NONE, Integral, Interval, Options, Real, validate_params
 from .._random import derive_seed
 from ..exceptions import InputError
 from .base import MIEstimator
@@ -53,23 +54,10 @@ __all__ = ["NeuralEstimator", "resolve_device", "build_critic", "infonce_terms",
 
 
 # --------------------------------------------------------------------------- device
-from .._torch import resolve_device  # noqa: E402  (re-exported: the one device rule)
+from .._torch import mlp, resolve_device, torch_threads  # noqa: E402  (resolve_device re-exported)
 
 # --------------------------------------------------------------------------- critics
 _ACTIVATIONS = ("relu", "silu", "elu", "tanh")
-
-
-def _mlp(d_in: int, hidden: int, layers: int, d_out: int, activation: str = "relu"):
-    from torch import nn
-
-    act = {"relu": nn.ReLU, "silu": nn.SiLU, "elu": nn.ELU, "tanh": nn.Tanh}[activation]
-    mods: list[Any] = []
-    d = d_in
-    for _ in range(layers):
-        mods += [nn.Linear(d, hidden), act()]
-        d = hidden
-    mods.append(nn.Linear(d, d_out))
-    return nn.Sequential(*mods)
 
 
 #: fixed scale of the quadratic term's parameters (see the module docstring)
@@ -112,8 +100,8 @@ def build_critic(
     class SeparableCritic(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.g = _mlp(dim_x, hidden, layers, embed_dim, activation)
-            self.h = _mlp(dim_y, hidden, layers, embed_dim, activation)
+            self.g = mlp(dim_x, [hidden] * layers, embed_dim, activation=activation)
+            self.h = mlp(dim_y, [hidden] * layers, embed_dim, activation=activation)
             # g . h starts at exactly 0 (h's output layer is zero; its gradient is not), so the
             # critic starts as the quadratic term and the MLPs add to it
             nn.init.zeros_(self.h[-1].weight)
@@ -134,7 +122,7 @@ def build_critic(
     class ConcatCritic(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.f = _mlp(dim_x + dim_y, hidden, layers, 1, activation)
+            self.f = mlp(dim_x + dim_y, [hidden] * layers, 1, activation=activation)
 
         def pairs(self, x, y):
             return self.f(torch.cat([x, y], dim=-1)).reshape(-1)
@@ -268,6 +256,28 @@ class NeuralEstimator(MIEstimator):
     bound = "lower"
     _objective: Literal["infonce", "dv"] = "infonce"
 
+    @validate_params(
+        {
+            "critic": [Options(CRITICS)],
+            "warm_start": [BOOL],
+            "rank": [Interval(Integral, 1, None)],
+            "activation": [Options(_ACTIVATIONS)],
+            "hidden": [Interval(Integral, 1, None)],
+            "layers": [Interval(Integral, 0, None)],
+            "embed_dim": [Interval(Integral, 1, None)],
+            "batch_size": [Interval(Integral, 2, None)],
+            "lr": [Interval(Real, 0, None, closed="neither")],
+            "max_steps": [Interval(Integral, 1, None)],
+            "eval_every": [Interval(Integral, 1, None)],
+            "patience": [Interval(Integral, 1, None)],
+            "eval_fraction": [Interval(Real, 0, 1, closed="neither")],
+            "eval_block": [NONE, Interval(Integral, 2, None)],
+            "weight_decay": [Interval(Real, 0, None)],
+            "device": [str],
+            "n_threads": [NONE, Interval(Integral, 1, None)],
+            "progress": [BOOL],
+        }
+    )
     def __init__(
         self,
         *,
@@ -293,34 +303,6 @@ class NeuralEstimator(MIEstimator):
         random_state: Any = None,
     ) -> None:
         super().__init__(standardize=standardize, random_state=random_state)
-        if critic not in CRITICS:
-            raise InputError(f"critic must be one of {CRITICS}, got {critic!r}.")
-        for name, val, lo in (
-            ("rank", rank, 1),
-            ("hidden", hidden, 1),
-            ("layers", layers, 0),
-            ("embed_dim", embed_dim, 1),
-            ("batch_size", batch_size, 2),
-            ("max_steps", max_steps, 1),
-            ("eval_every", eval_every, 1),
-            ("patience", patience, 1),
-        ):
-            if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < lo:
-                raise InputError(f"{name} must be an integer >= {lo}, got {val!r}.")
-        if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
-            raise InputError(f"lr must be a positive number, got {lr!r}.")
-        if not (isinstance(eval_fraction, (int, float)) and 0 < eval_fraction < 1):
-            raise InputError(f"eval_fraction must be in (0, 1), got {eval_fraction!r}.")
-        if eval_block is not None and (not isinstance(eval_block, (int, np.integer)) or eval_block < 2):
-            raise InputError(f"eval_block must be None or an integer >= 2, got {eval_block!r}.")
-        if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
-            raise InputError(f"weight_decay must be >= 0, got {weight_decay!r}.")
-        if not isinstance(device, str):
-            raise InputError(f"device must be a string ('auto', 'cpu', 'cuda'), got {device!r}.")
-        if activation not in _ACTIVATIONS:
-            raise InputError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}.")
-        if not isinstance(warm_start, (bool, np.bool_)):
-            raise InputError(f"warm_start must be True or False, got {warm_start!r}.")
         self.critic = critic
         self.warm_start = bool(warm_start)
         self.rank = int(rank)
@@ -336,8 +318,6 @@ class NeuralEstimator(MIEstimator):
         self.eval_fraction = float(eval_fraction)
         self.eval_block = None if eval_block is None else int(eval_block)
         self.weight_decay = float(weight_decay)
-        if n_threads is not None and (not isinstance(n_threads, (int, np.integer)) or n_threads < 1):
-            raise InputError(f"n_threads must be None or a positive integer, got {n_threads!r}.")
         self.device = device
         self.n_threads = None if n_threads is None else int(n_threads)
         self.progress = bool(progress)
@@ -424,16 +404,9 @@ class NeuralEstimator(MIEstimator):
 
     # ------------------------------------------------------------------ training
     def _fit(self, x: np.ndarray, y: np.ndarray, discrete: bool) -> RawEstimate:
-        import torch
 
-        if self.n_threads is None:
+        with torch_threads(self.n_threads):
             return self._fit_inner(x, y, discrete)
-        before = torch.get_num_threads()
-        torch.set_num_threads(self.n_threads)
-        try:
-            return self._fit_inner(x, y, discrete)
-        finally:
-            torch.set_num_threads(before)
 
     def _fit_inner(self, x: np.ndarray, y: np.ndarray, discrete: bool) -> RawEstimate:
         import torch

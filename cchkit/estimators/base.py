@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._params import BOOL, validate_params
 from .._random import RandomState, as_generator
 from .._validation import (
     as_float_matrix,
@@ -66,6 +67,7 @@ class MIEstimator(abc.ABC):
     description: ClassVar[str] = ""
     bound: ClassVar[Bound] = "point"
 
+    @validate_params({"standardize": [BOOL]})
     def __init__(self, *, standardize: bool = True, random_state: RandomState = None) -> None:
         self.standardize = bool(standardize)
         self.random_state = random_state

@@ -58,6 +58,7 @@ from typing import Literal
 import numpy as np
 from scipy.special import digamma
 
+from .._params import BOOL, NONE, Integral, Interval, Options, Real, validate_params
 from ..exceptions import InputError
 from .base import MIEstimator
 from .contract import RawEstimate
@@ -142,6 +143,17 @@ class GaussianMI(MIEstimator):
     description = "closed-form MI of the fitted Gaussian (bias-corrected; class-Gaussian mixture for labels)"
     bound = "point"
 
+    @validate_params(
+        {
+            "bias_correction": [BOOL],
+            "shrinkage": [Options(["auto"]), NONE, Interval(Real, 0, 1)],
+            "class_covariance": [Options(["auto", "full", "pooled"])],
+            "n_mc": [Interval(Integral, 100, None)],
+            "ci": [Options(["auto", "bootstrap", "asymptotic"]), NONE],
+            "n_bootstrap": [Interval(Integral, 1, None)],
+            "confidence": [Interval(Real, 0, 1, closed="neither")],
+        }
+    )
     def __init__(
         self,
         *,
@@ -156,18 +168,6 @@ class GaussianMI(MIEstimator):
         random_state=None,
     ) -> None:
         super().__init__(standardize=standardize, random_state=random_state)
-        if shrinkage not in ("auto", None) and not (isinstance(shrinkage, (int, float)) and 0 <= shrinkage <= 1):
-            raise InputError(f"shrinkage must be 'auto', None or a number in [0, 1], got {shrinkage!r}.")
-        if class_covariance not in ("auto", "full", "pooled"):
-            raise InputError(f"class_covariance must be 'auto', 'full' or 'pooled', got {class_covariance!r}.")
-        if ci not in ("auto", "bootstrap", "asymptotic", None):
-            raise InputError(f"ci must be 'auto', 'bootstrap', 'asymptotic' or None, got {ci!r}.")
-        if int(n_bootstrap) < 1:
-            raise InputError(f"n_bootstrap must be a positive integer, got {n_bootstrap}.")
-        if int(n_mc) < 100:
-            raise InputError(f"n_mc must be at least 100, got {n_mc}.")
-        if not 0 < confidence < 1:
-            raise InputError(f"confidence must be in (0, 1), got {confidence}.")
         self.bias_correction = bool(bias_correction)
         self.shrinkage = shrinkage
         self.class_covariance = class_covariance

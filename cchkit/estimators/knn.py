@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma
 
+from .._params import NONE, Integral, Interval, Options, Real, validate_params
 from .._torch import torch_threads
 from .._validation import standardize_fit
-from ..exceptions import InputError
 from .base import MIEstimator
 from .contract import RawEstimate
 from .registry import register_estimator
@@ -343,6 +343,15 @@ class KSGEstimator(MIEstimator):
     description = "KSG k-NN estimator (Kraskov 2004, max-norm); Ross 2014 for class labels"
     bound = "point"
 
+    @validate_params(
+        {
+            "k": [Interval(Integral, 1, None)],
+            "noise": [Interval(Real, 0, None)],
+            "n_bootstrap": [Options([0]), Interval(Integral, 2, None)],
+            "subsample_size": [NONE, Interval(Integral, 2, None)],
+            "n_jobs": [Options([-1]), Interval(Integral, 1, None)],
+        }
+    )
     def __init__(
         self,
         *,
@@ -355,20 +364,6 @@ class KSGEstimator(MIEstimator):
         random_state: Any = None,
     ) -> None:
         super().__init__(standardize=standardize, random_state=random_state)
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise InputError(f"k must be a positive integer, got {k!r}.")
-        if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
-            raise InputError(f"noise must be a finite number >= 0, got {noise!r}.")
-        if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 0:
-            raise InputError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}.")
-        if n_bootstrap == 1:
-            raise InputError("n_bootstrap must be 0 (no interval) or at least 2.")
-        if subsample_size is not None and (
-            not isinstance(subsample_size, (int, np.integer)) or subsample_size < 2
-        ):
-            raise InputError(f"subsample_size must be None or an integer >= 2, got {subsample_size!r}.")
-        if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
-            raise InputError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}.")
         self.k = int(k)
         self.noise = float(noise)
         self.n_bootstrap = int(n_bootstrap)

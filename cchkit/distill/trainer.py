@@ -608,62 +608,14 @@ def distill(
                                  batch_size=batch_size, lr=teacher_lr, seed=s_tinit)
         t_acc = accuracy(tnet, d.xt_te, d.yt_te)
         ctx = _teacher_context(tnet, d, method, n_classes, temperature, dev)
-        snet = build_net(d.xs_tr.shape[1], n_classes, feat_dim=feat_dim, hidden=hidden, seed=s_sinit).to(dev)
-        snet.train()
-        mapper = None
-        if method == "class-align" and lambda_fa > 0:  # student features -> the teacher's feature space
-            torch.manual_seed(s_sinit + 1)
-            mapper = torch.nn.Linear(feat_dim, feat_dim).to(dev)
-        s_params = list(snet.parameters()) + (list(mapper.parameters()) if mapper is not None else [])
-        names = [n for n, _ in snet.named_parameters()]
-        opt = torch.optim.SGD(s_params, lr=lr, momentum=momentum)
-        s_rng = np.random.default_rng(s_sbatch)
+        run = _StudentRun.build(d, n_classes, params, seeds=(s_sinit, s_sbatch), dev=dev)
+        params["run_epochs"] = run.epochs
         t_batcher = _TeacherBatcher(d.yt_tr_np, n_classes, np.random.default_rng(s_tdraw), class_matched)
-        n = d.xs_tr.shape[0]
-        n_batches = max(1, int(math.ceil(n / batch_size)))
-        run_epochs = max(int(epochs), int(math.ceil(min_steps / n_batches)))
-        params["run_epochs"] = run_epochs
-        total = run_epochs * n_batches
-        step = 0
-        curve: list[dict[str, float]] = []
-        best = _BestEpoch(d.xs_val.shape[0] > 0)
-        from tqdm.auto import tqdm
-
-        bar = tqdm(range(run_epochs), desc=f"{method} {teacher}->{student}", file=sys.stderr, disable=not progress, leave=False)
-        step_args = dict(method=method, snet=snet, names=names, tnet=tnet, ctx=ctx, t_batcher=t_batcher, d=d, dev=dev,
-                         mapper=mapper, hp=params)
-        for epoch in bar:
-            perm = s_rng.permutation(n)
-            sums = {"loss": 0.0, "ce": 0.0, "fa": 0.0, "la": 0.0, "kd": 0.0}
-            correct = 0
-            cur_lr = lr
-            for k in range(n_batches):
-                bidx_np = perm[k * batch_size : (k + 1) * batch_size]
-                cur_lr = _lr_at(step, total, warmup * n_batches, lr)
-                for g in opt.param_groups:
-                    g["lr"] = cur_lr
-                opt.zero_grad(set_to_none=True)
-                terms, logits, yb = _batch_step(bidx_np, **step_args)
-                if grad_clip and grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(s_params, max_norm=grad_clip)
-                opt.step()
-                step += 1
-                w = bidx_np.shape[0] / n
-                for key in sums:
-                    sums[key] += terms[key] * w
-                correct += int((logits.detach().argmax(1) == yb).sum())
-            snet.eval()
-            test_acc = accuracy(snet, d.xs_te, d.ys_te)
-            val_acc = accuracy(snet, d.xs_val, d.ys_val)
-            best.offer(epoch + 1, val_acc, snet)
-            snet.train()
-            curve.append({"epoch": epoch + 1, "lr": cur_lr, **sums, "train_accuracy": correct / n,
-                          "val_accuracy": val_acc, "test_accuracy": test_acc})
-            if progress:
-                bar.set_postfix(loss=f"{sums['loss']:.3f}", acc=f"{test_acc:.3f}")
-        bar.close()
-        best.restore(snet)
-        params["best_epoch"] = best.epoch if best.epoch is not None else run_epochs
+        step_args = dict(method=method, snet=run.snet, names=run.names, tnet=tnet, ctx=ctx, t_batcher=t_batcher,
+                         d=d, dev=dev, mapper=run.mapper, hp=params)
+        curve = _train_student(run, d, step_args, desc=f"{method} {teacher}->{student}", progress=progress)
+        params["best_epoch"] = run.best.epoch if run.best.epoch is not None else run.epochs
+        snet = run.snet
         snet.eval()
         final = accuracy(snet, d.xs_te, d.ys_te)
     secs = time.perf_counter() - t0
@@ -695,6 +647,96 @@ class _BestEpoch:
     def restore(self, net: torch.nn.Module) -> None:
         if self.state is not None:
             net.load_state_dict(self.state)
+
+
+@dataclass
+class _StudentRun:
+    """The student being trained: network, optional feature mapper, optimiser and schedule."""
+
+    snet: KDNet
+    mapper: Any
+    params: list
+    names: list[str]
+    opt: Any
+    rng: np.random.Generator
+    n: int
+    batch_size: int
+    n_batches: int
+    epochs: int
+    warmup_steps: int
+    lr: float
+    grad_clip: float | None
+    best: _BestEpoch
+    step: int = 0
+
+    @classmethod
+    def build(cls, d: _Prepared, n_classes: int, hp: dict[str, Any], *, seeds: tuple[int, int], dev: Any) -> _StudentRun:
+        """The student network (seed ``seeds[0]``), its SGD optimiser and its batch order
+        (seed ``seeds[1]``); epochs are raised so that training takes ``min_steps`` steps."""
+        s_init, s_batch = seeds
+        feat_dim = hp["feat_dim"]
+        snet = build_net(d.xs_tr.shape[1], n_classes, feat_dim=feat_dim, hidden=hp["hidden"], seed=s_init).to(dev)
+        snet.train()
+        mapper = None
+        if hp["method"] == "class-align" and hp["lambda_fa"] > 0:  # student features -> the teacher's space
+            torch.manual_seed(s_init + 1)
+            mapper = torch.nn.Linear(feat_dim, feat_dim).to(dev)
+        s_params = list(snet.parameters()) + (list(mapper.parameters()) if mapper is not None else [])
+        n = d.xs_tr.shape[0]
+        n_batches = max(1, int(math.ceil(n / hp["batch_size"])))
+        return cls(
+            snet=snet, mapper=mapper, params=s_params, names=[name for name, _ in snet.named_parameters()],
+            opt=torch.optim.SGD(s_params, lr=hp["lr"], momentum=hp["momentum"]), rng=np.random.default_rng(s_batch),
+            n=n, batch_size=hp["batch_size"], n_batches=n_batches,
+            epochs=max(int(hp["epochs"]), int(math.ceil(hp["min_steps"] / n_batches))),
+            warmup_steps=hp["warmup_epochs"] * n_batches, lr=hp["lr"], grad_clip=hp["grad_clip"],
+            best=_BestEpoch(d.xs_val.shape[0] > 0),
+        )
+
+    def epoch(self, step_args: dict[str, Any]) -> tuple[dict[str, float], int, float]:
+        """One pass over the student's training samples: loss terms, correct count, last lr."""
+        perm = self.rng.permutation(self.n)
+        sums = {"loss": 0.0, "ce": 0.0, "fa": 0.0, "la": 0.0, "kd": 0.0}
+        correct, cur_lr = 0, self.lr
+        for k in range(self.n_batches):
+            bidx_np = perm[k * self.batch_size : (k + 1) * self.batch_size]
+            cur_lr = _lr_at(self.step, self.epochs * self.n_batches, self.warmup_steps, self.lr)
+            for g in self.opt.param_groups:
+                g["lr"] = cur_lr
+            self.opt.zero_grad(set_to_none=True)
+            terms, logits, yb = _batch_step(bidx_np, **step_args)
+            if self.grad_clip and self.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.params, max_norm=self.grad_clip)
+            self.opt.step()
+            self.step += 1
+            w = bidx_np.shape[0] / self.n
+            for key in sums:
+                sums[key] += terms[key] * w
+            correct += int((logits.detach().argmax(1) == yb).sum())
+        return sums, correct, cur_lr
+
+
+def _train_student(run: _StudentRun, d: _Prepared, step_args: dict[str, Any], *, desc: str,
+                   progress: bool) -> list[dict[str, float]]:
+    """All epochs, the best validation epoch restored at the end; returns the curve."""
+    from tqdm.auto import tqdm
+
+    curve: list[dict[str, float]] = []
+    bar = tqdm(range(run.epochs), desc=desc, file=sys.stderr, disable=not progress, leave=False)
+    for epoch in bar:
+        sums, correct, cur_lr = run.epoch(step_args)
+        run.snet.eval()
+        test_acc = accuracy(run.snet, d.xs_te, d.ys_te)
+        val_acc = accuracy(run.snet, d.xs_val, d.ys_val)
+        run.best.offer(epoch + 1, val_acc, run.snet)
+        run.snet.train()
+        curve.append({"epoch": epoch + 1, "lr": cur_lr, **sums, "train_accuracy": correct / run.n,
+                      "val_accuracy": val_acc, "test_accuracy": test_acc})
+        if progress:
+            bar.set_postfix(loss=f"{sums['loss']:.3f}", acc=f"{test_acc:.3f}")
+    bar.close()
+    run.best.restore(run.snet)
+    return curve
 
 
 @dataclass

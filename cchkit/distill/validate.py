@@ -23,7 +23,9 @@ import pandas as pd
 
 from .._parallel import effective_n_jobs
 from .._random import RandomState, as_generator
-from ..exceptions import CchkitError, InputError
+from ..datasets import load_bundle
+from ..exceptions import CchkitError, InputError, RankingFailedError
+from ..ranking import rank_teachers
 from .trainer import METHODS, distill
 
 logger = logging.getLogger("cchkit")
@@ -259,9 +261,37 @@ def validate(
     ValidationReport
     """
     t0 = time.perf_counter()
-    from ..datasets import load_bundle
-
     bundle = load_bundle(bundle)
+    candidates, methods = _checked_plan(bundle, student, candidates, methods, distill_params)
+    kd_methods = [m for m in methods if m != "none"]
+    seed_list = _seed_list(seeds, random_state)
+    n_jobs = effective_n_jobs(n_jobs)
+    if ranking is None:
+        ranking = _ranking_or_none(bundle, student, candidates, random_state, device, progress, n_jobs, rank_params)
+    rtab = _ranking_table(ranking, student)
+    tasks = [(t, s) for t in candidates for s in seed_list]
+    runs_df = _run_all(tasks, n_jobs, progress, lambda t, s: (bundle, student, t, s, methods, epochs, device,
+                                                              distill_params))
+    _refuse_if_all_runs_failed(runs_df)
+    rows = []
+    for teacher in candidates:
+        rinfo = rtab.loc[teacher] if teacher in rtab.index else None
+        if rinfo is None:
+            logger.warning("validate: the ranking has no row for teacher %r; its scores are NaN.", teacher)
+        tr = runs_df[runs_df["teacher"] == teacher]
+        rows += [_gain_row(student, teacher, m, tr, rinfo, len(seed_list)) for m in kd_methods]
+    table = pd.DataFrame(rows, columns=REPORT_COLUMNS)
+    summary = _summarise(table, kd_methods[0], seed_list)
+    summary["power"] = power_statement(table, kd_methods[0], len(seed_list))
+    summary["seconds"] = time.perf_counter() - t0
+    logger.info("validate %s: %d teachers x %d seeds x %d methods in %.1fs", student, len(candidates), len(seed_list),
+                len(methods), summary["seconds"])
+    return ValidationReport(table=table, summary=summary, runs=runs_df)
+
+
+def _checked_plan(bundle: Any, student: str, candidates: Sequence[str] | str, methods: Sequence[str] | None,
+                  distill_params: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The candidate teachers and the methods (``none`` last), checked."""
     bundle.modality(student)
     if isinstance(candidates, str):
         candidates = [c.strip() for c in candidates.split(",") if c.strip()]
@@ -278,88 +308,74 @@ def validate(
         raise InputError(f"unknown method(s) {bad}; use some of {', '.join(METHODS)}.")
     if "none" not in methods:
         methods.append("none")
-    kd_methods = [m for m in methods if m != "none"]
-    if not kd_methods:
+    if not [m for m in methods if m != "none"]:
         raise InputError("methods has only 'none'; give at least one KD method (e.g. 'ucmkd').")
-    for key in ("method", "seed", "student", "teacher", "bundle"):
+    for key in ("method", "seed", "random_state", "student", "teacher", "bundle"):
         if key in distill_params:
             raise InputError(f"{key!r} cannot be passed through validate(); it is set per run.")
-    seed_list = _seed_list(seeds, random_state)
-    n_jobs = effective_n_jobs(n_jobs)
+    return candidates, methods
 
-    if ranking is None:
-        try:
-            from ..ranking import rank_teachers
-        except ImportError as exc:  # pragma: no cover - only while the ranking module is missing
-            raise InputError(
-                f"no ranking was given and cchkit.ranking.rank_teachers is unavailable ({exc}); pass ranking=..."
-            ) from None
-        from ..exceptions import RankingFailedError
 
-        try:
-            ranking = rank_teachers(bundle, student=student, candidates=candidates, random_state=random_state,
-                                    device=device, progress=progress, n_jobs=n_jobs, **dict(rank_params or {}))
-        except RankingFailedError as exc:  # e.g. unpaired data: the distiller still measures the gains
-            logger.warning("validate: no CCH score could be computed (%s); gains are measured without one.", exc)
-            ranking = exc.ranking
-    rtab = _ranking_table(ranking, student)
+def _ranking_or_none(bundle: Any, student: str, candidates: list[str], random_state: RandomState, device: str,
+                     progress: bool, n_jobs: int, rank_params: Mapping[str, Any] | None) -> Any:
+    """The ranking of the candidates; a ranking whose every row failed (unpaired data, say) is
+    logged and returned, so that the gains are measured without scores."""
+    try:
+        return rank_teachers(bundle, student=student, candidates=candidates, random_state=random_state,
+                             device=device, progress=progress, n_jobs=n_jobs, **dict(rank_params or {}))
+    except RankingFailedError as exc:  # e.g. unpaired data: the distiller still measures the gains
+        logger.warning("validate: no CCH score could be computed (%s); gains are measured without one.", exc)
+        return exc.ranking
 
+
+_RUN_COLUMNS = ["teacher", "method", "seed", "accuracy", "teacher_accuracy", "seconds", "error"]
+
+
+def _run_all(tasks: list[tuple[str, int]], n_jobs: int, progress: bool, args_of: Any) -> pd.DataFrame:
+    """Every (teacher, seed) task through :func:`_run_one`, in this process or with joblib."""
     from tqdm.auto import tqdm
 
     runs: list[dict[str, Any]] = []
     if n_jobs == 1:
-        for teacher in tqdm(candidates, desc="teachers", file=sys.stderr, disable=not progress):
-            for seed in tqdm(seed_list, desc=f"seeds ({teacher})", file=sys.stderr, disable=not progress, leave=False):
-                runs.extend(_run_one(bundle, student, teacher, seed, methods, epochs, device, distill_params))
+        for t, s in tqdm(tasks, desc="teacher x seed", file=sys.stderr, disable=not progress):
+            runs.extend(_run_one(*args_of(t, s)))
     else:
         from joblib import Parallel, delayed
 
-        tasks = [(t, s) for t in candidates for s in seed_list]
-        out = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_run_one)(bundle, student, t, s, methods, epochs, device, distill_params) for t, s in tasks
-        )
+        out = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_run_one)(*args_of(t, s)) for t, s in tasks)
         for rows in tqdm(out, total=len(tasks), desc="teacher x seed", file=sys.stderr, disable=not progress):
             runs.extend(rows)
-    runs_df = pd.DataFrame(runs, columns=["teacher", "method", "seed", "accuracy", "teacher_accuracy", "seconds", "error"])
-    _refuse_if_all_runs_failed(runs_df)
+    return pd.DataFrame(runs, columns=_RUN_COLUMNS)
 
-    rows = []
-    for teacher in candidates:
-        tr = runs_df[runs_df["teacher"] == teacher]
-        base = tr[tr["method"] == "none"].set_index("seed")["accuracy"]
-        an = _t_interval(base.to_numpy())
-        rinfo = rtab.loc[teacher] if teacher in rtab.index else None
-        if rinfo is None:
-            logger.warning("validate: the ranking has no row for teacher %r; its scores are NaN.", teacher)
-        for m in kd_methods:
-            mr = tr[tr["method"] == m].set_index("seed")
-            acc = mr["accuracy"]
-            gains = (acc - base.reindex(acc.index)).to_numpy(dtype=float)
-            a = _t_interval(acc.to_numpy())
-            g = _t_interval(gains)
-            errs = [e for e in mr["error"] if e]
-            row: dict[str, Any] = dict(
-                student=student, teacher=teacher, method=m, n_seeds=int(np.isfinite(gains).sum()),
-                acc_none=an[0], acc_none_low=an[1], acc_none_high=an[2],
-                acc=a[0], acc_low=a[1], acc_high=a[2],
-                gain=g[0], gain_low=g[1], gain_high=g[2],
-                significant=is_significant(g[1], g[2], len(seed_list)),
-                teacher_acc_measured=float(np.nanmean(mr["teacher_accuracy"])) if np.isfinite(mr["teacher_accuracy"]).any() else math.nan,
-                error=errs[0] if errs else "",
-            )
-            for col in ("cch_score", "cch_low", "cch_high", "teacher_accuracy", "student_accuracy", "i_teacher_label",
-                        "i_student_label", "i_teacher_student", "mfh_score"):
-                val = rinfo.get(col, math.nan) if rinfo is not None else math.nan
-                row[col] = float(val) if val is not None and not (isinstance(val, float) and math.isnan(val)) else math.nan
-            row["decision"] = str(rinfo.get("decision", "")) if rinfo is not None else ""
-            rows.append(row)
-    table = pd.DataFrame(rows, columns=REPORT_COLUMNS)
-    summary = _summarise(table, kd_methods[0], seed_list)
-    summary["power"] = power_statement(table, kd_methods[0], len(seed_list))
-    summary["seconds"] = time.perf_counter() - t0
-    logger.info("validate %s: %d teachers x %d seeds x %d methods in %.1fs", student, len(candidates), len(seed_list),
-                len(methods), summary["seconds"])
-    return ValidationReport(table=table, summary=summary, runs=runs_df)
+
+_RANKING_COPIED = ("cch_score", "cch_low", "cch_high", "teacher_accuracy", "student_accuracy", "i_teacher_label",
+                   "i_student_label", "i_teacher_student", "mfh_score")
+
+
+def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: Any, n_seeds: int) -> dict[str, Any]:
+    """One report row: accuracies and the paired gain over seeds, with the ranking's scores."""
+    base = tr[tr["method"] == "none"].set_index("seed")["accuracy"]
+    an = _t_interval(base.to_numpy())
+    mr = tr[tr["method"] == method].set_index("seed")
+    acc = mr["accuracy"]
+    gains = (acc - base.reindex(acc.index)).to_numpy(dtype=float)
+    a, g = _t_interval(acc.to_numpy()), _t_interval(gains)
+    errs = [e for e in mr["error"] if e]
+    teacher_acc = mr["teacher_accuracy"]
+    row: dict[str, Any] = dict(
+        student=student, teacher=teacher, method=method, n_seeds=int(np.isfinite(gains).sum()),
+        acc_none=an[0], acc_none_low=an[1], acc_none_high=an[2],
+        acc=a[0], acc_low=a[1], acc_high=a[2],
+        gain=g[0], gain_low=g[1], gain_high=g[2],
+        significant=is_significant(g[1], g[2], n_seeds),
+        teacher_acc_measured=float(np.nanmean(teacher_acc)) if np.isfinite(teacher_acc).any() else math.nan,
+        error=errs[0] if errs else "",
+    )
+    for col in _RANKING_COPIED:
+        val = rinfo.get(col, math.nan) if rinfo is not None else math.nan
+        row[col] = float(val) if val is not None and not (isinstance(val, float) and math.isnan(val)) else math.nan
+    row["decision"] = str(rinfo.get("decision", "")) if rinfo is not None else ""
+    return row
 
 
 def _default_methods(bundle: Any, student: str, candidates: Sequence[str]) -> list[str]:

@@ -199,6 +199,28 @@ class _Config:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class _TrainLog:
+    """The training record of a critic: held-out curve, steps and the best state so far."""
+
+    total: int
+    steps: int = 0
+    curve: list[float] = field(default_factory=list)
+    phase_steps: dict[str, int] = field(default_factory=dict)
+    best_value: float = -math.inf
+    best_state: dict[str, Any] | None = None
+    best_step: int = 0
+
+    def record(self, value: float, model: Any) -> bool:
+        """Add a held-out value to the curve; True (and the state kept) when it is the best."""
+        self.curve.append(value)
+        if not value > self.best_value:  # (NaN is never the best)
+            return False
+        self.best_value, self.best_step = value, self.steps
+        self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return True
+
+
 class NeuralEstimator(MIEstimator):
     """Common base of the neural lower-bound estimators (``"mine"``, ``"infonce"``).
 
@@ -410,7 +432,6 @@ class NeuralEstimator(MIEstimator):
 
     def _fit_inner(self, x: np.ndarray, y: np.ndarray, discrete: bool) -> RawEstimate:
         import torch
-        from tqdm.auto import tqdm
 
         rng = self._rng()
         seed = derive_seed(rng)
@@ -424,8 +445,6 @@ class NeuralEstimator(MIEstimator):
         tr, ev = perm[:n_train], perm[n_train:]
         xt = torch.as_tensor(x, dtype=torch.float32, device=device)
         yt = torch.as_tensor(y, dtype=torch.float32, device=device)
-        x_tr, y_tr, x_ev, y_ev = xt[tr], yt[tr], xt[ev], yt[ev]
-
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = build_critic(
@@ -434,98 +453,91 @@ class NeuralEstimator(MIEstimator):
             ).to(device)
         gen = torch.Generator(device="cpu")
         gen.manual_seed(seed)
-        batch = min(self.batch_size, n_train)
-        block = self.eval_block or (n_eval if self._all_pairs else 512)
-        block = min(block, n_eval)
-        # the curve (and early stopping) uses at most _CURVE_ROWS held-out rows; the best critic
-        # is then scored on every held-out row
-        n_curve = min(n_eval, _CURVE_ROWS)
-        curve_block = min(block, n_curve)
+        block = min(self.eval_block or (n_eval if self._all_pairs else 512), n_eval)
+        log = self._train(model, (xt[tr], yt[tr]), (xt[ev], yt[ev]), gen, block)
+        model.load_state_dict(log.best_state)
+        model.eval()
+        best_eval = self._evaluate(model, xt[ev], yt[ev], block)
+        extra: dict[str, Any] = {
+            "curve": log.curve, "curve_rows": min(n_eval, _CURVE_ROWS), "best_step": log.best_step,
+            "steps": log.steps, "stopped_early": log.steps < log.total, "phase_steps": log.phase_steps,
+            "n_train": n_train, "n_eval": n_eval, "eval_block": block, "device": str(device), "critic": self.critic,
+        }
+        return self._raw_result(best_eval, extra, block, discrete)
 
-        # phases: (name, parameters trained); each runs up to max_steps with its own early
-        # stopping, and the best held-out critic over all phases is kept
-        phases: list[tuple[str, list]] = [("all", list(model.parameters()))]
+    def _phases(self, model: Any) -> list[tuple[str, list]]:
+        """(name, parameters trained) per phase; each runs up to ``max_steps`` with its own early
+        stopping, and the best held-out critic over all phases is kept."""
         if self.critic == "separable" and self.warm_start:
-            phases = [("quadratic", list(model.q.parameters())), ("all", list(model.parameters()))]
+            return [("quadratic", list(model.q.parameters())), ("all", list(model.parameters()))]
+        return [("all", list(model.parameters()))]
 
-        curve: list[float] = []
-        phase_steps: dict[str, int] = {}
-        best_val, best_state, best_step = -math.inf, None, 0
-        best_eval: _EvalResult | None = None
+    def _batch_loss(self, model: Any, xb: Any, yb: Any, gen: Any, state: dict[str, Any]) -> Any:
+        """The training loss of one mini-batch (the objective's bound, negated)."""
+        import torch
+
+        if self._pairwise:
+            # joint pairs and the same rows with y shuffled (product of marginals)
+            shift = int(torch.randint(1, xb.shape[0], (1,), generator=gen))
+            return self._train_loss_pairs(model.pairs(xb, yb), model.pairs(xb, torch.roll(yb, shift, dims=0)), state)
+        scores = model(xb, yb) if self._all_pairs else self._score_matrix(model, xb, yb)
+        return self._train_loss(scores, state)
+
+    def _train(self, model: Any, train: tuple, held_out: tuple, gen: Any, block: int) -> _TrainLog:
+        """Adam over the phases with early stopping on the held-out bound. The curve (and the
+        stopping) uses at most ``_CURVE_ROWS`` held-out rows; the best critic is kept."""
+        import torch
+        from tqdm.auto import tqdm
+
+        (x_tr, y_tr), (x_ev, y_ev) = train, held_out
+        n_train = x_tr.shape[0]
+        n_curve = min(x_ev.shape[0], _CURVE_ROWS)
+        batch, curve_block = min(self.batch_size, n_train), min(block, n_curve)
+        phases = self._phases(model)
+        log = _TrainLog(total=self.max_steps * len(phases))
         state: dict[str, Any] = {}
-        order = torch.randperm(n_train, generator=gen)
-        pos, step = 0, 0
-        total = self.max_steps * len(phases)
-        bar = tqdm(total=total, disable=not self.progress, desc=self.name, leave=False)
+        order, pos = torch.randperm(n_train, generator=gen), 0
+        bar = tqdm(total=log.total, disable=not self.progress, desc=self.name, leave=False)
         try:
             for phase, params in phases:
-                if best_state is not None:  # continue from the best critic so far
-                    model.load_state_dict(best_state)
+                if log.best_state is not None:  # continue from the best critic so far
+                    model.load_state_dict(log.best_state)
                 opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-                bad, start = 0, step
-                while step - start < self.max_steps:
+                bad, start = 0, log.steps
+                while log.steps - start < self.max_steps:
                     if pos + batch > n_train:
                         order, pos = torch.randperm(n_train, generator=gen), 0
-                    idx = order[pos : pos + batch].to(device)
+                    idx = order[pos : pos + batch].to(x_tr.device)
                     pos += batch
                     model.train()
-                    if self._pairwise:
-                        # joint pairs and the same rows with y shuffled (product of marginals)
-                        xb, yb = x_tr[idx], y_tr[idx]
-                        shift = int(torch.randint(1, xb.shape[0], (1,), generator=gen))
-                        joint = model.pairs(xb, yb)
-                        marg = model.pairs(xb, torch.roll(yb, shift, dims=0))
-                        loss = self._train_loss_pairs(joint, marg, state)
-                    else:
-                        scores = model(x_tr[idx], y_tr[idx]) if self._all_pairs else self._score_matrix(
-                            model, x_tr[idx], y_tr[idx]
-                        )
-                        loss = self._train_loss(scores, state)
+                    loss = self._batch_loss(model, x_tr[idx], y_tr[idx], gen, state)
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()
-                    step += 1
+                    log.steps += 1
                     bar.update(1)
-                    if (step - start) % self.eval_every == 0 or step - start == self.max_steps:
+                    if (log.steps - start) % self.eval_every == 0 or log.steps - start == self.max_steps:
                         model.eval()
                         res = self._evaluate(model, x_ev[:n_curve], y_ev[:n_curve], curve_block)
-                        curve.append(res.value)
                         bar.set_postfix(heldout=f"{res.value:.3f}")
-                        if res.value > best_val:
-                            best_val, best_eval, best_step, bad = res.value, res, step, 0
-                            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                        else:
-                            bad += 1
-                            if bad >= self.patience:
-                                break
-                phase_steps[phase] = step - start
+                        bad = 0 if log.record(res.value, model) else bad + 1
+                        if bad >= self.patience:
+                            break
+                log.phase_steps[phase] = log.steps - start
         finally:
             bar.close()
-        assert best_eval is not None and best_state is not None
-        model.load_state_dict(best_state)
-        model.eval()
-        best_eval = self._evaluate(model, x_ev, y_ev, block)
+        return log
+
+    def _raw_result(self, best_eval: _EvalResult, extra: dict[str, Any], block: int, discrete: bool) -> RawEstimate:
+        """The estimate with its held-out interval; the InfoNCE cap warning where it binds."""
         value = best_eval.value
         ci = (value - 1.96 * best_eval.se, value + 1.96 * best_eval.se)
-        extra: dict[str, Any] = {
-            "curve": curve,
-            "curve_rows": n_curve,
-            "best_step": best_step,
-            "steps": step,
-            "stopped_early": step < total,
-            "phase_steps": phase_steps,
-            "n_train": n_train,
-            "n_eval": n_eval,
-            "eval_block": block,
-            "device": str(device),
-            "critic": self.critic,
-            "se": best_eval.se,
-            "ci_method": (
-                "held-out standard error: value +- 1.96 se over the per-row terms of the "
-                f"held-out bound ({n_eval} rows; {'per-row InfoNCE terms' if self._objective == 'infonce' else 'delta-method influence of the DV bound'}); "
-                "conditional on the trained critic, it excludes seed-to-seed training variance"
-            ),
-        }
+        terms = "per-row InfoNCE terms" if self._objective == "infonce" else "delta-method influence of the DV bound"
+        ci_method = (
+            "held-out standard error: value +- 1.96 se over the per-row terms of the "
+            f"held-out bound ({extra['n_eval']} rows; {terms}); "
+            "conditional on the trained critic, it excludes seed-to-seed training variance"
+        )
         if self._objective == "infonce":
             cap = math.log(block)
             extra["cap"] = cap
@@ -536,9 +548,9 @@ class NeuralEstimator(MIEstimator):
                     "samples (a larger held-out set) or MINE."
                 )
                 logger.warning(msg)
-                warnings.warn(msg, UserWarning, stacklevel=4)
+                warnings.warn(msg, UserWarning, stacklevel=5)
                 extra["warnings"] = [msg]
-        return RawEstimate(value=value, ci=ci, extra=extra)
+        return RawEstimate(value=value, ci=ci, extra=extra, se=best_eval.se, ci_method=ci_method)
 
     def _estimate_continuous(self, x: np.ndarray, y: np.ndarray) -> RawEstimate:
         return self._fit(x, y, discrete=False)

@@ -53,7 +53,7 @@ Var(I) ~= sum_i rho_i^2 / n). The method used is in ``extra["ci_method"]``.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy.special import digamma
@@ -224,42 +224,47 @@ class GaussianMI(MIEstimator):
             correction = 0.5 * (wishart_logdet_bias(dx, n) + wishart_logdet_bias(dy, n) - wishart_logdet_bias(d, n))
         value = plug_in - correction
         extra = {"plug_in": plug_in, "bias_correction": correction, "shrinkage": alpha}
-
-        ci = None
         method = self.ci
         if method == "auto":
             method = "bootstrap" if self.n_bootstrap * n * d * d <= _BOOTSTRAP_BUDGET else "asymptotic"
         if method == "bootstrap":
-            rng = self._rng()
-            vals = []
-            chunk = max(1, int(2e8 // max(n * d * d, 1)))
-            for start in range(0, self.n_bootstrap, chunk):
-                b = min(chunk, self.n_bootstrap - start)
-                w = torch.from_numpy(rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64))
-                _, covb = _weighted_moments(zt, w)
-                vals.append(mi_from_cov(covb).numpy())
-            boot = np.concatenate(vals) - correction
+            boot = self._bootstrap_pair(zt, mi_from_cov) - correction
             boot = boot[np.isfinite(boot)]
-            ci = _percentile_ci(value, boot, self.confidence)
-            extra["ci_method"] = f"bootstrap ({self.n_bootstrap} resamples, median-centred percentile interval)"
-            extra["se"] = float(boot.std(ddof=1)) if boot.size > 1 else float("nan")
+            ci, se = _percentile_ci(value, boot, self.confidence), _boot_se(boot)
+            ci_method = f"bootstrap ({self.n_bootstrap} resamples, median-centred percentile interval)"
         elif method == "asymptotic":
-            # on the same (shrunk) correlation matrix as the point estimate: the raw covariance
-            # is singular when d_x + d_y >= n
-            c0 = cov.numpy()[0]
-            sd = np.sqrt(np.diag(c0))
-            corr0 = (1 - alpha) * (c0 / np.outer(sd, sd)) + alpha * np.eye(d)
-            rho2 = _canonical_correlations_sq(corr0, dx)
-            se = math.sqrt(max(rho2.sum(), 1e-12) / n)
-            zq = _normal_quantile(self.confidence)
-            ci = (value - zq * se, value + zq * se)
-            extra["ci_method"] = "asymptotic (delta method on canonical correlations, Gaussian theory)"
-            extra["se"] = se
+            ci, se = self._asymptotic_ci(value, cov.numpy()[0], alpha, dx, n)
+            ci_method = "asymptotic (delta method on canonical correlations, Gaussian theory)"
         else:
-            extra["ci_method"] = "none"
+            ci, se, ci_method = None, None, "none"
         if ci is not None:
             ci = (max(ci[0], 0.0), max(ci[1], 0.0))
-        return RawEstimate(value=max(value, 0.0), ci=ci, extra=extra)
+        return RawEstimate(value=max(value, 0.0), ci=ci, extra=extra, se=se, ci_method=ci_method)
+
+    def _bootstrap_pair(self, zt: Any, mi_from_cov: Any) -> np.ndarray:
+        """The plug-in MI of ``n_bootstrap`` multinomial-weight resamples (batched)."""
+        import torch
+
+        n, d = zt.shape
+        rng = self._rng()
+        vals = []
+        chunk = max(1, int(2e8 // max(n * d * d, 1)))
+        for start in range(0, self.n_bootstrap, chunk):
+            b = min(chunk, self.n_bootstrap - start)
+            w = torch.from_numpy(rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64))
+            _, covb = _weighted_moments(zt, w)
+            vals.append(mi_from_cov(covb).numpy())
+        return np.concatenate(vals)
+
+    def _asymptotic_ci(self, value: float, c0: np.ndarray, alpha: float, dx: int, n: int) -> tuple:
+        """Delta-method interval on the same (shrunk) correlation matrix as the point estimate
+        (the raw covariance is singular when d_x + d_y >= n): Var(I) ~= sum_i rho_i^2 / n."""
+        sd = np.sqrt(np.diag(c0))
+        corr0 = (1 - alpha) * (c0 / np.outer(sd, sd)) + alpha * np.eye(c0.shape[0])
+        rho2 = _canonical_correlations_sq(corr0, dx)
+        se = math.sqrt(max(rho2.sum(), 1e-12) / n)
+        zq = _normal_quantile(self.confidence)
+        return (value - zq * se, value + zq * se), se
 
     # ------------------------------------------------------------------ labels
     def _estimate_discrete(self, x: np.ndarray, labels: np.ndarray) -> RawEstimate:
@@ -305,42 +310,48 @@ class GaussianMI(MIEstimator):
             )
         lo_kt, hi_kt = _kolchinsky_tracey_bounds(mu[0], cov[0], pi[0])
         value = max(value, 0.0)
-        extra = {
-            "method": "stratified Monte Carlo MI of the class-conditional Gaussian mixture",
-            "class_covariance": mode,
-            "bias_correction": label_bias,
-            "n_mc": int(draws[1].sum()),
-            "kt_lower_bhattacharyya": lo_kt,
-            "kt_upper_kl": hi_kt,
-        }
-        ci = None
-        if self.ci is not None:
-            budget = self.n_bootstrap * n * d * d
-            if self.ci == "asymptotic" or (self.ci == "auto" and budget > _BOOTSTRAP_BUDGET):
-                extra["ci_method"] = "none (asymptotic interval not available for the label form)"
-            else:
-                vals = []
-                n_boot_mc = int(draws_boot[1].sum())
-                chunk = max(1, int(2e7 // max(n_boot_mc * counts.size * d, 1)))
-                for start in range(0, self.n_bootstrap, chunk):
-                    b = min(chunk, self.n_bootstrap - start)
-                    w = torch.from_numpy(rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64))
-                    vals.append(mixture_mi(w, draws_boot)[0].numpy())
-                boot = np.concatenate(vals)
-                boot = boot[np.isfinite(boot)]
-                if boot.size < self.n_bootstrap / 2:  # most resamples lost a class or went singular
-                    extra["ci_method"] = (
-                        f"none (only {boot.size} of {self.n_bootstrap} bootstrap resamples kept every class "
-                        "with a non-singular covariance: too few samples per class for an interval)"
-                    )
-                else:
-                    ci = _percentile_ci(value, boot, self.confidence)
-                    extra["ci_method"] = f"bootstrap ({self.n_bootstrap} resamples, median-centred percentile interval, {n_boot_mc} common MC draws per resample)"
-                    extra["se"] = float(boot.std(ddof=1)) if boot.size > 1 else float("nan")
-        return RawEstimate(value=value, ci=ci, extra=extra)
+        extra = {"method": "stratified Monte Carlo MI of the class-conditional Gaussian mixture",
+                 "class_covariance": mode, "bias_correction": label_bias, "n_mc": int(draws[1].sum()),
+                 "kt_lower_bhattacharyya": lo_kt, "kt_upper_kl": hi_kt}
+        if self.ci is None:
+            return RawEstimate(value=value, extra=extra)
+        if self.ci == "asymptotic" or (self.ci == "auto" and self.n_bootstrap * n * d * d > _BOOTSTRAP_BUDGET):
+            return RawEstimate(value=value, extra=extra,
+                               ci_method="none (asymptotic interval not available for the label form)")
+        boot, n_boot_mc = self._bootstrap_labels(rng, n, counts.size * d, lambda w: mixture_mi(w, draws_boot)[0],
+                                                 int(draws_boot[1].sum()))
+        if boot.size < self.n_bootstrap / 2:  # most resamples lost a class or went singular
+            return RawEstimate(value=value, extra=extra, ci_method=(
+                f"none (only {boot.size} of {self.n_bootstrap} bootstrap resamples kept every class "
+                "with a non-singular covariance: too few samples per class for an interval)"
+            ))
+        return RawEstimate(
+            value=value, ci=_percentile_ci(value, boot, self.confidence), extra=extra, se=_boot_se(boot),
+            ci_method=f"bootstrap ({self.n_bootstrap} resamples, median-centred percentile interval, "
+                      f"{n_boot_mc} common MC draws per resample)",
+        )
+
+    def _bootstrap_labels(self, rng: np.random.Generator, n: int, width: int, mi_of: Any,
+                          n_boot_mc: int) -> tuple[np.ndarray, int]:
+        """The label-form MI of ``n_bootstrap`` resamples (finite values only), in chunks."""
+        import torch
+
+        vals = []
+        chunk = max(1, int(2e7 // max(n_boot_mc * width, 1)))
+        for start in range(0, self.n_bootstrap, chunk):
+            b = min(chunk, self.n_bootstrap - start)
+            w = torch.from_numpy(rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64))
+            vals.append(mi_of(w).numpy())
+        boot = np.concatenate(vals)
+        return boot[np.isfinite(boot)], n_boot_mc
 
 
 # ---------------------------------------------------------------------- helpers
+def _boot_se(boot: np.ndarray) -> float:
+    """Standard deviation of the bootstrap values (NaN with fewer than two)."""
+    return float(boot.std(ddof=1)) if boot.size > 1 else float("nan")
+
+
 def _normal_quantile(confidence: float) -> float:
     from scipy.stats import norm
 

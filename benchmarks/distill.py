@@ -96,7 +96,7 @@ def _summary(runs: Any) -> Any:
     import numpy as np
     import pandas as pd
 
-    from cchkit.distill.validate import _t_interval, is_significant
+    from cchkit.distill.validate import is_significant, t_interval
 
     keys = ["family", "student", "teacher", "split"]
     base = runs[runs["method"] == "none"].set_index(keys + ["seed"])["accuracy"]
@@ -104,7 +104,7 @@ def _summary(runs: Any) -> Any:
     for (fam, s, t, split, m), g in runs[runs["method"] != "none"].groupby(keys + ["method"], sort=False):
         acc = g.set_index(keys + ["seed"])["accuracy"]
         gains = (acc - base.reindex(acc.index)).to_numpy(dtype=float)
-        mean, lo, hi = _t_interval(gains)
+        mean, lo, hi = t_interval(gains)
         out.append(dict(family=fam, student=s, teacher=t, split=split, method=m, gain=mean, low=lo, high=hi,
                         significant=is_significant(lo, hi, int(np.isfinite(gains).sum())),
                         seconds=float(g["seconds"].mean())))

@@ -188,7 +188,7 @@ class Ranking:
 
 
 # ---------------------------------------------------------------------- the pipeline
-def _resolve_candidates(
+def resolve_candidates(
     bundle: ModalityBundle, student: str, candidates: Sequence[str] | str | None
 ) -> list[tuple[str, list[str]]]:
     """(student, candidates) pairs to score; ``student="all"`` gives every ordered pair."""
@@ -351,7 +351,7 @@ def rank_teachers(
     check_backend(backend, scheduler)
     resolve_device(device)  # an unknown or unavailable device fails now, whatever the representation
     bundle = load_bundle(bundle)
-    plan = _resolve_candidates(bundle, student, candidates)
+    plan = resolve_candidates(bundle, student, candidates)
     params: dict[str, dict[str, Any]] = {e: {"n_bootstrap": int(n_bootstrap)} for e in estimators}
     for k, v in (estimator_params or {}).items():
         params.setdefault(k, {}).update(v)
@@ -428,7 +428,7 @@ def _rank(bundle, student, candidates, plan, failures, names, estimators, repres
                 rows.append(_row(s, t, e, results, reps, seeds, failures, representation, variant, n_pairs_all, bundle,
                                  label_floor=label_floor))
     table = pd.DataFrame(rows, columns=RANKING_COLUMNS)
-    table = _add_ranks(table, criterion)
+    table = add_ranks(table, criterion)
     settings = {
         "data": bundle.name,
         "student": student,
@@ -645,7 +645,7 @@ def _predicts_gain(table: pd.DataFrame, criterion: str) -> pd.Series:
     return table["label_gain_low"] > 0
 
 
-def _add_ranks(table: pd.DataFrame, criterion: str = DEFAULT_CRITERION) -> pd.DataFrame:
+def add_ranks(table: pd.DataFrame, criterion: str = DEFAULT_CRITERION) -> pd.DataFrame:
     ok = table["error"].isna()
     table.loc[ok, "rank"] = (
         table[ok].groupby(["student", "estimator"])[criterion].rank(ascending=False, method="min")

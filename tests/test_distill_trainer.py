@@ -17,7 +17,7 @@ from cchkit.distill import (
 )
 from cchkit.distill.losses import label_alignment, sinkhorn_alignment
 from cchkit.distill.models import build_net, freeze
-from cchkit.distill.validate import _t_interval
+from cchkit.distill.validate import t_interval
 from cchkit.exceptions import InputError, NotPairedError
 
 FAST = dict(epochs=3, min_steps=0, batch_size=32, feat_dim=8, hidden=16)
@@ -195,7 +195,7 @@ def test_class_align_beats_none_when_the_student_lacks_the_teachers_class_struct
         kd = distill(b, "mor", "fac", method="class-align", seed=seed)
         assert kd.n_val == base.n_val > 0 and kd.params["run_epochs"] == base.params["run_epochs"]
         gains.append(kd.accuracy - base.accuracy)
-    mean, low, _ = _t_interval(np.array(gains))
+    mean, low, _ = t_interval(np.array(gains))
     assert mean >= 0.03 and low > 0, f"per-seed gains {np.round(gains, 3)}"
 
 

@@ -59,9 +59,9 @@ def test_quadratic_term_matches_its_formula_and_caps_rank():
     a, b = c.q.a.detach(), c.q.b.detach()
     assert a.shape == (4, 3) and b.shape == (3, 3)  # rank capped at min(dim_x, dim_y)
     x, y = torch.randn(6, 4), torch.randn(5, 3)
-    from cchkit.estimators._neural import _QUAD_SCALE
+    from cchkit.estimators._neural import QUAD_SCALE
 
-    u, v = _QUAD_SCALE * x @ a, _QUAD_SCALE * y @ b
+    u, v = QUAD_SCALE * x @ a, QUAD_SCALE * y @ b
     expected = -0.5 * ((u[:, None, :] - v[None, :, :]) ** 2).sum(-1)
     assert torch.allclose(c(x, y), expected, atol=1e-4)
 
@@ -75,10 +75,10 @@ def test_quadratic_critic_with_gaussian_optimum_reaches_the_truth():
     x = (x - x.mean(0)) / x.std(0)
     y = (y - y.mean(0)) / y.std(0)
     rho = float(np.corrcoef(x[:, 0], y[:, 0])[0, 1])
-    from cchkit.estimators._neural import _QUAD_SCALE
+    from cchkit.estimators._neural import QUAD_SCALE
 
     c = build_critic("quadratic", 1, 1, 16, 1, 8)
-    s = 1.0 / (_QUAD_SCALE * math.sqrt(1 - rho**2))
+    s = 1.0 / (QUAD_SCALE * math.sqrt(1 - rho**2))
     with torch.no_grad():
         c.q.a.fill_(rho * s)
         c.q.b.fill_(s)

@@ -16,7 +16,7 @@ import pytest
 import cchkit
 from cchkit.cch import Term, decide, discriminant_projection, mfh_share, score_interval
 from cchkit.distill.validate import is_significant
-from cchkit.ranking import RANKING_COLUMNS, Ranking, _add_ranks
+from cchkit.ranking import RANKING_COLUMNS, Ranking, add_ranks
 
 Z95 = 1.959963984540054
 
@@ -59,7 +59,7 @@ def _row(teacher, score, decision, estimator="gaussian", student="s"):
 
 
 def _ranking(rows, estimators=("gaussian",)):
-    table = _add_ranks(pd.DataFrame(rows, columns=RANKING_COLUMNS))
+    table = add_ranks(pd.DataFrame(rows, columns=RANKING_COLUMNS))
     return Ranking(table=table, settings={"estimators": list(estimators)})
 
 

@@ -663,16 +663,18 @@ def test_n_jobs_is_capped_at_the_available_cores(caplog):
 
 
 def test_validate_passes_n_jobs_to_its_ranking(good, monkeypatch):
-    import cchkit.ranking as ranking
+    import importlib
+
+    validate_module = importlib.import_module("cchkit.distill.validate")
 
     seen = {}
-    real = ranking.rank_teachers
+    real = validate_module.rank_teachers
 
     def spy(*args, **kwargs):
         seen.update(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ranking, "rank_teachers", spy)
+    monkeypatch.setattr(validate_module, "rank_teachers", spy)
     cchkit.validate(good, "a", ["b"], methods=("logit-kd",), seeds=1, epochs=1, n_jobs=2, progress=False,
                     rank_params={"n_bootstrap": 10})
     assert seen["n_jobs"] == min(2, os.cpu_count() or 1) and seen["n_bootstrap"] == 10

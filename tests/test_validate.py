@@ -17,7 +17,7 @@ from scipy import stats
 
 from cchkit.bundle import ModalityBundle
 from cchkit.distill import ValidationReport, validate
-from cchkit.distill.validate import REPORT_COLUMNS, _criterion_stats, _t_interval
+from cchkit.distill.validate import REPORT_COLUMNS, criterion_stats, t_interval
 from cchkit.exceptions import InputError
 
 FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8, hidden=16)
@@ -67,7 +67,7 @@ def test_report_table_summary_json_and_plot(bundle, tmp_path):
     runs = rep.runs.pivot_table(index=["teacher", "seed"], columns="method", values="accuracy")
     for _, row in rep.table.iterrows():
         d = (runs.loc[row.teacher, "align"] - runs.loc[row.teacher, "none"]).to_numpy()
-        m, lo, hi = _t_interval(d)
+        m, lo, hi = t_interval(d)
         assert row.gain == pytest.approx(m) and row.gain_low == pytest.approx(lo) and row.gain_high == pytest.approx(hi)
         assert row.acc == pytest.approx(runs.loc[row.teacher, "align"].mean())
         assert row.significant == bool(lo > 0 or hi < 0)
@@ -100,10 +100,10 @@ def test_paired_method_on_unpaired_teacher_is_recorded_not_raised(bundle):
 
 def test_t_interval_matches_scipy():
     x = np.array([0.01, 0.03, -0.02, 0.05, 0.02])
-    m, lo, hi = _t_interval(x)
+    m, lo, hi = t_interval(x)
     ref = stats.t.interval(0.95, 4, loc=x.mean(), scale=stats.sem(x))
     assert m == pytest.approx(x.mean()) and (lo, hi) == pytest.approx(ref)
-    assert math.isnan(_t_interval(np.array([0.3]))[1])
+    assert math.isnan(t_interval(np.array([0.3]))[1])
 
 
 def test_criterion_statistics_by_hand():
@@ -117,12 +117,12 @@ def test_criterion_statistics_by_hand():
             "acc_none": [0.6] * 4,
         }
     )
-    st = _criterion_stats(t, "cch_score")
+    st = criterion_stats(t, "cch_score")
     assert st["spearman"] == pytest.approx(stats.spearmanr(t.cch_score, t.gain).statistic)
     # significant teachers: 0 (+,+ agree), 1 (+,- disagree), 3 (-,- agree)
     assert (st["sign_agree"], st["n_significant"]) == (2, 3) and st["sign_share"] == pytest.approx(2 / 3)
     assert st["top_is_best"] is True
-    acc = _criterion_stats(t, "teacher_accuracy")  # predicts "helps" for all: teacher acc > student acc (0.6)
+    acc = criterion_stats(t, "teacher_accuracy")  # predicts "helps" for all: teacher acc > student acc (0.6)
     assert (acc["sign_agree"], acc["n_significant"]) == (1, 3)
 
 

@@ -153,19 +153,8 @@ class ModalityBundle:
         unknown = reps - set(arrays)
         if unknown:
             raise UnknownModalityError(f"representations names unknown modalities: {sorted(unknown)}.")
-        # labels: one shared vector or one per modality
-        per_mod_labels = isinstance(labels, Mapping)
-        if per_mod_labels:
-            missing = set(arrays) - set(labels)
-            if missing:
-                raise BundleError(f"labels are missing for modalities {sorted(missing)}.")
-            raw_labels = {k: _label_values(to_numpy(labels[k], f"labels of {k!r}"), f"labels of {k!r}") for k in arrays}
-            allv = np.concatenate([raw_labels[k] for k in arrays])
-        else:
-            allv = _label_values(to_numpy(labels, "labels"), "labels")
-        codes_all, classes = as_labels(allv, "labels")
+        codes_of, classes = _label_codes(arrays, labels)
         modalities: dict[str, Modality] = {}
-        offset = 0
         for mname, arr in arrays.items():
             check_name(mname)
             try:
@@ -173,36 +162,15 @@ class ModalityBundle:
             except InputError as exc:
                 raise BundleError(str(exc)) from None
             n = data.shape[0]
-            if per_mod_labels:
-                n_lab = raw_labels[mname].shape[0]
-            else:
-                n_lab = codes_all.shape[0]
-            if n_lab != n:
+            codes = codes_of[mname]
+            if codes.shape[0] != n:
                 raise BundleError(
-                    f"modality {mname!r} has {n} rows but its labels have {n_lab}; every row needs "
+                    f"modality {mname!r} has {n} rows but its labels have {codes.shape[0]}; every row needs "
                     "exactly one label."
                 )
-            if per_mod_labels:
-                codes = codes_all[offset : offset + n]
-                offset += n
-            else:
-                codes = codes_all
-            if ids is None:
-                mids = np.arange(n) if paired else np.array([f"{mname}:{i}" for i in range(n)])
-            else:
-                src = ids[mname] if isinstance(ids, Mapping) else ids
-                mids = to_numpy(src, f"ids of {mname!r}").reshape(-1)
-                if mids.dtype == object:
-                    mids = mids.astype(str)
-                if mids.shape[0] != n:
-                    raise BundleError(f"modality {mname!r} has {n} rows but {mids.shape[0]} ids.")
             modalities[mname] = Modality(
-                name=mname,
-                data=data,
-                labels=codes,
-                ids=mids,
-                description=descriptions.get(mname, ""),
-                representation=mname in reps,
+                name=mname, data=data, labels=codes, ids=_modality_ids(mname, n, ids, paired),
+                description=descriptions.get(mname, ""), representation=mname in reps,
             )
         bundle = cls(modalities=modalities, classes=classes, name=name, metadata=dict(metadata or {}))
         return bundle
@@ -503,3 +471,31 @@ def _label_values(v: Any, what: str) -> np.ndarray:
     if arr.ndim == 0:
         raise BundleError(f"{what} must be a vector with one label per sample, got a scalar.")
     return arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
+
+
+def _label_codes(arrays: Mapping[str, Any], labels: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Integer codes of each modality's labels (one shared vector or one per modality), and
+    the classes they index (one coding for the whole bundle)."""
+    if isinstance(labels, Mapping):
+        missing = set(arrays) - set(labels)
+        if missing:
+            raise BundleError(f"labels are missing for modalities {sorted(missing)}.")
+        raw = {k: _label_values(to_numpy(labels[k], f"labels of {k!r}"), f"labels of {k!r}") for k in arrays}
+        codes_all, classes = as_labels(np.concatenate([raw[k] for k in arrays]), "labels")
+        bounds = np.cumsum([0] + [raw[k].shape[0] for k in arrays])
+        return {k: codes_all[bounds[i] : bounds[i + 1]] for i, k in enumerate(arrays)}, classes
+    codes_all, classes = as_labels(_label_values(to_numpy(labels, "labels"), "labels"), "labels")
+    return {k: codes_all for k in arrays}, classes
+
+
+def _modality_ids(mname: str, n: int, ids: Any, paired: bool) -> np.ndarray:
+    """The sample ids of one modality: given, or the row number (``paired``), or private ones."""
+    if ids is None:
+        return np.arange(n) if paired else np.array([f"{mname}:{i}" for i in range(n)])
+    src = ids[mname] if isinstance(ids, Mapping) else ids
+    mids = to_numpy(src, f"ids of {mname!r}").reshape(-1)
+    if mids.dtype == object:
+        mids = mids.astype(str)
+    if mids.shape[0] != n:
+        raise BundleError(f"modality {mname!r} has {n} rows but {mids.shape[0]} ids.")
+    return mids

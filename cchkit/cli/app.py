@@ -339,7 +339,7 @@ def validate(
 
     from ..datasets import load_bundle
     from ..distill import validate as run_validation
-    from ..ranking import _resolve_candidates
+    from ..ranking import resolve_candidates
 
     _setup_logging(quiet)
     _check_format(fmt)
@@ -350,7 +350,7 @@ def validate(
     if epochs < 1:
         raise InputError(f"--epochs must be a positive integer, got {epochs}.")
     bundle = load_bundle(data)
-    cands = _resolve_candidates(bundle, student, _split_names(candidates, "--candidates"))[0][1]
+    cands = resolve_candidates(bundle, student, _split_names(candidates, "--candidates"))[0][1]
     estimators_ = [e for item in estimator for e in item.split(",") if e.strip()]
     rank_params = dict(estimators=estimators_, representation=representation, variant=variant, n_bootstrap=n_bootstrap,
                        backend=backend, scheduler=scheduler)

@@ -792,33 +792,8 @@ def mfh(
             f"features the student lacks but only {k - m} exist; raise n_decisive or gamma."
         )
 
-    srng = np.random.default_rng(structure_seed)
-    a = srng.standard_normal(k)
-    perm_k = srng.permutation(k)
-    d_s = perm_k[:m]
-    rest = perm_k[m:]
-    shared_order = srng.permutation(d_s)
-    d_t = np.concatenate([shared_order[:n_shared], rest[: m - n_shared]])
-    pos_s = srng.permutation(dim)[:m]
-    pos_t = srng.permutation(dim)[:m]
-
-    # joint covariance of (x_S, x_T, score)
-    def channel_map(pos: np.ndarray, dec: np.ndarray) -> np.ndarray:
-        """(dim, k) matrix: channel -> decisive feature it copies."""
-        mat = np.zeros((dim, k))
-        mat[pos, dec] = 1.0
-        return mat
-
-    ms, mt = channel_map(pos_s, d_s), channel_map(pos_t, d_t)
-    var_s = np.full(dim, sig**2)
-    var_s[pos_s] = c**2
-    var_t = np.full(dim, sig**2)
-    var_t[pos_t] = c**2
-    big = np.vstack([ms, mt])
-    cov = np.zeros((2 * dim + 1, 2 * dim + 1))
-    cov[: 2 * dim, : 2 * dim] = big @ big.T + np.diag(np.r_[var_s, var_t])
-    cov[: 2 * dim, 2 * dim] = cov[2 * dim, : 2 * dim] = big @ a
-    cov[2 * dim, 2 * dim] = a @ a
+    a, d_s, d_t, pos_s, pos_t = _mfh_structure(np.random.default_rng(structure_seed), k, m, n_shared, dim)
+    cov = _mfh_covariance(dim, a, (pos_s, d_s), (pos_t, d_t), sig, c)
     index = {STUDENT: np.arange(dim), "teacher": np.arange(dim, 2 * dim)}
     score = 2 * dim
 
@@ -842,31 +817,49 @@ def mfh(
         x[:, pos] = xs[:, dec] + c * rng.standard_normal((n, m))
         arrays[name] = x
     params: dict[str, Any] = {
-        "family": "mfh",
-        "n": n,
-        "dim": dim,
-        "n_decisive": k,
-        "n_per_modality": m,
-        "gamma_requested": g,
-        "gamma": n_shared / m,
-        "n_shared": n_shared,
-        "copy_noise": c,
-        "noise": sig,
-        "transform": transform,
-        "structure_seed": int(structure_seed),
-        "hyperplane": a,
-        "decisive_student": d_s.tolist(),
-        "decisive_teacher": d_t.tolist(),
-        "positions_student": pos_s.tolist(),
-        "positions_teacher": pos_t.tolist(),
-        "student": STUDENT,
-        "teachers": ["teacher"],
-        "expected_order": ["teacher"],
-        "cov": cov,
-        "index": {kk: v.tolist() for kk, v in index.items()},
-        "score_index": score,
+        "family": "mfh", "n": n, "dim": dim, "n_decisive": k, "n_per_modality": m, "gamma_requested": g,
+        "gamma": n_shared / m, "n_shared": n_shared, "copy_noise": c, "noise": sig, "transform": transform,
+        "structure_seed": int(structure_seed), "hyperplane": a, "decisive_student": d_s.tolist(),
+        "decisive_teacher": d_t.tolist(), "positions_student": pos_s.tolist(), "positions_teacher": pos_t.tolist(),
+        "student": STUDENT, "teachers": ["teacher"], "expected_order": ["teacher"], "cov": cov,
+        "index": {kk: v.tolist() for kk, v in index.items()}, "score_index": score,
     }
     return _finish(arrays, y, transform, "mfh", truth, params)
+
+
+def _mfh_structure(srng: np.random.Generator, k: int, m: int, n_shared: int, dim: int) -> tuple[np.ndarray, ...]:
+    """The decision hyperplane ``a``, the decisive features each modality copies (the teacher
+    shares ``n_shared`` with the student) and the channels holding the copies."""
+    a = srng.standard_normal(k)
+    perm_k = srng.permutation(k)
+    d_s = perm_k[:m]
+    rest = perm_k[m:]
+    shared_order = srng.permutation(d_s)
+    d_t = np.concatenate([shared_order[:n_shared], rest[: m - n_shared]])
+    pos_s = srng.permutation(dim)[:m]
+    pos_t = srng.permutation(dim)[:m]
+    return a, d_s, d_t, pos_s, pos_t
+
+
+def _mfh_covariance(dim: int, a: np.ndarray, student: tuple[np.ndarray, np.ndarray],
+                    teacher: tuple[np.ndarray, np.ndarray], sig: float, c: float) -> np.ndarray:
+    """Joint covariance of (x_S, x_T, score): copied channels ``x = z_dec + c eps``, the others
+    ``sig eps``, and the score ``a . z``."""
+    k = a.shape[0]
+    maps, variances = [], []
+    for pos, dec in (student, teacher):
+        mat = np.zeros((dim, k))  # channel -> decisive feature it copies
+        mat[pos, dec] = 1.0
+        var = np.full(dim, sig**2)
+        var[pos] = c**2
+        maps.append(mat)
+        variances.append(var)
+    big = np.vstack(maps)
+    cov = np.zeros((2 * dim + 1, 2 * dim + 1))
+    cov[: 2 * dim, : 2 * dim] = big @ big.T + np.diag(np.r_[variances[0], variances[1]])
+    cov[: 2 * dim, 2 * dim] = cov[2 * dim, : 2 * dim] = big @ a
+    cov[2 * dim, 2 * dim] = a @ a
+    return cov
 
 
 def mfh_sweep(gammas: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0), **kwargs: Any) -> list[SyntheticBundle]:

@@ -383,6 +383,47 @@ class _Prepared:
     xt_all: torch.Tensor | None  # standardised teacher rows (canonical order), for paired targets
 
 
+def _teacher_split(t_ids: np.ndarray, student_test_ids: np.ndarray | None, test_size: float,
+                   fill_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The teacher's (train, test) rows: the student's test samples are held out (when their
+    ids are given), topped up at random to ``test_size`` of the teacher's rows."""
+    n_t = t_ids.shape[0]
+    held = np.zeros(n_t, dtype=bool)
+    if student_test_ids is not None:
+        held |= np.isin(t_ids, student_test_ids)
+    target = int(round(test_size * n_t))
+    if held.sum() < target:
+        rest = np.flatnonzero(~held)
+        extra = np.random.default_rng(fill_seed).permutation(rest)[: target - int(held.sum())]
+        held[extra] = True
+    return np.flatnonzero(~held), np.flatnonzero(held)
+
+
+def _pair_rows(bundle: Any, student: str, teacher: str, s_ids_tr: np.ndarray, t_ids: np.ndarray) -> np.ndarray:
+    """For each student training sample, the row of its teacher pair (same id), or -1."""
+    import pandas as pd
+
+    try:
+        view = bundle.paired([student, teacher])
+    except NotPairedError:
+        raise NotPairedError(
+            f"method needs paired samples, but {student!r} and {teacher!r} share "
+            f"{bundle.n_paired(student, teacher)} sample id(s) (at least {MIN_TRAIN_PAIRS} needed). "
+            "Use method='ucmkd' or 'align', which need no pairs."
+        ) from None
+    has = pd.Index(view.ids).get_indexer(s_ids_tr) >= 0
+    pos_in_t = pd.Index(t_ids).get_indexer(s_ids_tr)
+    pair_rows = np.where(has, pos_in_t, -1).astype(np.int64)
+    n_pairs = int((pair_rows >= 0).sum())
+    if n_pairs < MIN_TRAIN_PAIRS:
+        raise NotPairedError(
+            f"only {n_pairs} of the student's {s_ids_tr.size} training samples have a teacher pair "
+            f"(same sample id in {teacher!r}); paired KD needs at least {MIN_TRAIN_PAIRS}. "
+            "Use method='ucmkd' or 'align', which need no pairs."
+        )
+    return pair_rows
+
+
 def _prepare(bundle: Any, student: str, teacher: str, *, test_size: float, split_seed: int, fill_seed: int,
              paired: bool, exclude_test_ids: bool, device: torch.device,
              train_size: int | float | None = None, val_size: float = 0.0, val_seed: int = 0) -> _Prepared:
@@ -393,17 +434,7 @@ def _prepare(bundle: Any, student: str, teacher: str, *, test_size: float, split
     # teacher rows in a canonical order: the result must not depend on their order in the bundle
     order = _canonical_order(T.data, T.labels)
     t_data, t_lab, t_ids = T.data[order], T.labels[order], T.ids[order]
-    n_t = t_data.shape[0]
-    held = np.zeros(n_t, dtype=bool)
-    if exclude_test_ids:
-        held |= np.isin(t_ids, S.ids[te])
-    target = int(round(test_size * n_t))
-    if held.sum() < target:
-        rest = np.flatnonzero(~held)
-        extra = np.random.default_rng(fill_seed).permutation(rest)[: target - int(held.sum())]
-        held[extra] = True
-    t_tr = np.flatnonzero(~held)
-    t_te = np.flatnonzero(held)
+    t_tr, t_te = _teacher_split(t_ids, S.ids[te] if exclude_test_ids else None, test_size, fill_seed)
     if t_tr.size < 2:
         raise BundleError(
             f"teacher {teacher!r} has {t_tr.size} training sample(s) left after holding out the student's "
@@ -420,32 +451,8 @@ def _prepare(bundle: Any, student: str, teacher: str, *, test_size: float, split
     def tl(a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch.long, device=device)
 
-    pair_rows = None
-    xt_all = None
-    if paired:
-        try:
-            view = bundle.paired([student, teacher])
-        except NotPairedError:
-            raise NotPairedError(
-                f"method needs paired samples, but {student!r} and {teacher!r} share "
-                f"{bundle.n_paired(student, teacher)} sample id(s) (at least {MIN_TRAIN_PAIRS} needed). "
-                "Use method='ucmkd' or 'align', which need no pairs."
-            ) from None
-        import pandas as pd
-
-        shared = pd.Index(view.ids)
-        s_ids_tr = S.ids[tr]
-        has = shared.get_indexer(s_ids_tr) >= 0
-        pos_in_t = pd.Index(t_ids).get_indexer(s_ids_tr)
-        pair_rows = np.where(has, pos_in_t, -1).astype(np.int64)
-        n_pairs = int((pair_rows >= 0).sum())
-        if n_pairs < MIN_TRAIN_PAIRS:
-            raise NotPairedError(
-                f"only {n_pairs} of the student's {tr.size} training samples have a teacher pair "
-                f"(same sample id in {teacher!r}); paired KD needs at least {MIN_TRAIN_PAIRS}. "
-                "Use method='ucmkd' or 'align', which need no pairs."
-            )
-        xt_all = tt(xt)
+    pair_rows = _pair_rows(bundle, student, teacher, S.ids[tr], t_ids) if paired else None
+    xt_all = tt(xt) if paired else None
     return _Prepared(
         xs_tr=tt(xs[tr]), ys_tr=tl(S.labels[tr]), xs_te=tt(xs[te]), ys_te=tl(S.labels[te]),
         xs_val=tt(xs[val]), ys_val=tl(S.labels[val]),

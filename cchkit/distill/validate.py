@@ -60,7 +60,7 @@ REPORT_COLUMNS = [
 ]
 
 
-def _t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and two-sided Student-t interval of the mean (NaN interval for fewer than 2 values)."""
     from scipy import stats
 
@@ -355,11 +355,11 @@ _RANKING_COPIED = ("cch_score", "cch_low", "cch_high", "teacher_accuracy", "stud
 def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: Any, n_seeds: int) -> dict[str, Any]:
     """One report row: accuracies and the paired gain over seeds, with the ranking's scores."""
     base = tr[tr["method"] == "none"].set_index("seed")["accuracy"]
-    an = _t_interval(base.to_numpy())
+    an = t_interval(base.to_numpy())
     mr = tr[tr["method"] == method].set_index("seed")
     acc = mr["accuracy"]
     gains = (acc - base.reindex(acc.index)).to_numpy(dtype=float)
-    a, g = _t_interval(acc.to_numpy()), _t_interval(gains)
+    a, g = t_interval(acc.to_numpy()), t_interval(gains)
     errs = [e for e in mr["error"] if e]
     teacher_acc = mr["teacher_accuracy"]
     row: dict[str, Any] = dict(
@@ -442,7 +442,7 @@ def is_significant(gain_low: float, gain_high: float, n_seeds: int) -> bool:
     )
 
 
-def _criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:
+def criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:
     """Spearman, sign agreement on significant gains, and top-is-best for one criterion."""
     from scipy import stats
 
@@ -476,12 +476,12 @@ def _criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:
 
 def _summarise(table: pd.DataFrame, method: str, seeds: list[int]) -> dict[str, Any]:
     t = table[table["method"] == method].reset_index(drop=True)
-    main = _criterion_stats(t, "cch_score")
+    main = criterion_stats(t, "cch_score")
     return {
         "student": str(t["student"].iloc[0]) if len(t) else "",
         "method": method,
         **{k: v for k, v in main.items() if k != "threshold"},
-        "baselines": {c: _criterion_stats(t, c) for c in _BASELINES},
+        "baselines": {c: criterion_stats(t, c) for c in _BASELINES},
         "n_teachers": int(len(t)),
         "seeds": list(seeds),
     }

@@ -61,7 +61,7 @@ _ACTIVATIONS = ("relu", "silu", "elu", "tanh")
 
 
 #: fixed scale of the quadratic term's parameters (see the module docstring)
-_QUAD_SCALE = 10.0
+QUAD_SCALE = 10.0
 CRITICS = ("separable", "quadratic", "concat")
 
 
@@ -93,7 +93,7 @@ def build_critic(
             self.b = nn.Parameter(torch.randn(dim_y, r) * (0.01 / math.sqrt(dim_y)))
 
         def forward(self, x, y):
-            u, v = _QUAD_SCALE * (x @ self.a), _QUAD_SCALE * (y @ self.b)
+            u, v = QUAD_SCALE * (x @ self.a), QUAD_SCALE * (y @ self.b)
             sq = (u * u).sum(1)[:, None] + (v * v).sum(1)[None, :] - 2.0 * (u @ v.T)
             return -0.5 * sq
 
@@ -154,7 +154,7 @@ def infonce_terms(scores):
     return scores.diagonal() - torch.logsumexp(scores, dim=1) + math.log(k)
 
 
-def _offdiag_logmeanexp(scores):
+def offdiag_logmeanexp(scores):
     import torch
 
     k = scores.shape[0]
@@ -168,7 +168,7 @@ def dv_terms(scores):
     The joint sample is the diagonal; the product of marginals is every off-diagonal pair.
     Returns ``(bound, log_mean_exp_marginal)``.
     """
-    lme = _offdiag_logmeanexp(scores)
+    lme = offdiag_logmeanexp(scores)
     return scores.diagonal().mean() - lme, lme
 
 

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from ..exceptions import InputError
-from ._neural import NeuralEstimator, _offdiag_logmeanexp
+from ._neural import NeuralEstimator, offdiag_logmeanexp
 from .registry import register_estimator
 
 __all__ = ["MINEEstimator"]
@@ -60,7 +60,7 @@ critic, the default). The value is the bound on the held-out
         self.ema_rate = float(ema_rate)
 
     def _train_loss(self, scores, state):
-        return self._ema_loss(scores.diagonal().mean(), _offdiag_logmeanexp(scores), state)
+        return self._ema_loss(scores.diagonal().mean(), offdiag_logmeanexp(scores), state)
 
     def _train_loss_pairs(self, joint, marginal, state):
         import torch

@@ -66,8 +66,9 @@ def ranking_report(ranking: Any, bundle: Any = None) -> str:
     remarks = [f"{r['student']} &lt;- {r['teacher']} ({r['estimator']}): {html.escape(str(r[c]))}"
                for r in t.to_dict(orient="records") for c in ("label_check", "note", "error")
                if isinstance(r.get(c), str) and r[c] not in ("", "ok")]
-    rec = ranking.recommended
-    rec_text = ", ".join(f"{s}: {v or 'none'}" for s, v in rec.items()) if isinstance(rec, dict) else (rec or "none predicted to help")
+    recs = ranking.recommendations
+    rec_text = (", ".join(f"{s}: {v or 'none'}" for s, v in recs.items()) if len(recs) > 1
+                else (ranking.recommended or "none predicted to help"))
     sections = [
         ("Recommendation", f'<p class="rec">recommended teacher: <b>{html.escape(str(rec_text))}</b> (by '
                            f'{html.escape(str(ranking.settings.get("criterion", "cch_score")))})</p>'

@@ -99,9 +99,9 @@ def good(tmp_path):
         (("rank", "-s", "zzz"), "unknown modality 'zzz'"),
         (("rank", "-s", "a", "-c", "a,b"), "also listed as a candidate"),
         (("rank", "-s", "a", "-e", "oracle"), "unknown estimator 'oracle'"),
-        (("rank", "-s", "a", "-r", "clip"), "unknown representation 'clip'"),
-        (("rank", "-s", "a", "--n-bootstrap", 0), "n_bootstrap must be a positive"),
-        (("rank", "-s", "a", "--n-bootstrap", -5), "n_bootstrap must be a positive"),
+        (("rank", "-s", "a", "-r", "clip"), "representation must be one of 'encoder', 'pca', 'pca-var', 'raw', got 'clip'"),
+        (("rank", "-s", "a", "--n-bootstrap", 0), "n_bootstrap must be an integer >= 1"),
+        (("rank", "-s", "a", "--n-bootstrap", -5), "n_bootstrap must be an integer >= 1"),
         (("rank", "-s", "a", "--device", "tpu"), "device"),
         (("rank", "-s", "a", "-f", "yaml"), "--format must be one of"),
         (("validate", "-s", "a", "-c", "b", "--seeds", 0), "--seeds must be a positive"),
@@ -260,12 +260,12 @@ def test_estimator_registry_is_loaded_in_a_fresh_process():
 
 
 def test_every_row_failed_is_a_failure_not_a_result(good, monkeypatch):
-    import cchkit.ranking as ranking
+    import cchkit.ranking.grid as grid
 
     def broken(task, *args):
         return task, cchkit.InputError("synthetic failure of every task")
 
-    monkeypatch.setattr(ranking, "_run_task", broken)
+    monkeypatch.setattr(grid, "run_task", broken)
     res = run("rank", "-d", good, "-s", "a", "-c", "b,c", "--n-bootstrap", 20)
     assert_user_error(res, "every one of the 2 ranking rows failed")
     assert "recommended" not in res.output
@@ -275,9 +275,9 @@ def test_every_row_failed_is_a_failure_not_a_result(good, monkeypatch):
 
 
 def test_a_bug_in_every_row_is_an_internal_error_not_a_result(good, monkeypatch):
-    import cchkit.ranking as ranking
+    import cchkit.ranking.grid as grid
 
-    monkeypatch.setattr(ranking, "_run_task", lambda task, *a: (task, KeyError("gaussian")))
+    monkeypatch.setattr(grid, "run_task", lambda task, *a: (task, KeyError("gaussian")))
     res = run("rank", "-d", good, "-s", "a", "-c", "b", "--n-bootstrap", 20)
     assert res.exit_code == 1 and "internal error: KeyError" in res.output and "recommended" not in res.output
 

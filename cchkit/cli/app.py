@@ -251,14 +251,14 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
         lines.append(f"note: {r.student} <- {r.teacher} ({r.estimator}): {r.note}")
     for r in t[t["label_check"].notna() & (t["label_check"] != "ok")].itertuples(index=False):
         lines.append(f"check: {r.student} <- {r.teacher} ({r.estimator}): {r.label_check}")
-    rec = ranking.recommended
+    recs = ranking.recommendations
     lines.append("")
     lines.append(f"ranked and recommended by {s.get('criterion', 'cch_score')}: helps when {RECOMMEND_BY_TEXT.get(s.get('criterion'), '-')}")
-    if isinstance(rec, dict):
-        for st, te in rec.items():
+    if len(recs) > 1:
+        for st, te in recs.items():
             lines.append(f"recommended teacher for {st}: {te or 'none predicted to help'}")
     else:
-        lines.append(f"recommended teacher: {rec or 'none predicted to help'}")
+        lines.append(f"recommended teacher: {ranking.recommended or 'none predicted to help'}")
     lines.append(f"({ranking.seconds:.1f} s)")
     return "\n".join(lines)
 

@@ -1,0 +1,355 @@
+"""Rank candidate teacher modalities for a student modality: :func:`rank_teachers`.
+
+>>> import cchkit
+>>> ranking = cchkit.rank_teachers("digits-avt", student="audio", candidates=["image", "text"])  # doctest: +SKIP
+>>> ranking.table[["teacher", "cch_score", "cch_low", "cch_high", "decision", "rank"]]  # doctest: +SKIP
+
+Representations (:mod:`cchkit.representations`) -> the estimate grid (:mod:`.grid`) -> one row
+per (student, teacher, estimator) (:mod:`.rows`) -> ranks by criterion (:mod:`.table`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._backends import check_backend
+from .._parallel import effective_n_jobs
+from .._params import BOOL, NONE, Integral, Interval, Options, validate_params
+from .._random import RandomState, as_generator
+from .._torch import limit_threads, resolve_device
+from ..bundle import MIN_SAMPLES, ModalityBundle
+from ..cch import SCORE_VARIANTS
+from ..datasets import load_bundle
+from ..estimators import list_estimators
+from ..exceptions import BundleError, CchkitError, InputError, RankingFailedError, UnknownEstimatorError
+from ..representations import REPRESENTATION_KINDS, RepresentationSet, compute_representations
+from .grid import Task, grid_tasks, run_grid
+from .rows import RowContext, ranking_row
+from .table import (
+    DEFAULT_CRITERION,
+    MIN_PAIRS_PER_DIM,
+    MIN_PER_CLASS,
+    RANKING_COLUMNS,
+    RECOMMEND_BY,
+    Ranking,
+    add_ranks,
+)
+
+logger = logging.getLogger("cchkit")
+
+__all__ = ["rank_teachers", "resolve_candidates", "RankSettings"]
+
+
+def resolve_candidates(
+    bundle: ModalityBundle, student: str, candidates: Sequence[str] | str | None
+) -> list[tuple[str, list[str]]]:
+    """(student, candidates) pairs to score; ``student="all"`` gives every ordered pair."""
+    if isinstance(candidates, str):
+        candidates = [c.strip() for c in candidates.split(",") if c.strip()]
+    if student == "all":
+        names = bundle.names if candidates is None else bundle.check_modalities(candidates)
+        if len(names) < 2:
+            raise BundleError("student='all' needs at least two modalities.")
+        return [(s, [t for t in names if t != s]) for s in names]
+    bundle.modality(student)
+    if candidates is None:
+        cands = [n for n in bundle.names if n != student]
+    else:
+        cands = bundle.check_modalities(candidates)
+        if student in cands:
+            raise BundleError(
+                f"the student {student!r} is also listed as a candidate teacher; a modality cannot "
+                "teach itself. Remove it from the candidates."
+            )
+    if not cands:
+        raise BundleError(f"no candidate teachers for student {student!r}: the bundle has no other modality.")
+    return [(student, cands)]
+
+
+@validate_params(
+    {
+        "representation": [Options(REPRESENTATION_KINDS)],
+        "variant": [Options(SCORE_VARIANTS)],
+        "dim": [Interval(Integral, 1, None)],
+        "n_bootstrap": [Interval(Integral, 1, None)],
+        "n_seeds": [Interval(Integral, 1, None)],
+        "criterion": [NONE, Options(RECOMMEND_BY)],
+        "label_floor": [BOOL],
+        "progress": [BOOL],
+        "n_threads": [NONE, Interval(Integral, 1, None)],
+        "n_jobs": [Integral],
+        "device": [str],
+    },
+    owner="rank_teachers",
+)
+def rank_teachers(
+    bundle: ModalityBundle | str | os.PathLike[str],
+    student: str,
+    candidates: Sequence[str] | str | None = None,
+    *,
+    estimators: Sequence[str] | str = ("gaussian",),
+    representation: str = "pca",
+    variant: str = "raw",
+    dim: int = 16,
+    n_bootstrap: int = 200,
+    n_seeds: int = 1,
+    estimator_params: Mapping[str, Mapping[str, Any]] | None = None,
+    encoder_params: Mapping[str, Any] | None = None,
+    random_state: RandomState = 0,
+    device: str = "auto",
+    n_jobs: int = 1,
+    n_threads: int | None = None,
+    progress: bool = False,
+    criterion: str | None = None,
+    label_floor: bool = True,
+    backend: str = "loky",
+    scheduler: str | None = None,
+) -> Ranking:
+    """Score every candidate teacher for ``student`` by its CCH score and rank them.
+
+    Parameters
+    ----------
+    bundle : ModalityBundle, path, or bundled dataset name
+    student : str
+        The student modality, or ``"all"`` for every ordered (teacher, student) pair.
+    candidates : list of str, comma-separated str, or None (every other modality)
+    estimators : names from :func:`cchkit.list_estimators`; one table row per estimator.
+    representation : {"encoder", "pca", "raw"}
+        How H_m is obtained (see :mod:`cchkit.representations`).
+    variant : {"raw", "matched"}
+        The score variant (see :mod:`cchkit.cch`).
+    dim : int
+        Representation dimension (``pca``, ``encoder``).
+    n_bootstrap : int
+        Bootstrap resamples for the estimators that use a bootstrap.
+    n_seeds : int
+        Encoder seeds (the spread between seeds enters the interval).
+    estimator_params : mapping estimator name -> keyword arguments
+    encoder_params : keyword arguments of the encoder representation
+    random_state, device, n_jobs, progress
+    backend : {"loky", "dask", "ray"}, default "loky"
+        Where the estimate grid runs with ``n_jobs`` != 1 (``loky``: local processes); ``dask``
+        uses the running Dask client or the one at ``scheduler`` (all its workers), ``ray``
+        the running Ray cluster. The output does not depend on it.
+    scheduler : str or None
+        A Dask scheduler address (``tcp://host:8786``), with ``backend="dask"``.
+    label_floor : bool, default True
+        Replace a label term I(H; Y) whose interval lies below its variational lower bound
+        (:mod:`cchkit.estimators.variational`, on the same H) by that bound; the row's
+        ``label_check`` says so. False keeps the estimator's value and only flags it.
+    criterion : str or None
+        What ``rank`` and ``recommended`` follow, from :data:`RECOMMEND_BY` (default
+        :data:`DEFAULT_CRITERION`). Every row carries the CCH score, its interval and decision
+        whatever the criterion.
+    n_threads : int or None
+        Torch/BLAS threads while ranking. Default (None): 1, because the work is many small
+        linear-algebra calls that run faster on one thread; use ``n_jobs`` to use more cores.
+
+    Returns
+    -------
+    Ranking
+    """
+    start = time.perf_counter()
+    settings = RankSettings(
+        estimators=_checked_estimators(estimators), representation=representation, variant=variant, dim=int(dim),
+        n_bootstrap=int(n_bootstrap), n_seeds=int(n_seeds), random_state=random_state, device=device,
+        n_jobs=effective_n_jobs(n_jobs), progress=progress,
+        criterion=DEFAULT_CRITERION if criterion is None else criterion, label_floor=label_floor, backend=backend,
+        scheduler=scheduler, encoder_params=dict(encoder_params or {}),
+    )
+    settings.estimator_params.update(_estimator_params(settings, estimator_params))
+    check_backend(backend, scheduler)
+    resolve_device(device)  # an unknown or unavailable device fails now, whatever the representation
+    bundle = load_bundle(bundle)
+    plan = resolve_candidates(bundle, student, candidates)
+    failures = _unpaired_failures(bundle, plan)
+    usable = {m for s, cands in plan for t in cands if (s, t) not in failures for m in (s, t)}
+    names = [n for n in bundle.names if n in usable]
+    with limit_threads(1 if n_threads is None else n_threads):
+        table, results = _rank(bundle, plan, failures, names, settings)
+    ranking = Ranking(table=table, settings=_settings_record(bundle, student, candidates, settings),
+                      seconds=time.perf_counter() - start)
+    _refuse_if_all_failed(ranking, results)
+    return ranking
+
+
+@dataclass
+class RankSettings:
+    """The checked settings of one :func:`rank_teachers` call."""
+
+    estimators: list[str]
+    representation: str
+    variant: str
+    dim: int
+    n_bootstrap: int
+    n_seeds: int
+    random_state: RandomState
+    device: str
+    n_jobs: int
+    progress: bool
+    criterion: str
+    label_floor: bool
+    backend: str
+    scheduler: str | None
+    encoder_params: dict[str, Any] = field(default_factory=dict)
+    estimator_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _checked_estimators(estimators: Sequence[str] | str) -> list[str]:
+    if isinstance(estimators, str):
+        estimators = [e.strip() for e in estimators.split(",") if e.strip()]
+    estimators = list(dict.fromkeys(estimators))
+    if not estimators:
+        raise InputError("give at least one estimator.")
+    known = list_estimators()
+    for e in estimators:
+        if e not in known:
+            raise UnknownEstimatorError(f"unknown estimator {e!r}; choose one of {', '.join(known)}.")
+    return estimators
+
+
+def _estimator_params(settings: RankSettings, extra: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict]:
+    """Keyword arguments per estimator: ``n_bootstrap``, the caller's, and ``device`` if set."""
+    params: dict[str, dict[str, Any]] = {e: {"n_bootstrap": settings.n_bootstrap} for e in settings.estimators}
+    for k, v in (extra or {}).items():
+        params.setdefault(k, {}).update(v)
+    if settings.device != "auto":
+        for e in settings.estimators:
+            params[e].setdefault("device", settings.device)
+    return params
+
+
+def _unpaired_failures(bundle: ModalityBundle, plan: list[tuple[str, list[str]]]) -> dict[tuple[str, str], str]:
+    """The (student, teacher) pairs that cannot be scored: the CCH needs paired samples."""
+    failures: dict[tuple[str, str], str] = {}
+    for s, cands in plan:
+        for t in cands:
+            n_pairs = bundle.n_paired(s, t)
+            if n_pairs < MIN_SAMPLES:
+                failures[(s, t)] = (
+                    f"{s!r} and {t!r} share {n_pairs} sample id(s); the CCH score needs paired samples "
+                    f"(at least {MIN_SAMPLES}). Use `cchkit validate` (unpaired distiller) instead."
+                )
+    return failures
+
+
+def _representations(bundle: ModalityBundle, names: list[str], seeds: list[int],
+                     settings: RankSettings) -> tuple[list[RepresentationSet], int]:
+    """One representation set of the paired samples per encoder seed, and the number of pairs."""
+    if not names:
+        return [], 0
+    view = bundle.paired(names)
+    _check_class_counts(view.labels, bundle.classes)
+    given = [n for n in names if bundle.modality(n).representation]
+    reps = [
+        compute_representations(
+            view.data, view.labels, kind=settings.representation, dim=settings.dim, given=given, random_state=seed,
+            device=settings.device, progress=settings.progress, **settings.encoder_params,
+        )
+        for seed in seeds
+    ]
+    return reps, view.n
+
+
+def _rank(bundle: ModalityBundle, plan: list[tuple[str, list[str]]], failures: dict, names: list[str],
+          settings: RankSettings) -> tuple[pd.DataFrame, dict[Task, Any]]:
+    """The table (ranked) and the grid's results, once the arguments are checked."""
+    rng = as_generator(settings.random_state)
+    seeds = [int(x) for x in rng.integers(0, 2**31 - 1, size=settings.n_seeds)]
+    reps, n_pairs_all = _representations(bundle, names, seeds, settings)
+    if reps:
+        _refuse_wider_than_n(plan, failures, reps[0], n_pairs_all)
+    pairs = [(t, s) for s, cands in plan for t in cands if (s, t) not in failures]
+    names = [m for m in names if any(m in p for p in pairs)]
+    tasks = grid_tasks(settings.estimators, seeds, reps, names, pairs)
+    results = run_grid(tasks, reps, settings.variant, settings.estimator_params, n_jobs=settings.n_jobs,
+                       progress=settings.progress, backend=settings.backend, scheduler=settings.scheduler)
+    ctx = RowContext(results=results, reps=reps, n_seeds=len(seeds), failures=failures,
+                     representation=settings.representation, variant=settings.variant, n_pairs=n_pairs_all,
+                     bundle=bundle, label_floor=settings.label_floor)
+    rows = [ranking_row(s, t, e, ctx) for s, cands in plan for t in cands for e in settings.estimators]
+    return add_ranks(pd.DataFrame(rows, columns=RANKING_COLUMNS), settings.criterion), results
+
+
+def _settings_record(bundle: ModalityBundle, student: str, candidates: Any, settings: RankSettings) -> dict[str, Any]:
+    """How the ranking was made, as written to its JSON."""
+    rs = settings.random_state
+    return {
+        "data": bundle.name,
+        "student": student,
+        "candidates": None if candidates is None else list(candidates) if not isinstance(candidates, str) else candidates,
+        "estimators": settings.estimators,
+        "representation": settings.representation,
+        "variant": settings.variant,
+        "dim": settings.dim,
+        "n_bootstrap": settings.n_bootstrap,
+        "n_seeds": settings.n_seeds,
+        "criterion": settings.criterion,
+        "label_floor": bool(settings.label_floor),
+        "random_state": rs if isinstance(rs, (int, type(None))) else "generator",
+        "unit": "nats",
+    }
+
+
+def _refuse_if_all_failed(ranking: Ranking, results: Mapping[Task, Any]) -> None:
+    """A ranking whose every row failed is a failure, not a result.
+
+    A bug in any task is re-raised as it is (the CLI reports it as an internal error); failures
+    caused by the input raise :class:`RankingFailedError` listing the distinct reasons.
+    """
+    table = ranking.table
+    if table.empty or table["error"].isna().any():
+        return
+    for res in results.values():
+        if isinstance(res, Exception) and not isinstance(res, CchkitError):
+            raise res
+    reasons = list(dict.fromkeys(str(e) for e in table["error"]))
+    more = f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else ""
+    raise RankingFailedError(
+        f"every one of the {len(table)} ranking rows failed, so there is no recommendation: "
+        + "; ".join(reasons[:3]) + more,
+        ranking=ranking,
+    )
+
+
+def _refuse_wider_than_n(plan: list[tuple[str, list[str]]], failures: dict, rep: RepresentationSet, n: int) -> None:
+    """Pairs whose representations have more dimensions than paired samples fail up front.
+
+    With d_T + d_S >= n no MI estimate is meaningful (and the label forms in hundreds of
+    dimensions take minutes to say so); the row says what to change instead.
+    """
+    for s, cands in plan:
+        for t in cands:
+            if (s, t) in failures:
+                continue
+            dims = rep.dim(t) + rep.dim(s)
+            if dims >= n:
+                failures[(s, t)] = (
+                    f"{n} paired samples for {dims} representation dimensions ({t} {rep.dim(t)} + {s} "
+                    f"{rep.dim(s)}): too few to estimate MI; use --representation pca with a smaller --dim "
+                    f"(at most {max(1, n // (2 * MIN_PAIRS_PER_DIM))} keeps a decision possible) or more samples."
+                )
+
+
+def _check_class_counts(labels: np.ndarray, classes: np.ndarray) -> None:
+    """Two classes at least, each with MIN_PER_CLASS paired samples."""
+    counts = np.bincount(labels, minlength=len(classes))
+    present = np.flatnonzero(counts)
+    if present.size < 2:
+        raise BundleError("the paired samples hold a single class; a ranking needs at least 2 classes.")
+    few = present[counts[present] < MIN_PER_CLASS]
+    if few.size:
+        c = few[0]
+        raise BundleError(
+            f"{few.size} class(es) have fewer than {MIN_PER_CLASS} paired samples (e.g. class "
+            f"{classes[c].item()!r} has {counts[c]}); the ranking's "
+            "cross-fitted folds and label terms need more. Merge or drop the rare classes."
+        )

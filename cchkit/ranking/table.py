@@ -1,0 +1,201 @@
+"""The result of a ranking: :class:`Ranking`, its columns and the ranks by criterion."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..exceptions import InputError
+
+__all__ = ["Ranking", "RANKING_COLUMNS", "RECOMMEND_BY", "DEFAULT_CRITERION", "add_ranks", "MIN_PAIRS_PER_DIM",
+           "MIN_PER_CLASS"]
+
+#: Columns of :attr:`Ranking.table`, in order (documented in the README).
+RANKING_COLUMNS = [
+    "student",
+    "teacher",
+    "estimator",
+    "variant",
+    "representation",
+    "n_pairs",
+    "i_teacher_student",
+    "i_teacher_student_low",
+    "i_teacher_student_high",
+    "i_student_label",
+    "i_student_label_low",
+    "i_student_label_high",
+    "cch_score",
+    "cch_low",
+    "cch_high",
+    "decision",
+    "rank",
+    "consensus",
+    "estimators_disagree",
+    "teacher_accuracy",
+    "student_accuracy",
+    "teacher_accuracy_raw",
+    "student_accuracy_raw",
+    "i_teacher_label",
+    "i_joint_label",
+    "label_gain",
+    "label_gain_low",
+    "label_gain_high",
+    "i_student_label_lb",
+    "i_teacher_label_lb",
+    "label_check",
+    "mfh_score",
+    "label_entropy",
+    "bound",
+    "criterion",
+    "predicts_gain",
+    "note",
+    "error",
+]
+
+#: What a ranking can recommend by: the column it ranks teachers by (higher first), and when
+#: that criterion predicts that distilling from the teacher helps.
+RECOMMEND_BY: dict[str, str] = {
+    "cch_score": "the CCH score's interval is above 0 (decision 'helps'), after the paper",
+    "teacher_accuracy": "the teacher's held-out accuracy on H_T beats the student's on H_S",
+    "label_gain": "I(H_T; Y | H_S) = I([H_T, H_S]; Y) - I(H_S; Y) has its interval above 0",
+}
+#: The criterion rank_teachers recommends by (chosen by benchmarks/criteria.py).
+DEFAULT_CRITERION = "cch_score"
+
+#: A row's decision needs at least this many paired samples per representation dimension
+#: (``n_pairs >= MIN_PAIRS_PER_DIM * (d_T + d_S)``); below it the MI estimates of n-by-d data
+#: are dominated by their bias (two independent 800-d noise blocks with n = 20 give 15 nats), so
+#: the row is reported "inconclusive" with a note instead of a confident decision.
+MIN_PAIRS_PER_DIM = 3
+#: Fewest paired samples of every class that a ranking needs: its cross-fitted folds and the
+#: class-conditional label forms need more than one sample of each class on each side.
+MIN_PER_CLASS = 3
+
+
+@dataclass
+class Ranking:
+    """The result of :func:`rank_teachers`: a tidy table, one row per (student, teacher, estimator).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Columns :data:`RANKING_COLUMNS`. MI values in nats. ``rank`` 1 is the best teacher for
+        that student under that estimator; failed rows keep their ``error`` and no rank.
+    settings : dict
+        How the ranking was made (data, estimators, representation, variant, seed...).
+    seconds : float
+        Wall-clock time (kept out of the JSON so that the same seed gives identical bytes).
+    """
+
+    table: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+    seconds: float = float("nan")
+
+    @property
+    def students(self) -> list[str]:
+        return list(dict.fromkeys(self.table["student"]))
+
+    @property
+    def primary_estimator(self) -> str:
+        return str(self.settings.get("estimators", [self.table["estimator"].iloc[0]])[0])
+
+    def top(self, k: int = 1, *, estimator: str | None = None) -> pd.DataFrame:
+        """The ``k`` best-ranked teachers per student under ``estimator`` (default: the first)."""
+        est = estimator or self.primary_estimator
+        t = self.table[(self.table["estimator"] == est) & self.table["rank"].notna()]
+        return t.sort_values(["student", "rank"]).groupby("student", sort=False).head(k).reset_index(drop=True)
+
+    @property
+    def recommendations(self) -> dict[str, str | None]:
+        """Student -> the best-ranked teacher that the ranking's criterion predicts to help
+        (see :data:`RECOMMEND_BY`; with ``cch_score``: decision ``helps``), or None if none."""
+        best = self.top(len(self.table), estimator=self.primary_estimator)
+        out: dict[str, str | None] = {}
+        for student in self.students:
+            rows = best[(best["student"] == student) & best["predicts_gain"].astype(bool)]
+            out[student] = None if rows.empty else str(rows.iloc[0]["teacher"])
+        return out
+
+    @property
+    def recommended(self) -> str | None:
+        """The recommended teacher of a single-student ranking, or None if none is predicted to
+        help; a ranking of several students (``student="all"``) refuses and points to
+        :attr:`recommendations`."""
+        recs = self.recommendations
+        if len(recs) > 1:
+            raise InputError(
+                f"this ranking has {len(recs)} students; use .recommendations (student -> teacher) instead."
+            )
+        return next(iter(recs.values()), None)
+
+    def matrix(self, value: str = "cch_score", *, estimator: str | None = None) -> pd.DataFrame:
+        """Teacher-by-student matrix of ``value`` (rows: teachers, columns: students)."""
+        est = estimator or self.primary_estimator
+        t = self.table[self.table["estimator"] == est]
+        return t.pivot(index="teacher", columns="student", values=value)
+
+    def plot(self, ax=None, **kwargs):
+        """Scores with intervals, coloured by decision (see :func:`cchkit.plotting.plot_ranking`)."""
+        from ..plotting import plot_ranking
+
+        return plot_ranking(self, ax=ax, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"rows": [...], "settings": {...}}`` with NaN as None (JSON null)."""
+        rows = json.loads(self.table.to_json(orient="records", double_precision=10))
+        return {"rows": rows, "settings": self.settings}
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 2) -> str:
+        """JSON text (also written to ``path`` if given)."""
+        text = json.dumps(self.to_dict(), indent=indent, sort_keys=False)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
+        """CSV text of :attr:`table` (also written to ``path`` if given)."""
+        text = self.table.to_csv(index=False, float_format="%.6g")
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def __repr__(self) -> str:
+        cols = ["student", "teacher", "estimator", "cch_score", "cch_low", "cch_high", "decision", "rank"]
+        return f"Ranking(recommendations={self.recommendations!r})\n" + self.table[cols].to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        recs = ", ".join(f"{k}: {v}" for k, v in self.recommendations.items())
+        return f"<p>Ranking, recommended: <b>{recs}</b></p>" + self.table.to_html(index=False)
+
+
+def _predicts_gain(table: pd.DataFrame, criterion: str) -> pd.Series:
+    if criterion == "cch_score":
+        return table["decision"] == "helps"
+    if criterion == "teacher_accuracy":
+        return table["teacher_accuracy"] > table["student_accuracy"]
+    return table["label_gain_low"] > 0
+
+
+def add_ranks(table: pd.DataFrame, criterion: str = DEFAULT_CRITERION) -> pd.DataFrame:
+    ok = table["error"].isna()
+    table.loc[ok, "rank"] = (
+        table[ok].groupby(["student", "estimator"])[criterion].rank(ascending=False, method="min")
+    )
+    table["rank"] = table["rank"].astype("Int64")
+    table["criterion"] = criterion
+    table["predicts_gain"] = (ok & _predicts_gain(table, criterion).fillna(False)).astype(bool)
+    for _key, grp in table[ok].groupby(["student", "teacher"], sort=False):
+        decisions = list(grp["decision"])
+        top, count = Counter(decisions).most_common(1)[0]
+        consensus = top if count > len(decisions) / 2 else "inconclusive"
+        idx = grp.index
+        table.loc[idx, "consensus"] = consensus
+        table.loc[idx, "estimators_disagree"] = len(set(decisions)) > 1
+    table["estimators_disagree"] = table["estimators_disagree"].astype(bool)
+    return table

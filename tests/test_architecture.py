@@ -49,9 +49,10 @@ def _graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {m: set() for m in files}
     for mod, path in files.items():
         for target, names in _imports(path):
-            for dep in [target] + [f"{target}.{n}" for n in names]:
-                if dep in files and dep != mod:
-                    graph[mod].add(dep)
+            submodules = [f"{target}.{n}" for n in names if f"{target}.{n}" in files]
+            # `from pkg import module` needs the module; `from pkg import name` needs pkg itself
+            deps = submodules + ([target] if len(submodules) < len(names) or not names else [])
+            graph[mod].update(d for d in deps if d in files and d != mod)
     return graph
 
 

@@ -707,3 +707,9 @@ def test_dask_local_cluster_gives_the_serial_json(good):
 def test_backend_arguments_are_checked(good):
     assert_user_error(run("rank", "-d", good, "-s", "a", "--backend", "spark"), "unknown backend 'spark'")
     assert_user_error(run("rank", "-d", good, "-s", "a", "--scheduler", "tcp://127.0.0.1:1"), "for the Dask backend")
+
+
+def test_per_modality_labels_that_are_not_vectors_are_refused(tmp_path):
+    """Found by the fuzz test: a (0, 0) '<modality>__label' crashed np.concatenate (exit 1)."""
+    path = npz(tmp_path, "m.npz", a=A, b=B, label=Y, b__label=np.zeros((len(Y), 2)))
+    assert_user_error(run("info", "-d", path), "labels of 'b' must be a vector with one label per sample, got shape")

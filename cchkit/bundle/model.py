@@ -467,10 +467,14 @@ def _plain(v: Any) -> Any:
 
 
 def _label_values(v: Any, what: str) -> np.ndarray:
+    """Labels as a vector (an (n, 1) or (1, n) column is flattened); other shapes are refused."""
     arr = np.asarray(v)
     if arr.ndim == 0:
         raise BundleError(f"{what} must be a vector with one label per sample, got a scalar.")
-    return arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
+    arr = arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
+    if arr.ndim != 1:
+        raise BundleError(f"{what} must be a vector with one label per sample, got shape {arr.shape}.")
+    return arr
 
 
 def _label_codes(arrays: Mapping[str, Any], labels: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:

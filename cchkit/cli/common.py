@@ -1,0 +1,150 @@
+"""What every ``cchkit`` command shares: the typer app, the options defined once, logging, and
+:func:`handle_errors` (user errors -> one line and exit 2, bugs -> exit 1, Ctrl-C -> 130)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from .._params import Options, check_param
+from ..exceptions import CchkitError
+from ._output import FORMATS
+
+app = typer.Typer(
+    name="cchkit",
+    help="Which modality should teach which? Rank teacher modalities for a student modality by "
+    "information-theoretic criteria (the CCH score), then check the advice by distilling.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+ISSUES_URL = "https://github.com/cchkit/cchkit/issues"
+
+# ---------------------------------------------------------------- shared options (defined once)
+DataOpt = typer.Option(
+    "digits-avt", "--data", "-d", help="Bundle: a bundled dataset name (see `cchkit datasets`), an .npz file or a bundle directory."
+)
+FormatOpt = typer.Option("table", "--format", "-f", help="Output format: table (people), json or csv (pipelines).")
+OutOpt = typer.Option(None, "--out", "-o", help="Write the result to this file (atomically) instead of stdout.")
+SeedOpt = typer.Option(0, "--seed", help="Random seed; the same seed gives the same numbers on CPU.")
+DeviceOpt = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda.")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars or log messages.")
+NJobsOpt = typer.Option(1, "--n-jobs", help="Parallel workers for the estimate grid (joblib; -1 = all cores).")
+BackendOpt = typer.Option("loky", "--backend", help="Where the grid runs with --n-jobs: loky (local processes), dask or ray.")
+SchedulerOpt = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786), with --backend dask.")
+ReportOpt = typer.Option(None, "--report", help="Also write one self-contained HTML page (tables, plots, settings, data) to this file.")
+
+
+def progress_enabled(quiet: bool) -> bool:
+    return (not quiet) and sys.stderr.isatty()
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (a test runner swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("cchkit: %(message)s"))
+
+    @property
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # noqa: ANN001
+        pass
+
+
+def setup_logging(quiet: bool) -> None:
+    logger = logging.getLogger("cchkit")
+    # the package adds only a NullHandler on import; the CLI shows warnings on stderr
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
+    logger.setLevel(logging.ERROR if quiet else logging.WARNING)
+
+
+def check_format(fmt: str) -> str:
+    """``--format`` is one of :data:`FORMATS`."""
+    check_param("", "--format", fmt, [Options(FORMATS)])
+    return fmt
+
+
+def input_paths(data: str) -> list[Path]:
+    """The files a ``--data`` value reads: the path itself, or the bundled dataset's directory."""
+    from .. import datasets as ds
+
+    path = Path(data)
+    if not path.exists() and data in ds.list():
+        path = ds.data_dir() / data
+    return [path]
+
+
+def split_names(value: str | None, option: str) -> list[str] | None:
+    """Comma-separated names (None stays None); an empty list is refused."""
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise CchkitError(f"{option} is empty; give comma-separated modality names.")
+    return names
+
+
+def repeated(values: list[str] | None) -> list[str]:
+    """A repeatable option whose values may also be comma-separated (``-e a,b -e c``)."""
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def handle_errors(func: F) -> F:
+    """Turn user errors into one line + exit 2, bugs into exit 1, Ctrl-C into exit 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import warnings
+
+        try:
+            with warnings.catch_warnings():
+                if kwargs.get("quiet"):
+                    warnings.simplefilter("ignore")
+                else:
+                    warnings.simplefilter("default")
+                    warnings.showwarning = _show_warning
+                return func(*args, **kwargs)
+        except CchkitError as exc:
+            # one line, whatever the message quotes (a path or a name with a newline in it)
+            typer.echo("error: " + " ".join(str(exc).splitlines()), err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: nothing was written.", err=True)
+            raise typer.Exit(130) from None
+        except typer.Exit:
+            raise
+        except MemoryError:
+            typer.echo("error: out of memory; use fewer samples, a smaller --dim or fewer bootstrap resamples.", err=True)
+            raise typer.Exit(2) from None
+        except Exception as exc:  # a bug: say so, with a hint
+            typer.echo(
+                f"internal error: {type(exc).__name__}: {exc}\nThis is a bug in cchkit; please report it at "
+                f"{ISSUES_URL} with the command you ran (CCHKIT_DEBUG=1 shows the traceback).",
+                err=True,
+            )
+            import os
+
+            if os.environ.get("CCHKIT_DEBUG"):
+                raise
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    typer.echo(f"warning: {message}", err=True)
+
+

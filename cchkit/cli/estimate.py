@@ -1,0 +1,89 @@
+"""``cchkit estimate``: one MI estimate between two modalities or a modality and the labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from ..exceptions import InputError
+from ._output import check_out_is_not_input, write_output
+from .common import (
+    DataOpt,
+    DeviceOpt,
+    FormatOpt,
+    OutOpt,
+    QuietOpt,
+    SeedOpt,
+    app,
+    check_format,
+    handle_errors,
+    input_paths,
+    progress_enabled,
+    setup_logging,
+)
+
+
+@app.command(
+    epilog="Examples: cchkit estimate -x audio -y label --estimator ksg   |   cchkit estimate -x audio -y image -e gaussian -f json"
+)
+@handle_errors
+def estimate(
+    x: str = typer.Option(..., "--x", "-x", help="A modality."),
+    y: str = typer.Option("label", "--y", "-y", help="Another modality, or 'label' for the class labels."),
+    data: str = DataOpt,
+    estimator: str = typer.Option("gaussian", "--estimator", "-e", help="A registered MI estimator (see `cchkit estimators`)."),
+    n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples (estimators that bootstrap)."),
+    units: str = typer.Option("nats", "--units", help="nats or bits."),
+    fmt: str = FormatOpt,
+    out: Optional[Path] = OutOpt,
+    seed: int = SeedOpt,
+    device: str = DeviceOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Estimate the mutual information between two modalities, or a modality and the labels."""
+    import json
+
+    from ..datasets import load_bundle
+    from ..estimators import get_estimator_accepting, list_estimators
+
+    setup_logging(quiet)
+    check_format(fmt)
+    check_out_is_not_input(out, input_paths(data))
+    if units not in ("nats", "bits"):
+        raise InputError(f"--units must be nats or bits, got {units!r}.")
+    if n_bootstrap < 1:
+        raise InputError(f"--n-bootstrap must be a positive integer, got {n_bootstrap}.")
+    if estimator not in list_estimators():
+        raise InputError(f"unknown estimator {estimator!r}; choose one of {', '.join(list_estimators())}.")
+    bundle = load_bundle(data)
+    params: dict[str, Any] = {"random_state": seed, "n_bootstrap": n_bootstrap, "progress": progress_enabled(quiet)}
+    if device != "auto":
+        params["device"] = device
+    est = get_estimator_accepting(estimator, **params)
+    if y == "label":
+        m = bundle.modality(x)
+        result = est.estimate(m.data, m.labels, discrete_y=True)
+    else:
+        view = bundle.paired([x, y])
+        result = est.estimate(view.data[x], view.data[y], discrete_y=False)
+    result = result.to(units)
+    row = {"x": x, "y": y, **{k: v for k, v in result.to_dict().items() if k != "extra"}}
+    if fmt == "json":
+        text = json.dumps({"rows": [row], "extra": result.to_dict()["extra"]}, indent=2)
+    elif fmt == "csv":
+        import pandas as pd
+
+        flat = dict(row, ci_low=row["ci"][0] if row["ci"] else None, ci_high=row["ci"][1] if row["ci"] else None)
+        flat.pop("ci")
+        flat["params"] = json.dumps(flat["params"], default=str)
+        text = pd.DataFrame([flat]).to_csv(index=False)
+    else:
+        ci = f" [{result.ci[0]:.3f}, {result.ci[1]:.3f}]" if result.ci else ""
+        text = (
+            f"I({x}; {y}) = {result.value:.4f}{ci} {units}  ({estimator}, {result.bound} estimate, n={result.n}, "
+            f"dims {result.dim_x}x{result.dim_y or 'labels'}, {result.seconds:.2f} s)\n"
+            f"interval: {result.ci_method or 'none'}"
+        )
+    write_output(text, out)

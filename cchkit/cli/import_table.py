@@ -1,0 +1,56 @@
+"""``cchkit import``: a table (CSV, TSV, parquet) or an AnnData / MuData file as a new bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..exceptions import InputError
+from .common import (
+    app,
+    handle_errors,
+)
+
+
+@app.command(
+    "import",
+    epilog="Examples: cchkit import table.csv --label y --out mine.npz   |   cchkit import t.parquet --label y --mapping groups.json --out mine/",
+)
+@handle_errors
+def import_table(
+    table: Path = typer.Argument(..., help="A .csv or .parquet table, one row per sample."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the bundle (.npz file or a directory)."),
+    label: str = typer.Option("label", "--label", "-l", help="The label column."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help='JSON file {"modality": ["col", ...], ...}.'),
+    sep: str = typer.Option("_", "--sep", help="Without --mapping: columns are grouped by the prefix before this separator."),
+    id_column: Optional[str] = typer.Option(None, "--id-column", help="A sample-id column (optional)."),
+    name: str = typer.Option("", "--name", help="Bundle name (default: the table's file name)."),
+) -> None:
+    """Turn a CSV or parquet table into a bundle (columns grouped by prefix or by a JSON mapping)."""
+    from ..bundle.tables import read_bundle_source, read_column_mapping
+
+    groups = None if mapping is None else read_column_mapping(mapping)
+    bundle = read_bundle_source(table, label=label, modalities=groups, sep=sep, id_column=id_column, name=name)
+    _write_new_bundle(bundle, Path(out))
+
+
+def _write_new_bundle(bundle, out: Path) -> None:  # noqa: ANN001
+    """Write ``bundle`` to a path that must not exist yet (atomically: temp dir, then rename)."""
+    import os
+    import shutil
+    import tempfile
+
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"--out {out}: the directory {parent} does not exist.")
+    if out.exists():
+        raise InputError(f"--out {out} already exists; cchkit does not overwrite bundles. Choose a new path.")
+    tmp = Path(tempfile.mkdtemp(prefix=".cchkit-import-", dir=parent))
+    try:
+        written = bundle.save(tmp / out.name)
+        os.replace(written, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    typer.echo(f"wrote {out}: " + ", ".join(f"{m.name} ({m.n}x{m.dim})" for m in bundle.modalities.values()) + f"; {bundle.n_classes} classes", err=True)

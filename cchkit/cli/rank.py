@@ -1,0 +1,147 @@
+"""``cchkit rank``: the ranking of candidate teachers, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._output import check_out_is_not_input, fmt_interval, fmt_num, render_frame, write_output
+from .common import (
+    BackendOpt,
+    DataOpt,
+    DeviceOpt,
+    FormatOpt,
+    NJobsOpt,
+    OutOpt,
+    QuietOpt,
+    ReportOpt,
+    SchedulerOpt,
+    SeedOpt,
+    app,
+    check_format,
+    handle_errors,
+    input_paths,
+    progress_enabled,
+    setup_logging,
+    split_names,
+)
+
+
+@app.command(
+    epilog="Example: cchkit rank --student audio --candidates image,text --estimator gaussian --format json --out ranking.json"
+)
+@handle_errors
+def rank(
+    student: str = typer.Option(..., "--student", "-s", help="The student modality, or 'all' for every ordered pair."),
+    candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
+    data: str = DataOpt,
+    estimator: list[str] = typer.Option(["gaussian"], "--estimator", "-e", help="MI estimator (repeatable); see `cchkit estimators`."),
+    representation: str = typer.Option("pca", "--representation", "-r", help="encoder, pca, pca-var (90% of the variance) or raw."),
+    variant: str = typer.Option("raw", "--variant", help="Score variant: raw (the paper's form) or matched."),
+    dim: int = typer.Option(16, "--dim", help="Representation dimension (pca, encoder)."),
+    n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the intervals."),
+    n_seeds: int = typer.Option(1, "--n-seeds", help="Encoder seeds (their spread enters the interval)."),
+    criterion: Optional[str] = typer.Option(None, "--criterion", help="What the rank and the recommendation follow: cch_score, teacher_accuracy or label_gain (default: the study's winner, see the README)."),
+    fmt: str = FormatOpt,
+    out: Optional[Path] = OutOpt,
+    seed: int = SeedOpt,
+    device: str = DeviceOpt,
+    quiet: bool = QuietOpt,
+    n_jobs: int = NJobsOpt,
+    backend: str = BackendOpt,
+    scheduler: Optional[str] = SchedulerOpt,
+    report: Optional[Path] = ReportOpt,
+) -> None:
+    """Rank candidate teacher modalities for a student modality by their CCH score."""
+    setup_logging(quiet)
+    check_format(fmt)
+    for path in (out, report):
+        check_out_is_not_input(path, input_paths(data))
+    from ..ranking import rank_teachers
+
+    estimators = [e for item in estimator for e in item.split(",") if e.strip()]
+    ranking = rank_teachers(
+        data,
+        student,
+        split_names(candidates, "--candidates"),
+        estimators=estimators,
+        representation=representation,
+        variant=variant,
+        dim=dim,
+        n_bootstrap=n_bootstrap,
+        n_seeds=n_seeds,
+        criterion=criterion,
+        random_state=seed,
+        device=device,
+        n_jobs=n_jobs,
+        backend=backend,
+        scheduler=scheduler,
+        progress=progress_enabled(quiet),
+    )
+    if fmt == "json":
+        text = ranking.to_json()
+    elif fmt == "csv":
+        text = ranking.to_csv()
+    else:
+        text = _ranking_text(ranking)
+    write_output(text, out)
+    if report is not None:
+        from ..datasets import load_bundle
+        from ..report import ranking_report
+
+        write_output(ranking_report(ranking, load_bundle(data)), report)
+
+
+def _ranking_text(ranking) -> str:  # noqa: ANN001
+    import pandas as pd
+
+    from ..ranking import RECOMMEND_BY as RECOMMEND_BY_TEXT
+
+    t = ranking.table
+    s = ranking.settings
+    lines = [
+        f"cchkit rank  data={s['data']}  representation={s['representation']}  variant={s['variant']}  "
+        f"n_pairs={int(t['n_pairs'].max()) if len(t) else 0}  units=nats",
+        "CCH score = I(H_T; H_S) - I(H_S; Y): > 0 predicts that distilling from the teacher helps the student. "
+        "Intervals: 95%.",
+        "",
+    ]
+    view = pd.DataFrame(
+        {
+            "student": t["student"],
+            "teacher": t["teacher"],
+            "estimator": t["estimator"],
+            "I(T;S)": [fmt_interval(*r) for r in t[["i_teacher_student", "i_teacher_student_low", "i_teacher_student_high"]].itertuples(index=False)],
+            "I(S;Y)": [fmt_interval(*r) for r in t[["i_student_label", "i_student_label_low", "i_student_label_high"]].itertuples(index=False)],
+            "CCH score": [fmt_interval(*r) for r in t[["cch_score", "cch_low", "cch_high"]].itertuples(index=False)],
+            "decision": t["decision"],
+            "rank": [fmt_num(v) if pd.notna(v) else "-" for v in t["rank"]],
+            "teacher acc": [fmt_num(v) for v in t["teacher_accuracy"]],
+            "I(T;Y)": [fmt_num(v) for v in t["i_teacher_label"]],
+            "MFH share": [fmt_num(v) for v in t["mfh_score"]],
+        }
+    )
+    if t["student"].nunique() == 1:
+        view = view.drop(columns="student")
+    if t["estimator"].nunique() > 1:
+        view["consensus"] = t["consensus"]
+    lines.append(render_frame(view))
+    failed = t[t["error"].notna()]
+    for r in failed.itertuples(index=False):
+        lines.append(f"failed: {r.student} <- {r.teacher} ({r.estimator}): {r.error}")
+    for r in t[t["note"].notna()].itertuples(index=False):
+        lines.append(f"note: {r.student} <- {r.teacher} ({r.estimator}): {r.note}")
+    for r in t[t["label_check"].notna() & (t["label_check"] != "ok")].itertuples(index=False):
+        lines.append(f"check: {r.student} <- {r.teacher} ({r.estimator}): {r.label_check}")
+    recs = ranking.recommendations
+    lines.append("")
+    lines.append(f"ranked and recommended by {s.get('criterion', 'cch_score')}: helps when {RECOMMEND_BY_TEXT.get(s.get('criterion'), '-')}")
+    if len(recs) > 1:
+        for st, te in recs.items():
+            lines.append(f"recommended teacher for {st}: {te or 'none predicted to help'}")
+    else:
+        lines.append(f"recommended teacher: {ranking.recommended or 'none predicted to help'}")
+    lines.append(f"({ranking.seconds:.1f} s)")
+    return "\n".join(lines)

@@ -1,0 +1,133 @@
+"""``cchkit validate``: distil every candidate and compare the gains with the ranking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..exceptions import InputError
+from ._output import check_out_is_not_input, fmt_interval, fmt_num, render_frame, write_output
+from .common import (
+    BackendOpt,
+    DataOpt,
+    DeviceOpt,
+    FormatOpt,
+    NJobsOpt,
+    OutOpt,
+    QuietOpt,
+    ReportOpt,
+    SchedulerOpt,
+    SeedOpt,
+    app,
+    check_format,
+    handle_errors,
+    input_paths,
+    progress_enabled,
+    setup_logging,
+    split_names,
+)
+
+
+@app.command(
+    epilog="Example: cchkit validate --student audio --candidates image,text --method class-align --method ucmkd --seeds 5 --format json"
+)
+@handle_errors
+def validate(
+    student: str = typer.Option(..., "--student", "-s", help="The student modality."),
+    candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
+    data: str = DataOpt,
+    method: Optional[list[str]] = typer.Option(None, "--method", "-m", help="KD method (repeatable): class-align, ucmkd, align, logit-kd, feature-kd; 'none' is always run. Default: class-align, plus logit-kd when the data are paired."),
+    seeds: int = typer.Option(5, "--seeds", help="Seeds per teacher and method (intervals over seeds)."),
+    train_size: Optional[int] = typer.Option(None, "--train-size", help="The student's labelled budget: training samples (the teacher keeps its own split)."),
+    epochs: int = typer.Option(30, "--epochs", help="Training epochs of the student."),
+    estimator: list[str] = typer.Option(["gaussian"], "--estimator", "-e", help="MI estimator for the ranking side (repeatable)."),
+    representation: str = typer.Option("pca", "--representation", "-r", help="Representation for the ranking side: encoder, pca, pca-var or raw."),
+    variant: str = typer.Option("raw", "--variant", help="CCH score variant for the ranking side: raw or matched."),
+    n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the ranking's intervals."),
+    fmt: str = FormatOpt,
+    out: Optional[Path] = OutOpt,
+    seed: int = SeedOpt,
+    device: str = DeviceOpt,
+    quiet: bool = QuietOpt,
+    n_jobs: int = NJobsOpt,
+    backend: str = BackendOpt,
+    scheduler: Optional[str] = SchedulerOpt,
+    report: Optional[Path] = ReportOpt,
+) -> None:
+    """Distil every candidate teacher into the student and check the ranking against the measured gains."""
+
+    from ..datasets import load_bundle
+    from ..distill import validate as run_validation
+    from ..ranking import resolve_candidates
+
+    setup_logging(quiet)
+    check_format(fmt)
+    for path in (out, report):
+        check_out_is_not_input(path, input_paths(data))
+    if seeds < 1:
+        raise InputError(f"--seeds must be a positive integer, got {seeds}.")
+    if epochs < 1:
+        raise InputError(f"--epochs must be a positive integer, got {epochs}.")
+    bundle = load_bundle(data)
+    cands = resolve_candidates(bundle, student, split_names(candidates, "--candidates"))[0][1]
+    estimators_ = [e for item in estimator for e in item.split(",") if e.strip()]
+    rank_params = dict(estimators=estimators_, representation=representation, variant=variant, n_bootstrap=n_bootstrap,
+                       backend=backend, scheduler=scheduler)
+    methods = [m for item in method for m in item.split(",") if m.strip()] if method else None
+    if train_size is not None and train_size < 1:
+        raise InputError(f"--train-size must be a positive number of samples, got {train_size}.")
+    result = run_validation(
+        bundle, student, cands, methods=methods, seeds=seeds, epochs=epochs, rank_params=rank_params,
+        random_state=seed, device=device, progress=progress_enabled(quiet), n_jobs=n_jobs, train_size=train_size,
+    )
+    if fmt == "json":
+        text = result.to_json()
+    elif fmt == "csv":
+        text = result.table.to_csv(index=False, float_format="%.6g")
+    else:
+        text = _validation_text(result)
+    write_output(text, out)
+    if report is not None:
+        from ..report import validation_report
+
+        write_output(validation_report(result, bundle), report)
+
+
+def _validation_text(report) -> str:  # noqa: ANN001
+    import pandas as pd
+
+    t = report.table
+    rows = []
+    for teacher, grp in t.groupby("teacher", sort=False):
+        first = grp.iloc[0]
+        row = {"teacher": teacher, "acc (no KD)": fmt_interval(first.acc_none, first.acc_none_low, first.acc_none_high)}
+        for r in grp.itertuples(index=False):  # one gain column per method: unpaired and paired side by side
+            row[f"gain {r.method}"] = fmt_interval(r.gain, r.gain_low, r.gain_high) + (" *" if r.significant else "")
+        row["CCH score"] = fmt_interval(first.cch_score, first.cch_low, first.cch_high)
+        row["decision"] = first.decision
+        rows.append(row)
+    view = pd.DataFrame(rows)
+    s = report.summary
+    lines = [
+        f"cchkit validate  student={t['student'].iloc[0] if len(t) else '-'}  accuracy on the student's held-out split, "
+        "95% intervals over seeds (* significant)", "", render_frame(view), "",
+        "power: " + s.get("power", {}).get("statement", "-"), "",
+    ]
+    lines.append(f"does each criterion predict the measured gain of {s.get('method')}? (sign agreement counts gains whose interval excludes 0)")
+    rows = []
+    for name, c in [("cch_score", s)] + list(s.get("baselines", {}).items()):
+        rows.append(
+            {
+                "criterion": name,
+                "spearman": fmt_num(c.get("spearman")),
+                "sign agreement": f"{c.get('sign_agree', '-')}/{c.get('n_significant', '-')}",
+                "top-ranked is best": {True: "yes", False: "no"}.get(c.get("top_is_best"), "-"),
+            }
+        )
+    lines.append(render_frame(pd.DataFrame(rows)))
+    for r in t[t["error"].fillna("").astype(str).str.len() > 0].itertuples(index=False):
+        lines.append(f"failed: {r.teacher} ({r.method}): {r.error}")
+    lines.append(f"({fmt_num(s.get('seconds'), 1)} s)")
+    return "\n".join(lines)

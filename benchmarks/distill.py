@@ -84,7 +84,7 @@ def _unit(family: str, bundle: Any, student: str, teacher: str, split: str, seed
     rows = []
     for name, kw in {"none": {"method": "none"}, **(METHODS if methods is None else methods)}.items():
         t0 = time.perf_counter()
-        r = distill(bundle, student, teacher, seed=seed, train_size=train_size, device="cpu", **kw)
+        r = distill(bundle, student, teacher, random_state=seed, train_size=train_size, device="cpu", **kw)
         rows.append(dict(family=family, student=student, teacher=teacher, split=split, seed=seed, method=name,
                          accuracy=r.accuracy, teacher_accuracy=r.teacher_accuracy, seconds=time.perf_counter() - t0,
                          n_train=r.n_train, n_val=r.n_val, n_test=r.n_test, n_teacher_train=r.n_teacher_train))

@@ -120,7 +120,7 @@ def test_validate_json_shape(tmp_path):
     assert "spearman" in payload["summary"] and "baselines" in payload["summary"]
 
 
-@pytest.mark.parametrize("args, message", [(("--seeds", 0), "--seeds must be a positive"), (("--epochs", -1), "--epochs must be"), (("-m", "magic"), "magic")])
+@pytest.mark.parametrize("args, message", [(("--seeds", 0), "seeds must be an integer >= 1"), (("--epochs", -1), "epochs must be an integer >= 1"), (("-m", "magic"), "magic")])
 def test_validate_bad_input(args, message):
     res = run("validate", "-s", "audio", "-c", "image", *args)
     assert res.exit_code == 2 and message in res.output, res.output

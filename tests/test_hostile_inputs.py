@@ -104,8 +104,8 @@ def good(tmp_path):
         (("rank", "-s", "a", "--n-bootstrap", -5), "n_bootstrap must be an integer >= 1"),
         (("rank", "-s", "a", "--device", "tpu"), "device"),
         (("rank", "-s", "a", "-f", "yaml"), "--format must be one of"),
-        (("validate", "-s", "a", "-c", "b", "--seeds", 0), "--seeds must be a positive"),
-        (("validate", "-s", "a", "-c", "b", "--seeds", -2), "--seeds must be a positive"),
+        (("validate", "-s", "a", "-c", "b", "--seeds", 0), "seeds must be an integer >= 1"),
+        (("validate", "-s", "a", "-c", "b", "--seeds", -2), "seeds must be an integer >= 1"),
         (("estimate", "-x", "a", "-y", "zzz"), "unknown modality 'zzz'"),
     ],
 )

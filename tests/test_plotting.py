@@ -257,7 +257,7 @@ def test_plots_of_real_results(small_bundle):
     ax = r.plot()
     assert len(_bars(ax)) == 1
     res = cchkit.distill.distill(small_bundle, "a", "b", method="align", epochs=2, min_steps=0, batch_size=16, feat_dim=4, hidden=8,
-                         seed=0, device="cpu")
+                         random_state=0, device="cpu")
     ax = plotting.plot_training_curves(res)
     assert len(ax.lines[0].get_xdata()) == 2
     assert not any(isinstance(c, LineCollection) for c in ax.collections)

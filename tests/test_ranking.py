@@ -42,7 +42,7 @@ def test_student_all_gives_every_ordered_pair(structured_bundle):
     assert m.shape == (3, 3) and np.isnan(m.loc["shared", "shared"])
     assert set(r.recommendations) == {"student", "shared", "noise"}
     with pytest.raises(InputError, match="use .recommendations"):
-        r.recommended
+        _ = r.recommended
 
 
 def test_unpaired_candidate_gives_failed_row_not_a_crash():

@@ -177,4 +177,4 @@ def test_cli_validate_train_size_and_power_line(bundle, tmp_path):
     assert res.exit_code == 0, res.output
     assert "power: with 3 seeds" in res.output and "gain class-align" in res.output and "gain logit-kd" in res.output
     bad = CliRunner().invoke(app, ["validate", "-d", str(path), "-s", "s", "-c", "clean", "--train-size", "0"])
-    assert bad.exit_code == 2 and "--train-size must be a positive" in bad.output
+    assert bad.exit_code == 2 and "train_size must be None or an integer >= 1" in bad.output

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..exceptions import InputError
+from .._params import Options, check_param
 from ._output import check_out_is_not_input, write_output
 from .common import (
     DataOpt,
@@ -46,17 +46,12 @@ def estimate(
     import json
 
     from ..datasets import load_bundle
-    from ..estimators import get_estimator_accepting, list_estimators
+    from ..estimators import get_estimator_accepting
 
     setup_logging(quiet)
     check_format(fmt)
     check_out_is_not_input(out, input_paths(data))
-    if units not in ("nats", "bits"):
-        raise InputError(f"--units must be nats or bits, got {units!r}.")
-    if n_bootstrap < 1:
-        raise InputError(f"--n-bootstrap must be a positive integer, got {n_bootstrap}.")
-    if estimator not in list_estimators():
-        raise InputError(f"unknown estimator {estimator!r}; choose one of {', '.join(list_estimators())}.")
+    check_param("", "--units", units, [Options(["nats", "bits"])])
     bundle = load_bundle(data)
     params: dict[str, Any] = {"random_state": seed, "n_bootstrap": n_bootstrap, "progress": progress_enabled(quiet)}
     if device != "auto":

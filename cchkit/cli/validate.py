@@ -7,7 +7,6 @@ from typing import Optional
 
 import typer
 
-from ..exceptions import InputError
 from ._output import check_out_is_not_input, fmt_interval, fmt_num, render_frame, write_output
 from .common import (
     BackendOpt,
@@ -66,18 +65,12 @@ def validate(
     check_format(fmt)
     for path in (out, report):
         check_out_is_not_input(path, input_paths(data))
-    if seeds < 1:
-        raise InputError(f"--seeds must be a positive integer, got {seeds}.")
-    if epochs < 1:
-        raise InputError(f"--epochs must be a positive integer, got {epochs}.")
     bundle = load_bundle(data)
     cands = resolve_candidates(bundle, student, split_names(candidates, "--candidates"))[0][1]
     estimators_ = [e for item in estimator for e in item.split(",") if e.strip()]
     rank_params = dict(estimators=estimators_, representation=representation, variant=variant, n_bootstrap=n_bootstrap,
                        backend=backend, scheduler=scheduler)
     methods = [m for item in method for m in item.split(",") if m.strip()] if method else None
-    if train_size is not None and train_size < 1:
-        raise InputError(f"--train-size must be a positive number of samples, got {train_size}.")
     result = run_validation(
         bundle, student, cands, methods=methods, seeds=seeds, epochs=epochs, rank_params=rank_params,
         random_state=seed, device=device, progress=progress_enabled(quiet), n_jobs=n_jobs, train_size=train_size,

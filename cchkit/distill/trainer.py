@@ -73,6 +73,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._params import BOOL, NONE, Integral, Interval, Options, Real, validate_params
 from .._torch import adamw_step, resolve_device, to_tensor, torch_threads
 from .._validation import standardize_fit
 from ..exceptions import BundleError, InputError, NotPairedError
@@ -462,6 +463,29 @@ def _prepare(bundle: Any, student: str, teacher: str, *, test_size: float, split
 
 
 # ----------------------------------------------------------------------------- main
+_POSITIVE_INT = [Interval(Integral, 1, None)]
+_NONNEG_REAL = [Interval(Real, 0, None)]
+_POSITIVE_REAL = [Interval(Real, 0, None, closed="neither")]
+
+
+@validate_params(
+    {
+        "method": [Options(METHODS)], "epochs": _POSITIVE_INT, "batch_size": [Interval(Integral, 2, None)],
+        "feat_dim": _POSITIVE_INT, "hidden": [Interval(Integral, 1, None), list, tuple],
+        "n1": [Interval(Integral, 0, None)], "n2": [Interval(Integral, 0, None)],
+        "lambda1": _NONNEG_REAL, "lambda2": _NONNEG_REAL, "inner_lr": _NONNEG_REAL,
+        "inner_weight_decay": _NONNEG_REAL, "grad_clip": _NONNEG_REAL, "lambda_fa": _NONNEG_REAL,
+        "lr": _POSITIVE_REAL, "eps": _POSITIVE_REAL, "temperature": _POSITIVE_REAL, "teacher_lr": _POSITIVE_REAL,
+        "momentum": [Interval(Real, 0, 1, closed="left")], "test_size": [Interval(Real, 0, 1, closed="neither")],
+        "train_size": [NONE, Interval(Integral, 1, None), Interval(Real, 0, 1, closed="neither")],
+        "class_targets": [Options(["mean", "sample"])], "min_steps": [Interval(Integral, 0, None)],
+        "val_size": [Interval(Real, 0, 1, closed="left")], "cost": [Options(COSTS)],
+        "random_state": [Interval(Integral, 0, None)], "warmup_epochs": [NONE, Interval(Integral, 0, None)],
+        "teacher_epochs": [NONE, Interval(Integral, 1, None)], "teacher_grad": [BOOL], "class_matched": [BOOL],
+        "exclude_test_ids": [BOOL], "n_threads": [NONE, Interval(Integral, 1, None)], "device": [str],
+        "keep_models": [BOOL], "progress": [BOOL],
+    }
+)
 def distill(
     bundle: Any,
     student: str,
@@ -496,7 +520,7 @@ def distill(
     test_size: float = 0.3,
     train_size: int | float | None = None,
     exclude_test_ids: bool = True,
-    seed: int = 0,
+    random_state: int = 0,
     device: str = "auto",
     n_threads: int | None = 1,
     keep_models: bool = False,
@@ -571,8 +595,8 @@ def distill(
     exclude_test_ids : bool, default True
         Hold out from teacher training the teacher samples whose ids are in the student's test
         split (leakage guard for paired data).
-    seed : int
-        Seeds everything: split, inits, batch order. Same seed -> same numbers on CPU.
+    random_state : int
+        Seeds everything: split, inits, batch order. The same seed gives the same numbers on CPU.
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda"``.
     n_threads : int or None, default 1
@@ -596,15 +620,15 @@ def distill(
         teacher_grad=teacher_grad, class_matched=class_matched, class_targets=class_targets, lambda_fa=lambda_fa,
         min_steps=min_steps, val_size=val_size, teacher_epochs=teacher_epochs,
         teacher_lr=teacher_lr, test_size=test_size, train_size=train_size, exclude_test_ids=exclude_test_ids,
-        seed=seed,
+        random_state=random_state,
     )
-    _check_params(bundle, student, teacher, params)
+    _check_params(bundle, student, teacher)
     dev = resolve_device(device)
     warmup = max(1, epochs // 10) if warmup_epochs is None else int(warmup_epochs)
     params["warmup_epochs"] = warmup
     t_epochs = epochs if teacher_epochs is None else int(teacher_epochs)
     params["teacher_epochs"] = t_epochs
-    s_split, s_fill, s_tinit, s_tbatch, s_sinit, s_sbatch, s_tdraw, s_val = _sub_seeds(seed, 8)
+    s_split, s_fill, s_tinit, s_tbatch, s_sinit, s_sbatch, s_tdraw, s_val = _sub_seeds(random_state, 8)
     n_classes = int(bundle.n_classes)
 
     with torch_threads(n_threads if dev.type == "cpu" else None):
@@ -627,9 +651,9 @@ def distill(
         final = accuracy(snet, d.xs_te, d.ys_te)
     secs = time.perf_counter() - t0
     logger.info("distill %s %s->%s seed %d: student acc %.4f, teacher acc %.4f (%.2fs)", method, teacher, student,
-                seed, final, t_acc, secs)
+                random_state, final, t_acc, secs)
     return DistillResult(
-        student=student, teacher=teacher, method=method, seed=int(seed), accuracy=final, teacher_accuracy=t_acc,
+        student=student, teacher=teacher, method=method, seed=int(random_state), accuracy=final, teacher_accuracy=t_acc,
         curve=curve, seconds=secs, params=params, n_train=int(d.xs_tr.shape[0]), n_test=int(d.xs_te.shape[0]),
         n_teacher_train=int(d.xt_tr.shape[0]), n_teacher_test=int(d.xt_te.shape[0]), n_pairs=ctx.n_pairs,
         teacher_curve=t_curve, test_ids=np.asarray(d.test_ids), n_val=int(d.xs_val.shape[0]),
@@ -872,49 +896,9 @@ def _ucmkd_step(snet: KDNet, names: list[str], tnet: KDNet, xb: torch.Tensor, yb
     return float(ce.detach()), logits, fa_v, la_v
 
 
-def _check_params(bundle: Any, student: str, teacher: str, p: dict[str, Any]) -> None:
-    if p["method"] not in METHODS:
-        raise InputError(f"unknown method {p['method']!r}; use one of {', '.join(METHODS)}.")
+def _check_params(bundle: Any, student: str, teacher: str) -> None:
+    """The modalities exist and differ (the settings are checked by :func:`validate_params`)."""
     bundle.modality(student)
     bundle.modality(teacher)
     if student == teacher:
         raise InputError(f"student and teacher are the same modality ({student!r}); pick two different ones.")
-    for key in ("epochs", "batch_size", "feat_dim"):
-        v = p[key]
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-            raise InputError(f"{key} must be a positive integer, got {v!r}.")
-    if p["batch_size"] < 2:
-        raise InputError(f"batch_size must be >= 2, got {p['batch_size']}.")
-    for key in ("n1", "n2"):
-        if not isinstance(p[key], (int, np.integer)) or p[key] < 0:
-            raise InputError(f"{key} must be a non-negative integer, got {p[key]!r}.")
-    for key in ("lambda1", "lambda2", "inner_lr", "inner_weight_decay", "grad_clip"):
-        if not (np.isfinite(p[key]) and p[key] >= 0):
-            raise InputError(f"{key} must be a finite number >= 0, got {p[key]!r}.")
-    for key in ("lr", "eps", "temperature", "teacher_lr"):
-        if not (np.isfinite(p[key]) and p[key] > 0):
-            raise InputError(f"{key} must be > 0, got {p[key]!r}.")
-    if not (0.0 <= p["momentum"] < 1.0):
-        raise InputError(f"momentum must be in [0, 1), got {p['momentum']!r}.")
-    if not (0.0 < p["test_size"] < 1.0):
-        raise InputError(f"test_size must be in (0, 1), got {p['test_size']!r}.")
-    ts = p["train_size"]
-    if ts is not None:
-        if isinstance(ts, bool) or not isinstance(ts, (int, np.integer, float, np.floating)):
-            raise InputError(f"train_size must be None, a positive int or a float in (0, 1), got {ts!r}.")
-        if isinstance(ts, (int, np.integer)) and ts < 1:
-            raise InputError(f"train_size must be a positive number of samples, got {ts!r}.")
-        if isinstance(ts, (float, np.floating)) and not (0.0 < ts < 1.0):
-            raise InputError(f"train_size as a share must be in (0, 1), got {ts!r}.")
-    if p["class_targets"] not in ("mean", "sample"):
-        raise InputError(f"class_targets must be 'mean' or 'sample', got {p['class_targets']!r}.")
-    if not (np.isfinite(p["lambda_fa"]) and p["lambda_fa"] >= 0):
-        raise InputError(f"lambda_fa must be a finite number >= 0, got {p['lambda_fa']!r}.")
-    if not isinstance(p["min_steps"], (int, np.integer)) or isinstance(p["min_steps"], bool) or p["min_steps"] < 0:
-        raise InputError(f"min_steps must be a non-negative integer, got {p['min_steps']!r}.")
-    if not (0.0 <= p["val_size"] < 1.0):
-        raise InputError(f"val_size must be in [0, 1), got {p['val_size']!r}.")
-    if p["cost"] not in COSTS:
-        raise InputError(f"unknown cost {p['cost']!r}; use one of {', '.join(COSTS)}.")
-    if not isinstance(p["seed"], (int, np.integer)) or p["seed"] < 0:
-        raise InputError(f"seed must be a non-negative integer, got {p['seed']!r}.")

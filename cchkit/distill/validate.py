@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .._parallel import effective_n_jobs
+from .._params import BOOL, Integral, Interval, check_params, validate_params
 from .._random import RandomState, as_generator
 from ..datasets import load_bundle
 from ..exceptions import CchkitError, InputError, RankingFailedError
@@ -152,9 +153,8 @@ class ValidationReport:
 
 
 def _seed_list(seeds: int | Sequence[int], random_state: RandomState) -> list[int]:
+    """``seeds`` seeds drawn from ``random_state``, or the given list of seeds."""
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise InputError(f"seeds must be >= 1, got {seeds}.")
         gen = as_generator(random_state)
         return [int(s) for s in gen.integers(0, 2**31 - 1, size=int(seeds))]
     out = [int(s) for s in seeds]
@@ -189,7 +189,7 @@ def _run_one(bundle: Any, student: str, teacher: str, seed: int, methods: Sequen
     rows = []
     for m in methods:
         try:
-            r = distill(bundle, student, teacher, method=m, epochs=epochs, seed=seed, device=device, progress=False, **params)
+            r = distill(bundle, student, teacher, method=m, epochs=epochs, random_state=seed, device=device, progress=False, **params)
             rows.append(dict(teacher=teacher, method=m, seed=seed, accuracy=r.accuracy,
                              teacher_accuracy=r.teacher_accuracy, seconds=r.seconds, error=""))
         except CchkitError as exc:
@@ -199,6 +199,15 @@ def _run_one(bundle: Any, student: str, teacher: str, seed: int, methods: Sequen
     return rows
 
 
+@validate_params(
+    {
+        "seeds": [Interval(Integral, 1, None), list, tuple],
+        "epochs": [Interval(Integral, 1, None)],
+        "n_jobs": [Integral],
+        "progress": [BOOL],
+        "device": [str],
+    }
+)
 def validate(
     bundle: Any,
     student: str,
@@ -313,6 +322,7 @@ def _checked_plan(bundle: Any, student: str, candidates: Sequence[str] | str, me
     for key in ("method", "seed", "random_state", "student", "teacher", "bundle"):
         if key in distill_params:
             raise InputError(f"{key!r} cannot be passed through validate(); it is set per run.")
+    check_params("distill", distill_params, distill.__cchkit_constraints__)
     return candidates, methods
 
 

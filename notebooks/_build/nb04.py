@@ -79,7 +79,7 @@ for vname, b in variants.items():
     for m in METHODS:
         if m == "none" and vname != "paired":
             continue   # no teacher used: the same run
-        results[(vname, m)] = [cchkit.distill.distill(b, STUDENT, TEACHER, method=m, seed=s, **KW) for s in SEEDS]
+        results[(vname, m)] = [cchkit.distill.distill(b, STUDENT, TEACHER, method=m, random_state=s, **KW) for s in SEEDS]
 print(f"{sum(len(v) for v in results.values())} runs in {time.perf_counter() - t0:.1f} s")
 
 none_acc = np.array([r.accuracy for r in results[("paired", "none")]])

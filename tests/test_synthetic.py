@@ -304,3 +304,19 @@ def test_bundle_round_trips_through_save(tmp_path):
     sb.bundle.save(path)
     back = ModalityBundle.load(path)
     np.testing.assert_array_equal(back["shared"].data, sb.bundle["shared"].data)
+
+
+def test_truth_is_typed_and_reads_by_the_documented_names():
+    sb = sy.gaussian_cch(n=200, random_state=0)
+    t = sb.truth
+    assert isinstance(t, sy.Truth) and set(t.teachers) == {"teacher"}
+    assert t.teachers["teacher"].margin == t["margin"] == t["margin[teacher]"] == sb.margins["teacher"]
+    assert t.i_student_label == t["I(student;Y)"] == t["I(S;Y)"]
+    assert list(dict(t))[:3] == ["H(Y)", "I(student;Y)", "I(S;Y)"]
+    m = sy.mfh(n=200, gamma=0.5, random_state=0)
+    assert m.truth["gamma"] == m.truth.extra["gamma"] == m.params["gamma"]
+
+
+def test_gaussian_mi_refuses_a_matrix_that_is_not_a_covariance():
+    with pytest.raises(InputError, match="not positive semi-definite"):
+        sy.gaussian_mi(np.array([[1.0, 2.0], [2.0, 1.0]]), [0], [1])

@@ -69,8 +69,9 @@ def write_bundle_files(
     directory of ``.npy`` files with ``bundle.json``; ``meta_for(files)`` gives the metadata
     (``files`` maps array keys to file names, None for an .npz). Returns the path written."""
     p = Path(path)
+    header = {"format": "cchkit-bundle", "format_version": FORMAT_VERSION}
     if p.suffix == ".npz":
-        arrays = {**arrays, "__meta__": np.array(json.dumps(meta_for(None)))}
+        arrays = {**arrays, "__meta__": np.array(json.dumps({**header, **meta_for(None)}))}
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp.npz")
         np.savez_compressed(tmp, **arrays)
@@ -82,7 +83,7 @@ def write_bundle_files(
         fname = f"{key}.npy"
         np.save(p / fname, arr, allow_pickle=False)
         files[key] = fname
-    meta = meta_for(files)
+    meta = {**header, **meta_for(files)}
     for entry in list(meta["modalities"].values()) + [meta["label"]]:
         for key in ("file", "ids", "label"):
             if isinstance(entry.get(key), str):

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .._validation import as_float_matrix, as_labels, find_constant_columns, to_numpy
 from ..exceptions import BundleError, InputError, NotPairedError, UnknownModalityError
-from .format import FORMAT_VERSION, BundleParts, check_name, read_bundle_parts, write_bundle_files
+from .format import BundleParts, check_name, read_bundle_parts, write_bundle_files
 from .sources import anndata_source, obs_labels
 
 __all__ = ["Modality", "ModalityBundle", "PairedView", "MIN_SAMPLES"]
@@ -437,11 +437,7 @@ class ModalityBundle:
         return arrays
 
     def _meta_json(self, files: dict[str, str] | None) -> dict[str, Any]:
-        meta: dict[str, Any] = {
-            "format": "cchkit-bundle",
-            "format_version": FORMAT_VERSION,
-            "name": self.name,
-        }
+        meta: dict[str, Any] = {"name": self.name}
         meta.update({k: v for k, v in self.metadata.items() if k not in ("modalities", "label", "format", "format_version")})
         mods = {}
         for m in self.modalities.values():

@@ -27,6 +27,7 @@ import numpy as np
 
 from .._random import RandomState, as_generator
 from ..exceptions import InputError
+from .closed_forms import check_cov, gaussian_mi
 
 __all__ = [
     "gaussian_task",
@@ -57,22 +58,13 @@ def closed_form_mi(cov: np.ndarray, dim_x: int) -> float:
     Returns
     -------
     float
+        (:func:`~cchkit.datasets.closed_forms.gaussian_mi` with X the leading block.)
     """
-    cov = np.asarray(cov, dtype=np.float64)
-    if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
-        raise InputError(f"cov must be a square matrix, got shape {cov.shape}.")
+    cov = check_cov(cov)
     d = cov.shape[0]
     if not 0 < dim_x < d:
         raise InputError(f"dim_x must be between 1 and {d - 1}, got {dim_x}.")
-    if not np.allclose(cov, cov.T, atol=1e-10 * max(1.0, float(np.abs(cov).max()))):
-        raise InputError("cov is not symmetric.")
-    parts = []
-    for block in (cov, cov[:dim_x, :dim_x], cov[dim_x:, dim_x:]):
-        sign, logdet = np.linalg.slogdet(block)
-        if sign <= 0:
-            raise InputError("cov (or one of its diagonal blocks) is not positive definite.")
-        parts.append(logdet)
-    return float(0.5 * (parts[1] + parts[2] - parts[0]))
+    return gaussian_mi(cov, range(dim_x), range(dim_x, d))
 
 
 def rho_for_mi(mi: float, n_channels: int) -> float:

@@ -56,8 +56,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -67,11 +67,14 @@ from .._params import Integral, Interval, Real, check_param
 from .._random import RandomState, as_generator
 from ..bundle import ModalityBundle
 from ..exceptions import InputError
+from .closed_forms import as_index, check_cov, gaussian_mi
 from .mi_tasks import asinh, half_cube
 
 logger = logging.getLogger("cchkit")
 
 __all__ = [
+    "Truth",
+    "TeacherTruth",
     "SyntheticBundle",
     "gaussian_mi",
     "binary_label_mi",
@@ -110,82 +113,62 @@ class SyntheticBundle:
     """
 
     bundle: ModalityBundle
-    truth: dict[str, float]
+    truth: Truth
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def margins(self) -> dict[str, float]:
         """Teacher name -> true CCH margin I(x_T; x_S) - I(x_S; Y) (nats)."""
-        return {k[len("margin[") : -1]: v for k, v in self.truth.items() if k.startswith("margin[")}
+        return {name: t.margin for name, t in self.truth.teachers.items()}
+
+
+@dataclass(frozen=True)
+class TeacherTruth:
+    """Closed-form quantities of one teacher modality, in nats."""
+
+    i_teacher_student: float  # I(x_T; x_S)
+    i_teacher_label: float  # I(x_T; Y)
+    margin: float  # I(x_T; x_S) - I(x_S; Y), the true CCH margin on the raw modalities
+    bayes_accuracy: float
+
+
+@dataclass(frozen=True)
+class Truth(Mapping):
+    """The closed-form truth of a synthetic bundle, typed, and readable by the documented names
+    as a mapping: ``"H(Y)"``, ``"I(student;Y)"`` (also ``"I(S;Y)"``), ``"I(student;score)"``,
+    ``"bayes_accuracy[student]"``, per teacher ``"I(<t>;student)"``, ``"I(<t>;Y)"``,
+    ``"margin[<t>]"``, ``"bayes_accuracy[<t>]"``, with one teacher also ``"I(T;S)"`` and
+    ``"margin"``, and the family's ``extra`` values (``"gamma"``...)."""
+
+    h_y: float
+    i_student_label: float
+    i_student_score: float
+    bayes_accuracy_student: float
+    teachers: dict[str, TeacherTruth]
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def _as_dict(self) -> dict[str, float]:
+        out = {"H(Y)": self.h_y, "I(student;Y)": self.i_student_label, "I(S;Y)": self.i_student_label,
+               "I(student;score)": self.i_student_score, "bayes_accuracy[student]": self.bayes_accuracy_student}
+        for t, tt in self.teachers.items():
+            out.update({f"I({t};student)": tt.i_teacher_student, f"I({t};Y)": tt.i_teacher_label,
+                        f"margin[{t}]": tt.margin, f"bayes_accuracy[{t}]": tt.bayes_accuracy})
+        if len(self.teachers) == 1:
+            (only,) = self.teachers.values()
+            out.update({"I(T;S)": only.i_teacher_student, "margin": only.margin})
+        return {**out, **self.extra}
+
+    def __getitem__(self, key: str) -> float:
+        return self._as_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._as_dict())
+
+    def __len__(self) -> int:
+        return len(self._as_dict())
 
 
 # ---------------------------------------------------------------------- closed forms
-def _as_index(idx: Any, d: int, name: str) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(idx, dtype=np.int64))
-    if arr.ndim != 1 or arr.size == 0:
-        raise InputError(f"{name} must be a non-empty list of indices.")
-    if arr.min() < 0 or arr.max() >= d:
-        raise InputError(f"{name} has indices outside 0..{d - 1}.")
-    if np.unique(arr).size != arr.size:
-        raise InputError(f"{name} repeats an index.")
-    return arr
-
-
-def _check_cov(cov: Any) -> np.ndarray:
-    cov = np.asarray(cov, dtype=np.float64)
-    if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
-        raise InputError(f"cov must be a square matrix, got shape {cov.shape}.")
-    if not np.all(np.isfinite(cov)):
-        raise InputError("cov has NaN or infinite entries.")
-    if not np.allclose(cov, cov.T, atol=1e-10 * max(1.0, float(np.abs(cov).max()))):
-        raise InputError("cov is not symmetric.")
-    return cov
-
-
-def _logdet(block: np.ndarray, what: str) -> float:
-    sign, logdet = np.linalg.slogdet(block)
-    if sign <= 0 or not np.isfinite(logdet):
-        raise InputError(f"the covariance of {what} is singular or not positive definite.")
-    return float(logdet)
-
-
-def gaussian_mi(cov: Any, idx_a: Sequence[int], idx_b: Sequence[int]) -> float:
-    """Mutual information between two blocks of a jointly Gaussian vector, in nats.
-
-    .. math::
-
-        I(A; B) = \\tfrac12\\left(\\log\\det\\Sigma_{AA} + \\log\\det\\Sigma_{BB}
-        - \\log\\det\\Sigma_{(A,B)}\\right)
-
-    (for scalars, :math:`-\\tfrac12\\log(1-\\rho^2)`).
-
-    Parameters
-    ----------
-    cov : array (D, D)
-        Joint covariance of the whole vector.
-    idx_a, idx_b : sequences of int
-        Disjoint coordinate indices of A and B.
-
-    Returns
-    -------
-    float
-        ``inf`` when the joint block is singular while both marginal blocks are not (a
-        deterministic relation, e.g. an exact copy).
-    """
-    cov = _check_cov(cov)
-    a = _as_index(idx_a, cov.shape[0], "idx_a")
-    b = _as_index(idx_b, cov.shape[0], "idx_b")
-    if np.intersect1d(a, b).size:
-        raise InputError("idx_a and idx_b overlap; they must name disjoint coordinates.")
-    la = _logdet(cov[np.ix_(a, a)], "A")
-    lb = _logdet(cov[np.ix_(b, b)], "B")
-    ab = np.concatenate([a, b])
-    sign, lab = np.linalg.slogdet(cov[np.ix_(ab, ab)])
-    if sign <= 0 or not np.isfinite(lab):
-        return math.inf
-    return float(max(0.0, 0.5 * (la + lb - lab)))
-
-
 def binary_entropy(p: Any) -> Any:
     """:math:`h_b(p) = -p\\log p - (1-p)\\log(1-p)` in nats (0 at p in {0, 1})."""
     p = np.asarray(p, dtype=np.float64)
@@ -270,8 +253,8 @@ def binary_label_mi(cov: Any, idx_x: Sequence[int], idx_score: int, *, threshold
     threshold : float
         :math:`\\tau`.
     """
-    cov = _check_cov(cov)
-    ix = _as_index(idx_x, cov.shape[0], "idx_x")
+    cov = check_cov(cov)
+    ix = as_index(idx_x, cov.shape[0], "idx_x")
     isc = int(idx_score)
     if not 0 <= isc < cov.shape[0] or isc in ix:
         raise InputError("idx_score must be one coordinate of cov that is not in idx_x.")
@@ -283,8 +266,8 @@ def bayes_accuracy(cov: Any, idx_x: Sequence[int], idx_score: int, *, threshold:
     """Accuracy of the Bayes classifier of :math:`Y = 1[\\mathrm{score} > \\tau]` from X:
     :math:`\\mathbb E\\,\\max(p, 1-p) = \\mathbb E\\,\\Phi(|\\mu(X) - \\tau| / \\sqrt v)` (see
     :func:`binary_label_mi` for the notation)."""
-    cov = _check_cov(cov)
-    ix = _as_index(idx_x, cov.shape[0], "idx_x")
+    cov = check_cov(cov)
+    ix = as_index(idx_x, cov.shape[0], "idx_x")
     q, v, s2 = _posterior_moments(cov, ix, int(idx_score))
     threshold = float(threshold)
     p1 = float(special.ndtr(-threshold / math.sqrt(s2)))
@@ -335,7 +318,7 @@ def _finish(
     y: np.ndarray,
     transform: str | None,
     name: str,
-    truth: dict[str, float],
+    truth: Truth,
     params: dict[str, Any],
 ) -> SyntheticBundle:
     f = _check_transform(transform)
@@ -351,26 +334,19 @@ def _finish(
 
 def _truth_from_cov(
     cov: np.ndarray, index: dict[str, np.ndarray], score: int, teachers: Sequence[str], threshold: float
-) -> dict[str, float]:
+) -> Truth:
     s = index[STUDENT]
     p1 = float(special.ndtr(-threshold / math.sqrt(cov[score, score])))
-    truth: dict[str, float] = {"H(Y)": float(binary_entropy(p1))}
     isy = binary_label_mi(cov, s, score, threshold=threshold)
-    truth["I(student;Y)"] = isy
-    truth["I(S;Y)"] = isy
-    truth["I(student;score)"] = gaussian_mi(cov, s, [score])
-    truth["bayes_accuracy[student]"] = bayes_accuracy(cov, s, score, threshold=threshold)
+    per_teacher = {}
     for t in teachers:
-        it = index[t]
-        its = gaussian_mi(cov, it, s)
-        truth[f"I({t};student)"] = its
-        truth[f"I({t};Y)"] = binary_label_mi(cov, it, score, threshold=threshold)
-        truth[f"margin[{t}]"] = its - isy
-        truth[f"bayes_accuracy[{t}]"] = bayes_accuracy(cov, it, score, threshold=threshold)
-    if len(teachers) == 1:
-        truth["I(T;S)"] = truth[f"I({teachers[0]};student)"]
-        truth["margin"] = truth[f"margin[{teachers[0]}]"]
-    return truth
+        its = gaussian_mi(cov, index[t], s)
+        per_teacher[t] = TeacherTruth(
+            i_teacher_student=its, i_teacher_label=binary_label_mi(cov, index[t], score, threshold=threshold),
+            margin=its - isy, bayes_accuracy=bayes_accuracy(cov, index[t], score, threshold=threshold),
+        )
+    return Truth(h_y=float(binary_entropy(p1)), i_student_label=isy, i_student_score=gaussian_mi(cov, s, [score]),
+                 bayes_accuracy_student=bayes_accuracy(cov, s, score, threshold=threshold), teachers=per_teacher)
 
 
 # ---------------------------------------------------------------------- Gaussian CCH family
@@ -805,8 +781,7 @@ def mfh(
     check = n_shared * per_channel if n_shared else 0.0
     if math.isfinite(check) and abs(check - truth["I(teacher;student)"]) > 1e-8:  # pragma: no cover
         raise RuntimeError("mfh closed forms disagree")
-    truth["gamma"] = n_shared / m
-    truth["n_shared"] = float(n_shared)
+    truth = replace(truth, extra={"gamma": n_shared / m, "n_shared": float(n_shared)})
 
     rng = as_generator(random_state)
     xs = rng.standard_normal((n, k))

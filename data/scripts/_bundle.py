@@ -1,4 +1,5 @@
-"""Shared writer for cchkit on-disk bundles (format "cchkit-bundle", version 1).
+"""Checks and metadata for the bundled datasets, written with cchkit's own bundle writer
+(:func:`cchkit.bundle.format.write_bundle_files`, which owns the format and its version).
 
 Used only by the one-off generation scripts in ``data/scripts``; cchkit itself
 never imports this file.
@@ -11,15 +12,12 @@ every modality is the same sample) and ``label.npy`` (int64, shape (n,), values
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
-from typing import Dict, List, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
-FORMAT = "cchkit-bundle"
-FORMAT_VERSION = 1
+from cchkit.bundle.format import write_bundle_files
 
 
 def sha256_file(path: str) -> str:
@@ -37,7 +35,7 @@ def constant_columns(x: np.ndarray) -> List[int]:
 def duplicate_columns(x: np.ndarray) -> List[Tuple[int, int]]:
     """Pairs (kept, duplicate) of exactly equal columns, duplicate > kept."""
     pairs = []
-    first_seen: Dict[bytes, int] = {}
+    first_seen: dict[bytes, int] = {}
     xt = np.ascontiguousarray(x.T)
     for j in range(xt.shape[0]):
         key = xt[j].tobytes()
@@ -88,46 +86,33 @@ def write_bundle(
         raise ValueError("label values outside 0..C-1")
     if len(np.unique(label)) != n_classes:
         raise ValueError("some class has no sample")
-    os.makedirs(out_dir, exist_ok=True)
-
-    mods = {}
+    arrays = {}
+    descriptions = {}
     for mname, x, mdesc in modalities:
         if mname == "label" or not re.fullmatch(r"[a-z][a-z0-9_-]*", mname):
             raise ValueError(f"bad modality name {mname!r}")
         x = np.ascontiguousarray(x, dtype=np.float32)
         check_matrix(mname, x, n)
-        fname = f"{mname}.npy"
-        path = os.path.join(out_dir, fname)
-        np.save(path, x, allow_pickle=False)
-        mods[mname] = {
-            "file": fname,
-            "dim": int(x.shape[1]),
-            "description": mdesc,
-            "sha256": sha256_file(path),
+        arrays[mname] = x
+        descriptions[mname] = mdesc
+    arrays["label"] = np.ascontiguousarray(label, dtype=np.int64)
+
+    def meta_for(files: dict) -> dict:
+        return {
+            "format": "cchkit-bundle",
+            "name": name,
+            "description": description,
+            "source": source,
+            "licence": licence,
+            "how_made": how_made,
+            "script": script,
+            "n": n,
+            "modalities": {
+                m: {"file": files[m], "dim": int(arrays[m].shape[1]), "description": descriptions[m]} for m in descriptions
+            },
+            "label": {"file": files["label"], "names": [str(v) for v in label_names], "description": label_description},
         }
 
-    lpath = os.path.join(out_dir, "label.npy")
-    np.save(lpath, np.ascontiguousarray(label, dtype=np.int64), allow_pickle=False)
-
-    meta = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "name": name,
-        "description": description,
-        "source": source,
-        "licence": licence,
-        "how_made": how_made,
-        "script": script,
-        "n": n,
-        "modalities": mods,
-        "label": {
-            "file": "label.npy",
-            "names": [str(s) for s in label_names],
-            "description": label_description,
-            "sha256": sha256_file(lpath),
-        },
-    }
-    with open(os.path.join(out_dir, "bundle.json"), "w", encoding="utf-8") as fh:
-        json.dump(meta, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
+    meta = {}
+    write_bundle_files(out_dir, arrays, lambda files: meta.update(meta_for(files)) or meta)
     return meta

@@ -16,7 +16,7 @@ import importlib
 import logging
 from typing import Any
 
-from . import datasets
+from . import datasets, exceptions
 from .bundle import Modality, ModalityBundle, PairedView
 from .cch import SCORE_VARIANTS, cch_score, decide
 from .datasets import load_bundle
@@ -29,17 +29,7 @@ from .estimators import (
     list_estimators,
     register_estimator,
 )
-from .exceptions import (
-    BundleError,
-    BundleFormatError,
-    CchkitError,
-    EstimatorError,
-    InputError,
-    NotPairedError,
-    RankingFailedError,
-    UnknownEstimatorError,
-    UnknownModalityError,
-)
+from .exceptions import *  # noqa: F403  (every exception; listed in exceptions.__all__)
 from .ranking import Ranking, rank_teachers
 from .representations import REPRESENTATION_KINDS, RepresentationSet, compute_representations
 
@@ -109,21 +99,13 @@ __all__ = [
     "decide",
     "SCORE_VARIANTS",
     "Ranking",
-    "distill",
-    "DistillResult",
-    "validate",
-    "ValidationReport",
+    "distill",  # noqa: F405  (lazy, see _LAZY)
+    "DistillResult",  # noqa: F405
+    "validate",  # noqa: F405
+    "ValidationReport",  # noqa: F405
     "rank_teachers",
     "RepresentationSet",
     "compute_representations",
     "REPRESENTATION_KINDS",
-    "CchkitError",
-    "InputError",
-    "BundleError",
-    "BundleFormatError",
-    "UnknownModalityError",
-    "NotPairedError",
-    "EstimatorError",
-    "UnknownEstimatorError",
-    "RankingFailedError",
+    *exceptions.__all__,
 ]

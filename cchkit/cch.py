@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -63,8 +63,9 @@ __all__ = [
     "discriminant_projection",
 ]
 
+#: ``raw``: the paper's score on H as it is; ``matched``: on H projected to its discriminant space.
 ScoreVariant = Literal["raw", "matched"]
-SCORE_VARIANTS: tuple[str, ...] = ("raw", "matched")
+SCORE_VARIANTS: tuple[str, ...] = get_args(ScoreVariant)
 Decision = Literal["helps", "hurts", "inconclusive"]
 _Z95 = 1.959963984540054
 

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -65,24 +65,17 @@ def _scverse_bundle(path: Path, label: str, name: str) -> ModalityBundle:
         raise InputError(f"{path} could not be read ({type(exc).__name__}: {exc}).") from None
 
 
-def read_bundle_source(
-    path: str | os.PathLike[str],
-    *,
-    label: str = "label",
-    modalities: Mapping[str, Sequence[str]] | None = None,
-    sep: str = "_",
-    id_column: str | None = None,
-    name: str = "",
-) -> ModalityBundle:
-    """A bundle from a table (columns grouped by ``modalities`` or by prefix, see
-    :meth:`ModalityBundle.from_dataframe`) or from an AnnData / MuData file (``label`` is then
-    an ``obs`` column). ``name`` defaults to the file's stem."""
+def read_bundle_source(path: str | os.PathLike[str], *, label: str = "label", name: str = "",
+                       **grouping: Any) -> ModalityBundle:
+    """A bundle from a table or from an AnnData / MuData file (``label`` is then an ``obs``
+    column). ``grouping`` (``modalities``, ``sep``, ``id_column``) says how a table's columns
+    form modalities, as in :meth:`ModalityBundle.from_dataframe`. ``name`` defaults to the
+    file's stem."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: no such file.")
     name = name or p.stem
     if p.suffix.lower() in SCVERSE_SUFFIXES:
         return _scverse_bundle(p, label, name)
-    return ModalityBundle.from_dataframe(read_table(p), label=label, modalities=modalities, sep=sep,
-                                         id_column=id_column, name=name)
+    return ModalityBundle.from_dataframe(read_table(p), label=label, name=name, **grouping)
 

@@ -8,39 +8,26 @@ from typing import Any, Optional
 import typer
 
 from .._params import Options, check_param
+from . import common as c
 from ._output import check_out_is_not_input, write_output
-from .common import (
-    DataOpt,
-    DeviceOpt,
-    FormatOpt,
-    OutOpt,
-    QuietOpt,
-    SeedOpt,
-    app,
-    check_format,
-    handle_errors,
-    input_paths,
-    progress_enabled,
-    setup_logging,
-)
 
 
-@app.command(
+@c.app.command(
     epilog="Examples: cchkit estimate -x audio -y label --estimator ksg   |   cchkit estimate -x audio -y image -e gaussian -f json"
 )
-@handle_errors
+@c.handle_errors
 def estimate(
     x: str = typer.Option(..., "--x", "-x", help="A modality."),
     y: str = typer.Option("label", "--y", "-y", help="Another modality, or 'label' for the class labels."),
-    data: str = DataOpt,
+    data: str = c.DataOpt,
     estimator: str = typer.Option("gaussian", "--estimator", "-e", help="A registered MI estimator (see `cchkit estimators`)."),
     n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples (estimators that bootstrap)."),
     units: str = typer.Option("nats", "--units", help="nats or bits."),
-    fmt: str = FormatOpt,
-    out: Optional[Path] = OutOpt,
-    seed: int = SeedOpt,
-    device: str = DeviceOpt,
-    quiet: bool = QuietOpt,
+    fmt: str = c.FormatOpt,
+    out: Optional[Path] = c.OutOpt,
+    seed: int = c.SeedOpt,
+    device: str = c.DeviceOpt,
+    quiet: bool = c.QuietOpt,
 ) -> None:
     """Estimate the mutual information between two modalities, or a modality and the labels."""
     import json
@@ -48,12 +35,12 @@ def estimate(
     from ..datasets import load_bundle
     from ..estimators import get_estimator_accepting
 
-    setup_logging(quiet)
-    check_format(fmt)
-    check_out_is_not_input(out, input_paths(data))
+    c.setup_logging(quiet)
+    c.check_format(fmt)
+    check_out_is_not_input(out, c.input_paths(data))
     check_param("", "--units", units, [Options(["nats", "bits"])])
     bundle = load_bundle(data)
-    params: dict[str, Any] = {"random_state": seed, "n_bootstrap": n_bootstrap, "progress": progress_enabled(quiet)}
+    params: dict[str, Any] = {"random_state": seed, "n_bootstrap": n_bootstrap, "progress": c.progress_enabled(quiet)}
     if device != "auto":
         params["device"] = device
     est = get_estimator_accepting(estimator, **params)

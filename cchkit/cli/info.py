@@ -5,28 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from . import common as c
 from ._output import check_out_is_not_input, render_frame, write_output
-from .common import (
-    DataOpt,
-    FormatOpt,
-    OutOpt,
-    app,
-    check_format,
-    handle_errors,
-    input_paths,
-)
 
 
-@app.command(epilog="Example: cchkit info --data mfeat")
-@handle_errors
-def info(data: str = DataOpt, fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
+@c.app.command(epilog="Example: cchkit info --data mfeat")
+@c.handle_errors
+def info(data: str = c.DataOpt, fmt: str = c.FormatOpt, out: Optional[Path] = c.OutOpt) -> None:
     """Summarise a bundle: modalities, dims, n, classes, pairing, constant columns, NaN count."""
     import json
 
     from ..datasets import load_bundle
 
-    check_format(fmt)
-    check_out_is_not_input(out, input_paths(data))
+    c.check_format(fmt)
+    check_out_is_not_input(out, c.input_paths(data))
     bundle = load_bundle(data)
     df = bundle.summary()
     if fmt == "json":

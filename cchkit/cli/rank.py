@@ -7,36 +7,18 @@ from typing import Optional
 
 import typer
 
+from . import common as c
 from ._output import check_out_is_not_input, fmt_interval, fmt_num, render_frame, write_output
-from .common import (
-    BackendOpt,
-    DataOpt,
-    DeviceOpt,
-    FormatOpt,
-    NJobsOpt,
-    OutOpt,
-    QuietOpt,
-    ReportOpt,
-    SchedulerOpt,
-    SeedOpt,
-    app,
-    check_format,
-    handle_errors,
-    input_paths,
-    progress_enabled,
-    setup_logging,
-    split_names,
-)
 
 
-@app.command(
+@c.app.command(
     epilog="Example: cchkit rank --student audio --candidates image,text --estimator gaussian --format json --out ranking.json"
 )
-@handle_errors
+@c.handle_errors
 def rank(
     student: str = typer.Option(..., "--student", "-s", help="The student modality, or 'all' for every ordered pair."),
     candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
-    data: str = DataOpt,
+    data: str = c.DataOpt,
     estimator: list[str] = typer.Option(["gaussian"], "--estimator", "-e", help="MI estimator (repeatable); see `cchkit estimators`."),
     representation: str = typer.Option("pca", "--representation", "-r", help="encoder, pca, pca-var (90% of the variance) or raw."),
     variant: str = typer.Option("raw", "--variant", help="Score variant: raw (the paper's form) or matched."),
@@ -44,28 +26,28 @@ def rank(
     n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the intervals."),
     n_seeds: int = typer.Option(1, "--n-seeds", help="Encoder seeds (their spread enters the interval)."),
     criterion: Optional[str] = typer.Option(None, "--criterion", help="What the rank and the recommendation follow: cch_score, teacher_accuracy or label_gain (default: the study's winner, see the README)."),
-    fmt: str = FormatOpt,
-    out: Optional[Path] = OutOpt,
-    seed: int = SeedOpt,
-    device: str = DeviceOpt,
-    quiet: bool = QuietOpt,
-    n_jobs: int = NJobsOpt,
-    backend: str = BackendOpt,
-    scheduler: Optional[str] = SchedulerOpt,
-    report: Optional[Path] = ReportOpt,
+    fmt: str = c.FormatOpt,
+    out: Optional[Path] = c.OutOpt,
+    seed: int = c.SeedOpt,
+    device: str = c.DeviceOpt,
+    quiet: bool = c.QuietOpt,
+    n_jobs: int = c.NJobsOpt,
+    backend: str = c.BackendOpt,
+    scheduler: Optional[str] = c.SchedulerOpt,
+    report: Optional[Path] = c.ReportOpt,
 ) -> None:
     """Rank candidate teacher modalities for a student modality by their CCH score."""
-    setup_logging(quiet)
-    check_format(fmt)
+    c.setup_logging(quiet)
+    c.check_format(fmt)
     for path in (out, report):
-        check_out_is_not_input(path, input_paths(data))
+        check_out_is_not_input(path, c.input_paths(data))
     from ..ranking import rank_teachers
 
     estimators = [e for item in estimator for e in item.split(",") if e.strip()]
     ranking = rank_teachers(
         data,
         student,
-        split_names(candidates, "--candidates"),
+        c.split_names(candidates, "--candidates"),
         estimators=estimators,
         representation=representation,
         variant=variant,
@@ -78,7 +60,7 @@ def rank(
         n_jobs=n_jobs,
         backend=backend,
         scheduler=scheduler,
-        progress=progress_enabled(quiet),
+        progress=c.progress_enabled(quiet),
     )
     if fmt == "json":
         text = ranking.to_json()

@@ -7,36 +7,18 @@ from typing import Optional
 
 import typer
 
+from . import common as c
 from ._output import check_out_is_not_input, fmt_interval, fmt_num, render_frame, write_output
-from .common import (
-    BackendOpt,
-    DataOpt,
-    DeviceOpt,
-    FormatOpt,
-    NJobsOpt,
-    OutOpt,
-    QuietOpt,
-    ReportOpt,
-    SchedulerOpt,
-    SeedOpt,
-    app,
-    check_format,
-    handle_errors,
-    input_paths,
-    progress_enabled,
-    setup_logging,
-    split_names,
-)
 
 
-@app.command(
+@c.app.command(
     epilog="Example: cchkit validate --student audio --candidates image,text --method class-align --method ucmkd --seeds 5 --format json"
 )
-@handle_errors
+@c.handle_errors
 def validate(
     student: str = typer.Option(..., "--student", "-s", help="The student modality."),
     candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
-    data: str = DataOpt,
+    data: str = c.DataOpt,
     method: Optional[list[str]] = typer.Option(None, "--method", "-m", help="KD method (repeatable): class-align, ucmkd, align, logit-kd, feature-kd; 'none' is always run. Default: class-align, plus logit-kd when the data are paired."),
     seeds: int = typer.Option(5, "--seeds", help="Seeds per teacher and method (intervals over seeds)."),
     train_size: Optional[int] = typer.Option(None, "--train-size", help="The student's labelled budget: training samples (the teacher keeps its own split)."),
@@ -45,15 +27,15 @@ def validate(
     representation: str = typer.Option("pca", "--representation", "-r", help="Representation for the ranking side: encoder, pca, pca-var or raw."),
     variant: str = typer.Option("raw", "--variant", help="CCH score variant for the ranking side: raw or matched."),
     n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the ranking's intervals."),
-    fmt: str = FormatOpt,
-    out: Optional[Path] = OutOpt,
-    seed: int = SeedOpt,
-    device: str = DeviceOpt,
-    quiet: bool = QuietOpt,
-    n_jobs: int = NJobsOpt,
-    backend: str = BackendOpt,
-    scheduler: Optional[str] = SchedulerOpt,
-    report: Optional[Path] = ReportOpt,
+    fmt: str = c.FormatOpt,
+    out: Optional[Path] = c.OutOpt,
+    seed: int = c.SeedOpt,
+    device: str = c.DeviceOpt,
+    quiet: bool = c.QuietOpt,
+    n_jobs: int = c.NJobsOpt,
+    backend: str = c.BackendOpt,
+    scheduler: Optional[str] = c.SchedulerOpt,
+    report: Optional[Path] = c.ReportOpt,
 ) -> None:
     """Distil every candidate teacher into the student and check the ranking against the measured gains."""
 
@@ -61,19 +43,19 @@ def validate(
     from ..distill import validate as run_validation
     from ..ranking import resolve_candidates
 
-    setup_logging(quiet)
-    check_format(fmt)
+    c.setup_logging(quiet)
+    c.check_format(fmt)
     for path in (out, report):
-        check_out_is_not_input(path, input_paths(data))
+        check_out_is_not_input(path, c.input_paths(data))
     bundle = load_bundle(data)
-    cands = resolve_candidates(bundle, student, split_names(candidates, "--candidates"))[0][1]
+    cands = resolve_candidates(bundle, student, c.split_names(candidates, "--candidates"))[0][1]
     estimators_ = [e for item in estimator for e in item.split(",") if e.strip()]
     rank_params = dict(estimators=estimators_, representation=representation, variant=variant, n_bootstrap=n_bootstrap,
                        backend=backend, scheduler=scheduler)
     methods = [m for item in method for m in item.split(",") if m.strip()] if method else None
     result = run_validation(
         bundle, student, cands, methods=methods, seeds=seeds, epochs=epochs, rank_params=rank_params,
-        random_state=seed, device=device, progress=progress_enabled(quiet), n_jobs=n_jobs, train_size=train_size,
+        random_state=seed, device=device, progress=c.progress_enabled(quiet), n_jobs=n_jobs, train_size=train_size,
     )
     if fmt == "json":
         text = result.to_json()
@@ -110,13 +92,13 @@ def _validation_text(report) -> str:  # noqa: ANN001
     ]
     lines.append(f"does each criterion predict the measured gain of {s.get('method')}? (sign agreement counts gains whose interval excludes 0)")
     rows = []
-    for name, c in [("cch_score", s)] + list(s.get("baselines", {}).items()):
+    for name, crit in [("cch_score", s)] + list(s.get("baselines", {}).items()):
         rows.append(
             {
                 "criterion": name,
-                "spearman": fmt_num(c.get("spearman")),
-                "sign agreement": f"{c.get('sign_agree', '-')}/{c.get('n_significant', '-')}",
-                "top-ranked is best": {True: "yes", False: "no"}.get(c.get("top_is_best"), "-"),
+                "spearman": fmt_num(crit.get("spearman")),
+                "sign agreement": f"{crit.get('sign_agree', '-')}/{crit.get('n_significant', '-')}",
+                "top-ranked is best": {True: "yes", False: "no"}.get(crit.get("top_is_best"), "-"),
             }
         )
     lines.append(render_frame(pd.DataFrame(rows)))

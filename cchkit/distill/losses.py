@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 Cost = Literal["cosine", "l2"]
-COSTS: tuple[str, ...] = ("cosine", "l2")
+COSTS: tuple[str, ...] = get_args(Cost)
 
 
 def _check_2d(x: torch.Tensor, name: str) -> None:
@@ -51,6 +51,14 @@ def _check_2d(x: torch.Tensor, name: str) -> None:
         raise InputError(f"{name} must be a torch tensor, got {type(x).__name__}.")
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise InputError(f"{name} must have shape (n, d) with n, d >= 1, got {tuple(x.shape)}.")
+
+
+def _check_same_2d(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
+    """Two 2-D tensors of one shape (paired rows, same classes)."""
+    _check_2d(a, "the first of " + what)
+    _check_2d(b, "the second of " + what)
+    if a.shape != b.shape:
+        raise InputError(f"{what} differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}.")
 
 
 def cost_matrix(zs: torch.Tensor, zt: torch.Tensor, cost: Cost = "cosine", *, normalize: bool = False) -> torch.Tensor:
@@ -256,13 +264,7 @@ def label_alignment(
     Tensor
         Scalar (``"mean"``) or per-sample values (``"none"``). Can be negative.
     """
-    _check_2d(student_logits, "student_logits")
-    _check_2d(teacher_logits_on_student, "teacher_logits_on_student")
-    if student_logits.shape != teacher_logits_on_student.shape:
-        raise InputError(
-            f"student and teacher logits differ in shape: {tuple(student_logits.shape)} vs "
-            f"{tuple(teacher_logits_on_student.shape)}."
-        )
+    _check_same_2d(student_logits, teacher_logits_on_student, "student and teacher logits")
     labels = labels.long().reshape(-1)
     if labels.shape[0] != student_logits.shape[0]:
         raise InputError(f"{labels.shape[0]} labels for {student_logits.shape[0]} logits rows.")
@@ -290,13 +292,7 @@ def vanilla_kd(student_logits: torch.Tensor, teacher_logits: torch.Tensor, T: fl
     distributions, scaled by :math:`T^2` so its gradient magnitude does not shrink with T. The
     teacher logits are targets (detached). Needs paired samples: row i of both is one sample.
     """
-    _check_2d(student_logits, "student_logits")
-    _check_2d(teacher_logits, "teacher_logits")
-    if student_logits.shape != teacher_logits.shape:
-        raise InputError(
-            f"vanilla KD needs paired logits of the same shape, got {tuple(student_logits.shape)} "
-            f"and {tuple(teacher_logits.shape)}."
-        )
+    _check_same_2d(student_logits, teacher_logits, "vanilla KD's student and teacher logits (paired samples)")
     if not (T > 0):
         raise InputError(f"temperature T must be > 0, got {T}.")
     log_ps = F.log_softmax(student_logits / T, dim=1)
@@ -378,10 +374,7 @@ def class_conditional_kd(student_logits: torch.Tensor, targets: torch.Tensor, T:
     teacher's head on student features (whose gradient, in the paper's form, pushes features
     away from the teacher's class; see :func:`label_alignment`).
     """
-    _check_2d(student_logits, "student_logits")
-    _check_2d(targets, "targets")
-    if student_logits.shape != targets.shape:
-        raise InputError(f"logits {tuple(student_logits.shape)} and targets {tuple(targets.shape)} differ in shape.")
+    _check_same_2d(student_logits, targets, "logits and targets")
     if not (T > 0):
         raise InputError(f"temperature T must be > 0, got {T}.")
     q = targets.detach()

@@ -16,18 +16,10 @@ To add an estimator: subclass :class:`MIEstimator`, implement ``_estimate_contin
 ``@register_estimator("name")`` (see ``docs/architecture.md``).
 """
 
-from . import gaussian, infonce, knn, mine  # noqa: F401  (importing registers the built-ins)
+from . import gaussian, infonce, knn, mine, registry  # noqa: F401  (importing registers the built-ins)
 from .base import MIEstimator, label_entropy
 from .contract import Bound, Estimator, MIEstimate, RawEstimate, Unit
-from .registry import (
-    estimator_class,
-    estimator_descriptions,
-    get_estimator,
-    get_estimator_accepting,
-    list_estimators,
-    register_estimator,
-    unregister_estimator,
-)
+from .registry import *  # noqa: F403  (the registry functions; listed in registry.__all__)
 
 __all__ = [
     "Bound",
@@ -37,11 +29,5 @@ __all__ = [
     "RawEstimate",
     "MIEstimator",
     "label_entropy",
-    "register_estimator",
-    "unregister_estimator",
-    "estimator_class",
-    "get_estimator",
-    "get_estimator_accepting",
-    "list_estimators",
-    "estimator_descriptions",
+    *registry.__all__,
 ]

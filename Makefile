@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # a multi-GB CUDA build to satisfy pyproject's open range (torch>=2.2).
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-fast lint bench notebooks clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check cchkit tests benchmarks
+
+# the notebooks are built from notebooks/src/*.py (jupytext percent scripts) and executed in full mode
+notebooks: $(STAMP)
+	$(PY) notebooks/build.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

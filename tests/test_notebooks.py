@@ -31,6 +31,37 @@ def _kernel_available() -> bool:
         return False
 
 
+def _builder():
+    """notebooks/build.py, imported by path (it is a script, not part of the package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebook_builder", NOTEBOOK_DIR / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_notebooks_match_their_sources():
+    """Every notebook is built from its jupytext source in notebooks/src (``make notebooks``):
+    a cell edited in one and not the other fails here."""
+    pytest.importorskip("jupytext")
+    builder = _builder()
+    srcs = builder.sources([])
+    assert {builder.notebook_of(s).name for s in srcs} == {p.name for p in NOTEBOOKS}
+    assert [d for s in srcs for d in builder.differences(s)] == []
+
+
+def test_a_stale_notebook_is_detected(tmp_path, monkeypatch):
+    pytest.importorskip("jupytext")
+    builder = _builder()
+    src = builder.sources(["01"])[0]
+    nb = nbformat.read(builder.notebook_of(src), as_version=4)
+    nb.cells[1].source += "\nprint('edited by hand')"
+    monkeypatch.setattr(builder, "HERE", tmp_path)
+    nbformat.write(nb, tmp_path / f"{src.stem}.ipynb")
+    assert builder.differences(src) == [f"{src.stem}.ipynb: cell 2 differs from the source"]
+
+
 def test_notebooks_exist():
     names = {p.name for p in NOTEBOOKS}
     assert {"01-quickstart.ipynb", "02-mi-estimators.ipynb", "03-cch-validation.ipynb",

@@ -1,31 +1,46 @@
-from common import *
-cells = [
-md("""
-# 04 · Unpaired distillation: UCMKD against no-KD and paired logit KD
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-`cchkit.distill.distill(bundle, student, teacher, method=...)` pre-trains a teacher on its own modality,
-freezes it, and trains the student with one of:
+# %% [markdown]
+# # 04 · Unpaired distillation: UCMKD against no-KD and paired logit KD
+#
+# `cchkit.distill.distill(bundle, student, teacher, method=...)` pre-trains a teacher on its own modality,
+# freezes it, and trains the student with one of:
+#
+# * `none` — cross-entropy only (the baseline);
+# * `ucmkd` — the unpaired first-order bilevel distiller (Sinkhorn feature alignment + label
+#   alignment on independently drawn teacher batches, after UCMKD); **never uses pairs**;
+# * `align` — the same two alignment losses added to the cross-entropy (single level); unpaired;
+# * `logit-kd` — Hinton's KD on *paired* samples (the teacher's logits for the same sample id).
+#
+# Every method shares the split, initialisation and batch order for a given seed, so differences
+# at one seed are paired. Then we **shuffle the pairs** (teacher rows permuted against the
+# student's within each class, so every pair keeps its digit but loses its speaker): paired KD now
+# learns from the wrong samples, the unpaired methods cannot tell.
+#
+# Data: `digits-avt`, student **audio**, teacher **text** (the caption, which shares the speaker
+# with the audio).
+#
+# **Outputs stored in this file** come from a *fast-mode* run (`CCHKIT_FAST=1`: 1,000 of the 2,000
+# rows, 2 seeds, 8 epochs); gains of a point or two are within noise at this size. Full mode
+# (`CCHKIT_FAST=0`): all rows, 5 seeds, 30 epochs.
 
-* `none` — cross-entropy only (the baseline);
-* `ucmkd` — the unpaired first-order bilevel distiller (Sinkhorn feature alignment + label
-  alignment on independently drawn teacher batches, after UCMKD); **never uses pairs**;
-* `align` — the same two alignment losses added to the cross-entropy (single level); unpaired;
-* `logit-kd` — Hinton's KD on *paired* samples (the teacher's logits for the same sample id).
+# %% tags=["parameters"]
+import os
+FAST = os.environ.get("CCHKIT_FAST", "0") == "1"   # parameter: CCHKIT_FAST=1 picks small, quick settings
 
-Every method shares the split, initialisation and batch order for a given seed, so differences
-at one seed are paired. Then we **shuffle the pairs** (teacher rows permuted against the
-student's within each class, so every pair keeps its digit but loses its speaker): paired KD now
-learns from the wrong samples, the unpaired methods cannot tell.
-
-Data: `digits-avt`, student **audio**, teacher **text** (the caption, which shares the speaker
-with the audio).
-
-**Outputs stored in this file** come from a *fast-mode* run (`CCHKIT_FAST=1`: 1,000 of the 2,000
-rows, 2 seeds, 8 epochs); gains of a point or two are within noise at this size. Full mode
-(`CCHKIT_FAST=0`): all rows, 5 seeds, 30 epochs.
-"""),
-code(PARAM, tags=["parameters"]),
-code('''
+# %%
 import time
 import warnings
 
@@ -48,8 +63,8 @@ STUDENT, TEACHER = "audio", "text"
 # so the shuffle experiment isolates the effect of the pairing.
 KW = dict(epochs=EPOCHS, device="cpu", exclude_test_ids=False)
 print("mode:", "FAST" if FAST else "full")
-'''),
-code('''
+
+# %%
 full = cchkit.datasets.load("digits-avt").select([STUDENT, TEACHER])
 rng = np.random.default_rng(0)
 labels = full[STUDENT].labels
@@ -70,9 +85,11 @@ for c in np.unique(y):
 shuffled = cchkit.ModalityBundle.from_arrays({STUDENT: xs, TEACHER: xt[perm]}, labels=y, name="shuffled")
 print(f"{len(y)} rows; after shuffling, {np.mean(perm == np.arange(len(y))):.1%} of the pairs are the original ones")
 variants = {"paired": paired, "shuffled": shuffled}
-'''),
-md("## 1. Distil with each method, on the real pairs and on shuffled ones"),
-code('''
+
+# %% [markdown]
+# ## 1. Distil with each method, on the real pairs and on shuffled ones
+
+# %%
 t0 = time.perf_counter()
 results = {}
 for vname, b in variants.items():
@@ -92,22 +109,24 @@ for (vname, m), rs in results.items():
                  "teacher_acc": np.mean([r.teacher_accuracy for r in rs]), "n_pairs_used": rs[0].n_pairs})
 summary = pd.DataFrame(rows)
 summary.round(3)
-'''),
-md("""
-## 2. Training curves
 
-Held-out student accuracy per epoch (mean over seeds, band = min–max), on the real pairs.
-"""),
-code('''
+# %% [markdown]
+# ## 2. Training curves
+#
+# Held-out student accuracy per epoch (mean over seeds, band = min–max), on the real pairs.
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
 plot_training_curves({m: results[("paired", m)] for m in METHODS}, ax=axes[0])
 axes[0].set_title(f"{TEACHER} -> {STUDENT}, real pairs")
 plot_training_curves({m: results[("paired", m)] for m in METHODS}, ax=axes[1], key="ce", ylabel="training cross-entropy")
 axes[1].set_title("training cross-entropy")
 fig.tight_layout()
-'''),
-md("## 3. The effect of shuffling the pairs"),
-code('''
+
+# %% [markdown]
+# ## 3. The effect of shuffling the pairs
+
+# %%
 acc = summary.pivot(index="method", columns="pairs", values="acc_mean").reindex(METHODS)
 acc.loc["none", [c for c in acc.columns if c != "paired"]] = acc.loc["none", "paired"]   # "none" uses no teacher
 effect = acc.drop(columns="paired").sub(acc["paired"], axis=0)
@@ -121,21 +140,18 @@ for m in ["ucmkd", "align"]:
     b = [r.accuracy for r in results[("shuffled", m)]]
     print(f"{m:8s}: per-seed accuracy identical with shuffled pairs: {np.allclose(a, b)}  ({a} vs {b})")
 pd.concat([acc, effect], axis=1).round(3)
-'''),
-md("""
-**Reading it.** The unpaired methods (`ucmkd`, `align`) give *exactly* the same numbers with
-shuffled pairs: the teacher's rows are put in a canonical order and its batches are drawn
-independently of the student's, so the pairing never enters. Paired logit KD can change: on shuffled
-pairs it is taught, for each audio sample, the logits of a random caption *of the same digit*;
-what it loses is the instance-level (speaker) information — the very thing the CCH says makes a
-teacher useful. How much that costs on this data is in the `shuffled − paired` column (it can be
-small: a confident caption teacher gives nearly one-hot logits, which carry little beyond the
-class). With real pairs, whether any KD method beats
-`none` here is printed in the table above, not assumed: at fast-mode size the differences
-between methods are partly within seed noise. Note also that after only a few epochs the no-KD
-student is far from converged (compare the `student_accuracy` of a linear probe in notebook 01,
-about 0.7 on the audio), so a large gain in fast mode can mean *faster* learning rather than a
-better end point; full mode (30 epochs) separates the two.
-"""),
-]
-build("/work/main/notebooks/04-unpaired-distillation.ipynb", cells)
+
+# %% [markdown]
+# **Reading it.** The unpaired methods (`ucmkd`, `align`) give *exactly* the same numbers with
+# shuffled pairs: the teacher's rows are put in a canonical order and its batches are drawn
+# independently of the student's, so the pairing never enters. Paired logit KD can change: on shuffled
+# pairs it is taught, for each audio sample, the logits of a random caption *of the same digit*;
+# what it loses is the instance-level (speaker) information — the very thing the CCH says makes a
+# teacher useful. How much that costs on this data is in the `shuffled − paired` column (it can be
+# small: a confident caption teacher gives nearly one-hot logits, which carry little beyond the
+# class). With real pairs, whether any KD method beats
+# `none` here is printed in the table above, not assumed: at fast-mode size the differences
+# between methods are partly within seed noise. Note also that after only a few epochs the no-KD
+# student is far from converged (compare the `student_accuracy` of a linear probe in notebook 01,
+# about 0.7 on the audio), so a large gain in fast mode can mean *faster* learning rather than a
+# better end point; full mode (30 epochs) separates the two.

@@ -1,29 +1,44 @@
-from common import *
-cells = [
-md("""
-# 03 · Does the CCH score predict the distillation gain?
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-The CCH says: distilling teacher T into student S helps when `I(H_T; H_S) > I(H_S; Y)`. Here we
-check it the direct way: score every teacher (`cchkit.rank_teachers`), *distil* every teacher into
-the student with the unpaired UCMKD distiller over several seeds (`cchkit.validate`), and
-compare the score with the measured gain `acc(ucmkd) − acc(no KD)` (paired by seed, 95%
-t-intervals). Beside the CCH score we put the baseline criteria a practitioner might use instead:
-the teacher's own accuracy, `I(H_T; Y)`, `I(H_T; H_S)` alone and the MFH share.
+# %% [markdown]
+# # 03 · Does the CCH score predict the distillation gain?
+#
+# The CCH says: distilling teacher T into student S helps when `I(H_T; H_S) > I(H_S; Y)`. Here we
+# check it the direct way: score every teacher (`cchkit.rank_teachers`), *distil* every teacher into
+# the student with the unpaired UCMKD distiller over several seeds (`cchkit.validate`), and
+# compare the score with the measured gain `acc(ucmkd) − acc(no KD)` (paired by seed, 95%
+# t-intervals). Beside the CCH score we put the baseline criteria a practitioner might use instead:
+# the teacher's own accuracy, `I(H_T; Y)`, `I(H_T; H_S)` alone and the MFH share.
+#
+# 1. **Synthetic Gaussian CCH family** (`cchkit.datasets.synthetic`): one fixed student and
+#    teachers whose *true* CCH margin runs from −0.3 to +0.6 nats (the teacher's share of the
+#    student's label-free factor is solved in closed form for each margin).
+# 2. **mfeat** (six real views of the same handwritten digits), on a documented subset of pairs.
+#
+# We report what comes out, including when KD does not help.
+#
+# **Outputs stored in this file** come from a *fast-mode* run (`CCHKIT_FAST=1`: 4 synthetic
+# teachers, n = 600, 3 seeds, 6 epochs; mfeat on 800 rows and 2 teachers). With so few seeds and
+# epochs, gains of a point or two are within noise: read the intervals. Full mode
+# (`CCHKIT_FAST=0`) uses 8 teachers, n = 2000, 5 seeds, 30 epochs and the whole of mfeat.
 
-1. **Synthetic Gaussian CCH family** (`cchkit.datasets.synthetic`): one fixed student and
-   teachers whose *true* CCH margin runs from −0.3 to +0.6 nats (the teacher's share of the
-   student's label-free factor is solved in closed form for each margin).
-2. **mfeat** (six real views of the same handwritten digits), on a documented subset of pairs.
+# %% tags=["parameters"]
+import os
+FAST = os.environ.get("CCHKIT_FAST", "0") == "1"   # parameter: CCHKIT_FAST=1 picks small, quick settings
 
-We report what comes out, including when KD does not help.
-
-**Outputs stored in this file** come from a *fast-mode* run (`CCHKIT_FAST=1`: 4 synthetic
-teachers, n = 600, 3 seeds, 6 epochs; mfeat on 800 rows and 2 teachers). With so few seeds and
-epochs, gains of a point or two are within noise: read the intervals. Full mode
-(`CCHKIT_FAST=0`) uses 8 teachers, n = 2000, 5 seeds, 30 epochs and the whole of mfeat.
-"""),
-code(PARAM, tags=["parameters"]),
-code('''
+# %%
 import time
 import warnings
 
@@ -46,15 +61,15 @@ MFEAT_ROWS = 800 if FAST else None
 MFEAT_STUDENT = "mor"
 MFEAT_TEACHERS = ["fac", "zer"] if FAST else ["fac", "kar", "pix", "zer", "fou"]
 print("mode:", "FAST" if FAST else "full")
-'''),
-md("""
-## 1. Synthetic: a student and teachers across the CCH margin
 
-`gaussian_cch_sweep` solves, for each target margin, the teacher's amplitude on the student's
-label-free factor `a`. We put those teachers side by side in one bundle (a named teacher gets its
-own random loadings, so its true margin is recomputed in closed form: `truth["margin[t]"]`).
-"""),
-code('''
+# %% [markdown]
+# ## 1. Synthetic: a student and teachers across the CCH margin
+#
+# `gaussian_cch_sweep` solves, for each target margin, the teacher's amplitude on the student's
+# label-free factor `a`. We put those teachers side by side in one bundle (a named teacher gets its
+# own random loadings, so its true margin is recomputed in closed form: `truth["margin[t]"]`).
+
+# %%
 sweep = synthetic.gaussian_cch_sweep(N_TEACHERS, margins=(-0.3, 0.6), n=200, random_state=0)
 betas = [sb.params["shared_strength_teacher"] for sb in sweep]
 teachers = {f"t{i}": {"label_strength": 0.25, "shared_strength": b} for i, b in enumerate(betas)}
@@ -66,8 +81,8 @@ truth = pd.DataFrame({"teacher": list(teachers), "beta_T": betas,
                       "true_margin": [sb.truth[f"margin[{t}]"] for t in teachers]})
 print(f"true I(S;Y) = {sb.truth['I(student;Y)']:.3f} nats, student Bayes accuracy {sb.truth['bayes_accuracy[student]']:.3f}")
 truth.round(3)
-'''),
-code('''
+
+# %%
 t0 = time.perf_counter()
 syn_rank = cchkit.rank_teachers(sb.bundle, "student", list(teachers), representation="raw", n_bootstrap=N_BOOTSTRAP,
                                 random_state=0)
@@ -77,8 +92,8 @@ print(f"ranked and distilled in {time.perf_counter() - t0:.1f} s")
 syn = syn_rep.table.merge(truth, on="teacher")
 syn[["teacher", "true_margin", "cch_score", "cch_low", "cch_high", "decision", "acc_none", "acc", "gain", "gain_low",
      "gain_high", "significant"]].round(3)
-'''),
-code('''
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 axes[0].errorbar(syn["true_margin"], syn["cch_score"],
                  yerr=np.clip([syn["cch_score"] - syn["cch_low"], syn["cch_high"] - syn["cch_score"]], 0, None),
@@ -95,16 +110,17 @@ print(f"Spearman(score, gain) = {s['spearman']:.2f}; significant gains: {s['n_si
       f"sign agreement {s['sign_agree']}/{s['n_significant']}; top-scored teacher has the best gain: {s['top_is_best']}")
 print(f"Spearman(estimated score, true margin) = "
       f"{syn[['cch_score', 'true_margin']].corr(method='spearman').iloc[0, 1]:.2f}")
-'''),
-md("""
-## 2. The baseline criteria beside the CCH
 
-For each criterion: its rank correlation with the measured gain, and among the teachers whose
-gain interval excludes 0, how often the sign it predicts is right (the rule is in
-`cchkit.distill.validate.CRITERIA`: CCH > 0; teacher accuracy > student accuracy;
-`I(T;Y) > I(S;Y)`; `I(T;S)` above the median; MFH share > 0.5).
-"""),
-code('''
+
+# %% [markdown]
+# ## 2. The baseline criteria beside the CCH
+#
+# For each criterion: its rank correlation with the measured gain, and among the teachers whose
+# gain interval excludes 0, how often the sign it predicts is right (the rule is in
+# `cchkit.distill.validate.CRITERIA`: CCH > 0; teacher accuracy > student accuracy;
+# `I(T;Y) > I(S;Y)`; `I(T;S)` above the median; MFH share > 0.5).
+
+# %%
 def criteria_table(rep):
     s = rep.summary
     rows = [{"criterion": "cch_score", **{k: s[k] for k in ("spearman", "sign_agree", "n_significant", "top_is_best")}}]
@@ -126,16 +142,16 @@ def criteria_plots(rep, title):
 
 criteria_plots(syn_rep, "synthetic: each criterion against the measured gain")
 criteria_table(syn_rep)
-'''),
-md("""
-## 3. mfeat: real views of handwritten digits
 
-Six views of the same 2,000 digits. The student is **`mor`** (6 morphological features, the
-weakest view); the documented subset of candidate teachers is `fac` (profile correlations) and
-`zer` (Zernike moments) in fast mode, plus `kar`, `pix`, `fou` in full mode. Representations:
-16 PCA components (the default).
-"""),
-code('''
+# %% [markdown]
+# ## 3. mfeat: real views of handwritten digits
+#
+# Six views of the same 2,000 digits. The student is **`mor`** (6 morphological features, the
+# weakest view); the documented subset of candidate teachers is `fac` (profile correlations) and
+# `zer` (Zernike moments) in fast mode, plus `kar`, `pix`, `fou` in full mode. Representations:
+# 16 PCA components (the default).
+
+# %%
 mfeat = cchkit.datasets.load("mfeat")
 if MFEAT_ROWS is not None:   # fast mode: a class-balanced subset of rows
     rng = np.random.default_rng(0)
@@ -151,12 +167,13 @@ mf_rep = cchkit.validate(mfeat, MFEAT_STUDENT, MFEAT_TEACHERS, ranking=mf_rank, 
 print(f"{mfeat.name}: {mfeat[MFEAT_STUDENT].n} rows; ranked and distilled in {time.perf_counter() - t0:.1f} s")
 mf_rep.table[["teacher", "cch_score", "cch_low", "cch_high", "decision", "teacher_accuracy", "acc_none", "acc", "gain",
               "gain_low", "gain_high", "significant"]].round(3)
-'''),
-code('''
+
+# %%
 criteria_plots(mf_rep, f"mfeat, student {MFEAT_STUDENT}: each criterion against the measured gain")
 criteria_table(mf_rep)
-'''),
-code('''
+
+
+# %%
 def verdict(rep, name):
     t = rep.table
     sig = t[t["significant"]]
@@ -175,19 +192,16 @@ def verdict(rep, name):
 
 verdict(syn_rep, "synthetic")
 verdict(mf_rep, "mfeat")
-'''),
-md("""
-## What this shows (and does not)
 
-* On the synthetic family, the estimated CCH score tracks the true margin closely (raw 8-dim
-  Gaussian data, so the Gaussian estimator is in its element).
-* Whether the **measured** gains follow the score is printed above for this run, not asserted:
-  with fast-mode budgets (3 seeds, 6 epochs) most gain intervals straddle 0, so neither the CCH
-  nor a baseline can be confirmed or refuted; that is the honest reading of a small run. Full
-  mode (5 seeds, 30 epochs) narrows the intervals.
-* A small or negative gain for every teacher is a possible, legitimate outcome: an unpaired
-  distiller can only transfer what its alignment losses capture, and the student here is already
-  near its Bayes accuracy on the synthetic data.
-"""),
-]
-build("/work/main/notebooks/03-cch-validation.ipynb", cells)
+# %% [markdown]
+# ## What this shows (and does not)
+#
+# * On the synthetic family, the estimated CCH score tracks the true margin closely (raw 8-dim
+#   Gaussian data, so the Gaussian estimator is in its element).
+# * Whether the **measured** gains follow the score is printed above for this run, not asserted:
+#   with fast-mode budgets (3 seeds, 6 epochs) most gain intervals straddle 0, so neither the CCH
+#   nor a baseline can be confirmed or refuted; that is the honest reading of a small run. Full
+#   mode (5 seeds, 30 epochs) narrows the intervals.
+# * A small or negative gain for every teacher is a possible, legitimate outcome: an unpaired
+#   distiller can only transfer what its alignment losses capture, and the student here is already
+#   near its Bayes accuracy on the synthetic data.

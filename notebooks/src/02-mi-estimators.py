@@ -1,26 +1,41 @@
-from common import *
-cells = [
-md("""
-# 02 · MI estimators against closed-form truth
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-Every CCH score is a difference of two mutual-information estimates, so the estimators' biases
-matter. Here each estimator meets Gaussian tasks whose MI is known in closed form
-(`cchkit.datasets.mi_tasks`, after the "Beyond Normal" benchmark of Czyz et al., 2023), as the
-**dimension**, the **true MI** and the **sample size** grow, and after **invertible
-transforms** that keep the MI but break Gaussianity. Where each one breaks, and why:
+# %% [markdown]
+# # 02 · MI estimators against closed-form truth
+#
+# Every CCH score is a difference of two mutual-information estimates, so the estimators' biases
+# matter. Here each estimator meets Gaussian tasks whose MI is known in closed form
+# (`cchkit.datasets.mi_tasks`, after the "Beyond Normal" benchmark of Czyz et al., 2023), as the
+# **dimension**, the **true MI** and the **sample size** grow, and after **invertible
+# transforms** that keep the MI but break Gaussianity. Where each one breaks, and why:
+#
+# | estimator | what it assumes | where it breaks |
+# |---|---|---|
+# | `gaussian` | joint Gaussianity (log-det formula) | exact on Gaussians; blind to non-linear dependence |
+# | `ksg` | smooth densities, k-NN distances | biased **low** in high dimension and at high MI |
+# | `mine` | a neural critic, Donsker–Varadhan bound | high variance, slow; can fail badly with little training |
+# | `infonce` | a neural critic, contrastive bound | can never exceed **log K** (K = batch of negatives) |
+#
+# **Outputs stored in this file** come from a *fast-mode* run (`CCHKIT_FAST=1`: fewer grid points,
+# one seed, short neural training). Full mode (`CCHKIT_FAST=0`) uses denser grids and 3 seeds.
 
-| estimator | what it assumes | where it breaks |
-|---|---|---|
-| `gaussian` | joint Gaussianity (log-det formula) | exact on Gaussians; blind to non-linear dependence |
-| `ksg` | smooth densities, k-NN distances | biased **low** in high dimension and at high MI |
-| `mine` | a neural critic, Donsker–Varadhan bound | high variance, slow; can fail badly with little training |
-| `infonce` | a neural critic, contrastive bound | can never exceed **log K** (K = batch of negatives) |
+# %% tags=["parameters"]
+import os
+FAST = os.environ.get("CCHKIT_FAST", "0") == "1"   # parameter: CCHKIT_FAST=1 picks small, quick settings
 
-**Outputs stored in this file** come from a *fast-mode* run (`CCHKIT_FAST=1`: fewer grid points,
-one seed, short neural training). Full mode (`CCHKIT_FAST=0`) uses denser grids and 3 seeds.
-"""),
-code(PARAM, tags=["parameters"]),
-code('''
+# %%
 import time
 import warnings
 
@@ -62,20 +77,21 @@ def run(grid, estimators, **params):
                 rows.append({**g, "estimator": name, "seed": seed, "true_mi": truth, "estimate": e.value,
                              "seconds": e.seconds})
     return pd.DataFrame(rows)
-'''),
-md("""
-## 1. Dimension: KSG collapses, Gaussian holds
 
-Sparse task: `dim` coordinates on each side, MI = 1 nat spread over all `dim` channel pairs
-(`dense` mixing gives the same picture). The true MI is fixed; only the dimension grows.
-"""),
-code('''
+
+# %% [markdown]
+# ## 1. Dimension: KSG collapses, Gaussian holds
+#
+# Sparse task: `dim` coordinates on each side, MI = 1 nat spread over all `dim` channel pairs
+# (`dense` mixing gives the same picture). The true MI is fixed; only the dimension grows.
+
+# %%
 t0 = time.perf_counter()
 dim_df = run([{"dim": d, "mi": 1.0, "n": N} for d in DIMS], ["gaussian", "ksg"])
 dim_tab = dim_df.groupby(["dim", "estimator"])["estimate"].mean().unstack().round(3)
 print(f"{time.perf_counter() - t0:.1f} s"); dim_tab
-'''),
-code('''
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
 for name, g in dim_df.groupby("estimator"):
     m = g.groupby("dim")["estimate"].mean()
@@ -96,18 +112,18 @@ plot_estimates_vs_truth(mi_df.groupby(["estimator_dim", "true_mi"], as_index=Fal
 axes[1].set_title(f"true MI grows (n = {N})")
 fig.tight_layout()
 print(f"MI sweep: {time.perf_counter() - t0:.1f} s")
-'''),
-md("""
-**Why KSG fails.** KSG (Kraskov–Stögbauer–Grassberger) counts neighbours in balls whose radius is
-set by the k-th neighbour in the joint space. In `d` dimensions the number of samples needed for
-those balls to be *local* grows exponentially, so with a fixed `n` the neighbour counts in the
-marginals are too large and the estimate is pulled toward 0: a **low** bias that grows with both
-the dimension and the MI itself. The Gaussian estimator has only `O(d²)` covariance entries to
-fit, so it stays close to the truth here (its small-sample bias is *upward*, and is corrected).
 
-## 3. Sample size
-"""),
-code('''
+# %% [markdown]
+# **Why KSG fails.** KSG (Kraskov–Stögbauer–Grassberger) counts neighbours in balls whose radius is
+# set by the k-th neighbour in the joint space. In `d` dimensions the number of samples needed for
+# those balls to be *local* grows exponentially, so with a fixed `n` the neighbour counts in the
+# marginals are too large and the estimate is pulled toward 0: a **low** bias that grows with both
+# the dimension and the MI itself. The Gaussian estimator has only `O(d²)` covariance entries to
+# fit, so it stays close to the truth here (its small-sample bias is *upward*, and is corrected).
+#
+# ## 3. Sample size
+
+# %%
 t0 = time.perf_counter()
 n_df = run([{"dim": 5, "mi": 1.0, "n": n} for n in NS], ["gaussian", "ksg"])
 n_tab = n_df.groupby(["n", "estimator"])["estimate"].mean().unstack().round(3)
@@ -118,21 +134,21 @@ ax.axhline(1.0, color="k", ls="--", lw=0.8, label="truth")
 ax.set_xscale("log"); ax.set_xlabel("n"); ax.set_ylabel("estimated MI [nats]"); ax.set_title("dim 5, MI = 1 nat")
 ax.legend(fontsize=8)
 print(f"{time.perf_counter() - t0:.1f} s"); n_tab
-'''),
-md("""
-KSG's low bias shrinks only slowly with `n` at dimension 5; the Gaussian estimate is close from
-a few hundred samples on.
 
-## 4. Invertible transforms: same MI, non-Gaussian shape
+# %% [markdown]
+# KSG's low bias shrinks only slowly with `n` at dimension 5; the Gaussian estimate is close from
+# a few hundred samples on.
+#
+# ## 4. Invertible transforms: same MI, non-Gaussian shape
+#
+# `half_cube` (`sign(x)|x|^1.5`), `asinh` and `spiral` (rotate each sample in its first two
+# coordinates by an angle `speed · |x|²`) are invertible, so the MI is *exactly* unchanged. The
+# Gaussian estimator only sees linear correlation: mild monotone maps cost it little, but the
+# spiral turns most of the dependence non-linear and the Gaussian estimate collapses toward 0.
+# KSG, which never assumed a shape, keeps much more of it (though a faster spiral also defeats it at
+# this `n`).
 
-`half_cube` (`sign(x)|x|^1.5`), `asinh` and `spiral` (rotate each sample in its first two
-coordinates by an angle `speed · |x|²`) are invertible, so the MI is *exactly* unchanged. The
-Gaussian estimator only sees linear correlation: mild monotone maps cost it little, but the
-spiral turns most of the dependence non-linear and the Gaussian estimate collapses toward 0.
-KSG, which never assumed a shape, keeps much more of it (though a faster spiral also defeats it at
-this `n`).
-"""),
-code('''
+# %%
 t0 = time.perf_counter()
 rows = []
 for tname, speed in [("identity", None), ("half_cube", None), ("asinh", None), ("spiral", 0.5), ("spiral", 2.0)]:
@@ -152,17 +168,17 @@ ax = tr_tab[["gaussian", "ksg"]].plot.bar(figsize=(6, 3), rot=20)
 ax.axhline(1.0, color="k", ls="--", lw=0.8); ax.set_ylabel("estimated MI [nats]")
 ax.set_title("dim 2, MI = 1 nat, n = 2000, after invertible maps")
 print(f"{time.perf_counter() - t0:.1f} s"); tr_tab
-'''),
-md("""
-## 5. Neural bounds: InfoNCE's log K ceiling, and MINE
 
-InfoNCE scores each positive pair against `K − 1` negatives; its value is
-`log K + E[f(x,y) − log Σ_j e^{f(x,y_j)}] ≤ log K` whatever the critic. Here `K` is set by the
-batch (training) and `eval_block` (held-out evaluation). With `K = 8` the estimate cannot pass
-`log 8 = 2.08` nats; with larger `K` the ceiling rises. MINE (Donsker–Varadhan) has no such cap
-but is high-variance and needs far more training than fast mode gives it.
-"""),
-code('''
+# %% [markdown]
+# ## 5. Neural bounds: InfoNCE's log K ceiling, and MINE
+#
+# InfoNCE scores each positive pair against `K − 1` negatives; its value is
+# `log K + E[f(x,y) − log Σ_j e^{f(x,y_j)}] ≤ log K` whatever the critic. Here `K` is set by the
+# batch (training) and `eval_block` (held-out evaluation). With `K = 8` the estimate cannot pass
+# `log 8 = 2.08` nats; with larger `K` the ceiling rises. MINE (Donsker–Varadhan) has no such cap
+# but is high-variance and needs far more training than fast mode gives it.
+
+# %%
 t0 = time.perf_counter()
 KS = [8, 64] if FAST else [8, 32, 128, 512]
 NEURAL_MIS = [0.5, 2.0, 4.0] if FAST else [0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
@@ -185,19 +201,16 @@ for K in KS:
 ax.set_title("InfoNCE is capped at log K")
 print(f"{time.perf_counter() - t0:.1f} s")
 nn_df.groupby(["estimator", "true_mi"])[["estimate", "cap"]].mean().round(3)
-'''),
-md("""
-## Take-aways for CCH scores
 
-* The CCH score subtracts `I(H_S; Y)` from `I(H_T; H_S)`; if the two terms are estimated with
-  different biases the sign can flip. cchkit estimates both with the same estimator and on
-  low-dimensional representations (16 PCA components by default) for this reason.
-* **KSG** in more than ~10 total dimensions underestimates, most where the MI is large: it
-  shrinks `I(H_T; H_S)` (high-dimensional, large) more than `I(H_S; Y)`, pushing scores down.
-* **Gaussian** is the reference on Gaussian-like representations, but a representation with
-  strongly non-linear dependence is under-scored.
-* **InfoNCE** can never report more than `log K`: check `extra["cap"]` against the value.
-* **MINE** needs long training; at fast-mode budgets its values are unreliable.
-"""),
-]
-build("/work/main/notebooks/02-mi-estimators.ipynb", cells)
+# %% [markdown]
+# ## Take-aways for CCH scores
+#
+# * The CCH score subtracts `I(H_S; Y)` from `I(H_T; H_S)`; if the two terms are estimated with
+#   different biases the sign can flip. cchkit estimates both with the same estimator and on
+#   low-dimensional representations (16 PCA components by default) for this reason.
+# * **KSG** in more than ~10 total dimensions underestimates, most where the MI is large: it
+#   shrinks `I(H_T; H_S)` (high-dimensional, large) more than `I(H_S; Y)`, pushing scores down.
+# * **Gaussian** is the reference on Gaussian-like representations, but a representation with
+#   strongly non-linear dependence is under-scored.
+# * **InfoNCE** can never report more than `log K`: check `extra["cap"]` against the value.
+# * **MINE** needs long training; at fast-mode budgets its values are unreliable.

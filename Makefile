@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # a multi-GB CUDA build to satisfy pyproject's open range (torch>=2.2).
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: install demo test test-fast lint bench notebooks clean
+.PHONY: install demo test test-fast lint bench notebooks docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ lint: $(STAMP)
 # the notebooks are built from notebooks/src/*.py (jupytext percent scripts) and executed in full mode
 notebooks: $(STAMP)
 	$(PY) notebooks/build.py
+
+# the API reference (numpydoc docstrings) as HTML in docs/api/_build/html
+docs: $(STAMP)
+	$(PY) -m sphinx -W -q -b html docs/api docs/api/_build/html
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

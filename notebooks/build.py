@@ -72,7 +72,6 @@ def build(source: Path, fast: bool) -> float:
     os.environ["CCHKIT_FAST"] = "1" if fast else "0"
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
-    os.environ.setdefault("MPLBACKEND", "Agg")
     nb = jupytext.read(source)
     nb.metadata.pop("jupytext", None)
     start = time.perf_counter()

@@ -317,3 +317,10 @@ def test_inner_adamw_and_functional_forward_match_torch():
         adamw_step(mine, grads, state, lr=1e-2, weight_decay=0.05)
     for a, b in zip(mine, ref):
         torch.testing.assert_close(a, b.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_old_seed_name_still_works_with_a_deprecation_warning(small):
+    new = distill(small, "s", "t", method="none", random_state=4, **FAST)
+    with pytest.warns(DeprecationWarning, match="use random_state"):
+        old = distill(small, "s", "t", method="none", seed=4, **FAST)
+    assert old.accuracy == new.accuracy and old.seed == 4

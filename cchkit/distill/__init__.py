@@ -1,7 +1,7 @@
 """Cross-modal knowledge distillation: prove a CCH recommendation by distilling.
 
 >>> from cchkit.distill import distill, validate          # doctest: +SKIP
->>> res = distill(bundle, "audio", "video", method="ucmkd", seed=0)   # doctest: +SKIP
+>>> res = distill(bundle, "audio", "video", method="ucmkd", random_state=0)   # doctest: +SKIP
 >>> res.accuracy, res.teacher_accuracy                    # doctest: +SKIP
 """
 

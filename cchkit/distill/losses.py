@@ -7,14 +7,14 @@ teacher head into the student's features, as in the UCMKD paper's form).
 
 References
 ----------
-.. [UCMKD] Tran, Chu, Pham, Nguyen, Hoang, "Cross-Modal Knowledge Distillation without Paired
-   Data: Theoretical Foundation and Algorithm", ICML 2026 (code: github Duckduck-05/UCMKD).
-.. [Hinton] Hinton, Vinyals, Dean, "Distilling the Knowledge in a Neural Network", 2015.
-.. [FitNets] Romero et al., "FitNets: Hints for Thin Deep Nets", ICLR 2015.
-.. [Furlanello] Furlanello et al., "Born-Again Neural Networks", ICML 2018 (the teacher's
-   class-similarity structure in soft targets: "dark knowledge").
-.. [Cuturi] Cuturi, "Sinkhorn Distances: Lightspeed Computation of Optimal Transport",
-   NeurIPS 2013.
+* UCMKD: Tran, Chu, Pham, Nguyen, Hoang, "Cross-Modal Knowledge Distillation without Paired
+  Data: Theoretical Foundation and Algorithm", ICML 2026 (code: github Duckduck-05/UCMKD).
+* Hinton: Hinton, Vinyals, Dean, "Distilling the Knowledge in a Neural Network", 2015.
+* FitNets: Romero et al., "FitNets: Hints for Thin Deep Nets", ICLR 2015.
+* Furlanello: Furlanello et al., "Born-Again Neural Networks", ICML 2018 (the teacher's
+  class-similarity structure in soft targets: "dark knowledge").
+* Cuturi: Cuturi, "Sinkhorn Distances: Lightspeed Computation of Optimal Transport",
+  NeurIPS 2013.
 """
 
 from __future__ import annotations
@@ -164,6 +164,13 @@ def sinkhorn_alignment(
     -------
     Tensor, scalar
         The transport cost :math:`\langle P^\star, C \rangle` (without the entropy term), >= 0.
+
+    References
+    ----------
+    .. [UCMKD] Tran, Chu, Pham, Nguyen, Hoang, "Cross-Modal Knowledge Distillation without Paired
+       Data: Theoretical Foundation and Algorithm", ICML 2026 (code: github Duckduck-05/UCMKD).
+    .. [Cuturi] Cuturi, "Sinkhorn Distances: Lightspeed Computation of Optimal Transport",
+       NeurIPS 2013.
     """
     import ot
 
@@ -263,6 +270,11 @@ def label_alignment(
     -------
     Tensor
         Scalar (``"mean"``) or per-sample values (``"none"``). Can be negative.
+
+    References
+    ----------
+    .. [UCMKD] Tran, Chu, Pham, Nguyen, Hoang, "Cross-Modal Knowledge Distillation without Paired
+       Data: Theoretical Foundation and Algorithm", ICML 2026 (code: github Duckduck-05/UCMKD).
     """
     _check_same_2d(student_logits, teacher_logits_on_student, "student and teacher logits")
     labels = labels.long().reshape(-1)
@@ -281,7 +293,7 @@ def label_alignment(
 
 
 def vanilla_kd(student_logits: torch.Tensor, teacher_logits: torch.Tensor, T: float = 4.0) -> torch.Tensor:
-    r"""Hinton's soft-target distillation loss [Hinton]_.
+    r"""Hinton's soft-target distillation loss, after Hinton, Vinyals and Dean (2015).
 
     .. math::
 
@@ -291,6 +303,10 @@ def vanilla_kd(student_logits: torch.Tensor, teacher_logits: torch.Tensor, T: fl
     the batch mean of the KL divergence from the teacher's to the student's temperature-softened
     distributions, scaled by :math:`T^2` so its gradient magnitude does not shrink with T. The
     teacher logits are targets (detached). Needs paired samples: row i of both is one sample.
+
+    References
+    ----------
+    .. [Hinton] Hinton, Vinyals, Dean, "Distilling the Knowledge in a Neural Network", 2015.
     """
     _check_same_2d(student_logits, teacher_logits, "vanilla KD's student and teacher logits (paired samples)")
     if not (T > 0):
@@ -302,7 +318,7 @@ def vanilla_kd(student_logits: torch.Tensor, teacher_logits: torch.Tensor, T: fl
 
 
 def feature_kd(zs: torch.Tensor, zt: torch.Tensor) -> torch.Tensor:
-    r"""Projected feature regression (FitNets-style hint loss [FitNets]_).
+    r"""Projected feature regression: the FitNets hint loss of Romero et al. (2015).
 
     .. math::
 
@@ -312,6 +328,10 @@ def feature_kd(zs: torch.Tensor, zt: torch.Tensor) -> torch.Tensor:
     space Z by the student encoder (the projection is the encoder's last linear layer, so
     different input dimensions need no extra regressor), and the paired teacher features
     (detached). Needs paired samples.
+
+    References
+    ----------
+    .. [FitNets] Romero et al., "FitNets: Hints for Thin Deep Nets", ICLR 2015.
     """
     _check_2d(zs, "zs")
     _check_2d(zt, "zt")
@@ -373,6 +393,14 @@ def class_conditional_kd(student_logits: torch.Tensor, targets: torch.Tensor, T:
     p_T(. | y), i.e. the label-level alignment conditioned on the class, without reusing the
     teacher's head on student features (whose gradient, in the paper's form, pushes features
     away from the teacher's class; see :func:`label_alignment`).
+
+    References
+    ----------
+    .. [UCMKD] Tran, Chu, Pham, Nguyen, Hoang, "Cross-Modal Knowledge Distillation without Paired
+       Data: Theoretical Foundation and Algorithm", ICML 2026 (code: github Duckduck-05/UCMKD).
+    .. [Hinton] Hinton, Vinyals, Dean, "Distilling the Knowledge in a Neural Network", 2015.
+    .. [Furlanello] Furlanello et al., "Born-Again Neural Networks", ICML 2018 (the teacher's
+       class-similarity structure in soft targets: "dark knowledge").
     """
     _check_same_2d(student_logits, targets, "logits and targets")
     if not (T > 0):
@@ -397,6 +425,11 @@ def class_conditional_alignment(zs: torch.Tensor, ys: torch.Tensor, zt: torch.Te
     teacher batch). UCMKD's FA [UCMKD]_ matches only the marginals, in arbitrary teacher
     coordinates; conditioning on the class matches p(z | y), which is what the CCH's
     complementarity is about. Classes missing on either side are skipped.
+
+    References
+    ----------
+    .. [UCMKD] Tran, Chu, Pham, Nguyen, Hoang, "Cross-Modal Knowledge Distillation without Paired
+       Data: Theoretical Foundation and Algorithm", ICML 2026 (code: github Duckduck-05/UCMKD).
     """
     total = zs.new_zeros(())
     n = zs.shape[0]

@@ -64,6 +64,7 @@ import logging
 import math
 import sys
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -483,7 +484,7 @@ _POSITIVE_REAL = [Interval(Real, 0, None, closed="neither")]
         "random_state": [Interval(Integral, 0, None)], "warmup_epochs": [NONE, Interval(Integral, 0, None)],
         "teacher_epochs": [NONE, Interval(Integral, 1, None)], "teacher_grad": [BOOL], "class_matched": [BOOL],
         "exclude_test_ids": [BOOL], "n_threads": [NONE, Interval(Integral, 1, None)], "device": [str],
-        "keep_models": [BOOL], "progress": [BOOL],
+        "keep_models": [BOOL], "progress": [BOOL], "seed": [NONE, Interval(Integral, 0, None)],
     }
 )
 def distill(
@@ -525,6 +526,7 @@ def distill(
     n_threads: int | None = 1,
     keep_models: bool = False,
     progress: bool = False,
+    seed: int | None = None,
 ) -> DistillResult:
     """Distil ``teacher`` into ``student`` with ``method`` and measure the student's accuracy.
 
@@ -597,6 +599,8 @@ def distill(
         split (leakage guard for paired data).
     random_state : int
         Seeds everything: split, inits, batch order. The same seed gives the same numbers on CPU.
+    seed : int, optional
+        Deprecated name of ``random_state``.
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda"``.
     n_threads : int or None, default 1
@@ -612,6 +616,9 @@ def distill(
     DistillResult
     """
     t0 = time.perf_counter()
+    if seed is not None:  # the old name of random_state (before 0.2)
+        warnings.warn("distill(seed=...) is deprecated; use random_state=...", DeprecationWarning, stacklevel=3)
+        random_state = seed
     params = dict(
         method=method, epochs=epochs, batch_size=batch_size, feat_dim=feat_dim,
         hidden=list(hidden) if not isinstance(hidden, int) else hidden, lambda1=lambda1, lambda2=lambda2,

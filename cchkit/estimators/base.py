@@ -55,8 +55,8 @@ class MIEstimator(abc.ABC):
     implement :meth:`_estimate_continuous` and :meth:`_estimate_discrete`. The base class checks
     and standardises the inputs, times the call and builds the :class:`MIEstimate`.
 
-    Parameters (common to all)
-    --------------------------
+    Parameters
+    ----------
     standardize : bool, default True
         Centre and scale every column before estimating (k-NN estimates depend on scale).
     random_state : int, numpy Generator or None

@@ -6,14 +6,14 @@ of class labels.
 
 Neighbour searches are exact. In low total dimension a k-d tree (scikit-learn ``KDTree``,
 Chebyshev metric) finds the k-th neighbour distances and counts the points strictly inside them; above
-``BRUTE_FORCE_DIM`` total dimensions trees stop pruning, and chunked brute force in torch is
-used instead: float32 max-norm distances over blocks of rows, with every comparison that float32
-cannot settle (a distance within rounding of a threshold) redone in float64, so the counts are
-exactly those of float64 arithmetic.
+``BRUTE_FORCE_DIM`` total dimensions trees stop pruning, and compiled brute force is used instead
+(:mod:`.maxnorm`: numba, float64 max-norm distances over cache-sized tiles, rows in parallel
+threads), so every count is exactly that of float64 arithmetic.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import warnings
@@ -23,7 +23,6 @@ import numpy as np
 from scipy.special import digamma
 
 from .._params import NONE, Integral, Interval, Options, Real, validate_params
-from .._torch import torch_threads
 from .._validation import standardize_fit
 from .base import MIEstimator
 from .contract import RawEstimate
@@ -39,95 +38,8 @@ __all__ = ["KSGEstimator", "ksg_mi", "ross_mi", "BRUTE_FORCE_DIM", "UNRELIABLE_D
 BRUTE_FORCE_DIM = 16
 #: above this many total dimensions KSG is strongly biased low (see the anchor tables); warn
 UNRELIABLE_DIM = 10
-#: float32 nearest candidates per row checked exactly in float64 for the k-th distance
-_CANDIDATE_MARGIN = 8
 #: default subsample size for the interval
 _DEFAULT_SUBSAMPLE = 500
-
-
-# ------------------------------------------------------------------------ brute force (torch)
-class _MaxNormSpace:
-    """One space (rows of a matrix) for exact chunked max-norm brute force in torch.
-
-    Distances are computed in float32 (about 2.3x faster than float64 on CPU: the max-norm
-    has no matrix-product form, so this is the bandwidth-bound inner loop), one column at a
-    time over a block of rows so that the block stays in cache. Any float32 distance within
-    ``tol`` of a threshold is recomputed exactly in float64, so every comparison (k-th
-    distance, strict counts) is the one float64 arithmetic gives.
-    """
-
-    def __init__(self, a: np.ndarray) -> None:
-        import torch
-
-        self.exact = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
-        self.cols32 = self.exact.T.contiguous().float()  # (d, n): one column per inner step
-        # |d32 - d64| <= 4 * max|a| * 2^-24 (casts, subtraction); 2^-20 keeps a 4x margin
-        self.tol = float(self.exact.abs().max()) * 2.0**-20 + 1e-300
-
-    def block(self, rows: np.ndarray | slice):
-        """float32 max-norm distances (len(rows), n) from the given rows to all rows."""
-        import torch
-
-        q = self.cols32[:, rows]  # (d, r)
-        out = torch.empty(q.shape[1], self.cols32.shape[1], dtype=torch.float32)
-        tmp = torch.empty_like(out)
-        torch.sub(q[0][:, None], self.cols32[0], out=out).abs_()
-        for j in range(1, q.shape[0]):
-            torch.sub(q[j][:, None], self.cols32[j], out=tmp).abs_()
-            torch.maximum(out, tmp, out=out)
-        return out
-
-    def pairs(self, i, j):
-        """Exact float64 distances between rows ``i`` and ``j`` (index tensors of one shape)."""
-        return (self.exact[i] - self.exact[j]).abs().amax(dim=-1)
-
-
-def _block_rows(n: int) -> int:
-    return int(min(256, max(8, 2**19 // max(n, 1))))
-
-
-def _brute_kth(spaces: list[_MaxNormSpace], rows, blocks: list, k: int):
-    """Exact k-th neighbour distance (self excluded) in the joint max-norm of ``spaces``."""
-    import torch
-
-    joint = blocks[0]
-    for blk in blocks[1:]:
-        joint = torch.maximum(joint, blk)
-    n = joint.shape[1]
-    tol = max(s.tol for s in spaces)
-    m = min(n, k + 1 + _CANDIDATE_MARGIN)
-    vals32, cand = torch.topk(joint, m, dim=1, largest=False, sorted=True)
-    rid = torch.as_tensor(rows)[:, None].expand_as(cand)
-    exact = spaces[0].pairs(rid, cand)
-    for s in spaces[1:]:
-        exact = torch.maximum(exact, s.pairs(rid, cand))
-    eps = torch.kthvalue(exact, k + 1, dim=1).values  # self (distance 0) is among the candidates
-    # a row is settled when every non-candidate is certainly farther than its eps
-    unsettled = (vals32[:, -1].double() - tol <= eps) & (m < n)
-    if bool(unsettled.any()):  # massive ties: recompute those rows exactly (float64 cdist)
-        idx = torch.as_tensor(rows)[unsettled]
-        full = torch.cdist(spaces[0].exact[idx], spaces[0].exact, p=float("inf"))
-        for s in spaces[1:]:
-            full = torch.maximum(full, torch.cdist(s.exact[idx], s.exact, p=float("inf")))
-        eps[unsettled] = torch.kthvalue(full, k + 1, dim=1).values
-    return eps
-
-
-def _brute_count(space: _MaxNormSpace, rows, block, eps):
-    """Exact counts of rows at distance strictly below ``eps`` (float64 where float32 is unsure)."""
-    import torch
-
-    lo = (eps - space.tol).float()[:, None]
-    hi = (eps + space.tol).float()[:, None]
-    counts = (block < lo).sum(dim=1)
-    unsure_rows = torch.nonzero((block <= hi).sum(dim=1) > counts).flatten()
-    if unsure_rows.numel():
-        near = block[unsure_rows]
-        r, j = torch.nonzero((near >= lo[unsure_rows]) & (near <= hi[unsure_rows]), as_tuple=True)
-        r = unsure_rows[r]
-        below = space.pairs(torch.as_tensor(rows)[r], j) < eps[r]
-        counts.index_add_(0, r, below.to(counts.dtype))
-    return counts
 
 
 # ------------------------------------------------------------------------ neighbour searches
@@ -146,13 +58,9 @@ def _kth_distance(z: np.ndarray, k: int, n_jobs: int, brute: bool) -> np.ndarray
         out = np.empty(n)
         out[order] = dist
         return out
-    space = _MaxNormSpace(z)
-    out = np.empty(n)
-    step = _block_rows(n)
-    for s in range(0, n, step):
-        rows = np.arange(s, min(n, s + step))
-        out[rows] = _brute_kth([space], rows, [space.block(rows)], k).numpy()
-    return out
+    from .maxnorm import kth_distances
+
+    return kth_distances(z, k)
 
 
 def _tree_count(ref: np.ndarray, query: np.ndarray, r: np.ndarray, n_jobs: int) -> np.ndarray:
@@ -194,6 +102,15 @@ def _n_workers(n_jobs: int) -> int:
     return max(1, os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
 
 
+def _brute_threads(n_jobs: int, brute: bool) -> Any:
+    """The compiled kernels' threads (``n_jobs``) for brute force; nothing for the trees."""
+    if not brute:
+        return contextlib.nullcontext()
+    from .maxnorm import threads
+
+    return threads(_n_workers(n_jobs))
+
+
 def _count_strictly_within(
     ref: np.ndarray, query: np.ndarray, radius: np.ndarray, n_jobs: int, brute: bool
 ) -> np.ndarray:
@@ -203,17 +120,9 @@ def _count_strictly_within(
         return _tree_count(ref, query, r, n_jobs)
     if query is not ref:  # pragma: no cover - callers count a set against itself
         raise ValueError("brute-force counts need query is ref")
-    import torch
+    from .maxnorm import counts_within
 
-    space = _MaxNormSpace(ref)
-    n = ref.shape[0]
-    out = np.empty(n, dtype=np.int64)
-    step = _block_rows(n)
-    for s in range(0, n, step):
-        rows = np.arange(s, min(n, s + step))
-        eps = torch.from_numpy(np.ascontiguousarray(radius[rows], dtype=np.float64))
-        out[rows] = _brute_count(space, rows, space.block(rows), eps).numpy()
-    return out
+    return counts_within(ref, radius)
 
 
 def _ksg_counts(
@@ -225,17 +134,9 @@ def _ksg_counts(
         cx = _count_strictly_within(x, x, eps, n_jobs, brute=False)
         cy = _count_strictly_within(y, y, eps, n_jobs, brute=False)
         return cx, cy
-    n = x.shape[0]
-    sx, sy = _MaxNormSpace(x), _MaxNormSpace(y)
-    cx, cy = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    step = _block_rows(n)
-    for s in range(0, n, step):
-        rows = np.arange(s, min(n, s + step))
-        bx, by = sx.block(rows), sy.block(rows)
-        eps = _brute_kth([sx, sy], rows, [bx, by], k)
-        cx[rows] = _brute_count(sx, rows, bx, eps).numpy()
-        cy[rows] = _brute_count(sy, rows, by, eps).numpy()
-    return cx, cy
+    from .maxnorm import ksg_counts
+
+    return ksg_counts(x, y, k)
 
 
 def ksg_mi(
@@ -252,7 +153,7 @@ def ksg_mi(
     n = x.shape[0]
     if brute is None:
         brute = x.shape[1] + y.shape[1] > BRUTE_FORCE_DIM
-    with torch_threads(_n_workers(n_jobs) if brute else None):
+    with _brute_threads(n_jobs, brute):
         cx, cy = _ksg_counts(x, y, k, n_jobs, brute)
     return float(digamma(k) + digamma(n) - np.mean(digamma(cx) + digamma(cy)))
 
@@ -279,7 +180,7 @@ def ross_mi(
     radius = np.empty(n)
     k_all = np.empty(n)
     n_c = counts[labels].astype(np.float64)
-    with torch_threads(_n_workers(n_jobs) if brute else None):
+    with _brute_threads(n_jobs, brute):
         for c in np.unique(labels):
             idx = np.flatnonzero(labels == c)
             kc = min(k, idx.size - 1)
@@ -335,7 +236,7 @@ class KSGEstimator(MIEstimator):
     subsample_size : int or None, default None
         Rows per subsample (default ``min(n // 2, 500)``).
     n_jobs : int, default 1
-        Threads for the neighbour searches, tree queries or torch brute force (-1: all cores).
+        Threads for the neighbour searches: tree queries or compiled brute force (-1: all cores).
     standardize : bool, default True
     random_state : int, Generator or None
     """

@@ -30,12 +30,20 @@ from .registry import register_estimator
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["KSGEstimator", "ksg_mi", "ross_mi", "BRUTE_FORCE_DIM", "UNRELIABLE_DIM"]
+__all__ = ["KSGEstimator", "ksg_mi", "ross_mi", "use_brute_force", "BRUTE_FORCE_DIM", "UNRELIABLE_DIM"]
 
-#: above this many total dimensions, chunked brute force beats the trees at every n (one thread,
-#: brute vs tree: 24 dims, n=2000: 52 vs 108 ms; n=10,000: 20 dims 1.0 vs 1.5 s, 16 dims
-#: 0.98 vs 0.91 s, 10 dims 0.92 vs 0.30 s)
+
+def use_brute_force(total_dims: int, n: int) -> bool:
+    """Whether the compiled brute force (rather than a k-d tree) is the faster exact search."""
+    return total_dims > BRUTE_FORCE_DIM or (total_dims > BRUTE_FORCE_DIM_SMALL_N and n <= SMALL_N)
+
+#: above this many total dimensions the compiled brute force beats the k-d trees at every n
+#: (benchmarks/results/ksg_kernel.md, n = 10,000, one thread: 20 dims 0.34 vs 1.97 s)
 BRUTE_FORCE_DIM = 16
+#: ... and above this many up to SMALL_N samples (16 dims 0.30 vs 1.22 s, 12 dims 0.34 vs 0.72 s,
+#: 8 dims 0.25 vs 0.27 s at n = 10,000); brute force is O(n^2), the trees are not
+BRUTE_FORCE_DIM_SMALL_N = 8
+SMALL_N = 20_000
 #: above this many total dimensions KSG is strongly biased low (see the anchor tables); warn
 UNRELIABLE_DIM = 10
 #: default subsample size for the interval
@@ -152,7 +160,7 @@ def ksg_mi(
     """
     n = x.shape[0]
     if brute is None:
-        brute = x.shape[1] + y.shape[1] > BRUTE_FORCE_DIM
+        brute = use_brute_force(x.shape[1] + y.shape[1], n)
     with _brute_threads(n_jobs, brute):
         cx, cy = _ksg_counts(x, y, k, n_jobs, brute)
     return float(digamma(k) + digamma(n) - np.mean(digamma(cx) + digamma(cy)))
@@ -170,7 +178,7 @@ def ross_mi(
     the samples kept.
     """
     if brute is None:
-        brute = x.shape[1] > BRUTE_FORCE_DIM
+        brute = use_brute_force(x.shape[1], x.shape[0])
     counts = np.bincount(labels)
     keep = counts[labels] > 1
     if keep.sum() < 2:
@@ -331,7 +339,7 @@ class KSGEstimator(MIEstimator):
         msgs = self._warn_dims(total, n)
         rng = self._rng()
         x, y = self._jitter(x, rng), self._jitter(y, rng)
-        brute = total > BRUTE_FORCE_DIM
+        brute = use_brute_force(total, n)
         n_jobs = self.n_jobs
         value = ksg_mi(x, y, self.k, n_jobs=n_jobs, brute=brute)
         ci, info = self._subsample_interval(
@@ -347,7 +355,7 @@ class KSGEstimator(MIEstimator):
         msgs = self._warn_dims(x.shape[1], n)
         rng = self._rng()
         x = self._jitter(x, rng)
-        brute = x.shape[1] > BRUTE_FORCE_DIM
+        brute = use_brute_force(x.shape[1], n)
         n_jobs = self.n_jobs
         value = ross_mi(x, labels, self.k, n_jobs=n_jobs, brute=brute)
         ci, info = self._subsample_interval(

@@ -15,7 +15,7 @@ import sys
 
 from _common import COMMAND_ENV, HERE, ROOT, log
 
-BENCHMARKS = ("estimators", "distill", "criteria", "prediction", "end_to_end")
+BENCHMARKS = ("estimators", "ksg_kernel", "distill", "criteria", "prediction", "end_to_end")
 
 
 def main(argv: list[str] | None = None) -> int:

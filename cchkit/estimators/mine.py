@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..exceptions import InputError
+from .._params import Interval, Real, validate_params
 from ._neural import NeuralEstimator, offdiag_logmeanexp
 from .registry import register_estimator
 
@@ -51,12 +51,11 @@ critic, the default). The value is the bound on the held-out
     description = "MINE Donsker-Varadhan lower bound with moving-average gradient (Belghazi 2018)"
     _objective = "dv"
 
+    @validate_params({"ema_rate": [Interval(Real, 0, 1, closed="right")]})
     def __init__(
         self, *, ema_rate: float = 0.01, critic: str = "concat", lr: float = 1e-3, **kwargs: Any
     ) -> None:
         super().__init__(critic=critic, lr=lr, **kwargs)
-        if not (isinstance(ema_rate, (int, float)) and 0 < ema_rate <= 1):
-            raise InputError(f"ema_rate must be in (0, 1], got {ema_rate!r}.")
         self.ema_rate = float(ema_rate)
 
     def _train_loss(self, scores, state):

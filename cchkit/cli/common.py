@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import sys
+import typing
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Optional, TypeVar
 
 import typer
 
@@ -41,6 +44,50 @@ NJobsOpt = typer.Option(1, "--n-jobs", help="Parallel workers for the estimate g
 BackendOpt = typer.Option("loky", "--backend", help="Where the grid runs with --n-jobs: loky (local processes), dask or ray.")
 SchedulerOpt = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786), with --backend dask.")
 ReportOpt = typer.Option(None, "--report", help="Also write one self-contained HTML page (tables, plots, settings, data) to this file.")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The options that every command which computes (rank, validate) takes, as one object."""
+
+    fmt: str
+    out: Path | None
+    seed: int
+    device: str
+    quiet: bool
+    n_jobs: int
+    backend: str
+    scheduler: str | None
+    report: Path | None
+
+
+#: RunOptions field -> (annotation, typer option), appended to a command by :func:`run_options`.
+_RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "fmt": (str, FormatOpt), "out": (Optional[Path], OutOpt), "seed": (int, SeedOpt), "device": (str, DeviceOpt),
+    "quiet": (bool, QuietOpt), "n_jobs": (int, NJobsOpt), "backend": (str, BackendOpt),
+    "scheduler": (Optional[str], SchedulerOpt), "report": (Optional[Path], ReportOpt),
+}
+
+
+def run_options(func: F) -> F:
+    """Give a command the shared :class:`RunOptions` (declared once, here): the command takes
+    ``run: RunOptions`` and the CLI shows ``--format --out --seed --device --quiet --n-jobs
+    --backend --scheduler --report``."""
+    sig = inspect.signature(func)
+    own = [p for name, p in sig.parameters.items() if name != "run"]
+    shared = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=opt, annotation=ann)
+              for name, (ann, opt) in _RUN_OPTIONS.items()]
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        run = RunOptions(**{name: kwargs.pop(name) for name in _RUN_OPTIONS})
+        return func(run=run, **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=own + shared)  # type: ignore[attr-defined]
+    hints = typing.get_type_hints(func)
+    wrapper.__annotations__ = {**{k: v for k, v in hints.items() if k != "run"},
+                               **{name: ann for name, (ann, _) in _RUN_OPTIONS.items()}}
+    return wrapper  # type: ignore[return-value]
 
 
 def progress_enabled(quiet: bool) -> bool:
@@ -95,6 +142,17 @@ def split_names(value: str | None, option: str) -> list[str] | None:
     if not names:
         raise CchkitError(f"{option} is empty; give comma-separated modality names.")
     return names
+
+
+def start_command(quiet: bool, fmt: str, data: str, *outputs: Path | None) -> None:
+    """What every command that reads ``--data`` and writes files does first: logging, the
+    ``--format`` check, and refusing an output path that is one of the inputs."""
+    from ._output import check_out_is_not_input
+
+    setup_logging(quiet)
+    check_format(fmt)
+    for path in outputs:
+        check_out_is_not_input(path, input_paths(data))
 
 
 def repeated(values: list[str] | None) -> list[str]:

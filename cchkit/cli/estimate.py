@@ -9,7 +9,7 @@ import typer
 
 from .._params import Options, check_param
 from . import common as c
-from ._output import check_out_is_not_input, write_output
+from ._output import write_output
 
 
 @c.app.command(
@@ -35,9 +35,7 @@ def estimate(
     from ..datasets import load_bundle
     from ..estimators import get_estimator_accepting
 
-    c.setup_logging(quiet)
-    c.check_format(fmt)
-    check_out_is_not_input(out, c.input_paths(data))
+    c.start_command(quiet, fmt, data, out)
     check_param("", "--units", units, [Options(["nats", "bits"])])
     bundle = load_bundle(data)
     params: dict[str, Any] = {"random_state": seed, "n_bootstrap": n_bootstrap, "progress": c.progress_enabled(quiet)}

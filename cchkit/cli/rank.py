@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
 
 from . import common as c
-from ._output import check_out_is_not_input, fmt_interval, fmt_num, render_frame, write_output
+from ._output import fmt_interval, fmt_num, render_frame, write_output
 
 
 @c.app.command(
     epilog="Example: cchkit rank --student audio --candidates image,text --estimator gaussian --format json --out ranking.json"
 )
 @c.handle_errors
+@c.run_options
 def rank(
     student: str = typer.Option(..., "--student", "-s", help="The student modality, or 'all' for every ordered pair."),
     candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
@@ -26,54 +26,30 @@ def rank(
     n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the intervals."),
     n_seeds: int = typer.Option(1, "--n-seeds", help="Encoder seeds (their spread enters the interval)."),
     criterion: Optional[str] = typer.Option(None, "--criterion", help="What the rank and the recommendation follow: cch_score, teacher_accuracy or label_gain (default: the study's winner, see the README)."),
-    fmt: str = c.FormatOpt,
-    out: Optional[Path] = c.OutOpt,
-    seed: int = c.SeedOpt,
-    device: str = c.DeviceOpt,
-    quiet: bool = c.QuietOpt,
-    n_jobs: int = c.NJobsOpt,
-    backend: str = c.BackendOpt,
-    scheduler: Optional[str] = c.SchedulerOpt,
-    report: Optional[Path] = c.ReportOpt,
+    run: c.RunOptions = None,  # type: ignore[assignment]  (--format ... --report, see run_options)
 ) -> None:
     """Rank candidate teacher modalities for a student modality by their CCH score."""
-    c.setup_logging(quiet)
-    c.check_format(fmt)
-    for path in (out, report):
-        check_out_is_not_input(path, c.input_paths(data))
+    c.start_command(run.quiet, run.fmt, data, run.out, run.report)
     from ..ranking import rank_teachers
 
-    estimators = [e for item in estimator for e in item.split(",") if e.strip()]
     ranking = rank_teachers(
-        data,
-        student,
-        c.split_names(candidates, "--candidates"),
-        estimators=estimators,
-        representation=representation,
-        variant=variant,
-        dim=dim,
-        n_bootstrap=n_bootstrap,
-        n_seeds=n_seeds,
-        criterion=criterion,
-        random_state=seed,
-        device=device,
-        n_jobs=n_jobs,
-        backend=backend,
-        scheduler=scheduler,
-        progress=c.progress_enabled(quiet),
+        data, student, c.split_names(candidates, "--candidates"), estimators=c.repeated(estimator),
+        representation=representation, variant=variant, dim=dim, n_bootstrap=n_bootstrap, n_seeds=n_seeds,
+        criterion=criterion, random_state=run.seed, device=run.device, n_jobs=run.n_jobs, backend=run.backend,
+        scheduler=run.scheduler, progress=c.progress_enabled(run.quiet),
     )
-    if fmt == "json":
+    if run.fmt == "json":
         text = ranking.to_json()
-    elif fmt == "csv":
+    elif run.fmt == "csv":
         text = ranking.to_csv()
     else:
         text = _ranking_text(ranking)
-    write_output(text, out)
-    if report is not None:
+    write_output(text, run.out)
+    if run.report is not None:
         from ..datasets import load_bundle
         from ..report import ranking_report
 
-        write_output(ranking_report(ranking, load_bundle(data)), report)
+        write_output(ranking_report(ranking, load_bundle(data)), run.report)
 
 
 def _ranking_text(ranking) -> str:  # noqa: ANN001

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
 
 from . import common as c
-from ._output import check_out_is_not_input, fmt_interval, fmt_num, render_frame, write_output
+from ._output import fmt_interval, fmt_num, render_frame, write_output
 
 
 @c.app.command(
     epilog="Example: cchkit validate --student audio --candidates image,text --method class-align --method ucmkd --seeds 5 --format json"
 )
 @c.handle_errors
+@c.run_options
 def validate(
     student: str = typer.Option(..., "--student", "-s", help="The student modality."),
     candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
@@ -27,15 +27,7 @@ def validate(
     representation: str = typer.Option("pca", "--representation", "-r", help="Representation for the ranking side: encoder, pca, pca-var or raw."),
     variant: str = typer.Option("raw", "--variant", help="CCH score variant for the ranking side: raw or matched."),
     n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the ranking's intervals."),
-    fmt: str = c.FormatOpt,
-    out: Optional[Path] = c.OutOpt,
-    seed: int = c.SeedOpt,
-    device: str = c.DeviceOpt,
-    quiet: bool = c.QuietOpt,
-    n_jobs: int = c.NJobsOpt,
-    backend: str = c.BackendOpt,
-    scheduler: Optional[str] = c.SchedulerOpt,
-    report: Optional[Path] = c.ReportOpt,
+    run: c.RunOptions = None,  # type: ignore[assignment]  (--format ... --report, see run_options)
 ) -> None:
     """Distil every candidate teacher into the student and check the ranking against the measured gains."""
 
@@ -43,31 +35,28 @@ def validate(
     from ..distill import validate as run_validation
     from ..ranking import resolve_candidates
 
-    c.setup_logging(quiet)
-    c.check_format(fmt)
-    for path in (out, report):
-        check_out_is_not_input(path, c.input_paths(data))
+    c.start_command(run.quiet, run.fmt, data, run.out, run.report)
     bundle = load_bundle(data)
     cands = resolve_candidates(bundle, student, c.split_names(candidates, "--candidates"))[0][1]
-    estimators_ = [e for item in estimator for e in item.split(",") if e.strip()]
-    rank_params = dict(estimators=estimators_, representation=representation, variant=variant, n_bootstrap=n_bootstrap,
-                       backend=backend, scheduler=scheduler)
-    methods = [m for item in method for m in item.split(",") if m.strip()] if method else None
+    rank_params = dict(estimators=c.repeated(estimator), representation=representation, variant=variant,
+                       n_bootstrap=n_bootstrap, backend=run.backend, scheduler=run.scheduler)
+    methods = c.repeated(method) or None
     result = run_validation(
         bundle, student, cands, methods=methods, seeds=seeds, epochs=epochs, rank_params=rank_params,
-        random_state=seed, device=device, progress=c.progress_enabled(quiet), n_jobs=n_jobs, train_size=train_size,
+        random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet), n_jobs=run.n_jobs,
+        train_size=train_size,
     )
-    if fmt == "json":
+    if run.fmt == "json":
         text = result.to_json()
-    elif fmt == "csv":
+    elif run.fmt == "csv":
         text = result.table.to_csv(index=False, float_format="%.6g")
     else:
         text = _validation_text(result)
-    write_output(text, out)
-    if report is not None:
+    write_output(text, run.out)
+    if run.report is not None:
         from ..report import validation_report
 
-        write_output(validation_report(result, bundle), report)
+        write_output(validation_report(result, bundle), run.report)
 
 
 def _validation_text(report) -> str:  # noqa: ANN001

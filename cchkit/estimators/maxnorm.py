@@ -88,45 +88,30 @@ def _below(row, e):  # noqa: ANN001, ANN202
     return c
 
 
-@numba.njit(parallel=True, **_JIT)
-def _ksg(xt, yt, k, eps, cx, cy):  # noqa: ANN001, ANN202
-    n = xt.shape[1]
-    for b in numba.prange((n + _ROWS - 1) // _ROWS):
-        r0 = b * _ROWS
-        nrows = min(_ROWS, n - r0)
-        dx = np.empty((_ROWS, n))
-        dy = np.empty((_ROWS, n))
-        buf = np.empty(k + 1)
-        _distances(xt, r0, nrows, dx)
-        _distances(yt, r0, nrows, dy)
-        for r in range(nrows):
-            e = _kth(dx[r], dy[r], k, buf)
-            eps[r0 + r] = e
-            cx[r0 + r] = _below(dx[r], e)
-            cy[r0 + r] = _below(dy[r], e)
+@numba.njit(**_JIT)
+def _block(zt, b):  # noqa: ANN001, ANN202
+    """(first row, rows, float64 distances of those rows to every row) of block ``b``."""
+    n = zt.shape[1]
+    r0 = b * _ROWS
+    nrows = min(_ROWS, n - r0)
+    d = np.empty((_ROWS, n))
+    _distances(zt, r0, nrows, d)
+    return r0, nrows, d
 
 
 @numba.njit(parallel=True, **_JIT)
 def _kth_all(zt, k, eps):  # noqa: ANN001, ANN202
-    n = zt.shape[1]
-    for b in numba.prange((n + _ROWS - 1) // _ROWS):
-        r0 = b * _ROWS
-        nrows = min(_ROWS, n - r0)
-        d = np.empty((_ROWS, n))
+    for b in numba.prange((zt.shape[1] + _ROWS - 1) // _ROWS):
+        r0, nrows, d = _block(zt, b)
         buf = np.empty(k + 1)
-        _distances(zt, r0, nrows, d)
         for r in range(nrows):
             eps[r0 + r] = _kth(d[r], d[r], k, buf)
 
 
 @numba.njit(parallel=True, **_JIT)
 def _count_all(zt, radius, out):  # noqa: ANN001, ANN202
-    n = zt.shape[1]
-    for b in numba.prange((n + _ROWS - 1) // _ROWS):
-        r0 = b * _ROWS
-        nrows = min(_ROWS, n - r0)
-        d = np.empty((_ROWS, n))
-        _distances(zt, r0, nrows, d)
+    for b in numba.prange((zt.shape[1] + _ROWS - 1) // _ROWS):
+        r0, nrows, d = _block(zt, b)
         for r in range(nrows):
             out[r0 + r] = _below(d[r], radius[r0 + r])
 

@@ -11,21 +11,12 @@ every modality is the same sample) and ``label.npy`` (int64, shape (n,), values
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import List, Sequence, Tuple
 
 import numpy as np
 
 from cchkit.bundle.format import write_bundle_files
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def constant_columns(x: np.ndarray) -> List[int]:

@@ -407,7 +407,9 @@ def build_rows(recs: list[dict]) -> tuple[dict, list[str]]:
 
 def _ratio(row: dict, mine: str, anchor_prefixes: tuple[str, ...]) -> float | None:
     a = row.get(mine)
-    anchors = [v["sec"] for k, v in row.items() if "(cchkit)" not in k and k.startswith(anchor_prefixes) and v["n"]]
+    # anchors only: cchkit's own columns and the references (the exact-critic InfoNCE ceiling) are not anchors
+    anchors = [v["sec"] for k, v in row.items()
+               if "(cchkit)" not in k and "(reference)" not in k and k.startswith(anchor_prefixes) and v["n"]]
     if not a or not a["n"] or not anchors:
         return None
     return a["sec"] / max(min(anchors), 1e-3)

@@ -264,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             "\n## 1. The command line\n\n"
             "Each command runs as a subprocess from the repository root, default settings plus `--quiet` "
             "(`rank`: `pca` representation, `gaussian` estimator, 200 bootstrap resamples; `validate`: the same "
-            "ranking, then `ucmkd` and the `none` baseline, 3 seeds, 30 epochs, 1 job)"
+            "ranking, then its default methods (`class-align`, plus paired `logit-kd` on paired data) and the `none` "
+            "baseline, 5 seeds, 30 epochs, 1 job)"
             + (" — QUICK mode adds `--seeds 1 --epochs 2` to validate" if cfg["quick_cli"] else "")
             + ". Wall time includes Python start-up and imports (torch); peak RSS is the process's maximum "
               "resident memory (`/usr/bin/time -v`).\n\n" + md_table(cli_rows, digits=1))

@@ -45,3 +45,17 @@ def test_brute_force_and_trees_agree_and_threads_do_not_matter():
     assert ksg_mi(x, y, 3, brute=True, n_jobs=2) == tree
     labels = rng.integers(0, 4, 400)
     assert ross_mi(x, labels, 3, brute=True) == ross_mi(x, labels, 3, brute=False)
+
+
+@pytest.mark.parametrize("scale_x, scale_y", [(1e140, 1e140), (1e-140, 1.0), (1e45, 1e-45)])
+def test_magnitudes_outside_float32_still_give_exact_counts(scale_x, scale_y):
+    """float32 overflows above 3.4e38 (and loses tiny values); such inputs (standardize=False
+    accepts magnitudes up to 1e150) must still get the float64 counts, not silently wrong ones."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((90, 4))
+    y = x[:, :2] + rng.standard_normal((90, 2))
+    x, y = x * scale_x, y * scale_y
+    cx, cy = maxnorm.ksg_counts(x, y, 3)
+    rx, ry = _reference_ksg(x, y, 3)
+    np.testing.assert_array_equal(cx, rx)
+    np.testing.assert_array_equal(cy, ry)

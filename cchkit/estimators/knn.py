@@ -33,10 +33,6 @@ logger = logging.getLogger("cchkit")
 __all__ = ["KSGEstimator", "ksg_mi", "ross_mi", "use_brute_force", "BRUTE_FORCE_DIM", "UNRELIABLE_DIM"]
 
 
-def use_brute_force(total_dims: int, n: int) -> bool:
-    """Whether the compiled brute force (rather than a k-d tree) is the faster exact search."""
-    return total_dims > BRUTE_FORCE_DIM or (total_dims > BRUTE_FORCE_DIM_SMALL_N and n <= SMALL_N)
-
 #: above this many total dimensions the compiled brute force beats the k-d trees at every n
 #: (benchmarks/results/ksg_kernel.md, n = 10,000, one thread: 20 dims 0.34 vs 1.97 s)
 BRUTE_FORCE_DIM = 16
@@ -48,6 +44,11 @@ SMALL_N = 20_000
 UNRELIABLE_DIM = 10
 #: default subsample size for the interval
 _DEFAULT_SUBSAMPLE = 500
+
+
+def use_brute_force(total_dims: int, n: int) -> bool:
+    """Whether the compiled brute force (rather than a k-d tree) is the faster exact search."""
+    return total_dims > BRUTE_FORCE_DIM or (total_dims > BRUTE_FORCE_DIM_SMALL_N and n <= SMALL_N)
 
 
 # ------------------------------------------------------------------------ neighbour searches

@@ -244,10 +244,20 @@ def ksg_counts(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
     counts are exactly those of float64 arithmetic.
     """
     n = x.shape[0]
-    cx, cy = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     xt, yt = _columns(x), _columns(y)
+    if not (_float32_safe(xt) and _float32_safe(yt)):  # float32 would overflow or lose the values
+        eps = kth_distances(np.hstack([x, y]), k)  # the joint max-norm is max(d_x, d_y)
+        return counts_within(x, eps), counts_within(y, eps)
+    cx, cy = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     _ksg32(xt, yt, xt.astype(np.float32), yt.astype(np.float32), int(k), _tolerance(xt), _tolerance(yt), cx, cy)
     return cx, cy
+
+
+def _float32_safe(a: np.ndarray) -> bool:
+    """Whether ``_tolerance`` bounds the float32 error of ``a``: its largest magnitude is far from
+    float32's overflow (3.4e38) and from its subnormals (1.2e-38), where the relative bound fails."""
+    top = float(np.abs(a).max()) if a.size else 0.0
+    return 2.0**-60 <= top <= 2.0**60
 
 
 def kth_distances(z: np.ndarray, k: int) -> np.ndarray:

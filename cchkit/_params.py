@@ -1,9 +1,9 @@
 """Declarative parameter validation: one rule set, one message format, for every constructor
 and entry point of cchkit (in the manner of scikit-learn's ``utils._param_validation``).
 
-A constraint is an :class:`Interval`, an :class:`Options` set, :data:`BOOL`, :data:`NONE`, a
-type (``str``, ``Mapping``...) or :data:`ANY`; a parameter is valid when it satisfies any one of
-its constraints. :func:`validate_params` checks a function's (or ``__init__``'s) arguments
+A constraint is an :class:`Interval`, an :class:`Options` set, :data:`BOOL`, :data:`NONE` or a
+type (``str``, ``Mapping``...); a parameter is valid when it satisfies any one of its
+constraints. :func:`validate_params` checks a function's (or ``__init__``'s) arguments
 before the body runs::
 
     @validate_params({"k": [Interval(Integral, 1, None)], "noise": [Interval(Real, 0, None)]})
@@ -34,7 +34,6 @@ __all__ = [
     "Options",
     "BOOL",
     "NONE",
-    "ANY",
     "Constraint",
     "check_param",
     "check_params",
@@ -119,14 +118,6 @@ class _None:
         return "None"
 
 
-class _Any:
-    def accepts(self, v: Any) -> bool:
-        return True
-
-    def describe(self) -> str:
-        return "anything"
-
-
 @dataclass(frozen=True)
 class _Type:
     kind: type | tuple[type, ...]
@@ -141,8 +132,7 @@ class _Type:
 
 BOOL = _Bool()
 NONE = _None()
-ANY = _Any()
-Constraint = Any  # Interval | Options | _Bool | _None | _Any | type
+Constraint = Any  # Interval | Options | _Bool | _None | type
 
 
 def _as_constraint(c: Any) -> Any:

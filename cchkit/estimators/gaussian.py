@@ -295,11 +295,7 @@ class GaussianMI(MIEstimator):
         lab = torch.from_numpy(labels)
 
         def mixture_mi(w, mc):
-            mu, cov, pi = _class_moments(zt, lab, w, counts.size, mode, shrink)
-            plug = _mc_mixture_mi(mu, cov, pi, *mc)
-            h_pi = -(pi * torch.log(pi)).sum(1)
-            # the first-order bias, damped to 0 at the H(Y) ceiling the plug-in cannot overshoot
-            return plug - label_bias * torch.clamp(1.0 - plug / h_pi, 0.0, 1.0), (mu, cov, pi)
+            return _label_form_mi(zt, lab, w, n_cls, mode, shrink, mc, label_bias)
 
         val, (mu, cov, pi) = mixture_mi(torch.ones(1, n, dtype=torch.float64), draws)
         value = float(val[0])
@@ -390,11 +386,22 @@ class _LabelFit:
 
         idx = torch.from_numpy(rows)
         w = torch.ones(1, rows.size, dtype=torch.float64)
-        mu, cov, pi = _class_moments(self.z[idx], self.lab[idx], w, self.n_cls, self.mode, self.shrink)
-        plug = _mc_mixture_mi(mu, cov, pi, *self.draws)
-        h_pi = -(pi * torch.log(pi)).sum(1)
-        bias = self.k_extra / (2.0 * rows.size)
-        return float((plug - bias * torch.clamp(1.0 - plug / h_pi, 0.0, 1.0))[0])
+        value, _ = _label_form_mi(self.z[idx], self.lab[idx], w, self.n_cls, self.mode, self.shrink, self.draws,
+                                  self.k_extra / (2.0 * rows.size))
+        return float(value[0])
+
+
+def _label_form_mi(z: Any, lab: Any, w: Any, n_cls: int, mode: str, shrink: np.ndarray, draws: tuple,
+                   bias: float) -> tuple[Any, tuple]:
+    """The label form for weights ``w`` (B, n): the class-Gaussian mixture's MC MI minus the
+    first-order bias, damped to 0 at the H(Y) ceiling the plug-in cannot overshoot; also the
+    fitted (mu, cov, pi)."""
+    import torch
+
+    mu, cov, pi = _class_moments(z, lab, w, n_cls, mode, shrink)
+    plug = _mc_mixture_mi(mu, cov, pi, *draws)
+    h_pi = -(pi * torch.log(pi)).sum(1)
+    return plug - bias * torch.clamp(1.0 - plug / h_pi, 0.0, 1.0), (mu, cov, pi)
 
 
 def _stratified_subsample(rng: np.random.Generator, labels: np.ndarray, m: int) -> np.ndarray:

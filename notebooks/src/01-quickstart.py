@@ -28,7 +28,7 @@
 # in nats, with a bootstrap interval. A score clearly above 0 predicts that distilling T into S
 # helps (`helps`), clearly below 0 that it hurts (`hurts`), otherwise `inconclusive`.
 #
-# **Outputs stored in this file** come from a *full-mode* run (`make notebooks`, about 15 s on a
+# **Outputs stored in this file** come from a *full-mode* run (`make notebooks`, about 20 s on a
 # 2-core CPU). `CCHKIT_FAST=1` uses 30 bootstrap resamples instead of 200 (all 2,000 samples in
 # both modes); `make test` runs it that way.
 

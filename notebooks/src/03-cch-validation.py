@@ -30,7 +30,7 @@
 # We report what comes out, including when KD does not help.
 #
 # **Outputs stored in this file** come from a *full-mode* run (`make notebooks`: 8 synthetic
-# teachers, n = 2000, 5 seeds, 30 epochs and the whole of mfeat; about 1.5 min on a 2-core CPU).
+# teachers, n = 2000, 5 seeds, 30 epochs and the whole of mfeat; about a minute on a 2-core CPU).
 # `CCHKIT_FAST=1` uses 4 teachers, n = 600, 3 seeds, 6 epochs and mfeat on 800 rows and 2
 # teachers; with so few seeds and epochs, gains of a point or two are within noise.
 

@@ -11,6 +11,7 @@ every modality is the same sample) and ``label.npy`` (int64, shape (n,), values
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import List, Sequence, Tuple
 
@@ -90,7 +91,6 @@ def write_bundle(
 
     def meta_for(files: dict) -> dict:
         return {
-            "format": "cchkit-bundle",
             "name": name,
             "description": description,
             "source": source,
@@ -104,6 +104,5 @@ def write_bundle(
             "label": {"file": files["label"], "names": [str(v) for v in label_names], "description": label_description},
         }
 
-    meta = {}
-    write_bundle_files(out_dir, arrays, lambda files: meta.update(meta_for(files)) or meta)
-    return meta
+    written = write_bundle_files(out_dir, arrays, meta_for)
+    return json.loads((written / "bundle.json").read_text())  # what was written, checksums included

@@ -17,7 +17,7 @@ import typer
 
 from .._params import Options, check_param
 from ..exceptions import CchkitError
-from ._output import FORMATS
+from ._output import FORMATS, check_out_is_not_input
 
 app = typer.Typer(
     name="cchkit",
@@ -147,8 +147,6 @@ def split_names(value: str | None, option: str) -> list[str] | None:
 def start_command(quiet: bool, fmt: str, data: str, *outputs: Path | None) -> None:
     """What every command that reads ``--data`` and writes files does first: logging, the
     ``--format`` check, and refusing an output path that is one of the inputs."""
-    from ._output import check_out_is_not_input
-
     setup_logging(quiet)
     check_format(fmt)
     for path in outputs:

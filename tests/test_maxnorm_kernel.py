@@ -1,11 +1,12 @@
-"""The compiled max-norm kernels against a plain numpy float64 computation (ties included)."""
+"""The compiled max-norm kernels (brute force and k-d tree) against a plain numpy float64
+computation (ties included)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cchkit.estimators import maxnorm
+from cchkit.estimators import kdtree, maxnorm
 from cchkit.estimators.knn import ksg_mi, ross_mi
 
 
@@ -34,6 +35,46 @@ def test_kernels_equal_numpy_float64(n, d, k, ties):
     eps = maxnorm.kth_distances(x, k)
     np.testing.assert_array_equal(eps, np.sort(_dist(x), axis=1)[:, k])
     np.testing.assert_array_equal(maxnorm.counts_within(x, eps), (_dist(x) < eps[:, None]).sum(1))
+
+
+def _data(n: int, d: int, ties: bool, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, d))
+    if ties:  # integer grid values and duplicated rows: many distances equal a threshold
+        z = np.round(z * 2)
+        z[::4] = z[1::4][: len(z[::4])]
+    return z
+
+
+@pytest.mark.parametrize(
+    "n, d, k, ties",
+    [(1, 2, 1, False), (5, 1, 3, False), (700, 1, 3, True), (1500, 3, 3, False), (1200, 5, 4, True), (900, 12, 2, False)],
+)
+def test_tree_equals_numpy_float64(n, d, k, ties):
+    """Exact to the last bit, with leaves small enough that the 700+ row cases are multi-level
+    trees (and with the default leaves, one level at n = 1 and 5)."""
+    z = _data(n, d, ties, seed=n * 7 + d)
+    dist = _dist(z)
+    eps = np.sort(dist, axis=1)[:, min(k, n - 1)]
+    for leaf in (kdtree.LEAF_SIZE, 4):
+        kdtree.LEAF_SIZE, before = leaf, kdtree.LEAF_SIZE
+        try:
+            if n > k:
+                np.testing.assert_array_equal(kdtree.tree_kth_distances(z, k), eps)
+            np.testing.assert_array_equal(kdtree.tree_counts_within(z, eps), (dist < eps[:, None]).sum(1))
+            radius = dist[:, n // 2]  # a radius equal to a distance: the point on it is not counted
+            np.testing.assert_array_equal(kdtree.tree_counts_within(z, radius), (dist < radius[:, None]).sum(1))
+        finally:
+            kdtree.LEAF_SIZE = before
+
+
+def test_tree_threads_do_not_matter():
+    z = _data(3000, 4, ties=True, seed=1)
+    one = kdtree.tree_kth_distances(z, 3)
+    with maxnorm.threads(2):
+        two = kdtree.tree_kth_distances(z, 3)
+        np.testing.assert_array_equal(kdtree.tree_counts_within(z, one), kdtree.tree_counts_within(z[::-1], one[::-1])[::-1])
+    np.testing.assert_array_equal(one, two)
 
 
 def test_brute_force_and_trees_agree_and_threads_do_not_matter():

@@ -4,16 +4,16 @@ Both live in one registered estimator, ``"ksg"``: ``estimate(x, y)`` uses Krasko
 algorithm 1 when ``y`` is a continuous matrix and Ross's mixed estimator when ``y`` is a vector
 of class labels.
 
-Neighbour searches are exact. In low total dimension a k-d tree (scikit-learn ``KDTree``,
-Chebyshev metric) finds the k-th neighbour distances and counts the points strictly inside them; above
-``BRUTE_FORCE_DIM`` total dimensions trees stop pruning, and compiled brute force is used instead
-(:mod:`.maxnorm`: numba, float64 max-norm distances over cache-sized tiles, rows in parallel
-threads), so every count is exactly that of float64 arithmetic.
+Neighbour searches are exact and compiled (numba), with queries in parallel threads. In low
+total dimension a max-norm k-d tree (:mod:`.kdtree`) finds the k-th neighbour distances and
+counts the points strictly inside them; in high dimension trees stop pruning, and brute force
+(:mod:`.maxnorm`: float32 distances over cache-sized tiles, float64 wherever float32 cannot
+decide) is faster (:func:`use_brute_force`). Either way every count is exactly that of float64
+arithmetic.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import warnings
@@ -33,13 +33,14 @@ logger = logging.getLogger("cchkit")
 __all__ = ["KSGEstimator", "ksg_mi", "ross_mi", "use_brute_force", "BRUTE_FORCE_DIM", "UNRELIABLE_DIM"]
 
 
-#: above this many total dimensions the compiled brute force beats the k-d trees at every n
-#: (benchmarks/results/ksg_kernel.md, n = 10,000, one thread: 20 dims 0.34 vs 1.97 s)
-BRUTE_FORCE_DIM = 16
-#: ... and above this many up to SMALL_N samples (16 dims 0.30 vs 1.22 s, 12 dims 0.34 vs 0.72 s,
-#: 8 dims 0.25 vs 0.27 s at n = 10,000); brute force is O(n^2), the trees are not
-BRUTE_FORCE_DIM_SMALL_N = 8
-SMALL_N = 20_000
+#: above this many total dimensions the compiled brute force beats the k-d tree at every n
+#: (one thread, benchmarks/results/ksg_kernel.md: 24 dims, n = 100,000: 28.5 vs 44.3 s; 20 dims
+#: 28.2 vs 23.5 s)
+BRUTE_FORCE_DIM = 20
+#: ... and above this many up to SMALL_N samples (20 dims, n = 10,000: 0.30 vs 0.40 s; 16 dims
+#: 0.29 vs 0.27 s); brute force is O(n^2), the tree is not
+BRUTE_FORCE_DIM_SMALL_N = 16
+SMALL_N = 30_000
 #: above this many total dimensions KSG is strongly biased low (see the anchor tables); warn
 UNRELIABLE_DIM = 10
 #: default subsample size for the interval
@@ -52,100 +53,45 @@ def use_brute_force(total_dims: int, n: int) -> bool:
 
 
 # ------------------------------------------------------------------------ neighbour searches
-def _kth_distance(z: np.ndarray, k: int, n_jobs: int, brute: bool) -> np.ndarray:
+def _kth_distance(z: np.ndarray, k: int, brute: bool) -> np.ndarray:
     """Max-norm distance from each row of ``z`` to its k-th nearest other row."""
-    n = z.shape[0]
-    if not brute:
-        from sklearn.neighbors import KDTree
+    if brute:
+        from .maxnorm import kth_distances
 
-        # scikit-learn's Chebyshev k-d tree: ~1.4x faster than scipy's cKDTree here (100,000
-        # rows in 10 dims: 3.1 s vs 4.5 s); small leaves suit the k + 1 nearest query
-        tree = KDTree(z, metric="chebyshev", leaf_size=10)
-        order = np.asarray(tree.get_arrays()[1])  # tree order keeps the caches warm
-        q = z[order]
-        dist = _map_row_parts(lambda i: tree.query(q[i], k=k + 1)[0][:, -1], n, n_jobs)
-        out = np.empty(n)
-        out[order] = dist
-        return out
-    from .maxnorm import kth_distances
+        return kth_distances(z, k)
+    from .kdtree import tree_kth_distances
 
-    return kth_distances(z, k)
+    return tree_kth_distances(z, k)
 
 
-def _tree_count(ref: np.ndarray, query: np.ndarray, r: np.ndarray, n_jobs: int) -> np.ndarray:
-    """Counts of ``ref`` rows within max-norm distance ``<= r`` of each query row (k-d tree).
+def _count_strictly_within(z: np.ndarray, radius: np.ndarray, brute: bool) -> np.ndarray:
+    """For each row, the rows of ``z`` (itself included) at max-norm distance < radius."""
+    if brute:
+        from .maxnorm import counts_within
 
-    scikit-learn's ``query_radius(count_only=True)`` adds whole nodes that lie inside the ball,
-    3-4x faster than scipy's ``query_ball_point(return_length=True)``; queries run in tree
-    order for cache locality and in ``n_jobs`` threads.
-    """
-    from sklearn.neighbors import KDTree
+        return counts_within(z, radius)
+    from .kdtree import tree_counts_within
 
-    tree = KDTree(ref, metric="chebyshev", leaf_size=40)
-    if query is ref:
-        order = np.asarray(tree.get_arrays()[1])
-    else:
-        order = np.arange(query.shape[0])
-    q, rq = query[order], r[order]
-    counts = _map_row_parts(lambda i: tree.query_radius(q[i], rq[i], count_only=True), q.shape[0], n_jobs)
-    out = np.empty(query.shape[0], dtype=np.int64)
-    out[order] = counts
-    return out
+    return tree_counts_within(z, radius)
 
 
-def _map_row_parts(fn, n: int, n_jobs: int) -> np.ndarray:
-    """``fn(rows)`` over contiguous parts of ``range(n)`` in ``n_jobs`` threads, concatenated."""
-    workers = _n_workers(n_jobs)
-    if workers == 1 or n < 2000:
-        return np.asarray(fn(np.arange(n)))
-    from concurrent.futures import ThreadPoolExecutor
-
-    parts = np.array_split(np.arange(n), workers * 4)
-    with ThreadPoolExecutor(workers) as pool:
-        return np.concatenate(list(pool.map(fn, parts)))
-
-
-def _n_workers(n_jobs: int) -> int:
+def _threads(n_jobs: int) -> Any:
+    """Run the compiled kernels (brute force and k-d tree alike) on ``n_jobs`` threads."""
     import os
 
-    return max(1, os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
-
-
-def _brute_threads(n_jobs: int, brute: bool) -> Any:
-    """The compiled kernels' threads (``n_jobs``) for brute force; nothing for the trees."""
-    if not brute:
-        return contextlib.nullcontext()
     from .maxnorm import threads
 
-    return threads(_n_workers(n_jobs))
+    return threads(max(1, os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs))
 
 
-def _count_strictly_within(
-    ref: np.ndarray, query: np.ndarray, radius: np.ndarray, n_jobs: int, brute: bool
-) -> np.ndarray:
-    """For each query row, the number of ``ref`` rows at max-norm distance < radius."""
-    if not brute:
-        r = np.nextafter(radius, 0.0)  # "<= r" with r just below the radius is "< radius"
-        return _tree_count(ref, query, r, n_jobs)
-    if query is not ref:  # pragma: no cover - callers count a set against itself
-        raise ValueError("brute-force counts need query is ref")
-    from .maxnorm import counts_within
-
-    return counts_within(ref, radius)
-
-
-def _ksg_counts(
-    x: np.ndarray, y: np.ndarray, k: int, n_jobs: int, brute: bool
-) -> tuple[np.ndarray, np.ndarray]:
+def _ksg_counts(x: np.ndarray, y: np.ndarray, k: int, brute: bool) -> tuple[np.ndarray, np.ndarray]:
     """KSG-1 counts ``(n_x + 1, n_y + 1)`` (the "+1" is the point itself)."""
-    if not brute:
-        eps = _kth_distance(np.hstack([x, y]), k, n_jobs, brute=False)
-        cx = _count_strictly_within(x, x, eps, n_jobs, brute=False)
-        cy = _count_strictly_within(y, y, eps, n_jobs, brute=False)
-        return cx, cy
-    from .maxnorm import ksg_counts
+    if brute:
+        from .maxnorm import ksg_counts
 
-    return ksg_counts(x, y, k)
+        return ksg_counts(x, y, k)
+    eps = _kth_distance(np.hstack([x, y]), k, brute=False)
+    return _count_strictly_within(x, eps, brute=False), _count_strictly_within(y, eps, brute=False)
 
 
 def ksg_mi(
@@ -162,8 +108,8 @@ def ksg_mi(
     n = x.shape[0]
     if brute is None:
         brute = use_brute_force(x.shape[1] + y.shape[1], n)
-    with _brute_threads(n_jobs, brute):
-        cx, cy = _ksg_counts(x, y, k, n_jobs, brute)
+    with _threads(n_jobs):
+        cx, cy = _ksg_counts(x, y, k, brute)
     return float(digamma(k) + digamma(n) - np.mean(digamma(cx) + digamma(cy)))
 
 
@@ -189,13 +135,13 @@ def ross_mi(
     radius = np.empty(n)
     k_all = np.empty(n)
     n_c = counts[labels].astype(np.float64)
-    with _brute_threads(n_jobs, brute):
+    with _threads(n_jobs):
         for c in np.unique(labels):
             idx = np.flatnonzero(labels == c)
             kc = min(k, idx.size - 1)
-            radius[idx] = _kth_distance(x[idx], kc, n_jobs, brute)
+            radius[idx] = _kth_distance(x[idx], kc, brute)
             k_all[idx] = kc
-        m = _count_strictly_within(x, x, radius, n_jobs, brute)
+        m = _count_strictly_within(x, radius, brute)
     m = np.maximum(m, 1)
     return float(digamma(n) + np.mean(digamma(k_all)) - np.mean(digamma(n_c)) - np.mean(digamma(m)))
 
@@ -299,7 +245,7 @@ class KSGEstimator(MIEstimator):
                 "underestimate when MI is above ~1 nat); reduce the dimension (PCA, a learned "
                 "representation) or use a neural or Gaussian estimator."
             )
-        if total > BRUTE_FORCE_DIM and n > 50_000:
+        if use_brute_force(total, n) and n > 50_000:
             msgs.append(
                 f"KSG brute-force search over {n} samples in {total} dimensions is O(n^2) and will "
                 "be slow; subsample the rows."

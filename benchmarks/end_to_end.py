@@ -2,6 +2,9 @@
 
 Sections
 --------
+0. Start-up: ``import cchkit``, ``cchkit --help`` and ``cchkit datasets`` (5 runs each), at HEAD
+   and at the commit before the light import (97d35fa^, checked out in a temporary git worktree),
+   with whether torch was imported.
 1. The command line on both bundled datasets, run as subprocesses with default settings and
    ``--quiet`` (wall time, peak resident memory of the process tree, CPU time).
 2. ``rank_teachers`` against the number of candidate teachers (2 to 20) on synthetic bundles
@@ -11,6 +14,10 @@ Sections
    every n, ``pca`` + ``ksg`` and ``encoder`` + ``gaussian`` as far as they finish within a
    per-point time limit. Each point runs in a fresh process; the time is that of the
    ``rank_teachers`` call (imports and data generation excluded), the memory the process's peak.
+4. ``cchkit rank -e ksg`` at n = 100,000 on a synthetic bundle of 3 modalities (the section 3
+   generator, saved as a bundle directory), as a subprocess: at the default ``--dim 16`` (32
+   total dimensions per pair: brute force) and at ``--dim 5`` (10: the k-d tree), one thread and
+   ``--n-jobs 2``; it checks that every MI term of every row has an interval.
 
 Usage::
 
@@ -39,6 +46,9 @@ from _common import RESULTS, ROOT, header, load_average, log, md_table, measure_
 OUT_MD = RESULTS / "end_to_end.md"
 OUT_PNG = RESULTS / "end_to_end_scaling.png"
 
+#: the commit just before "Light import" (97d35fa): the "before" of section 0
+BEFORE_LIGHT_IMPORT = "97d35fa^"
+KSG_TARGET_N, KSG_TARGET_SECONDS = 100_000, 60.0
 FULL = dict(
     cli_repeats=3,
     candidates=(2, 4, 8, 12, 16, 20),
@@ -46,6 +56,8 @@ FULL = dict(
     configs=(("pca", "gaussian", 100_000), ("pca", "ksg", 100_000), ("encoder", "gaussian", 100_000)),
     point_timeout=300,
     quick_cli=False,
+    startup_repeats=5,
+    ksg_n=KSG_TARGET_N,
 )
 QUICK = dict(
     cli_repeats=1,
@@ -54,6 +66,8 @@ QUICK = dict(
     configs=(("pca", "gaussian", 3_000), ("pca", "ksg", 1_000), ("encoder", "gaussian", 1_000)),
     point_timeout=120,
     quick_cli=True,
+    startup_repeats=1,
+    ksg_n=2_000,
 )
 
 
@@ -118,6 +132,89 @@ def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ sections
+_TORCH_PROBE = "import sys, cchkit; print('torch' in sys.modules)"
+
+
+def _startup_commands() -> list[tuple[str, list[str]]]:
+    cli = [sys.executable, "-c", "from cchkit.cli import main; main()"]
+    return [("python -c 'import cchkit'", [sys.executable, "-c", "import cchkit"]),
+            ("cchkit --help", cli + ["--help"]), ("cchkit datasets", cli + ["datasets"])]
+
+
+def _startup_row(label: str, where: str, cmd: list[str], env: dict[str, str], reps: int, cwd: Path) -> dict:
+    times, status = [], "ok"
+    for _ in range(reps):
+        m = measure_subprocess(cmd, env=env, cwd=cwd)
+        times.append(m["seconds"])
+        if m["returncode"] != 0:
+            status = f"exit {m['returncode']}: {(m['stderr'].strip().splitlines() or ['?'])[-1][:80]}"
+    times.sort()
+    probe = measure_subprocess([sys.executable, "-c", _TORCH_PROBE], env=env, cwd=cwd)
+    return {"command": label, "code": where, "runs": reps, "wall s (median)": times[len(times) // 2],
+            "wall s (min–max)": f"{times[0]:.2f}–{times[-1]:.2f}",
+            "imports torch": probe["stdout"].strip() == "True", "status": status}
+
+
+def startup_section(cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """Section 0: start-up time at HEAD and before the light import (a temporary worktree)."""
+    import subprocess
+    import tempfile
+
+    rows = []
+    head = {"PYTHONWARNINGS": "ignore"}
+    for label, cmd in _startup_commands():
+        rows.append(_startup_row(label, "HEAD", cmd, head, cfg["startup_repeats"], ROOT))
+    with tempfile.TemporaryDirectory() as tmp:
+        wt = Path(tmp) / "before"
+        made = subprocess.run(["git", "worktree", "add", "--detach", str(wt), BEFORE_LIGHT_IMPORT],
+                              cwd=ROOT, capture_output=True, text=True)
+        try:
+            if made.returncode == 0:
+                env = {"PYTHONWARNINGS": "ignore", "PYTHONPATH": str(wt)}
+                for label, cmd in _startup_commands():
+                    rows.append(_startup_row(label, BEFORE_LIGHT_IMPORT, cmd, env, cfg["startup_repeats"], wt))
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(wt)], cwd=ROOT, capture_output=True)
+    for r in rows:
+        log(f"startup: {r['command']} at {r['code']}: {r['wall s (median)']:.2f} s, torch {r['imports torch']}")
+    return rows
+
+
+def ksg_target_section(cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """Section 4: ``cchkit rank -e ksg`` on a saved 3-modality bundle, with intervals checked."""
+    import tempfile
+
+    exe = Path(sys.executable).with_name("cchkit")
+    base = [str(exe)] if exe.exists() else [sys.executable, "-c", "from cchkit.cli import main; main()"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = synthetic_bundle(cfg["ksg_n"], 2).save(Path(tmp) / "bundle")
+        for dim, jobs in ((16, 1), (16, 2), (5, 1), (5, 2)):
+            args = ["rank", "--data", str(path), "--student", "student", "-e", "ksg", "--dim", str(dim),
+                    "--n-jobs", str(jobs), "--quiet", "--format", "json"]
+            m = measure_subprocess(base + args, cwd=ROOT, env={"PYTHONWARNINGS": "ignore"},
+                                   timeout=cfg["point_timeout"])
+            rows.append({"command": "cchkit " + " ".join(a if a != str(path) else "<bundle>" for a in args),
+                         "n": cfg["ksg_n"], "total dims per pair": 2 * dim, "wall s": m["seconds"],
+                         "peak RSS MiB": m["peak_mib"], **_interval_check(m)})
+            log(f"ksg target dim={dim} jobs={jobs}: {m['seconds']:.1f} s ({rows[-1]['status']})")
+    return rows
+
+
+def _interval_check(m: dict[str, Any]) -> dict[str, Any]:
+    """Whether every MI term of every row has a finite interval (from the JSON on stdout)."""
+    if m["timed_out"]:
+        return {"every term has an interval": "–", "status": "timed out"}
+    if m["returncode"] != 0:
+        return {"every term has an interval": "–", "status": f"exit {m['returncode']}"}
+    doc = json.loads(m["stdout"])
+    rows = doc["rows"] if isinstance(doc, dict) and "rows" in doc else doc
+    terms = [k for k in rows[0] if k.startswith("i_") and not k.endswith(("_low", "_high", "_lb"))]
+    ok = all(isinstance(r.get(f"{t}_low"), (int, float)) and isinstance(r.get(f"{t}_high"), (int, float))
+             for r in rows for t in terms)
+    return {"every term has an interval": f"{ok} ({len(terms)} terms x {len(rows)} rows)", "status": "ok"}
+
+
 def cli_section(cfg: dict[str, Any]) -> list[dict[str, Any]]:
     exe = Path(sys.executable).with_name("cchkit")
     base = [str(exe)] if exe.exists() else [sys.executable, "-c", "from cchkit.cli import main; main()"]
@@ -207,6 +304,24 @@ def plot(n_rows: list[dict[str, Any]], k_rows: list[dict[str, Any]]) -> bool:
     return True
 
 
+def _ksg_target_text(rows: list[dict[str, Any]], cfg: dict[str, Any]) -> str:
+    one = [r for r in rows if "--n-jobs 1" in r["command"]]
+    def verdict(r: dict[str, Any]) -> str:
+        if cfg["ksg_n"] != KSG_TARGET_N:
+            return "not the target's n"
+        ok = r["status"] == "ok" and r["wall s"] < KSG_TARGET_SECONDS and r["every term has an interval"].startswith("True")
+        return "met" if ok else "NOT met"
+
+    verdicts = [f"{r['total dims per pair']} dims per pair, one thread: {r['wall s']:.1f} s ({verdict(r)})" for r in one]
+    return ("\n## 4. `cchkit rank -e ksg` at large n\n\n"
+            f"A synthetic bundle of 3 modalities (student and 2 teachers, 32 features each, the section 3 generator), "
+            f"n = {cfg['ksg_n']:,}, saved to a directory and ranked by the CLI as a subprocess (start-up included). "
+            "`--dim 16` (the default) gives 32 total dimensions per pair, where the exact search is O(n^2) brute "
+            "force; `--dim 5` gives 10, where the k-d tree works.\n\n" + md_table(rows, digits=1)
+            + f"\nTarget (< {KSG_TARGET_SECONDS:.0f} s at n = {KSG_TARGET_N:,}, intervals on every term): "
+            + "; ".join(verdicts) + ".\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny settings (plumbing check)")
@@ -219,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = QUICK if args.quick else FULL
     started, load_start, t0 = now(), load_average(), time.perf_counter()
 
+    startup_rows = startup_section(cfg)
     cli_rows = [] if args.skip_cli else cli_section(cfg)
 
     k_rows = []
@@ -255,10 +371,17 @@ def main(argv: list[str] | None = None) -> int:
             log(f"n={n} {rep}+{est}: {r['seconds']:.2f} s, {r.get('peak_mib', math.nan):.0f} MiB ({r['status']}); "
                 f"load {load_average()}")
 
+    ksg_rows = ksg_target_section(cfg)
     png = plot(n_rows, k_rows)
     seconds = time.perf_counter() - t0
     parts = [header("End-to-end time and memory", started=started, seconds=seconds, load_start=load_start,
                     extra={"mode": "QUICK (tiny settings: plumbing check only)" if args.quick else "full"})]
+    parts.append(
+        "\n## 0. Start-up\n\n"
+        f"Median of {cfg['startup_repeats']} subprocess runs (`python -c 'from cchkit.cli import main; main()'` for the "
+        f"commands); `{BEFORE_LIGHT_IMPORT}` is the code before the light import, run from a temporary git worktree "
+        "with the same interpreter. 'imports torch': whether `import cchkit` loads torch.\n\n"
+        + md_table(startup_rows, digits=2))
     if cli_rows:
         parts.append(
             "\n## 1. The command line\n\n"
@@ -312,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         "`rank_teachers(bundle, 'student')` with 2 candidates (32 features each), one fresh process per point, "
         f"limit {cfg['point_timeout']} s per point; a configuration stops at its first time-out.\n\n"
         + md_table(nn, digits=2) + "\n" + "\n".join(notes) + "\n")
+    parts.append(_ksg_target_text(ksg_rows, cfg))
     if png:
         parts.append(f"\n![time vs n (log-log) and vs candidates]({OUT_PNG.name})\n")
     write_atomic(OUT_MD, "".join(parts))

@@ -120,6 +120,20 @@ def test_warm_start_keeps_high_dimensional_accuracy():
     assert warm.value > cold.value + 0.2
 
 
+@pytest.mark.slow
+def test_mine_default_warm_separable_critic_beats_concat_at_high_mi():
+    """#19: MINE's default is the separable critic with the quadratic warm start. Dense 4x4 at
+    4 nats, n = 3000, seed 0: 4.01 with it, 3.29 with the concat critic (the old default)."""
+    x, y, truth = gaussian_task("dense", 4, 4, 4.0, n=3000, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        default = get_estimator("mine", random_state=0).estimate(x, y)
+        concat = get_estimator("mine", random_state=0, critic="concat").estimate(x, y)
+    assert default.extra["critic"] == "separable" and set(default.extra["phase_steps"]) == {"quadratic", "all"}
+    assert abs(default.value - truth) < 0.3, default
+    assert default.value > concat.value + 0.3
+
+
 @pytest.mark.parametrize("name", ["mine", "infonce"])
 def test_quadratic_critic_trains(name):
     x, y, truth = gaussian_task("sparse", 4, 4, 2.0, n=3000, random_state=0, n_pairs=2)

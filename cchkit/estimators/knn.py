@@ -34,13 +34,13 @@ __all__ = ["KSGEstimator", "ksg_mi", "ross_mi", "use_brute_force", "BRUTE_FORCE_
 
 
 #: above this many total dimensions the compiled brute force beats the k-d tree at every n
-#: (one thread, benchmarks/results/ksg_kernel.md: 24 dims, n = 100,000: 28.5 vs 44.3 s; 20 dims
-#: 28.2 vs 23.5 s)
-BRUTE_FORCE_DIM = 20
-#: ... and above this many up to SMALL_N samples (20 dims, n = 10,000: 0.30 vs 0.40 s; 16 dims
-#: 0.29 vs 0.27 s); brute force is O(n^2), the tree is not
-BRUTE_FORCE_DIM_SMALL_N = 16
-SMALL_N = 30_000
+#: (one thread, benchmarks/results/ksg_kernel.md: 20 dims at n = 10,000 / 30,000 / 100,000:
+#: 0.25 vs 0.44 s, 1.9 vs 2.9 s, 27 vs 30 s; 16 dims at n = 30,000: 2.0 vs 1.7 s)
+BRUTE_FORCE_DIM = 16
+#: ... and above this many up to SMALL_N samples (16 dims at n = 10,000: 0.22 vs 0.30 s; 12 dims
+#: 0.21 vs 0.16 s); brute force is O(n^2), the tree is not
+BRUTE_FORCE_DIM_SMALL_N = 12
+SMALL_N = 10_000
 #: above this many total dimensions KSG is strongly biased low (see the anchor tables); warn
 UNRELIABLE_DIM = 10
 #: default subsample size for the interval

@@ -80,7 +80,9 @@ def ranking_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
         student_accuracy=_mean_over_seeds(ctx.reps, "accuracy", s),
         teacher_accuracy_raw=_mean_over_seeds(ctx.reps, "accuracy_raw", t),
         student_accuracy_raw=_mean_over_seeds(ctx.reps, "accuracy_raw", s),
-        i_teacher_label=ty.value, i_joint_label=jy.value, **_label_gain(jy, sy),
+        i_teacher_label=ty.value, i_teacher_label_low=max(ty.low, 0.0), i_teacher_label_high=ty.high,
+        i_joint_label=jy.value, i_joint_label_low=max(jy.low, 0.0), i_joint_label_high=jy.high,
+        **_label_gain(jy, sy),
         mfh_score=mfh_share(ty.value, sy.value, jy.value), label_entropy=float(np.mean(entropies)),
         bound=ts.estimates[0].bound if ts.estimates else None,
     )

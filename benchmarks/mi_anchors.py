@@ -2,7 +2,10 @@
 
 Tasks: Gaussian pairs with closed-form MI from :mod:`cchkit.datasets.mi_tasks` ("sparse": 2
 correlated coordinate pairs as in bmi's multinormal-sparse tasks; "dense": all channels, mixed),
-dims 1x1, 5x5, 25x25, 50x50, MI 1 and 5 nats, n = 10,000, plus a 100,000-row KSG 5x5 row.
+dims 1x1, 5x5, 25x25, 50x50, MI 1 and 5 nats, n = 10,000, plus a 100,000-row KSG 5x5 row,
+and sparse 5x5 at 1 nat also at n = 1,000, 3,000 and 30,000 ("scaling" rows: every estimator
+and anchor but latentmi, cchkit's neural ones with one seed) for the log-log plot of time
+against n, ``estimators_time_vs_n.png``.
 cchkit's neural estimators (InfoNCE with its default MLP critic and with the quadratic critic,
 MINE) run with ``--seeds`` seeds (default 5) on sparse 1x1, 5x5, 50x50 and dense 5x5; each cell
 then shows the mean +- standard deviation over seeds, the error of the mean and the time per seed.
@@ -52,6 +55,9 @@ JSONL = RESULTS / "estimators.jsonl"
 TABLE = RESULTS / "estimators.md"
 ANCHOR_PACKAGES = ["benchmark-mi", "jax==0.4.30", "jaxlib==0.4.30", "npeet-plus", "torch-mist", "latentmi"]
 SEED = 42
+#: the extra n of the sparse 5x5, 1-nat task for the time-vs-n plot (10,000 and 100,000 exist)
+SCALING_NS = (1_000, 3_000, 30_000)
+PLOT = RESULTS / "estimators_time_vs_n.png"
 KSG_POINT = "KSG k=3, point only (cchkit)"
 INFONCE_CEILING = "InfoNCE ceiling: exact critic, K = n/2 (reference)"
 KSG_BOTH_CORES = "KSG k=3, point only, n_jobs=2 (cchkit)"
@@ -87,6 +93,7 @@ def task_list(quick: bool) -> list[dict]:
             for mi in (1.0, 5.0):
                 out.append(dict(kind=kind, d=d, mi=mi, n=10_000, which="all"))
     out.append(dict(kind="sparse", d=5, mi=1.0, n=100_000, which="ksg"))
+    out += [dict(kind="sparse", d=5, mi=1.0, n=m, which="scaling") for m in SCALING_NS]
     return out
 
 
@@ -151,6 +158,8 @@ def make_record(t: dict, truth: float, est: str, value: float, sec: float, error
 # ------------------------------------------------------------------------------ cchkit side
 def neural_task(t: dict) -> bool:
     """The neural estimators run on a subset (CPU budget): sparse 1x1, 5x5, 50x50 and dense 5x5."""
+    if t["which"] == "scaling":
+        return True
     return t["which"] == "all" and t["n"] <= 10_000 and (
         (t["kind"] == "sparse" and t["d"] in (1, 5, 50)) or (t["kind"] == "dense" and t["d"] == 5)
     )
@@ -213,10 +222,11 @@ def run_cchkit(tasks: list[dict], neural: bool, ksg: bool, seeds: int, jobs: int
                 units.append((t, "KSG k=3 (cchkit)", "ksg", dict(k=3), None))
                 # like for like with the anchors, which return a point estimate only
                 units.append((t, KSG_POINT, "ksg", dict(k=3, n_bootstrap=0), None))
-            if t["which"] == "all":
+            if t["which"] in ("all", "scaling"):
                 units.append((t, "Gaussian (cchkit)", "gaussian", {}, None))
         if neural and neural_task(t):
-            units += [(t, label, name, kw, s) for label, name, kw in CCHKIT_NEURAL for s in range(seeds)]
+            n_seeds = 1 if t["which"] == "scaling" else seeds
+            units += [(t, label, name, kw, s) for label, name, kw in CCHKIT_NEURAL for s in range(n_seeds)]
             units.append((t, INFONCE_CEILING, "ceiling", {}, None))
     # one process per job (spawned, so torch starts fresh); every estimator runs single-threaded
     # (neural: n_threads=1; KSG: n_jobs=1)
@@ -284,7 +294,8 @@ def _anchor_task(py: Path, tmp: str, i: int, t: dict, neural: bool) -> list[dict
 
 def run_anchors(tasks: list[dict], neural: bool, jobs: int) -> None:
     py = ensure_venv()
-    todo = [(i, t) for i, t in enumerate(tasks) if t["which"] == "all" or (t["which"] == "ksg" and not neural)]
+    todo = [(i, t) for i, t in enumerate(tasks)
+            if t["which"] in ("all", "scaling") or (t["which"] == "ksg" and not neural)]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
         for recs in pool.map(lambda it: _anchor_task(py, tmp, it[0], it[1], neural), todo):
             for r in recs:
@@ -311,7 +322,7 @@ def worker(mode: str, npz: str, out: str) -> None:
                 return (a - a.mean(axis=0)) / a.std(axis=0)
 
             yield NPEET_STD, lambda: npeet_plus.mi(zs(x), zs(y), k=3, base=np.e)
-        if x.shape[0] <= 10_000:
+        if x.shape[0] <= 30_000:  # bmi's KSG is O(n^2) memory-light but slow: 100,000 rows take minutes
             def bmi_ksg():
                 e = bmi.estimators.KSGEnsembleFirstEstimator(neighborhoods=(3,), n_jobs=1)
                 e.fit(x, y)
@@ -356,7 +367,8 @@ def worker(mode: str, npz: str, out: str) -> None:
                 pmis, _, _ = lmi.estimate(x, y, quiet=True, epochs=LATENTMI_EPOCHS)
             return float(np.nanmean(pmis)) * LATENTMI_TO_NATS
 
-        yield "LMI (latentmi)", latent
+        if x.shape[0] == 10_000:  # its autoencoder takes ~110 s a task: the 10,000-row tasks only
+            yield "LMI (latentmi)", latent
 
     for est, fn in (cheap() if mode == "cheap" else neural()):
         t0 = time.perf_counter()
@@ -400,7 +412,7 @@ def build_rows(recs: list[dict]) -> tuple[dict, list[str]]:
     cols = list(dict.fromkeys(r["estimator"] for r in recs))
     cchkit_order = (["Gaussian (cchkit)", "KSG k=3 (cchkit)", KSG_POINT, KSG_BOTH_CORES]
                     + [c[0] for c in CCHKIT_NEURAL] + [INFONCE_CEILING])
-    cols = [c for c in cchkit_order if c in cols] + sorted(c for c in cols if "(cchkit)" not in c)
+    cols = [c for c in cchkit_order if c in cols] + sorted(c for c in cols if "(cchkit)" not in c and c not in cchkit_order)
     rows = {k: {e: _agg(v) for e, v in g.items()} for k, g in groups.items()}
     return rows, cols
 
@@ -484,7 +496,65 @@ def targets(rows: dict) -> list[str]:
                 if ceiling and est.startswith("InfoNCE"):
                     line += f"; the exact critic's InfoNCE at this K: {ceiling['mean']:.3f} (error {ceiling['err']:.3f})"
                 out.append(line + ".")
+    return out + _targets_19(get)
+
+
+def _targets_19(get) -> list[str]:  # noqa: ANN001
+    """Issue #19's targets (single thread, this CPU)."""
+    out = ["", "### Issue #19", ""]
+    for kind in ("sparse", "dense"):
+        a = get(kind, "50x50", 5.0, KSG_POINT)
+        bmi, npeet = get(kind, "50x50", 5.0, "KSG k=3 (bmi)"), get(kind, "50x50", 5.0, "KSG k=3 (npeet-plus)")
+        if a:
+            line = f"- KSG {kind} 50x50 MI 5, n = 10,000, point estimate: {a['sec']:.2f} s (target <= 1.0 s: {'met' if a['sec'] <= 1.0 else 'NOT met'})"
+            if bmi:
+                line += f"; {bmi['sec'] / a['sec']:.1f}x ahead of bmi (target >= 3x: {'met' if bmi['sec'] >= 3 * a['sec'] else 'NOT met'})"
+            if npeet:
+                line += f"; {npeet['sec'] / a['sec']:.1f}x ahead of npeet-plus (target >= 10x: {'met' if npeet['sec'] >= 10 * a['sec'] else 'NOT met'})"
+            out.append(line + ".")
+    big = get("sparse", "5x5", 1.0, KSG_POINT, n=100_000)
+    if big:
+        out.append(f"- KSG 100,000 x (5x5), point estimate, one thread: {big['sec']:.2f} s (target <= 4 s: "
+                   f"{'met' if big['sec'] <= 4 else 'NOT met'}).")
+    mine = get("sparse", "50x50", 5.0, "MINE (cchkit)")
+    if mine:
+        out.append(f"- MINE sparse 50x50 MI 5: error of the mean {mine['err']:.3f}, worst seed {mine['max_err']:.3f} "
+                   f"over {mine['n']} seeds (target <= 0.3: {'met' if mine['err'] <= 0.3 else 'NOT met'}).")
     return out
+
+
+def plot_time_vs_n(rows: dict, cols: list[str]) -> bool:
+    """Log-log time against n on sparse 5x5 at 1 nat, one line per estimator and anchor."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    drawn = 0
+    for c in cols:
+        if "(reference)" in c:
+            continue
+        pts = sorted((key[2], a["sec"]) for key, row in rows.items() if key[:2] == ("sparse", "5x5")
+                     and key[3] == 1.0 and (a := row.get(c)) and a["n"] and a["sec"] > 0)
+        if len(pts) < 2:
+            continue
+        ax.plot(*zip(*pts), "o-" if "(cchkit)" in c else "s--", label=c, lw=1.2, ms=4)
+        drawn += 1
+    if not drawn:
+        plt.close(fig)
+        return False
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("n (rows)")
+    ax.set_ylabel("seconds (one CPU thread; neural: per seed)")
+    ax.set_title("sparse 5x5 Gaussian, MI 1 nat: time against n", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
+    fig.tight_layout()
+    fig.savefig(PLOT, dpi=110)
+    plt.close(fig)
+    return True
 
 
 def write_table(command: str, started: str, seconds: float, load_start: str, run: str | None = None) -> None:
@@ -532,6 +602,11 @@ def write_table(command: str, started: str, seconds: float, load_start: str, run
         lines.append("| " + " | ".join(map(str, key)) + " | " + " | ".join(cells) + " | "
                      + " | ".join("–" if r is None else f"{r:.2f}" for r in ratios) + " |")
     lines += ["", *targets(rows)]
+    if plot_time_vs_n(rows, cols):
+        lines += ["", "## Time against n", "",
+                  "Sparse 5x5 at 1 nat, n = 1,000 to 100,000 (solid: cchkit; dashed: anchors; bmi's KSG up to "
+                  "30,000 and the neural estimators up to 30,000; KSG and npeet-plus also at 100,000).", "",
+                  f"![time against n]({PLOT.name})"]
     errors = [r for r in recs if r.get("error")]
     if errors:
         lines += ["", "Errors:", ""] + [f"- {r['estimator']} on {r['task']} {r['dims']}: {r['error']}" for r in errors]

@@ -29,7 +29,7 @@
 # | `infonce` | a neural critic, contrastive bound | can never exceed **log K** (K = batch of negatives) |
 #
 # **Outputs stored in this file** come from a *full-mode* run (`make notebooks`: denser grids,
-# 3 seeds, 1,000 training steps for the neural bounds; about 1.5 min on a 2-core CPU).
+# 3 seeds, 1,000 training steps per phase for the neural bounds; about 2.5 min on a 2-core CPU).
 # `CCHKIT_FAST=1` uses fewer grid points, one seed and short neural training.
 
 # %% tags=["parameters"]
@@ -215,6 +215,6 @@ nn_df.groupby(["estimator", "true_mi"])[["estimate", "cap"]].mean().round(3)
 # * **Gaussian** is the reference on Gaussian-like representations, but a representation with
 #   strongly non-linear dependence is under-scored.
 # * **InfoNCE** can never report more than `log K`: check `extra["cap"]` against the value.
-# * **MINE** needs long training: in the full run (1,000 steps, 2 + 2 dimensions, n = 2,000) it is
-#   within 0.1 nats of the truth up to 4 nats and about 0.8 low at 6; at fast-mode budgets (200
-#   steps) its values are unreliable.
+# * **MINE** (separable critic, quadratic term fitted first: the default) needs training: in the
+#   full run (2 + 2 dimensions, n = 2,000) it is within 0.02 nats of the truth from 0.5 to 6 nats;
+#   at fast-mode budgets (200 steps) its values are unreliable.

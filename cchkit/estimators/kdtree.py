@@ -111,6 +111,15 @@ def _children(q, node, split_dim, split_val, bound):  # noqa: ANN001, ANN202
 
 
 @numba.njit(**_JIT)
+def _push_children(q, node, split_dim, split_val, bound, nodes, bounds, top):  # noqa: ANN001, ANN202
+    """Push node's far child, then its near child (visited first), with their distance bounds."""
+    near, far, far_bound = _children(q, node, split_dim, split_val, bound)
+    nodes[top], bounds[top] = far, far_bound
+    nodes[top + 1], bounds[top + 1] = near, bound
+    return top + 2
+
+
+@numba.njit(**_JIT)
 def _insert(buf, v):  # noqa: ANN001, ANN202
     """Insert v into the ascending buffer, dropping its largest value."""
     p = buf.shape[0] - 1
@@ -158,10 +167,7 @@ def _kth_one(zt, q, tree, buf, work):  # noqa: ANN001, ANN202
         if bound >= kth:
             continue
         if node < n_internal:
-            near, far, far_bound = _children(q, node, split_dim, split_val, bound)
-            nodes[top], bounds[top] = far, far_bound
-            nodes[top + 1], bounds[top + 1] = near, bound
-            top += 2
+            top = _push_children(q, node, split_dim, split_val, bound, nodes, bounds, top)
         elif _leaf_near(q, lo, hi, node - n_internal) < kth:
             s, e = start[node], end[node]
             _leaf_dists(zt, q, s, e, dist)
@@ -187,10 +193,7 @@ def _count_one(zt, q, r, tree, work):  # noqa: ANN001, ANN202
         if bound >= r:
             continue
         if node < n_internal:
-            near, far, far_bound = _children(q, node, split_dim, split_val, bound)
-            nodes[top], bounds[top] = far, far_bound
-            nodes[top + 1], bounds[top + 1] = near, bound
-            top += 2
+            top = _push_children(q, node, split_dim, split_val, bound, nodes, bounds, top)
         elif _leaf_near(q, lo, hi, node - n_internal) < r:
             s, e = start[node], end[node]
             _leaf_dists(zt, q, s, e, dist)

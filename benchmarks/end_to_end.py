@@ -141,18 +141,22 @@ def _startup_commands() -> list[tuple[str, list[str]]]:
             ("cchkit --help", cli + ["--help"]), ("cchkit datasets", cli + ["datasets"])]
 
 
-def _startup_row(label: str, where: str, cmd: list[str], env: dict[str, str], reps: int, cwd: Path) -> dict:
-    times, status = [], "ok"
-    for _ in range(reps):
-        m = measure_subprocess(cmd, env=env, cwd=cwd)
-        times.append(m["seconds"])
-        if m["returncode"] != 0:
-            status = f"exit {m['returncode']}: {(m['stderr'].strip().splitlines() or ['?'])[-1][:80]}"
-    times.sort()
+def _startup_rows(where: str, env: dict[str, str], reps: int, cwd: Path) -> list[dict]:
+    """The start-up commands of one code version, and (once) whether its import loads torch."""
     probe = measure_subprocess([sys.executable, "-c", _TORCH_PROBE], env=env, cwd=cwd)
-    return {"command": label, "code": where, "runs": reps, "wall s (median)": times[len(times) // 2],
-            "wall s (min–max)": f"{times[0]:.2f}–{times[-1]:.2f}",
-            "imports torch": probe["stdout"].strip() == "True", "status": status}
+    torch = probe["stdout"].strip() == "True"
+    rows = []
+    for label, cmd in _startup_commands():
+        times, status = [], "ok"
+        for _ in range(reps):
+            m = measure_subprocess(cmd, env=env, cwd=cwd)
+            times.append(m["seconds"])
+            if m["returncode"] != 0:
+                status = f"exit {m['returncode']}: {(m['stderr'].strip().splitlines() or ['?'])[-1][:80]}"
+        times.sort()
+        rows.append({"command": label, "code": where, "runs": reps, "wall s (median)": times[len(times) // 2],
+                     "wall s (min–max)": f"{times[0]:.2f}–{times[-1]:.2f}", "imports torch": torch, "status": status})
+    return rows
 
 
 def startup_section(cfg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -160,10 +164,7 @@ def startup_section(cfg: dict[str, Any]) -> list[dict[str, Any]]:
     import subprocess
     import tempfile
 
-    rows = []
-    head = {"PYTHONWARNINGS": "ignore"}
-    for label, cmd in _startup_commands():
-        rows.append(_startup_row(label, "HEAD", cmd, head, cfg["startup_repeats"], ROOT))
+    rows = _startup_rows("HEAD", {"PYTHONWARNINGS": "ignore"}, cfg["startup_repeats"], ROOT)
     with tempfile.TemporaryDirectory() as tmp:
         wt = Path(tmp) / "before"
         made = subprocess.run(["git", "worktree", "add", "--detach", str(wt), BEFORE_LIGHT_IMPORT],
@@ -171,8 +172,7 @@ def startup_section(cfg: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             if made.returncode == 0:
                 env = {"PYTHONWARNINGS": "ignore", "PYTHONPATH": str(wt)}
-                for label, cmd in _startup_commands():
-                    rows.append(_startup_row(label, BEFORE_LIGHT_IMPORT, cmd, env, cfg["startup_repeats"], wt))
+                rows += _startup_rows(BEFORE_LIGHT_IMPORT, env, cfg["startup_repeats"], wt)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(wt)], cwd=ROOT, capture_output=True)
     for r in rows:

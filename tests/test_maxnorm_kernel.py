@@ -68,13 +68,18 @@ def test_tree_equals_numpy_float64(n, d, k, ties):
             kdtree.LEAF_SIZE = before
 
 
-def test_tree_threads_do_not_matter():
+def test_tree_threads_and_row_order_do_not_matter():
     z = _data(3000, 4, ties=True, seed=1)
-    one = kdtree.tree_kth_distances(z, 3)
+    with maxnorm.threads(1):
+        eps1 = kdtree.tree_kth_distances(z, 3)
+        counts1 = kdtree.tree_counts_within(z, eps1)
     with maxnorm.threads(2):
-        two = kdtree.tree_kth_distances(z, 3)
-        np.testing.assert_array_equal(kdtree.tree_counts_within(z, one), kdtree.tree_counts_within(z[::-1], one[::-1])[::-1])
-    np.testing.assert_array_equal(one, two)
+        eps2 = kdtree.tree_kth_distances(z, 3)
+        counts2 = kdtree.tree_counts_within(z, eps1)
+        reversed_counts = kdtree.tree_counts_within(z[::-1], eps1[::-1])[::-1]
+    np.testing.assert_array_equal(eps1, eps2)
+    np.testing.assert_array_equal(counts1, counts2)
+    np.testing.assert_array_equal(counts1, reversed_counts)
 
 
 def test_brute_force_and_trees_agree_and_threads_do_not_matter():

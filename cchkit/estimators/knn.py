@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma
 
+from .._parallel import available_cores
 from .._params import NONE, Integral, Interval, Options, Real, validate_params
 from .._validation import standardize_fit
 from .base import MIEstimator
@@ -33,12 +34,13 @@ logger = logging.getLogger("cchkit")
 __all__ = ["KSGEstimator", "ksg_mi", "ross_mi", "use_brute_force", "BRUTE_FORCE_DIM", "UNRELIABLE_DIM"]
 
 
-#: above this many total dimensions the compiled brute force beats the k-d tree at every n
-#: (one thread, benchmarks/results/ksg_kernel.md: 20 dims at n = 10,000 / 30,000 / 100,000:
-#: 0.25 vs 0.44 s, 1.9 vs 2.9 s, 27 vs 30 s; 16 dims at n = 30,000: 2.0 vs 1.7 s)
+#: above this many total dimensions the compiled brute force beats the k-d tree (one thread,
+#: benchmarks/results/ksg_kernel.md: 20 dims at n = 10,000 / 30,000: 0.26 vs 0.43 s, 2.0 vs
+#: 2.6 s; at n = 100,000 a tie, 23.4 vs 23.1 s, and 24 dims 25.6 vs 45.7 s; 16 dims at
+#: n = 30,000: 1.76 vs 1.58 s, the tree)
 BRUTE_FORCE_DIM = 16
-#: ... and above this many up to SMALL_N samples (16 dims at n = 10,000: 0.22 vs 0.30 s; 12 dims
-#: 0.21 vs 0.16 s); brute force is O(n^2), the tree is not
+#: ... and above this many up to SMALL_N samples (16 dims at n = 10,000: 0.23 vs 0.27 s; 12 dims
+#: 0.21 vs 0.17 s, the tree); brute force is O(n^2), the tree is not
 BRUTE_FORCE_DIM_SMALL_N = 12
 SMALL_N = 10_000
 #: above this many total dimensions KSG is strongly biased low (see the anchor tables); warn
@@ -76,12 +78,11 @@ def _count_strictly_within(z: np.ndarray, radius: np.ndarray, brute: bool) -> np
 
 
 def _threads(n_jobs: int) -> Any:
-    """Run the compiled kernels (brute force and k-d tree alike) on ``n_jobs`` threads."""
-    import os
-
+    """Run the compiled kernels (brute force and k-d tree alike) on ``n_jobs`` threads (-1: every
+    core this process may use)."""
     from .maxnorm import threads
 
-    return threads(max(1, os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs))
+    return threads(available_cores() if n_jobs == -1 else max(1, n_jobs))
 
 
 def _ksg_counts(x: np.ndarray, y: np.ndarray, k: int, brute: bool) -> tuple[np.ndarray, np.ndarray]:

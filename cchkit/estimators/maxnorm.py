@@ -13,8 +13,10 @@ the number of threads).
 * :func:`kth_distances` and :func:`counts_within` (Ross's label form) do the same on one
   space; outside float32's safe range (:func:`_float32_safe`) all three compute in float64.
 
-Importing this module imports numba; :mod:`.knn` imports it only for brute force. The compiled
-code is cached on disk next to the module, so only the first call compiles (a few seconds).
+Importing this module imports numba (:mod:`.knn` imports it, and :mod:`.kdtree`, on the first
+estimate, not at ``import cchkit``). The compiled code is cached on disk next to the module, so
+only the first call ever compiles (a few seconds); a fresh process then loads it from the cache
+(0.28 s for the first ``ksg_mi`` call in one measurement).
 
 Kraskov et al. (2004) algorithm 1 needs, for each sample, the distance ``eps_i`` to its k-th
 nearest neighbour in the joint space ``(x, y)`` and the counts of samples strictly closer than

@@ -41,8 +41,11 @@ class MINEEstimator(NeuralEstimator):
     variance at high MI (the ``log E[e^T]`` term is dominated by rare pairs). The quadratic
     term has rank ``rank`` (8): dependence spread over many weak channels is beyond it, and
     there the MLPs must carry the fit (dense 50x50 at 5 nats: 1.38 separable, 2.40 concat, one
-    seed; the Gaussian estimator gets 5.02). The warm start costs time: about 3-5x the concat
-    critic's (20-60 s on one CPU thread at n = 10,000).
+    seed; the Gaussian estimator gets 5.02). A very sharp ratio can outlast the training budget:
+    sparse 1x1 at 5 nats gives 3.83 over 5 seeds (concat 4.02 in the previous table), and one
+    dense 5x5 seed of five stopped at 2.67. The warm start costs time: 11-36 s per seed on one
+    CPU thread at n = 10,000 in estimators.md (2026-12-01), against 2.2-5.5 s for the concat
+    critic in the previous run (2026-11-30).
 
     Interval (``extra["ci_method"]``): value +- 1.96 standard errors from the delta-method
     influence terms of the held-out DV bound, conditional on the trained critic.

@@ -243,17 +243,20 @@ class GaussianMI(MIEstimator):
 
     def _bootstrap_pair(self, zt: Any, mi_from_cov: Any) -> np.ndarray:
         """The plug-in MI of ``n_bootstrap`` multinomial-weight resamples (batched)."""
+        n, d = zt.shape
+        chunk = max(1, int(2e8 // max(n * d * d, 1)))
+        return self._bootstrap(self._rng(), n, chunk, lambda w: mi_from_cov(_weighted_moments(zt, w)[1]))
+
+    def _bootstrap(self, rng: np.random.Generator, n: int, chunk: int, mi_of: Any) -> np.ndarray:
+        """``mi_of(w)`` over ``n_bootstrap`` multinomial resample weights ``w`` (B, n), ``chunk``
+        resamples at a time (the memory bound), concatenated."""
         import torch
 
-        n, d = zt.shape
-        rng = self._rng()
         vals = []
-        chunk = max(1, int(2e8 // max(n * d * d, 1)))
         for start in range(0, self.n_bootstrap, chunk):
             b = min(chunk, self.n_bootstrap - start)
             w = torch.from_numpy(rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64))
-            _, covb = _weighted_moments(zt, w)
-            vals.append(mi_from_cov(covb).numpy())
+            vals.append(mi_of(w).numpy())
         return np.concatenate(vals)
 
     def _asymptotic_ci(self, value: float, c0: np.ndarray, alpha: float, dx: int, n: int) -> tuple:
@@ -314,8 +317,10 @@ class GaussianMI(MIEstimator):
         if self.ci == "asymptotic" or (self.ci == "auto" and self.n_bootstrap * n * d * d > _BOOTSTRAP_BUDGET):
             fit = _LabelFit(zt, lab, n_cls, mode, shrink, k_extra if self.bias_correction else 0, draws_boot)
             return self._subsampled_labels(rng, value, extra, fit, h_y=float(-(pi0 * np.log(pi0)).sum()))
-        boot, n_boot_mc = self._bootstrap_labels(rng, n, counts.size * d, lambda w: mixture_mi(w, draws_boot)[0],
-                                                 int(draws_boot[1].sum()))
+        n_boot_mc = int(draws_boot[1].sum())
+        chunk = max(1, int(2e7 // max(n_boot_mc * counts.size * d, 1)))
+        boot = self._bootstrap(rng, n, chunk, lambda w: mixture_mi(w, draws_boot)[0])
+        boot = boot[np.isfinite(boot)]
         if boot.size < self.n_bootstrap / 2:  # most resamples lost a class or went singular
             return RawEstimate(value=value, extra=extra, ci_method=(
                 f"none (only {boot.size} of {self.n_bootstrap} bootstrap resamples kept every class "
@@ -354,20 +359,6 @@ class GaussianMI(MIEstimator):
         return RawEstimate(value=value, ci=ci, extra=extra, se=se, ci_method=(
             f"m-out-of-n subsampling ({self.n_bootstrap} class-stratified subsamples of {m} of the {n} rows; "
             "se = sd x sqrt(m/(n-m)), normal interval), as the bootstrap is over budget or ci='asymptotic'"))
-
-    def _bootstrap_labels(self, rng: np.random.Generator, n: int, width: int, mi_of: Any,
-                          n_boot_mc: int) -> tuple[np.ndarray, int]:
-        """The label-form MI of ``n_bootstrap`` resamples (finite values only), in chunks."""
-        import torch
-
-        vals = []
-        chunk = max(1, int(2e7 // max(n_boot_mc * width, 1)))
-        for start in range(0, self.n_bootstrap, chunk):
-            b = min(chunk, self.n_bootstrap - start)
-            w = torch.from_numpy(rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64))
-            vals.append(mi_of(w).numpy())
-        boot = np.concatenate(vals)
-        return boot[np.isfinite(boot)], n_boot_mc
 
 
 # ---------------------------------------------------------------------- helpers

@@ -426,7 +426,6 @@ class NeuralEstimator(MIEstimator):
 
     # ------------------------------------------------------------------ training
     def _fit(self, x: np.ndarray, y: np.ndarray, discrete: bool) -> RawEstimate:
-
         with torch_threads(self.n_threads):
             return self._fit_inner(x, y, discrete)
 

@@ -35,6 +35,7 @@ ISSUES_URL = "https://github.com/cchkit/cchkit/issues"
 DataOpt = typer.Option(
     "digits-avt", "--data", "-d", help="Bundle: a bundled dataset name (see `cchkit datasets`), an .npz file or a bundle directory."
 )
+CandidatesOpt = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others).")
 FormatOpt = typer.Option("table", "--format", "-f", help="Output format: table (people), json or csv (pipelines).")
 OutOpt = typer.Option(None, "--out", "-o", help="Write the result to this file (atomically) instead of stdout.")
 SeedOpt = typer.Option(0, "--seed", help="Random seed; the same seed gives the same numbers on CPU.")

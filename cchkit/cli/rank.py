@@ -17,7 +17,7 @@ from ._output import fmt_interval, fmt_num, render_frame, write_output
 @c.run_options
 def rank(
     student: str = typer.Option(..., "--student", "-s", help="The student modality, or 'all' for every ordered pair."),
-    candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
+    candidates: Optional[str] = c.CandidatesOpt,
     data: str = c.DataOpt,
     estimator: list[str] = typer.Option(["gaussian"], "--estimator", "-e", help="MI estimator (repeatable); see `cchkit estimators`."),
     representation: str = typer.Option("pca", "--representation", "-r", help="encoder, pca, pca-var (90% of the variance) or raw."),

@@ -17,7 +17,7 @@ from ._output import fmt_interval, fmt_num, render_frame, write_output
 @c.run_options
 def validate(
     student: str = typer.Option(..., "--student", "-s", help="The student modality."),
-    candidates: Optional[str] = typer.Option(None, "--candidates", "-c", help="Comma-separated teacher modalities (default: all others)."),
+    candidates: Optional[str] = c.CandidatesOpt,
     data: str = c.DataOpt,
     method: Optional[list[str]] = typer.Option(None, "--method", "-m", help="KD method (repeatable): class-align, ucmkd, align, logit-kd, feature-kd; 'none' is always run. Default: class-align, plus logit-kd when the data are paired."),
     seeds: int = typer.Option(5, "--seeds", help="Seeds per teacher and method (intervals over seeds)."),

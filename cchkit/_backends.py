@@ -9,6 +9,7 @@ seeded by its own key), so the output is byte-identical to the serial run.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -27,6 +28,33 @@ def check_backend(backend: str, scheduler: str | None) -> None:
         raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
     if scheduler is not None and backend != "dask":
         raise InputError("a scheduler address is for the Dask backend; add backend='dask' (--backend dask).")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
+
+
+#: ``tcp://host:port`` or ``host:port`` (a name, IPv4, or [IPv6]); the port is required
+_ADDRESS = re.compile(r"(?:tcp://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
+#: how long to wait for a scheduler that does not answer
+SCHEDULER_TIMEOUT_S = 5
+
+
+def check_scheduler_address(scheduler: str) -> None:
+    """Refuse a Dask scheduler address that cannot be one, before any connection is tried.
+
+    Accepted: ``tcp://host:port`` or ``host:port``. ``tls://`` needs certificates, which cchkit
+    does not pass: connect a ``distributed.Client`` yourself and use ``backend="dask"`` without
+    an address (the running client is used).
+    """
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise InputError("the scheduler address is empty; give tcp://host:port.")
+    if scheduler.startswith("tls://"):
+        raise InputError(
+            "a tls:// scheduler needs certificates, which cchkit does not pass; connect a distributed.Client "
+            "with its security settings yourself, then run with --backend dask and no --scheduler."
+        )
+    m = _ADDRESS.fullmatch(scheduler.strip())
+    if m is None or not 0 < int(m.group(1)) < 65536:
+        raise InputError(f"{scheduler!r} is not a scheduler address; give tcp://host:port (e.g. tcp://127.0.0.1:8786).")
 
 
 @contextlib.contextmanager
@@ -38,8 +66,8 @@ def _dask(scheduler: str | None, shared: Any) -> Iterator[dict[str, Any]]:
         raise InputError("the Dask backend needs dask.distributed: pip install 'dask[distributed]'.") from None
     if scheduler is not None:
         try:
-            client = distributed.Client(scheduler, timeout="20s")
-        except OSError as exc:
+            client = distributed.Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+        except (OSError, ValueError, TypeError) as exc:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc}).") from None
         own = True
     else:

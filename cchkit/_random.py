@@ -15,6 +15,10 @@ def as_generator(random_state: RandomState) -> np.random.Generator:
     """Return a numpy Generator from an int seed, a Generator (returned as is) or None."""
     if isinstance(random_state, np.random.Generator):
         return random_state
+    if isinstance(random_state, (bool, np.bool_)):
+        from .exceptions import InputError
+
+        raise InputError(f"random_state must be an int seed, a numpy Generator or None, got {random_state!r}.")
     if random_state is None or isinstance(random_state, (int, np.integer)):
         if random_state is not None and int(random_state) < 0:
             from .exceptions import InputError

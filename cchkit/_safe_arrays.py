@@ -72,10 +72,26 @@ def check_regular_file(path: Path, what: str) -> None:
         raise BundleFormatError(f"{path}: {what} is {kind}; cchkit reads only regular files.")
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict, refusing a key given twice (``json`` would keep the last)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def read_json(text: str | bytes, what: str) -> Any:
     """``json.loads`` with every failure (syntax, encoding, nesting too deep) as one message."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise BundleFormatError(f"{what} names {exc.args[0]!r} twice in one object; which one is meant is unclear.") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleFormatError(f"{what} is not valid JSON ({exc}).") from None
     except RecursionError:

@@ -57,6 +57,9 @@ def to_numpy(a: Any, name: str) -> np.ndarray:
             )
         a = np.ma.getdata(a)
     if hasattr(a, "detach") and hasattr(a, "cpu"):  # torch tensor, without importing torch
+        if getattr(a, "is_meta", False):
+            raise InputError(f"{name} is a torch tensor on the 'meta' device, which holds no values; "
+                             "materialise it (e.g. .to('cpu') after filling it) first.")
         a = a.detach().cpu().numpy()
     elif hasattr(a, "to_numpy"):  # pandas DataFrame / Series
         a = a.to_numpy()
@@ -105,6 +108,8 @@ def as_float_matrix(a: Any, name: str = "x", *, allow_nonfinite: bool = False) -
 def looks_discrete(a: Any) -> bool:
     """True when a 1-D array holds class labels: integers, booleans, strings, or whole floats."""
     arr = to_numpy(a, "y")
+    if arr.ndim == 2 and arr.shape[1] == 1:  # a column of labels, as a (n, 1) array
+        arr = arr[:, 0]
     if arr.ndim != 1:
         return False
     if arr.dtype.kind in "biuUS" or arr.dtype == object:

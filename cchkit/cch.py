@@ -195,8 +195,10 @@ def estimate_terms(
     if unknown:
         raise InputError(f"unknown term(s) {unknown}; choose from {', '.join(TERMS)}.")
     if variant == "matched":
+        # one projection per modality and seed: the same one the ranking's label terms use, so
+        # that I(Z_T; Z_S), I(Z_T; Y) and I([Z_T, Z_S]; Y) all see the same Z_T
         h_teacher = discriminant_projection(h_teacher, labels, random_state=random_state)
-        h_student = discriminant_projection(h_student, labels, random_state=random_state + 1)
+        h_student = discriminant_projection(h_student, labels, random_state=random_state)
     inputs = {
         "teacher_student": lambda: (h_teacher, h_student, False),
         "student_label": lambda: (h_student, labels, True),

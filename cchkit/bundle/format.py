@@ -73,7 +73,7 @@ def write_bundle_files(
     if p.suffix == ".npz":
         arrays = {**arrays, "__meta__": np.array(json.dumps({**header, **meta_for(None)}))}
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp.npz")
+        tmp = p.with_name(f".cchkit-{os.getpid()}.tmp.npz")  # short: p's own name may be at the length limit
         np.savez_compressed(tmp, **arrays)
         os.replace(tmp, p)
         return p
@@ -110,10 +110,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _check_sha256(path: Path, expected: Any, what: str) -> None:
-    """Raise when bundle.json records a checksum for ``path`` and the file does not match it."""
+def _check_sha256(path: Path, expected: Any, what: str, fname: str) -> None:
+    """Raise when bundle.json records a checksum for ``fname`` (the name it gives, looked up as
+    written even when ``path`` is a link to another name) and the file does not match it."""
     if isinstance(expected, dict):
-        expected = expected.get(path.name)
+        expected = expected.get(fname, expected.get(Path(fname).name))
     if isinstance(expected, str) and expected and _sha256(path) != expected:
         raise BundleFormatError(
             f"{path}: {what} does not match the sha256 recorded in bundle.json; the file is corrupt "
@@ -121,11 +122,13 @@ def _check_sha256(path: Path, expected: Any, what: str) -> None:
         )
 
 
-def _load_array(path: Path, what: str, sha256: Any = None) -> np.ndarray:
-    """One checked ``.npy`` (regular file, no objects, header matching its size, checksum)."""
+def _load_array(root: Path, fname: str, what: str, sha256: Any = None) -> np.ndarray:
+    """One checked ``.npy`` of the bundle directory ``root`` (inside it, a regular file, no
+    objects, header matching its size, checksum)."""
+    path = _inside(root, fname)
     check_regular_file(path, what)
     if sha256 is not None:
-        _check_sha256(path, sha256, what)
+        _check_sha256(path, sha256, what, fname)
     return read_npy(path, what)
 
 
@@ -173,6 +176,20 @@ def _check_bundle_json(meta: Any, meta_path: Path) -> None:
     names = label_meta.get("names")
     if names is not None and not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in names):
         raise BundleFormatError(f"{meta_path}: 'label.names' must be a list of class names (strings).")
+    if names is not None and len({str(v) for v in names}) < len(names):
+        dup = next(str(v) for i, v in enumerate(names) if str(v) in {str(w) for w in names[:i]})
+        raise BundleFormatError(
+            f"{meta_path}: 'label.names' lists class {dup!r} twice (as written or as text); two label codes would "
+            "become one class. Give every class a distinct name."
+        )
+    if "name" in meta and not isinstance(meta["name"], str):
+        raise BundleFormatError(f"{meta_path}: 'name' must be a string, got {meta['name']!r:.60}.")
+    for entry_name, entry in [*meta["modalities"].items(), ("label", label_meta)]:
+        for key in ("file", "ids", "label"):
+            if key in entry and isinstance(entry[key], str) and (not entry[key] or "\x00" in entry[key]):
+                raise BundleFormatError(
+                    f"{meta_path}: {entry_name!r} has {key!r} = {entry[key]!r:.40}, which is not a file name."
+                )
 
 
 def _read_dir(p: Path) -> BundleParts:
@@ -191,12 +208,12 @@ def _read_dir(p: Path) -> BundleParts:
     ids: dict[str, np.ndarray] = {}
     shared_label = None
     if label_meta.get("file"):
-        shared_label = _load_array(_inside(p, label_meta["file"]), "the label array", label_meta.get("sha256"))
+        shared_label = _load_array(p, label_meta["file"], "the label array", label_meta.get("sha256"))
     descriptions = {}
     reps = []
     for name, entry in meta["modalities"].items():
         fname = entry.get("file") or f"{name}.npy"
-        arr = _load_array(_inside(p, fname), f"modality {name!r}", entry.get("sha256"))
+        arr = _load_array(p, fname, f"modality {name!r}", entry.get("sha256"))
         if arr.ndim == 1:
             arr = arr[:, None]
         for key, actual in (("dim", arr.shape[1] if arr.ndim == 2 else None), ("n", arr.shape[0])):
@@ -207,13 +224,13 @@ def _read_dir(p: Path) -> BundleParts:
                 )
         arrays[name] = arr
         if entry.get("label"):
-            labels[name] = _load_array(_inside(p, entry["label"]), f"labels of {name!r}", entry.get("sha256"))
+            labels[name] = _load_array(p, entry["label"], f"labels of {name!r}", entry.get("sha256"))
         elif shared_label is not None:
             labels[name] = shared_label
         else:
             raise BundleError(f"{meta_path}: no labels for modality {name!r} (no 'label' file).")
         if entry.get("ids"):
-            ids[name] = _load_array(_inside(p, entry["ids"]), f"ids of {name!r}", entry.get("sha256"))
+            ids[name] = _load_array(p, entry["ids"], f"ids of {name!r}", entry.get("sha256"))
         descriptions[name] = str(entry.get("description", ""))
         if entry.get("representation"):
             reps.append(name)
@@ -241,7 +258,10 @@ def _decode_names(codes: np.ndarray, names: Sequence[str] | None) -> np.ndarray:
 
 
 def _inside(root: Path, fname: str) -> Path:
-    target = (root / fname).resolve()
+    try:
+        target = (root / fname).resolve()
+    except (ValueError, OSError) as exc:
+        raise BundleFormatError(f"bundle.json names a file {fname!r:.60} that cannot be opened ({exc}).") from None
     if root.resolve() not in target.parents:
         raise BundleFormatError(f"bundle.json points outside its directory ({fname!r}); refused.")
     return target

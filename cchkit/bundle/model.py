@@ -148,6 +148,7 @@ class ModalityBundle:
             )
         if not isinstance(arrays, Mapping) or not arrays:
             raise BundleError("arrays must be a non-empty mapping of modality name -> matrix.")
+        labels, ids = _align_pandas(arrays, labels, ids)
         descriptions = dict(descriptions or {})
         reps = set(representations)
         unknown = reps - set(arrays)
@@ -216,11 +217,11 @@ class ModalityBundle:
                 groups.setdefault(prefix, []).append(col)
         else:
             groups = {k: list(v) for k, v in modalities.items()}
-            missing = [c for cols in groups.values() for c in cols if c not in df.columns]
-            if missing:
-                raise BundleError(f"the modality mapping names columns the table lacks: {missing[:10]}.")
+            _check_mapping(groups, df, used)
         if not groups:
             raise BundleError("the table has no feature columns besides the label.")
+        if len(df) == 0:
+            raise BundleError("the table has a header but no rows; every sample is one row.")
         arrays = {}
         for mname, cols in groups.items():
             block = df[cols]
@@ -481,11 +482,103 @@ def _label_codes(arrays: Mapping[str, Any], labels: Any) -> tuple[dict[str, np.n
         if missing:
             raise BundleError(f"labels are missing for modalities {sorted(missing)}.")
         raw = {k: _label_values(to_numpy(labels[k], f"labels of {k!r}"), f"labels of {k!r}") for k in arrays}
+        _check_label_kinds(raw)
         codes_all, classes = as_labels(np.concatenate([raw[k] for k in arrays]), "labels")
         bounds = np.cumsum([0] + [raw[k].shape[0] for k in arrays])
         return {k: codes_all[bounds[i] : bounds[i + 1]] for i, k in enumerate(arrays)}, classes
     codes_all, classes = as_labels(_label_values(to_numpy(labels, "labels"), "labels"), "labels")
     return {k: codes_all for k in arrays}, classes
+
+
+def _check_mapping(groups: Mapping[str, list[str]], df: pd.DataFrame, reserved: set[str]) -> None:
+    """A modality mapping names existing columns, none twice, and never the label or id column
+    (a feature that is the label would make that modality a perfect, leaking teacher)."""
+    missing = [c for cols in groups.values() for c in cols if c not in df.columns]
+    if missing:
+        raise BundleError(f"the modality mapping names columns the table lacks: {missing[:10]}.")
+    for mname, cols in groups.items():
+        leak = [c for c in cols if c in reserved]
+        if leak:
+            raise BundleError(
+                f"modality {mname!r} lists {leak[0]!r}, the label or id column, as a feature; that would leak "
+                "the answer into the features. Remove it from the mapping."
+            )
+        twice = sorted({c for c in cols if cols.count(c) > 1})
+        if twice:
+            raise BundleError(f"modality {mname!r} lists column {twice[0]!r} more than once in the mapping.")
+
+
+def _is_pandas(a: Any) -> bool:
+    return isinstance(a, (pd.DataFrame, pd.Series))
+
+
+def _align_pandas(arrays: Mapping[str, Any], labels: Any, ids: Any) -> tuple[Any, Any]:
+    """Labels and ids for pandas inputs, paired by their index rather than by position.
+
+    DataFrames whose indexes differ (rows reordered, other samples) are paired on the index
+    values; a labels Series is aligned to each modality's index. Explicit ``ids`` win. Mixing an
+    indexed DataFrame with a plain array is refused: how their rows pair is unknown.
+    """
+    if ids is not None:
+        return labels, ids
+    frames = {k: a for k, a in arrays.items() if _is_pandas(a)}
+    if not frames:
+        return labels, ids
+    indexes = {k: a.index for k, a in frames.items()}
+    first = next(iter(indexes.values()))
+    same = len(frames) == len(arrays) and all(ix.equals(first) for ix in indexes.values())
+    default = all(ix.equals(pd.RangeIndex(len(ix))) for ix in indexes.values())
+    if same or (default and not _is_pandas(labels)):
+        if _is_pandas(labels) and not labels.index.equals(first):
+            labels = _reindexed(labels, first, "labels")
+        return labels, ids
+    if len(frames) < len(arrays):
+        plain = next(k for k in arrays if k not in frames)
+        raise BundleError(
+            f"modality {plain!r} is a plain array while {next(iter(frames))!r} is a pandas object with its own "
+            "index, so how their rows pair is unknown; pass ids=... (or DataFrames for every modality)."
+        )
+    if isinstance(labels, Mapping):
+        labels = {k: _reindexed(v, indexes[k], f"labels of {k!r}") if _is_pandas(v) else v for k, v in labels.items()}
+    elif _is_pandas(labels):
+        labels = {k: _reindexed(labels, ix, "labels") for k, ix in indexes.items()}
+    else:
+        raise BundleError(
+            "the modalities' DataFrames have different indexes (rows in another order, or other samples), so "
+            "a plain label array cannot be matched to their rows; pass the labels as a Series with the same "
+            "index, or ids=..."
+        )
+    return labels, {k: ix.to_numpy() for k, ix in indexes.items()}
+
+
+def _reindexed(series: Any, index: Any, what: str) -> np.ndarray:
+    """``series`` in the order of ``index``; an index value it lacks is refused."""
+    missing = index.difference(series.index)
+    if len(missing):
+        raise BundleError(f"{what} have no value for index {missing[0]!r} ({len(missing)} row(s) in all).")
+    return series.reindex(index).to_numpy()
+
+
+def _label_kind(v: np.ndarray) -> str:
+    """"number" or "text": what a modality's labels are (object arrays by their elements)."""
+    if v.dtype.kind in "biuf":
+        return "number"
+    if v.dtype.kind in "US":
+        return "text"
+    kinds = {"number" if isinstance(x, (int, float, np.number)) and not isinstance(x, bool) else "text" for x in v}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def _check_label_kinds(raw: Mapping[str, np.ndarray]) -> None:
+    """Refuse modalities whose labels are numbers in one and text in another: 0.0 and "0" would
+    be two classes, and no class of one modality would match a class of the other."""
+    kinds = {k: _label_kind(v) for k, v in raw.items()}
+    if len(set(kinds.values())) > 1:
+        desc = ", ".join(f"{k}: {v}" for k, v in kinds.items())
+        raise BundleError(
+            f"the modalities' labels are of different kinds ({desc}); convert them to one kind (all strings "
+            "or all integers) so that the same class has the same label everywhere."
+        )
 
 
 def _modality_ids(mname: str, n: int, ids: Any, paired: bool) -> np.ndarray:
@@ -494,6 +587,12 @@ def _modality_ids(mname: str, n: int, ids: Any, paired: bool) -> np.ndarray:
         return np.arange(n) if paired else np.array([f"{mname}:{i}" for i in range(n)])
     src = ids[mname] if isinstance(ids, Mapping) else ids
     mids = to_numpy(src, f"ids of {mname!r}").reshape(-1)
+    missing = pd.isna(mids) if mids.dtype.kind in "fOc" else np.zeros(mids.shape, bool)
+    if missing.any():
+        raise BundleError(
+            f"modality {mname!r} has {int(missing.sum())} missing (NaN/None) sample id(s), e.g. row "
+            f"{int(np.flatnonzero(missing)[0])}; every sample needs an id (a missing id would pair with any other)."
+        )
     if mids.dtype == object:
         mids = mids.astype(str)
     if mids.shape[0] != n:

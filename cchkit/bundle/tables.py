@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from .._safe_arrays import check_regular_file, read_json
-from ..exceptions import InputError
+from ..exceptions import CchkitError, InputError
 from .model import ModalityBundle
 
 __all__ = ["read_table", "read_column_mapping", "read_bundle_source", "TABLE_SUFFIXES", "SCVERSE_SUFFIXES"]
@@ -61,8 +61,10 @@ def _scverse_bundle(path: Path, label: str, name: str) -> ModalityBundle:
         return ModalityBundle.from_mudata(mudata.read_h5mu(path), label=label, name=name)
     except ImportError:
         raise InputError(f"reading {path.suffix} files needs anndata and mudata: pip install 'cchkit[scverse]'.") from None
-    except (OSError, KeyError) as exc:
-        raise InputError(f"{path} could not be read ({type(exc).__name__}: {exc}).") from None
+    except CchkitError:
+        raise
+    except Exception as exc:  # h5py and anndata raise many kinds on a corrupt or foreign file
+        raise InputError(f"{path} could not be read as {path.suffix} ({type(exc).__name__}: {exc}).") from None
 
 
 def read_bundle_source(path: str | os.PathLike[str], *, label: str = "label", name: str = "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -15,6 +16,15 @@ import pandas as pd
 from ..exceptions import InputError
 
 FORMATS = ("table", "json", "csv")
+#: the files this command has written so far (what an interruption reports)
+WRITTEN: list[Path] = []
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape_control(text: str) -> str:
+    """``text`` with terminal control characters (ESC sequences, bells, carriage returns...)
+    shown as ``\\x1b`` escapes: a name in a bundle must not be able to drive the terminal."""
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
 def fmt_num(v: Any, digits: int = 3) -> str:
@@ -40,7 +50,7 @@ def render_frame(df: pd.DataFrame) -> str:
 
 def _write_stdout(text: str) -> None:
     try:
-        sys.stdout.write(text)
+        sys.stdout.write(escape_control(text))
         sys.stdout.flush()
     except BrokenPipeError:
         # the reader went away (`cchkit rank ... | head -1`): stop quietly, as Unix tools do
@@ -81,6 +91,39 @@ def check_out_is_not_input(out: Path | None, inputs: list[Path | str]) -> None:
             raise InputError(f"--out {out} is the input {src}; cchkit never overwrites its input. Choose another path.")
 
 
+def check_outputs(*outputs: tuple[str, Path | None]) -> None:
+    """Refuse, before any work, output paths that cannot be written or that name one file twice.
+
+    ``outputs`` are (option, path) pairs such as ``("--out", out)``; None is stdout.
+    """
+    seen: dict[str, str] = {}
+    for option, path in outputs:
+        if path is None:
+            continue
+        path = Path(path)
+        key = os.path.realpath(path)
+        if key in seen:
+            raise InputError(f"{option} {path} is also given as {seen[key]}; one file cannot hold both outputs.")
+        seen[key] = option
+        _check_writable(path, option)
+
+
+def _check_writable(out: Path, option: str) -> None:
+    target = Path(os.path.realpath(out))
+    if target.exists():
+        mode = target.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError(f"{option} {out} is a directory; give a file path.")
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+            raise InputError(f"{option} {out} is not a regular file, a FIFO or a character device; refused.")
+        return
+    directory = target.parent
+    if not directory.is_dir():
+        raise InputError(f"{option} {out}: the directory {directory} does not exist.")
+    if not os.access(directory, os.W_OK):
+        raise InputError(f"{option} {out}: the directory {directory} is not writable.")
+
+
 def write_output(text: str, out: Path | None) -> None:
     """Print ``text`` to stdout, or write it to ``out``.
 
@@ -97,22 +140,24 @@ def write_output(text: str, out: Path | None) -> None:
         return
     out = Path(out)
     if out.is_symlink():
-        out = out.resolve()
+        out = Path(os.path.realpath(out))
     if out.exists():
         mode = out.stat().st_mode
         if stat.S_ISDIR(mode):
             raise InputError(f"--out {out} is a directory; give a file path.")
         if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
             _write_through(out, text)
+            WRITTEN.append(out)
             return
         if not stat.S_ISREG(mode):
             raise InputError(f"--out {out} is not a regular file, a FIFO or a character device; refused.")
     _write_atomic(out, text)
+    WRITTEN.append(out)
 
 
 def _write_through(out: Path, text: str) -> None:
     try:
-        with open(out, "w") as fh:
+        with open(out, "w", encoding="utf-8") as fh:
             fh.write(text)
     except OSError as exc:
         raise InputError(f"--out {out}: cannot write there ({exc.strerror or exc}).") from None
@@ -124,11 +169,12 @@ def _write_atomic(out: Path, text: str) -> None:
         raise InputError(f"--out {out}: the directory {directory} does not exist.")
     mode = stat.S_IMODE(out.stat().st_mode) if out.exists() else 0o666 & ~_umask()
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=directory)
+        # a short temporary name: the output's own name may already be at the file system's limit
+        fd, tmp = tempfile.mkstemp(prefix=".cchkit-", suffix=".tmp", dir=directory)
     except OSError as exc:
         raise InputError(f"--out {out}: cannot write there ({exc.strerror}).") from None
     try:
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())

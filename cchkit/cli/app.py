@@ -24,8 +24,18 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: terminal text that the locale cannot encode is escaped
+    (``\\u2265``) instead of failing; Ctrl-C outside a command ends with one line, exit 130."""
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: nothing was written.\n")
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

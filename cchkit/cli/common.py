@@ -17,7 +17,8 @@ import typer
 
 from .._params import Options, check_param
 from ..exceptions import CchkitError
-from ._output import FORMATS, check_out_is_not_input
+from . import _output
+from ._output import FORMATS, check_out_is_not_input, check_outputs, escape_control
 
 app = typer.Typer(
     name="cchkit",
@@ -95,12 +96,17 @@ def progress_enabled(quiet: bool) -> bool:
     return (not quiet) and sys.stderr.isatty()
 
 
+class _EscapingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_control(super().format(record))
+
+
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at the time of the record (a test runner swaps it)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.setFormatter(logging.Formatter("cchkit: %(message)s"))
+        self.setFormatter(_EscapingFormatter("cchkit: %(message)s"))
 
     @property
     def stream(self):  # noqa: ANN201
@@ -145,13 +151,26 @@ def split_names(value: str | None, option: str) -> list[str] | None:
     return names
 
 
-def start_command(quiet: bool, fmt: str, data: str, *outputs: Path | None) -> None:
+def start_command(quiet: bool, fmt: str, data: str, out: Path | None = None, report: Path | None = None) -> None:
     """What every command that reads ``--data`` and writes files does first: logging, the
-    ``--format`` check, and refusing an output path that is one of the inputs."""
+    ``--format`` check, and refusing, before any work, an output path that is one of the
+    inputs, that cannot be written, or that is given for both outputs."""
     setup_logging(quiet)
     check_format(fmt)
-    for path in outputs:
+    check_outputs(("--out", out), ("--report", report))
+    for path in (out, report):
         check_out_is_not_input(path, input_paths(data))
+
+
+def write_outputs(text: str, out: Path | None, html: str | None, report: Path | None) -> None:
+    """The result (stdout or ``--out``) and the HTML report, both rendered already; the report's
+    path is said on stderr."""
+    from ._output import write_output
+
+    write_output(text, out)
+    if report is not None and html is not None:
+        write_output(html, report)
+        typer.echo(f"report written to {escape_control(str(report))}", err=True)
 
 
 def repeated(values: list[str] | None) -> list[str]:
@@ -166,6 +185,7 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         import warnings
 
+        _output.WRITTEN.clear()
         try:
             with warnings.catch_warnings():
                 if kwargs.get("quiet"):
@@ -176,10 +196,10 @@ def handle_errors(func: F) -> F:
                 return func(*args, **kwargs)
         except CchkitError as exc:
             # one line, whatever the message quotes (a path or a name with a newline in it)
-            typer.echo("error: " + " ".join(str(exc).splitlines()), err=True)
+            typer.echo("error: " + escape_control(" ".join(str(exc).splitlines())), err=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            typer.echo("interrupted: nothing was written.", err=True)
+            typer.echo(interrupted_message(), err=True)
             raise typer.Exit(130) from None
         except typer.Exit:
             raise
@@ -188,7 +208,7 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(2) from None
         except Exception as exc:  # a bug: say so, with a hint
             typer.echo(
-                f"internal error: {type(exc).__name__}: {exc}\nThis is a bug in cchkit; please report it at "
+                f"internal error: {type(exc).__name__}: {escape_control(str(exc))}\nThis is a bug in cchkit; please report it at "
                 f"{ISSUES_URL} with the command you ran (CCHKIT_DEBUG=1 shows the traceback).",
                 err=True,
             )
@@ -202,6 +222,13 @@ def handle_errors(func: F) -> F:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    typer.echo(f"warning: {message}", err=True)
+    typer.echo(f"warning: {escape_control(str(message))}", err=True)
+
+
+def interrupted_message() -> str:
+    """What Ctrl-C leaves behind, truthfully: nothing, or the files already written."""
+    if not _output.WRITTEN:
+        return "interrupted: nothing was written."
+    return "interrupted after writing " + ", ".join(map(str, _output.WRITTEN)) + "; nothing else was written."
 
 

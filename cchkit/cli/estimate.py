@@ -41,7 +41,7 @@ def estimate(
     params: dict[str, Any] = {"random_state": seed, "n_bootstrap": n_bootstrap, "progress": c.progress_enabled(quiet)}
     if device != "auto":
         params["device"] = device
-    est = get_estimator_accepting(estimator, **params)
+    est = get_estimator_accepting(estimator, params)
     if y == "label":
         m = bundle.modality(x)
         result = est.estimate(m.data, m.labels, discrete_y=True)

@@ -45,11 +45,13 @@ def _write_new_bundle(bundle, out: Path) -> None:  # noqa: ANN001
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"--out {out}: the directory {parent} does not exist.")
-    if out.exists():
+    if out.exists() or out.is_symlink():  # a dangling link is an existing path too
         raise InputError(f"--out {out} already exists; cchkit does not overwrite bundles. Choose a new path.")
     tmp = Path(tempfile.mkdtemp(prefix=".cchkit-import-", dir=parent))
     try:
-        written = bundle.save(tmp / out.name)
+        written = bundle.save(tmp / ("bundle.npz" if out.suffix == ".npz" else "bundle"))
+        if out.exists() or out.is_symlink():  # appeared meanwhile: still never replaced
+            raise InputError(f"--out {out} appeared while the bundle was written; nothing was replaced.")
         os.replace(written, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

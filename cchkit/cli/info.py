@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import common as c
-from ._output import check_out_is_not_input, render_frame, write_output
+from ._output import render_frame, write_output
 
 
 @c.app.command(epilog="Example: cchkit info --data mfeat")
@@ -17,8 +17,7 @@ def info(data: str = c.DataOpt, fmt: str = c.FormatOpt, out: Optional[Path] = c.
 
     from ..datasets import load_bundle
 
-    c.check_format(fmt)
-    check_out_is_not_input(out, c.input_paths(data))
+    c.start_command(False, fmt, data, out)
     bundle = load_bundle(data)
     df = bundle.summary()
     if fmt == "json":

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Optional
 
+from ..exceptions import CchkitError
 from ._output import render_frame, write_output
 from .common import (
     FormatOpt,
@@ -12,6 +14,7 @@ from .common import (
     app,
     check_format,
     handle_errors,
+    setup_logging,
 )
 
 
@@ -25,22 +28,34 @@ def datasets(fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
 
     from .. import datasets as ds
 
+    setup_logging(False)
     check_format(fmt)
-    rows = []
-    for name in ds.list():
-        b = ds.load(name)
-        rows.append(
-            {
-                "name": name,
-                "modalities": ",".join(f"{m.name}({m.dim})" for m in b.modalities.values()),
-                "n": max(m.n for m in b.modalities.values()),
-                "classes": b.n_classes,
-                "source": str(b.metadata.get("source", ""))[:60],
-            }
-        )
-    df = pd.DataFrame(rows, columns=["name", "modalities", "n", "classes", "source"])
-    text = json.dumps({"rows": rows}, indent=2) if fmt == "json" else df.to_csv(index=False) if fmt == "csv" else render_frame(df)
+    rows = [_dataset_row(ds, name) for name in ds.list()]
+    df = pd.DataFrame(rows, columns=["name", "modalities", "n", "classes", "source"]).astype({"n": "Int64", "classes": "Int64"})
+    if fmt == "json":
+        text = json.dumps({"rows": rows}, indent=2)
+    elif fmt == "csv":
+        text = df.to_csv(index=False)
+    else:  # sources in full below the table (a URL cut in a column cannot be followed)
+        text = render_frame(df.drop(columns="source")) + "\n\n" + "\n".join(f"{r['name']}: {r['source']}" for r in rows)
     write_output(text, out)
+
+
+def _dataset_row(ds, name: str) -> dict:  # noqa: ANN001
+    """One row of ``cchkit datasets``; a bundle that cannot be read is listed as such (with a
+    warning), so that one broken bundle does not hide the others."""
+    try:
+        b = ds.load(name)
+    except CchkitError as exc:
+        logging.getLogger("cchkit").warning("dataset %r cannot be read: %s", name, exc)
+        return {"name": name, "modalities": "(unreadable)", "n": None, "classes": None, "source": str(exc)}
+    return {
+        "name": name,
+        "modalities": ",".join(f"{m.name}({m.dim})" for m in b.modalities.values()),
+        "n": max(m.n for m in b.modalities.values()),
+        "classes": b.n_classes,
+        "source": str(b.metadata.get("source", "")),
+    }
 
 
 @app.command(epilog="Example: cchkit estimators")

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from . import common as c
-from ._output import fmt_interval, fmt_num, render_frame, write_output
+from ._output import fmt_interval, fmt_num, render_frame
 
 
 @c.app.command(
@@ -44,12 +44,13 @@ def rank(
         text = ranking.to_csv()
     else:
         text = _ranking_text(ranking)
-    write_output(text, run.out)
-    if run.report is not None:
+    html = None
+    if run.report is not None:  # rendered before anything is written: a failure leaves no file changed
         from ..datasets import load_bundle
         from ..report import ranking_report
 
-        write_output(ranking_report(ranking, load_bundle(data)), run.report)
+        html = ranking_report(ranking, load_bundle(data))
+    c.write_outputs(text, run.out, html, run.report)
 
 
 def _ranking_text(ranking) -> str:  # noqa: ANN001

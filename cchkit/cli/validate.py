@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from . import common as c
-from ._output import fmt_interval, fmt_num, render_frame, write_output
+from ._output import fmt_interval, fmt_num, render_frame
 
 
 @c.app.command(
@@ -52,11 +52,12 @@ def validate(
         text = result.table.to_csv(index=False, float_format="%.6g")
     else:
         text = _validation_text(result)
-    write_output(text, run.out)
-    if run.report is not None:
+    html = None
+    if run.report is not None:  # rendered before anything is written
         from ..report import validation_report
 
-        write_output(validation_report(result, bundle), run.report)
+        html = validation_report(result, bundle)
+    c.write_outputs(text, run.out, html, run.report)
 
 
 def _validation_text(report) -> str:  # noqa: ANN001

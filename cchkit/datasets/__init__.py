@@ -26,6 +26,8 @@ def data_dir() -> Path:
     (``cchkit/datasets/data``, shipped in the wheel; found with :mod:`importlib.resources`)."""
     env = os.environ.get("CCHKIT_DATA_DIR")
     if env:
+        if not Path(env).is_dir():
+            raise BundleFormatError(f"CCHKIT_DATA_DIR={env!r} is not a directory; point it at a folder of bundles.")
         return Path(env)
     from importlib.resources import files
 

@@ -20,6 +20,7 @@ References
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from typing import Literal, get_args
 
@@ -191,13 +192,34 @@ def sinkhorn_alignment(
         if float(cd.max()) / eps <= 700.0:
             plan = _sinkhorn_native(cd, float(eps), int(n_iter), float(tol))
             return (plan.to(c.dtype) * c).sum()
-    with warnings.catch_warnings():
-        # POT warns when n_iter is reached; the plan is still a valid approximation.
-        warnings.filterwarnings("ignore", message="Sinkhorn did not converge")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         if gradient == "envelope":
             plan = ot.sinkhorn(a, b, c.detach(), float(eps), method="sinkhorn_log", numItermax=int(n_iter), stopThr=float(tol))
-            return (plan * c).sum()
-        return ot.sinkhorn2(a, b, c, float(eps), method="sinkhorn_log", numItermax=int(n_iter), stopThr=float(tol))
+            out = (plan * c).sum()
+        else:
+            out = ot.sinkhorn2(a, b, c, float(eps), method="sinkhorn_log", numItermax=int(n_iter), stopThr=float(tol))
+    for w in caught:  # POT's own warnings pass on; its non-convergence is said in cchkit's words
+        if "did not converge" in str(w.message):
+            _warn_not_converged(n_iter, tol, eps)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
+
+
+class SinkhornConvergenceWarning(UserWarning):
+    """Sinkhorn stopped at ``n_iter`` iterations with its marginals still off by more than ``tol``."""
+
+
+def _warn_not_converged(n_iter: int, tol: float, eps: float, violation: float | None = None) -> None:
+    """One warning text per setting (so the usual once-per-message filter shows it once, not on
+    every batch); the violation itself goes to the debug log."""
+    logger.debug("Sinkhorn stopped at %d iterations with marginal error %s (tol %g)", n_iter, violation, tol)
+    warnings.warn(
+        f"Sinkhorn did not converge in {n_iter} iterations to tol={tol:g}; the transport plan is an "
+        f"approximation. Raise n_iter or eps (now {eps:g}).",
+        SinkhornConvergenceWarning, stacklevel=3,
+    )
 
 
 def _sinkhorn_native(c: torch.Tensor, eps: float, n_iter: int, tol: float, check_every: int = 10) -> torch.Tensor:
@@ -210,11 +232,16 @@ def _sinkhorn_native(c: torch.Tensor, eps: float, n_iter: int, tol: float, check
     b = torch.full((m,), 1.0 / m, dtype=c.dtype, device=c.device)
     u = torch.ones(n, dtype=c.dtype, device=c.device)
     kt = k.T.contiguous()
+    violation = math.inf
     for i in range(n_iter):
         v = b / (kt @ u)
         u = a / (k @ v)
-        if i % check_every == 0 and float(torch.linalg.vector_norm(v * (kt @ u) - b)) < tol:
-            break
+        if i % check_every == 0 or i == n_iter - 1:
+            violation = float(torch.linalg.vector_norm(v * (kt @ u) - b))
+            if violation < tol:
+                break
+    else:
+        _warn_not_converged(n_iter, tol, eps, violation)
     return u[:, None] * k * v[None, :]
 
 

@@ -222,6 +222,12 @@ def _split_student(labels: np.ndarray, test_size: float, seed: int,
                 f"test split (test_size={test_size}); lower train_size or test_size."
             )
         return tr, te
+    n_cls = int(np.unique(labels[tr]).size)
+    if k < n_cls:
+        raise InputError(
+            f"train_size={train_size} gives {k} training sample(s) for {n_cls} classes; the student needs at "
+            "least one sample of every class. Raise train_size."
+        )
     sub, _ = _stratified(tr, labels, seed + 1, train_size=k)
     return sub, te
 
@@ -426,6 +432,21 @@ def _pair_rows(bundle: Any, student: str, teacher: str, s_ids_tr: np.ndarray, t_
     return pair_rows
 
 
+def _check_teacher_classes(teacher: str, teacher_labels: np.ndarray, student_labels: np.ndarray) -> None:
+    """A teacher trained on one class has nothing to teach (its soft targets are constant);
+    one that lacks some of the student's classes gives those classes no targets: warn."""
+    t_cls, s_cls = np.unique(teacher_labels), np.unique(student_labels)
+    if t_cls.size < 2:
+        raise BundleError(
+            f"teacher {teacher!r} has a single class in its training split; a teacher of one class carries no "
+            "class information to distil. Give it samples of at least two classes."
+        )
+    lacking = np.setdiff1d(s_cls, t_cls)
+    if lacking.size:
+        logger.warning("teacher %r has no training sample of %d of the student's classes; those classes get no "
+                       "teacher targets.", teacher, lacking.size)
+
+
 def _prepare(bundle: Any, student: str, teacher: str, *, test_size: float, split_seed: int, fill_seed: int,
              paired: bool, exclude_test_ids: bool, device: torch.device,
              train_size: int | float | None = None, val_size: float = 0.0, val_seed: int = 0) -> _Prepared:
@@ -442,6 +463,7 @@ def _prepare(bundle: Any, student: str, teacher: str, *, test_size: float, split
             f"teacher {teacher!r} has {t_tr.size} training sample(s) left after holding out the student's "
             "test samples; it needs more samples."
         )
+    _check_teacher_classes(teacher, t_lab[t_tr], S.labels[tr])
     mu_s, sd_s = standardize_fit(S.data[tr])
     mu_t, sd_t = standardize_fit(t_data[t_tr])
     xs = (S.data - mu_s) / sd_s

@@ -61,8 +61,10 @@ REPORT_COLUMNS = [
 ]
 
 
-def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and two-sided Student-t interval of the mean (NaN interval for fewer than 2 values)."""
+def t_interval(x: np.ndarray, level: float = 0.95,
+               bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t interval of the mean (NaN interval for fewer than 2 values),
+    clipped to ``bounds``: an accuracy's interval stays in [0, 1], a gain's in [-1, 1]."""
     from scipy import stats
 
     x = np.asarray(x, dtype=float)
@@ -74,7 +76,8 @@ def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]
         return (m, math.nan, math.nan)
     se = float(x.std(ddof=1)) / math.sqrt(x.size)
     h = float(stats.t.ppf(0.5 + level / 2, x.size - 1)) * se
-    return (m, m - h, m + h)
+    lo, hi = bounds
+    return (m, max(m - h, lo), min(m + h, hi))
 
 
 def _clean(v: Any) -> Any:
@@ -365,11 +368,11 @@ _RANKING_COPIED = ("cch_score", "cch_low", "cch_high", "teacher_accuracy", "stud
 def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: Any, n_seeds: int) -> dict[str, Any]:
     """One report row: accuracies and the paired gain over seeds, with the ranking's scores."""
     base = tr[tr["method"] == "none"].set_index("seed")["accuracy"]
-    an = t_interval(base.to_numpy())
+    an = t_interval(base.to_numpy(), bounds=(0.0, 1.0))
     mr = tr[tr["method"] == method].set_index("seed")
     acc = mr["accuracy"]
     gains = (acc - base.reindex(acc.index)).to_numpy(dtype=float)
-    a, g = t_interval(acc.to_numpy()), t_interval(gains)
+    a, g = t_interval(acc.to_numpy(), bounds=(0.0, 1.0)), t_interval(gains, bounds=(-1.0, 1.0))
     errs = [e for e in mr["error"] if e]
     teacher_acc = mr["teacher_accuracy"]
     row: dict[str, Any] = dict(
@@ -478,7 +481,8 @@ def criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:
     agree = int(((x[sig] > thr[sig]) == (g[sig] > 0)).sum())
     n_sig = int(sig.sum())
     top = math.nan
-    if ok.any():
+    if ok.sum() >= 2 and np.isfinite(t["gain_low"].to_numpy(dtype=float)[ok]).all():
+        # a claim needs two teachers to compare and gains with intervals (two seeds or more)
         top = bool(np.nanargmax(np.where(ok, x, -np.inf)) == np.nanargmax(np.where(ok, g, -np.inf)))
     return {"spearman": rho, "sign_agree": agree, "n_significant": n_sig,
             "sign_share": agree / n_sig if n_sig else math.nan, "top_is_best": top, "threshold": rule}

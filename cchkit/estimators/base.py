@@ -70,6 +70,8 @@ class MIEstimator(abc.ABC):
     @validate_params({"standardize": [BOOL]})
     def __init__(self, *, standardize: bool = True, random_state: RandomState = None) -> None:
         self.standardize = bool(standardize)
+        if not isinstance(random_state, np.random.Generator):
+            as_generator(random_state)  # a bool, a negative or a float seed fails here, not at estimate()
         self.random_state = random_state
 
     # ---------------------------------------------------------------- parameters
@@ -185,7 +187,9 @@ class MIEstimator(abc.ABC):
         self._check_n(n)
         check_informative_columns(xm, "x")
         check_informative_columns(ym, "y")
-        raw = self._estimate_continuous(self._prepare(xm, "x"), self._prepare(ym, "y"))
+        xp, yp = self._prepare(xm, "x"), self._prepare(ym, "y")
+        check_not_determined(xp, yp)
+        raw = self._estimate_continuous(xp, yp)
         if self.bound == "lower" and raw.value < 0:
             # MI >= 0, so max(0, bound) is still a valid lower bound; a negative bound means
             # the critic learned nothing useful (too little training or data)
@@ -230,6 +234,40 @@ class MIEstimator(abc.ABC):
     @abc.abstractmethod
     def _estimate_discrete(self, x: np.ndarray, labels: np.ndarray) -> RawEstimate:
         """I(X; Y) for a float matrix and integer labels 0..C-1 (C >= 2)."""
+
+
+#: rows used to test whether y is a linear function of x (a canonical correlation of 1 shows
+#: on any subsample that has more rows than columns)
+_DETERMINED_ROWS = 20_000
+
+
+def max_canonical_correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """The largest canonical correlation between the columns of ``x`` and ``y`` (centred),
+    from the singular values of ``Q_x^T Q_y`` (thin QR factors)."""
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    qx, _ = np.linalg.qr(xc)
+    qy, _ = np.linalg.qr(yc)
+    return float(np.linalg.svd(qx.T @ qy, compute_uv=False).max(initial=0.0))
+
+
+def check_not_determined(x: np.ndarray, y: np.ndarray) -> None:
+    """Refuse a pair where some linear combination of ``y`` is one of ``x`` (a copy, ``2x + 1``).
+
+    For continuous variables such a pair has infinite mutual information; every estimator
+    would still return a finite number with a confident interval (the Gaussian one a large
+    value, KSG ``psi(n) - psi(k)`` on every subsample, so an interval of zero width).
+    """
+    n = x.shape[0]
+    rows = np.linspace(0, n - 1, num=min(n, _DETERMINED_ROWS)).astype(int)
+    xs, ys = x[rows], y[rows]
+    if xs.shape[0] <= xs.shape[1] + ys.shape[1]:
+        return
+    if max_canonical_correlation(xs, ys) > 1.0 - 1e-9:
+        raise InputError(
+            "y is an exact linear function of x (canonical correlation 1: a copy, or y = a x + b); their "
+            "mutual information is infinite for continuous variables, so there is no finite estimate. "
+            "Drop the duplicated modality or columns."
+        )
 
 
 def _clip_to_label_entropy(raw: RawEstimate, h_y: float) -> RawEstimate:

@@ -64,9 +64,16 @@ from .base import MIEstimator
 from .contract import RawEstimate
 from .registry import register_estimator
 
-__all__ = ["GaussianMI", "wishart_logdet_bias"]
+__all__ = ["GaussianMI", "wishart_logdet_bias", "MAX_MC_DRAWS"]
 
 _BOOTSTRAP_BUDGET = 3e9  # multiply-adds allowed for the vectorised bootstrap under ci="auto"
+#: Monte Carlo draws of the label form: the first round, and the most ``n_mc="auto"`` adds up to
+_INITIAL_MC_DRAWS = 4000
+MAX_MC_DRAWS = 2_000_000
+#: ``n_mc="auto"`` draws until the MC standard error is at most this share of the sampling one
+_MC_SHARE = 0.25
+#: elements of one MC chunk's (C, M, C, d) work array (memory bound)
+_MC_CHUNK_ELEMENTS = 2e7
 _MAX_COVARIANCE_BYTES = 1 << 30  # one (d x d) float64 covariance larger than this is refused
 
 
@@ -132,8 +139,12 @@ class GaussianMI(MIEstimator):
         or a shared within-class covariance ("pooled", shrunk likewise). "auto" uses "full" only
         when every class has at least d^2 samples: per-class covariances add
         (C-1) d (d+1)/2 parameters, whose first-order upward bias is large otherwise.
-    n_mc : int, default 4000
-        Monte Carlo samples for the label form (stratified by class).
+    n_mc : "auto" or int, default "auto"
+        Monte Carlo draws of the label form's integral (stratified by class). Whatever the
+        setting, the Monte Carlo standard error is added to the interval (in quadrature). "auto"
+        starts at 4,000 draws and adds draws until that error is at most a quarter of the
+        sampling standard error (so it widens the interval by at most 3%), up to
+        :data:`MAX_MC_DRAWS`; an integer fixes the number of draws.
     ci : {"auto", "bootstrap", "asymptotic", None}, default "auto"
     n_bootstrap : int, default 200
     confidence : float, default 0.95
@@ -148,7 +159,7 @@ class GaussianMI(MIEstimator):
             "bias_correction": [BOOL],
             "shrinkage": [Options(["auto"]), NONE, Interval(Real, 0, 1)],
             "class_covariance": [Options(["auto", "full", "pooled"])],
-            "n_mc": [Interval(Integral, 100, None)],
+            "n_mc": [Options(["auto"]), Interval(Integral, 100, None)],
             "ci": [Options(["auto", "bootstrap", "asymptotic"]), NONE],
             "n_bootstrap": [Interval(Integral, 1, None)],
             "confidence": [Interval(Real, 0, 1, closed="neither")],
@@ -160,7 +171,7 @@ class GaussianMI(MIEstimator):
         bias_correction: bool = True,
         shrinkage: Literal["auto"] | float | None = "auto",
         class_covariance: Literal["auto", "full", "pooled"] = "auto",
-        n_mc: int = 4000,
+        n_mc: Literal["auto"] | int = "auto",
         ci: Literal["auto", "bootstrap", "asymptotic"] | None = "auto",
         n_bootstrap: int = 200,
         confidence: float = 0.95,
@@ -171,7 +182,7 @@ class GaussianMI(MIEstimator):
         self.bias_correction = bool(bias_correction)
         self.shrinkage = shrinkage
         self.class_covariance = class_covariance
-        self.n_mc = int(n_mc)
+        self.n_mc = n_mc if n_mc == "auto" else int(n_mc)
         self.ci = ci
         self.n_bootstrap = int(n_bootstrap)
         self.confidence = float(confidence)
@@ -290,50 +301,56 @@ class GaussianMI(MIEstimator):
         k_extra = (n_cls - 1) * (d + (d * (d + 1) // 2 if mode == "full" else 0))
         label_bias = k_extra / (2.0 * n) if self.bias_correction else 0.0
         rng = self._rng()
-        # stratified Monte Carlo draws (common random numbers for every bootstrap resample)
         pi0 = counts / n
-        draws = _stratified_draws(rng, pi0, self.n_mc, d)
-        draws_boot = _stratified_draws(rng, pi0, min(self.n_mc, 1000), d)
+        draws_boot = _stratified_draws(rng, pi0, min(self._initial_draws(), 1000), d)  # common to every resample
         zt = torch.from_numpy(x)
         lab = torch.from_numpy(labels)
-
-        def mixture_mi(w, mc):
-            return _label_form_mi(zt, lab, w, n_cls, mode, shrink, mc, label_bias)
-
-        val, (mu, cov, pi) = mixture_mi(torch.ones(1, n, dtype=torch.float64), draws)
-        value = float(val[0])
-        if not math.isfinite(value):
+        mu, cov, pi = _class_moments(zt, lab, torch.ones(1, n, dtype=torch.float64), n_cls, mode, shrink)
+        point = _MCPoint(mu, cov, pi, pi0, rng)
+        point.add(self._initial_draws())
+        if not math.isfinite(point.plug_in):
             raise InputError(
                 f"the class covariances of x ({n} samples, {d} dims, {n_cls} classes) are singular, so the "
                 "Gaussian label form is undefined; give more samples per class or fewer dimensions."
             )
         lo_kt, hi_kt = _kolchinsky_tracey_bounds(mu[0], cov[0], pi[0])
-        value = max(value, 0.0)
         extra = {"method": "stratified Monte Carlo MI of the class-conditional Gaussian mixture",
-                 "class_covariance": mode, "bias_correction": label_bias, "n_mc": int(draws[1].sum()),
+                 "class_covariance": mode, "bias_correction": label_bias,
                  "kt_lower_bhattacharyya": lo_kt, "kt_upper_kl": hi_kt}
+        h_pi = float(-(pi0 * np.log(pi0)).sum())
+        spread = self._label_spread(rng, n, d, counts, draws_boot, zt, lab, n_cls, mode, shrink, label_bias, k_extra)
+        if self.n_mc == "auto" and math.isfinite(spread.se):
+            point.refine(target_se=_MC_SHARE * spread.se, budget=_mc_budget(n_cls, d, mode))
+        value = max(_debiased(point.plug_in, label_bias, h_pi), 0.0)
+        extra.update(n_mc=point.n_draws, mc_se=point.se)
+        return spread.finish(value, point.se, extra, self.confidence, h_pi)
+
+    def _initial_draws(self) -> int:
+        return _INITIAL_MC_DRAWS if self.n_mc == "auto" else int(self.n_mc)
+
+    def _label_spread(self, rng: np.random.Generator, n: int, d: int, counts: np.ndarray, draws_boot: tuple,
+                      zt: Any, lab: Any, n_cls: int, mode: str, shrink: np.ndarray, label_bias: float,
+                      k_extra: int) -> _Spread:
+        """The sampling spread of the label form: bootstrap (within budget) or m-out-of-n subsampling."""
         if self.ci is None:
-            return RawEstimate(value=value, extra=extra)
+            return _Spread(kind="none", ci_method="none")
         if self.ci == "asymptotic" or (self.ci == "auto" and self.n_bootstrap * n * d * d > _BOOTSTRAP_BUDGET):
             fit = _LabelFit(zt, lab, n_cls, mode, shrink, k_extra if self.bias_correction else 0, draws_boot)
-            return self._subsampled_labels(rng, value, extra, fit, h_y=float(-(pi0 * np.log(pi0)).sum()))
+            return self._subsampled_labels(rng, fit)
         n_boot_mc = int(draws_boot[1].sum())
         chunk = max(1, int(2e7 // max(n_boot_mc * counts.size * d, 1)))
-        boot = self._bootstrap(rng, n, chunk, lambda w: mixture_mi(w, draws_boot)[0])
+        boot = self._bootstrap(
+            rng, n, chunk, lambda w: _label_form_mi(zt, lab, w, n_cls, mode, shrink, draws_boot, label_bias)[0])
         boot = boot[np.isfinite(boot)]
         if boot.size < self.n_bootstrap / 2:  # most resamples lost a class or went singular
-            return RawEstimate(value=value, extra=extra, ci_method=(
+            return _Spread(kind="none", ci_method=(
                 f"none (only {boot.size} of {self.n_bootstrap} bootstrap resamples kept every class "
-                "with a non-singular covariance: too few samples per class for an interval)"
-            ))
-        return RawEstimate(
-            value=value, ci=_percentile_ci(value, boot, self.confidence), extra=extra, se=_boot_se(boot),
-            ci_method=f"bootstrap ({self.n_bootstrap} resamples, median-centred percentile interval, "
-                      f"{n_boot_mc} common MC draws per resample)",
-        )
+                "with a non-singular covariance: too few samples per class for an interval)"))
+        return _Spread(kind="bootstrap", boot=boot, se=_boot_se(boot), ci_method=(
+            f"bootstrap ({self.n_bootstrap} resamples, median-centred percentile interval, "
+            f"{n_boot_mc} common MC draws per resample)"))
 
-    def _subsampled_labels(self, rng: np.random.Generator, value: float, extra: dict[str, Any], fit: _LabelFit,
-                           h_y: float) -> RawEstimate:
+    def _subsampled_labels(self, rng: np.random.Generator, fit: _LabelFit) -> _Spread:
         r"""An m-out-of-n subsampling interval (Politis & Romano, Ann. Statist. 1994) where the
         bootstrap is over budget: the label form on ``n_bootstrap`` class-stratified subsamples
         of ``m`` rows (``m`` so that they cost what the budget allows), each with its own bias
@@ -350,18 +367,113 @@ class GaussianMI(MIEstimator):
         vals = np.array([fit.mi(_stratified_subsample(rng, fit.labels_np, m)) for _ in range(self.n_bootstrap)])
         vals = vals[np.isfinite(vals)]
         if vals.size < self.n_bootstrap / 2:
-            return RawEstimate(value=value, extra=extra, ci_method=(
+            return _Spread(kind="none", ci_method=(
                 f"none (only {vals.size} of {self.n_bootstrap} subsamples of {m} rows kept every class with a "
                 "non-singular covariance)"))
         se = float(vals.std(ddof=1)) * math.sqrt(m / (n - m))
-        zq = _normal_quantile(self.confidence)
-        ci = (max(value - zq * se, 0.0), min(value + zq * se, h_y))
-        return RawEstimate(value=value, ci=ci, extra=extra, se=se, ci_method=(
+        return _Spread(kind="normal", se=se, ci_method=(
             f"m-out-of-n subsampling ({self.n_bootstrap} class-stratified subsamples of {m} of the {n} rows; "
             "se = sd x sqrt(m/(n-m)), normal interval), as the bootstrap is over budget or ci='asymptotic'"))
 
 
 # ---------------------------------------------------------------------- helpers
+def _debiased(plug: Any, bias: float, h_pi: Any) -> Any:
+    """The plug-in label form minus its first-order bias, damped to 0 at the H(Y) ceiling."""
+    import torch
+
+    if isinstance(plug, torch.Tensor):
+        return plug - bias * torch.clamp(1.0 - plug / h_pi, 0.0, 1.0)
+    return plug - bias * min(max(1.0 - plug / h_pi, 0.0), 1.0)
+
+
+def _mc_budget(n_cls: int, d: int, mode: str) -> int:
+    """The most MC draws worth spending: :data:`MAX_MC_DRAWS`, fewer where each draw is costly
+    (a draw costs about C d^2 operations, C^2 d^2 with per-class covariances)."""
+    per_draw = n_cls * d * d * (n_cls if mode == "full" else 1)
+    return int(min(MAX_MC_DRAWS, max(_INITIAL_MC_DRAWS, 4e10 // max(per_draw, 1))))
+
+
+class _MCPoint:
+    r"""The label form's Monte Carlo integral for one fitted mixture, with its own error.
+
+    Draws are added in rounds (stratified by class, in chunks that bound memory); per class c
+    the running sum and sum of squares of the terms :math:`t = \log p_c(h) - \log\sum_j
+    \pi_j p_j(h)` give the estimate :math:`\sum_c \pi_c \bar t_c` and its Monte Carlo
+    standard error :math:`\sqrt{\sum_c \pi_c^2 s_c^2 / m_c}`.
+    """
+
+    def __init__(self, mu: Any, cov: Any, pi: Any, pi0: np.ndarray, rng: np.random.Generator) -> None:
+        self.mu, self.cov, self.pi, self.pi0, self.rng = mu, cov, pi, pi0, rng
+        n_cls = pi0.size
+        self.s1, self.s2, self.m = np.zeros(n_cls), np.zeros(n_cls), np.zeros(n_cls)
+        self.failed = False
+
+    @property
+    def n_draws(self) -> int:
+        return int(self.m.sum())
+
+    @property
+    def plug_in(self) -> float:
+        if self.failed or not self.m.all():
+            return math.nan
+        return float((self.pi[0].numpy() * self.s1 / self.m).sum())
+
+    @property
+    def se(self) -> float:
+        if self.failed or (self.m < 2).any():
+            return math.nan
+        mean = self.s1 / self.m
+        var = np.maximum(self.s2 / self.m - mean**2, 0.0) * self.m / (self.m - 1)
+        return float(math.sqrt((self.pi[0].numpy() ** 2 * var / self.m).sum()))
+
+    def add(self, n_draws: int) -> None:
+        """Draw ``n_draws`` more points (in chunks) and add their terms."""
+        n_cls, d = self.mu.shape[1], self.mu.shape[2]
+        per_draw = n_cls * d * (n_cls if self.cov.shape[1] > 1 else 1)
+        chunk = max(1000, int(_MC_CHUNK_ELEMENTS // max(per_draw, 1)))
+        left = int(n_draws)
+        while left > 0 and not self.failed:
+            eps, m_c, mask = _stratified_draws(self.rng, self.pi0, min(chunk, left), d)
+            s1, s2, failed = _mc_class_sums(self.mu, self.cov, self.pi, eps, m_c, mask)
+            self.failed = bool(failed[0])
+            self.s1 += s1[0].numpy()
+            self.s2 += s2[0].numpy()
+            self.m += m_c
+            left -= int(m_c.sum())
+
+    def refine(self, target_se: float, budget: int) -> None:
+        """Add draws until the MC standard error is at most ``target_se`` (or ``budget`` draws)."""
+        while not self.failed and self.se > target_se and self.n_draws < budget:
+            need = self.n_draws * (self.se / max(target_se, 1e-12)) ** 2
+            self.add(int(min(budget, 1.1 * need)) - self.n_draws)
+
+
+class _Spread:
+    """The sampling spread of an estimate (bootstrap values, or a normal standard error), made
+    into the final interval once the point and its Monte Carlo error are known."""
+
+    def __init__(self, kind: str, ci_method: str, boot: np.ndarray | None = None, se: float = math.nan) -> None:
+        self.kind, self.ci_method, self.boot, self.se = kind, ci_method, boot, se
+
+    def finish(self, value: float, mc_se: float, extra: dict[str, Any], confidence: float,
+               h_y: float) -> RawEstimate:
+        r"""``value`` with the interval of both errors: each side's sampling half-width
+        :math:`w` becomes :math:`\sqrt{w^2 + (z\,se_{MC})^2}` and the standard error
+        :math:`\sqrt{se^2 + se_{MC}^2}`."""
+        if self.kind == "none":
+            return RawEstimate(value=value, extra=extra, ci_method=self.ci_method)
+        zq = _normal_quantile(confidence)
+        if self.kind == "bootstrap":
+            lo, hi = _percentile_ci(value, self.boot, confidence)
+        else:
+            lo, hi = value - zq * self.se, value + zq * self.se
+        mc = zq * mc_se if math.isfinite(mc_se) else 0.0
+        lo, hi = value - math.hypot(value - lo, mc), value + math.hypot(hi - value, mc)
+        se = math.hypot(self.se, mc_se if math.isfinite(mc_se) else 0.0)
+        method = self.ci_method + f"; Monte Carlo error of the integral (se {mc_se:.2g}) added in quadrature"
+        return RawEstimate(value=value, ci=(max(lo, 0.0), min(hi, h_y)), extra=extra, se=se, ci_method=method)
+
+
 class _LabelFit:
     """The label form on a subset of the rows: class moments of those rows, the full sample's
     shrinkage and common MC draws, and the Wilks bias ``k_extra / (2 m)`` for their number m."""
@@ -392,7 +504,7 @@ def _label_form_mi(z: Any, lab: Any, w: Any, n_cls: int, mode: str, shrink: np.n
     mu, cov, pi = _class_moments(z, lab, w, n_cls, mode, shrink)
     plug = _mc_mixture_mi(mu, cov, pi, *draws)
     h_pi = -(pi * torch.log(pi)).sum(1)
-    return plug - bias * torch.clamp(1.0 - plug / h_pi, 0.0, 1.0), (mu, cov, pi)
+    return _debiased(plug, bias, h_pi), (mu, cov, pi)
 
 
 def _stratified_subsample(rng: np.random.Generator, labels: np.ndarray, m: int) -> np.ndarray:
@@ -502,8 +614,9 @@ def _stratified_draws(rng: np.random.Generator, pi: np.ndarray, n_mc: int, d: in
     return eps, m_c, mask
 
 
-def _mc_mixture_mi(mu, cov, pi, eps, m_c, mask):
-    """Stratified MC of I(H; Y) for B fitted mixtures at once.
+def _mc_class_sums(mu, cov, pi, eps, m_c, mask):
+    """Per class, the sum and the sum of squares of the MC terms of B fitted mixtures at once,
+    and which mixtures failed (a covariance not positive definite).
 
     ``mu`` (B, C, d), ``cov`` (B, C, d, d), ``pi`` (B, C); class c's draws are
     h = mu_c + L_c eps[c] and contribute log p_c(h) - log sum_j pi_j p_j(h) <= -log pi_c.
@@ -535,8 +648,15 @@ def _mc_mixture_mi(mu, cov, pi, eps, m_c, mask):
     logmix = torch.logsumexp(torch.log(pi)[:, None, None, :] + logp, dim=-1)  # (B, C, M)
     own = torch.diagonal(logp, dim1=1, dim2=3).permute(0, 2, 1)  # (B, C, M): log p_c(h) for h from c
     term = (own - logmix) * mask
-    per_class = term.sum(-1) / torch.from_numpy(m_c).to(term.dtype)
-    mi = (pi * per_class).sum(1)
+    return term.sum(-1), (term**2).sum(-1), failed
+
+
+def _mc_mixture_mi(mu, cov, pi, eps, m_c, mask):
+    """Stratified MC of I(H; Y) for B fitted mixtures at once (NaN where a covariance failed)."""
+    import torch
+
+    s1, _, failed = _mc_class_sums(mu, cov, pi, eps, m_c, mask)
+    mi = (pi * s1 / torch.from_numpy(m_c).to(s1.dtype)).sum(1)
     return torch.where(failed, torch.full_like(mi, math.nan), mi)
 
 

@@ -11,7 +11,7 @@ its modules (this one included), so every process sees them.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from ..exceptions import EstimatorError, UnknownEstimatorError
@@ -37,6 +37,11 @@ def register_estimator(name: str) -> Callable[[E], E]:
     def decorator(cls: E) -> E:
         if not (isinstance(cls, type) and callable(getattr(cls, "estimate", None))):
             raise TypeError("register_estimator decorates estimator classes (with an estimate method)")
+        if any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values()):
+            raise TypeError(
+                f"{cls.__name__}.__init__ takes **kwargs; list every parameter explicitly (as scikit-learn "
+                "requires), so that a misspelt parameter is refused instead of dropped"
+            )
         if name in _REGISTRY and _REGISTRY[name] is not cls:
             raise EstimatorError(f"an estimator named {name!r} is already registered")
         cls.name = name  # type: ignore[attr-defined]
@@ -71,25 +76,41 @@ def estimator_class(name: str) -> type:
         ) from None
 
 
+def _accepted(cls: type) -> list[str]:
+    """The keyword arguments a registered class's constructor takes (no ``**kwargs`` allowed)."""
+    params = inspect.signature(cls.__init__).parameters
+    return [k for k, p in params.items() if k != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+
 def get_estimator(name: str | Estimator, **params: Any) -> Estimator:
     """Build a registered estimator: ``get_estimator("ksg", k=5, random_state=0)``.
 
-    An estimator instance is returned as it is.
+    An estimator instance is returned as it is. A parameter the estimator does not take is
+    refused by name, with the accepted ones listed: a misspelt ``kk=50`` is never dropped.
     """
     if not isinstance(name, str) and isinstance(name, Estimator):
         return name
     cls = estimator_class(name)  # type: ignore[arg-type]
+    accepted = _accepted(cls)
+    unknown = [k for k in params if k not in accepted]
+    if unknown:
+        raise EstimatorError(
+            f"estimator {name!r} has no parameter(s) {', '.join(map(repr, unknown))}; "
+            f"it accepts {', '.join(accepted)}."
+        )
     try:
         return cls(**params)
     except TypeError as exc:
         raise EstimatorError(f"bad parameters for estimator {name!r}: {exc}") from None
 
 
-def get_estimator_accepting(name: str, **params: Any) -> Estimator:
-    """Build ``name`` with the keyword arguments of ``params`` that its constructor accepts.
+def get_estimator_accepting(name: str, offered: Mapping[str, Any] | None = None, **params: Any) -> Estimator:
+    """Build ``name`` with ``params`` (each must be accepted) and the ``offered`` settings it takes.
 
-    Used where one set of options (``n_bootstrap``, ``device``, ``progress``...) is offered to
-    estimators of different kinds; the others are dropped.
+    ``offered`` holds the options one command offers to estimators of different kinds
+    (``n_bootstrap``, ``device``, ``progress``, ``random_state``): those the constructor does
+    not take are left out. ``params`` are the user's own and are refused when unknown.
     """
-    accepted = inspect.signature(estimator_class(name).__init__).parameters
-    return get_estimator(name, **{k: v for k, v in params.items() if k in accepted})
+    accepted = set(_accepted(estimator_class(name)))
+    kept = {k: v for k, v in (offered or {}).items() if k in accepted}
+    return get_estimator(name, **{**kept, **params})

@@ -32,7 +32,7 @@ from ..exceptions import EstimatorError, InputError
 from .base import MIEstimator
 from .contract import RawEstimate
 
-__all__ = ["VariationalLabelMI", "fano_lower_bound", "heldout_log_probs"]
+__all__ = ["VariationalLabelMI", "fano_lower_bound", "fano_se", "heldout_log_probs"]
 
 _Z95 = 1.959963984540054
 
@@ -42,6 +42,19 @@ def fano_lower_bound(h_y: float, error: float, n_classes: int) -> float:
     e = min(max(float(error), 0.0), 1.0)
     h_e = 0.0 if e in (0.0, 1.0) else -(e * math.log(e) + (1 - e) * math.log(1 - e))
     return max(0.0, h_y - h_e - e * math.log(max(n_classes - 1, 1)))
+
+
+def fano_se(error: float, n_classes: int, n: int) -> float:
+    r"""Standard error of Fano's bound by the delta method on the error rate :math:`P_e`:
+
+    .. math:: \left|\frac{d}{dP_e}\right| = \left|\log\frac{1 - P_e}{P_e} + \log(C - 1)\right|,
+              \qquad se(P_e) = \sqrt{P_e (1 - P_e) / n}.
+
+    At :math:`P_e = 0` the binomial standard error is 0 and the derivative infinite; the rule of
+    three's :math:`P_e = 3 / n` (the upper 95% bound of a rate with no events) stands in."""
+    e = min(max(float(error), 3.0 / n), 1.0 - 1.0 / n)
+    slope = abs(math.log((1 - e) / e) + math.log(max(n_classes - 1, 1)))
+    return slope * math.sqrt(e * (1 - e) / n)
 
 
 def heldout_log_probs(x: np.ndarray, labels: np.ndarray, *, folds: int = 5, C: float = 1.0,
@@ -115,8 +128,10 @@ class VariationalLabelMI(MIEstimator):
         error = float((pred != labels).mean())
         fano = fano_lower_bound(h_y, error, int(p.size))
         value = max(ba, fano, 0.0)
-        extra = {
-            "barber_agakov": ba, "fano": fano, "cross_entropy": ce, "error": error, "se": se,
-            "ci_method": "value +- 1.96 se of the held-out per-sample log-likelihoods (cross-fitted logistic regression)",
-        }
+        method = "value +- 1.96 se of the held-out per-sample log-likelihoods (cross-fitted logistic regression)"
+        if fano > ba:  # the interval must be that of the bound that gives the value
+            se = fano_se(error, int(p.size), labels.size)
+            method = "value +- 1.96 se of Fano's bound (delta method on the held-out error rate)"
+        extra = {"barber_agakov": ba, "fano": fano, "cross_entropy": ce, "error": error, "se": se,
+                 "ci_method": method}
         return RawEstimate(value=value, ci=(value - _Z95 * se, value + _Z95 * se), extra=extra)

@@ -21,7 +21,7 @@ from ..representations import RepresentationSet
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["Task", "TaskKind", "grid_tasks", "run_task", "run_grid", "term_of"]
+__all__ = ["Task", "TaskKind", "EstimatorPlan", "grid_tasks", "run_task", "run_grid", "term_of"]
 
 TaskKind = Literal["single", "pair", "bound"]
 #: The estimates a pair task keeps (the single-modality label terms have tasks of their own).
@@ -45,6 +45,24 @@ class Task:
     seed: int
 
 
+@dataclass(frozen=True)
+class EstimatorPlan:
+    """How the grid builds its estimators.
+
+    ``offered``: the ranking's shared options (``n_bootstrap``, ``device``...), given to each
+    estimator whose constructor takes them; ``params``: the caller's own keyword arguments per
+    estimator, every one of which must be accepted (checked before the grid runs).
+    """
+
+    offered: Mapping[str, Any]
+    params: Mapping[str, Mapping[str, Any]]
+
+    def build(self, name: str, seed: int) -> Any:
+        """The estimator ``name`` for one task, seeded with the task's seed."""
+        offered = {"progress": False, **self.offered, "random_state": seed}
+        return get_estimator_accepting(name, offered, **self.params.get(name, {}))
+
+
 def grid_tasks(estimators: Sequence[str], seeds: Sequence[int], reps: Sequence[RepresentationSet],
                names: Sequence[str], pairs: Sequence[tuple[str, str]]) -> list[Task]:
     """Every task: per estimator, seed and fold the singles and the pairs, then the bounds."""
@@ -66,11 +84,11 @@ def grid_tasks(estimators: Sequence[str], seeds: Sequence[int], reps: Sequence[R
 
 def _label_input(h: Any, labels: Any, variant: str, seed: int) -> Any:
     """H as the label term sees it: projected on the discriminant space for ``matched``."""
-    return discriminant_projection(h, labels, random_state=seed + 1) if variant == "matched" else h
+    return discriminant_projection(h, labels, random_state=seed) if variant == "matched" else h
 
 
 def run_task(task: Task, reps: Sequence[RepresentationSet], variant: str,
-             params: Mapping[str, Mapping[str, Any]]) -> tuple[Task, dict[str, MIEstimate] | Exception]:
+             plan: EstimatorPlan) -> tuple[Task, dict[str, MIEstimate] | Exception]:
     """One task's estimates by name; errors are returned, not raised."""
     rs = reps[task.seed_index]
     labels = rs.labels[task.fold]
@@ -78,9 +96,7 @@ def run_task(task: Task, reps: Sequence[RepresentationSet], variant: str,
         if task.kind == "bound":  # the variational lower bound on I(H_m; Y), on the same H as the label term
             h = _label_input(rs.folds[task.fold][task.key], labels, variant, task.seed)
             return task, {"label": VariationalLabelMI(random_state=task.seed).estimate(h, labels, discrete_y=True)}
-        est = get_estimator_accepting(
-            task.estimator, **{"progress": False, **params.get(task.estimator, {}), "random_state": task.seed}
-        )
+        est = plan.build(task.estimator, task.seed)
         if task.kind == "pair":
             teacher, student = task.key
             folds = rs.folds[task.fold]
@@ -96,12 +112,12 @@ def run_task(task: Task, reps: Sequence[RepresentationSet], variant: str,
 
 
 def _run_chunk(chunk: list[Task], shared: tuple) -> list:
-    reps, variant, params = shared
-    return [run_task(t, reps, variant, params) for t in chunk]
+    reps, variant, plan = shared
+    return [run_task(t, reps, variant, plan) for t in chunk]
 
 
 def run_grid(tasks: list[Task], reps: Sequence[RepresentationSet], variant: str,
-             params: Mapping[str, Mapping[str, Any]], *, n_jobs: int, progress: bool, backend: str = "loky",
+             plan: EstimatorPlan, *, n_jobs: int, progress: bool, backend: str = "loky",
              scheduler: str | None = None) -> dict[Task, Any]:
     """Task -> its estimates (or exception), in task order, serially or on ``backend``."""
     if not tasks:
@@ -110,11 +126,11 @@ def run_grid(tasks: list[Task], reps: Sequence[RepresentationSet], variant: str,
         from tqdm.auto import tqdm
 
         it = tqdm(tasks, desc="MI estimates", disable=not progress, leave=False)
-        out = [run_task(t, reps, variant, params) for t in it]
+        out = [run_task(t, reps, variant, plan) for t in it]
     else:
         from .._backends import run_chunked
 
-        out = run_chunked(_run_chunk, tasks, (reps, variant, params), n_jobs=n_jobs, backend=backend,
+        out = run_chunked(_run_chunk, tasks, (reps, variant, plan), n_jobs=n_jobs, backend=backend,
                           scheduler=scheduler)
     return {task: res for task, res in out}
 

@@ -28,10 +28,10 @@ from .._torch import limit_threads, resolve_device
 from ..bundle import MIN_SAMPLES, ModalityBundle
 from ..cch import SCORE_VARIANTS
 from ..datasets import load_bundle
-from ..estimators import list_estimators
+from ..estimators import get_estimator, list_estimators
 from ..exceptions import BundleError, CchkitError, InputError, RankingFailedError, UnknownEstimatorError
 from ..representations import REPRESENTATION_KINDS, RepresentationSet, compute_representations
-from .grid import Task, grid_tasks, run_grid
+from .grid import EstimatorPlan, Task, grid_tasks, run_grid
 from .rows import RowContext, ranking_row
 from .table import (
     DEFAULT_CRITERION,
@@ -158,6 +158,8 @@ def rank_teachers(
     Ranking
     """
     start = time.perf_counter()
+    if not isinstance(random_state, np.random.Generator):
+        as_generator(random_state)  # a bool or a negative seed fails before any work
     settings = RankSettings(
         estimators=_checked_estimators(estimators), representation=representation, variant=variant, dim=int(dim),
         n_bootstrap=int(n_bootstrap), n_seeds=int(n_seeds), random_state=random_state, device=device,
@@ -165,7 +167,7 @@ def rank_teachers(
         criterion=DEFAULT_CRITERION if criterion is None else criterion, label_floor=label_floor, backend=backend,
         scheduler=scheduler, encoder_params=dict(encoder_params or {}),
     )
-    settings.estimator_params.update(_estimator_params(settings, estimator_params))
+    settings.estimator_params.update(_checked_estimator_params(settings, estimator_params))
     check_backend(backend, scheduler)
     resolve_device(device)  # an unknown or unavailable device fails now, whatever the representation
     bundle = load_bundle(bundle)
@@ -216,15 +218,35 @@ def _checked_estimators(estimators: Sequence[str] | str) -> list[str]:
     return estimators
 
 
-def _estimator_params(settings: RankSettings, extra: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict]:
-    """Keyword arguments per estimator: ``n_bootstrap``, the caller's, and ``device`` if set."""
-    params: dict[str, dict[str, Any]] = {e: {"n_bootstrap": settings.n_bootstrap} for e in settings.estimators}
-    for k, v in (extra or {}).items():
-        params.setdefault(k, {}).update(v)
-    if settings.device != "auto":
-        for e in settings.estimators:
-            params[e].setdefault("device", settings.device)
+def _checked_estimator_params(settings: RankSettings, extra: Mapping[str, Mapping[str, Any]] | None
+                              ) -> dict[str, dict[str, Any]]:
+    """The caller's keyword arguments per estimator, refused up front when they name an
+    estimator the ranking does not use or a parameter that estimator does not take."""
+    if extra is not None and not isinstance(extra, Mapping):
+        raise InputError(f"estimator_params must map estimator names to keyword arguments, got {extra!r:.60}.")
+    bad = [k for k, v in (extra or {}).items() if not isinstance(v, Mapping)]
+    if bad:
+        raise InputError(f"estimator_params[{bad[0]!r}] must be a mapping of keyword arguments.")
+    params = {str(k): dict(v) for k, v in (extra or {}).items()}
+    unused = [k for k in params if k not in settings.estimators]
+    if unused:
+        raise InputError(
+            f"estimator_params names {', '.join(map(repr, unused))}, which the ranking does not use; "
+            f"its estimators are {', '.join(settings.estimators)}."
+        )
+    for name, kw in params.items():
+        if "random_state" in kw:
+            raise InputError(f"estimator_params[{name!r}] sets random_state; it is drawn per task from random_state.")
+        get_estimator(name, **kw)  # unknown or out-of-range parameters fail now, not in every task
     return params
+
+
+def _estimator_plan(settings: RankSettings) -> EstimatorPlan:
+    """The grid's estimators: ``n_bootstrap`` and ``device`` offered, the caller's parameters kept."""
+    offered: dict[str, Any] = {"n_bootstrap": settings.n_bootstrap}
+    if settings.device != "auto":
+        offered["device"] = settings.device
+    return EstimatorPlan(offered=offered, params=settings.estimator_params)
 
 
 def _unpaired_failures(bundle: ModalityBundle, plan: list[tuple[str, list[str]]]) -> dict[tuple[str, str], str]:
@@ -247,6 +269,7 @@ def _representations(bundle: ModalityBundle, names: list[str], seeds: list[int],
     if not names:
         return [], 0
     view = bundle.paired(names)
+    _warn_if_pairs_cut(bundle, names, view.n)
     _check_class_counts(view.labels, bundle.classes)
     given = [n for n in names if bundle.modality(n).representation]
     reps = [
@@ -257,6 +280,22 @@ def _representations(bundle: ModalityBundle, names: list[str], seeds: list[int],
         for seed in seeds
     ]
     return reps, view.n
+
+
+def _warn_if_pairs_cut(bundle: ModalityBundle, names: list[str], n_used: int) -> None:
+    """Every estimate uses the samples that *all* ranked modalities share (one representation
+    set, so that every row compares the same samples); say so when one modality cuts that set
+    well below what a pair shares on its own. Each row's ``n_pairs`` is the size used."""
+    for a in names:
+        own = max((bundle.n_paired(a, b) for b in names if b != a), default=n_used)
+        if own > n_used:
+            worst = min((b for b in names if b != a), key=lambda b: bundle.n_paired(a, b))
+            logger.warning(
+                "every MI estimate uses the %d samples shared by all of %s, although %r shares up to %d with another "
+                "modality; %r shares only %d with %r. Rank it separately (--candidates) to use more pairs.",
+                n_used, ", ".join(names), a, own, worst, bundle.n_paired(a, worst), a,
+            )
+            return
 
 
 def _rank(bundle: ModalityBundle, plan: list[tuple[str, list[str]]], failures: dict, names: list[str],
@@ -270,7 +309,7 @@ def _rank(bundle: ModalityBundle, plan: list[tuple[str, list[str]]], failures: d
     pairs = [(t, s) for s, cands in plan for t in cands if (s, t) not in failures]
     names = [m for m in names if any(m in p for p in pairs)]
     tasks = grid_tasks(settings.estimators, seeds, reps, names, pairs)
-    results = run_grid(tasks, reps, settings.variant, settings.estimator_params, n_jobs=settings.n_jobs,
+    results = run_grid(tasks, reps, settings.variant, _estimator_plan(settings), n_jobs=settings.n_jobs,
                        progress=settings.progress, backend=settings.backend, scheduler=settings.scheduler)
     ctx = RowContext(results=results, reps=reps, n_seeds=len(seeds), failures=failures,
                      representation=settings.representation, variant=settings.variant, n_pairs=n_pairs_all,

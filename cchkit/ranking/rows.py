@@ -15,7 +15,7 @@ from ..bundle import ModalityBundle
 from ..cch import Term, decide, mfh_share, score_interval
 from ..representations import RepresentationSet
 from .grid import Task, term_of
-from .table import MIN_PAIRS_PER_DIM, RANKING_COLUMNS
+from .table import MIN_PAIRS_PER_DIM, RANKING_COLUMNS, TOO_FEW_PAIRS
 
 logger = logging.getLogger("cchkit")
 
@@ -41,7 +41,7 @@ def _blank_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
     row: dict[str, Any] = {c: np.nan for c in RANKING_COLUMNS}
     row.update(
         student=s, teacher=t, estimator=e, variant=ctx.variant, representation=ctx.representation,
-        n_pairs=ctx.bundle.n_paired(s, t), decision="failed", consensus=None, estimators_disagree=False, error=None,
+        n_pairs=ctx.bundle.n_paired(s, t) if (s, t) in ctx.failures else ctx.n_pairs, decision="failed", consensus=None, estimators_disagree=False, error=None,
         bound=None, note=None, label_check=None,
     )
     return row
@@ -97,7 +97,7 @@ def _mark_too_few_pairs(row: dict[str, Any], s: str, t: str, ctx: RowContext) ->
     if ctx.n_pairs < MIN_PAIRS_PER_DIM * dims:
         row["decision"] = "inconclusive"
         row["note"] = (
-            f"too few pairs for a decision: n={ctx.n_pairs} for {dims} representation dimensions (needs "
+            f"{TOO_FEW_PAIRS}: n={ctx.n_pairs} for {dims} representation dimensions (needs "
             f">= {MIN_PAIRS_PER_DIM * dims}); the MI estimates are biased at this n/d"
         )
         logger.warning("%s <- %s: %s.", s, t, row["note"])

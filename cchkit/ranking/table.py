@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..exceptions import InputError
 
-__all__ = ["Ranking", "RANKING_COLUMNS", "RECOMMEND_BY", "DEFAULT_CRITERION", "add_ranks", "MIN_PAIRS_PER_DIM",
+__all__ = ["Ranking", "RANKING_COLUMNS", "RECOMMEND_BY", "DEFAULT_CRITERION", "add_ranks", "MIN_PAIRS_PER_DIM", "TOO_FEW_PAIRS",
            "MIN_PER_CLASS"]
 
 #: Columns of :attr:`Ranking.table`, in order (documented in the README).
@@ -80,6 +80,8 @@ MIN_PAIRS_PER_DIM = 3
 #: Fewest paired samples of every class that a ranking needs: its cross-fitted folds and the
 #: class-conditional label forms need more than one sample of each class on each side.
 MIN_PER_CLASS = 3
+#: How the note of a row with too few pairs for any decision begins.
+TOO_FEW_PAIRS = "too few pairs for a decision"
 
 
 @dataclass
@@ -193,7 +195,9 @@ def add_ranks(table: pd.DataFrame, criterion: str = DEFAULT_CRITERION) -> pd.Dat
     )
     table["rank"] = table["rank"].astype("Int64")
     table["criterion"] = criterion
-    table["predicts_gain"] = (ok & _predicts_gain(table, criterion).fillna(False)).astype(bool)
+    # a row whose data are too few for a decision predicts nothing, whatever the criterion
+    decidable = ~table["note"].fillna("").astype(str).str.startswith(TOO_FEW_PAIRS)
+    table["predicts_gain"] = (ok & decidable & _predicts_gain(table, criterion).fillna(False)).astype(bool)
     for _key, grp in table[ok].groupby(["student", "teacher"], sort=False):
         decisions = list(grp["decision"])
         top, count = Counter(decisions).most_common(1)[0]

@@ -269,7 +269,7 @@ class KSGEstimator(MIEstimator):
             idx = rng.choice(n, size=m, replace=False)
             reps[b] = fn(idx)
         se = float(np.std(reps, ddof=1) * math.sqrt(m / (n - m)))
-        if not se > 0:  # every subsample gave the same value: no evidence of precision
+        if not se > 1e-12 * max(1.0, abs(value)):  # every subsample gave the same value: no evidence of precision
             return None, {"ci_method": (f"none (all {self.n_bootstrap} subsamples of m={m} rows gave the same "
                                         "value, so their spread says nothing about the error)")}
         ci = (value - 1.96 * se, value + 1.96 * se)

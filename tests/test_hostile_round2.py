@@ -322,17 +322,19 @@ def test_bad_report_path_fails_before_out_is_replaced(tmp_path):
 
 
 def test_interruption_names_what_was_written(tmp_path, monkeypatch):
-    from cchkit.cli import _output, common
+    import importlib
+
+    from cchkit.cli import common
 
     out = tmp_path / "r.json"
-    real = _output.write_output
+    real = importlib.import_module("cchkit.cli._output").write_output
 
     def write_then_interrupt(text, path):
         real(text, path)
         if str(path).endswith(".html"):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(_output, "write_output", write_then_interrupt)
+    monkeypatch.setattr("cchkit.cli._output.write_output", write_then_interrupt)
     res = run("rank", "-s", "audio", "-c", "text", "-q", "-o", out, "--report", tmp_path / "r.html")
     assert res.exit_code == 130
     assert "interrupted after writing" in res.output and str(out) in res.output

@@ -481,7 +481,8 @@ def criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:
     agree = int(((x[sig] > thr[sig]) == (g[sig] > 0)).sum())
     n_sig = int(sig.sum())
     top = math.nan
-    if ok.sum() >= 2 and np.isfinite(t["gain_low"].to_numpy(dtype=float)[ok]).all():
+    has_intervals = "gain_low" not in t or np.isfinite(t["gain_low"].to_numpy(dtype=float)[ok]).all()
+    if ok.sum() >= 2 and has_intervals:
         # a claim needs two teachers to compare and gains with intervals (two seeds or more)
         top = bool(np.nanargmax(np.where(ok, x, -np.inf)) == np.nanargmax(np.where(ok, g, -np.inf)))
     return {"spearman": rho, "sign_agree": agree, "n_significant": n_sig,

@@ -301,12 +301,13 @@ class GaussianMI(MIEstimator):
         k_extra = (n_cls - 1) * (d + (d * (d + 1) // 2 if mode == "full" else 0))
         label_bias = k_extra / (2.0 * n) if self.bias_correction else 0.0
         rng = self._rng()
+        point_rng = np.random.default_rng(rng.integers(2**63))  # the point's draws: independent of the interval's
         pi0 = counts / n
         draws_boot = _stratified_draws(rng, pi0, min(self._initial_draws(), 1000), d)  # common to every resample
         zt = torch.from_numpy(x)
         lab = torch.from_numpy(labels)
         mu, cov, pi = _class_moments(zt, lab, torch.ones(1, n, dtype=torch.float64), n_cls, mode, shrink)
-        point = _MCPoint(mu, cov, pi, pi0, rng)
+        point = _MCPoint(mu, cov, pi, pi0, point_rng)
         point.add(self._initial_draws())
         if not math.isfinite(point.plug_in):
             raise InputError(

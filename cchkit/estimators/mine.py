@@ -56,9 +56,11 @@ class MINEEstimator(NeuralEstimator):
         Rate of the moving average of ``E[e^T]``.
     critic : {"separable", "quadratic", "concat"}, default "separable"
     lr : float, default 1e-3
-    critic, warm_start, rank, activation, hidden, layers, embed_dim, batch_size, max_steps, eval_every, patience, \
-eval_fraction, eval_block, weight_decay, device, n_threads, progress, standardize, random_state
-        See :class:`~cchkit.estimators._neural.NeuralEstimator`.
+    other parameters
+        ``warm_start``, ``rank``, ``activation``, ``hidden``, ``layers``, ``embed_dim``,
+        ``batch_size``, ``max_steps``, ``eval_every``, ``patience``, ``eval_fraction``,
+        ``eval_block``, ``weight_decay``, ``device``, ``n_threads``, ``progress``,
+        ``standardize``, ``random_state``: as in :class:`~cchkit.estimators._neural.NeuralEstimator`.
     """
 
     description = "MINE Donsker-Varadhan lower bound with moving-average gradient (Belghazi 2018)"

@@ -19,7 +19,7 @@ from .table import MIN_PAIRS_PER_DIM, RANKING_COLUMNS, TOO_FEW_PAIRS
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["RowContext", "ranking_row"]
+__all__ = ["RowContext", "ranking_row", "consistent_label_terms", "label_gain_interval"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def ranking_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
             return row
     sb = term_of(ctx.results, "bound", s, "variational", ctx.n_seeds, "label")
     tb = term_of(ctx.results, "bound", t, "variational", ctx.n_seeds, "label")
-    sy, ty, checks = _consistent_label_terms(s, t, sy, ty, sb, tb, floor=ctx.label_floor)
+    sy, ty, checks = consistent_label_terms(s, t, sy, ty, sb, tb, floor=ctx.label_floor)
     if checks["label_check"] != "ok":
         logger.warning("%s <- %s (%s): %s.", s, t, e, checks["label_check"])
     score, low, high = score_interval(ts, sy)
@@ -82,7 +82,7 @@ def ranking_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
         student_accuracy_raw=_mean_over_seeds(ctx.reps, "accuracy_raw", s),
         i_teacher_label=ty.value, i_teacher_label_low=max(ty.low, 0.0), i_teacher_label_high=ty.high,
         i_joint_label=jy.value, i_joint_label_low=max(jy.low, 0.0), i_joint_label_high=jy.high,
-        **_label_gain(jy, sy),
+        **label_gain_interval(jy, sy),
         mfh_score=mfh_share(ty.value, sy.value, jy.value), label_entropy=float(np.mean(entropies)),
         bound=ts.estimates[0].bound if ts.estimates else None,
     )
@@ -103,7 +103,7 @@ def _mark_too_few_pairs(row: dict[str, Any], s: str, t: str, ctx: RowContext) ->
         logger.warning("%s <- %s: %s.", s, t, row["note"])
 
 
-def _consistent_label_terms(s: str, t: str, sy: Term, ty: Term, sb: Any, tb: Any, floor: bool
+def consistent_label_terms(s: str, t: str, sy: Term, ty: Term, sb: Any, tb: Any, floor: bool
                             ) -> tuple[Term, Term, dict[str, Any]]:
     """Check I(H_S; Y) and I(H_T; Y) against their variational lower bounds on the same H.
 
@@ -130,7 +130,7 @@ def _consistent_label_terms(s: str, t: str, sy: Term, ty: Term, sb: Any, tb: Any
     return out[0], out[1], fields
 
 
-def _label_gain(jy: Term, sy: Term) -> dict[str, float]:
+def label_gain_interval(jy: Term, sy: Term) -> dict[str, float]:
     """``I([H_T,H_S]; Y) - I(H_S; Y)`` with the conservative independent-terms interval."""
     gain = Term(value=jy.value - sy.value, se=math.sqrt(jy.se**2 + sy.se**2))  # NaN se -> NaN bounds
     return {"label_gain": gain.value, "label_gain_low": gain.low, "label_gain_high": gain.high}

@@ -248,7 +248,8 @@ def test_ksg_never_reports_a_zero_width_interval():
 def test_one_teacher_is_never_the_best_of_one():
     from cchkit.distill.validate import criterion_stats
 
-    t = pd.DataFrame({"cch_score": [0.1], "gain": [0.02], "gain_low": [0.01], "gain_high": [0.03],
+    t = pd.DataFrame({"cch_score": [0.1], "cch_low": [0.05], "cch_high": [0.15], "gain": [0.02], "gain_low": [0.01],
+                      "gain_high": [0.03],
                       "significant": [True], "student_accuracy": [0.5], "acc_none": [0.5]})
     assert math.isnan(criterion_stats(t, "cch_score")["top_is_best"])
     two = pd.concat([t, t.assign(cch_score=0.0, gain=0.0, gain_low=np.nan, gain_high=np.nan)])
@@ -270,7 +271,8 @@ def test_rows_with_too_few_pairs_predict_nothing_under_any_criterion():
         table = pd.DataFrame({
             "student": ["s", "s"], "teacher": ["t1", "t2"], "estimator": ["g", "g"], "error": [None, None],
             "decision": ["helps", "helps"], "teacher_accuracy": [0.9, 0.9], "student_accuracy": [0.5, 0.5],
-            "label_gain_low": [0.1, 0.1], "cch_score": rng.random(2), "label_gain": [0.2, 0.2],
+            "label_gain_low": [0.1, 0.1], "label_gain_high": [0.3, 0.3], "cch_score": rng.random(2),
+            "cch_low": [0.1, 0.1], "cch_high": [0.2, 0.3], "label_gain": [0.2, 0.2],
             "note": [f"{TOO_FEW_PAIRS}: n=20", None], "rank": [None, None], "consensus": [None, None],
             "estimators_disagree": [False, False],
         })

@@ -75,7 +75,7 @@ def test_report_table_summary_json_and_plot(bundle, tmp_path):
     s = rep.summary
     assert s["method"] == "align" and s["n_teachers"] == 2 and s["seeds"] == [0, 1, 2]
     assert math.isnan(s["spearman"])  # 2 teachers: no rank correlation
-    assert set(s["baselines"]) == {"teacher_accuracy", "i_teacher_label", "i_teacher_student", "mfh_score"}
+    assert set(s["baselines"]) == {"teacher_accuracy", "label_gain", "i_teacher_label", "i_teacher_student", "mfh_score"}
     assert isinstance(s["top_is_best"], bool)
     doc = json.loads(rep.to_json(tmp_path / "r.json"))
     assert doc["summary"]["spearman"] is None and len(doc["rows"]) == 2
@@ -110,6 +110,8 @@ def test_criterion_statistics_by_hand():
     t = pd.DataFrame(
         {
             "cch_score": [0.5, 0.2, -0.1, -0.4],
+            "cch_low": [0.3, -0.1, -0.3, -0.6],  # decisions: helps, inconclusive, inconclusive, hurts
+            "cch_high": [0.7, 0.5, 0.1, -0.2],
             "gain": [0.04, -0.02, -0.01, -0.05],
             "significant": [True, True, False, True],
             "teacher_accuracy": [0.9, 0.8, 0.7, 0.65],
@@ -119,8 +121,9 @@ def test_criterion_statistics_by_hand():
     )
     st = criterion_stats(t, "cch_score")
     assert st["spearman"] == pytest.approx(stats.spearmanr(t.cch_score, t.gain).statistic)
-    # significant teachers: 0 (+,+ agree), 1 (+,- disagree), 3 (-,- agree)
-    assert (st["sign_agree"], st["n_significant"]) == (2, 3) and st["sign_share"] == pytest.approx(2 / 3)
+    # significant teachers: 0 (helps, + agree), 1 (inconclusive: no agreement), 3 (hurts, - agree)
+    assert (st["sign_agree"], st["n_significant"], st["n_inconclusive"]) == (2, 3, 1)
+    assert st["sign_share"] == pytest.approx(2 / 3)
     assert st["top_is_best"] is True
     acc = criterion_stats(t, "teacher_accuracy")  # predicts "helps" for all: teacher acc > student acc (0.6)
     assert (acc["sign_agree"], acc["n_significant"]) == (1, 3)

@@ -10,6 +10,17 @@ from . import common as c
 from ._output import fmt_interval, fmt_num, render_frame
 
 
+def _criterion_help() -> str:
+    from ..criteria import DEFAULT_CRITERION
+    from ..ranking import RECOMMEND_BY
+
+    rules = "; ".join(f"{name}: helps when {rule}" for name, rule in RECOMMEND_BY.items())
+    return f"What the rank and the recommendation follow (default {DEFAULT_CRITERION}). {rules}."
+
+
+_CRITERION_HELP = _criterion_help()
+
+
 @c.app.command(
     epilog="Example: cchkit rank --student audio --candidates image,text --estimator gaussian --format json --out ranking.json"
 )
@@ -25,7 +36,7 @@ def rank(
     dim: int = typer.Option(16, "--dim", help="Representation dimension (pca, encoder)."),
     n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the intervals."),
     n_seeds: int = typer.Option(1, "--n-seeds", help="Encoder seeds (their spread enters the interval)."),
-    criterion: Optional[str] = typer.Option(None, "--criterion", help="What the rank and the recommendation follow: cch_score, teacher_accuracy or label_gain (default: the study's winner, see the README)."),
+    criterion: Optional[str] = typer.Option(None, "--criterion", help=_CRITERION_HELP),
     run: c.RunOptions = None,  # type: ignore[assignment]  (--format ... --report, see run_options)
 ) -> None:
     """Rank candidate teacher modalities for a student modality by their CCH score."""

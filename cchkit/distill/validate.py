@@ -24,6 +24,7 @@ import pandas as pd
 from .._parallel import effective_n_jobs
 from .._params import BOOL, Integral, Interval, check_params, validate_params
 from .._random import RandomState, as_generator
+from ..criteria import criteria_columns, get_criterion, list_criteria
 from ..datasets import load_bundle
 from ..exceptions import CchkitError, InputError, RankingFailedError
 from ..ranking import rank_teachers
@@ -31,22 +32,13 @@ from .trainer import METHODS, distill
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["validate", "ValidationReport", "CRITERIA", "REPORT_COLUMNS"]
+__all__ = ["validate", "ValidationReport", "REPORT_COLUMNS", "baseline_criteria", "criterion_stats"]
 
-#: Ranking columns compared with the measured gains, and the rule that turns each into a
-#: predicted sign ("helps" when the value is above the threshold):
-#: ``cch_score`` > 0; ``teacher_accuracy`` > the student's accuracy (the ranking's
-#: ``student_accuracy``, else the measured no-KD accuracy); ``i_teacher_label`` >
-#: ``i_student_label``; ``i_teacher_student`` > its median over the candidates (it has no natural
-#: zero); ``mfh_score`` > 0.5 (most of the teacher's label information is shared with the student).
-CRITERIA: dict[str, str] = {
-    "cch_score": "0",
-    "teacher_accuracy": "student_accuracy",
-    "i_teacher_label": "i_student_label",
-    "i_teacher_student": "median",
-    "mfh_score": "0.5",
-}
-_BASELINES = [c for c in CRITERIA if c != "cch_score"]
+#: The criteria compared with the measured gains besides the CCH score: every registered one
+#: (:mod:`cchkit.criteria`), each with its own rule for "helps" / "hurts" / "inconclusive".
+def baseline_criteria() -> list[str]:
+    return [c for c in list_criteria() if c != "cch_score"]
+
 
 #: Columns of :attr:`ValidationReport.table`, in order.
 REPORT_COLUMNS = [
@@ -57,6 +49,7 @@ REPORT_COLUMNS = [
     "teacher_acc_measured",
     "cch_score", "cch_low", "cch_high", "decision",
     "teacher_accuracy", "student_accuracy", "i_teacher_label", "i_student_label", "i_teacher_student", "mfh_score",
+    "label_gain", "label_gain_low", "label_gain_high",
     "error",
 ]
 
@@ -116,7 +109,7 @@ class ValidationReport:
         ``sign_agree`` / ``n_significant`` / ``sign_share`` (among teachers whose gain interval
         excludes 0, how many have the sign the score predicts), ``top_is_best`` (the
         highest-scored teacher has the best mean gain); ``baselines``: the same for each
-        criterion of :data:`CRITERIA`; ``n_teachers``, ``seeds``, ``seconds``.
+        registered criterion (:func:`baseline_criteria`); ``n_teachers``, ``seeds``, ``seconds``.
     runs : pandas.DataFrame
         The raw runs: one row per (teacher, method, seed) with the accuracies and seconds.
     """
@@ -292,7 +285,7 @@ def validate(
             logger.warning("validate: the ranking has no row for teacher %r; its scores are NaN.", teacher)
         tr = runs_df[runs_df["teacher"] == teacher]
         rows += [_gain_row(student, teacher, m, tr, rinfo, len(seed_list)) for m in kd_methods]
-    table = pd.DataFrame(rows, columns=REPORT_COLUMNS)
+    table = pd.DataFrame(rows, columns=report_columns())
     summary = _summarise(table, kd_methods[0], seed_list)
     summary["power"] = power_statement(table, kd_methods[0], len(seed_list))
     summary["seconds"] = time.perf_counter() - t0
@@ -361,8 +354,15 @@ def _run_all(tasks: list[tuple[str, int]], n_jobs: int, progress: bool, args_of:
     return pd.DataFrame(runs, columns=_RUN_COLUMNS)
 
 
-_RANKING_COPIED = ("cch_score", "cch_low", "cch_high", "teacher_accuracy", "student_accuracy", "i_teacher_label",
-                   "i_student_label", "i_teacher_student", "mfh_score")
+def report_columns() -> list[str]:
+    """:data:`REPORT_COLUMNS` plus the columns of criteria registered beyond the built-ins."""
+    extra = [c for c in _ranking_copied() if c not in REPORT_COLUMNS]
+    return REPORT_COLUMNS[:-1] + extra + REPORT_COLUMNS[-1:]
+
+
+def _ranking_copied() -> list[str]:
+    """The ranking columns a report row carries: every criterion's, and I(H_S; Y) (a rule's threshold)."""
+    return list(dict.fromkeys([*criteria_columns(), "i_student_label"]))
 
 
 def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: Any, n_seeds: int) -> dict[str, Any]:
@@ -384,7 +384,7 @@ def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: 
         teacher_acc_measured=float(np.nanmean(teacher_acc)) if np.isfinite(teacher_acc).any() else math.nan,
         error=errs[0] if errs else "",
     )
-    for col in _RANKING_COPIED:
+    for col in _ranking_copied():
         val = rinfo.get(col, math.nan) if rinfo is not None else math.nan
         row[col] = float(val) if val is not None and not (isinstance(val, float) and math.isnan(val)) else math.nan
     row["decision"] = str(rinfo.get("decision", "")) if rinfo is not None else ""
@@ -456,29 +456,20 @@ def is_significant(gain_low: float, gain_high: float, n_seeds: int) -> bool:
 
 
 def criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:
-    """Spearman, sign agreement on significant gains, and top-is-best for one criterion."""
+    """Spearman of the criterion's value with the gain, its decisions' agreement with the sign
+    of the significant gains (an "inconclusive" is not an agreement), and top-is-best."""
     from scipy import stats
 
-    x = t[crit].to_numpy(dtype=float)
+    criterion = get_criterion(crit)
+    x = t[criterion.column].to_numpy(dtype=float)
     g = t["gain"].to_numpy(dtype=float)
     ok = np.isfinite(x) & np.isfinite(g)
     rho = math.nan
     if ok.sum() >= 3 and np.ptp(x[ok]) > 0 and np.ptp(g[ok]) > 0:
         rho = float(stats.spearmanr(x[ok], g[ok]).statistic)
-    rule = CRITERIA[crit]
-    if rule == "0":
-        thr = np.zeros_like(x)
-    elif rule == "0.5":
-        thr = np.full_like(x, 0.5)
-    elif rule == "median":
-        thr = np.full_like(x, np.nanmedian(x) if np.isfinite(x).any() else math.nan)
-    elif rule == "student_accuracy":
-        thr = t["student_accuracy"].to_numpy(dtype=float)
-        thr = np.where(np.isfinite(thr), thr, t["acc_none"].to_numpy(dtype=float))
-    else:
-        thr = t[rule].to_numpy(dtype=float)
-    sig = t["significant"].to_numpy(dtype=bool) & ok & np.isfinite(thr)
-    agree = int(((x[sig] > thr[sig]) == (g[sig] > 0)).sum())
+    decision = criterion.decide(t).to_numpy()
+    sig = t["significant"].to_numpy(dtype=bool) & np.isfinite(g)
+    agree = int(((decision[sig] == "helps") & (g[sig] > 0) | (decision[sig] == "hurts") & (g[sig] < 0)).sum())
     n_sig = int(sig.sum())
     top = math.nan
     has_intervals = "gain_low" not in t or np.isfinite(t["gain_low"].to_numpy(dtype=float)[ok]).all()
@@ -486,7 +477,8 @@ def criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:
         # a claim needs two teachers to compare and gains with intervals (two seeds or more)
         top = bool(np.nanargmax(np.where(ok, x, -np.inf)) == np.nanargmax(np.where(ok, g, -np.inf)))
     return {"spearman": rho, "sign_agree": agree, "n_significant": n_sig,
-            "sign_share": agree / n_sig if n_sig else math.nan, "top_is_best": top, "threshold": rule}
+            "n_inconclusive": int((decision[sig] == "inconclusive").sum()),
+            "sign_share": agree / n_sig if n_sig else math.nan, "top_is_best": top, "rule": criterion.helps_when}
 
 
 def _summarise(table: pd.DataFrame, method: str, seeds: list[int]) -> dict[str, Any]:
@@ -495,8 +487,8 @@ def _summarise(table: pd.DataFrame, method: str, seeds: list[int]) -> dict[str, 
     return {
         "student": str(t["student"].iloc[0]) if len(t) else "",
         "method": method,
-        **{k: v for k, v in main.items() if k != "threshold"},
-        "baselines": {c: criterion_stats(t, c) for c in _BASELINES},
+        **{k: v for k, v in main.items() if k != "rule"},
+        "baselines": {c: criterion_stats(t, c) for c in baseline_criteria()},
         "n_teachers": int(len(t)),
         "seeds": list(seeds),
     }

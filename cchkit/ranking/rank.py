@@ -37,10 +37,10 @@ from .table import (
     DEFAULT_CRITERION,
     MIN_PAIRS_PER_DIM,
     MIN_PER_CLASS,
-    RANKING_COLUMNS,
     RECOMMEND_BY,
     Ranking,
     add_ranks,
+    ranking_columns,
 )
 
 logger = logging.getLogger("cchkit")
@@ -81,7 +81,6 @@ def resolve_candidates(
         "dim": [Interval(Integral, 1, None)],
         "n_bootstrap": [Interval(Integral, 1, None)],
         "n_seeds": [Interval(Integral, 1, None)],
-        "criterion": [NONE, Options(RECOMMEND_BY)],
         "label_floor": [BOOL],
         "progress": [BOOL],
         "n_threads": [NONE, Interval(Integral, 1, None)],
@@ -158,6 +157,7 @@ def rank_teachers(
     Ranking
     """
     start = time.perf_counter()
+    _check_criterion(criterion)
     if not isinstance(random_state, np.random.Generator):
         as_generator(random_state)  # a bool or a negative seed fails before any work
     settings = RankSettings(
@@ -203,6 +203,14 @@ class RankSettings:
     scheduler: str | None
     encoder_params: dict[str, Any] = field(default_factory=dict)
     estimator_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _check_criterion(criterion: str | None) -> None:
+    """A criterion to recommend by: registered, and one that may recommend (:data:`RECOMMEND_BY`)."""
+    if criterion is not None and criterion not in RECOMMEND_BY:
+        raise InputError(
+            f"rank_teachers: criterion must be None or one of {', '.join(RECOMMEND_BY)}, got {criterion!r}."
+        )
 
 
 def _checked_estimators(estimators: Sequence[str] | str) -> list[str]:
@@ -315,7 +323,7 @@ def _rank(bundle: ModalityBundle, plan: list[tuple[str, list[str]]], failures: d
                      representation=settings.representation, variant=settings.variant, n_pairs=n_pairs_all,
                      bundle=bundle, label_floor=settings.label_floor)
     rows = [ranking_row(s, t, e, ctx) for s, cands in plan for t in cands for e in settings.estimators]
-    return add_ranks(pd.DataFrame(rows, columns=RANKING_COLUMNS), settings.criterion), results
+    return add_ranks(pd.DataFrame(rows, columns=ranking_columns()), settings.criterion), results
 
 
 def _settings_record(bundle: ModalityBundle, student: str, candidates: Any, settings: RankSettings) -> dict[str, Any]:

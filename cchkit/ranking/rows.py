@@ -4,7 +4,6 @@ with its interval, decision and the baseline criteria, from the grid's estimates
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,10 +11,11 @@ from typing import Any
 import numpy as np
 
 from ..bundle import ModalityBundle
-from ..cch import Term, decide, mfh_share, score_interval
+from ..cch import Term, decide
+from ..criteria import CriterionInputs, get_criterion, list_criteria
 from ..representations import RepresentationSet
 from .grid import Task, term_of
-from .table import MIN_PAIRS_PER_DIM, RANKING_COLUMNS, TOO_FEW_PAIRS
+from .table import MIN_PAIRS_PER_DIM, TOO_FEW_PAIRS, ranking_columns
 
 logger = logging.getLogger("cchkit")
 
@@ -38,7 +38,7 @@ class RowContext:
 
 
 def _blank_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
-    row: dict[str, Any] = {c: np.nan for c in RANKING_COLUMNS}
+    row: dict[str, Any] = {c: np.nan for c in ranking_columns()}
     row.update(
         student=s, teacher=t, estimator=e, variant=ctx.variant, representation=ctx.representation,
         n_pairs=ctx.bundle.n_paired(s, t) if (s, t) in ctx.failures else ctx.n_pairs, decision="failed", consensus=None, estimators_disagree=False, error=None,
@@ -70,22 +70,24 @@ def ranking_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
     sy, ty, checks = consistent_label_terms(s, t, sy, ty, sb, tb, floor=ctx.label_floor)
     if checks["label_check"] != "ok":
         logger.warning("%s <- %s (%s): %s.", s, t, e, checks["label_check"])
-    score, low, high = score_interval(ts, sy)
     entropies = [np.nan if est.label_entropy is None else est.label_entropy for est in sy.estimates]
     row.update(
         i_teacher_student=ts.value, i_teacher_student_low=ts.low, i_teacher_student_high=ts.high,
         i_student_label=sy.value, i_student_label_low=max(sy.low, 0.0), i_student_label_high=sy.high,
-        cch_score=score, cch_low=low, cch_high=high, decision=decide(low, high),
-        teacher_accuracy=_mean_over_seeds(ctx.reps, "accuracy", t),
-        student_accuracy=_mean_over_seeds(ctx.reps, "accuracy", s),
         teacher_accuracy_raw=_mean_over_seeds(ctx.reps, "accuracy_raw", t),
         student_accuracy_raw=_mean_over_seeds(ctx.reps, "accuracy_raw", s),
-        i_teacher_label=ty.value, i_teacher_label_low=max(ty.low, 0.0), i_teacher_label_high=ty.high,
+        i_teacher_label_low=max(ty.low, 0.0), i_teacher_label_high=ty.high,
         i_joint_label=jy.value, i_joint_label_low=max(jy.low, 0.0), i_joint_label_high=jy.high,
-        **label_gain_interval(jy, sy),
-        mfh_score=mfh_share(ty.value, sy.value, jy.value), label_entropy=float(np.mean(entropies)),
-        bound=ts.estimates[0].bound if ts.estimates else None,
+        label_entropy=float(np.mean(entropies)), bound=ts.estimates[0].bound if ts.estimates else None,
     )
+    inputs = CriterionInputs(
+        i_teacher_student=ts, i_student_label=sy, i_teacher_label=ty, i_joint_label=jy,
+        teacher_accuracy=_mean_over_seeds(ctx.reps, "accuracy", t),
+        student_accuracy=_mean_over_seeds(ctx.reps, "accuracy", s),
+    )
+    for name in list_criteria():  # every registered criterion fills its own columns
+        row.update(get_criterion(name).compute(inputs))
+    row["decision"] = decide(row["cch_low"], row["cch_high"])
     row.update(checks)
     _mark_too_few_pairs(row, s, t, ctx)
     return row
@@ -131,6 +133,7 @@ def consistent_label_terms(s: str, t: str, sy: Term, ty: Term, sb: Any, tb: Any,
 
 
 def label_gain_interval(jy: Term, sy: Term) -> dict[str, float]:
-    """``I([H_T,H_S]; Y) - I(H_S; Y)`` with the conservative independent-terms interval."""
-    gain = Term(value=jy.value - sy.value, se=math.sqrt(jy.se**2 + sy.se**2))  # NaN se -> NaN bounds
-    return {"label_gain": gain.value, "label_gain_low": gain.low, "label_gain_high": gain.high}
+    """``I([H_T,H_S]; Y) - I(H_S; Y)`` with the conservative independent-terms interval (the
+    :mod:`label_gain <cchkit.criteria.label_gain>` criterion's columns)."""
+    dummy = Term(float("nan"), float("nan"))
+    return get_criterion("label_gain").compute(CriterionInputs(dummy, sy, dummy, jy, float("nan"), float("nan")))

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ..criteria import DEFAULT_CRITERION, criteria_columns, get_criterion, list_criteria
 from ..exceptions import InputError
 
-__all__ = ["Ranking", "RANKING_COLUMNS", "RECOMMEND_BY", "DEFAULT_CRITERION", "add_ranks", "MIN_PAIRS_PER_DIM", "TOO_FEW_PAIRS",
+__all__ = ["Ranking", "RANKING_COLUMNS", "RECOMMEND_BY", "DEFAULT_CRITERION", "add_ranks", "ranking_columns", "MIN_PAIRS_PER_DIM", "TOO_FEW_PAIRS",
            "MIN_PER_CLASS"]
 
 #: Columns of :attr:`Ranking.table`, in order (documented in the README).
@@ -62,15 +64,32 @@ RANKING_COLUMNS = [
     "error",
 ]
 
-#: What a ranking can recommend by: the column it ranks teachers by (higher first), and when
-#: that criterion predicts that distilling from the teacher helps.
-RECOMMEND_BY: dict[str, str] = {
-    "cch_score": "the CCH score's interval is above 0 (decision 'helps'), after the paper",
-    "teacher_accuracy": "the teacher's held-out accuracy on H_T beats the student's on H_S",
-    "label_gain": "I(H_T; Y | H_S) = I([H_T, H_S]; Y) - I(H_S; Y) has its interval above 0",
-}
-#: The criterion rank_teachers recommends by (chosen by benchmarks/criteria.py).
-DEFAULT_CRITERION = "cch_score"
+class _RecommendBy(Mapping[str, str]):
+    """What a ranking can recommend by: criterion name -> when it predicts a gain, read from the
+    criteria registry (:mod:`cchkit.criteria`) each time, so a registered criterion appears."""
+
+    def __getitem__(self, name: str) -> str:
+        if name not in list_criteria(recommendable=True):
+            raise KeyError(name)
+        return get_criterion(name).helps_when
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list_criteria(recommendable=True))
+
+    def __len__(self) -> int:
+        return len(list_criteria(recommendable=True))
+
+
+#: The criteria a ranking can recommend by (name -> rule in words), from the registry.
+RECOMMEND_BY: Mapping[str, str] = _RecommendBy()
+
+
+def ranking_columns() -> list[str]:
+    """:data:`RANKING_COLUMNS` plus the columns of any criterion registered beyond the built-ins
+    (before ``note`` and ``error``)."""
+    extra = [c for c in criteria_columns() if c not in RANKING_COLUMNS]
+    return RANKING_COLUMNS[:-2] + extra + RANKING_COLUMNS[-2:]
+
 
 #: A row's decision needs at least this many paired samples per representation dimension
 #: (``n_pairs >= MIN_PAIRS_PER_DIM * (d_T + d_S)``); below it the MI estimates of n-by-d data
@@ -181,17 +200,16 @@ class Ranking:
 
 
 def _predicts_gain(table: pd.DataFrame, criterion: str) -> pd.Series:
-    if criterion == "cch_score":
-        return table["decision"] == "helps"
-    if criterion == "teacher_accuracy":
-        return table["teacher_accuracy"] > table["student_accuracy"]
-    return table["label_gain_low"] > 0
+    """The rows the criterion's own rule says "helps" (see :mod:`cchkit.criteria`)."""
+    return get_criterion(criterion).decide(table) == "helps"
 
 
 def add_ranks(table: pd.DataFrame, criterion: str = DEFAULT_CRITERION) -> pd.DataFrame:
+    """Rank the teachers of each (student, estimator) by the criterion's column (higher first),
+    mark the rows it predicts to help, and the estimators' consensus on the CCH decision."""
     ok = table["error"].isna()
     table.loc[ok, "rank"] = (
-        table[ok].groupby(["student", "estimator"])[criterion].rank(ascending=False, method="min")
+        table[ok].groupby(["student", "estimator"])[get_criterion(criterion).column].rank(ascending=False, method="min")
     )
     table["rank"] = table["rank"].astype("Int64")
     table["criterion"] = criterion

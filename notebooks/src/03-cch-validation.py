@@ -116,9 +116,10 @@ print(f"Spearman(estimated score, true margin) = "
 # ## 2. The baseline criteria beside the CCH
 #
 # For each criterion: its rank correlation with the measured gain, and among the teachers whose
-# gain interval excludes 0, how often the sign it predicts is right (the rule is in
-# `cchkit.distill.validate.CRITERIA`: CCH > 0; teacher accuracy > student accuracy;
-# `I(T;Y) > I(S;Y)`; `I(T;S)` above the median; MFH share > 0.5).
+# gain interval excludes 0, how often its decision has the right sign (an "inconclusive" counts
+# as not right). Each rule is the criterion's own, from the registry `cchkit.criteria`: the CCH
+# score's and the label gain's intervals above 0 (helps) or below (hurts); teacher accuracy >
+# student accuracy; `I(T;Y) > I(S;Y)`; `I(T;S)` above the median; MFH share > 0.5.
 
 # %%
 def criteria_table(rep):

@@ -1,0 +1,88 @@
+"""What a criterion is: the :class:`Criterion` contract and the inputs a ranking row gives it.
+
+A criterion turns the estimates of one (teacher, student) pair into a value (the column that
+ranks teachers, higher first), optionally with an interval, and a rule that turns a table of
+such rows into a decision per row: ``"helps"``, ``"hurts"`` or ``"inconclusive"``. The ranking
+recommends by a criterion's ``"helps"``; ``validate`` compares each criterion's decisions with
+the measured gains.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..cch import Term
+
+__all__ = ["Criterion", "CriterionInputs", "Decision", "DECISIONS", "decide_by_interval", "decide_by_threshold"]
+
+Decision = Literal["helps", "hurts", "inconclusive"]
+DECISIONS: tuple[str, ...] = ("helps", "hurts", "inconclusive")
+
+
+@dataclass(frozen=True)
+class CriterionInputs:
+    """What one ranking row knows, on the same representations H: the pooled MI terms (nats,
+    with standard errors) and the cross-validated linear accuracies of H_T and H_S."""
+
+    i_teacher_student: Term
+    i_student_label: Term
+    i_teacher_label: Term
+    i_joint_label: Term
+    teacher_accuracy: float
+    student_accuracy: float
+
+
+class Criterion(abc.ABC):
+    """A registered criterion (see :func:`~cchkit.criteria.register_criterion`).
+
+    Class attributes
+    ----------------
+    name : str
+        The registry name (set by the decorator).
+    column : str
+        The ranking column holding the value; teachers are ranked by it, higher first.
+    columns : tuple of str
+        Every ranking column :meth:`compute` fills (``column`` first).
+    helps_when : str
+        The decision rule in words (CLI help, reports).
+    recommendable : bool
+        Whether ``rank_teachers(criterion=...)`` may recommend by it.
+    """
+
+    name: ClassVar[str] = ""
+    column: ClassVar[str] = ""
+    columns: ClassVar[tuple[str, ...]] = ()
+    helps_when: ClassVar[str] = ""
+    recommendable: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def compute(self, inputs: CriterionInputs) -> dict[str, float]:
+        """The values of :attr:`columns` for one ranking row."""
+
+    @abc.abstractmethod
+    def decide(self, table: pd.DataFrame) -> pd.Series:
+        """One decision per row of ``table`` (a ranking table, or validate's table): a Series
+        of ``"helps"`` / ``"hurts"`` / ``"inconclusive"`` aligned with ``table``."""
+
+
+def decide_by_interval(low: Any, high: Any) -> np.ndarray:
+    """``helps`` where the interval lies above 0, ``hurts`` below, else ``inconclusive`` (NaN too)."""
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    out = np.full(low.shape, "inconclusive", dtype=object)
+    out[low > 0] = "helps"
+    out[high < 0] = "hurts"
+    return out
+
+
+def decide_by_threshold(value: Any, threshold: Any) -> np.ndarray:
+    """``helps`` where the value is above the threshold, ``hurts`` at or below it,
+    ``inconclusive`` where either is missing (a point rule, with no interval)."""
+    value, threshold = np.asarray(value, dtype=float), np.asarray(threshold, dtype=float)
+    out = np.where(value > threshold, "helps", "hurts").astype(object)
+    out[~(np.isfinite(value) & np.isfinite(threshold))] = "inconclusive"
+    return out

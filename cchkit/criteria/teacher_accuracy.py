@@ -1,0 +1,39 @@
+r"""Teacher accuracy against student accuracy, on the same representations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .base import Criterion, CriterionInputs, decide_by_threshold
+from .registry import register_criterion
+
+__all__ = ["TeacherAccuracy"]
+
+
+@register_criterion("teacher_accuracy")
+class TeacherAccuracy(Criterion):
+    r"""The simple rule "a more accurate teacher helps": the cross-validated linear (LDA)
+    accuracy of H_T against that of H_S,
+
+    .. math:: \text{helps} \iff \mathrm{acc}(H_T) > \mathrm{acc}(H_S),
+
+    a point rule with no abstention. The baseline that teacher-selection studies report against
+    (e.g. GRACE, Panigrahi et al. 2025, arXiv:2511.02833); the Modality Focusing Hypothesis (Xue
+    et al., ICLR 2023) argues that it does not predict cross-modal KD. In ``validate`` a
+    missing ranking accuracy of the student falls back to the measured no-KD accuracy.
+    Columns ``teacher_accuracy``, ``student_accuracy``.
+    """
+
+    column = "teacher_accuracy"
+    columns = ("teacher_accuracy", "student_accuracy")
+    helps_when = "the teacher's held-out accuracy on H_T beats the student's on H_S"
+
+    def compute(self, inputs: CriterionInputs) -> dict[str, float]:
+        return {"teacher_accuracy": inputs.teacher_accuracy, "student_accuracy": inputs.student_accuracy}
+
+    def decide(self, table: pd.DataFrame) -> pd.Series:
+        student = table["student_accuracy"].to_numpy(dtype=float)
+        if "acc_none" in table:
+            student = np.where(np.isfinite(student), student, table["acc_none"].to_numpy(dtype=float))
+        return pd.Series(decide_by_threshold(table["teacher_accuracy"], student), index=table.index)

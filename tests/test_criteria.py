@@ -1,0 +1,122 @@
+"""The criteria registry (issue #25): its contract, each built-in against hand-computed values,
+and a registered criterion reaching the ranking, the recommendation and validate."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cchkit
+from cchkit.cch import Term
+from cchkit.criteria import (
+    Criterion,
+    CriterionInputs,
+    criteria_columns,
+    decide_by_interval,
+    decide_by_threshold,
+    get_criterion,
+    list_criteria,
+    register_criterion,
+    unregister_criterion,
+)
+from cchkit.distill.validate import criterion_stats
+from cchkit.exceptions import InputError
+from cchkit.ranking import RANKING_COLUMNS, RECOMMEND_BY
+
+Z95 = 1.959963984540054
+INPUTS = CriterionInputs(
+    i_teacher_student=Term(1.0, 0.3), i_student_label=Term(0.25, 0.4), i_teacher_label=Term(0.8, 0.1),
+    i_joint_label=Term(0.9, 0.3), teacher_accuracy=0.9, student_accuracy=0.7,
+)
+
+
+def test_every_builtin_keeps_the_contract():
+    names = list_criteria()
+    assert names[:3] == ["cch_score", "teacher_accuracy", "label_gain"]
+    for name in names:
+        c = get_criterion(name)
+        assert c.name == name and c.columns[0] == c.column and c.helps_when
+        assert set(c.columns) <= set(RANKING_COLUMNS)
+        assert c.__doc__ and ".. math::" in c.__doc__ or name in ("i_teacher_label", "i_teacher_student")
+        values = c.compute(INPUTS)
+        assert list(values) == list(c.columns)
+    assert set(RECOMMEND_BY) == {"cch_score", "teacher_accuracy", "label_gain"}
+    assert set(criteria_columns()) <= set(RANKING_COLUMNS)
+
+
+def test_builtins_against_hand_computed_values():
+    cch = get_criterion("cch_score").compute(INPUTS)  # 1.0 - 0.25, se 0.5
+    assert cch == pytest.approx({"cch_score": 0.75, "cch_low": 0.75 - Z95 * 0.5, "cch_high": 0.75 + Z95 * 0.5})
+    gain = get_criterion("label_gain").compute(INPUTS)  # 0.9 - 0.25, se 0.5
+    assert gain["label_gain"] == pytest.approx(0.65) and gain["label_gain_low"] == pytest.approx(0.65 - Z95 * 0.5)
+    # MFH: (0.8 + 0.25 - 0.9) / 0.8
+    assert get_criterion("mfh_score").compute(INPUTS)["mfh_score"] == pytest.approx(0.15 / 0.8)
+    assert get_criterion("teacher_accuracy").compute(INPUTS) == {"teacher_accuracy": 0.9, "student_accuracy": 0.7}
+
+
+def test_decision_rules():
+    assert list(decide_by_interval([0.1, -0.5, -0.1, np.nan], [0.3, -0.1, 0.2, 1.0])) == \
+        ["helps", "hurts", "inconclusive", "inconclusive"]
+    assert list(decide_by_threshold([0.9, 0.5, np.nan], [0.6, 0.6, 0.6])) == ["helps", "hurts", "inconclusive"]
+    t = pd.DataFrame({"student": ["s"] * 3, "i_teacher_student": [1.0, 2.0, 3.0], "mfh_score": [0.2, 0.6, 0.5],
+                      "i_teacher_label": [0.1, 0.5, 0.3], "i_student_label": [0.3, 0.3, 0.3],
+                      "teacher_accuracy": [0.5, 0.9, np.nan], "student_accuracy": [0.6, np.nan, 0.6],
+                      "acc_none": [0.7, 0.8, 0.7]})
+    assert list(get_criterion("i_teacher_student").decide(t)) == ["hurts", "hurts", "helps"]  # median 2.0
+    assert list(get_criterion("mfh_score").decide(t)) == ["hurts", "helps", "hurts"]
+    assert list(get_criterion("i_teacher_label").decide(t)) == ["hurts", "helps", "hurts"]
+    # a missing student accuracy falls back to the measured no-KD accuracy (0.8)
+    assert list(get_criterion("teacher_accuracy").decide(t)) == ["hurts", "helps", "inconclusive"]
+
+
+def test_unknown_criterion_is_refused():
+    with pytest.raises(InputError, match="unknown criterion 'nope'"):
+        get_criterion("nope")
+    with pytest.raises(InputError, match="criterion must be None or one of"):
+        cchkit.rank_teachers("digits-avt", "audio", ["text"], criterion="mfh_score")
+
+
+class TeacherInformation(Criterion):
+    r"""Test criterion: :math:`I(H_T; Y)` with its interval, "helps" above 1 nat."""
+
+    column = "test_info"
+    columns = ("test_info", "test_info_low")
+    helps_when = "I(H_T; Y) above 1 nat"
+
+    def compute(self, inputs):
+        return {"test_info": inputs.i_teacher_label.value, "test_info_low": inputs.i_teacher_label.low}
+
+    def decide(self, table):
+        return pd.Series(decide_by_threshold(table["test_info"], 1.0), index=table.index)
+
+
+def test_a_registered_criterion_reaches_the_ranking_and_validate():
+    register_criterion("test_info")(TeacherInformation)
+    try:
+        ranking = cchkit.rank_teachers("digits-avt", "audio", ["image", "text"], criterion="test_info", n_bootstrap=20)
+        t = ranking.table
+        assert {"test_info", "test_info_low"} <= set(t.columns) and t.columns[-1] == "error"
+        assert t["test_info"].tolist() == pytest.approx(t["i_teacher_label"].tolist())
+        assert t["predicts_gain"].tolist() == (t["test_info"] > 1.0).tolist()
+        assert ranking.recommended == t.sort_values("test_info").iloc[-1]["teacher"]
+        v = pd.DataFrame({"test_info": [1.5, 0.5], "gain": [0.02, -0.03], "gain_low": [0.01, -0.05],
+                          "gain_high": [0.03, -0.01], "significant": [True, True]})
+        st = criterion_stats(v, "test_info")
+        assert (st["sign_agree"], st["n_significant"], st["top_is_best"]) == (2, 2, True)
+    finally:
+        unregister_criterion("test_info")
+    assert "test_info" not in RECOMMEND_BY and math.isnan(float("nan"))
+
+
+def test_registry_refuses_what_is_not_a_criterion():
+    with pytest.raises(TypeError):
+        register_criterion("x")(object)
+
+    class NoColumn(TeacherInformation):
+        column = "other"
+
+    with pytest.raises(TypeError, match="columns"):
+        register_criterion("x")(NoColumn)

@@ -88,7 +88,8 @@ def validation_report(report: Any, bundle: Any = None) -> str:
     """The HTML page of a :class:`~cchkit.distill.ValidationReport`."""
     s = report.summary
     t = report.table
-    cols = [c for c in ("teacher", "method", "acc_none", "acc", "gain", "gain_low", "gain_high", "significant",
+    cols = [c for c in ("teacher", "method", "acc_none", "acc_probe", "baseline", "acc", "gain", "gain_low",
+                        "gain_high", "significant",
                         "cch_score", "decision", "teacher_accuracy", "error") if c in t.columns]
     crit = [{"criterion": "cch_score", **{k: s.get(k) for k in ("spearman", "sign_agree", "n_significant", "top_is_best")}}]
     crit += [{"criterion": name, **{k: c.get(k) for k in ("spearman", "sign_agree", "n_significant", "top_is_best")}}

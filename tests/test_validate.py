@@ -62,11 +62,20 @@ def test_report_table_summary_json_and_plot(bundle, tmp_path):
                    progress=False, **FAST)
     assert isinstance(rep, ValidationReport)
     assert list(rep.table.columns) == REPORT_COLUMNS
+    assert rep.summary["baseline"]["kind"] in ("mlp", "probe")
     assert list(zip(rep.table.teacher, rep.table.method)) == [("clean", "align"), ("noise", "align")]
-    # gains are paired by seed: the mean gain is the mean of per-seed differences
+    # gains are paired by seed over the stronger baseline: the mean of per-seed differences
     runs = rep.runs.pivot_table(index=["teacher", "seed"], columns="method", values="accuracy")
+    base = rep.summary["baseline"]
     for _, row in rep.table.iterrows():
-        d = (runs.loc[row.teacher, "align"] - runs.loc[row.teacher, "none"]).to_numpy()
+        if base["kind"] == "mlp":
+            ref = runs.loc[row.teacher, "none"].to_numpy()
+        else:
+            from cchkit.distill.probe import linear_probe
+
+            m = bundle.modality("s")
+            ref = np.array([linear_probe(m.data, m.labels, sd).accuracy for sd in (0, 1, 2)])
+        d = runs.loc[row.teacher, "align"].to_numpy() - ref
         m, lo, hi = t_interval(d)
         assert row.gain == pytest.approx(m) and row.gain_low == pytest.approx(lo) and row.gain_high == pytest.approx(hi)
         assert row.acc == pytest.approx(runs.loc[row.teacher, "align"].mean())
@@ -181,3 +190,56 @@ def test_cli_validate_train_size_and_power_line(bundle, tmp_path):
     assert "power: with 3 seeds" in res.output and "gain class-align" in res.output and "gain logit-kd" in res.output
     bad = CliRunner().invoke(app, ["validate", "-d", str(path), "-s", "s", "-c", "clean", "--train-size", "0"])
     assert bad.exit_code == 2 and "train_size must be None or an integer >= 1" in bad.output
+
+
+# ---------------------------------------------------------------------- the linear probe baseline (#25)
+def test_probe_sees_the_distillers_split(bundle):
+    from cchkit.distill import distill
+    from cchkit.distill.probe import PROBE_CS, linear_probe
+    from cchkit.distill.trainer import student_split
+
+    m = bundle.modality("s")
+    fit, val, test = student_split(m.labels, 3)
+    r = distill(bundle, "s", "clean", method="none", random_state=3, progress=False, **FAST)
+    assert np.array_equal(np.sort(r.test_ids), np.sort(m.ids[test])) and r.n_train == fit.size and r.n_val == val.size
+    p = linear_probe(m.data, m.labels, 3)
+    assert p.C in PROBE_CS and 0.0 <= p.accuracy <= 1.0
+    # by hand: the same C refitted on the fit rows, scored on the test rows
+    from sklearn.linear_model import LogisticRegression
+
+    mu, sd = m.data[fit].mean(0), m.data[fit].std(0)
+    z = (m.data - mu) / sd
+    model = LogisticRegression(C=p.C, max_iter=1000).fit(z[fit], m.labels[fit])
+    assert p.accuracy == pytest.approx(float((model.predict(z[test]) == m.labels[test]).mean()))
+
+
+def test_gains_are_measured_over_the_stronger_baseline():
+    from cchkit.distill.validate import Baseline
+
+    mlp = pd.Series({1: 0.60, 2: 0.62})
+    probe = pd.Series({1: 0.70, 2: 0.66})
+    b = Baseline(mlp=mlp, probe=probe, probe_c={1: 1.0, 2: 1.0})
+    assert b.kind == "probe" and b.accuracy(mlp).tolist() == [0.70, 0.66]
+    weak = Baseline(mlp=mlp, probe=pd.Series({1: 0.5, 2: 0.55}), probe_c={})
+    assert weak.kind == "mlp" and weak.accuracy(mlp).tolist() == [0.60, 0.62]
+    assert b.summary()["mlp"][0] == pytest.approx(0.61)
+
+
+def test_validate_reports_the_probe_and_measures_gains_over_it(bundle, caplog):
+    with caplog.at_level("WARNING", logger="cchkit"):
+        rep = validate(bundle, "s", ["clean"], methods=("class-align",), seeds=3, ranking=_ranking(),
+                       progress=False, **FAST)
+    row = rep.table.iloc[0]
+    base = rep.summary["baseline"]
+    assert row["baseline"] == base["kind"] and row["acc_probe"] == pytest.approx(base["probe"][0])
+    runs = rep.runs.set_index(["method", "seed"])["accuracy"]
+    seeds = rep.summary["seeds"]
+    ref = [runs["none", s] for s in seeds] if base["kind"] == "mlp" else None
+    if base["kind"] == "probe":
+        assert "ends below a tuned linear probe" in caplog.text
+        from cchkit.distill.probe import linear_probe
+
+        m = bundle.modality("s")
+        ref = [linear_probe(m.data, m.labels, s).accuracy for s in seeds]
+    gains = [runs["class-align", s] - r for s, r in zip(seeds, ref)]
+    assert row["gain"] == pytest.approx(np.mean(gains))

@@ -67,7 +67,7 @@ def _validation_text(report) -> str:  # noqa: ANN001
     rows = []
     for teacher, grp in t.groupby("teacher", sort=False):
         first = grp.iloc[0]
-        row = {"teacher": teacher, "acc (no KD)": fmt_interval(first.acc_none, first.acc_none_low, first.acc_none_high)}
+        row = {"teacher": teacher, "acc (no-KD MLP)": fmt_interval(first.acc_none, first.acc_none_low, first.acc_none_high)}
         for r in grp.itertuples(index=False):  # one gain column per method: unpaired and paired side by side
             row[f"gain {r.method}"] = fmt_interval(r.gain, r.gain_low, r.gain_high) + (" *" if r.significant else "")
         row["CCH score"] = fmt_interval(first.cch_score, first.cch_low, first.cch_high)
@@ -77,7 +77,7 @@ def _validation_text(report) -> str:  # noqa: ANN001
     s = report.summary
     lines = [
         f"cchkit validate  student={t['student'].iloc[0] if len(t) else '-'}  accuracy on the student's held-out split, "
-        "95% intervals over seeds (* significant)", "", render_frame(view), "",
+        "95% intervals over seeds (* significant)", _baseline_line(s.get("baseline")), "", render_frame(view), "",
         "power: " + s.get("power", {}).get("statement", "-"), "",
     ]
     lines.append(f"does each criterion predict the measured gain of {s.get('method')}? (sign agreement counts gains whose interval excludes 0)")
@@ -96,3 +96,13 @@ def _validation_text(report) -> str:  # noqa: ANN001
         lines.append(f"failed: {r.teacher} ({r.method}): {r.error}")
     lines.append(f"({fmt_num(s.get('seconds'), 1)} s)")
     return "\n".join(lines)
+
+
+def _baseline_line(base) -> str:  # noqa: ANN001
+    """Which baseline the gains are measured over, with both accuracies."""
+    if not base:
+        return "gain = accuracy with KD - accuracy of the no-KD MLP student, paired by seed"
+    mlp, probe = (fmt_interval(*base[k]) for k in ("mlp", "probe"))
+    over = "the linear probe" if base["kind"] == "probe" else "the no-KD MLP student"
+    return (f"gain = accuracy with KD - accuracy of {over} (the stronger baseline), paired by seed; "
+            f"no-KD MLP {mlp}, linear probe (tuned logistic regression) {probe}")

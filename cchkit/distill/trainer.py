@@ -232,6 +232,16 @@ def _split_student(labels: np.ndarray, test_size: float, seed: int,
     return sub, te
 
 
+def student_split(labels: np.ndarray, random_state: int, *, test_size: float = 0.3,
+                  train_size: int | float | None = None, val_size: float = 0.2) -> tuple[np.ndarray, ...]:
+    """The student's (fit, validation, test) rows exactly as :func:`distill` makes them for
+    ``random_state``: every method, and the linear probe, see the same split for a seed."""
+    subs = _sub_seeds(random_state, 8)  # distill's sub-seeds: the split's is the first, validation's the last
+    tr, te = _split_student(labels, test_size, subs[0], train_size)
+    fit, val = _carve_validation(tr, labels, val_size, subs[7])
+    return fit, val, te
+
+
 def _carve_validation(tr: np.ndarray, labels: np.ndarray, val_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Split the training rows into (fit, validation); the validation rows pick the epoch.
 

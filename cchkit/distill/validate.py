@@ -44,6 +44,7 @@ def baseline_criteria() -> list[str]:
 REPORT_COLUMNS = [
     "student", "teacher", "method", "n_seeds",
     "acc_none", "acc_none_low", "acc_none_high",
+    "acc_probe", "acc_probe_low", "acc_probe_high", "baseline",
     "acc", "acc_low", "acc_high",
     "gain", "gain_low", "gain_high", "significant",
     "teacher_acc_measured",
@@ -278,15 +279,17 @@ def validate(
     runs_df = _run_all(tasks, n_jobs, progress, lambda t, s: (bundle, student, t, s, methods, epochs, device,
                                                               distill_params))
     _refuse_if_all_runs_failed(runs_df)
+    base = _baseline(bundle, student, seed_list, runs_df, distill_params)
     rows = []
     for teacher in candidates:
         rinfo = rtab.loc[teacher] if teacher in rtab.index else None
         if rinfo is None:
             logger.warning("validate: the ranking has no row for teacher %r; its scores are NaN.", teacher)
         tr = runs_df[runs_df["teacher"] == teacher]
-        rows += [_gain_row(student, teacher, m, tr, rinfo, len(seed_list)) for m in kd_methods]
+        rows += [_gain_row(student, teacher, m, tr, rinfo, len(seed_list), base) for m in kd_methods]
     table = pd.DataFrame(rows, columns=report_columns())
     summary = _summarise(table, kd_methods[0], seed_list)
+    summary["baseline"] = base.summary()
     summary["power"] = power_statement(table, kd_methods[0], len(seed_list))
     summary["seconds"] = time.perf_counter() - t0
     logger.info("validate %s: %d teachers x %d seeds x %d methods in %.1fs", student, len(candidates), len(seed_list),
@@ -365,10 +368,65 @@ def _ranking_copied() -> list[str]:
     return list(dict.fromkeys([*criteria_columns(), "i_student_label"]))
 
 
-def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: Any, n_seeds: int) -> dict[str, Any]:
-    """One report row: accuracies and the paired gain over seeds, with the ranking's scores."""
-    base = tr[tr["method"] == "none"].set_index("seed")["accuracy"]
-    an = t_interval(base.to_numpy(), bounds=(0.0, 1.0))
+@dataclass(frozen=True)
+class Baseline:
+    """What a gain is measured over: per seed, the no-KD MLP's accuracy (the same for every
+    teacher) and the linear probe's (:mod:`cchkit.distill.probe`); ``kind`` is the stronger of
+    the two on average over the seeds."""
+
+    mlp: pd.Series
+    probe: pd.Series
+    probe_c: dict[int, float]
+
+    @property
+    def kind(self) -> str:
+        mlp, probe = float(np.nanmean(self.mlp)), float(np.nanmean(self.probe))
+        return "probe" if np.isfinite(probe) and not probe <= mlp else "mlp"
+
+    def accuracy(self, teacher_runs: pd.Series) -> pd.Series:
+        """The baseline accuracy per seed (the teacher's own no-KD run where the MLP is it)."""
+        return self.probe if self.kind == "probe" else teacher_runs
+
+    def summary(self) -> dict[str, Any]:
+        mlp, probe = t_interval(self.mlp.to_numpy(), bounds=(0, 1)), t_interval(self.probe.to_numpy(), bounds=(0, 1))
+        return {"kind": self.kind, "mlp": list(mlp), "probe": list(probe), "probe_C": self.probe_c}
+
+
+def _split_settings(distill_params: Mapping[str, Any]) -> dict[str, Any]:
+    """``test_size``, ``train_size`` and ``val_size`` as the distiller uses them (its defaults unless given)."""
+    import inspect
+
+    sig = inspect.signature(distill).parameters
+    return {k: distill_params.get(k, sig[k].default) for k in ("test_size", "train_size", "val_size")}
+
+
+def _baseline(bundle: Any, student: str, seeds: list[int], runs: pd.DataFrame,
+              distill_params: Mapping[str, Any]) -> Baseline:
+    """The no-KD MLP and the linear probe on the student's split of every seed; a warning when
+    the MLP ends below the probe (its "gains" would be its own deficit)."""
+    from .probe import linear_probe
+
+    m = bundle.modality(student)
+    split = _split_settings(distill_params)
+    probes = {s: linear_probe(m.data, m.labels, s, **split) for s in seeds}
+    none = runs[runs["method"] == "none"].groupby("seed")["accuracy"].mean().reindex(seeds)
+    base = Baseline(mlp=none, probe=pd.Series({s: p.accuracy for s, p in probes.items()}).reindex(seeds),
+                    probe_c={int(s): p.C for s, p in probes.items()})
+    if base.kind == "probe":
+        logger.warning(
+            "validate: the no-KD MLP student (accuracy %.3f) ends below a tuned linear probe on the same split "
+            "(%.3f); every gain is measured over the probe, the stronger baseline.",
+            float(np.nanmean(base.mlp)), float(np.nanmean(base.probe)))
+    return base
+
+
+def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: Any, n_seeds: int,
+              baseline: Baseline) -> dict[str, Any]:
+    """One report row: accuracies and the paired gain over the stronger baseline, per seed, with
+    the ranking's scores."""
+    none = tr[tr["method"] == "none"].set_index("seed")["accuracy"]
+    an, ap = t_interval(none.to_numpy(), bounds=(0.0, 1.0)), t_interval(baseline.probe.to_numpy(), bounds=(0.0, 1.0))
+    base = baseline.accuracy(none)
     mr = tr[tr["method"] == method].set_index("seed")
     acc = mr["accuracy"]
     gains = (acc - base.reindex(acc.index)).to_numpy(dtype=float)
@@ -378,6 +436,7 @@ def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: 
     row: dict[str, Any] = dict(
         student=student, teacher=teacher, method=method, n_seeds=int(np.isfinite(gains).sum()),
         acc_none=an[0], acc_none_low=an[1], acc_none_high=an[2],
+        acc_probe=ap[0], acc_probe_low=ap[1], acc_probe_high=ap[2], baseline=baseline.kind,
         acc=a[0], acc_low=a[1], acc_high=a[2],
         gain=g[0], gain_low=g[1], gain_high=g[2],
         significant=is_significant(g[1], g[2], n_seeds),

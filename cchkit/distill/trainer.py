@@ -509,7 +509,7 @@ _POSITIVE_REAL = [Interval(Real, 0, None, closed="neither")]
         "lambda1": _NONNEG_REAL, "lambda2": _NONNEG_REAL, "inner_lr": _NONNEG_REAL,
         "inner_weight_decay": _NONNEG_REAL, "grad_clip": _NONNEG_REAL, "lambda_fa": _NONNEG_REAL,
         "lr": _POSITIVE_REAL, "eps": _POSITIVE_REAL, "temperature": _POSITIVE_REAL, "teacher_lr": _POSITIVE_REAL,
-        "momentum": [Interval(Real, 0, 1, closed="left")], "test_size": [Interval(Real, 0, 1, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")], "weight_decay": _NONNEG_REAL, "test_size": [Interval(Real, 0, 1, closed="neither")],
         "train_size": [NONE, Interval(Integral, 1, None), Interval(Real, 0, 1, closed="neither")],
         "class_targets": [Options(["mean", "sample"])], "min_steps": [Interval(Integral, 0, None)],
         "val_size": [Interval(Real, 0, 1, closed="left")], "cost": [Options(COSTS)],
@@ -541,6 +541,7 @@ def distill(
     inner_weight_decay: float = 0.05,
     lr: float = 1e-2,
     momentum: float = 0.9,
+    weight_decay: float = 0.0,
     warmup_epochs: int | None = None,
     grad_clip: float = 5.0,
     temperature: float = 4.0,
@@ -595,8 +596,9 @@ def distill(
         ``ucmkd`` inner AdamW (fresh state for each batch, as the public code). The paper uses
         1e-5..5e-5 on ResNets; on small tabular MLPs that leaves the copy unchanged, so the
         default is 1e-3 (measured; see the module docstring).
-    lr, momentum, warmup_epochs, grad_clip :
-        Outer SGD (all methods alike): warm-up then cosine decay, gradient-norm clipping.
+    lr, momentum, weight_decay, warmup_epochs, grad_clip :
+        Outer SGD (all methods alike): warm-up then cosine decay, L2 weight decay (torch's SGD
+        ``weight_decay``), gradient-norm clipping.
     temperature : float
         ``logit-kd`` temperature T.
     teacher_grad : bool, default False
@@ -655,7 +657,8 @@ def distill(
         method=method, epochs=epochs, batch_size=batch_size, feat_dim=feat_dim,
         hidden=list(hidden) if not isinstance(hidden, int) else hidden, lambda1=lambda1, lambda2=lambda2,
         n1=n1, n2=n2, eps=eps, cost=cost, inner_lr=inner_lr, inner_weight_decay=inner_weight_decay, lr=lr,
-        momentum=momentum, warmup_epochs=warmup_epochs, grad_clip=grad_clip, temperature=temperature,
+        momentum=momentum, weight_decay=weight_decay, warmup_epochs=warmup_epochs, grad_clip=grad_clip,
+        temperature=temperature,
         teacher_grad=teacher_grad, class_matched=class_matched, class_targets=class_targets, lambda_fa=lambda_fa,
         min_steps=min_steps, val_size=val_size, teacher_epochs=teacher_epochs,
         teacher_lr=teacher_lr, test_size=test_size, train_size=train_size, exclude_test_ids=exclude_test_ids,
@@ -756,7 +759,8 @@ class _StudentRun:
         n_batches = max(1, int(math.ceil(n / hp["batch_size"])))
         return cls(
             snet=snet, mapper=mapper, params=s_params, names=[name for name, _ in snet.named_parameters()],
-            opt=torch.optim.SGD(s_params, lr=hp["lr"], momentum=hp["momentum"]), rng=np.random.default_rng(s_batch),
+            opt=torch.optim.SGD(s_params, lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"]),
+            rng=np.random.default_rng(s_batch),
             n=n, batch_size=hp["batch_size"], n_batches=n_batches,
             epochs=max(int(hp["epochs"]), int(math.ceil(hp["min_steps"] / n_batches))),
             warmup_steps=hp["warmup_epochs"] * n_batches, lr=hp["lr"], grad_clip=hp["grad_clip"],
@@ -941,3 +945,71 @@ def _check_params(bundle: Any, student: str, teacher: str) -> None:
     bundle.modality(teacher)
     if student == teacher:
         raise InputError(f"student and teacher are the same modality ({student!r}); pick two different ones.")
+
+
+# ----------------------------------------------------------------------------- for stacked training
+@dataclass(frozen=True)
+class TeacherTargets:
+    """What one frozen teacher gives the students of one seed: its test accuracy, its logits on
+    its own training rows (whose class means at a temperature are ``class-align``'s targets) and,
+    where the data are paired, its logits per student fit row with the mask of rows that have a
+    pair (``logit-kd``; ``pair_error`` says why not)."""
+
+    accuracy: float
+    logits: torch.Tensor  # on the teacher's own training rows
+    labels: torch.Tensor
+    n_classes: int
+    pair_logits: torch.Tensor | None
+    pair_mask: torch.Tensor | None
+    pair_error: str = ""
+
+    def class_targets(self, temperature: float) -> torch.Tensor:
+        """The class-mean soft targets at ``temperature`` (see :func:`class_soft_targets`)."""
+        return class_soft_targets(self.logits, self.labels, self.n_classes, T=temperature)
+
+
+@dataclass(frozen=True)
+class PreparedSeed:
+    """One seed's student split (as :class:`~cchkit.distill.batched.StudentData`), the student's
+    initialisation and batch seeds, and every teacher's targets: what :func:`distill` would use
+    for that seed, for stacked training."""
+
+    data: Any
+    init_seed: int
+    batch_seed: int
+    teachers: dict[str, TeacherTargets]
+
+
+def prepare_seed(bundle: Any, student: str, teachers: Sequence[str], random_state: int, *, paired: bool,
+                 epochs: int = 30, teacher_epochs: int | None = None,
+                 batch_size: int = 64, feat_dim: int = 32, hidden: int | Sequence[int] = 64,
+                 teacher_lr: float = 1e-2, test_size: float = 0.3, train_size: int | float | None = None,
+                 val_size: float = 0.2, exclude_test_ids: bool = True, device: str = "auto") -> PreparedSeed:
+    """The split, seeds and teacher targets of ``random_state`` exactly as :func:`distill` makes them."""
+    from .batched import StudentData
+
+    dev = resolve_device(device)
+    s_split, s_fill, s_tinit, _, s_sinit, s_sbatch, _, s_val = _sub_seeds(random_state, 8)
+    n_classes = int(bundle.n_classes)
+    out: dict[str, TeacherTargets] = {}
+    data = None
+    for teacher in teachers:
+        _check_params(bundle, student, teacher)
+        kw = dict(test_size=test_size, split_seed=s_split, fill_seed=s_fill, exclude_test_ids=exclude_test_ids,
+                  device=dev, train_size=train_size, val_size=val_size, val_seed=s_val)
+        d = _prepare(bundle, student, teacher, paired=False, **kw)
+        pair_error = ""
+        if paired:
+            try:
+                d = _prepare(bundle, student, teacher, paired=True, **kw)
+            except NotPairedError as exc:
+                pair_error = f"NotPairedError: {exc}"
+        tnet, _ = _teacher(d.xt_tr, d.yt_tr, n_classes, feat_dim=feat_dim, hidden=hidden,
+                           epochs=epochs if teacher_epochs is None else int(teacher_epochs), batch_size=batch_size,
+                           lr=teacher_lr, seed=s_tinit)
+        ctx = _teacher_context(tnet, d, "logit-kd" if d.pair_rows is not None else "none", n_classes, 1.0, dev)
+        out[teacher] = TeacherTargets(
+            accuracy=accuracy(tnet, d.xt_te, d.yt_te), logits=ctx.lt_tr, labels=d.yt_tr, n_classes=n_classes,
+            pair_logits=ctx.lt_pair, pair_mask=ctx.pair_mask, pair_error=pair_error)
+        data = data or StudentData(d.xs_tr, d.ys_tr, d.xs_val, d.ys_val, d.xs_te, d.ys_te)
+    return PreparedSeed(data=data, init_seed=s_sinit, batch_seed=s_sbatch, teachers=out)

@@ -1,0 +1,239 @@
+r"""Many students trained as one stacked model.
+
+The students of a validation (every seed, teacher, KD method and hyper-parameter setting of one
+student modality) are small MLPs of one architecture. :func:`train_stack` stacks their weights
+along a leading member axis and trains them together: every layer is one batched matrix product
+(``torch.baddbmm``) over the members, every member keeps its own initialisation, batch order,
+learning rate, weight decay, KD targets, weight and temperature, its own gradient clipping and
+momentum buffer, and its own best validation epoch. One step of the stack costs about what one
+step of a single student costs in Python overhead, so a validation of dozens of students, and
+the hyper-parameter grid that tunes them, costs little more than one training.
+
+Each member follows :func:`~cchkit.distill.distill` exactly: the same initialisation
+(``build_net`` with the member's seed), mini-batches (a seeded permutation per epoch), SGD with
+momentum, linear warm-up then cosine decay to ``lr * 1e-3``, gradient-norm clipping, and the
+weights of the epoch with the best validation accuracy (the earliest on ties). Losses, per member
+``m`` with student logits ``s`` on its mini-batch :math:`B_m`:
+
+.. math::
+
+    \mathcal{L}_m = \frac{1}{|B_m|}\sum_{i \in B_m} \mathrm{CE}(s_i, y_i)
+        + \lambda_m T_m^2\, \overline{\mathrm{KL}}\big(q_i \,\|\, \mathrm{softmax}(s_i / T_m)\big)
+
+with :math:`q_i` the teacher's class-mean soft target of class :math:`y_i` (``"class"``, the
+``class-align`` distiller: Hinton et al. 2015's soft-target loss with class-conditional targets)
+or the paired teacher's softened prediction (``"paired"``, Hinton's logit KD, averaged over the
+batch rows that have a pair), and no KD term for ``"none"``. Methods whose step is not a
+per-member loss (UCMKD's inner loop, Sinkhorn alignment) are trained one at a time by
+:func:`~cchkit.distill.distill`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .models import build_net
+
+__all__ = ["StudentData", "Member", "StackSettings", "MemberResult", "train_stack", "KD_KINDS"]
+
+KD_KINDS = ("none", "class", "paired")
+
+
+@dataclass(frozen=True)
+class StudentData:
+    """One prepared split of the student (standardised on its fit rows): fit, validation, test."""
+
+    x_fit: torch.Tensor
+    y_fit: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Member:
+    """One student of the stack: which split, its seeds and its hyper-parameters.
+
+    ``targets``: ``"class"``, the (C, C) class-mean soft targets; ``"paired"``, the teacher's
+    logits for every fit row (n_fit, C) with ``pair_mask`` (n_fit,) marking the rows that have
+    a teacher pair.
+    """
+
+    data: int
+    init_seed: int
+    batch_seed: int
+    lr: float = 1e-2
+    weight_decay: float = 0.0
+    kd: Literal["none", "class", "paired"] = "none"
+    kd_weight: float = 0.0
+    temperature: float = 4.0
+    targets: torch.Tensor | None = None
+    pair_mask: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """What every member of one stack shares: the architecture and the schedule."""
+
+    n_classes: int
+    hidden: int | Sequence[int] = 64
+    feat_dim: int = 32
+    epochs: int = 30
+    min_steps: int = 300
+    batch_size: int = 64
+    momentum: float = 0.9
+    warmup_epochs: int | None = None
+    grad_clip: float = 5.0
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    """A trained member: test accuracy at its best validation epoch, that accuracy, the epoch."""
+
+    accuracy: float
+    val_accuracy: float
+    best_epoch: int
+
+
+def _lr_at(step: int, total: int, warmup: int, lr: np.ndarray, min_factor: float = 1e-3) -> np.ndarray:
+    """The distiller's schedule for a vector of base rates (see ``trainer._lr_at``)."""
+    lo = lr * min_factor
+    if warmup > 0 and step < warmup:
+        return lo + (lr - lo) * step / warmup
+    t = min(1.0, (step - warmup) / max(1, total - warmup))
+    return lo + (lr - lo) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def _stacked_init(members: Sequence[Member], in_dim: int, s: StackSettings, dev: Any) -> list[torch.Tensor]:
+    """Each member's own ``build_net`` initialisation, stacked layer by layer (weights, biases)."""
+    per = [[p.detach() for p in build_net(in_dim, s.n_classes, feat_dim=s.feat_dim, hidden=s.hidden,
+                                          seed=m.init_seed).parameters()] for m in members]
+    return [torch.stack([ps[i] for ps in per]).to(dev).requires_grad_(True) for i in range(len(per[0]))]
+
+
+def _forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Logits (M, b, C) of the stacked MLPs ``Linear-ReLU ... Linear (Z) -> Linear (head)``."""
+    n_layers = len(params) // 2
+    h = x
+    for i in range(n_layers):
+        w, b = params[2 * i], params[2 * i + 1]
+        h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+        if i < n_layers - 2:  # no activation on Z (the encoder's output) nor on the logits
+            h = torch.relu(h)
+    return h
+
+
+class _Stack:
+    """The members' fixed inputs as tensors: data, KD kinds, weights, temperatures, targets."""
+
+    def __init__(self, members: Sequence[Member], data: Sequence[StudentData], n_classes: int) -> None:
+        self.members = list(members)
+        d = [data[m.data] for m in members]
+        self.x_fit = torch.stack([x.x_fit for x in d])
+        self.y_fit = torch.stack([x.y_fit for x in d])
+        self.x_val, self.y_val = torch.stack([x.x_val for x in d]), torch.stack([x.y_val for x in d])
+        self.x_test, self.y_test = torch.stack([x.x_test for x in d]), torch.stack([x.y_test for x in d])
+        dev, n, c = self.x_fit.device, self.x_fit.shape[1], n_classes
+        self.lr = np.array([m.lr for m in members], dtype=np.float64)
+        self.wd = torch.tensor([m.weight_decay for m in members], dtype=self.x_fit.dtype, device=dev)
+        self.is_class = torch.tensor([m.kd == "class" for m in members], device=dev)
+        self.is_paired = torch.tensor([m.kd == "paired" for m in members], device=dev)
+        self.weight = torch.tensor([m.kd_weight if m.kd != "none" else 0.0 for m in members], device=dev)
+        self.T = torch.tensor([m.temperature for m in members], device=dev)
+        uniform = torch.full((c, c), 1.0 / c, device=dev)
+        self.class_targets = torch.stack([m.targets if m.kd == "class" else uniform for m in members])
+        self.pair_logits = torch.stack([m.targets if m.kd == "paired" else torch.zeros(n, c, device=dev)
+                                        for m in members])
+        self.pair_mask = torch.stack([m.pair_mask if m.kd == "paired" else torch.zeros(n, dtype=torch.bool, device=dev)
+                                      for m in members])
+
+
+def _loss(stack: _Stack, params: list[torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
+    """The sum over members of each member's mean loss on its mini-batch rows ``idx`` (M, b)."""
+    rows = torch.arange(idx.shape[0], device=idx.device)[:, None]
+    x, y = stack.x_fit[rows, idx], stack.y_fit[rows, idx]
+    logits = _forward(params, x)
+    m, b, c = logits.shape
+    ce = F.cross_entropy(logits.reshape(m * b, c), y.reshape(-1), reduction="none").reshape(m, b).mean(1)
+    t = stack.T[:, None, None]
+    log_ps = F.log_softmax(logits / t, dim=2)
+    q = stack.class_targets[rows, y]  # (M, b, C): the class-mean targets of each row's class
+    kd_class = (q * (torch.log(q.clamp_min(1e-12)) - log_ps)).sum(2).mean(1)
+    log_pt = F.log_softmax(stack.pair_logits[rows, idx] / t, dim=2)
+    mask = stack.pair_mask[rows, idx].to(logits.dtype)
+    kd_pair = ((log_pt.exp() * (log_pt - log_ps)).sum(2) * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+    kd = torch.where(stack.is_class, kd_class, torch.where(stack.is_paired & (mask.sum(1) > 0), kd_pair, 0.0))
+    return (ce + stack.weight * stack.T**2 * kd).sum()
+
+
+def _sgd_step(params: list[torch.Tensor], bufs: list[torch.Tensor | None], lr: np.ndarray, stack: _Stack,
+              s: StackSettings) -> list[torch.Tensor | None]:
+    """Per-member gradient clipping, weight decay, momentum and step (torch's SGD, member-wise)."""
+    grads = [p.grad for p in params]
+    if s.grad_clip and s.grad_clip > 0:
+        norms = torch.sqrt(sum((g.reshape(g.shape[0], -1) ** 2).sum(1) for g in grads))
+        coef = torch.clamp(s.grad_clip / (norms + 1e-6), max=1.0)
+        grads = [g * coef.reshape(-1, *([1] * (g.dim() - 1))) for g in grads]
+    lr_t = torch.as_tensor(lr, dtype=params[0].dtype, device=params[0].device)
+    out = []
+    with torch.no_grad():
+        for p, g, buf in zip(params, grads, bufs):
+            shape = (-1, *([1] * (p.dim() - 1)))
+            g = g + stack.wd.reshape(shape) * p
+            buf = g.clone() if buf is None else buf.mul_(s.momentum).add_(g)
+            p.sub_(lr_t.reshape(shape) * buf)
+            p.grad = None
+            out.append(buf)
+    return out
+
+
+@torch.no_grad()
+def _accuracy(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    if x.shape[1] == 0:
+        return torch.full((x.shape[0],), float("nan"))
+    return (_forward(params, x).argmax(2) == y).to(torch.float64).mean(1).cpu()
+
+
+def train_stack(members: Sequence[Member], data: Sequence[StudentData], settings: StackSettings) -> list[MemberResult]:
+    """Train every member (see the module docstring); one result per member, in order.
+
+    Every member's split must have the same fit, validation and test sizes (one seed's
+    stratified split has the same sizes as another's).
+    """
+    stack = _Stack(members, data, settings.n_classes)
+    n, dev = stack.x_fit.shape[1], stack.x_fit.device
+    params = _stacked_init(members, stack.x_fit.shape[2], settings, dev)
+    n_batches = max(1, math.ceil(n / settings.batch_size))
+    epochs = max(int(settings.epochs), math.ceil(settings.min_steps / n_batches))
+    warmup = (max(1, settings.epochs // 10) if settings.warmup_epochs is None else settings.warmup_epochs) * n_batches
+    rngs = [np.random.default_rng(m.batch_seed) for m in members]
+    best_val = torch.full((len(members),), -math.inf, dtype=torch.float64)
+    best_epoch = torch.full((len(members),), epochs, dtype=torch.long)
+    best = [p.detach().clone() for p in params]
+    bufs: list[torch.Tensor | None] = [None] * len(params)
+    step = 0
+    for epoch in range(epochs):
+        perms = torch.as_tensor(np.stack([r.permutation(n) for r in rngs]), device=dev)
+        for k in range(n_batches):
+            _loss(stack, params, perms[:, k * settings.batch_size:(k + 1) * settings.batch_size]).backward()
+            bufs = _sgd_step(params, bufs, _lr_at(step, epochs * n_batches, warmup, stack.lr), stack, settings)
+            step += 1
+        if stack.x_val.shape[1]:
+            val = _accuracy(params, stack.x_val, stack.y_val)
+            better = val > best_val  # strictly: the earliest epoch wins a tie
+            best_val = torch.where(better, val, best_val)
+            best_epoch = torch.where(better, torch.tensor(epoch + 1), best_epoch)
+            keep = better.to(dev)
+            best = [torch.where(keep.reshape(-1, *([1] * (p.dim() - 1))), p.detach(), b) for p, b in zip(params, best)]
+    final = best if stack.x_val.shape[1] else [p.detach() for p in params]
+    test = _accuracy(final, stack.x_test, stack.y_test)
+    return [MemberResult(accuracy=float(test[i]), val_accuracy=float(best_val[i]), best_epoch=int(best_epoch[i]))
+            for i in range(len(members))]

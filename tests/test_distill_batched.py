@@ -1,0 +1,76 @@
+"""Stacked training (issue #26): each member of a stack gives what that student alone gives
+with :func:`cchkit.distill.distill`, method by method, on fixed seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from cchkit.bundle import ModalityBundle
+from cchkit.distill import distill
+from cchkit.distill.batched import Member, StackSettings, train_stack
+from cchkit.distill.trainer import prepare_seed
+
+FAST = dict(epochs=4, min_steps=0, batch_size=16, feat_dim=8, hidden=12)
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    rng = np.random.default_rng(0)
+    n = 180
+    y = rng.integers(0, 3, n)
+    mu = rng.normal(size=(3, 4)) * 1.2
+    s = mu[y] + rng.normal(size=(n, 4))
+    t = mu[y] @ rng.normal(size=(4, 5)) + 0.3 * rng.normal(size=(n, 5))
+    return ModalityBundle.from_arrays({"s": s, "t": t}, labels=y)
+
+
+def _member(p, kd, **kw):
+    tt = p.teachers["t"]
+    if kd == "class":
+        kw.update(targets=tt.class_targets(kw.get("temperature", 4.0)))
+    elif kd == "paired":
+        kw.update(targets=tt.pair_logits, pair_mask=tt.pair_mask)
+    return Member(0, p.init_seed, p.batch_seed, kd=kd, **kw)
+
+
+CASES = [  # (distill method and settings, stack member settings)
+    ("none", {}, "none", {}),
+    ("none", {"lr": 0.03, "weight_decay": 1e-3}, "none", {"lr": 0.03, "weight_decay": 1e-3}),
+    ("class-align", {"lambda1": 0.5, "temperature": 2.0}, "class", {"kd_weight": 0.5, "temperature": 2.0}),
+    ("logit-kd", {"lambda1": 2.0, "temperature": 4.0}, "paired", {"kd_weight": 2.0, "temperature": 4.0}),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_each_member_equals_its_single_training(bundle, seed):
+    p = prepare_seed(bundle, "s", ["t"], seed, paired=True, device="cpu", epochs=FAST["epochs"],
+                     batch_size=FAST["batch_size"], feat_dim=FAST["feat_dim"], hidden=FAST["hidden"])
+    members = [_member(p, kd, lr=kw.pop("lr", 1e-2), **kw) for _, _, kd, kw in [(a, b, c, dict(d)) for a, b, c, d in CASES]]
+    settings = StackSettings(n_classes=3, hidden=FAST["hidden"], feat_dim=FAST["feat_dim"], epochs=FAST["epochs"],
+                             min_steps=0, batch_size=FAST["batch_size"])
+    stacked = train_stack(members, [p.data], settings)
+    for (method, kw, _, _), res in zip(CASES, stacked):
+        one = distill(bundle, "s", "t", method=method, random_state=seed, device="cpu", progress=False, **FAST, **kw)
+        assert res.accuracy == pytest.approx(one.accuracy, abs=1e-6), method
+        assert res.best_epoch == one.params["best_epoch"], method
+
+
+def test_members_do_not_disturb_each_other(bundle):
+    """A member's result does not depend on which other members share its stack."""
+    p = prepare_seed(bundle, "s", ["t"], 3, paired=True, device="cpu", epochs=4, batch_size=16, feat_dim=8, hidden=12)
+    settings = StackSettings(n_classes=3, hidden=12, feat_dim=8, epochs=4, min_steps=0, batch_size=16)
+    alone = train_stack([_member(p, "class", kd_weight=1.0)], [p.data], settings)[0]
+    crowd = train_stack([_member(p, "none", lr=0.05), _member(p, "class", kd_weight=1.0),
+                         _member(p, "paired", kd_weight=3.0)], [p.data], settings)[1]
+    assert crowd == alone
+
+
+def test_stacking_leaves_the_global_generator_alone(bundle):
+    p = prepare_seed(bundle, "s", ["t"], 1, paired=False, device="cpu", epochs=2, batch_size=16, feat_dim=8, hidden=12)
+    torch.manual_seed(42)
+    expected = torch.rand(3)
+    torch.manual_seed(42)
+    train_stack([_member(p, "none")], [p.data], StackSettings(n_classes=3, hidden=12, feat_dim=8, epochs=2, min_steps=0))
+    assert torch.equal(torch.rand(3), expected)

@@ -74,3 +74,18 @@ def test_stacking_leaves_the_global_generator_alone(bundle):
     torch.manual_seed(42)
     train_stack([_member(p, "none")], [p.data], StackSettings(n_classes=3, hidden=12, feat_dim=8, epochs=2, min_steps=0))
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_thread_count_does_not_change_a_stack(bundle):
+    p = prepare_seed(bundle, "s", ["t"], 5, paired=True, device="cpu", epochs=4, batch_size=16, feat_dim=8, hidden=12)
+    settings = StackSettings(n_classes=3, hidden=12, feat_dim=8, epochs=4, min_steps=0, batch_size=16)
+    members = [_member(p, "none", lr=lr) for lr in (0.003, 0.01, 0.03)] + [_member(p, "class", kd_weight=1.0)]
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = train_stack(members, [p.data], settings)
+        torch.set_num_threads(2)
+        two = train_stack(members, [p.data], settings)
+    finally:
+        torch.set_num_threads(old)
+    assert one == two

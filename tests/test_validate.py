@@ -243,3 +243,38 @@ def test_validate_reports_the_probe_and_measures_gains_over_it(bundle, caplog):
         ref = [linear_probe(m.data, m.labels, s).accuracy for s in seeds]
     gains = [runs["class-align", s] - r for s, r in zip(seeds, ref)]
     assert row["gain"] == pytest.approx(np.mean(gains))
+
+
+# ---------------------------------------------------------------------- tuned, stacked students (#25, #26)
+def test_search_spaces_are_of_one_size_and_never_switch_kd_off():
+    from cchkit.distill.stacked import KD_GRID, STUDENT_GRID
+
+    assert len(STUDENT_GRID) == len(KD_GRID) == 6
+    assert all(w > 0 for w, _ in KD_GRID) and (1e-2, 0.0) in STUDENT_GRID
+
+
+def test_untuned_stacked_runs_equal_single_distill_runs(bundle):
+    from cchkit.distill import distill
+
+    rep = validate(bundle, "s", ["clean"], methods=("class-align", "logit-kd"), seeds=[4, 9], ranking=_ranking(),
+                   progress=False, tune=False, **FAST)
+    for r in rep.runs.itertuples(index=False):
+        one = distill(bundle, "s", r.teacher, method=r.method, random_state=r.seed, progress=False, **FAST)
+        assert r.accuracy == pytest.approx(one.accuracy, abs=1e-6), (r.method, r.seed)
+        assert r.teacher_accuracy == pytest.approx(one.teacher_accuracy, abs=1e-6)
+
+
+def test_tuned_students_pick_their_settings_on_validation(bundle):
+    from cchkit.distill.stacked import KD_GRID, STUDENT_GRID
+
+    rep = validate(bundle, "s", ["clean"], methods=("class-align",), seeds=[4, 9], ranking=_ranking(),
+                   progress=False, **FAST)
+    runs = rep.runs
+    none = runs[runs["method"] == "none"]
+    kd = runs[runs["method"] == "class-align"]
+    assert set(zip(none["lr"], none["weight_decay"])) <= set(STUDENT_GRID)
+    assert set(zip(kd["kd_weight"], kd["temperature"])) <= set(KD_GRID)
+    # a KD student starts from its seed's chosen no-KD setting
+    for seed in (4, 9):
+        n, k = none[none.seed == seed].iloc[0], kd[kd.seed == seed].iloc[0]
+        assert (n.lr, n.weight_decay) == (k.lr, k.weight_decay)

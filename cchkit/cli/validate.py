@@ -27,6 +27,7 @@ def validate(
     representation: str = typer.Option("pca", "--representation", "-r", help="Representation for the ranking side: encoder, pca, pca-var or raw."),
     variant: str = typer.Option("raw", "--variant", help="CCH score variant for the ranking side: raw or matched."),
     n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the ranking's intervals."),
+    tune: bool = typer.Option(True, "--tune/--no-tune", help="Tune the no-KD and the KD students with one budget on the validation split (default) or use the fixed settings."),
     run: c.RunOptions = None,  # type: ignore[assignment]  (--format ... --report, see run_options)
 ) -> None:
     """Distil every candidate teacher into the student and check the ranking against the measured gains."""
@@ -44,7 +45,7 @@ def validate(
     result = run_validation(
         bundle, student, cands, methods=methods, seeds=seeds, epochs=epochs, rank_params=rank_params,
         random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet), n_jobs=run.n_jobs,
-        train_size=train_size,
+        train_size=train_size, tune=tune,
     )
     if run.fmt == "json":
         text = result.to_json()

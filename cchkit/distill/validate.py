@@ -28,6 +28,7 @@ from ..criteria import criteria_columns, get_criterion, list_criteria
 from ..datasets import load_bundle
 from ..exceptions import CchkitError, InputError, RankingFailedError
 from ..ranking import rank_teachers
+from .stacked import RUN_COLUMNS, STACKABLE, stackable_methods, stacked_runs
 from .trainer import METHODS, distill
 
 logger = logging.getLogger("cchkit")
@@ -203,6 +204,7 @@ def _run_one(bundle: Any, student: str, teacher: str, seed: int, methods: Sequen
         "n_jobs": [Integral],
         "progress": [BOOL],
         "device": [str],
+        "tune": [BOOL],
     }
 )
 def validate(
@@ -219,6 +221,7 @@ def validate(
     device: str = "auto",
     progress: bool = True,
     n_jobs: int = 1,
+    tune: bool = True,
     **distill_params: Any,
 ) -> ValidationReport:
     """Distil each candidate teacher into ``student`` and compare the gains with the ranking.
@@ -258,7 +261,12 @@ def validate(
     progress : bool
         tqdm bars over teachers and seeds (stderr).
     n_jobs : int
-        Parallel (teacher, seed) tasks with joblib (processes); 1 runs in this process.
+        Parallel seeds (their splits and teachers) with joblib processes; 1 runs in this process.
+    tune : bool, default True
+        Tune the no-KD student and every KD student with the same budget on the validation split
+        (:mod:`cchkit.distill.stacked`: learning rate x weight decay for the student, then KD weight
+        x temperature), so that a gain is not the no-KD student's deficit. False: the given
+        settings. Applies to the stacked methods (``none``, ``class-align``, ``logit-kd``).
     **distill_params
         Passed to :func:`~cchkit.distill.distill` (``batch_size``, ``lambda1``, ``inner_lr``...).
 
@@ -275,9 +283,8 @@ def validate(
     if ranking is None:
         ranking = _ranking_or_none(bundle, student, candidates, random_state, device, progress, n_jobs, rank_params)
     rtab = _ranking_table(ranking, student)
-    tasks = [(t, s) for t in candidates for s in seed_list]
-    runs_df = _run_all(tasks, n_jobs, progress, lambda t, s: (bundle, student, t, s, methods, epochs, device,
-                                                              distill_params))
+    runs_df = _all_runs(bundle, student, candidates, seed_list, methods, epochs=epochs, device=device, tune=tune,
+                        distill_params=distill_params, n_jobs=n_jobs, progress=progress)
     _refuse_if_all_runs_failed(runs_df)
     base = _baseline(bundle, student, seed_list, runs_df, distill_params)
     rows = []
@@ -337,7 +344,27 @@ def _ranking_or_none(bundle: Any, student: str, candidates: list[str], random_st
         return exc.ranking
 
 
-_RUN_COLUMNS = ["teacher", "method", "seed", "accuracy", "teacher_accuracy", "seconds", "error"]
+def _all_runs(bundle: Any, student: str, teachers: list[str], seeds: list[int], methods: list[str], *, epochs: int,
+              device: str, tune: bool, distill_params: Mapping[str, Any], n_jobs: int, progress: bool) -> pd.DataFrame:
+    """Every run: the stackable methods (``none`` included) trained and tuned in stacks
+    (:mod:`.stacked`), the others one by one through :func:`distill` with the given settings."""
+    stacked = stackable_methods(methods, distill_params)
+    parts = []
+    if stacked:
+        parts.append(stacked_runs(bundle, student, teachers, seeds, stacked, epochs=epochs, device=device, tune=tune,
+                                  distill_params=distill_params, n_jobs=n_jobs, progress=progress))
+    rest = [m for m in methods if m not in stacked]
+    if rest:
+        if tune:
+            logger.info("validate: %s run(s) untuned, one by one (only %s train in stacks).", ", ".join(rest),
+                        ", ".join(STACKABLE))
+        tasks = [(t, s) for t in teachers for s in seeds]
+        parts.append(_run_all(tasks, n_jobs, progress, lambda t, s: (bundle, student, t, s, rest, epochs, device,
+                                                                      distill_params)))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+_RUN_COLUMNS = RUN_COLUMNS
 
 
 def _run_all(tasks: list[tuple[str, int]], n_jobs: int, progress: bool, args_of: Any) -> pd.DataFrame:

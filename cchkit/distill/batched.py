@@ -132,7 +132,8 @@ def _forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
 
 
 class _Stack:
-    """The members' fixed inputs as tensors: data, KD kinds, weights, temperatures, targets."""
+    """The members' fixed inputs as tensors: data, rates, weights, temperatures, and each
+    member's KD target distribution per fit row (with its log, and which rows have one)."""
 
     def __init__(self, members: Sequence[Member], data: Sequence[StudentData], n_classes: int) -> None:
         self.members = list(members)
@@ -141,19 +142,29 @@ class _Stack:
         self.y_fit = torch.stack([x.y_fit for x in d])
         self.x_val, self.y_val = torch.stack([x.x_val for x in d]), torch.stack([x.y_val for x in d])
         self.x_test, self.y_test = torch.stack([x.x_test for x in d]), torch.stack([x.y_test for x in d])
-        dev, n, c = self.x_fit.device, self.x_fit.shape[1], n_classes
+        dev = self.x_fit.device
         self.lr = np.array([m.lr for m in members], dtype=np.float64)
         self.wd = torch.tensor([m.weight_decay for m in members], dtype=self.x_fit.dtype, device=dev)
-        self.is_class = torch.tensor([m.kd == "class" for m in members], device=dev)
-        self.is_paired = torch.tensor([m.kd == "paired" for m in members], device=dev)
         self.weight = torch.tensor([m.kd_weight if m.kd != "none" else 0.0 for m in members], device=dev)
         self.T = torch.tensor([m.temperature for m in members], device=dev)
-        uniform = torch.full((c, c), 1.0 / c, device=dev)
-        self.class_targets = torch.stack([m.targets if m.kd == "class" else uniform for m in members])
-        self.pair_logits = torch.stack([m.targets if m.kd == "paired" else torch.zeros(n, c, device=dev)
-                                        for m in members])
-        self.pair_mask = torch.stack([m.pair_mask if m.kd == "paired" else torch.zeros(n, dtype=torch.bool, device=dev)
-                                      for m in members])
+        rows = [_row_targets(m, y, n_classes) for m, y in zip(members, self.y_fit)]
+        self.target = torch.stack([r[0] for r in rows])  # (M, n, C)
+        self.log_target = torch.stack([r[1] for r in rows])
+        self.has_target = torch.stack([r[2] for r in rows])  # (M, n) bool
+
+
+def _row_targets(m: Member, y: torch.Tensor, n_classes: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A member's target distribution for each fit row, its log (computed as the single-student
+    losses compute them, so the values are the same), and the rows that have a target."""
+    n = y.shape[0]
+    if m.kd == "class":
+        q = m.targets[y]  # type: ignore[index]
+        return q, torch.log(q.clamp_min(1e-12)), torch.ones(n, dtype=torch.bool, device=y.device)
+    if m.kd == "paired":
+        log_pt = F.log_softmax(m.targets / m.temperature, dim=1)  # type: ignore[operator]
+        return log_pt.exp(), log_pt, m.pair_mask  # type: ignore[return-value]
+    zeros = torch.zeros(n, n_classes, device=y.device)
+    return zeros, zeros, torch.zeros(n, dtype=torch.bool, device=y.device)
 
 
 def _loss(stack: _Stack, params: list[torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
@@ -163,14 +174,11 @@ def _loss(stack: _Stack, params: list[torch.Tensor], idx: torch.Tensor) -> torch
     logits = _forward(params, x)
     m, b, c = logits.shape
     ce = F.cross_entropy(logits.reshape(m * b, c), y.reshape(-1), reduction="none").reshape(m, b).mean(1)
-    t = stack.T[:, None, None]
-    log_ps = F.log_softmax(logits / t, dim=2)
-    q = stack.class_targets[rows, y]  # (M, b, C): the class-mean targets of each row's class
-    kd_class = (q * (torch.log(q.clamp_min(1e-12)) - log_ps)).sum(2).mean(1)
-    log_pt = F.log_softmax(stack.pair_logits[rows, idx] / t, dim=2)
-    mask = stack.pair_mask[rows, idx].to(logits.dtype)
-    kd_pair = ((log_pt.exp() * (log_pt - log_ps)).sum(2) * mask).sum(1) / mask.sum(1).clamp_min(1.0)
-    kd = torch.where(stack.is_class, kd_class, torch.where(stack.is_paired & (mask.sum(1) > 0), kd_pair, 0.0))
+    log_ps = F.log_softmax(logits / stack.T[:, None, None], dim=2)
+    kl = (stack.target[rows, idx] * (stack.log_target[rows, idx] - log_ps)).sum(2)
+    mask = stack.has_target[rows, idx].to(logits.dtype)
+    count = mask.sum(1)
+    kd = torch.where(count > 0, (kl * mask).sum(1) / count.clamp_min(1.0), 0.0)
     return (ce + stack.weight * stack.T**2 * kd).sum()
 
 
@@ -237,3 +245,57 @@ def train_stack(members: Sequence[Member], data: Sequence[StudentData], settings
     test = _accuracy(final, stack.x_test, stack.y_test)
     return [MemberResult(accuracy=float(test[i]), val_accuracy=float(best_val[i]), best_epoch=int(best_epoch[i]))
             for i in range(len(members))]
+
+
+# ----------------------------------------------------------------------------- teachers
+@dataclass(frozen=True)
+class TeacherJob:
+    """One teacher to pre-train: its training rows, labels and initialisation / batch seed."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    seed: int
+
+
+def _adamw_(params: list[torch.Tensor], state: list[list[torch.Tensor]], step: int, lr: float, weight_decay: float,
+            betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+    """torch's AdamW update, element-wise on the stacked parameters (the same for every member)."""
+    b1, b2 = betas
+    with torch.no_grad():
+        for p, (m, v) in zip(params, state):
+            g = p.grad
+            p.mul_(1 - lr * weight_decay)
+            m.lerp_(g, 1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (v.sqrt() / math.sqrt(1 - b2**step)).add_(eps)
+            p.addcdiv_(m, denom, value=-lr / (1 - b1**step))
+            p.grad = None
+
+
+def train_teachers(jobs: Sequence[TeacherJob], *, n_classes: int, hidden: int | Sequence[int] = 64,
+                   feat_dim: int = 32, epochs: int = 30, batch_size: int = 64, lr: float = 1e-2,
+                   weight_decay: float = 1e-4) -> list[list[torch.Tensor]]:
+    """Pre-train teachers of one modality as a stack, as
+    :func:`~cchkit.distill.models.pretrain_teacher` trains each (cross-entropy, AdamW, cosine
+    learning rate per step, a seeded permutation per epoch); every job needs the same number of
+    rows. Returns each teacher's parameters in ``build_net`` order."""
+    x, y = torch.stack([j.x for j in jobs]), torch.stack([j.y for j in jobs])
+    m, n = x.shape[0], x.shape[1]
+    members = [Member(data=0, init_seed=j.seed, batch_seed=j.seed) for j in jobs]
+    params = _stacked_init(members, x.shape[2], StackSettings(n_classes, hidden, feat_dim), x.device)
+    state = [[torch.zeros_like(p), torch.zeros_like(p)] for p in params]
+    rngs = [np.random.default_rng(j.seed) for j in jobs]
+    n_batches = max(1, math.ceil(n / batch_size))
+    total, step = max(1, epochs * n_batches), 0
+    rows = torch.arange(m)[:, None]
+    for _ in range(epochs):
+        perms = torch.as_tensor(np.stack([r.permutation(n) for r in rngs]))
+        for k in range(n_batches):
+            idx = perms[:, k * batch_size:(k + 1) * batch_size]
+            logits = _forward(params, x[rows, idx])
+            b = idx.shape[1]
+            ce = F.cross_entropy(logits.reshape(m * b, -1), y[rows, idx].reshape(-1), reduction="none")
+            ce.reshape(m, b).mean(1).sum().backward()
+            step += 1
+            _adamw_(params, state, step, lr * 0.5 * (1.0 + np.cos(np.pi * (step - 1) / total)), weight_decay)
+    return [[p[i].detach().clone() for p in params] for i in range(m)]

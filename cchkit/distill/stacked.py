@@ -28,7 +28,7 @@ import pandas as pd
 from .._parallel import available_cores
 from .._torch import torch_threads
 from .batched import Member, MemberResult, StackSettings, train_stack
-from .trainer import PreparedSeed, prepare_seed
+from .trainer import PreparedSeed, prepare_seeds
 
 __all__ = ["STACKABLE", "STUDENT_GRID", "KD_GRID", "stackable_methods", "stacked_runs", "RUN_COLUMNS"]
 
@@ -133,23 +133,13 @@ def _kd_members(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods
 
 
 def _prepare_all(bundle: Any, student: str, teachers: Sequence[str], seeds: list[int], *, paired: bool, epochs: int,
-                 device: str, dp: Mapping[str, Any], n_jobs: int, progress: bool) -> dict[int, PreparedSeed]:
-    """Every seed's split and trained teachers (the slow part: one teacher per seed), in order."""
-    import sys
-
-    from tqdm.auto import tqdm
-
+                 device: str, dp: Mapping[str, Any]) -> dict[int, PreparedSeed]:
+    """Every seed's split and its teachers, each teacher modality's networks trained as one stack."""
     keys = ("teacher_epochs", "batch_size", "feat_dim", "hidden", "teacher_lr", "test_size", "train_size", "val_size",
             "exclude_test_ids")
-    kw = dict(paired=paired, epochs=epochs, device=device, **{k: dp[k] for k in keys if k in dp})
-    bar = dict(total=len(seeds), desc="teachers x seed", file=sys.stderr, disable=not progress, leave=False)
-    if n_jobs == 1:
-        return {s: prepare_seed(bundle, student, teachers, s, **kw) for s in tqdm(seeds, **bar)}
-    from joblib import Parallel, delayed
-
-    out = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(prepare_seed)(bundle, student, teachers, s, **kw)
-                                                           for s in seeds)
-    return dict(zip(seeds, tqdm(out, **bar)))
+    with torch_threads(available_cores()):
+        return prepare_seeds(bundle, student, teachers, seeds, paired=paired, epochs=epochs, device=device,
+                             **{k: dp[k] for k in keys if k in dp})
 
 
 def _row(job: _Job, res: MemberResult | None, teacher: str, teacher_acc: float, error: str = "") -> dict[str, Any]:
@@ -160,14 +150,12 @@ def _row(job: _Job, res: MemberResult | None, teacher: str, teacher_acc: float, 
 
 
 def stacked_runs(bundle: Any, student: str, teachers: Sequence[str], seeds: Sequence[int], methods: Sequence[str], *,
-                 epochs: int, device: str, tune: bool, distill_params: Mapping[str, Any], n_jobs: int = 1,
-                 progress: bool = False) -> pd.DataFrame:
-    """The runs table of the stackable ``methods`` (``none`` included): see the module docstring.
-    The seeds' splits and teachers are prepared on ``n_jobs`` processes."""
+                 epochs: int, device: str, tune: bool, distill_params: Mapping[str, Any]) -> pd.DataFrame:
+    """The runs table of the stackable ``methods`` (``none`` included): see the module docstring."""
     dp = dict(distill_params)
     kd_methods = [m for m in methods if m != "none"]
     preps = _prepare_all(bundle, student, teachers, [int(s) for s in seeds], paired="logit-kd" in kd_methods,
-                         epochs=epochs, device=device, dp=dp, n_jobs=n_jobs, progress=progress)
+                         epochs=epochs, device=device, dp=dp)
     data = [p.data for p in preps.values()]
     settings = _settings(int(bundle.n_classes), epochs, dp)
     chosen = _no_kd_stage(preps, tune, dp, settings, data)

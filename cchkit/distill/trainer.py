@@ -980,36 +980,97 @@ class PreparedSeed:
     teachers: dict[str, TeacherTargets]
 
 
-def prepare_seed(bundle: Any, student: str, teachers: Sequence[str], random_state: int, *, paired: bool,
-                 epochs: int = 30, teacher_epochs: int | None = None,
-                 batch_size: int = 64, feat_dim: int = 32, hidden: int | Sequence[int] = 64,
-                 teacher_lr: float = 1e-2, test_size: float = 0.3, train_size: int | float | None = None,
-                 val_size: float = 0.2, exclude_test_ids: bool = True, device: str = "auto") -> PreparedSeed:
-    """The split, seeds and teacher targets of ``random_state`` exactly as :func:`distill` makes them."""
+@dataclass(frozen=True)
+class SplitSettings:
+    """How :func:`prepare_seed` / :func:`prepare_seeds` split the data and train the teachers
+    (the :func:`distill` settings of the same names)."""
+
+    epochs: int = 30
+    teacher_epochs: int | None = None
+    batch_size: int = 64
+    feat_dim: int = 32
+    hidden: int | Sequence[int] = 64
+    teacher_lr: float = 1e-2
+    test_size: float = 0.3
+    train_size: int | float | None = None
+    val_size: float = 0.2
+    exclude_test_ids: bool = True
+    device: str = "auto"
+
+    @property
+    def t_epochs(self) -> int:
+        return self.epochs if self.teacher_epochs is None else int(self.teacher_epochs)
+
+
+def _seed_split(bundle: Any, student: str, teacher: str, random_state: int, paired: bool,
+                st: SplitSettings) -> tuple[_Prepared, str]:
+    """One seed's prepared data for a (student, teacher) pair, with the pairs where asked for
+    and available (else the reason in the second value)."""
+    _check_params(bundle, student, teacher)
+    s_split, s_fill, *_, s_val = _sub_seeds(random_state, 8)
+    kw = dict(test_size=st.test_size, split_seed=s_split, fill_seed=s_fill, exclude_test_ids=st.exclude_test_ids,
+              device=resolve_device(st.device), train_size=st.train_size, val_size=st.val_size, val_seed=s_val)
+    if paired:
+        try:
+            return _prepare(bundle, student, teacher, paired=True, **kw), ""
+        except NotPairedError as exc:
+            return _prepare(bundle, student, teacher, paired=False, **kw), f"NotPairedError: {exc}"
+    return _prepare(bundle, student, teacher, paired=False, **kw), ""
+
+
+def _targets(tnet: KDNet, d: _Prepared, pair_error: str, n_classes: int) -> TeacherTargets:
+    ctx = _teacher_context(tnet, d, "logit-kd" if d.pair_rows is not None else "none", n_classes, 1.0, d.xt_tr.device)
+    return TeacherTargets(accuracy=accuracy(tnet, d.xt_te, d.yt_te), logits=ctx.lt_tr, labels=d.yt_tr,
+                          n_classes=n_classes, pair_logits=ctx.lt_pair, pair_mask=ctx.pair_mask, pair_error=pair_error)
+
+
+def _prepared_seed(random_state: int, splits: dict[str, tuple[_Prepared, str]], nets: dict[str, KDNet],
+                   n_classes: int) -> PreparedSeed:
     from .batched import StudentData
 
-    dev = resolve_device(device)
-    s_split, s_fill, s_tinit, _, s_sinit, s_sbatch, _, s_val = _sub_seeds(random_state, 8)
+    d = next(iter(splits.values()))[0]
+    *_, s_sinit, s_sbatch, _, _ = _sub_seeds(random_state, 8)
+    return PreparedSeed(data=StudentData(d.xs_tr, d.ys_tr, d.xs_val, d.ys_val, d.xs_te, d.ys_te), init_seed=s_sinit,
+                        batch_seed=s_sbatch,
+                        teachers={t: _targets(nets[t], dt, err, n_classes) for t, (dt, err) in splits.items()})
+
+
+def prepare_seed(bundle: Any, student: str, teachers: Sequence[str], random_state: int, *, paired: bool,
+                 **settings: Any) -> PreparedSeed:
+    """The split, seeds and teacher targets of ``random_state`` exactly as :func:`distill` makes
+    them (each teacher trained alone, as :func:`distill` trains it); ``settings`` are
+    :class:`SplitSettings`."""
+    st = SplitSettings(**settings)
     n_classes = int(bundle.n_classes)
-    out: dict[str, TeacherTargets] = {}
-    data = None
-    for teacher in teachers:
-        _check_params(bundle, student, teacher)
-        kw = dict(test_size=test_size, split_seed=s_split, fill_seed=s_fill, exclude_test_ids=exclude_test_ids,
-                  device=dev, train_size=train_size, val_size=val_size, val_seed=s_val)
-        d = _prepare(bundle, student, teacher, paired=False, **kw)
-        pair_error = ""
-        if paired:
-            try:
-                d = _prepare(bundle, student, teacher, paired=True, **kw)
-            except NotPairedError as exc:
-                pair_error = f"NotPairedError: {exc}"
-        tnet, _ = _teacher(d.xt_tr, d.yt_tr, n_classes, feat_dim=feat_dim, hidden=hidden,
-                           epochs=epochs if teacher_epochs is None else int(teacher_epochs), batch_size=batch_size,
-                           lr=teacher_lr, seed=s_tinit)
-        ctx = _teacher_context(tnet, d, "logit-kd" if d.pair_rows is not None else "none", n_classes, 1.0, dev)
-        out[teacher] = TeacherTargets(
-            accuracy=accuracy(tnet, d.xt_te, d.yt_te), logits=ctx.lt_tr, labels=d.yt_tr, n_classes=n_classes,
-            pair_logits=ctx.lt_pair, pair_mask=ctx.pair_mask, pair_error=pair_error)
-        data = data or StudentData(d.xs_tr, d.ys_tr, d.xs_val, d.ys_val, d.xs_te, d.ys_te)
-    return PreparedSeed(data=data, init_seed=s_sinit, batch_seed=s_sbatch, teachers=out)
+    splits = {t: _seed_split(bundle, student, t, random_state, paired, st) for t in teachers}
+    s_tinit = _sub_seeds(random_state, 8)[2]
+    nets = {t: _teacher(d.xt_tr, d.yt_tr, n_classes, feat_dim=st.feat_dim, hidden=st.hidden, epochs=st.t_epochs,
+                        batch_size=st.batch_size, lr=st.teacher_lr, seed=s_tinit)[0] for t, (d, _) in splits.items()}
+    return _prepared_seed(random_state, splits, nets, n_classes)
+
+
+def prepare_seeds(bundle: Any, student: str, teachers: Sequence[str], seeds: Sequence[int], *, paired: bool,
+                  **settings: Any) -> dict[int, PreparedSeed]:
+    """:func:`prepare_seed` for many seeds, with every teacher modality's networks of all the
+    seeds pre-trained as one stack (:func:`~cchkit.distill.batched.train_teachers`; the same
+    weights as one by one, to float precision)."""
+    from .batched import TeacherJob, train_teachers
+
+    st = SplitSettings(**settings)
+    n_classes = int(bundle.n_classes)
+    splits = {s: {t: _seed_split(bundle, student, t, s, paired, st) for t in teachers} for s in seeds}
+    nets: dict[int, dict[str, KDNet]] = {s: {} for s in seeds}
+    for t in teachers:
+        rows = {s: splits[s][t][0].xt_tr.shape[0] for s in seeds}
+        for size in dict.fromkeys(rows.values()):  # one stack per training-split size
+            group = [s for s in seeds if rows[s] == size]
+            jobs = [TeacherJob(splits[s][t][0].xt_tr, splits[s][t][0].yt_tr, _sub_seeds(s, 8)[2]) for s in group]
+            trained = train_teachers(jobs, n_classes=n_classes, hidden=st.hidden, feat_dim=st.feat_dim,
+                                     epochs=st.t_epochs, batch_size=st.batch_size, lr=st.teacher_lr)
+            for s, params in zip(group, trained):
+                net = build_net(jobs[0].x.shape[1], n_classes, feat_dim=st.feat_dim, hidden=st.hidden, seed=0)
+                with torch.no_grad():
+                    for p, q in zip(net.parameters(), params):
+                        p.copy_(q)
+                nets[s][t] = freeze(net.to(jobs[0].x.device))
+    return {s: _prepared_seed(s, splits[s], nets[s], n_classes) for s in seeds}

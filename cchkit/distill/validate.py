@@ -261,7 +261,8 @@ def validate(
     progress : bool
         tqdm bars over teachers and seeds (stderr).
     n_jobs : int
-        Parallel seeds (their splits and teachers) with joblib processes; 1 runs in this process.
+        Parallel workers for the ranking's grid and for the methods that do not train in stacks
+        ((teacher, seed) runs with joblib processes); the stacks use every core's threads.
     tune : bool, default True
         Tune the no-KD student and every KD student with the same budget on the validation split
         (:mod:`cchkit.distill.stacked`: learning rate x weight decay for the student, then KD weight
@@ -352,7 +353,7 @@ def _all_runs(bundle: Any, student: str, teachers: list[str], seeds: list[int], 
     parts = []
     if stacked:
         parts.append(stacked_runs(bundle, student, teachers, seeds, stacked, epochs=epochs, device=device, tune=tune,
-                                  distill_params=distill_params, n_jobs=n_jobs, progress=progress))
+                                  distill_params=distill_params))
     rest = [m for m in methods if m not in stacked]
     if rest:
         if tune:

@@ -97,6 +97,7 @@ def validation_report(report: Any, bundle: Any = None) -> str:
     import pandas as pd
 
     sections = [
+        ("Verdict", f'<p class="rec">{html.escape(str(s.get("verdict", {}).get("text", "-")))}</p>'),
         ("Power", f'<p class="rec">{html.escape(str(s.get("power", {}).get("statement", "-")))}</p>'),
         ("Criterion against measured gain", _plot(lambda ax: report.plot(ax=ax))),
         ("Gains", _table(t[cols])),

@@ -278,3 +278,41 @@ def test_tuned_students_pick_their_settings_on_validation(bundle):
     for seed in (4, 9):
         n, k = none[none.seed == seed].iloc[0], kd[kd.seed == seed].iloc[0]
         assert (n.lr, n.weight_decay) == (k.lr, k.weight_decay)
+
+
+# ---------------------------------------------------------------------- the verdict (#25)
+def _verdict_gains(rows):
+    return pd.DataFrame([dict(teacher=t, method="m", gain=g, gain_low=lo, gain_high=hi, significant=sig)
+                         for t, g, lo, hi, sig in rows])
+
+
+@pytest.mark.parametrize("advice, rows, outcome", [
+    ("a", [("a", 0.05, 0.02, 0.08, True), ("b", 0.0, -0.02, 0.02, False)], "held"),
+    ("a", [("a", -0.05, -0.08, -0.02, True), ("b", 0.0, -0.02, 0.02, False)], "did not hold"),
+    ("a", [("a", 0.01, 0.00, 0.02, True), ("b", 0.09, 0.05, 0.13, True)], "did not hold"),
+    ("a", [("a", 0.01, -0.01, 0.03, False), ("b", 0.02, -0.01, 0.05, False)], "not confirmed"),
+    (None, [("a", 0.01, -0.01, 0.03, False), ("b", -0.05, -0.08, -0.02, True)], "held"),
+    (None, [("a", 0.05, 0.02, 0.08, True)], "did not hold"),
+])
+def test_verdict_rules(advice, rows, outcome):
+    from cchkit.distill.verdict import advice_verdict
+
+    v = advice_verdict(advice, "cch_score", _verdict_gains(rows), "m", "probe")
+    assert v["outcome"] == outcome, v
+    assert v["text"].startswith("advice (cch_score): ") and f"Advice {outcome}" in v["text"]
+
+
+def test_ranking_advice_is_the_best_ranked_teacher_predicted_to_help():
+    from cchkit.distill.verdict import ranking_advice
+
+    t = pd.DataFrame({"teacher": ["a", "b", "c"], "rank": [2, 1, 3], "predicts_gain": [True, False, True]})
+    assert ranking_advice(t.set_index("teacher")) == "a"
+    assert ranking_advice(t.assign(predicts_gain=False).set_index("teacher")) is None
+
+
+def test_validate_states_its_verdict(bundle):
+    rep = validate(bundle, "s", ["clean", "noise"], methods=("class-align",), seeds=3, ranking=_ranking(),
+                   progress=False, **FAST)
+    v = rep.summary["verdict"]
+    assert v["advice"] == "clean"  # the hand ranking: clean "helps" (decision) and ranks first
+    assert v["outcome"] in ("held", "did not hold", "not confirmed") and "clean" in v["text"]

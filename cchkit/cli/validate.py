@@ -76,7 +76,8 @@ def _validation_text(report) -> str:  # noqa: ANN001
         rows.append(row)
     view = pd.DataFrame(rows)
     s = report.summary
-    lines = [
+    verdict = s.get("verdict", {}).get("text")
+    lines = ([f"verdict: {verdict}", ""] if verdict else []) + [
         f"cchkit validate  student={t['student'].iloc[0] if len(t) else '-'}  accuracy on the student's held-out split, "
         "95% intervals over seeds (* significant)", _baseline_line(s.get("baseline")), "", render_frame(view), "",
         "power: " + s.get("power", {}).get("statement", "-"), "",

@@ -30,6 +30,7 @@ from ..exceptions import CchkitError, InputError, RankingFailedError
 from ..ranking import rank_teachers
 from .stacked import RUN_COLUMNS, STACKABLE, stackable_methods, stacked_runs
 from .trainer import METHODS, distill
+from .verdict import advice_verdict, ranking_advice
 
 logger = logging.getLogger("cchkit")
 
@@ -298,6 +299,8 @@ def validate(
     table = pd.DataFrame(rows, columns=report_columns())
     summary = _summarise(table, kd_methods[0], seed_list)
     summary["baseline"] = base.summary()
+    criterion = str(getattr(ranking, "settings", {}).get("criterion", "cch_score")) if ranking is not None else "cch_score"
+    summary["verdict"] = advice_verdict(ranking_advice(rtab), criterion, table, kd_methods[0], base.kind)
     summary["power"] = power_statement(table, kd_methods[0], len(seed_list))
     summary["seconds"] = time.perf_counter() - t0
     logger.info("validate %s: %d teachers x %d seeds x %d methods in %.1fs", student, len(candidates), len(seed_list),

@@ -316,3 +316,20 @@ def test_validate_states_its_verdict(bundle):
     v = rep.summary["verdict"]
     assert v["advice"] == "clean"  # the hand ranking: clean "helps" (decision) and ranks first
     assert v["outcome"] in ("held", "did not hold", "not confirmed") and "clean" in v["text"]
+
+
+# ---------------------------------------------------------------------- power by budget (#26)
+def test_budget_adds_seeds_until_separated_or_spent(bundle):
+    kw = dict(methods=("class-align",), ranking=_ranking(), progress=False, **FAST)
+    fixed = validate(bundle, "s", ["clean", "noise"], seeds=2, **kw)
+    tiny = validate(bundle, "s", ["clean", "noise"], seeds=2, budget=1e-6, **kw)
+    assert tiny.summary["seeds"] == fixed.summary["seeds"]  # the budget draws the same first seeds
+    assert tiny.summary["power"]["stopped"] in ("budget spent", "intervals separated")
+    assert tiny.table["gain"].tolist() == pytest.approx(fixed.table["gain"].tolist())
+    big = validate(bundle, "s", ["clean", "noise"], seeds=2, budget=600, max_seeds=4, **kw)
+    stop = big.summary["power"]["stopped"]
+    assert stop in ("intervals separated", "seed cap reached")
+    assert len(big.summary["seeds"]) == (4 if stop == "seed cap reached" else len(big.summary["seeds"]))
+    assert big.summary["seeds"][:2] == fixed.summary["seeds"] and "Seeds: 2 at first" in big.summary["power"]["statement"]
+    with pytest.raises(InputError, match="max_seeds"):
+        validate(bundle, "s", ["clean"], seeds=8, budget=10, max_seeds=4, **kw)

@@ -27,6 +27,8 @@ def validate(
     representation: str = typer.Option("pca", "--representation", "-r", help="Representation for the ranking side: encoder, pca, pca-var or raw."),
     variant: str = typer.Option("raw", "--variant", help="CCH score variant for the ranking side: raw or matched."),
     n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples for the ranking's intervals."),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Seconds the validation may take: seeds are added (up to --max-seeds) until the teachers' gain intervals separate or the budget is spent. Default: exactly --seeds seeds."),
+    max_seeds: int = typer.Option(20, "--max-seeds", help="The most seeds --budget may reach."),
     tune: bool = typer.Option(True, "--tune/--no-tune", help="Tune the no-KD and the KD students with one budget on the validation split (default) or use the fixed settings."),
     run: c.RunOptions = None,  # type: ignore[assignment]  (--format ... --report, see run_options)
 ) -> None:
@@ -45,7 +47,7 @@ def validate(
     result = run_validation(
         bundle, student, cands, methods=methods, seeds=seeds, epochs=epochs, rank_params=rank_params,
         random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet), n_jobs=run.n_jobs,
-        train_size=train_size, tune=tune,
+        train_size=train_size, tune=tune, budget=budget, max_seeds=max_seeds,
     )
     if run.fmt == "json":
         text = result.to_json()

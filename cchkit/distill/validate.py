@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .._parallel import effective_n_jobs
-from .._params import BOOL, Integral, Interval, check_params, validate_params
+from .._params import BOOL, NONE, Integral, Interval, Real, check_params, validate_params
 from .._random import RandomState, as_generator
 from ..criteria import criteria_columns, get_criterion, list_criteria
 from ..datasets import load_bundle
@@ -206,6 +206,8 @@ def _run_one(bundle: Any, student: str, teacher: str, seed: int, methods: Sequen
         "progress": [BOOL],
         "device": [str],
         "tune": [BOOL],
+        "budget": [NONE, Interval(Real, 0, None, closed="neither")],
+        "max_seeds": [Interval(Integral, 2, None)],
     }
 )
 def validate(
@@ -223,6 +225,8 @@ def validate(
     progress: bool = True,
     n_jobs: int = 1,
     tune: bool = True,
+    budget: float | None = None,
+    max_seeds: int = 20,
     **distill_params: Any,
 ) -> ValidationReport:
     """Distil each candidate teacher into ``student`` and compare the gains with the ranking.
@@ -269,6 +273,13 @@ def validate(
         (:mod:`cchkit.distill.stacked`: learning rate x weight decay for the student, then KD weight
         x temperature), so that a gain is not the no-KD student's deficit. False: the given
         settings. Applies to the stacked methods (``none``, ``class-align``, ``logit-kd``).
+    budget : float or None, default None
+        Seconds the validation may take: after the first ``seeds`` seeds, more are added (at
+        most doubling each round, up to ``max_seeds``) while the teachers' gain intervals of the
+        primary method overlap and the budget allows; the power statement says why it stopped.
+        None: exactly ``seeds`` seeds.
+    max_seeds : int, default 20
+        The most seeds a budget may reach.
     **distill_params
         Passed to :func:`~cchkit.distill.distill` (``batch_size``, ``lambda1``, ``inner_lr``...).
 
@@ -280,32 +291,88 @@ def validate(
     bundle = load_bundle(bundle)
     candidates, methods = _checked_plan(bundle, student, candidates, methods, distill_params)
     kd_methods = [m for m in methods if m != "none"]
-    seed_list = _seed_list(seeds, random_state)
+    pool, n_first = _seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
     n_jobs = effective_n_jobs(n_jobs)
     if ranking is None:
         ranking = _ranking_or_none(bundle, student, candidates, random_state, device, progress, n_jobs, rank_params)
     rtab = _ranking_table(ranking, student)
-    runs_df = _all_runs(bundle, student, candidates, seed_list, methods, epochs=epochs, device=device, tune=tune,
-                        distill_params=distill_params, n_jobs=n_jobs, progress=progress)
-    _refuse_if_all_runs_failed(runs_df)
-    base = _baseline(bundle, student, seed_list, runs_df, distill_params)
-    rows = []
-    for teacher in candidates:
-        rinfo = rtab.loc[teacher] if teacher in rtab.index else None
-        if rinfo is None:
-            logger.warning("validate: the ranking has no row for teacher %r; its scores are NaN.", teacher)
-        tr = runs_df[runs_df["teacher"] == teacher]
-        rows += [_gain_row(student, teacher, m, tr, rinfo, len(seed_list), base) for m in kd_methods]
-    table = pd.DataFrame(rows, columns=report_columns())
+    ctx = _Measure(bundle, student, candidates, methods, rtab, dict(epochs=epochs, device=device, tune=tune,
+                   distill_params=distill_params, n_jobs=n_jobs, progress=progress), distill_params)
+    seed_list, runs_df, stop = _seeds_until_separated(ctx, pool, n_first, budget, t0)
+    table, base = ctx.table(seed_list, runs_df)
     summary = _summarise(table, kd_methods[0], seed_list)
     summary["baseline"] = base.summary()
     criterion = str(getattr(ranking, "settings", {}).get("criterion", "cch_score")) if ranking is not None else "cch_score"
     summary["verdict"] = advice_verdict(ranking_advice(rtab), criterion, table, kd_methods[0], base.kind)
-    summary["power"] = power_statement(table, kd_methods[0], len(seed_list))
+    summary["power"] = power_statement(table, kd_methods[0], len(seed_list), stop=stop, initial=n_first)
     summary["seconds"] = time.perf_counter() - t0
     logger.info("validate %s: %d teachers x %d seeds x %d methods in %.1fs", student, len(candidates), len(seed_list),
                 len(methods), summary["seconds"])
     return ValidationReport(table=table, summary=summary, runs=runs_df)
+
+
+@dataclass
+class _Measure:
+    """One validation's fixed inputs: runs for a list of seeds, and the report table from runs."""
+
+    bundle: Any
+    student: str
+    teachers: list[str]
+    methods: list[str]
+    rtab: pd.DataFrame
+    run_kw: dict[str, Any]
+    distill_params: Mapping[str, Any]
+
+    def runs(self, seeds: list[int]) -> pd.DataFrame:
+        runs = _all_runs(self.bundle, self.student, self.teachers, seeds, self.methods, **self.run_kw)
+        _refuse_if_all_runs_failed(runs)
+        return runs
+
+    def table(self, seeds: list[int], runs: pd.DataFrame) -> tuple[pd.DataFrame, Baseline]:
+        base = _baseline(self.bundle, self.student, seeds, runs, self.distill_params)
+        rows = []
+        for teacher in self.teachers:
+            rinfo = self.rtab.loc[teacher] if teacher in self.rtab.index else None
+            if rinfo is None:
+                logger.warning("validate: the ranking has no row for teacher %r; its scores are NaN.", teacher)
+            tr = runs[runs["teacher"] == teacher]
+            rows += [_gain_row(self.student, teacher, m, tr, rinfo, len(seeds), base)
+                     for m in self.methods if m != "none"]
+        return pd.DataFrame(rows, columns=report_columns()), base
+
+
+def _seed_pool(seeds: int | Sequence[int], random_state: RandomState, max_seeds: int) -> tuple[list[int], int]:
+    """The seeds to start with and, with a budget, the ones that may follow (a prefix-stable draw)."""
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        if max_seeds and seeds > max_seeds:
+            raise InputError(f"seeds={seeds} is above max_seeds={max_seeds}; raise max_seeds or start with fewer.")
+        return _seed_list(max(int(seeds), max_seeds), random_state), int(seeds)
+    fixed = _seed_list(seeds, random_state)
+    return fixed, len(fixed)
+
+
+def _seeds_until_separated(ctx: _Measure, pool: list[int], n_first: int, budget: float | None,
+                           t0: float) -> tuple[list[int], pd.DataFrame, str]:
+    """Runs for the first seeds; with a budget, more seeds (at most doubling each round) until the
+    teachers' gain intervals separate, the seeds run out or the budget is spent."""
+    seeds = pool[:n_first]
+    t_runs = time.perf_counter()
+    runs = ctx.runs(seeds)
+    if budget is None:
+        return seeds, runs, "fixed seeds"
+    while True:
+        table, _ = ctx.table(seeds, runs)
+        if power_statement(table, [m for m in ctx.methods if m != "none"][0], len(seeds))["separated"]:
+            return seeds, runs, "intervals separated"
+        if len(seeds) >= len(pool):
+            return seeds, runs, "seed cap reached"
+        per_seed = (time.perf_counter() - t_runs) / len(seeds)
+        room = int((budget - (time.perf_counter() - t0)) / max(per_seed, 1e-9))
+        if room < 1:
+            return seeds, runs, "budget spent"
+        new = pool[len(seeds):len(seeds) + min(room, len(seeds))]
+        runs = pd.concat([runs, ctx.runs(new)], ignore_index=True)
+        seeds = seeds + new
 
 
 def _checked_plan(bundle: Any, student: str, candidates: Sequence[str] | str, methods: Sequence[str] | None,
@@ -488,7 +555,8 @@ def _default_methods(bundle: Any, student: str, candidates: Sequence[str]) -> li
     return ["class-align", "logit-kd"] if paired else ["class-align"]
 
 
-def power_statement(table: pd.DataFrame, method: str, n_seeds: int) -> dict[str, Any]:
+def power_statement(table: pd.DataFrame, method: str, n_seeds: int, *, stop: str = "fixed seeds",
+                    initial: int | None = None) -> dict[str, Any]:
     """What these seeds can detect, and whether they separate the teachers.
 
     ``min_detectable_gain`` is the median half-width of the per-teacher gain intervals of
@@ -518,7 +586,10 @@ def power_statement(table: pd.DataFrame, method: str, n_seeds: int) -> dict[str,
                 "; the gain intervals of the teachers overlap, so this validation cannot rank them. "
                 "More seeds (--seeds) or a larger test split (more samples) narrow the intervals."
             )
-    return {"min_detectable_gain": mdg, "separated": separated, "n_seeds": int(n_seeds), "statement": text}
+    if stop != "fixed seeds":
+        text += f" Seeds: {initial} at first, {n_seeds} in the end ({stop})."
+    return {"min_detectable_gain": mdg, "separated": separated, "n_seeds": int(n_seeds), "stopped": stop,
+            "statement": text}
 
 
 def _refuse_if_all_runs_failed(runs: pd.DataFrame) -> None:

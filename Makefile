@@ -1,5 +1,6 @@
 # cchkit: two commands on a fresh machine.
-#   make demo   installs everything into .venv and ranks image and text as teachers for audio
+#   make demo   installs everything into .venv and asks which of image and text should teach audio
+#               (rank, measure by distilling, one verdict)
 #   make test   installs everything into .venv and runs the whole test suite (notebooks included)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -26,7 +27,7 @@ $(STAMP): pyproject.toml | $(PY)
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/cchkit rank --student audio --candidates image,text
+	$(VENV)/bin/cchkit advise --student audio --candidates image,text
 
 # headless Chromium renders the HTML report in tests/test_report.py (Debian package, as root)
 CHROMIUM_STAMP := $(VENV)/.chromium

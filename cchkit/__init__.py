@@ -42,6 +42,8 @@ _LAZY = {
     "DistillResult": ("cchkit.distill", "DistillResult"),
     "ValidationReport": ("cchkit.distill", "ValidationReport"),
     "validate": ("cchkit.distill", "validate"),
+    "advise": ("cchkit.advice", "advise"),
+    "Advice": ("cchkit.advice", "Advice"),
 }
 
 
@@ -102,6 +104,8 @@ __all__ = [
     "distill",  # noqa: F405  (lazy, see _LAZY)
     "DistillResult",  # noqa: F405
     "validate",  # noqa: F405
+    "advise",  # noqa: F405
+    "Advice",  # noqa: F405
     "ValidationReport",  # noqa: F405
     "rank_teachers",
     "RepresentationSet",

@@ -4,7 +4,7 @@ Exit codes: 0 success; 2 bad usage or bad input (one line on stderr, no tracebac
 error (with a hint to report it); 130 interrupted (Ctrl-C), nothing written.
 
 Each command lives in a module of its own over the library (:mod:`.rank`, :mod:`.listing`,
-:mod:`.validate`, :mod:`.info`, :mod:`.estimate`, :mod:`.import_table`); importing them
+:mod:`.validate`, :mod:`.advise`, :mod:`.info`, :mod:`.estimate`, :mod:`.import_table`); importing them
 registers them on :data:`app` (defined in :mod:`.common`), in the order ``--help`` lists them.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import rank  # noqa: F401  (importing a command module registers its command)
 from . import listing  # noqa: F401
 from . import validate  # noqa: F401
+from . import advise  # noqa: F401
 from . import info  # noqa: F401
 from . import estimate  # noqa: F401
 from . import import_table  # noqa: F401

@@ -1,0 +1,115 @@
+"""One call that answers "which teacher should I use?": rank, then measure, then one verdict.
+
+:func:`advise` ranks the candidate teachers (:func:`~cchkit.ranking.rank_teachers`), validates
+the ``top`` best-ranked ones by distilling (:func:`~cchkit.distill.validate`, tuned baselines,
+gains over the stronger of the tuned no-KD student and the linear probe, seeds added within
+``budget``), and states one recommendation **from the measurement**: the teacher with the
+largest significantly positive gain of the primary method, or "train the student alone" when no
+teacher's gain is significantly positive. The ranking's prediction is shown beside it, with
+whether it held.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ._params import Integral, Interval, Real, validate_params
+from .datasets import load_bundle
+from .ranking import Ranking, rank_teachers, resolve_candidates
+
+__all__ = ["advise", "Advice"]
+
+
+@dataclass
+class Advice:
+    """What :func:`advise` found.
+
+    Attributes
+    ----------
+    teacher : str or None
+        The teacher to distil from, by measurement; None: no teacher measurably helps.
+    text : str
+        The verdict in one paragraph (what the CLI prints first).
+    ranking : Ranking
+    validation : ValidationReport
+    """
+
+    teacher: str | None
+    text: str
+    ranking: Ranking
+    validation: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"teacher": self.teacher, "text": self.text, "ranking": self.ranking.to_dict(),
+                "validation": self.validation.to_dict()}
+
+    def __repr__(self) -> str:
+        return f"Advice(teacher={self.teacher!r})\n{self.text}"
+
+
+def measured_choice(table: pd.DataFrame, method: str) -> str | None:
+    """The teacher with the largest significantly positive gain of ``method``, or None."""
+    t = table[(table["method"] == method) & table["significant"] & (table["gain"] > 0)]
+    return None if t.empty else str(t.sort_values("gain", ascending=False)["teacher"].iloc[0])
+
+
+def _verdict_text(student: str, choice: str | None, report: Any) -> str:
+    s = report.summary
+    t = report.table[report.table["method"] == s["method"]].set_index("teacher")
+    base = s.get("baseline", {})
+    over = "the linear probe" if base.get("kind") == "probe" else "the tuned no-KD student"
+    if choice is None:
+        acc = base.get(base.get("kind", "mlp"), [math.nan])[0]
+        head = (f"Train {student} alone: no candidate's {s['method']} gain over {over} (accuracy {acc:.3f}) is "
+                "significantly positive.")
+    else:
+        r = t.loc[choice]
+        head = (f"Use {choice} as the teacher of {student}: {s['method']} gains {r['gain']:+.3f} "
+                f"[{r['gain_low']:+.3f}, {r['gain_high']:+.3f}] over {over}, the largest significant gain.")
+    v = s.get("verdict", {})
+    said = f"use {v.get('advice')}" if v.get("advice") else "no teacher predicted to help"
+    power = s.get("power", {}).get("statement", "")
+    return (f"{head} The ranking ({v.get('criterion', '-')}) said: {said}; that advice {v.get('outcome', '-')}. "
+            f"{power[:1].upper() + power[1:]}")
+
+
+@validate_params({"top": [Interval(Integral, 1, None)], "budget": [Interval(Real, 0, None, closed="neither")],
+                  "seeds": [Interval(Integral, 2, None)]}, owner="advise")
+def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, seeds: int = 5,
+           budget: float = 20.0, random_state: int = 0, device: str = "auto", progress: bool = False,
+           rank_params: dict[str, Any] | None = None, **validate_params_: Any) -> Advice:
+    """Rank the candidates, validate the ``top`` best-ranked ones within ``budget`` seconds, and
+    recommend from the measurement (see the module docstring).
+
+    Parameters
+    ----------
+    bundle : ModalityBundle, path or bundled dataset name
+    student : str
+    candidates : list of str, comma-separated str, or None (every other modality)
+    top : int, default 3
+        How many of the best-ranked candidates to validate.
+    seeds : int, default 5
+        Seeds to start with; more are added while the teachers' gain intervals overlap and
+        the budget allows.
+    budget : float, default 20
+        Seconds for the validation (see :func:`~cchkit.distill.validate`'s ``budget``).
+    random_state, device, progress
+    rank_params : keyword arguments of :func:`~cchkit.ranking.rank_teachers`
+    **validate_params_
+        Keyword arguments of :func:`~cchkit.distill.validate` (``methods``, ``epochs``...).
+    """
+    from .distill import validate
+
+    bundle = load_bundle(bundle)
+    cands = resolve_candidates(bundle, student, candidates)[0][1]
+    ranking = rank_teachers(bundle, student, cands, random_state=random_state, device=device, progress=progress,
+                            **dict(rank_params or {}))
+    best = ranking.top(top)["teacher"].tolist() or cands[:top]
+    report = validate(bundle, student, best, ranking=ranking, seeds=seeds, budget=budget, random_state=random_state,
+                      device=device, progress=progress, **validate_params_)
+    choice = measured_choice(report.table, report.summary["method"])
+    return Advice(teacher=choice, text=_verdict_text(student, choice, report), ranking=ranking, validation=report)

@@ -1,0 +1,55 @@
+"""advise() (cchkit.advice): rank, measure, and recommend from the measurement (issue #26)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import cchkit
+from cchkit.advice import measured_choice
+from cchkit.cli import app
+
+FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8, hidden=16)
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    rng = np.random.default_rng(0)
+    n = 150
+    y = rng.integers(0, 3, n)
+    mu = rng.normal(size=(3, 3)) * 1.5
+    s = mu[y] + rng.normal(size=(n, 3))
+    clean = mu[y] @ rng.normal(size=(3, 4)) + 0.1 * rng.normal(size=(n, 4))
+    noise = rng.normal(size=(n, 4))
+    return cchkit.ModalityBundle.from_arrays({"s": s, "clean": clean, "noise": noise}, labels=y, name="toy")
+
+
+def test_the_choice_is_the_largest_significant_positive_gain():
+    t = pd.DataFrame({"teacher": ["a", "b", "c", "a"], "method": ["m", "m", "m", "other"],
+                      "gain": [0.02, 0.05, 0.09, 0.5], "significant": [True, True, False, True]})
+    assert measured_choice(t, "m") == "b"  # c is larger but within noise; "other" is another method
+    assert measured_choice(t.assign(significant=False), "m") is None
+
+
+def test_advise_answers_from_the_measurement(bundle):
+    a = cchkit.advise(bundle, "s", top=2, seeds=2, budget=1e-3, rank_params={"representation": "raw"}, **FAST)
+    assert isinstance(a, cchkit.Advice) and a.teacher == measured_choice(a.validation.table, a.validation.summary["method"])
+    assert set(a.validation.table["teacher"]) == set(a.ranking.top(2)["teacher"])
+    assert ("Use " if a.teacher else "Train s alone") in a.text and "The ranking (cch_score) said" in a.text
+    doc = a.to_dict()
+    assert doc["teacher"] == a.teacher and doc["validation"]["summary"]["verdict"]["text"]
+
+
+def test_cli_advise(tmp_path):
+    out = tmp_path / "a.json"
+    res = CliRunner().invoke(app, ["advise", "-s", "audio", "-c", "text", "--seeds", "2", "--budget", "0.001", "-q",
+                                   "-f", "json", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert "teacher" in doc and doc["validation"]["summary"]["power"]["n_seeds"] == 2
+    res = CliRunner().invoke(app, ["advise", "-s", "audio", "--backend", "dask", "-q"])
+    assert res.exit_code == 2 and "advise runs its ranking in this process" in res.output

@@ -35,12 +35,13 @@ INPUTS = CriterionInputs(
 
 def test_every_builtin_keeps_the_contract():
     names = list_criteria()
-    assert names[:3] == ["cch_score", "teacher_accuracy", "label_gain"]
+    assert names[:3] == ["cch_score", "teacher_accuracy", "label_gain"] and "class_structure" in names
     for name in names:
         c = get_criterion(name)
         assert c.name == name and c.columns[0] == c.column and c.helps_when
         assert set(c.columns) <= set(RANKING_COLUMNS)
         assert c.__doc__ and ".. math::" in c.__doc__ or name in ("i_teacher_label", "i_teacher_student")
+        assert c.compute(INPUTS) is not None
         values = c.compute(INPUTS)
         assert list(values) == list(c.columns)
     assert set(RECOMMEND_BY) == {"cch_score", "teacher_accuracy", "label_gain"}
@@ -120,3 +121,39 @@ def test_registry_refuses_what_is_not_a_criterion():
 
     with pytest.raises(TypeError, match="columns"):
         register_criterion("x")(NoColumn)
+
+
+# ---------------------------------------------------------------------- class-structure criteria
+def test_non_target_divergence_by_hand():
+    from cchkit.criteria.class_structure import non_target_divergence
+
+    q_t = np.array([[0.8, 0.15, 0.05], [0.1, 0.8, 0.1], [0.3, 0.1, 0.6]])
+    q_s = np.array([[0.6, 0.2, 0.2], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6]])
+    # class 0: (0.75, 0.25) vs (0.5, 0.5); class 1: equal; class 2: (0.75, 0.25) vs (0.5, 0.5)
+    kl = 0.75 * math.log(0.75 / 0.5) + 0.25 * math.log(0.25 / 0.5)
+    assert non_target_divergence(q_t, q_s) == pytest.approx((kl + 0 + kl) / 3)
+    assert non_target_divergence(q_t, q_t) == pytest.approx(0.0)
+
+
+def test_class_structure_agreement_by_hand():
+    from cchkit.criteria.class_structure import structure_agreement
+
+    q = np.array([[0.7, 0.2, 0.1], [0.3, 0.6, 0.1], [0.05, 0.15, 0.8]])
+    assert structure_agreement(q, q) == pytest.approx(1.0)
+    off = ~np.eye(3, dtype=bool)
+    other = q.copy()
+    other[off] = other[off][::-1]
+    assert structure_agreement(q, other) == pytest.approx(np.corrcoef(q[off], q[off][::-1])[0, 1])
+
+
+def test_class_structure_criteria_in_a_ranking():
+    ranking = cchkit.rank_teachers("digits-avt", "audio", ["image", "text"], n_bootstrap=20)
+    t = ranking.table
+    assert t["non_target_divergence"].gt(0).all() and t["class_structure"].between(-1, 1).all()
+    ntd = get_criterion("non_target_divergence")
+    assert not ntd.higher_is_better and not ntd.recommendable
+    assert set(ntd.decide(t)) == {"inconclusive"}
+    v = pd.DataFrame({"non_target_divergence": [0.1, 0.5, 0.9], "gain": [0.03, 0.0, -0.03], "significant": [False] * 3,
+                      "gain_low": [0.0] * 3, "gain_high": [0.1] * 3})
+    st = criterion_stats(v, "non_target_divergence")
+    assert st["spearman"] == pytest.approx(1.0) and st["top_is_best"] is True  # lower divergence, larger gain

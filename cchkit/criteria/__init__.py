@@ -30,6 +30,9 @@ from . import label_gain  # noqa: F401,E402
 # isort: split
 from . import baselines  # noqa: F401,E402
 
+# isort: split
+from . import class_structure  # noqa: F401,E402
+
 __all__ = [
     "Criterion", "CriterionInputs", "Decision", "DECISIONS", "decide_by_interval", "decide_by_threshold",
     "register_criterion", "unregister_criterion", "get_criterion", "list_criteria", "criteria_columns",

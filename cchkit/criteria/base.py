@@ -27,7 +27,8 @@ DECISIONS: tuple[str, ...] = ("helps", "hurts", "inconclusive")
 @dataclass(frozen=True)
 class CriterionInputs:
     """What one ranking row knows, on the same representations H: the pooled MI terms (nats,
-    with standard errors) and the cross-validated linear accuracies of H_T and H_S."""
+    with standard errors), the cross-validated linear accuracies of H_T and H_S, and their
+    class-conditional predictive matrices (:func:`~cchkit.representations.class_conditional_probs`)."""
 
     i_teacher_student: Term
     i_student_label: Term
@@ -35,6 +36,8 @@ class CriterionInputs:
     i_joint_label: Term
     teacher_accuracy: float
     student_accuracy: float
+    teacher_class_probs: np.ndarray | None = None  # (C, C) class-conditional predictive matrices on H
+    student_class_probs: np.ndarray | None = None
 
 
 class Criterion(abc.ABC):
@@ -52,6 +55,8 @@ class Criterion(abc.ABC):
         The decision rule in words (CLI help, reports).
     recommendable : bool
         Whether ``rank_teachers(criterion=...)`` may recommend by it.
+    higher_is_better : bool
+        Whether a larger value predicts a larger gain (teachers are ranked that way).
     """
 
     name: ClassVar[str] = ""
@@ -59,6 +64,7 @@ class Criterion(abc.ABC):
     columns: ClassVar[tuple[str, ...]] = ()
     helps_when: ClassVar[str] = ""
     recommendable: ClassVar[bool] = True
+    higher_is_better: ClassVar[bool] = True
 
     @abc.abstractmethod
     def compute(self, inputs: CriterionInputs) -> dict[str, float]:

@@ -52,7 +52,7 @@ REPORT_COLUMNS = [
     "teacher_acc_measured",
     "cch_score", "cch_low", "cch_high", "decision",
     "teacher_accuracy", "student_accuracy", "i_teacher_label", "i_student_label", "i_teacher_student", "mfh_score",
-    "label_gain", "label_gain_low", "label_gain_high",
+    "label_gain", "label_gain_low", "label_gain_high", "non_target_divergence", "class_structure",
     "error",
 ]
 
@@ -625,7 +625,8 @@ def criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:
     from scipy import stats
 
     criterion = get_criterion(crit)
-    x = t[criterion.column].to_numpy(dtype=float)
+    # the criterion's value oriented so that higher predicts a larger gain
+    x = t[criterion.column].to_numpy(dtype=float) * (1.0 if criterion.higher_is_better else -1.0)
     g = t["gain"].to_numpy(dtype=float)
     ok = np.isfinite(x) & np.isfinite(g)
     rho = math.nan

@@ -30,7 +30,7 @@ from ..cch import SCORE_VARIANTS
 from ..datasets import load_bundle
 from ..estimators import get_estimator, list_estimators
 from ..exceptions import BundleError, CchkitError, InputError, RankingFailedError, UnknownEstimatorError
-from ..representations import REPRESENTATION_KINDS, RepresentationSet, compute_representations
+from ..representations import REPRESENTATION_KINDS, RepresentationSet, class_conditional_probs, compute_representations
 from .grid import EstimatorPlan, Task, grid_tasks, run_grid
 from .rows import RowContext, ranking_row
 from .table import (
@@ -321,9 +321,21 @@ def _rank(bundle: ModalityBundle, plan: list[tuple[str, list[str]]], failures: d
                        progress=settings.progress, backend=settings.backend, scheduler=settings.scheduler)
     ctx = RowContext(results=results, reps=reps, n_seeds=len(seeds), failures=failures,
                      representation=settings.representation, variant=settings.variant, n_pairs=n_pairs_all,
-                     bundle=bundle, label_floor=settings.label_floor)
+                     bundle=bundle, label_floor=settings.label_floor,
+                     class_probs=_class_probs(reps, names, bundle.n_classes, seeds))
     rows = [ranking_row(s, t, e, ctx) for s, cands in plan for t in cands for e in settings.estimators]
     return add_ranks(pd.DataFrame(rows, columns=ranking_columns()), settings.criterion), results
+
+
+def _class_probs(reps: list[RepresentationSet], names: list[str], n_classes: int,
+                 seeds: list[int]) -> dict[str, np.ndarray]:
+    """Each modality's class-conditional predictive matrix on H, averaged over seeds and folds."""
+    out = {}
+    for m in names:
+        mats = [class_conditional_probs(rep.folds[f][m], rep.labels[f], n_classes, random_state=seed)
+                for rep, seed in zip(reps, seeds) for f in range(len(rep.folds))]
+        out[m] = np.mean(mats, axis=0)
+    return out
 
 
 def _settings_record(bundle: ModalityBundle, student: str, candidates: Any, settings: RankSettings) -> dict[str, Any]:

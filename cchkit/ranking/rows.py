@@ -35,6 +35,7 @@ class RowContext:
     n_pairs: int
     bundle: ModalityBundle
     label_floor: bool = True
+    class_probs: Mapping[str, np.ndarray] | None = None
 
 
 def _blank_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
@@ -84,6 +85,7 @@ def ranking_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
         i_teacher_student=ts, i_student_label=sy, i_teacher_label=ty, i_joint_label=jy,
         teacher_accuracy=_mean_over_seeds(ctx.reps, "accuracy", t),
         student_accuracy=_mean_over_seeds(ctx.reps, "accuracy", s),
+        teacher_class_probs=(ctx.class_probs or {}).get(t), student_class_probs=(ctx.class_probs or {}).get(s),
     )
     for name in list_criteria():  # every registered criterion fills its own columns
         row.update(get_criterion(name).compute(inputs))

@@ -56,6 +56,8 @@ RANKING_COLUMNS = [
     "i_teacher_label_lb",
     "label_check",
     "mfh_score",
+    "non_target_divergence",
+    "class_structure",
     "label_entropy",
     "bound",
     "criterion",
@@ -208,8 +210,9 @@ def add_ranks(table: pd.DataFrame, criterion: str = DEFAULT_CRITERION) -> pd.Dat
     """Rank the teachers of each (student, estimator) by the criterion's column (higher first),
     mark the rows it predicts to help, and the estimators' consensus on the CCH decision."""
     ok = table["error"].isna()
+    crit = get_criterion(criterion)
     table.loc[ok, "rank"] = (
-        table[ok].groupby(["student", "estimator"])[get_criterion(criterion).column].rank(ascending=False, method="min")
+        table[ok].groupby(["student", "estimator"])[crit.column].rank(ascending=not crit.higher_is_better, method="min")
     )
     table["rank"] = table["rank"].astype("Int64")
     table["criterion"] = criterion

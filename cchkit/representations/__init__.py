@@ -8,7 +8,7 @@
 
 from .compute import compute_representations
 from .encoders import ENCODER_DEFAULTS, encoder_representations
-from .linear import cv_accuracy
+from .linear import class_conditional_probs, cv_accuracy
 from .set import PCA_VARIANCE_SHARE, REPRESENTATION_KINDS, RepresentationKind, RepresentationSet
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "encoder_representations",
     "ENCODER_DEFAULTS",
     "cv_accuracy",
+    "class_conditional_probs",
 ]

@@ -21,7 +21,8 @@ from .set import PCA_VARIANCE_SHARE, RepresentationSet
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["linear_representations", "clean_modality", "cv_accuracy", "pca_reduce", "variance_dim"]
+__all__ = [
+    "class_conditional_probs","linear_representations", "clean_modality", "cv_accuracy", "pca_reduce", "variance_dim"]
 
 
 def clean_modality(x: np.ndarray, name: str) -> np.ndarray:
@@ -95,3 +96,31 @@ def linear_representations(
         out[name] = z
     return RepresentationSet(kind=kind, folds=[out], labels=[np.asarray(labels)], accuracy=accuracy, info=info,
                              accuracy_raw=accuracy_raw)
+
+
+def class_conditional_probs(h: np.ndarray, labels: np.ndarray, n_classes: int, *, random_state: int = 0,
+                            folds: int = 5) -> np.ndarray:
+    r"""The (C, C) class-conditional predictive matrix of ``h``: row y is the mean of the
+    cross-fitted predicted class probabilities of the samples of class y,
+
+    .. math:: Q(\cdot \mid y) = \frac{1}{|D^y|} \sum_{i \in D^y} \hat p(\cdot \mid h_i),
+
+    from a shrinkage LDA fitted on the other folds (stratified); which classes a modality
+    confuses, and how much (the input of the class-structure criteria). A class without samples
+    gets the uniform row."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = np.bincount(labels, minlength=n_classes)
+    k = int(min(folds, counts[counts > 0].min()))
+    proba = np.full((labels.size, n_classes), 1.0 / n_classes)
+    if k >= 2:
+        for tr, te in StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state).split(h, labels):
+            clf = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto").fit(h[tr], labels[tr])
+            proba[te] = 1e-12
+            proba[np.ix_(te, clf.classes_)] = np.clip(clf.predict_proba(h[te]), 1e-12, 1.0)
+            proba[te] /= proba[te].sum(1, keepdims=True)
+    q = np.full((n_classes, n_classes), 1.0 / n_classes)
+    for c in np.flatnonzero(counts):  # a loop over classes
+        q[c] = proba[labels == c].mean(0)
+    return q

@@ -1,0 +1,84 @@
+"""How long a validation takes, one student at a time against stacked (issue #26), and whether
+the stacked students give the single ones' numbers.
+
+    python benchmarks/validate_speed.py          # digits-avt, student audio, teachers image and text
+
+For 5 and 20 seeds: (1) every student trained one by one through ``distill`` (what ``validate``
+did before the stacks: none, class-align and logit-kd per teacher and seed, untuned); (2) the
+same students as stacks (``validate(tune=False)``, ranking passed in); (3) the tuned stacks
+(``validate()``'s default: 6 no-KD settings and 6 KD settings per student). Also the largest
+difference between the per-run accuracies of (1) and (2). Writes
+``benchmarks/results/validate_speed.md``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from _common import RESULTS, header, load_average, md_table, now, write_atomic  # noqa: E402
+
+OUT = RESULTS / "validate_speed.md"
+METHODS = ("none", "class-align", "logit-kd")
+
+
+def single_loop(bundle, seeds):  # noqa: ANN001, ANN201
+    """Every (teacher, method, seed) student alone, as validate ran them before the stacks."""
+    from cchkit.distill import distill
+
+    rows = {}
+    for t in ("image", "text"):
+        for s in seeds:
+            for m in METHODS:
+                rows[(t, m, s)] = distill(bundle, "audio", t, method=m, random_state=s, device="cpu").accuracy
+    return rows
+
+
+def main() -> None:
+    import cchkit
+    from cchkit.distill import validate
+    from cchkit.distill.validate import _seed_list
+
+    started, load0, t_all = now(), load_average(), time.perf_counter()
+    bundle = cchkit.load_bundle("digits-avt")
+    ranking = cchkit.rank_teachers(bundle, "audio", ["image", "text"])
+    table, worst = [], 0.0
+    for n in (5, 20):
+        seeds = _seed_list(n, 0)
+        t0 = time.perf_counter()
+        single = single_loop(bundle, seeds)
+        t_single = time.perf_counter() - t0
+        timed = {}
+        for tune in (False, True):
+            t0 = time.perf_counter()
+            rep = validate(bundle, "audio", ["image", "text"], methods=["class-align", "logit-kd"], seeds=n,
+                           ranking=ranking, tune=tune, progress=False, device="cpu")
+            timed[tune] = (time.perf_counter() - t0, rep)
+        runs = timed[False][1].runs
+        for r in runs.itertuples(index=False):
+            worst = max(worst, abs(r.accuracy - single[(r.teacher, r.method, r.seed)]))
+        table.append({"seeds": n, "one by one (s)": round(t_single, 1), "stacked, untuned (s)": round(timed[False][0], 1),
+                      "stacked, tuned (s)": round(timed[True][0], 1),
+                      "students tuned": int(len(seeds) * (6 + 2 * 2 * 6))})
+        print(table[-1], flush=True)
+    ratio = {k: table[1][k] / table[0][k] for k in ("one by one (s)", "stacked, untuned (s)", "stacked, tuned (s)")}
+    text = header("Validation speed: one by one against stacked students", started=started,
+                  seconds=time.perf_counter() - t_all, load_start=load0,
+                  extra={"data": "digits-avt, student audio, teachers image and text, methods none / class-align / "
+                                 "logit-kd; validate's times include the linear probe, not the ranking"})
+    text += "\n" + md_table(table) + "\n\n"
+    text += ("20 seeds / 5 seeds: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratio.items()) + ".\n\n")
+    text += (f"Largest difference between a stacked (untuned) student's test accuracy and the same student trained "
+             f"alone: {worst:.2e} (the teachers of one modality are pre-trained as a stack too, equal to the single "
+             "ones to float precision).\n")
+    write_atomic(OUT, text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

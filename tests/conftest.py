@@ -49,3 +49,20 @@ def small_bundle() -> ModalityBundle:
         labels=y,
         name="small",
     )
+
+
+def make_clean_noise_bundle() -> ModalityBundle:
+    """A student ``s``, a teacher ``clean`` that sees the class means, and a ``noise`` teacher (150 rows)."""
+    rng = np.random.default_rng(0)
+    n = 150
+    y = rng.integers(0, 3, n)
+    mu = rng.normal(size=(3, 3)) * 1.5
+    s = mu[y] + rng.normal(size=(n, 3))
+    clean = mu[y] @ rng.normal(size=(3, 4)) + 0.1 * rng.normal(size=(n, 4))
+    noise = rng.normal(size=(n, 4))
+    return ModalityBundle.from_arrays({"s": s, "clean": clean, "noise": noise}, labels=y, name="toy")
+
+
+@pytest.fixture(scope="module")
+def clean_noise_bundle() -> ModalityBundle:
+    return make_clean_noise_bundle()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -17,15 +16,8 @@ FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8, hidden=16)
 
 
 @pytest.fixture(scope="module")
-def bundle():
-    rng = np.random.default_rng(0)
-    n = 150
-    y = rng.integers(0, 3, n)
-    mu = rng.normal(size=(3, 3)) * 1.5
-    s = mu[y] + rng.normal(size=(n, 3))
-    clean = mu[y] @ rng.normal(size=(3, 4)) + 0.1 * rng.normal(size=(n, 4))
-    noise = rng.normal(size=(n, 4))
-    return cchkit.ModalityBundle.from_arrays({"s": s, "clean": clean, "noise": noise}, labels=y, name="toy")
+def bundle(clean_noise_bundle):
+    return clean_noise_bundle
 
 
 def test_the_choice_is_the_largest_significant_positive_gain():

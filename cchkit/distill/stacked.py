@@ -74,7 +74,7 @@ def _settings(n_classes: int, epochs: int, dp: Mapping[str, Any]) -> StackSettin
     return StackSettings(n_classes=n_classes, epochs=epochs, **{k: dp[k] for k in keys if k in dp})
 
 
-def _train(jobs: list[_Job], members: list[Member], data: list[Any], settings: StackSettings) -> list[MemberResult]:
+def _train(members: list[Member], data: list[Any], settings: StackSettings) -> list[MemberResult]:
     """Train the members in stacks of equal split sizes; results in the order of ``members``."""
     def size(m: Member) -> tuple[int, ...]:
         d = data[m.data]
@@ -109,7 +109,7 @@ def _no_kd_stage(preps: dict[int, PreparedSeed], tune: bool, dp: Mapping[str, An
         for lr, wd in grid:
             jobs.append(_Job(seed, None, "none", lr, wd))
             members.append(Member(i, p.init_seed, p.batch_seed, lr=lr, weight_decay=wd))
-    return _best(jobs, _train(jobs, members, data, settings), key=lambda j: j.seed)
+    return _best(jobs, _train(members, data, settings), key=lambda j: j.seed)
 
 
 def _kd_members(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods: Sequence[str], tune: bool,
@@ -160,7 +160,7 @@ def stacked_runs(bundle: Any, student: str, teachers: Sequence[str], seeds: Sequ
     settings = _settings(int(bundle.n_classes), epochs, dp)
     chosen = _no_kd_stage(preps, tune, dp, settings, data)
     jobs, members = _kd_members(preps, teachers, kd_methods, tune, dp, chosen)
-    best = _best(jobs, _train(jobs, members, data, settings), key=lambda j: (j.seed, j.teacher, j.method)) if jobs else {}
+    best = _best(jobs, _train(members, data, settings), key=lambda j: (j.seed, j.teacher, j.method)) if jobs else {}
     rows = []
     for seed, p in preps.items():
         for teacher in teachers:

@@ -495,3 +495,20 @@ def test_ctrl_c_while_importing_is_one_line(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 130 and "Traceback" not in res.stderr
     assert res.stderr.strip() == "interrupted: nothing was written."
+
+
+def test_validate_records_a_teacher_the_input_rules_out_and_measures_the_others():
+    from cchkit.distill import validate
+
+    rng = np.random.default_rng(0)
+    n = 120
+    y = rng.integers(0, 3, n)
+    bundle = cchkit.ModalityBundle.from_arrays(
+        {"s": rng.standard_normal((n, 3)) + y[:, None], "t": rng.standard_normal((n, 4)) - y[:, None],
+         "one": rng.standard_normal((n, 4))},
+        labels={"s": y, "t": y, "one": np.zeros(n, int)},
+        ids={"s": np.arange(n), "t": np.arange(n), "one": np.arange(n) + 1000})
+    rep = validate(bundle, "s", ["t", "one"], seeds=3, progress=False, epochs=2, min_steps=0, feat_dim=8, hidden=8)
+    rows = rep.table.set_index("teacher")
+    assert "single class" in rows.loc["one", "error"] and math.isnan(rows.loc["one", "gain"])
+    assert rows.loc["t", "error"] == "" and math.isfinite(rows.loc["t", "gain"])

@@ -118,7 +118,7 @@ def _kd_members(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods
     jobs, members = [], []
     for i, (seed, p) in enumerate(preps.items()):
         base = chosen[seed][0]
-        for teacher in teachers:
+        for teacher in p.teachers:
             tt = p.teachers[teacher]
             for method in methods:
                 if method == "logit-kd" and tt.pair_logits is None:
@@ -154,16 +154,22 @@ def stacked_runs(bundle: Any, student: str, teachers: Sequence[str], seeds: Sequ
     """The runs table of the stackable ``methods`` (``none`` included): see the module docstring."""
     dp = dict(distill_params)
     kd_methods = [m for m in methods if m != "none"]
-    preps = _prepare_all(bundle, student, teachers, [int(s) for s in seeds], paired="logit-kd" in kd_methods,
-                         epochs=epochs, device=device, dp=dp)
+    prepared = _prepare_all(bundle, student, teachers, [int(s) for s in seeds], paired="logit-kd" in kd_methods,
+                            epochs=epochs, device=device, dp=dp)
+    preps = {s: p for s, p in prepared.items() if p.data is not None}
     data = [p.data for p in preps.values()]
     settings = _settings(int(bundle.n_classes), epochs, dp)
     chosen = _no_kd_stage(preps, tune, dp, settings, data)
     jobs, members = _kd_members(preps, teachers, kd_methods, tune, dp, chosen)
     best = _best(jobs, _train(members, data, settings), key=lambda j: (j.seed, j.teacher, j.method)) if jobs else {}
     rows = []
-    for seed, p in preps.items():
+    for seed, p in prepared.items():
         for teacher in teachers:
+            if teacher in p.failed or seed not in preps:  # the input ruled this teacher out for this seed
+                err = p.failed.get(teacher, "no teacher could be prepared for this seed")
+                rows += [_row(_Job(seed, teacher, m, math.nan, math.nan), None, teacher, math.nan, err)
+                         for m in ["none", *kd_methods]]
+                continue
             tt = p.teachers[teacher]
             rows.append(_row(*chosen[seed], teacher, tt.accuracy))
             for method in kd_methods:

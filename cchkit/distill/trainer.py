@@ -67,7 +67,7 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -77,7 +77,7 @@ import torch.nn.functional as F
 from .._params import BOOL, NONE, Integral, Interval, Options, Real, validate_params
 from .._torch import adamw_step, resolve_device, to_tensor, torch_threads
 from .._validation import standardize_fit
-from ..exceptions import BundleError, InputError, NotPairedError
+from ..exceptions import BundleError, CchkitError, InputError, NotPairedError
 from .losses import (
     COSTS,
     class_conditional_alignment,
@@ -978,6 +978,7 @@ class PreparedSeed:
     init_seed: int
     batch_seed: int
     teachers: dict[str, TeacherTargets]
+    failed: dict[str, str] = field(default_factory=dict)  # teacher -> why it could not be prepared
 
 
 @dataclass(frozen=True)
@@ -1058,12 +1059,12 @@ def prepare_seeds(bundle: Any, student: str, teachers: Sequence[str], seeds: Seq
 
     st = SplitSettings(**settings)
     n_classes = int(bundle.n_classes)
-    splits = {s: {t: _seed_split(bundle, student, t, s, paired, st) for t in teachers} for s in seeds}
+    splits, failed = _splits_or_errors(bundle, student, teachers, seeds, paired, st)
     nets: dict[int, dict[str, KDNet]] = {s: {} for s in seeds}
     for t in teachers:
-        rows = {s: splits[s][t][0].xt_tr.shape[0] for s in seeds}
+        rows = {s: splits[s][t][0].xt_tr.shape[0] for s in seeds if t in splits[s]}
         for size in dict.fromkeys(rows.values()):  # one stack per training-split size
-            group = [s for s in seeds if rows[s] == size]
+            group = [s for s in rows if rows[s] == size]
             jobs = [TeacherJob(splits[s][t][0].xt_tr, splits[s][t][0].yt_tr, _sub_seeds(s, 8)[2]) for s in group]
             trained = train_teachers(jobs, n_classes=n_classes, hidden=st.hidden, feat_dim=st.feat_dim,
                                      epochs=st.t_epochs, batch_size=st.batch_size, lr=st.teacher_lr)
@@ -1073,4 +1074,25 @@ def prepare_seeds(bundle: Any, student: str, teachers: Sequence[str], seeds: Seq
                     for p, q in zip(net.parameters(), params):
                         p.copy_(q)
                 nets[s][t] = freeze(net.to(jobs[0].x.device))
-    return {s: _prepared_seed(s, splits[s], nets[s], n_classes) for s in seeds}
+    out = {}
+    for s in seeds:
+        if splits[s]:
+            out[s] = replace(_prepared_seed(s, splits[s], nets[s], n_classes), failed=failed[s])
+        else:  # no teacher could be prepared for this seed: nothing to train
+            out[s] = PreparedSeed(data=None, init_seed=0, batch_seed=0, teachers={}, failed=failed[s])
+    return out
+
+
+def _splits_or_errors(bundle: Any, student: str, teachers: Sequence[str], seeds: Sequence[int], paired: bool,
+                      st: SplitSettings) -> tuple[dict[int, dict[str, tuple[_Prepared, str]]], dict[int, dict[str, str]]]:
+    """Each seed's prepared data per teacher; a teacher that the input rules out for a seed (one
+    class in its split, say) is recorded with its reason instead of stopping the others."""
+    splits: dict[int, dict[str, tuple[_Prepared, str]]] = {s: {} for s in seeds}
+    failed: dict[int, dict[str, str]] = {s: {} for s in seeds}
+    for s in seeds:
+        for t in teachers:
+            try:
+                splits[s][t] = _seed_split(bundle, student, t, s, paired, st)
+            except CchkitError as exc:
+                failed[s][t] = f"{type(exc).__name__}: {exc}"
+    return splits, failed

@@ -32,4 +32,10 @@ class CCHScore(Criterion):
         return {"cch_score": score, "cch_low": low, "cch_high": high}
 
     def decide(self, table: pd.DataFrame) -> pd.Series:
-        return pd.Series(decide_by_interval(table["cch_low"], table["cch_high"]), index=table.index)
+        """The table's ``decision`` column where it has one (the ranking's CCH decision: this rule,
+        after the guards that withhold it), else the rule on ``cch_low`` / ``cch_high``."""
+        by_interval = pd.Series(decide_by_interval(table["cch_low"], table["cch_high"]), index=table.index)
+        if "decision" not in table:
+            return by_interval
+        given = table["decision"].where(table["decision"].isin(("helps", "hurts", "inconclusive")))
+        return given.fillna(by_interval)

@@ -238,7 +238,7 @@ def train_stack(members: Sequence[Member], data: Sequence[StudentData], settings
             val = _accuracy(params, stack.x_val, stack.y_val)
             better = val > best_val  # strictly: the earliest epoch wins a tie
             best_val = torch.where(better, val, best_val)
-            best_epoch = torch.where(better, torch.tensor(epoch + 1), best_epoch)
+            best_epoch = torch.where(better, torch.tensor(epoch + 1), best_epoch)  # (on the CPU, as val)
             keep = better.to(dev)
             best = [torch.where(keep.reshape(-1, *([1] * (p.dim() - 1))), p.detach(), b) for p, b in zip(params, best)]
     final = best if stack.x_val.shape[1] else [p.detach() for p in params]
@@ -287,9 +287,9 @@ def train_teachers(jobs: Sequence[TeacherJob], *, n_classes: int, hidden: int | 
     rngs = [np.random.default_rng(j.seed) for j in jobs]
     n_batches = max(1, math.ceil(n / batch_size))
     total, step = max(1, epochs * n_batches), 0
-    rows = torch.arange(m)[:, None]
+    rows = torch.arange(m, device=x.device)[:, None]
     for _ in range(epochs):
-        perms = torch.as_tensor(np.stack([r.permutation(n) for r in rngs]))
+        perms = torch.as_tensor(np.stack([r.permutation(n) for r in rngs]), device=x.device)
         for k in range(n_batches):
             idx = perms[:, k * batch_size:(k + 1) * batch_size]
             logits = _forward(params, x[rows, idx])

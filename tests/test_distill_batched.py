@@ -89,3 +89,13 @@ def test_thread_count_does_not_change_a_stack(bundle):
     finally:
         torch.set_num_threads(old)
     assert one == two
+
+
+def test_distill_leaves_the_global_generator_alone(bundle):
+    from cchkit.distill import distill
+
+    torch.manual_seed(42)
+    expected = torch.rand(3)
+    torch.manual_seed(42)
+    distill(bundle, "s", "t", method="class-align", lambda_fa=0.5, random_state=0, progress=False, **FAST)
+    assert torch.equal(torch.rand(3), expected)

@@ -7,9 +7,13 @@ differ, does not fail ``make test`` while any real change does:
 
 * ranking cases on linear representations (numpy / scipy / torch float64 linear algebra):
   ``|now - golden| <= 1e-6 + 1e-6 |golden|``;
-* cases that train networks (encoder representations, validate; float32 training): accuracies
-  and the numbers derived from them within ``5e-3`` absolute (three predictions of a 600-sample
-  test split), MI values within ``5e-3`` too.
+* ``rank -r encoder`` (float32 training of the encoders): within ``5e-3`` absolute;
+* the validate cases: within ``0.02`` absolute. A difference in the last float digits (another
+  BLAS, another summation order) can move one trained student's accuracy by up to 9 of 600
+  test predictions (benchmarks/results/validate_speed.md: 0.015), which moves a mean over 5
+  seeds and its interval bounds by up to about 0.01;
+* sentences that quote numbers (a verdict, a power statement): the same words, each quoted
+  number within the case's tolerance plus one unit of its last printed digit.
 
 Serial and parallel runs of one version are compared byte for byte elsewhere
 (``tests/test_hostile_inputs.py``).
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +51,7 @@ def run_case(name: str, out: Path) -> None:
 
 #: (rtol, atol) per case; see the module docstring
 TOLERANCE: dict[str, tuple[float, float]] = {name: (1e-6, 1e-6) for name in CASES}
-TOLERANCE.update({"rank_encoder": (0.0, 5e-3), "validate_digits": (0.0, 5e-3), "validate_mfeat_mor": (0.0, 5e-3)})
+TOLERANCE.update({"rank_encoder": (0.0, 5e-3), "validate_digits": (0.0, 0.02), "validate_mfeat_mor": (0.0, 0.02)})
 
 
 def differences(golden: Any, now: Any, rtol: float, atol: float, where: str = "") -> list[str]:
@@ -63,7 +68,24 @@ def differences(golden: Any, now: Any, rtol: float, atol: float, where: str = ""
     if isinstance(golden, numbers) and isinstance(now, numbers) and not isinstance(golden, bool):
         ok = math.isclose(now, golden, rel_tol=rtol, abs_tol=atol) if math.isfinite(golden) else now == golden
         return [] if ok else [f"{where}: golden {golden!r} != now {now!r}"]
+    if isinstance(golden, str) and isinstance(now, str) and golden != now:
+        return [] if _same_text(golden, now, rtol, atol) else [f"{where}: golden {golden!r} != now {now!r}"]
     return [] if golden == now else [f"{where}: golden {golden!r} != now {now!r}"]
+
+
+_NUMBER = re.compile(r"[-+]?\d+\.\d+(?:e[-+]?\d+)?")
+
+
+def _same_text(golden: str, now: str, rtol: float, atol: float) -> bool:
+    """Sentences that quote numbers (a verdict, a power statement): the same words, and every
+    quoted number within the tolerance plus half a unit of its last printed digit."""
+    if _NUMBER.sub("#", golden) != _NUMBER.sub("#", now):
+        return False
+    for g, n in zip(_NUMBER.findall(golden), _NUMBER.findall(now)):
+        digits = len(g.split(".")[1].split("e")[0])
+        if not math.isclose(float(n), float(g), rel_tol=rtol, abs_tol=atol + 10.0**-digits):
+            return False
+    return True
 
 
 def test_tolerance_catches_a_moved_number_and_a_changed_word():
@@ -71,6 +93,10 @@ def test_tolerance_catches_a_moved_number_and_a_changed_word():
     assert differences(gold, {"rows": [{"cch_score": 0.5 + 1e-9, "decision": "helps"}]}, 1e-6, 1e-6) == []
     assert differences(gold, {"rows": [{"cch_score": 0.51, "decision": "helps"}]}, 1e-6, 1e-6)
     assert differences(gold, {"rows": [{"cch_score": 0.5, "decision": "hurts"}]}, 1e-6, 1e-6)
+    said = {"text": "zer +0.011 [-0.003, +0.024]. Advice held."}
+    assert differences(said, {"text": "zer +0.011 [-0.001, +0.023]. Advice held."}, 0.0, 5e-3) == []
+    assert differences(said, {"text": "zer +0.011 [-0.003, +0.024]. Advice did not hold."}, 0.0, 5e-3)
+    assert differences(said, {"text": "zer +0.051 [-0.003, +0.024]. Advice held."}, 0.0, 5e-3)
 
 
 @pytest.mark.slow

@@ -390,9 +390,11 @@ def class_soft_targets(teacher_logits: torch.Tensor, teacher_labels: torch.Tenso
     if not (T > 0):
         raise InputError(f"temperature T must be > 0, got {T}.")
     probs = F.softmax(teacher_logits.detach() / T, dim=1)
-    sums = torch.zeros(n_classes, probs.shape[1], dtype=probs.dtype, device=probs.device)
-    sums.index_add_(0, teacher_labels, probs)
-    counts = torch.bincount(teacher_labels, minlength=n_classes).to(probs.dtype)[:, None]
+    # class sums as a matrix product with the one-hot labels: deterministic on CUDA too, where
+    # index_add_ accumulates with atomics in an order that changes from run to run
+    onehot = F.one_hot(teacher_labels, n_classes).to(probs.dtype)
+    sums = onehot.T @ probs
+    counts = onehot.sum(0)[:, None]
     uniform = torch.full_like(sums, 1.0 / probs.shape[1])
     return torch.where(counts > 0, sums / counts.clamp_min(1.0), uniform)
 

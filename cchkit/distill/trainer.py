@@ -75,7 +75,7 @@ import torch
 import torch.nn.functional as F
 
 from .._params import BOOL, NONE, Integral, Interval, Options, Real, validate_params
-from .._torch import adamw_step, resolve_device, to_tensor, torch_threads
+from .._torch import adamw_step, resolve_device, seeded, to_tensor, torch_threads
 from .._validation import standardize_fit
 from ..exceptions import BundleError, CchkitError, InputError, NotPairedError
 from .losses import (
@@ -752,8 +752,8 @@ class _StudentRun:
         snet.train()
         mapper = None
         if hp["method"] == "class-align" and hp["lambda_fa"] > 0:  # student features -> the teacher's space
-            torch.manual_seed(s_init + 1)
-            mapper = torch.nn.Linear(feat_dim, feat_dim).to(dev)
+            with seeded(s_init + 1):  # the caller's global generator is left as it was
+                mapper = torch.nn.Linear(feat_dim, feat_dim).to(dev)
         s_params = list(snet.parameters()) + (list(mapper.parameters()) if mapper is not None else [])
         n = d.xs_tr.shape[0]
         n_batches = max(1, int(math.ceil(n / hp["batch_size"])))

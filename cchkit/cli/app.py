@@ -1,7 +1,8 @@
 """``cchkit``: rank teacher modalities, estimate MI, validate by distilling.
 
 Exit codes: 0 success; 2 bad usage or bad input (one line on stderr, no traceback); 1 internal
-error (with a hint to report it); 130 interrupted (Ctrl-C), nothing written.
+error (with a hint to report it); 130 interrupted (Ctrl-C; the message names any file already
+written).
 
 Each command lives in a module of its own over the library (:mod:`.rank`, :mod:`.listing`,
 :mod:`.validate`, :mod:`.advise`, :mod:`.info`, :mod:`.estimate`, :mod:`.import_table`); importing them

@@ -323,7 +323,7 @@ def test_budget_adds_seeds_until_separated_or_spent(bundle):
     big = validate(bundle, "s", ["clean", "noise"], seeds=2, budget=600, max_seeds=4, **kw)
     stop = big.summary["power"]["stopped"]
     assert stop in ("intervals separated", "seed cap reached")
-    assert len(big.summary["seeds"]) == (4 if stop == "seed cap reached" else len(big.summary["seeds"]))
+    assert len(big.summary["seeds"]) == 4 if stop == "seed cap reached" else 2 <= len(big.summary["seeds"]) <= 4
     assert big.summary["seeds"][:2] == fixed.summary["seeds"] and "Seeds: 2 at first" in big.summary["power"]["statement"]
     with pytest.raises(InputError, match="max_seeds"):
         validate(bundle, "s", ["clean"], seeds=8, budget=10, max_seeds=4, **kw)

@@ -31,9 +31,11 @@ def test_cch_score_interval_adds_both_standard_errors():
 
 
 def test_label_gain_interval_adds_both_standard_errors():
-    from cchkit.ranking.rows import label_gain_interval
+    from cchkit.criteria import CriterionInputs, get_criterion
 
-    out = label_gain_interval(Term(0.9, 0.06), Term(0.5, 0.08))  # se = 0.1
+    nan = Term(float("nan"), float("nan"))
+    out = get_criterion("label_gain").compute(  # I([T,S];Y) 0.9 (se 0.06) - I(S;Y) 0.5 (se 0.08): se 0.1
+        CriterionInputs(nan, Term(0.5, 0.08), nan, Term(0.9, 0.06), float("nan"), float("nan")))
     assert out["label_gain"] == pytest.approx(0.4)
     assert out["label_gain_low"] == pytest.approx(0.4 - Z95 * 0.1)
     assert out["label_gain_high"] == pytest.approx(0.4 + Z95 * 0.1)

@@ -23,7 +23,7 @@ TESTS = ["tests/test_formulas.py", "tests/test_hostile_round2.py", "tests/test_g
 MUTATIONS = [
     ("CCH score se: drop the label term", "cchkit/cch.py",
      "se = math.sqrt(ts.se**2 + sy.se**2) if", "se = math.sqrt(ts.se**2) if"),
-    ("label gain se: drop the joint term", "cchkit/ranking/rows.py",
+    ("label gain se: drop the joint term", "cchkit/criteria/label_gain.py",
      "se=math.sqrt(jy.se**2 + sy.se**2)", "se=math.sqrt(sy.se**2)"),
     ("between-seed spread dropped", "cchkit/cch.py",
      "between = float(np.var(seed_vals, ddof=1)) / s if s > 1 else 0.0", "between = 0.0"),

@@ -136,7 +136,6 @@ class _Stack:
     member's KD target distribution per fit row (with its log, and which rows have one)."""
 
     def __init__(self, members: Sequence[Member], data: Sequence[StudentData], n_classes: int) -> None:
-        self.members = list(members)
         d = [data[m.data] for m in members]
         self.x_fit = torch.stack([x.x_fit for x in d])
         self.y_fit = torch.stack([x.y_fit for x in d])

@@ -436,7 +436,6 @@ def _all_runs(bundle: Any, student: str, teachers: list[str], seeds: list[int], 
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
-_RUN_COLUMNS = RUN_COLUMNS
 
 
 def _run_all(tasks: list[tuple[str, int]], n_jobs: int, progress: bool, args_of: Any) -> pd.DataFrame:
@@ -453,7 +452,7 @@ def _run_all(tasks: list[tuple[str, int]], n_jobs: int, progress: bool, args_of:
         out = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_run_one)(*args_of(t, s)) for t, s in tasks)
         for rows in tqdm(out, total=len(tasks), desc="teacher x seed", file=sys.stderr, disable=not progress):
             runs.extend(rows)
-    return pd.DataFrame(runs, columns=_RUN_COLUMNS)
+    return pd.DataFrame(runs, columns=RUN_COLUMNS)
 
 
 def report_columns() -> list[str]:

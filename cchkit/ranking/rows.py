@@ -19,7 +19,7 @@ from .table import MIN_PAIRS_PER_DIM, TOO_FEW_PAIRS, ranking_columns
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["RowContext", "ranking_row", "consistent_label_terms", "label_gain_interval"]
+__all__ = ["RowContext", "ranking_row", "consistent_label_terms"]
 
 
 @dataclass(frozen=True)
@@ -132,10 +132,3 @@ def consistent_label_terms(s: str, t: str, sy: Term, ty: Term, sb: Any, tb: Any,
         out.append(est)
     fields["label_check"] = "; ".join(problems) if problems else "ok"
     return out[0], out[1], fields
-
-
-def label_gain_interval(jy: Term, sy: Term) -> dict[str, float]:
-    """``I([H_T,H_S]; Y) - I(H_S; Y)`` with the conservative independent-terms interval (the
-    :mod:`label_gain <cchkit.criteria.label_gain>` criterion's columns)."""
-    dummy = Term(float("nan"), float("nan"))
-    return get_criterion("label_gain").compute(CriterionInputs(dummy, sy, dummy, jy, float("nan"), float("nan")))

@@ -1,38 +1,37 @@
-"""Which criterion predicts the measured KD gain? A study over many (teacher, student) pairs.
+"""Which criterion predicts the KD gain over a tuned baseline? The criterion study.
 
-1. **Gains.** Every ordered pair of the real bundles (mfeat 30, digits-avt 6, wdbc 6,
-   digits-rows 6) and the synthetic families (``gaussian_cch_sweep`` 24 configurations,
-   ``mfh_sweep`` 6, ``complementary_teachers_bundle`` 3): 81 pairs, distilled with the default
-   unpaired ``class-align`` and with paired ``logit-kd``, 5 seeds, at the full split and the
-   starved split (10 labelled samples per class), by :func:`benchmarks.distill._unit`.
-2. **Criteria.** :func:`cchkit.rank_teachers` per (bundle, student) under several
-   representations and estimators; every criterion is a column of those rankings: the CCH score
-   (gaussian on pca / pca-var / raw / encoder and on pca followed by the cross-fitted LDA of the
-   ``matched`` variant, a supervised reduction; ksg on pca), teacher accuracy on H and on the
-   raw modality, I(H_T; Y), I(H_T; H_S), the MFH share, and a proposed one, the *label gain*
-   ``I([H_T, H_S]; Y) - I(H_S; Y)`` = I(H_T; Y | H_S), the label information the teacher has
-   beyond the student's.
-3. **Scores.** Per student group (a bundle's student with its teachers; each synthetic family is
-   one group): Spearman of criterion and mean gain; sign agreement on significant gains (each
-   criterion's rule for "helps"); top-1 hit (the criterion's best teacher has the best gain);
-   95% bootstrap intervals over groups (Spearman, top-1) or pairs (sign).
-4. **Default by leave-one-bundle-out.** For each bundle held out, the criterion with the best
-   mean Spearman on the *other* bundles is chosen and scored on the held-out one.
+1. **Corpus and gains** (:mod:`criteria_corpus`): six real bundles and their semi-synthetic
+   twins (derived teachers with a known direction of effect), every ordered (teacher, student)
+   pair, gains by :func:`cchkit.validate` over the stronger of a tuned MLP and a linear probe,
+   5 seeds, class-align and logit-kd, full and starved (10 labels per class) regimes.
+2. **Criteria**: one :func:`cchkit.rank_teachers` per student (defaults: gaussian on PCA), every
+   registered criterion's signal (:meth:`cchkit.criteria.Criterion.signal`), the constant rules
+   "always helps" / "always hurts", and a ridge combination of all signals fitted inside the
+   leave-one-out loop.
+3. **Scores** (:mod:`criteria_eval`): sign right on significant gains, abstention on gains within
+   noise, per-student Spearman, top-1, regret, with bootstrap intervals.
+4. **Default by leave one bundle out**: for each real bundle held out (with its twin), every
+   signal's abstention band is fitted on the others; the default is chosen on the others too
+   (nested), so its held-out figures are a track record, not a fit. The shipped default and band
+   are then fitted on all units and written to ``cchkit/criteria/track_record.json``, which
+   ``rank`` reads to say which criterion decided and how often it held out.
 
 Usage::
 
-    python benchmarks/criteria.py            # the one run (about 20 min on 2 cores)
-    python benchmarks/criteria.py --quick    # digits-avt and one synthetic family, 3 seeds
+    python benchmarks/criteria.py             # measure the gains (about an hour on 2 cores), then score
+    python benchmarks/criteria.py --reuse     # score the gains in results/criteria_gains.csv
 
-Writes ``benchmarks/results/criteria.md`` (and ``criteria_runs.csv``, ``criteria_table.csv``,
-``criteria_scores.csv``).
+Writes ``benchmarks/results/criteria.md``, ``criteria_gains.csv``, ``criteria_signals.csv`` and
+``cchkit/criteria/track_record.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -40,295 +39,246 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from _common import RESULTS, header, load_average, log, md_table, now, write_atomic  # noqa: E402
-from distill import STARVED_PER_CLASS, _summary, _unit  # noqa: E402
+from criteria_corpus import GAINS_CSV, STARVED_PER_CLASS, corpus, measure_all  # noqa: E402
+from criteria_eval import (  # noqa: E402
+    boot_mean,
+    boot_share,
+    decision_quality,
+    decisions,
+    fit_band,
+    fmt_ci,
+    leave_one_unit_out,
+    per_student,
+)
 
 OUT_MD = RESULTS / "criteria.md"
-GAIN_METHODS = {"class-align": {"method": "class-align"}, "logit-kd": {"method": "logit-kd"}}
-#: ranking settings: name -> (representation, estimator)
-RANKINGS = {"gaussian/pca": ("pca", "gaussian", "raw"), "gaussian/raw": ("raw", "gaussian", "raw"),
-            "gaussian/encoder": ("encoder", "gaussian", "raw"), "ksg/pca": ("pca", "ksg", "raw"),
-            "gaussian/pca-var": ("pca-var", "gaussian", "raw"), "gaussian/pca-lda": ("pca", "gaussian", "matched")}
-#: criterion -> (ranking, column, rule for "predicts a gain")
-CRITERIA: dict[str, tuple[str, str, str]] = {
-    "cch gaussian/pca (default)": ("gaussian/pca", "cch_score", "> 0"),
-    "cch gaussian/raw": ("gaussian/raw", "cch_score", "> 0"),
-    "cch gaussian/encoder": ("gaussian/encoder", "cch_score", "> 0"),
-    "cch ksg/pca": ("ksg/pca", "cch_score", "> 0"),
-    "cch gaussian/pca-var (90% variance)": ("gaussian/pca-var", "cch_score", "> 0"),
-    "cch gaussian/pca then cross-fitted LDA (matched)": ("gaussian/pca-lda", "cch_score", "> 0"),
-    "teacher accuracy on H (pca-var)": ("gaussian/pca-var", "teacher_accuracy", "> student"),
-    "teacher accuracy on H (pca)": ("gaussian/pca", "teacher_accuracy", "> student"),
-    "teacher accuracy on H (encoder)": ("gaussian/encoder", "teacher_accuracy", "> student"),
-    "teacher accuracy (raw modality)": ("gaussian/pca", "teacher_accuracy_raw", "> student"),
-    "I(T;Y) gaussian/pca": ("gaussian/pca", "i_teacher_label", "> student"),
-    "I(T;Y) gaussian/encoder": ("gaussian/encoder", "i_teacher_label", "> student"),
-    "I(T;S) gaussian/pca": ("gaussian/pca", "i_teacher_student", "> median"),
-    "MFH share gaussian/pca": ("gaussian/pca", "mfh_score", "> 0.5"),
-    "label gain I(T;Y|S) gaussian/pca": ("gaussian/pca", "label_gain", "> 0"),
-    "label gain I(T;Y|S) gaussian/encoder": ("gaussian/encoder", "label_gain", "> 0"),
-    "label gain I(T;Y|S) ksg/pca": ("ksg/pca", "label_gain", "> 0"),
-}
-STUDENT_OF = {"teacher_accuracy": "student_accuracy", "teacher_accuracy_raw": "student_accuracy_raw",
-              "i_teacher_label": "i_student_label"}
+SIGNALS_CSV = RESULTS / "criteria_signals.csv"
+TRACK = HERE.parent / "cchkit" / "criteria" / "track_record.json"
+CONSTANTS = {"always helps": 1.0, "always hurts": -1.0}
+COMBO = "ridge combination (fitted per held-out bundle)"
+PRIMARY = ("class-align", "full")
 
 
-def _quiet_unit(*args: Any) -> list[dict[str, Any]]:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _unit(*args, methods=GAIN_METHODS)
-
-
-def _units(quick: bool) -> list[dict[str, Any]]:
-    """One entry per (bundle, student): the bundle, its family, leave-out unit and teachers."""
+def signals(quick: bool) -> pd.DataFrame:
+    """Every criterion's signal for every (group, teacher): one ranking per student."""
     import cchkit
-    from cchkit.datasets import synthetic as syn
+    from cchkit.criteria import get_criterion, list_criteria
 
-    out = []
-    for name in (["digits-avt"] if quick else ["mfeat", "digits-avt", "wdbc", "digits-rows"]):
-        b = cchkit.load_bundle(name)
-        for s in b.names:
-            out.append(dict(unit=name, family=name, group=f"{name}:{s}", bundle=b, student=s,
-                            teachers=[t for t in b.names if t != s], synthetic=False))
-    sweeps = [("mfh", syn.mfh_sweep(gammas=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), n=2000, random_state=0))]
-    if not quick:
-        sweeps.insert(0, ("gaussian", syn.gaussian_cch_sweep(n_configs=24, n=2000, random_state=0)))
-        comp = syn.complementary_teachers_bundle(n=2000, random_state=0).bundle
-        out.append(dict(unit="complementary", family="complementary", group="complementary", bundle=comp,
-                        student="student", teachers=["shared", "label_only", "noise"], synthetic=True))
-    for fam, bundles in sweeps:
-        for i, sb in enumerate(bundles):
-            out.append(dict(unit=fam, family=f"{fam}#{i}", group=fam, bundle=sb.bundle, student="student",
-                            teachers=["teacher"], synthetic=True))
-    return out
-
-
-def _criteria_rows(units: list[dict[str, Any]], n_bootstrap: int) -> list[dict[str, Any]]:
-    """The ranking columns of every (student, teacher) of units that share one bundle, under every
-    ranking setting (one ``student="all"`` ranking when the units cover every student)."""
-    import warnings
-
-    import cchkit
-
-    u0 = units[0]
-    rows = {(u["student"], t): {"group": u["group"], "family": u["family"], "unit": u["unit"], "student": u["student"],
-                                "teacher": t} for u in units for t in u["teachers"]}
-    every = len(units) == len(u0["bundle"].names) and len(units) > 1
-    for rname, (rep, est, variant) in RANKINGS.items():
-        if u0["synthetic"] and rep == "encoder":
-            continue  # the synthetic truths are defined on the raw features
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                r = cchkit.rank_teachers(u0["bundle"], "all" if every else u0["student"], None if every else u0["teachers"],
-                                         estimators=[est], representation=rep, variant=variant,
-                                         n_bootstrap=n_bootstrap, random_state=0)
-        except cchkit.CchkitError as exc:
-            log(f"{u0['group']} {rname}: {exc}")
-            continue
-        for rec in r.table.to_dict(orient="records"):
-            row = rows.get((rec["student"], rec["teacher"]))
-            if row is None:
-                continue
-            for col in ("cch_score", "teacher_accuracy", "student_accuracy", "teacher_accuracy_raw",
-                        "student_accuracy_raw", "i_teacher_label", "i_student_label", "i_teacher_student", "mfh_score"):
-                row[f"{rname}|{col}"] = rec[col]
-            row[f"{rname}|label_gain"] = rec["i_joint_label"] - rec["i_student_label"]
-            row[f"{rname}|label_check"] = rec["label_check"]
-    return list(rows.values())
-
-
-def _predicted(table: Any, crit: str) -> Any:
-    """Each pair's criterion value and its predicted sign under the criterion's rule."""
-    import numpy as np
-
-    rname, col, rule = CRITERIA[crit]
-    x = table.get(f"{rname}|{col}")
-    if x is None:
-        return None, None
-    x = x.astype(float)
-    if rule == "> 0":
-        thr = 0.0
-    elif rule == "> 0.5":
-        thr = 0.5
-    elif rule == "> median":
-        thr = table.groupby("group")[f"{rname}|{col}"].transform("median").astype(float)
-    else:
-        thr = table[f"{rname}|{STUDENT_OF[col]}"].astype(float)
-    return x, np.asarray(x > thr)
-
-
-def _spearman(x: Any, g: Any) -> float:
-    import numpy as np
-    from scipy import stats
-
-    ok = np.isfinite(x) & np.isfinite(g)
-    if ok.sum() < 2 or np.ptp(x[ok]) == 0 or np.ptp(g[ok]) == 0:  # two teachers: +1 or -1 (the order agrees or not)
-        return float("nan")
-    return float(stats.spearmanr(x[ok], g[ok]).statistic)
-
-
-def _scores(table: Any, crit: str, rng: Any) -> dict[str, Any]:
-    import numpy as np
-
-    x, pred = _predicted(table, crit)
-    if x is None:
-        return {}
-    g = table["gain"].to_numpy(dtype=float)
-    groups = list(dict.fromkeys(table["group"]))
-    rho, top = [], []
-    for grp in groups:
-        m = (table["group"] == grp).to_numpy()
-        rho.append(_spearman(x.to_numpy()[m], g[m]))
-        xs, gs = x.to_numpy()[m], g[m]
-        if m.sum() >= 2 and np.isfinite(xs).any():
-            top.append(float(np.nanargmax(xs) == np.nanargmax(gs)))
-    rho, top = np.array(rho), np.array(top)
-    sig = table["significant"].to_numpy(dtype=bool) & np.isfinite(x.to_numpy())
-    agree = (pred == (g > 0))[sig].astype(float)
-
-    def boot(v: Any) -> tuple[float, float, float]:
-        v = v[np.isfinite(v)]
-        if v.size == 0:
-            return (float("nan"),) * 3
-        means = [rng.choice(v, v.size).mean() for _ in range(1000)]
-        return float(v.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
-
-    return {"spearman": boot(rho), "sign": boot(agree), "n_sig": int(sig.sum()), "top1": boot(top),
-            "per_group": dict(zip(groups, rho.tolist()))}
-
-
-def _fmt(t: tuple[float, float, float]) -> str:
-    import math
-
-    return "–" if not math.isfinite(t[0]) else f"{t[0]:+.2f} [{t[1]:+.2f}, {t[2]:+.2f}]"
-
-
-def _lobo(tables: dict[tuple[str, str], Any], rng: Any) -> list[dict[str, Any]]:
-    """Leave one bundle (unit) out: choose the criterion on the rest, score it on the held-out."""
-    import numpy as np
-
-    t = tables[("full", "class-align")]
     rows = []
-    for held in dict.fromkeys(t["unit"]):
-        rest, out = t[t["unit"] != held], t[t["unit"] == held]
-        best, best_rho = None, -np.inf
-        for crit in CRITERIA:
-            sc = _scores(rest, crit, rng)
-            if sc and np.isfinite(sc["spearman"][0]) and sc["spearman"][0] > best_rho:
-                best, best_rho = crit, sc["spearman"][0]
-        held_sc = _scores(out, best, rng) if best else {}
-        cch = _scores(out, "cch gaussian/pca (default)", rng)
-        rows.append({"held out": held, "chosen on the rest": best, "its Spearman on the rest": best_rho,
-                     "its Spearman held out": held_sc.get("spearman", (np.nan,))[0],
-                     "CCH (pca) held out": cch.get("spearman", (np.nan,))[0]})
+    by_student: dict[tuple[str, str], Any] = {}
+    for g in corpus(quick):
+        key = (g.unit if g.bundle_name != f"{g.unit}+split" else g.bundle_name, g.student)
+        entry = by_student.setdefault(key, {"bundle": g.bundle, "teachers": [], "names": []})
+        if len(g.bundle.names) > len(entry["bundle"].names):
+            entry["bundle"] = g.bundle
+        entry["teachers"] += g.teachers
+        entry["names"] += [g.bundle_name] * len(g.teachers)
+    for (unit, student), e in by_student.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = cchkit.rank_teachers(e["bundle"], student, candidates=e["teachers"], progress=False).table
+        t = t.set_index("teacher").loc[e["teachers"]].reset_index()
+        out = pd.DataFrame({"bundle": e["names"], "student": student, "teacher": e["teachers"]})
+        for name in list_criteria():
+            out[name] = get_criterion(name).signal(t).to_numpy()
+        out["cch_decision"] = t["decision"].to_numpy()
+        rows.append(out)
+        log(f"signals {unit}:{student}: {len(e['teachers'])} teachers")
+    return pd.concat(rows, ignore_index=True)
+
+
+def pairs_of(gains: pd.DataFrame, sig: pd.DataFrame, method: str, regime: str) -> pd.DataFrame:
+    g = gains[(gains["method"] == method) & (gains["regime"] == regime) & gains["tuned"].astype(bool)]
+    keep = ["unit", "bundle", "student", "teacher", "kind", "gain", "gain_low", "gain_high", "significant"]
+    p = g[keep].merge(sig, on=["bundle", "student", "teacher"], how="left")
+    base = p["bundle"].str.replace("+derived", "", regex=False)
+    p["group"] = base + ":" + p["student"]
+    p["significant"] = p["significant"].astype(bool)
+    for name, v in CONSTANTS.items():
+        p[name] = v
+    return p.reset_index(drop=True)
+
+
+def ridge_held_out(pairs: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The combination's decisions on each unit, from a ridge fit and a band fitted on the other
+    units only (standardised signals, missing values as the training mean)."""
+    from sklearn.linear_model import RidgeCV
+
+    gain, sig = pairs["gain"].to_numpy(dtype=float), pairs["significant"].to_numpy(dtype=bool)
+    x = pairs[cols].to_numpy(dtype=float)
+    dec = np.full(len(pairs), "inconclusive", dtype=object)
+    score = np.full(len(pairs), np.nan)
+    for u in dict.fromkeys(pairs["unit"]):
+        out = (pairs["unit"] == u).to_numpy()
+        mu = np.nanmean(x[~out], 0)
+        sd = np.nanstd(x[~out], 0)
+        sd[~(sd > 0)] = 1.0
+        z = np.where(np.isfinite(x), (x - mu) / sd, 0.0)
+        model = RidgeCV(alphas=np.logspace(-2, 3, 11)).fit(z[~out], gain[~out])
+        band, _ = fit_band(model.predict(z[~out]), gain[~out], sig[~out])
+        score[out] = model.predict(z[out])
+        dec[out] = decisions(score[out], band)
+    return dec, score
+
+
+def headline(pairs: pd.DataFrame, cols: list[str], rng: np.random.Generator) -> tuple[list[dict], dict]:
+    """One row per signal: natural rule, held-out band, Spearman, top-1, regret."""
+    gain, sig = pairs["gain"].to_numpy(dtype=float), pairs["significant"].to_numpy(dtype=bool)
+    lobo = leave_one_unit_out(pairs, [c for c in cols if c not in CONSTANTS])
+    combo_dec, combo_score = ridge_held_out(pairs, [c for c in cols if c not in CONSTANTS])
+    p2 = pairs.assign(**{COMBO: combo_score})
+    rows = []
+    for c in [*cols, COMBO]:
+        natural = decisions(p2[c].to_numpy(dtype=float), (0.0, 0.0)) if c != COMBO else None
+        held = combo_dec if c == COMBO else natural if c in CONSTANTS else lobo["held"][c]
+        st = per_student(p2, c)
+        q = boot_share(held, gain, sig, rng)
+        rows.append({
+            "criterion": c,
+            "sign right, natural rule": fmt_ci(boot_share(natural, gain, sig, rng)["sign"], pct=True)
+            if natural is not None else "–",
+            "sign right, held-out band": fmt_ci(q["sign"], pct=True),
+            "abstains on null, held-out band": fmt_ci(q["abstain_null"], pct=True),
+            "Spearman per student": fmt_ci(boot_mean(st["spearman"].to_numpy(), rng)) if len(st) else "–",
+            "top-1": fmt_ci(boot_mean(st["top1"].to_numpy(), rng), pct=True) if len(st) else "–",
+            "regret": fmt_ci(boot_mean(st["regret"].to_numpy(), rng)) if len(st) else "–",
+            "_balanced": decision_quality(held, gain, sig)["balanced"],
+        })
+    nested = decision_quality(lobo["nested"], gain, sig)
+    return sorted(rows, key=lambda r: -r["_balanced"]), {"chosen": lobo["chosen"], "nested": nested,
+                                                        "nested_ci": boot_share(lobo["nested"], gain, sig, rng)}
+
+
+def corpus_table(gains: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    g = gains[gains["tuned"].astype(bool)]
+    for (method, regime), t in g.groupby(["method", "regime"], sort=False):
+        s = t[t["significant"].astype(bool)]
+        rows.append({"method": method, "regime": regime, "bundles": t["bundle"].nunique(), "pairs": len(t),
+                     "significant": len(s), "positive": int((s["gain"] > 0).sum()),
+                     "negative": int((s["gain"] < 0).sum()),
+                     "negative share": (s["gain"] < 0).mean() if len(s) else float("nan"),
+                     "mean gain": t["gain"].mean()})
     return rows
+
+
+def kind_table(gains: pd.DataFrame) -> list[dict[str, Any]]:
+    g = gains[gains["tuned"].astype(bool)]
+    rows = []
+    for (method, regime, kind), t in g.groupby(["method", "regime", "kind"], sort=False):
+        s = t[t["significant"].astype(bool)]
+        rows.append({"method": method, "regime": regime, "teacher kind": kind, "pairs": len(t),
+                     "mean gain": t["gain"].mean(), "significant +": int((s["gain"] > 0).sum()),
+                     "significant -": int((s["gain"] < 0).sum())})
+    return rows
+
+
+def tuning_table(gains: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per real bundle and student (class-align, full): the no-KD MLP before and after tuning,
+    the probe, and the mean gain and significant count before and after."""
+    g = gains[(gains["method"] == "class-align") & (gains["regime"] == "full") & (gains["kind"] == "real")]
+    rows = []
+    for (bundle, student), t in g.groupby(["bundle", "student"], sort=False):
+        before, after = t[~t["tuned"].astype(bool)], t[t["tuned"].astype(bool)]
+        if before.empty or after.empty:
+            continue
+        rows.append({"bundle": bundle, "student": student, "no-KD MLP untuned": before["acc_none"].mean(),
+                     "no-KD MLP tuned": after["acc_none"].mean(), "linear probe": after["acc_probe"].mean(),
+                     "mean gain before": before["gain"].mean(), "mean gain after": after["gain"].mean(),
+                     "significant before (+/-)": f"{int((before['significant'] & (before['gain'] > 0)).sum())}/"
+                                                 f"{int((before['significant'] & (before['gain'] < 0)).sum())}",
+                     "significant after (+/-)": f"{int((after['significant'] & (after['gain'] > 0)).sum())}/"
+                                                f"{int((after['significant'] & (after['gain'] < 0)).sum())}"})
+    return rows
+
+
+def track_record(pairs: pd.DataFrame, cols: list[str], lobo: dict[str, Any], rows: list[dict]) -> dict[str, Any]:
+    """The shipped default: the registered criterion with the best balanced score on all units,
+    its band fitted on all units, and the held-out figures of every criterion."""
+    from cchkit.criteria import list_criteria
+
+    gain, sig = pairs["gain"].to_numpy(dtype=float), pairs["significant"].to_numpy(dtype=bool)
+    registered = [c for c in cols if c in list_criteria()]
+    fits = {c: fit_band(pairs[c].to_numpy(dtype=float), gain, sig) for c in registered}
+    default = max(registered, key=lambda c: fits[c][1])
+    held = leave_one_unit_out(pairs, registered)["held"]
+    per = {}
+    for c in registered:
+        q = decision_quality(held[c], gain, sig)
+        per[c] = {"band": [v if np.isfinite(v) else None for v in fits[c][0]], "held_out_sign_right": int(round(q["sign"] * q["n_sig"])),
+                  "held_out_significant": q["n_sig"], "held_out_abstain_null": q["abstain_null"],
+                  "held_out_null": q["n_null"]}
+    nested = lobo["nested"]
+    return {"study": "benchmarks/results/criteria.md", "date": now(), "method": PRIMARY[0], "regime": PRIMARY[1],
+            "units": sorted(set(pairs["unit"])), "default": default, "criteria": per,
+            "default_procedure_held_out": {"sign_right": int(round(nested["sign"] * nested["n_sig"])),
+                                           "significant": nested["n_sig"], "abstain_null": nested["abstain_null"],
+                                           "null": nested["n_null"]}}
+
+
+def report(gains: pd.DataFrame, sig: pd.DataFrame, rng: np.random.Generator) -> tuple[str, dict[str, Any]]:
+    from cchkit.criteria import list_criteria
+
+    cols = [*list_criteria(), *CONSTANTS]
+    text = "\n## Corpus (gains over the tuned baseline)\n\n" + md_table(corpus_table(gains))
+    text += "\n## Gains by teacher kind\n\n" + md_table(kind_table(gains))
+    text += ("\n## The baseline before and after tuning (class-align, full regime, real teachers)\n\n"
+             + md_table(tuning_table(gains)))
+    record: dict[str, Any] = {}
+    for method, regime in [PRIMARY, ("class-align", "starved"), ("logit-kd", "full"), ("logit-kd", "starved")]:
+        pairs = pairs_of(gains, sig, method, regime)
+        if pairs.empty:
+            continue
+        rows, lobo = headline(pairs, cols, rng)
+        text += f"\n## {method}, {regime} regime: {len(pairs)} pairs, {int(pairs['significant'].sum())} significant\n\n"
+        text += md_table([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows])
+        n = lobo["nested"]
+        ci = lobo["nested_ci"]
+        text += (f"\nThe default chosen inside the loop (nested leave-one-bundle-out): sign right on "
+                 f"{fmt_ci(ci['sign'], pct=True)} of {n['n_sig']} significant gains; abstains on "
+                 f"{fmt_ci(ci['abstain_null'], pct=True)} of {n['n_null']} gains within noise.\n\n")
+        text += md_table([{k: (f"({v[0]:+.4g}, {v[1]:+.4g})" if k == "band" else v) for k, v in r.items()}
+                          for r in lobo["chosen"]])
+        if (method, regime) == PRIMARY:
+            record = track_record(pairs, cols, lobo, rows)
+    return text, record
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--n-bootstrap", type=int, default=50, help="bootstrap resamples of the rankings' intervals")
+    ap.add_argument("--quick", action="store_true", help="digits-avt and its twins only (plumbing check)")
+    ap.add_argument("--reuse", action="store_true", help=f"score the gains in {GAINS_CSV.name} instead of measuring")
     args = ap.parse_args()
-    import numpy as np
-    import pandas as pd
-    from joblib import Parallel, delayed
-
     started, load0, t0 = now(), load_average(), time.perf_counter()
-    units = _units(args.quick)
-    seeds = list(range(3 if args.quick else args.seeds))
-    pairs = [(u, t) for u in units for t in u["teachers"]]
-    log(f"criteria study: {len(pairs)} pairs, {len(seeds)} seeds, 2 splits")
-    jobs = [(u["family"], u["bundle"], u["student"], t, split, seed)
-            for u, t in pairs for split in ("full", "starved") for seed in seeds]
-    out = Parallel(n_jobs=args.jobs)(delayed(_quiet_unit)(*j) for j in jobs)
-    runs = pd.DataFrame([r for rows in out for r in rows])
-    log(f"gains done in {(time.perf_counter() - t0) / 60:.1f} min; rankings next")
-    by_bundle: dict[int, list[dict[str, Any]]] = {}
-    for u in units:
-        by_bundle.setdefault(id(u["bundle"]), []).append(u)
-    crit_rows = Parallel(n_jobs=args.jobs)(delayed(_criteria_rows)(us, args.n_bootstrap) for us in by_bundle.values())
-    crit = pd.DataFrame([r for rows in crit_rows for r in rows])
-    summary = _summary(runs)
-    rng = np.random.default_rng(0)
-    tables = {}
-    for (split, method), g in summary.groupby(["split", "method"]):
-        tables[(split, method)] = crit.merge(g.rename(columns={"family": "family"}), on=["family", "student", "teacher"])
-    score_rows = []
-    for (split, method), t in tables.items():
-        for c in CRITERIA:
-            sc = _scores(t, c, rng)
-            if sc:
-                score_rows.append({"split": split, "method": method, "criterion": c, "spearman per student": _fmt(sc["spearman"]),
-                                   "sign agreement (significant)": _fmt(sc["sign"]) + f" of {sc['n_sig']}",
-                                   "top-1 hit": _fmt(sc["top1"]), "_rho": sc["spearman"][0], "_groups": sc["per_group"]})
+    if args.reuse:
+        gains = pd.read_csv(GAINS_CSV)
+    else:
+        gains = measure_all(corpus(args.quick))
+        if not args.quick:
+            gains.to_csv(GAINS_CSV, index=False)
+    sig = signals(args.quick)
+    if not args.quick:
+        sig.to_csv(SIGNALS_CSV, index=False)
+    text, record = report(gains, sig, np.random.default_rng(0))
     seconds = time.perf_counter() - t0
-    title = ("QUICK (plumbing check only, numbers mean nothing): " if args.quick else "") + "Criteria against measured KD gains"
-    text = header(title, started=started, seconds=seconds, load_start=load0,
-                  extra={"pairs": f"{len(pairs)} (teacher, student) pairs; {len(seeds)} seeds; splits full and starved "
-                         f"({STARVED_PER_CLASS} labelled per class)",
-                         "gains": "class-align (unpaired, the validate default) and logit-kd (paired), "
-                         "distill() defaults; significant = 95% t-interval over seeds excludes 0"})
-    text += _report(score_rows, tables, rng)
-    write_atomic(OUT_MD, text)
-    runs.to_csv(RESULTS / "criteria_runs.csv", index=False)
-    crit.to_csv(RESULTS / "criteria_table.csv", index=False)
-    pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("_")} for r in score_rows]).to_csv(
-        RESULTS / "criteria_scores.csv", index=False)
-    log(f"wrote {OUT_MD} in {seconds / 60:.1f} min")
-
-
-def _targets(tables: dict, rng: Any) -> list[str]:
-
-    t = tables[("full", "class-align")]
-    default = "cch gaussian/pca (default)"
-    mfeat = t[t["unit"] == "mfeat"]
-    rho = {c: _scores(mfeat, c, rng)["spearman"][0] for c in
-           (default, "teacher accuracy on H (pca)", "teacher accuracy (raw modality)", "teacher accuracy on H (encoder)")}
-    syn = t[t["unit"].isin(["gaussian", "mfh", "complementary"])]
-    sign = _scores(syn, default, rng)
-    real = t[~t["unit"].isin(["gaussian", "mfh", "complementary"])]
-    flagged = int((real["gaussian/pca|label_check"].fillna("ok") != "ok").sum())
-    below = int(real["gaussian/pca|label_check"].fillna("").str.contains(" is below ").sum())
-    lines = [
-        f"- default criterion ({default}), mean per-student Spearman on mfeat: {rho[default]:+.2f}; teacher accuracy "
-        f"{rho['teacher accuracy on H (pca)']:+.2f} on H (pca), {rho['teacher accuracy (raw modality)']:+.2f} raw, "
-        f"{rho['teacher accuracy on H (encoder)']:+.2f} on H (encoder) (target >= 0.6 and above teacher accuracy): "
-        + ("met" if rho[default] >= 0.6 and rho[default] > max(v for k, v in rho.items() if k != default) else "NOT met") + ".",
-        f"- sign agreement of the default on significant gains, synthetic families: {sign['sign'][0]:.2f} of "
-        f"{sign['n_sig']} (target >= 0.90): " + ("met" if sign["sign"][0] >= 0.9 else "NOT met") + ".",
-        f"- label terms reported below their variational lower bound in the default ranking (gaussian/pca) of the "
-        f"bundled real data: {below} of {len(real)} pairs (target 0): " + ("met" if below == 0 else "NOT met")
-        + f"; the estimator's own value was below the bound in {flagged} pairs, whose terms were raised to the bound "
-        "(label_floor, the default).",
-    ]
-    return lines
-
-
-def _report(score_rows: list[dict[str, Any]], tables: dict, rng: Any) -> str:
-    import pandas as pd
-
-    cols = ["criterion", "spearman per student", "sign agreement (significant)", "top-1 hit"]
-    text = "\n## Targets (class-align gains, full split)\n\n" + "\n".join(_targets(tables, rng)) + "\n"
-    text += "\n## Leave one bundle out (class-align gains, full split)\n\n" + md_table(_lobo(tables, rng))
-    for split in ("full", "starved"):
-        for method in ("class-align", "logit-kd"):
-            rows = sorted([r for r in score_rows if r["split"] == split and r["method"] == method], key=lambda r: -r["_rho"])
-            text += f"\n## {method} gains, {split} split (sorted by Spearman)\n\n" + md_table(rows, cols)
-    full = [r for r in score_rows if r["split"] == "full" and r["method"] == "class-align"]
-    per = pd.DataFrame({r["criterion"]: r["_groups"] for r in full}).T
-    text += "\n## Spearman per student group (class-align, full split)\n\n" + md_table(
-        per.reset_index().rename(columns={"index": "criterion"}), digits=2)
-    t = tables[("full", "class-align")]
-    checks = [c for c in t.columns if c.endswith("|label_check")]
-    flagged = {c.split("|")[0]: int((t[c].fillna("ok") != "ok").sum()) for c in checks}
-    text += "\n## Label terms whose estimate was below its variational lower bound (pairs flagged, full split)\n\n" + md_table(
-        [{"ranking": k, "pairs flagged": v, "pairs": len(t)} for k, v in flagged.items()])
-    return text
+    title = ("QUICK (plumbing check only): " if args.quick else "") + "Criteria against KD gains over tuned baselines"
+    head = header(title, started=started, seconds=seconds, load_start=load0, extra={
+        "gains": ("cchkit.validate defaults (tuned no-KD MLP and KD students; gain over the stronger of the MLP and "
+                  f"a tuned linear probe), 5 seeds; regimes full (70/30) and starved ({STARVED_PER_CLASS} labels per "
+                  "class); significant = 95% t-interval over seeds excludes 0"
+                  + (f"; gains read from {GAINS_CSV.name} (--reuse)" if args.reuse else "")),
+        "decision scores": ("sign right = share of significant gains whose sign the decision gets (inconclusive "
+                            "counts as not right); abstains on null = share of gains within noise answered "
+                            "'inconclusive'; bands fitted to the mean of the two on the other bundles")})
+    if not args.quick:
+        write_atomic(OUT_MD, head + text)
+        TRACK.write_text(json.dumps(record, indent=1, default=float) + "\n")
+    else:
+        print(head + text)
+    log(f"criteria study done in {seconds / 60:.1f} min")
 
 
 if __name__ == "__main__":

@@ -28,15 +28,16 @@ def test_groups_cover_every_class_once():
         class_groups(10, 1)
 
 
-def test_permuted_teacher_rotates_labels_inside_groups(mfeat):
+def test_permuted_teacher_takes_rows_of_the_next_class_in_its_group(mfeat):
     b = permuted_teacher(mfeat, "fac", group_size=2, random_state=0)
     src, perm = b.modality("fac"), b.modality("fac.perm")
-    assert np.array_equal(perm.data, src.data) and b.n_paired("fac", "fac.perm") == 0
-    mapping = {int(a): int(c) for a, c in zip(src.labels, perm.labels)}
-    assert all(mapping[a] != a for a in mapping)  # every class relabelled ...
-    groups = class_groups(mfeat.n_classes, 2, 0)
-    for g in groups:  # ... to another class of its own group
-        assert {mapping[int(c)] for c in g} == set(g.tolist())
+    assert b.n_paired("fac", "fac.perm") == src.n and np.array_equal(perm.labels, src.labels)
+    # each teacher row is a source row; find its class in the source
+    row_class = {r.tobytes(): int(c) for r, c in zip(src.data, src.labels)}
+    donor = np.array([row_class[r.tobytes()] for r in perm.data])
+    for g in class_groups(mfeat.n_classes, 2, 0):
+        for i, c in enumerate(g):  # class g[i] gets rows of class g[i + 1]
+            assert set(donor[src.labels == c].tolist()) == {int(np.roll(g, -1)[i])}
 
 
 def test_coarse_teacher_merges_class_means_inside_groups(mfeat):
@@ -51,10 +52,15 @@ def test_coarse_teacher_merges_class_means_inside_groups(mfeat):
     assert all(within)  # the spread inside a class is kept
 
 
-def test_noisy_teacher_flips_about_the_share(mfeat):
+def test_noisy_teacher_takes_about_the_share_from_other_classes(mfeat):
     b = noisy_teacher(mfeat, "mor", share=0.3, random_state=0)
-    flipped = (b.modality("mor").labels != b.modality("mor.noisy").labels).mean()
-    assert 0.25 < flipped < 0.35
+    src, noisy = b.modality("mor"), b.modality("mor.noisy")
+    assert b.n_paired("mor", "mor.noisy") == src.n and np.array_equal(noisy.labels, src.labels)
+    same_row = np.all(noisy.data == src.data, axis=1)
+    assert 0.25 < 1 - same_row.mean() < 0.35
+    row_class = {r.tobytes(): int(c) for r, c in zip(src.data, src.labels)}
+    moved = ~same_row
+    assert all(row_class[r.tobytes()] != c for r, c in zip(noisy.data[moved], src.labels[moved]))
 
 
 def test_complementary_split_partitions_the_columns(mfeat):

@@ -15,7 +15,8 @@ def _criterion_help() -> str:
     from ..ranking import RECOMMEND_BY
 
     rules = "; ".join(f"{name}: helps when {rule}" for name, rule in RECOMMEND_BY.items())
-    return f"What the rank and the recommendation follow (default {DEFAULT_CRITERION}). {rules}."
+    return (f"What the rank and the advice follow (default {DEFAULT_CRITERION}, chosen by the criterion study). "
+            f"{rules}.")
 
 
 _CRITERION_HELP = _criterion_help()
@@ -64,6 +65,22 @@ def rank(
     c.write_outputs(text, run.out, html, run.report)
 
 
+def _decided_by(ranking, rules) -> list[str]:  # noqa: ANN001
+    """Which criterion decided, its rule and held-out track record, and the paper's CCH decision
+    beside it where they differ."""
+    from ..criteria import track_statement
+
+    crit = ranking.settings.get("criterion", "cch_score")
+    t = ranking.table[ranking.table["error"].isna()]
+    lines = [f"advice decided by {crit}: helps when {rules.get(crit, '-')}",
+             f"track record of {crit}: {track_statement(crit)}"]
+    differ = t[t["advice"] != t["decision"]]
+    if crit != "cch_score" and len(differ):
+        lines.append("the paper's CCH decides otherwise for " + ", ".join(
+            f"{r.student} <- {r.teacher}: {r.decision} (advice: {r.advice})" for r in differ.itertuples(index=False)))
+    return lines
+
+
 def _ranking_text(ranking) -> str:  # noqa: ANN001
     import pandas as pd
 
@@ -86,7 +103,8 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
             "I(T;S)": [fmt_interval(*r) for r in t[["i_teacher_student", "i_teacher_student_low", "i_teacher_student_high"]].itertuples(index=False)],
             "I(S;Y)": [fmt_interval(*r) for r in t[["i_student_label", "i_student_label_low", "i_student_label_high"]].itertuples(index=False)],
             "CCH score": [fmt_interval(*r) for r in t[["cch_score", "cch_low", "cch_high"]].itertuples(index=False)],
-            "decision": t["decision"],
+            "CCH decision": t["decision"],
+            "advice": t["advice"].fillna("-"),
             "rank": [fmt_num(v) if pd.notna(v) else "-" for v in t["rank"]],
             "teacher acc": [fmt_num(v) for v in t["teacher_accuracy"]],
             "I(T;Y)": [fmt_num(v) for v in t["i_teacher_label"]],
@@ -107,7 +125,7 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
         lines.append(f"check: {r.student} <- {r.teacher} ({r.estimator}): {r.label_check}")
     recs = ranking.recommendations
     lines.append("")
-    lines.append(f"ranked and recommended by {s.get('criterion', 'cch_score')}: helps when {RECOMMEND_BY_TEXT.get(s.get('criterion'), '-')}")
+    lines += _decided_by(ranking, RECOMMEND_BY_TEXT)
     if len(recs) > 1:
         for st, te in recs.items():
             lines.append(f"recommended teacher for {st}: {te or 'none predicted to help'}")

@@ -13,7 +13,15 @@ read the registry; nothing else lists criteria. Importing this package registers
 
 from __future__ import annotations
 
-from .base import DECISIONS, Criterion, CriterionInputs, Decision, decide_by_interval, decide_by_threshold
+from .base import (
+    DECISIONS,
+    Criterion,
+    CriterionInputs,
+    Decision,
+    decide_by_band,
+    decide_by_interval,
+    decide_by_threshold,
+)
 from .registry import criteria_columns, get_criterion, list_criteria, register_criterion, unregister_criterion
 
 # the built-ins, registered in the order tables and reports list them (one block each, so that
@@ -33,11 +41,47 @@ from . import baselines  # noqa: F401,E402
 # isort: split
 from . import class_structure  # noqa: F401,E402
 
+# isort: split
+from . import pid_unique  # noqa: F401,E402
+
+# isort: split
+from . import probe_kd  # noqa: F401,E402
+
+# isort: split
+from .track_record import (  # noqa: E402
+    TrackRecord,
+    advice_decisions,
+    default_criterion,
+    load_track_record,
+    track_statement,
+)
+
 __all__ = [
-    "Criterion", "CriterionInputs", "Decision", "DECISIONS", "decide_by_interval", "decide_by_threshold",
+    "Criterion", "CriterionInputs", "Decision", "DECISIONS", "decide_by_interval", "decide_by_threshold", "decide_by_band",
     "register_criterion", "unregister_criterion", "get_criterion", "list_criteria", "criteria_columns",
-    "DEFAULT_CRITERION",
+    "DEFAULT_CRITERION", "TrackRecord", "advice_decisions", "default_criterion", "load_track_record",
+    "track_statement", "advisable_criteria", "advice_rule",
 ]
 
-#: The criterion rank_teachers recommends by (chosen by benchmarks/criteria.py).
-DEFAULT_CRITERION = "cch_score"
+#: The criterion rank_teachers decides by when none is named: the one the criterion study
+#: (benchmarks/criteria.py) chose by leave-one-bundle-out, read from track_record.json.
+DEFAULT_CRITERION = default_criterion()
+
+
+def advisable_criteria() -> list[str]:
+    """The criteria a ranking may decide by: those with a rule of their own (recommendable) and
+    those the criterion study gave a band."""
+    record = load_track_record()
+    banded = set(record.bands) if record else set()
+    return [c for c in list_criteria() if get_criterion(c).recommendable or c in banded]
+
+
+def advice_rule(name: str) -> str:
+    """How ``name`` decides, in words: its study band where it has one, else its own rule."""
+    record = load_track_record()
+    if record is None or name not in record.bands:
+        return get_criterion(name).helps_when
+    low, high = record.bands[name]
+    doc = (get_criterion(name).signal.__doc__ or "its signal").strip().splitlines()[0].rstrip(".")
+    return (f"{doc} is above {high:.4g} (hurts below {low:.4g}, inconclusive between; band fitted by the "
+            "criterion study)")

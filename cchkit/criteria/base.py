@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..cch import Term
 
-__all__ = ["Criterion", "CriterionInputs", "Decision", "DECISIONS", "decide_by_interval", "decide_by_threshold"]
+__all__ = ["Criterion", "CriterionInputs", "Decision", "DECISIONS", "decide_by_interval", "decide_by_threshold",
+           "decide_by_band"]
 
 Decision = Literal["helps", "hurts", "inconclusive"]
 DECISIONS: tuple[str, ...] = ("helps", "hurts", "inconclusive")
@@ -38,6 +39,9 @@ class CriterionInputs:
     student_accuracy: float
     teacher_class_probs: np.ndarray | None = None  # (C, C) class-conditional predictive matrices on H
     student_class_probs: np.ndarray | None = None
+    student_h: np.ndarray | None = None  # H_S on the ranking's samples (first seed), for fitted criteria
+    student_labels: np.ndarray | None = None
+    random_state: int = 0
 
 
 class Criterion(abc.ABC):
@@ -73,7 +77,15 @@ class Criterion(abc.ABC):
     @abc.abstractmethod
     def decide(self, table: pd.DataFrame) -> pd.Series:
         """One decision per row of ``table`` (a ranking table, or validate's table): a Series
-        of ``"helps"`` / ``"hurts"`` / ``"inconclusive"`` aligned with ``table``."""
+        of ``"helps"`` / ``"hurts"`` / ``"inconclusive"`` aligned with ``table``, by the
+        criterion's own (published or natural) rule."""
+
+    def signal(self, table: pd.DataFrame) -> pd.Series:
+        """The quantity a calibrated band decides on, oriented so that higher predicts a larger
+        gain and 0 is the natural rule's threshold (default: the column, negated when lower is
+        better). The criterion study (``benchmarks/criteria.py``) fits its band."""
+        col = table[self.column].astype(float)
+        return col if self.higher_is_better else -col
 
 
 def decide_by_interval(low: Any, high: Any) -> np.ndarray:
@@ -82,6 +94,16 @@ def decide_by_interval(low: Any, high: Any) -> np.ndarray:
     out = np.full(low.shape, "inconclusive", dtype=object)
     out[low > 0] = "helps"
     out[high < 0] = "hurts"
+    return out
+
+
+def decide_by_band(signal: Any, low: float, high: float) -> np.ndarray:
+    """``helps`` where the signal is above ``high``, ``hurts`` below ``low``, ``inconclusive``
+    between them (and where it is missing): a rule with an abstention band."""
+    signal = np.asarray(signal, dtype=float)
+    out = np.full(signal.shape, "inconclusive", dtype=object)
+    out[signal > high] = "helps"
+    out[signal < low] = "hurts"
     return out
 
 

@@ -26,7 +26,11 @@ class TeacherLabelInformation(Criterion):
         return {"i_teacher_label": inputs.i_teacher_label.value}
 
     def decide(self, table: pd.DataFrame) -> pd.Series:
-        return pd.Series(decide_by_threshold(table["i_teacher_label"], table["i_student_label"]), index=table.index)
+        return pd.Series(decide_by_threshold(self.signal(table), 0.0), index=table.index)
+
+    def signal(self, table: pd.DataFrame) -> pd.Series:
+        """I(H_T; Y) - I(H_S; Y)."""
+        return table["i_teacher_label"].astype(float) - table["i_student_label"].astype(float)
 
 
 @register_criterion("i_teacher_student")
@@ -43,9 +47,13 @@ class SharedInformation(Criterion):
         return {"i_teacher_student": inputs.i_teacher_student.value}
 
     def decide(self, table: pd.DataFrame) -> pd.Series:
+        return pd.Series(decide_by_threshold(self.signal(table), 0.0), index=table.index)
+
+    def signal(self, table: pd.DataFrame) -> pd.Series:
+        """I(H_T; H_S) minus its median over the student's candidates."""
         col = table["i_teacher_student"].astype(float)
         median = col.groupby(table["student"]).transform("median") if "student" in table else col.median()
-        return pd.Series(decide_by_threshold(col, median), index=table.index)
+        return col - median
 
 
 @register_criterion("mfh_score")
@@ -69,4 +77,8 @@ class MFHShare(Criterion):
                                        inputs.i_joint_label.value)}
 
     def decide(self, table: pd.DataFrame) -> pd.Series:
-        return pd.Series(decide_by_threshold(table["mfh_score"], 0.5), index=table.index)
+        return pd.Series(decide_by_threshold(self.signal(table), 0.0), index=table.index)
+
+    def signal(self, table: pd.DataFrame) -> pd.Series:
+        """The MFH share minus 0.5."""
+        return table["mfh_score"].astype(float) - 0.5

@@ -33,7 +33,11 @@ class TeacherAccuracy(Criterion):
         return {"teacher_accuracy": inputs.teacher_accuracy, "student_accuracy": inputs.student_accuracy}
 
     def decide(self, table: pd.DataFrame) -> pd.Series:
+        return pd.Series(decide_by_threshold(self.signal(table), 0.0), index=table.index)
+
+    def signal(self, table: pd.DataFrame) -> pd.Series:
+        """The accuracy gap, teacher minus student."""
         student = table["student_accuracy"].to_numpy(dtype=float)
         if "acc_none" in table:
             student = np.where(np.isfinite(student), student, table["acc_none"].to_numpy(dtype=float))
-        return pd.Series(decide_by_threshold(table["teacher_accuracy"], student), index=table.index)
+        return table["teacher_accuracy"].astype(float) - student

@@ -4,21 +4,22 @@ in advance (for the criterion study: a corpus with effects of both signs).
 Each function takes a real bundle and returns a new bundle with derived teacher modalities added
 (the real modalities are kept). After ../shared/reference/kd_prediction.md:
 
-* :func:`permuted_teacher` (``"<m>.perm"``): the rows of modality ``m`` with their labels rotated
-  inside groups of classes. The teacher is as accurate on the groups, but its class structure
-  inside them is wrong: its class-mean soft targets for class c point at c's neighbour. Expected
-  to hurt a class-level (unpaired) distiller.
+* :func:`permuted_teacher` (``"<m>.perm"``): for a sample of class c, a row of modality ``m``
+  from the class that follows c inside a group of classes. The teacher is as accurate, but its
+  class structure is wrong: its confusions for c are those of c's neighbour, so its class-mean
+  soft targets spread c's non-target mass over the wrong classes. Expected to hurt a class-level
+  (unpaired) distiller.
 * :func:`coarse_teacher` (``"<m>.coarse"``): the rows of ``m`` with each class moved onto its
   group's centroid (the class mean replaced by the group mean), so the teacher cannot separate
   the classes of a group: right structure, less resolution.
-* :func:`noisy_teacher` (``"<m>.noisy"``): the rows of ``m`` with a share of their labels
-  replaced by another class, uniformly.
+* :func:`noisy_teacher` (``"<m>.noisy"``): for a share of the samples, a row of ``m`` from
+  another class, uniformly (label noise seen from the teacher's side).
 * :func:`complementary_split`: one modality split into two feature blocks that become a student
   (``"<m>.a"``) and a teacher that sees what the student lacks (``"<m>.b"``), paired sample by
   sample. Expected to help.
 
-Derived teachers whose labels differ from the real ones get sample ids of their own (so they are
-unpaired: the CCH, which needs pairs, cannot score them; the unpaired distiller can).
+Every derived teacher keeps ``source``'s sample ids and labels, so it is paired with the other
+modalities and every criterion can score it: the derivations change which rows a sample gets.
 """
 
 from __future__ import annotations
@@ -60,25 +61,35 @@ def _with(bundle: ModalityBundle, name: str, data: np.ndarray, labels: np.ndarra
                                       metadata=bundle.metadata)
 
 
-def _own_ids(name: str, n: int) -> np.ndarray:
-    return np.array([f"{name}:{i}" for i in range(n)])
+def _donor_rows(labels: np.ndarray, donor_class: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each row i, a random row whose label is ``donor_class[i]`` (vectorised: rows grouped by
+    class, one uniform draw per row)."""
+    order = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels, minlength=int(donor_class.max()) + 1)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    if np.any(counts[donor_class] == 0):
+        raise InputError("a donor class has no row; derive from a modality that has every class.")
+    return order[starts[donor_class] + (rng.random(labels.size) * counts[donor_class]).astype(np.int64)]
 
 
 def permuted_teacher(bundle: ModalityBundle, source: str, *, group_size: int = 2,
                      random_state: RandomState = 0) -> ModalityBundle:
-    """Add ``"<source>.perm"``: ``source``'s rows with labels rotated inside class groups."""
+    """Add ``"<source>.perm"``, paired with ``source`` sample by sample: the row of a sample of
+    class c is a random row of ``source`` of the class that follows c in its group. The teacher is
+    as accurate, but its class structure inside the groups is rotated: its confusions for c are
+    those of c's neighbour."""
     m = bundle.modality(source)
     rotate = np.arange(bundle.n_classes)
     for g in class_groups(bundle.n_classes, group_size, random_state):
-        rotate[g] = np.roll(g, -1)  # class g[i] is labelled g[i + 1]
-    name = f"{source}.perm"
-    return _with(bundle, name, m.data, rotate[m.labels], _own_ids(name, m.n),
-                 f"{source} with its labels rotated inside groups of {group_size} classes (wrong class structure)")
+        rotate[g] = np.roll(g, -1)  # class g[i] takes rows of class g[i + 1]
+    rows = _donor_rows(m.labels, rotate[m.labels], as_generator(random_state))
+    return _with(bundle, f"{source}.perm", m.data[rows], m.labels, m.ids,
+                 f"{source} rows of the neighbouring class inside groups of {group_size} (wrong class structure)")
 
 
 def coarse_teacher(bundle: ModalityBundle, source: str, *, group_size: int = 2,
                    random_state: RandomState = 0) -> ModalityBundle:
-    """Add ``"<source>.coarse"``: each class of ``source`` moved onto its group's centroid."""
+    """Add ``"<source>.coarse"``, paired with ``source``: each class moved onto its group's centroid."""
     m = bundle.modality(source)
     means = np.zeros((bundle.n_classes, m.dim))
     present = np.unique(m.labels)
@@ -89,23 +100,24 @@ def coarse_teacher(bundle: ModalityBundle, source: str, *, group_size: int = 2,
         g = g[np.isin(g, present)]
         if g.size:
             shift[g] = means[g].mean(0) - means[g]
-    name = f"{source}.coarse"
-    return _with(bundle, name, m.data + shift[m.labels], m.labels, _own_ids(name, m.n),
+    return _with(bundle, f"{source}.coarse", m.data + shift[m.labels], m.labels, m.ids,
                  f"{source} with the classes of each group of {group_size} moved onto their centroid (coarse)")
 
 
 def noisy_teacher(bundle: ModalityBundle, source: str, *, share: float = 0.3,
                   random_state: RandomState = 0) -> ModalityBundle:
-    """Add ``"<source>.noisy"``: ``source``'s rows with a ``share`` of labels replaced by another class."""
+    """Add ``"<source>.noisy"``, paired with ``source``: for a ``share`` of the samples the row is a
+    random row of ``source`` of another class (uniformly), as if that share were mislabelled."""
     if not 0 < share < 1:
         raise InputError(f"share must be in (0, 1), got {share}.")
     m = bundle.modality(source)
     rng = as_generator(random_state)
     flip = rng.random(m.n) < share
     other = (m.labels + rng.integers(1, bundle.n_classes, m.n)) % bundle.n_classes  # never the same class
-    name = f"{source}.noisy"
-    return _with(bundle, name, m.data, np.where(flip, other, m.labels), _own_ids(name, m.n),
-                 f"{source} with {share:.0%} of its labels replaced by another class")
+    rows = _donor_rows(m.labels, np.where(flip, other, m.labels), rng)
+    rows = np.where(flip, rows, np.arange(m.n))
+    return _with(bundle, f"{source}.noisy", m.data[rows], m.labels, m.ids,
+                 f"{source} with {share:.0%} of its rows taken from another class (label noise)")
 
 
 def complementary_split(bundle: ModalityBundle, source: str, *, student_share: float = 0.5,

@@ -53,6 +53,7 @@ REPORT_COLUMNS = [
     "cch_score", "cch_low", "cch_high", "decision",
     "teacher_accuracy", "student_accuracy", "i_teacher_label", "i_student_label", "i_teacher_student", "mfh_score",
     "label_gain", "label_gain_low", "label_gain_high", "non_target_divergence", "class_structure",
+    "pid_unique", "probe_kd",
     "error",
 ]
 

@@ -86,6 +86,8 @@ def ranking_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
         teacher_accuracy=_mean_over_seeds(ctx.reps, "accuracy", t),
         student_accuracy=_mean_over_seeds(ctx.reps, "accuracy", s),
         teacher_class_probs=(ctx.class_probs or {}).get(t), student_class_probs=(ctx.class_probs or {}).get(s),
+        student_h=ctx.reps[0].folds[0][s] if ctx.reps else None,
+        student_labels=ctx.reps[0].labels[0] if ctx.reps else None,
     )
     for name in list_criteria():  # every registered criterion fills its own columns
         row.update(get_criterion(name).compute(inputs))

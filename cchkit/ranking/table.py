@@ -12,7 +12,14 @@ from typing import Any
 
 import pandas as pd
 
-from ..criteria import DEFAULT_CRITERION, criteria_columns, get_criterion, list_criteria
+from ..criteria import (
+    DEFAULT_CRITERION,
+    advice_decisions,
+    advice_rule,
+    advisable_criteria,
+    criteria_columns,
+    get_criterion,
+)
 from ..exceptions import InputError
 
 __all__ = ["Ranking", "RANKING_COLUMNS", "RECOMMEND_BY", "DEFAULT_CRITERION", "add_ranks", "ranking_columns", "MIN_PAIRS_PER_DIM", "TOO_FEW_PAIRS",
@@ -58,9 +65,12 @@ RANKING_COLUMNS = [
     "mfh_score",
     "non_target_divergence",
     "class_structure",
+    "pid_unique",
+    "probe_kd",
     "label_entropy",
     "bound",
     "criterion",
+    "advice",
     "predicts_gain",
     "note",
     "error",
@@ -71,15 +81,15 @@ class _RecommendBy(Mapping[str, str]):
     criteria registry (:mod:`cchkit.criteria`) each time, so a registered criterion appears."""
 
     def __getitem__(self, name: str) -> str:
-        if name not in list_criteria(recommendable=True):
+        if name not in advisable_criteria():
             raise KeyError(name)
-        return get_criterion(name).helps_when
+        return advice_rule(name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list_criteria(recommendable=True))
+        return iter(advisable_criteria())
 
     def __len__(self) -> int:
-        return len(list_criteria(recommendable=True))
+        return len(advisable_criteria())
 
 
 #: The criteria a ranking can recommend by (name -> rule in words), from the registry.
@@ -201,14 +211,11 @@ class Ranking:
         return f"<p>Ranking, recommended: <b>{recs}</b></p>" + self.table.to_html(index=False)
 
 
-def _predicts_gain(table: pd.DataFrame, criterion: str) -> pd.Series:
-    """The rows the criterion's own rule says "helps" (see :mod:`cchkit.criteria`)."""
-    return get_criterion(criterion).decide(table) == "helps"
-
-
 def add_ranks(table: pd.DataFrame, criterion: str = DEFAULT_CRITERION) -> pd.DataFrame:
     """Rank the teachers of each (student, estimator) by the criterion's column (higher first),
-    mark the rows it predicts to help, and the estimators' consensus on the CCH decision."""
+    write its advice (helps / hurts / inconclusive: the study's band where it fitted one, see
+    :func:`cchkit.criteria.advice_decisions`), mark the rows it predicts to help, and the
+    estimators' consensus on the CCH decision."""
     ok = table["error"].isna()
     crit = get_criterion(criterion)
     table.loc[ok, "rank"] = (
@@ -218,7 +225,9 @@ def add_ranks(table: pd.DataFrame, criterion: str = DEFAULT_CRITERION) -> pd.Dat
     table["criterion"] = criterion
     # a row whose data are too few for a decision predicts nothing, whatever the criterion
     decidable = ~table["note"].fillna("").astype(str).str.startswith(TOO_FEW_PAIRS)
-    table["predicts_gain"] = (ok & decidable & _predicts_gain(table, criterion).fillna(False)).astype(bool)
+    advice = advice_decisions(table, criterion).where(ok & decidable, "inconclusive")
+    table["advice"] = advice.where(ok, None)
+    table["predicts_gain"] = (advice == "helps").astype(bool)
     for _key, grp in table[ok].groupby(["student", "teacher"], sort=False):
         decisions = list(grp["decision"])
         top, count = Counter(decisions).most_common(1)[0]

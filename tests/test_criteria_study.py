@@ -1,0 +1,121 @@
+"""The criteria added for the study (issue #25: PID unique information, the linear-probe
+distillation gain), the abstention band, and the track record the ranking decides by."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cchkit
+from cchkit.cch import Term
+from cchkit.criteria import CriterionInputs, decide_by_band, get_criterion, track_record
+from cchkit.criteria.pid_unique import mmi_unique
+from cchkit.criteria.probe_kd import probe_distillation_gain, soft_target_logreg
+
+
+def _inputs(ty: float, sy: float, **kw) -> CriterionInputs:
+    return CriterionInputs(i_teacher_student=Term(1.0, 0.1), i_student_label=Term(sy, 0.1),
+                           i_teacher_label=Term(ty, 0.1), i_joint_label=Term(max(ty, sy) + 0.1, 0.1),
+                           teacher_accuracy=0.9, student_accuracy=0.7, **kw)
+
+
+def test_pid_unique_by_hand():
+    # U_T = I(T;Y) - min(I(T;Y), I(S;Y))
+    assert mmi_unique(2.0, 1.5) == pytest.approx(0.5)
+    assert mmi_unique(1.0, 1.5) == 0.0
+    assert math.isnan(mmi_unique(math.nan, 1.0))
+    assert get_criterion("pid_unique").compute(_inputs(1.25, 0.5)) == {"pid_unique": pytest.approx(0.75)}
+
+
+def test_decide_by_band():
+    got = decide_by_band([-1.0, -0.1, 0.0, 0.2, 0.5, np.nan], -0.5, 0.3)
+    assert list(got) == ["hurts", "inconclusive", "inconclusive", "inconclusive", "helps", "inconclusive"]
+
+
+def _blobs(n_per: int = 60, c: int = 4, d: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(c), n_per)
+    means = rng.normal(0, 2.0, (c, d))
+    return means[y] + rng.normal(0, 1.0, (y.size, d)), y
+
+
+def test_soft_target_logreg_matches_sklearn_on_hard_labels():
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = _blobs()
+    l2 = 1e-2
+    w = soft_target_logreg(x, np.eye(4)[y], l2=l2, max_iter=2000)
+    ours = np.exp(np.hstack([x, np.ones((y.size, 1))]) @ w)
+    ours /= ours.sum(1, keepdims=True)
+    # sklearn minimises C * sum(loss) + ||W||^2 / 2, i.e. mean loss + ||W||^2 / (2 C n): l2 = 1 / (C n)
+    ref = LogisticRegression(C=1.0 / (l2 * y.size), max_iter=5000, tol=1e-10).fit(x, y).predict_proba(x)
+    assert np.abs(ours - ref).max() < 1e-3
+
+
+def test_probe_gain_is_zero_for_one_hot_teacher_and_negative_for_a_wrong_structure():
+    x, y = _blobs()
+    assert probe_distillation_gain(x, y, np.eye(4)) == 0.0  # targets unchanged: the same fits
+    wrong = np.eye(4)[[1, 0, 3, 2]]  # all of the teacher's mass on another class
+    assert probe_distillation_gain(x, y, wrong, weight=0.6) < -0.3
+
+
+def test_probe_criterion_needs_the_student_representation():
+    x, y = _blobs()
+    crit = get_criterion("probe_kd")
+    assert math.isnan(crit.compute(_inputs(1.0, 0.5))["probe_kd"])
+    got = crit.compute(_inputs(1.0, 0.5, teacher_class_probs=np.eye(4), student_h=x, student_labels=y))
+    assert got == {"probe_kd": 0.0}
+
+
+@pytest.fixture
+def record(tmp_path, monkeypatch):
+    """A track record naming teacher_accuracy with a band, in place of the shipped one."""
+    path = tmp_path / "track_record.json"
+    path.write_text(json.dumps({
+        "default": "teacher_accuracy", "units": ["a", "b", "c"], "method": "class-align", "date": "2026-12-04",
+        "criteria": {"teacher_accuracy": {"band": [-0.1, 0.2], "held_out_sign_right": 9, "held_out_significant": 12,
+                                          "held_out_abstain_null": 0.75, "held_out_null": 40},
+                     "cch_score": {"band": [None, 0.5], "held_out_sign_right": 2, "held_out_significant": 12,
+                                   "held_out_abstain_null": 0.1, "held_out_null": 40}}}))
+    monkeypatch.setattr(track_record, "TRACK_FILE", path)
+    track_record.load_track_record.cache_clear()
+    yield path
+    track_record.load_track_record.cache_clear()
+
+
+def test_advice_follows_the_study_band(record):
+    t = pd.DataFrame({"teacher_accuracy": [0.95, 0.8, 0.5], "student_accuracy": [0.7, 0.7, 0.7],
+                      "cch_low": [-1.0, 0.1, 0.6], "cch_high": [2.0, 0.7, 0.9], "cch_score": [0.1, 0.4, 0.75]})
+    # gaps +0.25, +0.10, -0.20 against the band (-0.1, 0.2)
+    assert list(track_record.advice_decisions(t, "teacher_accuracy")) == ["helps", "inconclusive", "hurts"]
+    # a missing bound is unbounded: cch never "hurts", helps above 0.5
+    assert list(track_record.advice_decisions(t, "cch_score")) == ["inconclusive", "inconclusive", "helps"]
+    assert track_record.default_criterion() == "teacher_accuracy"
+    assert track_record.track_statement("teacher_accuracy").startswith(
+        "right sign on 9 of 12 significant class-align gains (75%) across 3 held-out bundles; it answered "
+        "'inconclusive' on 75% of 40 gains within noise")
+
+
+def test_without_a_record_the_criterion_keeps_its_own_rule(tmp_path, monkeypatch):
+    monkeypatch.setattr(track_record, "TRACK_FILE", tmp_path / "missing.json")
+    track_record.load_track_record.cache_clear()
+    try:
+        t = pd.DataFrame({"teacher_accuracy": [0.95, 0.8], "student_accuracy": [0.7, 0.9]})
+        assert list(track_record.advice_decisions(t, "teacher_accuracy")) == ["helps", "hurts"]
+        assert track_record.default_criterion() == "cch_score"
+        assert "no track record" in track_record.track_statement("teacher_accuracy")
+    finally:
+        track_record.load_track_record.cache_clear()
+
+
+def test_ranking_writes_the_advice_of_its_criterion(record):
+    r = cchkit.rank_teachers("digits-avt", "audio", ["image", "text"], criterion="teacher_accuracy", n_bootstrap=20)
+    t = r.table.set_index("teacher")
+    gap = t["teacher_accuracy"] - t["student_accuracy"]
+    expected = np.where(gap > 0.2, "helps", np.where(gap < -0.1, "hurts", "inconclusive"))
+    assert list(t["advice"]) == list(expected)
+    assert list(t["predicts_gain"]) == [a == "helps" for a in expected]

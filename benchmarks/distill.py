@@ -86,7 +86,7 @@ def _unit(family: str, bundle: Any, student: str, teacher: str, split: str, seed
         t0 = time.perf_counter()
         r = distill(bundle, student, teacher, random_state=seed, train_size=train_size, device="cpu", **kw)
         rows.append(dict(family=family, student=student, teacher=teacher, split=split, seed=seed, method=name,
-                         accuracy=r.accuracy, teacher_accuracy=r.teacher_accuracy, seconds=time.perf_counter() - t0,
+                         accuracy=r.accuracy, teacher_net_accuracy=r.teacher_net_accuracy, seconds=time.perf_counter() - t0,
                          n_train=r.n_train, n_val=r.n_val, n_test=r.n_test, n_teacher_train=r.n_teacher_train))
     return rows
 
@@ -96,7 +96,7 @@ def _summary(runs: Any) -> Any:
     import numpy as np
     import pandas as pd
 
-    from cchkit.distill.validate import is_significant, t_interval
+    from cchkit.validation.validate import is_significant, t_interval
 
     keys = ["family", "student", "teacher", "split"]
     base = runs[runs["method"] == "none"].set_index(keys + ["seed"])["accuracy"]
@@ -117,7 +117,7 @@ def _wide(summary: Any, runs: Any, split: str) -> list[dict[str, Any]]:
     for (fam, s, t), g in summary[summary["split"] == split].groupby(["family", "student", "teacher"], sort=False):
         nb = none[(none["family"] == fam) & (none["student"] == s) & (none["teacher"] == t)]
         row: dict[str, Any] = {"family": fam, "pair": f"{s} <- {t}", "no KD": float(nb["accuracy"].mean()),
-                               "teacher acc": float(nb["teacher_accuracy"].mean())}
+                               "teacher acc": float(nb["teacher_accuracy_on_h"].mean())}
         for r in g.itertuples(index=False):
             row[r.method] = f"{r.gain:+.3f} [{r.low:+.3f}, {r.high:+.3f}]" + (" *" if r.significant else "")
         row["s per seed (all methods)"] = float(runs[(runs["family"] == fam) & (runs["student"] == s) & (runs["teacher"] == t)

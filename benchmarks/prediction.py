@@ -4,7 +4,7 @@ For four families of (student, teacher) pairs this script
 
 1. scores every teacher with :func:`cchkit.rank_teachers` -- the CCH score under the ``gaussian``
    and ``ksg`` estimators and both score variants (``raw``, ``matched``), plus the baseline
-   criteria the ranking carries (``teacher_accuracy``, ``i_teacher_label``, ``i_teacher_student``,
+   criteria the ranking carries (``teacher_accuracy_on_h``, ``i_teacher_label``, ``i_teacher_student``,
    ``mfh_score``, taken from the gaussian / raw ranking);
 2. measures the KD gain by distilling (:func:`cchkit.validate`, methods ``ucmkd`` (unpaired) and
    ``logit-kd`` (paired), ``seeds`` seeds, paired per-seed gains, 95% t-intervals);
@@ -209,7 +209,7 @@ def unit_rows(u: Unit, res: dict[str, Any]) -> list[dict[str, Any]]:
                     row[c + ":error"] = r["error"]
             base = res["rankings"][(rep, "raw")]
             b = base[(base["teacher"] == t) & (base["estimator"] == "gaussian")].iloc[0]
-            for col in ("teacher_accuracy", "student_accuracy", "i_teacher_label", "i_student_label",
+            for col in ("teacher_accuracy_on_h", "student_accuracy_on_h", "i_teacher_label", "i_student_label",
                         "i_teacher_student", "mfh_score"):
                 row[col] = float(b[col]) if b[col] is not None else math.nan
             for m in METHODS:
@@ -221,14 +221,14 @@ def unit_rows(u: Unit, res: dict[str, Any]) -> list[dict[str, Any]]:
                 row[f"{m}:acc_none"] = float(v["acc_none"])
                 row[f"{m}:acc"] = float(v["acc"])
                 row[f"{m}:error"] = v["error"]
-            row["teacher_acc_measured"] = float(np.nanmean(val[val["teacher"] == t]["teacher_acc_measured"]))
+            row["teacher_net_accuracy"] = float(np.nanmean(val[val["teacher"] == t]["teacher_net_accuracy"]))
             rows.append(row)
     return rows
 
 
 # ------------------------------------------------------------------------------ statistics
 #: "helps" when the column is above this (a number, a column, or the candidates' median)
-POINT_RULES = {"teacher_accuracy": "student_accuracy", "i_teacher_label": "i_student_label",
+POINT_RULES = {"teacher_accuracy_on_h": "student_accuracy_on_h", "i_teacher_label": "i_student_label",
                "i_teacher_student": "median", "mfh_score": "0.5"}
 
 
@@ -237,7 +237,7 @@ def criteria_for(family: str) -> list[tuple[str, str, str]]:
     registered criteria's own rules are in cchkit.criteria)."""
     out = [(f"CCH {e}/{v}" + (" (default)" if (e, v) == ("gaussian", "raw") else ""), crit_col(e, v), "0")
            for e in ESTIMATORS for v in VARIANTS]
-    out += [(c, c, POINT_RULES[c]) for c in ("teacher_accuracy", "i_teacher_label", "i_teacher_student", "mfh_score")]
+    out += [(c, c, POINT_RULES[c]) for c in ("teacher_accuracy_on_h", "i_teacher_label", "i_teacher_student", "mfh_score")]
     if family in SWEEPS:
         out.append(("true margin (oracle)", "true_margin", "0"))
     return out
@@ -264,8 +264,8 @@ def _thresholds(df, col: str, rule: str):
         return np.full_like(x, 0.5)
     if rule == "median":  # median over the student's candidates (a sweep: over the family's configurations)
         return df.groupby("student")[col].transform("median").to_numpy(float)
-    if rule == "student_accuracy":
-        thr = df["student_accuracy"].to_numpy(float)
+    if rule == "student_accuracy_on_h":
+        thr = df["student_accuracy_on_h"].to_numpy(float)
         return thr
     return df[rule].to_numpy(float)
 
@@ -323,7 +323,7 @@ def summary_table(df, families: list[str]) -> tuple[list[dict[str, Any]], dict]:
                 row: dict[str, Any] = {"family": fam, "repr.": rep, "criterion": label,
                                        "predicts helps when": {"0": "> 0", "0.5": "> 0.5",
                                                                "median": "> median",
-                                                               "student_accuracy": "> student acc.",
+                                                               "student_accuracy_on_h": "> student acc.",
                                                                "i_student_label": "> I(H_S;Y)"}[rule]}
                 for m in METHODS:
                     st = criterion_stats(d, col, rule, m, sweep)
@@ -459,8 +459,8 @@ def detail_rows(df) -> list[dict[str, Any]]:
                 c = crit_col(e, v)
                 dec = {"helps": "+", "hurts": "−", "inconclusive": "?", "failed": "fail"}.get(r[c + ":decision"], "?")
                 row[f"CCH {e}/{v}"] = (f"{r[c]:+.3f} {dec}" if math.isfinite(r[c]) else "fail")
-        row["teacher acc."] = r["teacher_accuracy"]
-        row["student acc."] = r["student_accuracy"]
+        row["teacher acc."] = r["teacher_accuracy_on_h"]
+        row["student acc."] = r["student_accuracy_on_h"]
         row["I(T;Y)"] = r["i_teacher_label"]
         row["I(S;Y)"] = r["i_student_label"]
         row["I(T;S)"] = r["i_teacher_student"]
@@ -592,7 +592,7 @@ def write_report(df, s: Settings, quick: bool, started: str, seconds: float, loa
             for rep in list(dict.fromkeys(df[df["family"] == fam]["representation"])):
                 for m in METHODS:
                     a = stats[(fam, rep, crit_col("gaussian", "raw"), m)]
-                    b = stats[(fam, rep, "teacher_accuracy", m)]
+                    b = stats[(fam, rep, "teacher_accuracy_on_h", m)]
                     if math.isfinite(a["spearman"]) and math.isfinite(b["spearman"]):
                         ok = a["spearman"] > b["spearman"]
                         verdict_txt = "MET" if ok else "NOT MET"

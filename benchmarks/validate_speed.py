@@ -41,8 +41,8 @@ def single_loop(bundle, seeds):  # noqa: ANN001, ANN201
 
 def main() -> None:
     import cchkit
-    from cchkit.distill import validate
-    from cchkit.distill.validate import _seed_list
+    from cchkit.validation import validate
+    from cchkit.validation.validate import _seed_list
 
     started, load0, t_all = now(), load_average(), time.perf_counter()
     bundle = cchkit.load_bundle("digits-avt")

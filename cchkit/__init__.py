@@ -40,8 +40,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "distill": ("cchkit.distill", None),  # the subpackage: cchkit.distill.distill(...) trains one student
     "DistillResult": ("cchkit.distill", "DistillResult"),
-    "ValidationReport": ("cchkit.distill", "ValidationReport"),
-    "validate": ("cchkit.distill", "validate"),
+    "ValidationReport": ("cchkit.validation", "ValidationReport"),
+    "validate": ("cchkit.validation", "validate"),
     "advise": ("cchkit.advice", "advise"),
     "Advice": ("cchkit.advice", "Advice"),
 }

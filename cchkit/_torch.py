@@ -122,15 +122,15 @@ def adamw_step(
 
 @contextlib.contextmanager
 def seeded(seed: int) -> Iterator[None]:
-    """Seed torch's global RNG for the block (CPU and CUDA), restoring the previous CPU state."""
+    """Seed torch's global CPU generator for the block and restore the caller's state afterwards,
+    so that no cchkit call moves the caller's random state. Only the CPU generator is touched
+    (``torch.manual_seed`` would also seed, or queue a seed for, every CUDA generator): modules
+    are built on the CPU and moved to their device."""
     import torch
 
-    state = torch.random.get_rng_state()
-    torch.manual_seed(int(seed))
-    try:
+    with torch.random.fork_rng(devices=[]):
+        torch.random.default_generator.manual_seed(int(seed))
         yield
-    finally:
-        torch.random.set_rng_state(state)
 
 
 def to_tensor(x, device: torch.device, dtype=None) -> torch.Tensor:  # noqa: F821

@@ -1,7 +1,7 @@
 """One call that answers "which teacher should I use?": rank, then measure, then one verdict.
 
 :func:`advise` ranks the candidate teachers (:func:`~cchkit.ranking.rank_teachers`), validates
-the ``top`` best-ranked ones by distilling (:func:`~cchkit.distill.validate`, tuned baselines,
+the ``top`` best-ranked ones by distilling (:func:`~cchkit.validation.validate`, tuned baselines,
 gains over the stronger of the tuned no-KD student and the linear probe, seeds added within
 ``budget``), and states one recommendation **from the measurement**: the teacher with the
 largest significantly positive gain of the primary method, or "train the student alone" when no
@@ -96,13 +96,13 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, s
         Seeds to start with; more are added while the teachers' gain intervals overlap and
         the budget allows.
     budget : float, default 20
-        Seconds for the validation (see :func:`~cchkit.distill.validate`'s ``budget``).
+        Seconds for the validation (see :func:`~cchkit.validation.validate`'s ``budget``).
     random_state, device, progress
     rank_params : keyword arguments of :func:`~cchkit.ranking.rank_teachers`
     **validate_params_
-        Keyword arguments of :func:`~cchkit.distill.validate` (``methods``, ``epochs``...).
+        Keyword arguments of :func:`~cchkit.validation.validate` (``methods``, ``epochs``...).
     """
-    from .distill import validate
+    from .validation import validate
 
     bundle = load_bundle(bundle)
     cands = resolve_candidates(bundle, student, candidates)[0][1]

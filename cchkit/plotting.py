@@ -141,7 +141,7 @@ def plot_validation(report, ax=None, *, criterion: str = "cch_score", method: st
 
     One point per teacher of ``report.table`` for ``method`` (default: the report's primary
     method, ``report.summary["method"]``). ``criterion`` is any numeric column of the table
-    (``cch_score`` and the baselines ``teacher_accuracy``, ``i_teacher_label``,
+    (``cch_score`` and the baselines ``teacher_accuracy_on_h``, ``i_teacher_label``,
     ``i_teacher_student``, ``mfh_score``); only the CCH score has an x interval. Rows with a
     missing criterion or gain are left out; missing interval ends (one seed) draw no bar.
     """

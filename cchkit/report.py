@@ -61,7 +61,7 @@ def ranking_report(ranking: Any, bundle: Any = None) -> str:
     """The HTML page of a :class:`~cchkit.ranking.Ranking` (and the bundle it was made from)."""
     t = ranking.table
     cols = [c for c in ("student", "teacher", "estimator", "i_teacher_student", "i_student_label", "cch_score", "cch_low",
-                        "cch_high", "decision", "rank", "teacher_accuracy", "student_accuracy", "i_teacher_label",
+                        "cch_high", "decision", "rank", "teacher_accuracy_on_h", "student_accuracy_on_h", "i_teacher_label",
                         "label_gain", "mfh_score") if c in t.columns]
     remarks = [f"{r['student']} &lt;- {r['teacher']} ({r['estimator']}): {html.escape(str(r[c]))}"
                for r in t.to_dict(orient="records") for c in ("label_check", "note", "error")
@@ -85,12 +85,12 @@ def ranking_report(ranking: Any, bundle: Any = None) -> str:
 
 
 def validation_report(report: Any, bundle: Any = None) -> str:
-    """The HTML page of a :class:`~cchkit.distill.ValidationReport`."""
+    """The HTML page of a :class:`~cchkit.validation.ValidationReport`."""
     s = report.summary
     t = report.table
     cols = [c for c in ("teacher", "method", "acc_none", "acc_probe", "baseline", "acc", "gain", "gain_low",
                         "gain_high", "significant",
-                        "cch_score", "decision", "teacher_accuracy", "error") if c in t.columns]
+                        "cch_score", "decision", "teacher_accuracy_on_h", "error") if c in t.columns]
     crit = [{"criterion": "cch_score", **{k: s.get(k) for k in ("spearman", "sign_agree", "n_significant", "top_is_best")}}]
     crit += [{"criterion": name, **{k: c.get(k) for k in ("spearman", "sign_agree", "n_significant", "top_is_best")}}
              for name, c in s.get("baselines", {}).items()]

@@ -30,7 +30,7 @@ def test_complementary_teachers_terms_and_order():
         assert abs(t.loc[teacher, "i_student_label"] - sb.truth["I(student;Y)"]) < TOL_SY
     assert list(t.sort_values("rank").index) == sb.params["expected_order"]
     # teacher accuracy ranks label_only above shared: the CCH does not
-    assert t.loc["label_only", "teacher_accuracy"] > t.loc["shared", "teacher_accuracy"]
+    assert t.loc["label_only", "teacher_accuracy_on_h"] > t.loc["shared", "teacher_accuracy_on_h"]
 
 
 def test_sweep_scores_follow_true_margins():

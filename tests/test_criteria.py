@@ -22,14 +22,14 @@ from cchkit.criteria import (
     register_criterion,
     unregister_criterion,
 )
-from cchkit.distill.validate import criterion_stats
 from cchkit.exceptions import InputError
 from cchkit.ranking import RANKING_COLUMNS, RECOMMEND_BY
+from cchkit.validation.validate import criterion_stats
 
 Z95 = 1.959963984540054
 INPUTS = CriterionInputs(
     i_teacher_student=Term(1.0, 0.3), i_student_label=Term(0.25, 0.4), i_teacher_label=Term(0.8, 0.1),
-    i_joint_label=Term(0.9, 0.3), teacher_accuracy=0.9, student_accuracy=0.7,
+    i_joint_label=Term(0.9, 0.3), teacher_accuracy_on_h=0.9, student_accuracy_on_h=0.7,
 )
 
 
@@ -55,7 +55,7 @@ def test_builtins_against_hand_computed_values():
     assert gain["label_gain"] == pytest.approx(0.65) and gain["label_gain_low"] == pytest.approx(0.65 - Z95 * 0.5)
     # MFH: (0.8 + 0.25 - 0.9) / 0.8
     assert get_criterion("mfh_score").compute(INPUTS)["mfh_score"] == pytest.approx(0.15 / 0.8)
-    assert get_criterion("teacher_accuracy").compute(INPUTS) == {"teacher_accuracy": 0.9, "student_accuracy": 0.7}
+    assert get_criterion("teacher_accuracy").compute(INPUTS) == {"teacher_accuracy_on_h": 0.9, "student_accuracy_on_h": 0.7}
 
 
 def test_decision_rules():
@@ -64,7 +64,7 @@ def test_decision_rules():
     assert list(decide_by_threshold([0.9, 0.5, np.nan], [0.6, 0.6, 0.6])) == ["helps", "hurts", "inconclusive"]
     t = pd.DataFrame({"student": ["s"] * 3, "i_teacher_student": [1.0, 2.0, 3.0], "mfh_score": [0.2, 0.6, 0.5],
                       "i_teacher_label": [0.1, 0.5, 0.3], "i_student_label": [0.3, 0.3, 0.3],
-                      "teacher_accuracy": [0.5, 0.9, np.nan], "student_accuracy": [0.6, np.nan, 0.6],
+                      "teacher_accuracy_on_h": [0.5, 0.9, np.nan], "student_accuracy_on_h": [0.6, np.nan, 0.6],
                       "acc_none": [0.7, 0.8, 0.7]})
     assert list(get_criterion("i_teacher_student").decide(t)) == ["hurts", "hurts", "helps"]  # median 2.0
     assert list(get_criterion("mfh_score").decide(t)) == ["hurts", "helps", "hurts"]

@@ -20,7 +20,7 @@ from cchkit.criteria.probe_kd import probe_distillation_gain, soft_target_logreg
 def _inputs(ty: float, sy: float, **kw) -> CriterionInputs:
     return CriterionInputs(i_teacher_student=Term(1.0, 0.1), i_student_label=Term(sy, 0.1),
                            i_teacher_label=Term(ty, 0.1), i_joint_label=Term(max(ty, sy) + 0.1, 0.1),
-                           teacher_accuracy=0.9, student_accuracy=0.7, **kw)
+                           teacher_accuracy_on_h=0.9, student_accuracy_on_h=0.7, **kw)
 
 
 def test_pid_unique_by_hand():
@@ -73,7 +73,7 @@ def test_probe_criterion_needs_the_student_representation():
 
 @pytest.fixture
 def record(tmp_path, monkeypatch):
-    """A track record naming teacher_accuracy with a band, in place of the shipped one."""
+    """A track record naming teacher_accuracy_on_h with a band, in place of the shipped one."""
     path = tmp_path / "track_record.json"
     path.write_text(json.dumps({
         "default": "teacher_accuracy", "units": ["a", "b", "c"], "method": "class-align", "date": "2026-12-04",
@@ -88,7 +88,7 @@ def record(tmp_path, monkeypatch):
 
 
 def test_advice_follows_the_study_band(record):
-    t = pd.DataFrame({"teacher_accuracy": [0.95, 0.8, 0.5], "student_accuracy": [0.7, 0.7, 0.7],
+    t = pd.DataFrame({"teacher_accuracy_on_h": [0.95, 0.8, 0.5], "student_accuracy_on_h": [0.7, 0.7, 0.7],
                       "cch_low": [-1.0, 0.1, 0.6], "cch_high": [2.0, 0.7, 0.9], "cch_score": [0.1, 0.4, 0.75]})
     # gaps +0.25, +0.10, -0.20 against the band (-0.1, 0.2)
     assert list(track_record.advice_decisions(t, "teacher_accuracy")) == ["helps", "inconclusive", "hurts"]
@@ -104,7 +104,7 @@ def test_without_a_record_the_criterion_keeps_its_own_rule(tmp_path, monkeypatch
     monkeypatch.setattr(track_record, "TRACK_FILE", tmp_path / "missing.json")
     track_record.load_track_record.cache_clear()
     try:
-        t = pd.DataFrame({"teacher_accuracy": [0.95, 0.8], "student_accuracy": [0.7, 0.9]})
+        t = pd.DataFrame({"teacher_accuracy_on_h": [0.95, 0.8], "student_accuracy_on_h": [0.7, 0.9]})
         assert list(track_record.advice_decisions(t, "teacher_accuracy")) == ["helps", "hurts"]
         assert track_record.default_criterion() == "cch_score"
         assert "no track record" in track_record.track_statement("teacher_accuracy")
@@ -115,7 +115,7 @@ def test_without_a_record_the_criterion_keeps_its_own_rule(tmp_path, monkeypatch
 def test_ranking_writes_the_advice_of_its_criterion(record):
     r = cchkit.rank_teachers("digits-avt", "audio", ["image", "text"], criterion="teacher_accuracy", n_bootstrap=20)
     t = r.table.set_index("teacher")
-    gap = t["teacher_accuracy"] - t["student_accuracy"]
+    gap = t["teacher_accuracy_on_h"] - t["student_accuracy_on_h"]
     expected = np.where(gap > 0.2, "helps", np.where(gap < -0.1, "hurts", "inconclusive"))
     assert list(t["advice"]) == list(expected)
     assert list(t["predicts_gain"]) == [a == "helps" for a in expected]

@@ -10,7 +10,7 @@ import torch
 from cchkit.bundle import ModalityBundle
 from cchkit.distill import distill
 from cchkit.distill.batched import Member, StackSettings, train_stack
-from cchkit.distill.trainer import prepare_seed
+from cchkit.distill.prepare import prepare_seed
 
 FAST = dict(epochs=4, min_steps=0, batch_size=16, feat_dim=8, hidden=12)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pytest
 import torch
@@ -11,16 +9,13 @@ import torch
 import cchkit
 from cchkit._torch import adamw_step
 from cchkit.bundle import ModalityBundle
-from cchkit.distill import (
-    METHODS,
-    DistillResult,
-    distill,
-    trainer,  # `import cchkit.distill.trainer` fails: the attribute cchkit.distill is the function
-)
+from cchkit.distill import METHODS, DistillConfig, DistillResult, distill
 from cchkit.distill.losses import label_alignment, sinkhorn_alignment
+from cchkit.distill.methods.ucmkd import bilevel_step, functional_forward
 from cchkit.distill.models import build_net, freeze
-from cchkit.distill.validate import t_interval
+from cchkit.distill.splits import student_split
 from cchkit.exceptions import InputError, NotPairedError
+from cchkit.validation.validate import t_interval
 
 FAST = dict(epochs=3, min_steps=0, batch_size=32, feat_dim=8, hidden=16)
 
@@ -46,17 +41,15 @@ def _same(a: DistillResult, b: DistillResult) -> bool:
     """Exactly the same numbers (NaN == NaN for the unused loss terms)."""
     return (
         a.accuracy == b.accuracy
-        and a.teacher_accuracy == b.teacher_accuracy
+        and a.teacher_net_accuracy == b.teacher_net_accuracy
         and a.curve_frame().equals(b.curve_frame())
     )
 
 
 @pytest.mark.parametrize("method", ["class-align", "ucmkd", "align", "logit-kd"])
 def test_same_seed_same_numbers(small, method):
-    trainer._TEACHER_CACHE.clear()
     a = distill(small, "s", "t", method=method, random_state=3, **FAST)
-    trainer._TEACHER_CACHE.clear()  # retrain the teacher too
-    b = distill(small, "s", "t", method=method, random_state=3, **FAST)
+    b = distill(small, "s", "t", method=method, random_state=3, **FAST)  # no cache: the teacher is retrained
     assert _same(a, b)
     c = distill(small, "s", "t", method=method, random_state=4, **FAST)
     assert not c.curve_frame().equals(a.curve_frame())
@@ -75,10 +68,8 @@ def test_methods_share_split_and_init(small):
 
 
 def test_teacher_frozen_and_unchanged(small):
-    trainer._TEACHER_CACHE.clear()
     ref = distill(small, "s", "t", method="none", random_state=2, keep_models=True, **FAST)
     for method in ("ucmkd", "align", "logit-kd", "feature-kd"):
-        trainer._TEACHER_CACHE.clear()
         r = distill(small, "s", "t", method=method, random_state=2, keep_models=True, **FAST)
         teacher = r.models["teacher"]
         assert not teacher.training
@@ -105,9 +96,9 @@ def test_gradients_reach_student_only():
     # the bilevel step writes the outer gradient into the original student only
     student.zero_grad(set_to_none=True)
     before = [p.detach().clone() for p in student.parameters()]
-    names = [n for n, _ in student.named_parameters()]
-    trainer._ucmkd_step(student, names, teacher, xs, y, zt, n1=1, n2=1, eps=0.1, cost="cosine", inner_lr=1e-2,
-                        inner_wd=0.05, teacher_grad=True)
+    cfg = DistillConfig(method="ucmkd", n1=1, n2=1, eps=0.1, cost="cosine", inner_lr=1e-2, inner_weight_decay=0.05,
+                        teacher_grad=True)
+    bilevel_step(student, teacher, xs, y, zt, cfg)
     assert all(p.grad is not None for p in student.parameters())
     assert all(torch.equal(p, q) for p, q in zip(student.parameters(), before))  # the copy moved, not the original
     assert all(p.grad is None for p in teacher.parameters())
@@ -170,8 +161,10 @@ def test_paired_methods_refuse_unpaired_data():
 
 def test_bad_arguments(small):
     assert set(METHODS) == {"class-align", "ucmkd", "align", "none", "logit-kd", "feature-kd"}
-    with pytest.raises(InputError, match="distill: method must be one of 'class-align', "):
+    with pytest.raises(InputError, match="unknown distillation method 'kd'; choose one of class-align, "):
         distill(small, "s", "t", method="kd")
+    with pytest.raises(InputError, match="distill has no setting\\(s\\) 'epoch'; it accepts method, epochs"):
+        distill(small, "s", "t", epoch=3)  # a misspelt setting is refused, not dropped
     with pytest.raises(InputError, match="same modality"):
         distill(small, "s", "s")
     with pytest.raises(InputError, match="test_size"):
@@ -220,7 +213,7 @@ def test_label_alignment_default_is_the_public_codes_stop_gradient():
     ce = torch.nn.functional.cross_entropy(student_head(z), y)
     (g_ce,) = torch.autograd.grad(ce, z)
     assert torch.allclose(g_la, g_ce)
-    assert inspect.signature(distill).parameters["teacher_grad"].default is False
+    assert DistillConfig().teacher_grad is False
     paper = label_alignment(torch.zeros(16, 3), head(z), y, teacher_grad=True)
     (g_paper,) = torch.autograd.grad(paper, z)
     p_before = torch.softmax(head(z), 1)[torch.arange(16), y].mean()
@@ -282,7 +275,8 @@ def test_train_size_starves_the_student_only():
     # (4 of them validate), and the teacher keeps its own 70%: 30 test ids + 60 more held out of 300
     assert (r.n_train + r.n_val, r.n_val, r.n_test) == (20, 4, 30)
     assert r.n_teacher_test == 90 and r.n_teacher_train == 210
-    split = trainer._split_student(b.modality("s").labels, 0.3, 0, train_size=20)
+    fit, _, test = student_split(b.modality("s").labels, 0, test_size=0.3, train_size=20, val_size=0.0)
+    split = (fit, test)
     assert np.bincount(b.modality("s").labels[split[0]]).tolist() == [5, 5, 5, 5]
     assert not set(split[0]) & set(split[1]) and split[1].size == 30
     # the default (train_size=None) is the test_size split, unchanged
@@ -301,7 +295,7 @@ def test_train_size_starves_the_student_only():
 def test_inner_adamw_and_functional_forward_match_torch():
     net = build_net(5, 3, feat_dim=4, hidden=[8, 6], seed=0)
     x = torch.randn(10, 5, generator=torch.Generator().manual_seed(0))
-    for a, b in zip(net(x), trainer._functional_forward(net, list(net.parameters()), x)):
+    for a, b in zip(net(x), functional_forward(net, list(net.parameters()), x)):
         assert torch.equal(a, b)
     mine = [p.detach().clone() for p in net.parameters()]
     ref = [p.detach().clone().requires_grad_(True) for p in net.parameters()]
@@ -324,3 +318,38 @@ def test_old_seed_name_still_works_with_a_deprecation_warning(small):
     with pytest.warns(DeprecationWarning, match="use random_state"):
         old = distill(small, "s", "t", method="none", seed=4, **FAST)
     assert old.accuracy == new.accuracy and old.seed == 4
+
+
+def test_the_callers_random_state_is_left_alone(small):
+    """Seeding inside cchkit never moves the caller's global generators (torch, numpy)."""
+    torch.manual_seed(123)
+    np.random.seed(7)
+    t_state, n_state = torch.get_rng_state(), np.random.get_state()[1].copy()
+    distill(small, "s", "t", method="class-align", random_state=0, lambda_fa=0.5, **FAST)
+    assert torch.equal(torch.get_rng_state(), t_state)
+    assert np.array_equal(np.random.get_state()[1], n_state)
+
+
+def test_a_registered_method_reaches_distill(small):
+    """A method registered from outside: its loss is used, its settings come from the config."""
+    from cchkit.distill import KDMethod, register_method, unregister_method
+    from cchkit.distill.methods import nan_terms
+
+    calls = []
+
+    @register_method("ce-twice")
+    class TwiceCE(KDMethod):
+        """Test method: :math:`2\\,\\mathrm{CE}`."""
+
+        def loss(self, s, z, logits, ce):
+            calls.append(s.cfg.lambda1)
+            return 2 * ce, nan_terms()
+
+    try:
+        r = distill(small, "s", "t", method="ce-twice", random_state=0, lambda1=0.25, **FAST)
+        none = distill(small, "s", "t", method="none", random_state=0, **FAST)
+        assert calls and set(calls) == {0.25} and r.method == "ce-twice"
+        assert [c["loss"] for c in r.curve] != [c["loss"] for c in none.curve]
+        assert "ce-twice" in cchkit.distill.list_methods()
+    finally:
+        unregister_method("ce-twice")

@@ -15,8 +15,8 @@ import pytest
 
 import cchkit
 from cchkit.cch import Term, decide, discriminant_projection, mfh_share, score_interval
-from cchkit.distill.validate import is_significant
 from cchkit.ranking import RANKING_COLUMNS, Ranking, add_ranks
+from cchkit.validation.validate import is_significant
 
 Z95 = 1.959963984540054
 

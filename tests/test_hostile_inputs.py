@@ -587,7 +587,7 @@ def test_wide_modality_rank_and_estimate(tmp_path):
     path = npz(tmp_path, a=(rng.standard_normal((50, 12_000)) + y[:, None]).astype(np.float32), b=rng.standard_normal((50, 3)), label=y)
     res = run("rank", "-d", path, "-s", "b", "-c", "a", "--n-bootstrap", 20, "-f", "json")
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["rows"][0]["teacher_accuracy"] > 0.9
+    assert json.loads(res.stdout)["rows"][0]["teacher_accuracy_on_h"] > 0.9
     assert_user_error(run("estimate", "-d", path, "-x", "a", "-y", "b"), "12003 dimensions")
     assert_user_error(run("rank", "-d", path, "-s", "b", "-c", "a", "-r", "raw"), "12003 representation dimensions")
 
@@ -665,7 +665,7 @@ def test_n_jobs_is_capped_at_the_available_cores(caplog):
 def test_validate_passes_n_jobs_to_its_ranking(good, monkeypatch):
     import importlib
 
-    validate_module = importlib.import_module("cchkit.distill.validate")
+    validate_module = importlib.import_module("cchkit.validation.validate")
 
     seen = {}
     real = validate_module.rank_teachers

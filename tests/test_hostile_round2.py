@@ -246,18 +246,18 @@ def test_ksg_never_reports_a_zero_width_interval():
 
 # ------------------------------------------------------------------ 6. claims without evidence
 def test_one_teacher_is_never_the_best_of_one():
-    from cchkit.distill.validate import criterion_stats
+    from cchkit.validation.validate import criterion_stats
 
     t = pd.DataFrame({"cch_score": [0.1], "cch_low": [0.05], "cch_high": [0.15], "gain": [0.02], "gain_low": [0.01],
                       "gain_high": [0.03],
-                      "significant": [True], "student_accuracy": [0.5], "acc_none": [0.5]})
+                      "significant": [True], "student_accuracy_on_h": [0.5], "acc_none": [0.5]})
     assert math.isnan(criterion_stats(t, "cch_score")["top_is_best"])
     two = pd.concat([t, t.assign(cch_score=0.0, gain=0.0, gain_low=np.nan, gain_high=np.nan)])
     assert math.isnan(criterion_stats(two, "cch_score")["top_is_best"])  # one seed: no intervals
 
 
 def test_accuracy_intervals_stay_in_zero_one():
-    from cchkit.distill.validate import t_interval
+    from cchkit.validation.validate import t_interval
 
     m, lo, hi = t_interval(np.array([0.2, 0.95]), bounds=(0.0, 1.0))
     assert m == pytest.approx(0.575) and lo == 0.0 and hi == 1.0
@@ -270,7 +270,7 @@ def test_rows_with_too_few_pairs_predict_nothing_under_any_criterion():
     for criterion in ("cch_score", "teacher_accuracy", "label_gain"):
         table = pd.DataFrame({
             "student": ["s", "s"], "teacher": ["t1", "t2"], "estimator": ["g", "g"], "error": [None, None],
-            "decision": ["helps", "helps"], "teacher_accuracy": [0.9, 0.9], "student_accuracy": [0.5, 0.5],
+            "decision": ["helps", "helps"], "teacher_accuracy_on_h": [0.9, 0.9], "student_accuracy_on_h": [0.5, 0.5],
             "label_gain_low": [0.1, 0.1], "label_gain_high": [0.3, 0.3], "cch_score": rng.random(2),
             "cch_low": [0.1, 0.1], "cch_high": [0.2, 0.3], "label_gain": [0.2, 0.2],
             "note": [f"{TOO_FEW_PAIRS}: n=20", None], "rank": [None, None], "consensus": [None, None],
@@ -498,7 +498,7 @@ def test_ctrl_c_while_importing_is_one_line(tmp_path):
 
 
 def test_validate_records_a_teacher_the_input_rules_out_and_measures_the_others():
-    from cchkit.distill import validate
+    from cchkit.validation import validate
 
     rng = np.random.default_rng(0)
     n = 120

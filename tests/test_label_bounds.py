@@ -53,7 +53,7 @@ def test_ranking_rows_use_one_representation_and_flag_terms_below_their_bound():
     r = cchkit.rank_teachers("digits-avt", "audio", ["image", "text"], random_state=0, n_bootstrap=50)
     t = r.table.set_index("teacher")
     # teacher accuracy is measured on the same PCA-16 H as the MI terms; the raw-modality one apart
-    assert t.loc["text", "teacher_accuracy"] < 0.6 < 0.99 < t.loc["text", "teacher_accuracy_raw"]
+    assert t.loc["text", "teacher_accuracy_on_h"] < 0.6 < 0.99 < t.loc["text", "teacher_accuracy_on_x"]
     assert (t["i_student_label_lb"] > 0.5).all() and (t["i_teacher_label_lb"] > 0.5).all()
     # the Gaussian label form is below the variational lower bound on text's H: named, and the
     # term used by the criteria is raised to the bound (label_floor, the default)

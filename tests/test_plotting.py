@@ -18,9 +18,10 @@ from matplotlib.patches import Rectangle  # noqa: E402
 
 import cchkit  # noqa: E402
 from cchkit import plotting  # noqa: E402
-from cchkit.distill import DistillResult, ValidationReport  # noqa: E402
-from cchkit.distill.validate import REPORT_COLUMNS  # noqa: E402
+from cchkit.distill import DistillResult  # noqa: E402
 from cchkit.ranking import RANKING_COLUMNS, Ranking  # noqa: E402
+from cchkit.validation import ValidationReport  # noqa: E402
+from cchkit.validation.validate import REPORT_COLUMNS  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +35,7 @@ def _ranking_row(student, teacher, score, low, high, decision, estimator="gaussi
     row = {c: np.nan for c in RANKING_COLUMNS}
     row.update(student=student, teacher=teacher, estimator=estimator, variant="raw", representation="pca",
                n_pairs=100, cch_score=score, cch_low=low, cch_high=high, decision=decision, error=None,
-               i_teacher_student=score + 0.5, i_student_label=0.5, teacher_accuracy=0.9, student_accuracy=0.6)
+               i_teacher_student=score + 0.5, i_student_label=0.5, teacher_accuracy_on_h=0.9, student_accuracy_on_h=0.6)
     row.update(extra)
     return row
 
@@ -65,7 +66,7 @@ def make_report(teachers, gains, scores, *, n_seeds=3, method="ucmkd", intervals
                    gain_low=g - 0.02 if intervals else np.nan, gain_high=g + 0.02 if intervals else np.nan,
                    significant=intervals and abs(g) > 0.02, cch_score=c,
                    cch_low=c - 0.1 if intervals else np.nan, cch_high=c + 0.1 if intervals else np.nan,
-                   decision="helps" if c > 0 else "hurts", teacher_accuracy=0.8, i_teacher_label=0.7,
+                   decision="helps" if c > 0 else "hurts", teacher_accuracy_on_h=0.8, i_teacher_label=0.7,
                    i_teacher_student=c + 0.4, mfh_score=0.5, error="")
         rows.append(row)
     return ValidationReport(table=pd.DataFrame(rows, columns=REPORT_COLUMNS),
@@ -77,7 +78,7 @@ def make_distill_result(method="ucmkd", seed=0, epochs=5, start=0.5) -> DistillR
               "la": math.nan, "kd": math.nan, "train_accuracy": start + 0.05 * e,
               "test_accuracy": start + 0.04 * e + 0.01 * seed} for e in range(epochs)]
     return DistillResult(student="s", teacher="t", method=method, seed=seed, accuracy=curve[-1]["test_accuracy"],
-                         teacher_accuracy=0.9, curve=curve, seconds=0.1, params={})
+                         teacher_accuracy_on_h=0.9, curve=curve, seconds=0.1, params={})
 
 
 def _errorbar_containers(ax):
@@ -212,7 +213,7 @@ def test_plot_validation_baseline_criterion_has_no_xerr():
     rep = make_report(["a", "b"], [0.05, -0.02], [0.3, -0.2])
     ax = plotting.plot_validation(rep, criterion="teacher_accuracy")
     eb = _errorbar_containers(ax)
-    assert not eb[0].has_xerr and ax.get_xlabel() == "teacher_accuracy"
+    assert not eb[0].has_xerr and ax.get_xlabel() == "teacher_accuracy_on_h"
     with pytest.raises(ValueError, match="criterion"):
         plotting.plot_validation(rep, criterion="nope")
 

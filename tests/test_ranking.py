@@ -25,7 +25,7 @@ def test_known_order_shared_label_only_noise(structured_bundle, representation):
     np.testing.assert_allclose(t["cch_score"], t["i_teacher_student"] - t["i_student_label"])
     # baselines: the noise teacher has no label information and is least accurate
     assert t.loc["noise", "i_teacher_label"] < 0.05
-    assert t.loc["noise", "teacher_accuracy"] < t.loc["label_only", "teacher_accuracy"]
+    assert t.loc["noise", "teacher_accuracy_on_h"] < t.loc["label_only", "teacher_accuracy_on_h"]
     assert (t["cch_low"] <= t["cch_score"]).all() and (t["cch_score"] <= t["cch_high"]).all()
 
 
@@ -96,11 +96,11 @@ def test_criterion_sets_rank_and_recommendation(structured_bundle):
     kw = dict(n_bootstrap=30, random_state=0)
     by_acc = rank_teachers(structured_bundle, "student", ["shared", "label_only", "noise"], criterion="teacher_accuracy", **kw)
     t = by_acc.table.set_index("teacher")
-    assert by_acc.settings["criterion"] == "teacher_accuracy" and set(by_acc.table["criterion"]) == {"teacher_accuracy"}
-    best = t["teacher_accuracy"].idxmax()
+    assert by_acc.settings["criterion"] == "teacher_accuracy_on_h" and set(by_acc.table["criterion"]) == {"teacher_accuracy_on_h"}
+    best = t["teacher_accuracy_on_h"].idxmax()
     assert t.loc[best, "rank"] == 1 and t.loc["noise", "rank"] == 3
     assert bool(t.loc["noise", "predicts_gain"]) is False
-    assert by_acc.recommended == (best if t.loc[best, "teacher_accuracy"] > t.loc[best, "student_accuracy"] else None)
+    assert by_acc.recommended == (best if t.loc[best, "teacher_accuracy_on_h"] > t.loc[best, "student_accuracy_on_h"] else None)
     by_gain = rank_teachers(structured_bundle, "student", ["shared", "label_only", "noise"], criterion="label_gain", **kw)
     g = by_gain.table.set_index("teacher")
     # the noise teacher adds no label information beyond the student's: no predicted gain

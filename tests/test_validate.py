@@ -16,9 +16,9 @@ import pytest
 from scipy import stats
 
 from cchkit.bundle import ModalityBundle
-from cchkit.distill import ValidationReport, validate
-from cchkit.distill.validate import REPORT_COLUMNS, criterion_stats, t_interval
 from cchkit.exceptions import InputError
+from cchkit.validation import ValidationReport, validate
+from cchkit.validation.validate import REPORT_COLUMNS, criterion_stats, t_interval
 
 FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8, hidden=16)
 
@@ -38,8 +38,8 @@ def _ranking(**extra):
             "cch_low": [0.1, -0.5],
             "cch_high": [0.7, 0.1],
             "decision": ["helps", "inconclusive"],
-            "teacher_accuracy": [0.95, 0.35],
-            "student_accuracy": [0.6, 0.6],
+            "teacher_accuracy_on_h": [0.95, 0.35],
+            "student_accuracy_on_h": [0.6, 0.6],
             "i_teacher_label": [1.0, 0.01],
             "i_student_label": [0.3, 0.3],
             "i_teacher_student": [0.7, 0.1],
@@ -64,7 +64,7 @@ def test_report_table_summary_json_and_plot(bundle, tmp_path):
         if base["kind"] == "mlp":
             ref = runs.loc[row.teacher, "none"].to_numpy()
         else:
-            from cchkit.distill.probe import linear_probe
+            from cchkit.validation.probe import linear_probe
 
             m = bundle.modality("s")
             ref = np.array([linear_probe(m.data, m.labels, sd).accuracy for sd in (0, 1, 2)])
@@ -78,7 +78,7 @@ def test_report_table_summary_json_and_plot(bundle, tmp_path):
     assert s["method"] == "align" and s["n_teachers"] == 2 and s["seeds"] == [0, 1, 2]
     assert math.isnan(s["spearman"])  # 2 teachers: no rank correlation
     assert set(s["baselines"]) == {"teacher_accuracy", "label_gain", "i_teacher_label", "i_teacher_student", "mfh_score",
-                                   "non_target_divergence", "class_structure"}
+                                   "non_target_divergence", "class_structure", "pid_unique", "probe_kd"}
     assert isinstance(s["top_is_best"], bool)
     doc = json.loads(rep.to_json(tmp_path / "r.json"))
     assert doc["summary"]["spearman"] is None and len(doc["rows"]) == 2
@@ -117,8 +117,8 @@ def test_criterion_statistics_by_hand():
             "cch_high": [0.7, 0.5, 0.1, -0.2],
             "gain": [0.04, -0.02, -0.01, -0.05],
             "significant": [True, True, False, True],
-            "teacher_accuracy": [0.9, 0.8, 0.7, 0.65],
-            "student_accuracy": [0.6] * 4,
+            "teacher_accuracy_on_h": [0.9, 0.8, 0.7, 0.65],
+            "student_accuracy_on_h": [0.6] * 4,
             "acc_none": [0.6] * 4,
         }
     )
@@ -149,7 +149,7 @@ def _gains(rows):
 
 
 def test_power_statement_says_when_the_teachers_cannot_be_ranked():
-    from cchkit.distill.validate import power_statement
+    from cchkit.validation.validate import power_statement
 
     overlap = power_statement(_gains([("a", 0.04, 0.01, 0.07), ("b", 0.03, 0.00, 0.06)]), "class-align", 5)
     assert overlap["min_detectable_gain"] == pytest.approx(0.03) and not overlap["separated"]
@@ -189,8 +189,8 @@ def test_cli_validate_train_size_and_power_line(bundle, tmp_path):
 # ---------------------------------------------------------------------- the linear probe baseline (#25)
 def test_probe_sees_the_distillers_split(bundle):
     from cchkit.distill import distill
-    from cchkit.distill.probe import PROBE_CS, linear_probe
-    from cchkit.distill.trainer import student_split
+    from cchkit.distill.splits import student_split
+    from cchkit.validation.probe import PROBE_CS, linear_probe
 
     m = bundle.modality("s")
     fit, val, test = student_split(m.labels, 3)
@@ -208,7 +208,7 @@ def test_probe_sees_the_distillers_split(bundle):
 
 
 def test_gains_are_measured_over_the_stronger_baseline():
-    from cchkit.distill.validate import Baseline
+    from cchkit.validation.validate import Baseline
 
     mlp = pd.Series({1: 0.60, 2: 0.62})
     probe = pd.Series({1: 0.70, 2: 0.66})
@@ -231,7 +231,7 @@ def test_validate_reports_the_probe_and_measures_gains_over_it(bundle, caplog):
     ref = [runs["none", s] for s in seeds] if base["kind"] == "mlp" else None
     if base["kind"] == "probe":
         assert "ends below a tuned linear probe" in caplog.text
-        from cchkit.distill.probe import linear_probe
+        from cchkit.validation.probe import linear_probe
 
         m = bundle.modality("s")
         ref = [linear_probe(m.data, m.labels, s).accuracy for s in seeds]
@@ -241,7 +241,7 @@ def test_validate_reports_the_probe_and_measures_gains_over_it(bundle, caplog):
 
 # ---------------------------------------------------------------------- tuned, stacked students (#25, #26)
 def test_search_spaces_are_of_one_size_and_never_switch_kd_off():
-    from cchkit.distill.stacked import KD_GRID, STUDENT_GRID
+    from cchkit.validation.stacked import KD_GRID, STUDENT_GRID
 
     assert len(STUDENT_GRID) == len(KD_GRID) == 6
     assert all(w > 0 for w, _ in KD_GRID) and (1e-2, 0.0) in STUDENT_GRID
@@ -255,11 +255,11 @@ def test_untuned_stacked_runs_equal_single_distill_runs(bundle):
     for r in rep.runs.itertuples(index=False):
         one = distill(bundle, "s", r.teacher, method=r.method, random_state=r.seed, progress=False, **FAST)
         assert r.accuracy == pytest.approx(one.accuracy, abs=1e-6), (r.method, r.seed)
-        assert r.teacher_accuracy == pytest.approx(one.teacher_accuracy, abs=1e-6)
+        assert r.teacher_net_accuracy == pytest.approx(one.teacher_net_accuracy, abs=1e-6)
 
 
 def test_tuned_students_pick_their_settings_on_validation(bundle):
-    from cchkit.distill.stacked import KD_GRID, STUDENT_GRID
+    from cchkit.validation.stacked import KD_GRID, STUDENT_GRID
 
     rep = validate(bundle, "s", ["clean"], methods=("class-align",), seeds=[4, 9], ranking=_ranking(),
                    progress=False, **FAST)
@@ -289,7 +289,7 @@ def _verdict_gains(rows):
     (None, [("a", 0.05, 0.02, 0.08, True)], "did not hold"),
 ])
 def test_verdict_rules(advice, rows, outcome):
-    from cchkit.distill.verdict import advice_verdict
+    from cchkit.validation.verdict import advice_verdict
 
     v = advice_verdict(advice, "cch_score", _verdict_gains(rows), "m", "probe")
     assert v["outcome"] == outcome, v
@@ -297,7 +297,7 @@ def test_verdict_rules(advice, rows, outcome):
 
 
 def test_ranking_advice_is_the_best_ranked_teacher_predicted_to_help():
-    from cchkit.distill.verdict import ranking_advice
+    from cchkit.validation.verdict import ranking_advice
 
     t = pd.DataFrame({"teacher": ["a", "b", "c"], "rank": [2, 1, 3], "predicts_gain": [True, False, True]})
     assert ranking_advice(t.set_index("teacher")) == "a"

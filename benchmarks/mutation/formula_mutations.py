@@ -42,7 +42,7 @@ MUTATIONS = [
      "        if fano > ba:", "        if False:"),
     ("class-mean targets ignore the temperature", "cchkit/distill/losses.py",
      "probs = F.softmax(teacher_logits.detach() / T, dim=1)", "probs = F.softmax(teacher_logits.detach(), dim=1)"),
-    ("significance from 2 seeds", "cchkit/distill/validate.py",
+    ("significance from 2 seeds", "cchkit/validation/validate.py",
      "n_seeds >= 3 and np.isfinite(gain_low)", "n_seeds >= 2 and np.isfinite(gain_low)"),
     (".npy size check loosened to declared > held", "cchkit/_safe_arrays.py",
      "    if declared != held:\n", "    if declared > held:\n"),

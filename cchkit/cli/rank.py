@@ -106,7 +106,7 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
             "CCH decision": t["decision"],
             "advice": t["advice"].fillna("-"),
             "rank": [fmt_num(v) if pd.notna(v) else "-" for v in t["rank"]],
-            "teacher acc": [fmt_num(v) for v in t["teacher_accuracy"]],
+            "teacher acc": [fmt_num(v) for v in t["teacher_accuracy_on_h"]],
             "I(T;Y)": [fmt_num(v) for v in t["i_teacher_label"]],
             "MFH share": [fmt_num(v) for v in t["mfh_score"]],
         }

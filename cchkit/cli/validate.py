@@ -35,8 +35,8 @@ def validate(
     """Distil every candidate teacher into the student and check the ranking against the measured gains."""
 
     from ..datasets import load_bundle
-    from ..distill import validate as run_validation
     from ..ranking import resolve_candidates
+    from ..validation import validate as run_validation
 
     c.start_command(run.quiet, run.fmt, data, run.out, run.report)
     bundle = load_bundle(data)

@@ -35,8 +35,8 @@ class CriterionInputs:
     i_student_label: Term
     i_teacher_label: Term
     i_joint_label: Term
-    teacher_accuracy: float
-    student_accuracy: float
+    teacher_accuracy_on_h: float
+    student_accuracy_on_h: float
     teacher_class_probs: np.ndarray | None = None  # (C, C) class-conditional predictive matrices on H
     student_class_probs: np.ndarray | None = None
     student_h: np.ndarray | None = None  # H_S on the ranking's samples (first seed), for fitted criteria

@@ -22,22 +22,22 @@ class TeacherAccuracy(Criterion):
     (e.g. GRACE, Panigrahi et al. 2025, arXiv:2511.02833); the Modality Focusing Hypothesis (Xue
     et al., ICLR 2023) argues that it does not predict cross-modal KD. In ``validate`` a
     missing ranking accuracy of the student falls back to the measured no-KD accuracy.
-    Columns ``teacher_accuracy``, ``student_accuracy``.
+    Columns ``teacher_accuracy_on_h``, ``student_accuracy_on_h``.
     """
 
-    column = "teacher_accuracy"
-    columns = ("teacher_accuracy", "student_accuracy")
+    column = "teacher_accuracy_on_h"
+    columns = ("teacher_accuracy_on_h", "student_accuracy_on_h")
     helps_when = "the teacher's held-out accuracy on H_T beats the student's on H_S"
 
     def compute(self, inputs: CriterionInputs) -> dict[str, float]:
-        return {"teacher_accuracy": inputs.teacher_accuracy, "student_accuracy": inputs.student_accuracy}
+        return {"teacher_accuracy_on_h": inputs.teacher_accuracy_on_h, "student_accuracy_on_h": inputs.student_accuracy_on_h}
 
     def decide(self, table: pd.DataFrame) -> pd.Series:
         return pd.Series(decide_by_threshold(self.signal(table), 0.0), index=table.index)
 
     def signal(self, table: pd.DataFrame) -> pd.Series:
         """The accuracy gap, teacher minus student."""
-        student = table["student_accuracy"].to_numpy(dtype=float)
+        student = table["student_accuracy_on_h"].to_numpy(dtype=float)
         if "acc_none" in table:
             student = np.where(np.isfinite(student), student, table["acc_none"].to_numpy(dtype=float))
-        return table["teacher_accuracy"].astype(float) - student
+        return table["teacher_accuracy_on_h"].astype(float) - student

@@ -54,7 +54,7 @@ __all__ = ["NeuralEstimator", "resolve_device", "build_critic", "infonce_terms",
 
 
 # --------------------------------------------------------------------------- device
-from .._torch import mlp, resolve_device, torch_threads  # noqa: E402  (resolve_device re-exported)
+from .._torch import mlp, resolve_device, seeded, torch_threads  # noqa: E402  (resolve_device re-exported)
 
 # --------------------------------------------------------------------------- critics
 _ACTIVATIONS = ("relu", "silu", "elu", "tanh")
@@ -444,8 +444,7 @@ class NeuralEstimator(MIEstimator):
         tr, ev = perm[:n_train], perm[n_train:]
         xt = torch.as_tensor(x, dtype=torch.float32, device=device)
         yt = torch.as_tensor(y, dtype=torch.float32, device=device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             model = build_critic(
                 self.critic, x.shape[1], y.shape[1], self.hidden, self.layers, self.embed_dim,
                 self.activation, self.rank,

@@ -75,16 +75,16 @@ def ranking_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
     row.update(
         i_teacher_student=ts.value, i_teacher_student_low=ts.low, i_teacher_student_high=ts.high,
         i_student_label=sy.value, i_student_label_low=max(sy.low, 0.0), i_student_label_high=sy.high,
-        teacher_accuracy_raw=_mean_over_seeds(ctx.reps, "accuracy_raw", t),
-        student_accuracy_raw=_mean_over_seeds(ctx.reps, "accuracy_raw", s),
+        teacher_accuracy_on_x=_mean_over_seeds(ctx.reps, "accuracy_raw", t),
+        student_accuracy_on_x=_mean_over_seeds(ctx.reps, "accuracy_raw", s),
         i_teacher_label_low=max(ty.low, 0.0), i_teacher_label_high=ty.high,
         i_joint_label=jy.value, i_joint_label_low=max(jy.low, 0.0), i_joint_label_high=jy.high,
         label_entropy=float(np.mean(entropies)), bound=ts.estimates[0].bound if ts.estimates else None,
     )
     inputs = CriterionInputs(
         i_teacher_student=ts, i_student_label=sy, i_teacher_label=ty, i_joint_label=jy,
-        teacher_accuracy=_mean_over_seeds(ctx.reps, "accuracy", t),
-        student_accuracy=_mean_over_seeds(ctx.reps, "accuracy", s),
+        teacher_accuracy_on_h=_mean_over_seeds(ctx.reps, "accuracy", t),
+        student_accuracy_on_h=_mean_over_seeds(ctx.reps, "accuracy", s),
         teacher_class_probs=(ctx.class_probs or {}).get(t), student_class_probs=(ctx.class_probs or {}).get(s),
         student_h=ctx.reps[0].folds[0][s] if ctx.reps else None,
         student_labels=ctx.reps[0].labels[0] if ctx.reps else None,

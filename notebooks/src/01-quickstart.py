@@ -86,12 +86,12 @@ ranking
 #
 # One row per (student, teacher, estimator). The two terms of the score and their intervals are
 # there, next to the baseline criteria a practitioner might otherwise use: the teacher's own
-# accuracy (`teacher_accuracy`, cross-validated linear discriminant), `I(H_T; Y)` and the MFH
+# accuracy (`teacher_accuracy_on_h`, cross-validated linear discriminant), `I(H_T; Y)` and the MFH
 # share (`mfh_score`).
 
 # %%
 cols = ["teacher", "i_teacher_student", "i_student_label", "cch_score", "cch_low", "cch_high", "decision", "rank",
-        "teacher_accuracy", "student_accuracy", "i_teacher_label"]
+        "teacher_accuracy_on_h", "student_accuracy_on_h", "i_teacher_label"]
 ranking.table[cols].round(3)
 
 # %%
@@ -99,14 +99,14 @@ best = ranking.top(1).iloc[0]
 print(f"best-scored teacher: {best.teacher} (CCH {best.cch_score:+.3f} nats, "
       f"95% interval [{best.cch_low:+.3f}, {best.cch_high:+.3f}], decision: {best.decision})")
 print("recommended (best teacher predicted to *help*):", ranking.recommended)
-acc = ranking.table.set_index("teacher")["teacher_accuracy"]
+acc = ranking.table.set_index("teacher")["teacher_accuracy_on_h"]
 print(f"more accurate teacher: {acc.idxmax()} ({acc.max():.3f}) vs {acc.idxmin()} ({acc.min():.3f})")
 
 # %% [markdown]
 # **How to read it.** The text caption shares the *speaker* with the audio beyond the label, the
 # image shares only the class, so on the full data `I(H_text; H_audio) > I(H_image; H_audio)` and
 # the caption ranks first. The baselines disagree among themselves: by a linear probe the caption
-# is the more accurate teacher (`teacher_accuracy`), by the Gaussian estimate of `I(H_T; Y)`
+# is the more accurate teacher (`teacher_accuracy_on_h`), by the Gaussian estimate of `I(H_T; Y)`
 # (`i_teacher_label`) the image is — the Gaussian label term under-rates a caption whose classes are
 # not Gaussian blobs. The CCH does not look at the teacher's own strength at all. Both
 # scores are below zero here: the audio's own label information `I(H_S; Y)` is larger than what

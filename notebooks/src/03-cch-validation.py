@@ -131,7 +131,7 @@ def criteria_table(rep):
 
 
 def criteria_plots(rep, title):
-    crits = ["cch_score", "teacher_accuracy", "i_teacher_label", "i_teacher_student"]
+    crits = ["cch_score", "teacher_accuracy_on_h", "i_teacher_label", "i_teacher_student"]
     fig, axes = plt.subplots(1, len(crits), figsize=(3.2 * len(crits), 3), sharey=True)
     for ax, c in zip(axes, crits):
         plot_validation(rep, ax=ax, criterion=c)
@@ -166,7 +166,7 @@ mf_rank = cchkit.rank_teachers(mfeat, MFEAT_STUDENT, MFEAT_TEACHERS, n_bootstrap
 mf_rep = cchkit.validate(mfeat, MFEAT_STUDENT, MFEAT_TEACHERS, ranking=mf_rank, methods=("class-align", "none"),
                          seeds=SEEDS, epochs=EPOCHS, random_state=0, progress=False, device="cpu")
 print(f"{mfeat.name}: {mfeat[MFEAT_STUDENT].n} rows; ranked and distilled in {time.perf_counter() - t0:.1f} s")
-mf_rep.table[["teacher", "cch_score", "cch_low", "cch_high", "decision", "teacher_accuracy", "acc_none", "acc", "gain",
+mf_rep.table[["teacher", "cch_score", "cch_low", "cch_high", "decision", "teacher_accuracy_on_h", "acc_none", "acc", "gain",
               "gain_low", "gain_high", "significant"]].round(3)
 
 # %%

@@ -106,7 +106,7 @@ for (vname, m), rs in results.items():
     gain = acc - none_acc
     rows.append({"pairs": vname, "method": m, "acc_mean": acc.mean(), "acc_per_seed": np.round(acc, 3).tolist(),
                  "gain_vs_none": gain.mean(), "gain_min": gain.min(), "gain_max": gain.max(),
-                 "teacher_acc": np.mean([r.teacher_accuracy for r in rs]), "n_pairs_used": rs[0].n_pairs})
+                 "teacher_acc": np.mean([r.teacher_net_accuracy for r in rs]), "n_pairs_used": rs[0].n_pairs})
 summary = pd.DataFrame(rows)
 summary.round(3)
 

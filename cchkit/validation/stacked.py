@@ -27,8 +27,8 @@ import pandas as pd
 
 from .._parallel import available_cores
 from .._torch import torch_threads
-from .batched import Member, MemberResult, StackSettings, train_stack
-from .trainer import PreparedSeed, prepare_seeds
+from ..distill.batched import Member, MemberResult, StackSettings, train_stack
+from ..distill.prepare import PreparedSeed, prepare_seeds
 
 __all__ = ["STACKABLE", "STUDENT_GRID", "KD_GRID", "stackable_methods", "stacked_runs", "RUN_COLUMNS"]
 
@@ -39,7 +39,7 @@ STUDENT_GRID: tuple[tuple[float, float], ...] = tuple((lr, wd) for lr in (3e-3, 
 #: The KD students' search on the chosen no-KD setting: (KD weight, temperature); no weight 0.
 KD_GRID: tuple[tuple[float, float], ...] = tuple((w, t) for w in (0.5, 1.0, 2.0) for t in (2.0, 4.0))
 #: Columns of the runs table (one row per teacher, method and seed).
-RUN_COLUMNS = ["teacher", "method", "seed", "accuracy", "val_accuracy", "teacher_accuracy", "lr", "weight_decay",
+RUN_COLUMNS = ["teacher", "method", "seed", "accuracy", "val_accuracy", "teacher_net_accuracy", "lr", "weight_decay",
                "kd_weight", "temperature", "seconds", "error"]
 #: distill settings a stack honours; any other setting sends a method through ``distill``
 _STACK_SETTINGS = {"epochs", "min_steps", "batch_size", "feat_dim", "hidden", "lr", "momentum", "weight_decay",
@@ -145,7 +145,7 @@ def _prepare_all(bundle: Any, student: str, teachers: Sequence[str], seeds: list
 def _row(job: _Job, res: MemberResult | None, teacher: str, teacher_acc: float, error: str = "") -> dict[str, Any]:
     return {"teacher": teacher, "method": job.method, "seed": job.seed,
             "accuracy": res.accuracy if res else math.nan, "val_accuracy": res.val_accuracy if res else math.nan,
-            "teacher_accuracy": teacher_acc, "lr": job.lr, "weight_decay": job.weight_decay,
+            "teacher_net_accuracy": teacher_acc, "lr": job.lr, "weight_decay": job.weight_decay,
             "kd_weight": job.kd_weight, "temperature": job.temperature, "seconds": math.nan, "error": error}
 
 

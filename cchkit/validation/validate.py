@@ -26,10 +26,10 @@ from .._params import BOOL, NONE, Integral, Interval, Real, check_params, valida
 from .._random import RandomState, as_generator
 from ..criteria import criteria_columns, get_criterion, list_criteria
 from ..datasets import load_bundle
+from ..distill import DistillConfig, TeacherCache, distill, list_methods
 from ..exceptions import CchkitError, InputError, RankingFailedError
 from ..ranking import rank_teachers
 from .stacked import RUN_COLUMNS, STACKABLE, stackable_methods, stacked_runs
-from .trainer import METHODS, distill
 from .verdict import advice_verdict, ranking_advice
 
 logger = logging.getLogger("cchkit")
@@ -49,9 +49,9 @@ REPORT_COLUMNS = [
     "acc_probe", "acc_probe_low", "acc_probe_high", "baseline",
     "acc", "acc_low", "acc_high",
     "gain", "gain_low", "gain_high", "significant",
-    "teacher_acc_measured",
+    "teacher_net_accuracy",
     "cch_score", "cch_low", "cch_high", "decision",
-    "teacher_accuracy", "student_accuracy", "i_teacher_label", "i_student_label", "i_teacher_student", "mfh_score",
+    "teacher_accuracy_on_h", "student_accuracy_on_h", "i_teacher_label", "i_student_label", "i_teacher_student", "mfh_score",
     "label_gain", "label_gain_low", "label_gain_high", "non_target_divergence", "class_structure",
     "pid_unique", "probe_kd",
     "error",
@@ -187,14 +187,16 @@ def _ranking_table(ranking: Any, student: str) -> pd.DataFrame:
 def _run_one(bundle: Any, student: str, teacher: str, seed: int, methods: Sequence[str], epochs: int, device: str,
              params: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
+    cache = TeacherCache()  # the methods of one (teacher, seed) share that teacher
     for m in methods:
         try:
-            r = distill(bundle, student, teacher, method=m, epochs=epochs, random_state=seed, device=device, progress=False, **params)
+            r = distill(bundle, student, teacher, method=m, epochs=epochs, random_state=seed, device=device,
+                        progress=False, teacher_cache=cache, **params)
             rows.append(dict(teacher=teacher, method=m, seed=seed, accuracy=r.accuracy,
-                             teacher_accuracy=r.teacher_accuracy, seconds=r.seconds, error=""))
+                             teacher_net_accuracy=r.teacher_net_accuracy, seconds=r.seconds, error=""))
         except CchkitError as exc:
             logger.warning("validate: %s with teacher %r, seed %d failed: %s", m, teacher, seed, exc)
-            rows.append(dict(teacher=teacher, method=m, seed=seed, accuracy=math.nan, teacher_accuracy=math.nan,
+            rows.append(dict(teacher=teacher, method=m, seed=seed, accuracy=math.nan, teacher_net_accuracy=math.nan,
                              seconds=math.nan, error=f"{type(exc).__name__}: {exc}"))
     return rows
 
@@ -244,7 +246,7 @@ def validate(
     candidates : list of str or comma-separated str
         Teacher modalities.
     methods : sequence of str, or None
-        From :data:`~cchkit.distill.METHODS`. The first one other than ``"none"`` is the
+        Registered names (:func:`~cchkit.distill.methods.list_methods`). The first one other than ``"none"`` is the
         *primary* method of the summary. None (default): ``class-align`` (the unpaired
         class-conditional distiller), plus paired ``logit-kd`` beside it when the student shares
         sample ids with every candidate, so that each teacher's unpaired and paired gains are
@@ -271,7 +273,7 @@ def validate(
         ((teacher, seed) runs with joblib processes); the stacks use every core's threads.
     tune : bool, default True
         Tune the no-KD student and every KD student with the same budget on the validation split
-        (:mod:`cchkit.distill.stacked`: learning rate x weight decay for the student, then KD weight
+        (:mod:`cchkit.validation.stacked`: learning rate x weight decay for the student, then KD weight
         x temperature), so that a gain is not the no-KD student's deficit. False: the given
         settings. Applies to the stacked methods (``none``, ``class-align``, ``logit-kd``).
     budget : float or None, default None
@@ -391,9 +393,10 @@ def _checked_plan(bundle: Any, student: str, candidates: Sequence[str] | str, me
     if student in candidates:
         raise InputError(f"the student {student!r} is among the candidate teachers; remove it.")
     methods = _default_methods(bundle, student, candidates) if methods is None else list(dict.fromkeys(methods))
-    bad = [m for m in methods if m not in METHODS]
+    known = list_methods()
+    bad = [m for m in methods if m not in known]
     if bad:
-        raise InputError(f"unknown method(s) {bad}; use some of {', '.join(METHODS)}.")
+        raise InputError(f"unknown method(s) {bad}; use some of {', '.join(known)}.")
     if "none" not in methods:
         methods.append("none")
     if not [m for m in methods if m != "none"]:
@@ -401,6 +404,8 @@ def _checked_plan(bundle: Any, student: str, candidates: Sequence[str] | str, me
     for key in ("method", "seed", "random_state", "student", "teacher", "bundle"):
         if key in distill_params:
             raise InputError(f"{key!r} cannot be passed through validate(); it is set per run.")
+    settings = {k: v for k, v in distill_params.items() if k not in _RUN_OPTIONS}
+    DistillConfig.build(**settings)  # an unknown setting or a bad value is refused before any training
     check_params("distill", distill_params, distill.__cchkit_constraints__)
     return candidates, methods
 
@@ -470,7 +475,7 @@ def _ranking_copied() -> list[str]:
 @dataclass(frozen=True)
 class Baseline:
     """What a gain is measured over: per seed, the no-KD MLP's accuracy (the same for every
-    teacher) and the linear probe's (:mod:`cchkit.distill.probe`); ``kind`` is the stronger of
+    teacher) and the linear probe's (:mod:`cchkit.validation.probe`); ``kind`` is the stronger of
     the two on average over the seeds."""
 
     mlp: pd.Series
@@ -491,12 +496,15 @@ class Baseline:
         return {"kind": self.kind, "mlp": list(mlp), "probe": list(probe), "probe_C": self.probe_c}
 
 
+#: distill's options that are not settings of a DistillConfig
+_RUN_OPTIONS = ("n_threads", "keep_models")
+
+
 def _split_settings(distill_params: Mapping[str, Any]) -> dict[str, Any]:
     """``test_size``, ``train_size`` and ``val_size`` as the distiller uses them (its defaults unless given)."""
-    import inspect
 
-    sig = inspect.signature(distill).parameters
-    return {k: distill_params.get(k, sig[k].default) for k in ("test_size", "train_size", "val_size")}
+    cfg = DistillConfig.build(**{k: v for k, v in distill_params.items() if k not in _RUN_OPTIONS})
+    return {"test_size": cfg.test_size, "train_size": cfg.train_size, "val_size": cfg.val_size}
 
 
 def _baseline(bundle: Any, student: str, seeds: list[int], runs: pd.DataFrame,
@@ -533,7 +541,7 @@ def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: 
     gains = (acc - base.reindex(acc.index)).to_numpy(dtype=float)
     a, g = t_interval(acc.to_numpy(), bounds=(0.0, 1.0)), t_interval(gains, bounds=(-1.0, 1.0))
     errs = [e for e in mr["error"] if e]
-    teacher_acc = mr["teacher_accuracy"]
+    teacher_acc = mr["teacher_net_accuracy"]
     row: dict[str, Any] = dict(
         student=student, teacher=teacher, method=method, n_seeds=int(np.isfinite(gains).sum()),
         acc_none=an[0], acc_none_low=an[1], acc_none_high=an[2],
@@ -541,7 +549,7 @@ def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: 
         acc=a[0], acc_low=a[1], acc_high=a[2],
         gain=g[0], gain_low=g[1], gain_high=g[2],
         significant=is_significant(g[1], g[2], n_seeds),
-        teacher_acc_measured=float(np.nanmean(teacher_acc)) if np.isfinite(teacher_acc).any() else math.nan,
+        teacher_net_accuracy=float(np.nanmean(teacher_acc)) if np.isfinite(teacher_acc).any() else math.nan,
         error=errs[0] if errs else "",
     )
     for col in _ranking_copied():
@@ -552,7 +560,7 @@ def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: 
 
 
 def _default_methods(bundle: Any, student: str, candidates: Sequence[str]) -> list[str]:
-    from .trainer import MIN_TRAIN_PAIRS
+    from ..distill.splits import MIN_TRAIN_PAIRS
 
     paired = all(bundle.n_paired(student, c) >= MIN_TRAIN_PAIRS for c in candidates)
     return ["class-align", "logit-kd"] if paired else ["class-align"]

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import standardize_fit
-from .trainer import student_split
+from ..distill.splits import student_split
 
 __all__ = ["ProbeResult", "linear_probe", "PROBE_CS"]
 

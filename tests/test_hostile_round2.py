@@ -512,3 +512,16 @@ def test_validate_records_a_teacher_the_input_rules_out_and_measures_the_others(
     rows = rep.table.set_index("teacher")
     assert "single class" in rows.loc["one", "error"] and math.isnan(rows.loc["one", "gain"])
     assert rows.loc["t", "error"] == "" and math.isfinite(rows.loc["t", "gain"])
+
+
+def test_auto_device_picks_the_gpu_only_where_it_pays(monkeypatch):
+    """The device rule (issue #26): with CUDA visible, "auto" is CUDA only for work measured faster there."""
+    import torch
+
+    from cchkit._torch import GPU_MIN_ROWS_NEURAL, resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto").type == "cpu"  # the distiller, the encoders
+    assert resolve_device("auto", gpu_pays=True).type == "cuda"
+    assert resolve_device("cpu", gpu_pays=True).type == "cpu"  # an explicit device is obeyed
+    assert GPU_MIN_ROWS_NEURAL == 10_000

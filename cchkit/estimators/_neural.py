@@ -54,7 +54,13 @@ __all__ = ["NeuralEstimator", "resolve_device", "build_critic", "infonce_terms",
 
 
 # --------------------------------------------------------------------------- device
-from .._torch import mlp, resolve_device, seeded, torch_threads  # noqa: E402  (resolve_device re-exported)
+from .._torch import (  # noqa: E402  (resolve_device re-exported)
+    GPU_MIN_ROWS_NEURAL,
+    mlp,
+    resolve_device,
+    seeded,
+    torch_threads,
+)
 
 # --------------------------------------------------------------------------- critics
 _ACTIVATIONS = ("relu", "silu", "elu", "tanh")
@@ -434,8 +440,8 @@ class NeuralEstimator(MIEstimator):
 
         rng = self._rng()
         seed = derive_seed(rng)
-        device = resolve_device(self.device)
         n = x.shape[0]
+        device = resolve_device(self.device, gpu_pays=n >= GPU_MIN_ROWS_NEURAL)
         n_eval = max(4, int(round(n * self.eval_fraction)))
         n_train = n - n_eval
         if n_train < 4:

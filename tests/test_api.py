@@ -91,3 +91,29 @@ def test_mutual_info_one_call():
     assert est.estimator == "ksg" and est.value == cchkit.get_estimator("ksg", k=5, random_state=0).estimate(x, y).value
     labels = (x[:, 0] > 0).astype(int)
     assert cchkit.mutual_info(x, labels, random_state=0).dim_y == 0
+
+
+def test_api_takes_a_dataframe_and_refuses_what_it_cannot_read():
+    """rank_teachers on a pandas DataFrame (modalities by column prefix), and a one-line error
+    when the grouping or the labels are missing (issue #27)."""
+    import pandas as pd
+
+    b = cchkit.load_bundle("digits-avt")
+    df = pd.DataFrame({**{f"audio_{j}": b.modality("audio").data[:, j] for j in range(6)},
+                       **{f"image_{j}": b.modality("image").data[:, j] for j in range(6)},
+                       "label": b.classes[b.modality("audio").labels]})
+    r = cchkit.rank_teachers(df, "audio", n_bootstrap=20, progress=False)
+    assert list(r.table["teacher"]) == ["image"] and r.table["error"].isna().all()
+    with pytest.raises(cchkit.InputError, match="the DataFrame has no label column 'label'"):
+        cchkit.rank_teachers(df.drop(columns="label"), "audio")
+    with pytest.raises(cchkit.InputError, match="cannot make a bundle from a list"):
+        cchkit.rank_teachers([1, 2], "audio")
+
+
+def test_short_reprs():
+    b = cchkit.load_bundle("digits-avt")
+    assert repr(b) == "ModalityBundle(digits-avt: 10 classes; audio(2000x56), image(2000x61), text(2000x64))"
+    assert "<table>" in b._repr_html_() and len(b._repr_html_()) < 2000
+    r = cchkit.rank_teachers(b, "audio", n_bootstrap=20, progress=False)
+    assert repr(r).startswith("Ranking(recommendations=") and len(repr(r)) < 1500
+    assert "advice" in r._repr_html_()

@@ -73,7 +73,7 @@ class PairedView:
         return int(self.labels.shape[0])
 
 
-@dataclass
+@dataclass(repr=False)
 class ModalityBundle:
     """Named modalities with labels and sample ids. Build it with :meth:`from_arrays`,
     :meth:`from_dataframe` or :meth:`load`; it is validated on construction."""
@@ -109,6 +109,18 @@ class ModalityBundle:
             if pd.Index(m.ids).has_duplicates:
                 dup = pd.Index(m.ids)[pd.Index(m.ids).duplicated()][0]
                 raise BundleError(f"modality {m.name!r} has duplicated sample id {_plain(dup)!r}; ids must be unique.")
+
+    def __repr__(self) -> str:
+        mods = ", ".join(f"{m.name}({m.n}x{m.dim})" for m in self.modalities.values())
+        return f"ModalityBundle({self.name or 'unnamed'!s}: {len(self.classes)} classes; {mods})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(f"<tr><td>{html.escape(m.name)}</td><td>{m.n}</td><td>{m.dim}</td>"
+                       f"<td>{html.escape(m.description[:80])}</td></tr>" for m in self.modalities.values())
+        return (f"<p><b>ModalityBundle</b> {html.escape(self.name or 'unnamed')}: {len(self.classes)} classes</p>"
+                f"<table><tr><th>modality</th><th>samples</th><th>dims</th><th>description</th></tr>{rows}</table>")
 
     # ------------------------------------------------------------------ construction
     @classmethod

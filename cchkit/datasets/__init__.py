@@ -11,9 +11,10 @@ from __future__ import annotations
 import builtins
 import os
 from pathlib import Path
+from typing import Any
 
 from ..bundle import ModalityBundle
-from ..exceptions import BundleFormatError
+from ..exceptions import BundleFormatError, InputError
 
 __all__ = ["list", "load", "load_bundle", "data_dir", "DEFAULT_DATASET"]
 
@@ -52,13 +53,23 @@ def load(name: str) -> ModalityBundle:
     return ModalityBundle.load(data_dir() / name)
 
 
-def load_bundle(path_or_name: str | os.PathLike[str] | ModalityBundle) -> ModalityBundle:
-    """A bundle from a path (``.npz`` or directory) or the name of a bundled dataset.
-
-    A path that exists wins over a dataset of the same name; a bundle is returned as it is.
+def load_bundle(path_or_name: Any, *, label: str = "label") -> ModalityBundle:
+    """A bundle from whatever a user holds: a :class:`ModalityBundle` (returned as it is), a path
+    (``.npz`` or directory; a path that exists wins over a dataset of the same name), the name of
+    a bundled dataset, a pandas DataFrame (modalities by column prefix ``<modality>_<j>``, labels
+    in column ``label``: :meth:`ModalityBundle.from_dataframe`), an AnnData or a MuData (labels
+    in the ``obs`` column ``label``: :meth:`ModalityBundle.from_anndata` /
+    :meth:`~ModalityBundle.from_mudata`). Anything else, or a table whose grouping is missing,
+    is refused in one line that says what to give.
     """
     if isinstance(path_or_name, ModalityBundle):
         return path_or_name
+    kind = _in_memory_kind(path_or_name)
+    if kind:
+        return _from_memory(path_or_name, kind, label)
+    if not isinstance(path_or_name, (str, os.PathLike)):
+        raise InputError(f"cannot make a bundle from a {type(path_or_name).__name__}; give a ModalityBundle, a path, a "
+                         f"bundled dataset name ({', '.join(list())}), a pandas DataFrame, an AnnData or a MuData.")
     p = Path(path_or_name)
     if p.exists():
         return ModalityBundle.load(p)
@@ -67,3 +78,29 @@ def load_bundle(path_or_name: str | os.PathLike[str] | ModalityBundle) -> Modali
     raise BundleFormatError(
         f"{path_or_name!r} is neither a file or directory nor a bundled dataset ({', '.join(list())})."
     )
+
+
+def _in_memory_kind(obj: Any) -> str:
+    """``"dataframe"``, ``"mudata"``, ``"anndata"`` or ``""``, by type name (no import needed)."""
+    names = {c.__module__.split(".")[0] + "." + c.__name__ for c in type(obj).__mro__}
+    if "pandas.DataFrame" in names:
+        return "dataframe"
+    if "mudata.MuData" in names:
+        return "mudata"
+    if "anndata.AnnData" in names:
+        return "anndata"
+    return ""
+
+
+def _from_memory(obj: Any, kind: str, label: str) -> ModalityBundle:
+    if kind == "dataframe":
+        if label not in obj.columns:
+            raise InputError(f"the DataFrame has no label column {label!r}; add one, or build the "
+                             "bundle with ModalityBundle.from_dataframe(df, label=..., modalities={...}).")
+        return ModalityBundle.from_dataframe(obj, label=label)
+    if kind == "mudata":
+        return ModalityBundle.from_mudata(obj, label=label)
+    if label not in obj.obs.columns:
+        raise InputError(f"adata.obs has no label column {label!r}; add one, or build the bundle with "
+                         "ModalityBundle.from_anndata(adata, label=..., modalities={...}).")
+    return ModalityBundle.from_anndata(obj, label=label)

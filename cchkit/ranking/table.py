@@ -202,13 +202,20 @@ class Ranking:
             Path(path).write_text(text)
         return text
 
+    _SHORT = ["student", "teacher", "estimator", "cch_score", "cch_low", "cch_high", "decision", "advice", "rank"]
+
     def __repr__(self) -> str:
-        cols = ["student", "teacher", "estimator", "cch_score", "cch_low", "cch_high", "decision", "rank"]
-        return f"Ranking(recommendations={self.recommendations!r})\n" + self.table[cols].to_string(index=False)
+        crit = self.settings.get("criterion", "cch_score")
+        return (f"Ranking(recommendations={self.recommendations!r}, advice by {crit})\n"
+                + self.table[self._SHORT].to_string(index=False))
 
     def _repr_html_(self) -> str:
-        recs = ", ".join(f"{k}: {v}" for k, v in self.recommendations.items())
-        return f"<p>Ranking, recommended: <b>{recs}</b></p>" + self.table.to_html(index=False)
+        import html
+
+        recs = ", ".join(f"{html.escape(str(k))}: {html.escape(str(v))}" for k, v in self.recommendations.items())
+        crit = html.escape(str(self.settings.get("criterion", "cch_score")))
+        return (f"<p>Ranking, recommended: <b>{recs}</b> (advice by {crit})</p>"
+                + self.table[self._SHORT].to_html(index=False))
 
 
 def add_ranks(table: pd.DataFrame, criterion: str = DEFAULT_CRITERION) -> pd.DataFrame:

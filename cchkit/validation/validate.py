@@ -147,9 +147,18 @@ class ValidationReport:
 
         return plot_validation(self, ax=ax, criterion=criterion, method=method)
 
+    _SHORT = ["teacher", "method", "acc_none", "acc_probe", "acc", "gain", "gain_low", "gain_high", "significant",
+              "cch_score", "decision"]
+
     def __repr__(self) -> str:
-        cols = ["teacher", "method", "acc_none", "acc", "gain", "gain_low", "gain_high", "cch_score", "decision"]
-        return f"ValidationReport(summary={ {k: self.summary.get(k) for k in ('method', 'spearman', 'top_is_best')} })\n" + self.table[cols].to_string(index=False)
+        verdict = (self.summary.get("verdict") or {}).get("text", "")
+        return f"ValidationReport: {verdict}\n" + self.table[self._SHORT].to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        verdict = html.escape((self.summary.get("verdict") or {}).get("text", ""))
+        return f"<p><b>ValidationReport</b>: {verdict}</p>" + self.table[self._SHORT].to_html(index=False)
 
 
 def _seed_list(seeds: int | Sequence[int], random_state: RandomState) -> list[int]:

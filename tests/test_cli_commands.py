@@ -33,6 +33,11 @@ def table(tmp_path):
 def test_info_table_and_json():
     res = run("info", "--data", "digits-avt")
     assert res.exit_code == 0 and "audio" in res.output and "10 classes" in res.output
+    # every column of the table is explained under it (issue #27: "representation False" was not)
+    header = res.output.splitlines()[1].split()
+    legend = res.output.split("columns:\n", 1)[1]
+    assert all(f"  {col}: " in legend for col in header if col != "modality")
+    assert "representation: True: the bundle marks it as an already-learned representation" in legend
     res = run("info", "--data", "mfeat", "--format", "json")
     rows = json.loads(res.output)["rows"]
     assert {r["modality"]: r["dim"] for r in rows}["mor"] == 6

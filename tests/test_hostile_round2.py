@@ -525,3 +525,14 @@ def test_auto_device_picks_the_gpu_only_where_it_pays(monkeypatch):
     assert resolve_device("auto", gpu_pays=True).type == "cuda"
     assert resolve_device("cpu", gpu_pays=True).type == "cpu"  # an explicit device is obeyed
     assert GPU_MIN_ROWS_NEURAL == 10_000
+
+
+def test_each_caveat_is_printed_once_and_on_stderr_only():
+    """Issue #27: the KSG dimension warning was printed twice (logged and warned), and the label
+    checks went to stdout and stderr."""
+    res = _cli("rank", "-s", "audio", "-c", "image", "-e", "ksg", "-r", "raw", "--n-bootstrap", "5")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count("KSG in 56 total dimensions") == 1
+    res = _cli("rank", "-s", "audio", "-c", "image,text", "--n-bootstrap", "20")
+    assert "raised to its variational lower bound" not in res.stdout
+    assert res.stderr.count("I(image;Y) =") == 1

@@ -121,8 +121,6 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
         lines.append(f"failed: {r.student} <- {r.teacher} ({r.estimator}): {r.error}")
     for r in t[t["note"].notna()].itertuples(index=False):
         lines.append(f"note: {r.student} <- {r.teacher} ({r.estimator}): {r.note}")
-    for r in t[t["label_check"].notna() & (t["label_check"] != "ok")].itertuples(index=False):
-        lines.append(f"check: {r.student} <- {r.teacher} ({r.estimator}): {r.label_check}")
     recs = ranking.recommendations
     lines.append("")
     lines += _decided_by(ranking, RECOMMEND_BY_TEXT)

@@ -251,8 +251,7 @@ class KSGEstimator(MIEstimator):
                 f"KSG brute-force search over {n} samples in {total} dimensions is O(n^2) and will "
                 "be slow; subsample the rows."
             )
-        for msg in msgs:
-            logger.warning(msg)
+        for msg in msgs:  # a Python warning only: the CLI prints it once, as "warning: ..."
             warnings.warn(msg, UserWarning, stacklevel=4)
         return msgs
 

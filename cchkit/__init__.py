@@ -44,6 +44,8 @@ _LAZY = {
     "validate": ("cchkit.validation", "validate"),
     "advise": ("cchkit.advice", "advise"),
     "Advice": ("cchkit.advice", "Advice"),
+    "tl": ("cchkit.tl", None),  # scverse-style tools: results stored in .uns["cchkit"]
+    "pl": ("cchkit.pl", None),  # and their plots
 }
 
 
@@ -107,6 +109,8 @@ __all__ = [
     "advise",  # noqa: F405
     "Advice",  # noqa: F405
     "ValidationReport",  # noqa: F405
+    "tl",  # noqa: F405
+    "pl",  # noqa: F405
     "rank_teachers",
     "RepresentationSet",
     "compute_representations",

@@ -1,0 +1,95 @@
+"""scverse-style tools: run cchkit on an AnnData or a MuData and store the result in it.
+
+Following scanpy's conventions (``sc.tl.*`` computes and writes into the object, ``sc.pl.*``
+plots from it), :func:`rank_teachers` and :func:`validate` store their table and settings under
+``data.uns["cchkit"]`` (``"ranking"`` / ``"validation"``): the table as a DataFrame, the settings
+or summary as JSON text (so the object still writes to ``.h5ad`` / ``.h5mu``).
+:mod:`cchkit.pl` plots them.
+
+>>> import cchkit
+>>> cchkit.tl.rank_teachers(mdata, student="rna", label_key="cell_type")   # doctest: +SKIP
+>>> mdata.uns["cchkit"]["ranking"]["table"]                                # doctest: +SKIP
+>>> cchkit.pl.ranking(mdata)                                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .bundle import ModalityBundle
+from .exceptions import InputError
+
+__all__ = ["rank_teachers", "validate", "bundle_of", "stored"]
+
+
+def bundle_of(data: Any, label_key: str) -> ModalityBundle:
+    """The bundle of an AnnData (modalities ``X`` and every ``obsm`` key) or a MuData (one per
+    ``mod``), labels from the ``obs`` column ``label_key``."""
+    kind = {c.__module__.split(".")[0] + "." + c.__name__ for c in type(data).__mro__}
+    if "mudata.MuData" in kind:
+        return ModalityBundle.from_mudata(data, label=label_key)
+    if "anndata.AnnData" in kind:
+        return ModalityBundle.from_anndata(data, label=label_key)
+    raise InputError(f"cchkit.tl works on an AnnData or a MuData, got a {type(data).__name__}; for other data use "
+                     "cchkit.rank_teachers / cchkit.validate.")
+
+
+def _writable(table: Any) -> Any:
+    """The table with text columns as strings (missing: "") and nullable integers as floats, the
+    types ``.h5ad`` / ``.h5mu`` store."""
+    import pandas as pd
+
+    out = table.reset_index(drop=True).copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = ["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in out[col]]
+        elif isinstance(out[col].dtype, pd.Int64Dtype):
+            out[col] = out[col].astype("float64")
+    return out
+
+
+def _store(data: Any, key_added: str, what: str, table: Any, meta: dict[str, Any], copy: bool) -> Any:
+    target = data.copy() if copy else data
+    slot = dict(target.uns.get(key_added, {}))
+    slot[what] = {"table": _writable(table), "json": json.dumps(meta, default=str, allow_nan=True)}
+    target.uns[key_added] = slot
+    return target if copy else None
+
+
+def rank_teachers(data: Any, student: str, *, label_key: str = "label", candidates: Sequence[str] | str | None = None,
+                  key_added: str = "cchkit", copy: bool = False, **kwargs: Any) -> Any:
+    """:func:`cchkit.rank_teachers` on ``data``; stores ``data.uns[key_added]["ranking"]`` with
+    ``table`` (the ranking's rows) and ``json`` (its settings). Returns the copy when ``copy``,
+    else None (scanpy's convention)."""
+    from .ranking import rank_teachers as rank
+
+    ranking = rank(bundle_of(data, label_key), student, candidates, **kwargs)
+    return _store(data, key_added, "ranking", ranking.table, ranking.settings, copy)
+
+
+def validate(data: Any, student: str, *, label_key: str = "label", candidates: Sequence[str] | str | None = None,
+             key_added: str = "cchkit", copy: bool = False, **kwargs: Any) -> Any:
+    """:func:`cchkit.validate` on ``data`` (candidates default to every other modality); stores
+    ``data.uns[key_added]["validation"]`` with ``table`` and ``json`` (its summary, the verdict
+    first)."""
+    from .validation import validate as run
+
+    bundle = bundle_of(data, label_key)
+    if candidates is None:
+        candidates = [m for m in bundle.names if m != student]
+    report = run(bundle, student, candidates, **kwargs)
+    summary = {"verdict": report.summary.get("verdict"), **{k: v for k, v in report.summary.items() if k != "verdict"}}
+    return _store(data, key_added, "validation", report.table, summary, copy)
+
+
+def stored(data: Any, what: str, key: str = "cchkit") -> tuple[Any, dict[str, Any]]:
+    """The (table, settings or summary) that :func:`rank_teachers` / :func:`validate` stored."""
+    try:
+        slot = data.uns[key][what]
+    except (KeyError, AttributeError, TypeError):
+        tool = "rank_teachers" if what == "ranking" else "validate"
+        raise InputError(f"no cchkit {what} in .uns[{key!r}]; run cchkit.tl.{tool}(...) first.") from None
+    return slot["table"], json.loads(slot["json"])
+

@@ -44,6 +44,7 @@ def advise(
 
         html = validation_report(result.validation, load_bundle(data))
     c.write_outputs(text, run.out, html, run.report)
+    c.log_run(run, result, lambda: html if html is not None else _page(result, data))
 
 
 def _advice_text(result) -> str:  # noqa: ANN001
@@ -51,3 +52,10 @@ def _advice_text(result) -> str:  # noqa: ANN001
 
     return "\n".join([f"advice: {result.text}", "", "the measurement behind it:", _validation_text(result.validation)])
 
+
+
+def _page(result, data: str) -> str:  # noqa: ANN001
+    from ..datasets import load_bundle
+    from ..report import validation_report
+
+    return validation_report(result.validation, load_bundle(data))

@@ -45,6 +45,7 @@ QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars or log me
 NJobsOpt = typer.Option(1, "--n-jobs", help="Parallel workers for the estimate grid (joblib; -1 = all cores).")
 BackendOpt = typer.Option("loky", "--backend", help="Where the grid runs with --n-jobs: loky (local processes), dask or ray.")
 SchedulerOpt = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786), with --backend dask.")
+LogOpt = typer.Option(None, "--log", help="Record the run in an experiment tracker: 'mlflow' (local ./mlruns, or MLFLOW_TRACKING_URI; needs cchkit[mlflow]).")
 ReportOpt = typer.Option(None, "--report", help="Also write one self-contained HTML page (tables, plots, settings, data) to this file.")
 
 
@@ -61,13 +62,14 @@ class RunOptions:
     backend: str
     scheduler: str | None
     report: Path | None
+    log: str | None = None
 
 
 #: RunOptions field -> (annotation, typer option), appended to a command by :func:`run_options`.
 _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "fmt": (str, FormatOpt), "out": (Optional[Path], OutOpt), "seed": (int, SeedOpt), "device": (str, DeviceOpt),
     "quiet": (bool, QuietOpt), "n_jobs": (int, NJobsOpt), "backend": (str, BackendOpt),
-    "scheduler": (Optional[str], SchedulerOpt), "report": (Optional[Path], ReportOpt),
+    "scheduler": (Optional[str], SchedulerOpt), "report": (Optional[Path], ReportOpt), "log": (Optional[str], LogOpt),
 }
 
 
@@ -83,6 +85,9 @@ def run_options(func: F) -> F:
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
         run = RunOptions(**{name: kwargs.pop(name) for name in _RUN_OPTIONS})
+        from ..runlog import check_log
+
+        check_log(run.log)  # a misspelt tracker fails before any work
         return func(run=run, **kwargs)
 
     wrapper.__signature__ = sig.replace(parameters=own + shared)  # type: ignore[attr-defined]
@@ -90,6 +95,17 @@ def run_options(func: F) -> F:
     wrapper.__annotations__ = {**{k: v for k, v in hints.items() if k != "run"},
                                **{name: ann for name, (ann, _) in _RUN_OPTIONS.items()}}
     return wrapper  # type: ignore[return-value]
+
+
+def log_run(run: RunOptions, result: Any, html_of: Any) -> None:
+    """With ``--log``, record ``result`` (and its HTML page, rendered by ``html_of()`` when no
+    ``--report`` made one) in the tracker, and say where on stderr."""
+    if not run.log:
+        return
+    from ..runlog import log_result
+
+    run_id = log_result(result, to=run.log, html=html_of(), command=" ".join(sys.argv))
+    typer.echo(f"logged to MLflow run {run_id}", err=True)
 
 
 def progress_enabled(quiet: bool) -> bool:

@@ -63,6 +63,7 @@ def rank(
 
         html = ranking_report(ranking, load_bundle(data))
     c.write_outputs(text, run.out, html, run.report)
+    c.log_run(run, ranking, lambda: html if html is not None else _page(ranking, data))
 
 
 def _decided_by(ranking, rules) -> list[str]:  # noqa: ANN001
@@ -131,3 +132,10 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
         lines.append(f"recommended teacher: {ranking.recommended or 'none predicted to help'}")
     lines.append(f"({ranking.seconds:.1f} s)")
     return "\n".join(lines)
+
+
+def _page(ranking, data: str) -> str:  # noqa: ANN001
+    from ..datasets import load_bundle
+    from ..report import ranking_report
+
+    return ranking_report(ranking, load_bundle(data))

@@ -61,6 +61,7 @@ def validate(
 
         html = validation_report(result, bundle)
     c.write_outputs(text, run.out, html, run.report)
+    c.log_run(run, result, lambda: html if html is not None else _page(result, data))
 
 
 def _validation_text(report) -> str:  # noqa: ANN001
@@ -110,3 +111,10 @@ def _baseline_line(base) -> str:  # noqa: ANN001
     over = "the linear probe" if base["kind"] == "probe" else "the no-KD MLP student"
     return (f"gain = accuracy with KD - accuracy of {over} (the stronger baseline), paired by seed; "
             f"no-KD MLP {mlp}, linear probe (tuned logistic regression) {probe}")
+
+
+def _page(result, data: str) -> str:  # noqa: ANN001
+    from ..datasets import load_bundle
+    from ..report import validation_report
+
+    return validation_report(result, load_bundle(data))

@@ -31,6 +31,7 @@ from ..datasets import load_bundle
 from ..estimators import get_estimator, list_estimators
 from ..exceptions import BundleError, CchkitError, InputError, RankingFailedError, UnknownEstimatorError
 from ..representations import REPRESENTATION_KINDS, RepresentationSet, class_conditional_probs, compute_representations
+from ..runlog import check_log
 from .grid import EstimatorPlan, Task, grid_tasks, run_grid
 from .rows import RowContext, ranking_row
 from .table import (
@@ -111,12 +112,14 @@ def rank_teachers(
     label_floor: bool = True,
     backend: str = "loky",
     scheduler: str | None = None,
+    log: str | None = None,
 ) -> Ranking:
     """Score every candidate teacher for ``student`` by its CCH score and rank them.
 
     Parameters
     ----------
-    bundle : ModalityBundle, path, or bundled dataset name
+    bundle : ModalityBundle, path, bundled dataset name, pandas DataFrame, AnnData or MuData
+        (see :func:`cchkit.load_bundle`)
     student : str
         The student modality, or ``"all"`` for every ordered (teacher, student) pair.
     candidates : list of str, comma-separated str, or None (every other modality)
@@ -148,6 +151,8 @@ def rank_teachers(
         What ``rank`` and ``recommended`` follow, from :data:`RECOMMEND_BY` (default
         :data:`DEFAULT_CRITERION`). Every row carries the CCH score, its interval and decision
         whatever the criterion.
+    log : {"mlflow"} or None
+        Also record the ranking in that experiment tracker (:func:`cchkit.runlog.log_result`).
     n_threads : int or None
         Torch/BLAS threads while ranking. Default (None): 1, because the work is many small
         linear-algebra calls that run faster on one thread; use ``n_jobs`` to use more cores.
@@ -158,6 +163,7 @@ def rank_teachers(
     """
     start = time.perf_counter()
     _check_criterion(criterion)
+    check_log(log)
     if not isinstance(random_state, np.random.Generator):
         as_generator(random_state)  # a bool or a negative seed fails before any work
     settings = RankSettings(
@@ -180,6 +186,10 @@ def rank_teachers(
     ranking = Ranking(table=table, settings=_settings_record(bundle, student, candidates, settings),
                       seconds=time.perf_counter() - start)
     _refuse_if_all_failed(ranking, results)
+    if log is not None:
+        from ..runlog import log_result
+
+        log_result(ranking, to=log)
     return ranking
 
 

@@ -29,6 +29,7 @@ from ..datasets import load_bundle
 from ..distill import DistillConfig, TeacherCache, distill, list_methods
 from ..exceptions import CchkitError, InputError, RankingFailedError
 from ..ranking import rank_teachers
+from ..runlog import check_log
 from .stacked import RUN_COLUMNS, STACKABLE, stackable_methods, stacked_runs
 from .verdict import advice_verdict, ranking_advice
 
@@ -239,6 +240,7 @@ def validate(
     tune: bool = True,
     budget: float | None = None,
     max_seeds: int = 20,
+    log: str | None = None,
     **distill_params: Any,
 ) -> ValidationReport:
     """Distil each candidate teacher into ``student`` and compare the gains with the ranking.
@@ -292,6 +294,8 @@ def validate(
         None: exactly ``seeds`` seeds.
     max_seeds : int, default 20
         The most seeds a budget may reach.
+    log : {"mlflow"} or None
+        Also record the validation in that experiment tracker (:func:`cchkit.runlog.log_result`).
     **distill_params
         Passed to :func:`~cchkit.distill.distill` (``batch_size``, ``lambda1``, ``inner_lr``...).
 
@@ -300,6 +304,7 @@ def validate(
     ValidationReport
     """
     t0 = time.perf_counter()
+    check_log(log)
     bundle = load_bundle(bundle)
     candidates, methods = _checked_plan(bundle, student, candidates, methods, distill_params)
     kd_methods = [m for m in methods if m != "none"]
@@ -321,7 +326,12 @@ def validate(
     summary["seconds"] = time.perf_counter() - t0
     logger.info("validate %s: %d teachers x %d seeds x %d methods in %.1fs", student, len(candidates), len(seed_list),
                 len(methods), summary["seconds"])
-    return ValidationReport(table=table, summary=summary, runs=runs_df)
+    report = ValidationReport(table=table, summary=summary, runs=runs_df)
+    if log is not None:
+        from ..runlog import log_result
+
+        log_result(report, to=log)
+    return report
 
 
 @dataclass

@@ -1,0 +1,114 @@
+"""Run logs: a ranking, a validation or an advice recorded in an experiment tracker.
+
+MLflow (the open standard; ``pip install 'cchkit[mlflow]'``) with a local store by default:
+``./mlruns`` in the working directory, or wherever ``MLFLOW_TRACKING_URI`` (or ``tracking_uri``)
+points. Nothing is sent anywhere unless the user points MLflow at a server. A run records the
+settings as parameters, every row's numbers as metrics (``<student>/<teacher>/<column>``, or
+``<teacher>/<method>/<column>`` for a validation), the verdict as a tag, and the JSON result and
+the HTML report as artifacts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .exceptions import InputError
+
+logger = logging.getLogger("cchkit")
+
+__all__ = ["LOGGERS", "log_result", "check_log"]
+
+#: Trackers :func:`log_result` can write to.
+LOGGERS: tuple[str, ...] = ("mlflow",)
+_RANK_METRICS = ("cch_score", "cch_low", "cch_high", "i_teacher_student", "i_student_label", "i_teacher_label",
+                 "label_gain", "teacher_accuracy_on_h", "student_accuracy_on_h", "mfh_score", "pid_unique", "probe_kd",
+                 "rank", "predicts_gain")
+_VALIDATE_METRICS = ("acc_none", "acc_probe", "acc", "gain", "gain_low", "gain_high", "significant",
+                     "teacher_net_accuracy")
+
+
+def _metric_name(*parts: Any) -> str:
+    return "/".join(re.sub(r"[^A-Za-z0-9_.\- ]", "_", str(p)) for p in parts)
+
+
+def _metrics(table: Any, keys: tuple[str, str], columns: tuple[str, ...]) -> dict[str, float]:
+    out = {}
+    for row in table.to_dict("records"):
+        for col in columns:
+            v = row.get(col)
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                continue
+            if np.isfinite(v):
+                out[_metric_name(row[keys[0]], row[keys[1]], col)] = v
+    return out
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = str(v)[:500]  # MLflow's parameter values are short strings
+    return out
+
+
+def _content(result: Any) -> tuple[str, dict[str, str], dict[str, float], dict[str, str], str]:
+    """(kind, params, metrics, tags, JSON text) of a Ranking, ValidationReport or Advice."""
+    kind = type(result).__name__
+    if kind == "Ranking":
+        return ("rank", _flat(result.settings), _metrics(result.table, ("student", "teacher"), _RANK_METRICS),
+                {"criterion": str(result.settings.get("criterion", ""))}, result.to_json())
+    if kind == "ValidationReport":
+        summary = {k: v for k, v in result.summary.items() if not isinstance(v, (dict, list)) or k == "baseline"}
+        verdict = (result.summary.get("verdict") or {}).get("text", "")
+        return ("validate", _flat(summary), _metrics(result.table, ("teacher", "method"), _VALIDATE_METRICS),
+                {"verdict": verdict[:5000]}, result.to_json())
+    if kind == "Advice":
+        _, params, metrics, tags, text = _content(result.validation)
+        return "advise", params, metrics, {**tags, "advice": str(result.teacher)}, text
+    raise InputError(f"cannot log a {kind}; log a Ranking, a ValidationReport or an Advice.")
+
+
+def check_log(to: str | None) -> None:
+    """Refuse an unknown tracker before any work (None: no log)."""
+    if to is not None and to not in LOGGERS:
+        raise InputError(f"unknown run log {to!r}; choose one of {', '.join(LOGGERS)}.")
+
+
+def log_result(result: Any, *, to: str = "mlflow", html: str | None = None, command: str = "",
+               tracking_uri: str | None = None, experiment: str = "cchkit") -> str:
+    """Record ``result`` as one run; returns the run id. See the module docstring."""
+    check_log(to)
+    try:
+        import mlflow
+    except ImportError:
+        raise InputError("--log mlflow needs MLflow: pip install 'cchkit[mlflow]' (or mlflow-skinny).") from None
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or Path("mlruns").resolve().as_uri()
+    if uri.startswith("file:"):  # a local store is what this log is for (MLflow >= 3 asks to opt in)
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    kind, params, metrics, tags, text = _content(result)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=f"cchkit {kind}") as run, tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags({**tags, "cchkit.command": command or kind})
+        (Path(tmp) / f"{kind}.json").write_text(text, encoding="utf-8")
+        mlflow.log_artifact(str(Path(tmp) / f"{kind}.json"))
+        if html is not None:
+            (Path(tmp) / f"{kind}_report.html").write_text(html, encoding="utf-8")
+            mlflow.log_artifact(str(Path(tmp) / f"{kind}_report.html"))
+    logger.info("logged the %s to MLflow run %s at %s", kind, run.info.run_id, uri)
+    return str(run.info.run_id)
+
+

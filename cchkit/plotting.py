@@ -57,6 +57,10 @@ def plot_ranking(ranking, ax=None, *, estimator: str | None = None, student: str
     if ok.any():
         ax.errorbar(score[ok], y[ok], xerr=err[:, ok], fmt="none", ecolor="black", capsize=3, lw=1)
     ax.axvline(0, color="black", lw=0.8)
+    _both_sides(ax, np.concatenate([score, lo, hi]), "x")
+    top = ax.get_ylim()[1]
+    ax.text(ax.get_xlim()[0], top, "  ← predicted to hurt", ha="left", va="bottom", fontsize=8, color="#a33")
+    ax.text(ax.get_xlim()[1], top, "predicted to help →  ", ha="right", va="bottom", fontsize=8, color="#3a3")
     ax.set_yticks(y, list(t["teacher"]))
     ax.set_xlabel("CCH score  I(H_T;H_S) − I(H_S;Y)  [nats]")
     ax.set_ylabel("teacher")
@@ -66,6 +70,13 @@ def plot_ranking(ranking, ax=None, *, estimator: str | None = None, student: str
     present = list(dict.fromkeys(t["decision"]))
     ax.legend(handles=[Patch(color=DECISION_COLOURS[d], label=d) for d in present if d in DECISION_COLOURS], loc="best", fontsize=8)
     return ax
+
+
+def _both_sides(ax: Any, values: np.ndarray, axis: str) -> None:
+    """Limits symmetric around 0 on ``axis``, so that both sides of a decision show."""
+    v = np.abs(values[np.isfinite(values)])
+    lim = 1.15 * float(v.max()) if v.size and v.max() > 0 else 1.0
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(-lim, lim)
 
 
 def _asym_err(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -160,16 +171,39 @@ def plot_validation(report, ax=None, *, criterion: str = "cch_score", method: st
     xerr = None
     if criterion == "cch_score" and {"cch_low", "cch_high"} <= set(t.columns):
         xerr = np.nan_to_num(_asym_err(xv, t["cch_low"].to_numpy(float), t["cch_high"].to_numpy(float)))
+    seeds = _seed_gains(t)
+    for xi, g in zip(xv, seeds):  # each seed's paired gain, as a dot
+        ax.plot(np.full(len(g), xi), g, ".", color="#999", ms=4, zorder=1)
     if len(t):
-        ax.errorbar(xv, yv, xerr=xerr, yerr=yerr, fmt="o", capsize=3)
+        ax.errorbar(xv, yv, xerr=xerr, yerr=yerr, fmt="o", capsize=3, zorder=2)
     for xi, yi, name in zip(xv, yv, t["teacher"]):
         ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.axhline(0, color="black", lw=0.8)
     if criterion == "cch_score":
         ax.axvline(0, color="black", lw=0.8, ls=":")
+        _both_sides(ax, np.concatenate([xv, *(([xv - xerr[0], xv + xerr[1]]) if xerr is not None else [])]), "x")
+        _quadrants(ax)
+    _both_sides(ax, np.concatenate([yv, t["gain_low"].to_numpy(float), t["gain_high"].to_numpy(float),
+                                    *[np.asarray(g, float) for g in seeds]]), "y")
     ax.set_xlabel("CCH score [nats]" if criterion == "cch_score" else criterion)
     ax.set_ylabel(f"measured KD gain ({method} − none)")
     return ax
+
+
+def _seed_gains(t: Any) -> list[list[float]]:
+    """Each row's per-seed gains (column ``gain_seeds``), or none."""
+    if "gain_seeds" not in t.columns:
+        return [[] for _ in range(len(t))]
+    return [list(g) if isinstance(g, (list, tuple, np.ndarray)) else [] for g in t["gain_seeds"]]
+
+
+def _quadrants(ax: Any) -> None:
+    """Name the four quadrants of criterion (x) against measured gain (y)."""
+    style = dict(fontsize=7, color="#777", transform=ax.transAxes)
+    ax.text(0.99, 0.98, "predicted help, measured help", ha="right", va="top", **style)
+    ax.text(0.01, 0.98, "predicted hurt, measured help", ha="left", va="top", **style)
+    ax.text(0.99, 0.02, "predicted help, measured hurt", ha="right", va="bottom", **style)
+    ax.text(0.01, 0.02, "predicted hurt, measured hurt", ha="left", va="bottom", **style)
 
 
 def _curve_values(c: Any, key: str) -> np.ndarray:

@@ -1,35 +1,87 @@
-"""One self-contained HTML page for a ranking or a validation: tables, plots, settings, data.
+"""One self-contained HTML page for a ranking or a validation: the verdict first, a plot with
+both sides of the decision, a short table with plain headers and a glossary (every column in a
+collapsible section), and where the numbers came from.
 
 Everything is inline (plots as base64 PNG, styles in the page): the file can be mailed, attached
-to a lab notebook or opened offline. Written by ``cchkit rank/validate --report report.html``.
+to a lab notebook or opened offline, on a laptop or a phone. Written by
+``cchkit rank/validate/advise --report report.html``. The verdict's words come from the same
+code as the CLI's (:func:`cchkit.ranking.verdict.advice_lines`, the validation's ``verdict``).
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 import html
 import io
 import json
+import platform
+import sys
 from typing import Any
 
-__all__ = ["ranking_report", "validation_report"]
+__all__ = ["ranking_report", "validation_report", "provenance"]
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
+body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; font-size: 0.85em; } td, th { border: 1px solid #ddd; padding: 3px 6px; }
 th { background: #f3f3f3; } td { text-align: right; } .note { color: #555; font-size: 0.9em; }
-.rec { font-size: 1.1em; padding: 0.6em; background: #eef6ee; border-left: 4px solid #4a4; }
-pre { background: #f7f7f7; padding: 0.6em; font-size: 0.8em; overflow-x: auto; }
+.verdict { font-size: 1.05em; padding: 0.6em 0.8em; background: #f4f6fb; border-left: 4px solid #46a; }
+.verdict p { margin: 0.3em 0; } .wide { overflow-x: auto; } img { max-width: 100%; height: auto; }
+dl { font-size: 0.85em; } dt { font-weight: 600; } dd { margin: 0 0 0.4em 1.2em; color: #444; }
+.provenance td { text-align: left; word-break: break-all; }
+pre { background: #f7f7f7; padding: 0.6em; font-size: 0.8em; overflow-x: auto; white-space: pre-wrap; }
 """
 
+#: Plain headers of the short tables, and what each column means (the glossary).
+GLOSSARY: dict[str, tuple[str, str]] = {
+    "teacher": ("teacher", "the candidate modality that would teach the student"),
+    "student": ("student", "the modality being taught"),
+    "advice": ("advice", "the deciding criterion's decision: helps, hurts, or inconclusive (no clear effect expected)"),
+    "decision": ("CCH decision", "the paper's rule: helps when the CCH score's 95% interval is above 0"),
+    "cch": ("CCH score [95%]", "I(H_T; H_S) − I(H_S; Y) in nats, on the ranking's representations H"),
+    "teacher_accuracy_on_h": ("teacher acc. on H", "cross-validated linear accuracy of the teacher's representation"),
+    "student_accuracy_on_h": ("student acc. on H", "the same for the student"),
+    "rank": ("rank", "order of the teachers by the deciding criterion (1 = best)"),
+    "method": ("method", "the distiller: class-align (unpaired, default) or logit-kd (paired)"),
+    "acc_none": ("no-KD MLP", "the tuned student without a teacher (test accuracy, mean over seeds)"),
+    "acc_probe": ("linear probe", "a tuned logistic regression on the student's training split"),
+    "acc": ("with KD", "the tuned student distilled from the teacher"),
+    "gain": ("gain [95%]", "with KD minus the stronger of the no-KD MLP and the probe, paired by seed"),
+    "significant": ("significant", "the gain's 95% interval excludes 0 (3 seeds or more)"),
+}
 
-def _plot(draw: Any) -> str:
+
+def provenance(bundle: Any = None, *, settings: dict[str, Any] | None = None, command: str | None = None,
+               seconds: float | None = None) -> dict[str, Any]:
+    """Where a result came from: cchkit version, command, date, data name and SHA-256, the
+    settings that matter (seeds, epochs, methods, train size, device), library versions, wall time."""
+    import numpy as np
+
+    from . import __version__
+
+    s = settings or {}
+    torch = sys.modules.get("torch")
+    keep = ("seeds", "epochs", "methods", "method", "train_size", "test_size", "estimators", "representation",
+            "variant", "dim", "n_bootstrap", "criterion", "random_state", "device", "budget")
+    return {
+        "cchkit": __version__, "command": command or "(Python API)",
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "data": getattr(bundle, "name", None) or s.get("data", ""),
+        "data_sha256": bundle.digest() if bundle is not None else "(no bundle given)",
+        **{k: s[k] for k in keep if k in s},
+        "python": platform.python_version(), "numpy": np.__version__,
+        "torch": getattr(torch, "__version__", "(not loaded)"),
+        "wall_time_s": None if seconds is None else round(float(seconds), 2),
+    }
+
+
+def _plot(draw: Any, size: tuple[float, float] = (7.5, 3.8)) -> str:
     """``draw(ax)`` on a stand-alone figure (no pyplot: the user's backend is left alone), as an
     inline PNG ``<img>``."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7.5, 3.8))
+    fig = Figure(figsize=size)
     draw(fig.subplots())
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -40,14 +92,40 @@ def _table(df: Any) -> str:
     return df.to_html(index=False, na_rep="–", float_format=lambda v: f"{v:.3f}", border=0)
 
 
-def _page(title: str, sections: list[tuple[str, str]]) -> str:
+def _interval(v: float, lo: float, hi: float) -> str:
+    import math
+
+    if not math.isfinite(v):
+        return "–"
+    return f"{v:+.3f} [{lo:+.3f}, {hi:+.3f}]" if math.isfinite(lo) and math.isfinite(hi) else f"{v:+.3f}"
+
+
+def _short(df: Any, columns: dict[str, Any]) -> str:
+    """A short table with plain headers (``columns``: glossary key -> values) and its glossary."""
+    import pandas as pd
+
+    view = pd.DataFrame({GLOSSARY[k][0]: v for k, v in columns.items()})
+    terms = "".join(f"<dt>{html.escape(GLOSSARY[k][0])}</dt><dd>{html.escape(GLOSSARY[k][1])}</dd>" for k in columns)
+    return f'<div class="wide">{_table(view)}</div><dl>{terms}</dl>'
+
+
+def _all_columns(df: Any) -> str:
+    return (f"<details><summary>all {df.shape[1]} columns (also in the JSON output)</summary>"
+            f'<div class="wide">{_table(df)}</div></details>')
+
+
+def _page(title: str, verdict: list[str], sections: list[tuple[str, str]]) -> str:
+    head = '<div class="verdict">' + "".join(f"<p>{html.escape(line)}</p>" for line in verdict) + "</div>"
     body = "".join(f"<h2>{html.escape(h)}</h2>\n{content}\n" for h, content in sections)
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>\n{body}</body></html>\n")
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>\n{head}\n{body}</body></html>\n")
 
 
-def _settings(settings: dict[str, Any]) -> str:
-    return "<pre>" + html.escape(json.dumps(settings, indent=2, default=str)) + "</pre>"
+def _provenance_block(prov: dict[str, Any]) -> str:
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td style=\"text-align:left\">{html.escape(str(v))}</td></tr>"
+                   for k, v in prov.items())
+    return f'<div class="wide"><table class="provenance">{rows}</table></div>'
 
 
 def _data_summary(bundle: Any) -> str:
@@ -57,52 +135,61 @@ def _data_summary(bundle: Any) -> str:
     return head + _table(bundle.summary().drop(columns="description"))
 
 
-def ranking_report(ranking: Any, bundle: Any = None) -> str:
+def ranking_report(ranking: Any, bundle: Any = None, *, command: str | None = None) -> str:
     """The HTML page of a :class:`~cchkit.ranking.Ranking` (and the bundle it was made from)."""
+    from .plotting import plot_mi_matrix
+    from .ranking.verdict import advice_lines
+
     t = ranking.table
-    cols = [c for c in ("student", "teacher", "estimator", "i_teacher_student", "i_student_label", "cch_score", "cch_low",
-                        "cch_high", "decision", "rank", "teacher_accuracy_on_h", "student_accuracy_on_h", "i_teacher_label",
-                        "label_gain", "mfh_score") if c in t.columns]
-    remarks = [f"{r['student']} &lt;- {r['teacher']} ({r['estimator']}): {html.escape(str(r[c]))}"
+    short = _short(t, {
+        **({"student": t["student"]} if t["student"].nunique() > 1 else {}), "teacher": t["teacher"],
+        "advice": t["advice"].fillna("–"), "decision": t["decision"],
+        "cch": [_interval(*r) for r in t[["cch_score", "cch_low", "cch_high"]].itertuples(index=False)],
+        "teacher_accuracy_on_h": t["teacher_accuracy_on_h"], "student_accuracy_on_h": t["student_accuracy_on_h"],
+        "rank": t["rank"].astype("object").where(t["rank"].notna(), "–")})
+    remarks = [f"{html.escape(str(r['student']))} &lt;- {html.escape(str(r['teacher']))}: {html.escape(str(r[c]))}"
                for r in t.to_dict(orient="records") for c in ("label_check", "note", "error")
                if isinstance(r.get(c), str) and r[c] not in ("", "ok")]
-    recs = ranking.recommendations
-    rec_text = (", ".join(f"{s}: {v or 'none'}" for s, v in recs.items()) if len(recs) > 1
-                else (ranking.recommended or "none predicted to help"))
-    sections = [
-        ("Recommendation", f'<p class="rec">recommended teacher: <b>{html.escape(str(rec_text))}</b> (by '
-                           f'{html.escape(str(ranking.settings.get("criterion", "cch_score")))})</p>'
-                           '<p class="note">CCH score = I(H_T; H_S) − I(H_S; Y) in nats; intervals 95%. '
-                           "Check the advice with <code>cchkit validate</code>.</p>"),
-        ("Scores with intervals", _plot(lambda ax: ranking.plot(ax=ax))),
-        ("Table", '<div style="overflow-x:auto">' + _table(t[cols]) + "</div>"),
+    sections = [("Scores with intervals", _plot(lambda ax: ranking.plot(ax=ax)))]
+    if t["student"].nunique() > 1:
+        sections.append(("Teacher × student (CCH score)", _plot(lambda ax: plot_mi_matrix(ranking, ax=ax), (7.5, 6))))
+    sections += [
+        ("Table", short + _all_columns(t)),
         ("Checks and notes", "<ul>" + "".join(f"<li>{m}</li>" for m in remarks) + "</ul>" if remarks
          else '<p class="note">every label term is consistent with its variational lower bound.</p>'),
-        ("Settings", _settings(ranking.settings)),
+        ("Where these numbers came from", _provenance_block(provenance(
+            bundle, settings=ranking.settings, command=command, seconds=ranking.seconds))),
         ("Data", _data_summary(bundle)),
     ]
-    return _page(f"cchkit ranking: {ranking.settings.get('data', '')}", sections)
+    return _page(f"cchkit ranking: {ranking.settings.get('data', '')}", advice_lines(ranking), sections)
 
 
-def validation_report(report: Any, bundle: Any = None) -> str:
+def validation_report(report: Any, bundle: Any = None, *, command: str | None = None) -> str:
     """The HTML page of a :class:`~cchkit.validation.ValidationReport`."""
+    import pandas as pd
+
     s = report.summary
     t = report.table
-    cols = [c for c in ("teacher", "method", "acc_none", "acc_probe", "baseline", "acc", "gain", "gain_low",
-                        "gain_high", "significant",
-                        "cch_score", "decision", "teacher_accuracy_on_h", "error") if c in t.columns]
+    short = _short(t, {
+        "teacher": t["teacher"], "method": t["method"], "acc_none": t["acc_none"], "acc_probe": t["acc_probe"],
+        "acc": t["acc"], "gain": [_interval(*r) for r in t[["gain", "gain_low", "gain_high"]].itertuples(index=False)],
+        "significant": t["significant"], "decision": t["decision"]})
     crit = [{"criterion": "cch_score", **{k: s.get(k) for k in ("spearman", "sign_agree", "n_significant", "top_is_best")}}]
     crit += [{"criterion": name, **{k: c.get(k) for k in ("spearman", "sign_agree", "n_significant", "top_is_best")}}
              for name, c in s.get("baselines", {}).items()]
-    import pandas as pd
-
+    verdict = [str(s.get("verdict", {}).get("text", "-")), str(s.get("power", {}).get("statement", ""))]
+    settings = {"data": getattr(bundle, "name", ""), "seeds": s.get("seeds"), "method": s.get("method"),
+                **(s.get("settings") or {})}
     sections = [
-        ("Verdict", f'<p class="rec">{html.escape(str(s.get("verdict", {}).get("text", "-")))}</p>'),
-        ("Power", f'<p class="rec">{html.escape(str(s.get("power", {}).get("statement", "-")))}</p>'),
-        ("Criterion against measured gain", _plot(lambda ax: report.plot(ax=ax))),
-        ("Gains", _table(t[cols])),
+        ("Criterion against measured gain (dots: one seed each)", _plot(lambda ax: report.plot(ax=ax))),
+        ("Gains", short + _all_columns(t)),
         ("Does each criterion predict the gain?", _table(pd.DataFrame(crit))),
-        ("Settings", _settings({k: v for k, v in s.items() if k not in ("baselines", "power")})),
+        ("Where these numbers came from", _provenance_block(provenance(bundle, settings=settings, command=command,
+                                                                       seconds=s.get("seconds")))),
+        ("Summary (JSON)", "<details><summary>the validation's summary</summary><pre>" + html.escape(
+            json.dumps({k: v for k, v in s.items() if k not in ("baselines", "power", "verdict")}, indent=2,
+                       default=str)) + "</pre></details>"),
         ("Data", _data_summary(bundle)),
     ]
-    return _page(f"cchkit validation: student {s.get('student', '')}", sections)
+    title = f"cchkit validation: {getattr(bundle, 'name', '') or 'data'}, student {s.get('student', '')}"
+    return _page(title, verdict, sections)

@@ -31,7 +31,7 @@ def run(*args):
 def test_rank_table_on_npz(npz_bundle):
     res = run("rank", "--data", npz_bundle, "--student", "student", "--candidates", "shared,noise", "--n-bootstrap", 20)
     assert res.exit_code == 0, res.output
-    assert "recommended teacher: shared" in res.output
+    assert "advice for student: use shared" in res.output
     assert "CCH score" in res.output
 
 

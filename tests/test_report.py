@@ -53,22 +53,76 @@ def reports(tmp_path_factory):
     return d
 
 
-def test_rank_report_is_one_self_contained_page(reports):
+def _verdict(path: Path) -> list[str]:
+    """The lines of the page's first block (the verdict), which must come before any heading."""
+    src = path.read_text(encoding="utf-8")
+    head, _, rest = src.partition('<div class="verdict">')
+    assert rest and "<h2>" not in head, "the verdict is not the first thing on the page"
+    block = _parse_text(rest.partition("</div>")[0])
+    return [line for line in block if line.strip()]
+
+
+def _parse_text(fragment: str) -> list[str]:
+    page = _Page()
+    page.feed(fragment)
+    return page.text
+
+
+PROVENANCE = ("cchkit", "command", "date", "data", "data_sha256", "python", "numpy", "torch", "wall_time_s")
+
+
+def _provenance(path: Path) -> dict[str, str]:
+    src = path.read_text(encoding="utf-8")
+    block = src.partition('<table class="provenance">')[2].partition("</table>")[0]
+    cells = [c for c in _parse_text(block) if c.strip()]
+    return dict(zip(cells[::2], cells[1::2]))
+
+
+def test_rank_report_opens_with_the_verdict_and_says_where_it_came_from(reports):
+    import cchkit
+
     page = _parse(reports / "rank.html")
     text = " ".join(page.text)
-    assert page.tags.count("table") >= 2 and len(page.images) == 1 and page.images[0].startswith("data:image/png;base64,")
+    assert page.tags.count("table") >= 3 and len(page.images) == 1 and page.images[0].startswith("data:image/png;base64,")
     assert len(page.images[0]) > 10_000  # a drawn plot, not an empty canvas
     assert not page.external  # nothing fetched from elsewhere
-    for heading in ("Recommendation", "Scores with intervals", "Table", "Settings", "Data"):
+    for heading in ("Scores with intervals", "Table", "Where these numbers came from", "Data"):
         assert heading in text
-    assert "recommended teacher" in text and "digits-avt" in text and "audio" in text
+    verdict = _verdict(reports / "rank.html")
+    assert verdict[0].startswith("advice for audio: ") and verdict[1].startswith("decided by ")
+    assert verdict[2].startswith("track record of ")
+    prov = _provenance(reports / "rank.html")
+    assert set(PROVENANCE) <= set(prov)
+    assert prov["data_sha256"] == cchkit.load_bundle("digits-avt").digest() and prov["data"] == "digits-avt"
+    assert "rank" in prov["command"] and prov["cchkit"] == cchkit.__version__
+    assert "teacher acc. on H" in text and "all 47 columns" in text or "columns (also in the JSON output)" in text
 
 
-def test_validate_report_has_gains_power_and_the_criterion_plot(reports):
+def test_validate_report_opens_with_the_verdict_and_gives_its_settings(reports):
     page = _parse(reports / "validate.html")
     text = " ".join(page.text)
     assert len(page.images) == 1 and not page.external
-    assert "Power" in text and "seeds" in text and "class-align" in text and "cch_score" in text
+    verdict = _verdict(reports / "validate.html")
+    assert verdict[0].startswith("advice (") and "Advice " in verdict[0] and "seeds" in verdict[1]
+    prov = _provenance(reports / "validate.html")
+    assert set(PROVENANCE) | {"seeds", "epochs", "methods", "train_size"} <= set(prov)
+    assert prov["epochs"] == "2" and "class-align" in prov["methods"]
+    assert "gain [95%]" in text and "linear probe" in text and "digits-avt" in " ".join(page.text[:5])
+
+
+def test_names_are_escaped_in_the_page(tmp_path):
+    import numpy as np
+
+    import cchkit
+    from cchkit.bundle import ModalityBundle
+    from cchkit.report import ranking_report
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 40)
+    b = ModalityBundle.from_arrays({"a": rng.standard_normal((120, 3)) + y[:, None], "b": rng.standard_normal((120, 2))},
+                                   labels=np.array(["<b>x</b>", "y&z", "w"])[y], name="<script>alert(1)</script>")
+    page = ranking_report(cchkit.rank_teachers(b, "a", n_bootstrap=20), b)
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_report_may_not_overwrite_the_input(tmp_path):

@@ -379,6 +379,21 @@ class ModalityBundle:
         """How many sample ids modalities ``a`` and ``b`` share."""
         return int(len(pd.Index(self.modality(a).ids).intersection(pd.Index(self.modality(b).ids))))
 
+    def digest(self) -> str:
+        """SHA-256 of the bundle's content (each modality's name, data, labels and ids, and the
+        class names), for provenance: the same data give the same digest wherever it is read from."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for name in sorted(self.modalities):
+            m = self.modalities[name]
+            h.update(name.encode("utf-8"))
+            h.update(np.ascontiguousarray(m.data, dtype=np.float64).tobytes())
+            h.update(np.ascontiguousarray(m.labels, dtype=np.int64).tobytes())
+            h.update("\x1f".join(map(str, m.ids)).encode("utf-8"))
+        h.update("\x1f".join(map(str, self.classes)).encode("utf-8"))
+        return h.hexdigest()
+
     def summary(self) -> pd.DataFrame:
         """One row per modality: n, dim, classes, constant columns, representation flag."""
         rows = []

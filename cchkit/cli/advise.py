@@ -42,7 +42,7 @@ def advise(
         from ..datasets import load_bundle
         from ..report import validation_report
 
-        html = validation_report(result.validation, load_bundle(data))
+        html = validation_report(result.validation, load_bundle(data), command=c.command_line())
     c.write_outputs(text, run.out, html, run.report)
     c.log_run(run, result, lambda: html if html is not None else _page(result, data))
 
@@ -58,4 +58,4 @@ def _page(result, data: str) -> str:  # noqa: ANN001
     from ..datasets import load_bundle
     from ..report import validation_report
 
-    return validation_report(result.validation, load_bundle(data))
+    return validation_report(result.validation, load_bundle(data), command=c.command_line())

@@ -84,6 +84,7 @@ def run_options(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
+        _COMMAND["line"] = _retype(func.__name__, kwargs, own + shared)
         run = RunOptions(**{name: kwargs.pop(name) for name in _RUN_OPTIONS})
         from ..runlog import check_log
 
@@ -97,6 +98,29 @@ def run_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: The running command as retyped by :func:`run_options` (the CLI runs one command per process).
+_COMMAND = {"line": ""}
+
+
+def command_line() -> str:
+    """The running command as the user could retype it: ``cchkit <command>`` and every option
+    whose value differs from its default (set when a computing command starts)."""
+    return _COMMAND["line"] or " ".join(["cchkit", *sys.argv[1:]])
+
+
+def _retype(name: str, values: dict[str, Any], params: list[inspect.Parameter]) -> str:
+    parts = ["cchkit", name.replace("_", "-")]
+    for p in params:
+        info, value = p.default, values.get(p.name)
+        decls = [d for d in (getattr(info, "param_decls", None) or ()) if d.startswith("-")]
+        if value in (None, False, (), []) or value == getattr(info, "default", None) or not decls:
+            continue
+        opt = max(decls, key=len)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        parts += [opt] if value is True else [x for v in items for x in (opt, str(v))]
+    return " ".join(parts)
+
+
 def log_run(run: RunOptions, result: Any, html_of: Any) -> None:
     """With ``--log``, record ``result`` (and its HTML page, rendered by ``html_of()`` when no
     ``--report`` made one) in the tracker, and say where on stderr."""
@@ -104,7 +128,7 @@ def log_run(run: RunOptions, result: Any, html_of: Any) -> None:
         return
     from ..runlog import log_result
 
-    run_id = log_result(result, to=run.log, html=html_of(), command=" ".join(sys.argv))
+    run_id = log_result(result, to=run.log, html=html_of(), command=command_line())
     typer.echo(f"logged to MLflow run {run_id}", err=True)
 
 

@@ -61,31 +61,15 @@ def rank(
         from ..datasets import load_bundle
         from ..report import ranking_report
 
-        html = ranking_report(ranking, load_bundle(data))
+        html = ranking_report(ranking, load_bundle(data), command=c.command_line())
     c.write_outputs(text, run.out, html, run.report)
     c.log_run(run, ranking, lambda: html if html is not None else _page(ranking, data))
-
-
-def _decided_by(ranking, rules) -> list[str]:  # noqa: ANN001
-    """Which criterion decided, its rule and held-out track record, and the paper's CCH decision
-    beside it where they differ."""
-    from ..criteria import track_statement
-
-    crit = ranking.settings.get("criterion", "cch_score")
-    t = ranking.table[ranking.table["error"].isna()]
-    lines = [f"advice decided by {crit}: helps when {rules.get(crit, '-')}",
-             f"track record of {crit}: {track_statement(crit)}"]
-    differ = t[t["advice"] != t["decision"]]
-    if crit != "cch_score" and len(differ):
-        lines.append("the paper's CCH decides otherwise for " + ", ".join(
-            f"{r.student} <- {r.teacher}: {r.decision} (advice: {r.advice})" for r in differ.itertuples(index=False)))
-    return lines
 
 
 def _ranking_text(ranking) -> str:  # noqa: ANN001
     import pandas as pd
 
-    from ..ranking import RECOMMEND_BY as RECOMMEND_BY_TEXT
+    from ..ranking.verdict import advice_lines
 
     t = ranking.table
     s = ranking.settings
@@ -122,14 +106,8 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
         lines.append(f"failed: {r.student} <- {r.teacher} ({r.estimator}): {r.error}")
     for r in t[t["note"].notna()].itertuples(index=False):
         lines.append(f"note: {r.student} <- {r.teacher} ({r.estimator}): {r.note}")
-    recs = ranking.recommendations
     lines.append("")
-    lines += _decided_by(ranking, RECOMMEND_BY_TEXT)
-    if len(recs) > 1:
-        for st, te in recs.items():
-            lines.append(f"recommended teacher for {st}: {te or 'none predicted to help'}")
-    else:
-        lines.append(f"recommended teacher: {ranking.recommended or 'none predicted to help'}")
+    lines += advice_lines(ranking)
     lines.append(f"({ranking.seconds:.1f} s)")
     return "\n".join(lines)
 
@@ -138,4 +116,4 @@ def _page(ranking, data: str) -> str:  # noqa: ANN001
     from ..datasets import load_bundle
     from ..report import ranking_report
 
-    return ranking_report(ranking, load_bundle(data))
+    return ranking_report(ranking, load_bundle(data), command=c.command_line())

@@ -59,7 +59,7 @@ def validate(
     if run.report is not None:  # rendered before anything is written
         from ..report import validation_report
 
-        html = validation_report(result, bundle)
+        html = validation_report(result, bundle, command=c.command_line())
     c.write_outputs(text, run.out, html, run.report)
     c.log_run(run, result, lambda: html if html is not None else _page(result, data))
 
@@ -117,4 +117,4 @@ def _page(result, data: str) -> str:  # noqa: ANN001
     from ..datasets import load_bundle
     from ..report import validation_report
 
-    return validation_report(result, load_bundle(data))
+    return validation_report(result, load_bundle(data), command=c.command_line())

@@ -49,7 +49,7 @@ REPORT_COLUMNS = [
     "acc_none", "acc_none_low", "acc_none_high",
     "acc_probe", "acc_probe_low", "acc_probe_high", "baseline",
     "acc", "acc_low", "acc_high",
-    "gain", "gain_low", "gain_high", "significant",
+    "gain", "gain_low", "gain_high", "significant", "gain_seeds",
     "teacher_net_accuracy",
     "cch_score", "cch_low", "cch_high", "decision",
     "teacher_accuracy_on_h", "student_accuracy_on_h", "i_teacher_label", "i_student_label", "i_teacher_student", "mfh_score",
@@ -323,6 +323,9 @@ def validate(
     criterion = str(getattr(ranking, "settings", {}).get("criterion", "cch_score")) if ranking is not None else "cch_score"
     summary["verdict"] = advice_verdict(ranking_advice(rtab), criterion, table, kd_methods[0], base.kind)
     summary["power"] = power_statement(table, kd_methods[0], len(seed_list), stop=stop, initial=n_first)
+    summary["settings"] = {"epochs": epochs, "methods": methods, "tune": tune, "device": device,
+                           "train_size": _split_settings(distill_params)["train_size"],
+                           **{k: v for k, v in distill_params.items() if k != "train_size"}}
     summary["seconds"] = time.perf_counter() - t0
     logger.info("validate %s: %d teachers x %d seeds x %d methods in %.1fs", student, len(candidates), len(seed_list),
                 len(methods), summary["seconds"])
@@ -568,6 +571,7 @@ def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: 
         acc=a[0], acc_low=a[1], acc_high=a[2],
         gain=g[0], gain_low=g[1], gain_high=g[2],
         significant=is_significant(g[1], g[2], n_seeds),
+        gain_seeds=[round(float(v), 10) for v in gains if np.isfinite(v)],
         teacher_net_accuracy=float(np.nanmean(teacher_acc)) if np.isfinite(teacher_acc).any() else math.nan,
         error=errs[0] if errs else "",
     )

@@ -1,0 +1,28 @@
+"""The ranking's advice in plain words: which teacher, decided by which criterion, how often
+that criterion held out, and where the paper's CCH decides otherwise. The CLI and the HTML
+report print these same lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..criteria import track_statement
+from .table import RECOMMEND_BY
+
+__all__ = ["advice_lines"]
+
+
+def advice_lines(ranking: Any) -> list[str]:
+    """One line per student (the advice), then the deciding criterion, its rule and its track
+    record, then the rows where the CCH's own decision differs."""
+    crit = str(ranking.settings.get("criterion", "cch_score"))
+    lines = [f"advice for {student}: " + (f"use {teacher}" if teacher else "no teacher is predicted to help")
+             for student, teacher in ranking.recommendations.items()]
+    lines.append(f"decided by {crit}: helps when {RECOMMEND_BY.get(crit, '-')}")
+    lines.append(f"track record of {crit}: {track_statement(crit)}")
+    t = ranking.table[ranking.table["error"].isna()]
+    differ = t[t["advice"] != t["decision"]]
+    if crit != "cch_score" and len(differ):
+        lines.append("the paper's CCH decides otherwise for " + "; ".join(
+            f"{r.student} <- {r.teacher}: {r.decision} (advice: {r.advice})" for r in differ.itertuples(index=False)))
+    return lines

@@ -57,7 +57,7 @@ from criteria_eval import (  # noqa: E402
 OUT_MD = RESULTS / "criteria.md"
 SIGNALS_CSV = RESULTS / "criteria_signals.csv"
 TRACK = HERE.parent / "cchkit" / "criteria" / "track_record.json"
-CONSTANTS = {"always helps": 1.0, "always hurts": -1.0}
+CONSTANTS = {"always helps": 1.0, "always hurts": -1.0, "always inconclusive": 0.0}
 COMBO = "ridge combination (fitted per held-out bundle)"
 PRIMARY = ("class-align", "full")
 
@@ -196,21 +196,25 @@ def tuning_table(gains: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def track_record(pairs: pd.DataFrame, cols: list[str], lobo: dict[str, Any], rows: list[dict]) -> dict[str, Any]:
-    """The shipped default: the registered criterion with the best balanced score on all units,
-    its band fitted on all units, and the held-out figures of every criterion."""
+    """The shipped default: the registered criterion whose held-out decisions (band fitted on the
+    other bundles) score best, its band refitted on all units, and every criterion's held-out
+    figures (right sign, how often it committed on significant gains, abstention on null gains)."""
     from cchkit.criteria import list_criteria
 
     gain, sig = pairs["gain"].to_numpy(dtype=float), pairs["significant"].to_numpy(dtype=bool)
     registered = [c for c in cols if c in list_criteria()]
-    fits = {c: fit_band(pairs[c].to_numpy(dtype=float), gain, sig) for c in registered}
-    default = max(registered, key=lambda c: fits[c][1])
     held = leave_one_unit_out(pairs, registered)["held"]
-    per = {}
+    per, score = {}, {}
     for c in registered:
         q = decision_quality(held[c], gain, sig)
-        per[c] = {"band": [v if np.isfinite(v) else None for v in fits[c][0]], "held_out_sign_right": int(round(q["sign"] * q["n_sig"])),
-                  "held_out_significant": q["n_sig"], "held_out_abstain_null": q["abstain_null"],
-                  "held_out_null": q["n_null"]}
+        committed = int(((held[c] != "inconclusive") & sig).sum())
+        band = fit_band(pairs[c].to_numpy(dtype=float), gain, sig)[0]
+        per[c] = {"band": [v if np.isfinite(v) else None for v in band],
+                  "held_out_sign_right": int(round(q["sign"] * q["n_sig"])), "held_out_significant": q["n_sig"],
+                  "held_out_committed": committed, "held_out_abstain_null": q["abstain_null"],
+                  "held_out_null": q["n_null"], "held_out_balanced": q["balanced"]}
+        score[c] = q["balanced"]
+    default = max(registered, key=lambda c: score[c])
     nested = lobo["nested"]
     return {"study": "benchmarks/results/criteria.md", "date": now(), "method": PRIMARY[0], "regime": PRIMARY[1],
             "units": sorted(set(pairs["unit"])), "default": default, "criteria": per,

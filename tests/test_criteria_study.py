@@ -80,7 +80,7 @@ def record(tmp_path, monkeypatch):
         "criteria": {"teacher_accuracy": {"band": [-0.1, 0.2], "held_out_sign_right": 9, "held_out_significant": 12,
                                           "held_out_abstain_null": 0.75, "held_out_null": 40},
                      "cch_score": {"band": [None, 0.5], "held_out_sign_right": 2, "held_out_significant": 12,
-                                   "held_out_abstain_null": 0.1, "held_out_null": 40}}}))
+                                   "held_out_committed": 4, "held_out_abstain_null": 0.1, "held_out_null": 40}}}))
     monkeypatch.setattr(track_record, "TRACK_FILE", path)
     track_record.load_track_record.cache_clear()
     yield path
@@ -95,6 +95,8 @@ def test_advice_follows_the_study_band(record):
     # a missing bound is unbounded: cch never "hurts", helps above 0.5
     assert list(track_record.advice_decisions(t, "cch_score")) == ["inconclusive", "inconclusive", "helps"]
     assert track_record.default_criterion() == "teacher_accuracy"
+    assert "right sign on 2 of 12 significant class-align gains (17%) (it committed on 4: right on 50% of those)" \
+        in track_record.track_statement("cch_score")
     assert track_record.track_statement("teacher_accuracy").startswith(
         "right sign on 9 of 12 significant class-align gains (75%) across 3 held-out bundles; it answered "
         "'inconclusive' on 75% of 40 gains within noise")

@@ -88,8 +88,11 @@ def track_statement(criterion: str) -> str:
     h = record.held_out[criterion]
     n_sig, right = int(h["held_out_significant"]), int(h["held_out_sign_right"])
     share = f"{right / n_sig:.0%}" if n_sig else "n/a"
+    committed = h.get("held_out_committed")
+    spoke = (f" (it committed on {committed}: right on {right / committed:.0%} of those)"
+             if committed else " (it never committed on them)" if committed == 0 else "")
     null = h.get("held_out_abstain_null")
     tail = (f"; it answered 'inconclusive' on {null:.0%} of {int(h['held_out_null'])} gains within noise"
             if null is not None and math.isfinite(null) else "")
-    return (f"right sign on {right} of {n_sig} significant {record.method} gains ({share}) across "
+    return (f"right sign on {right} of {n_sig} significant {record.method} gains ({share}){spoke} across "
             f"{len(record.units)} held-out bundles{tail} (benchmarks/results/criteria.md, {record.date[:10]})")

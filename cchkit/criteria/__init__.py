@@ -82,6 +82,7 @@ def advice_rule(name: str) -> str:
     if record is None or name not in record.bands:
         return get_criterion(name).helps_when
     low, high = record.bands[name]
-    doc = (get_criterion(name).signal.__doc__ or "its signal").strip().splitlines()[0].rstrip(".")
-    return (f"{doc} is above {high:.4g} (hurts below {low:.4g}, inconclusive between; band fitted by the "
+    crit = get_criterion(name)
+    what = crit.signal_text or (crit.column if crit.higher_is_better else f"-{crit.column}")
+    return (f"{what} is above {high:.4g} (hurts below {low:.4g}, inconclusive between; band fitted by the "
             "criterion study)")

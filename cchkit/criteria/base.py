@@ -61,6 +61,8 @@ class Criterion(abc.ABC):
         Whether ``rank_teachers(criterion=...)`` may recommend by it.
     higher_is_better : bool
         Whether a larger value predicts a larger gain (teachers are ranked that way).
+    signal_text : str
+        What :meth:`signal` is, in words (for the rule a band makes of it).
     """
 
     name: ClassVar[str] = ""
@@ -69,6 +71,8 @@ class Criterion(abc.ABC):
     helps_when: ClassVar[str] = ""
     recommendable: ClassVar[bool] = True
     higher_is_better: ClassVar[bool] = True
+    #: what :meth:`signal` is, in words (default: the column, negated when lower is better)
+    signal_text: ClassVar[str] = ""
 
     @abc.abstractmethod
     def compute(self, inputs: CriterionInputs) -> dict[str, float]:

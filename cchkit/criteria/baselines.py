@@ -17,6 +17,8 @@ class TeacherLabelInformation(Criterion):
     r"""The teacher's label information against the student's:
     "helps" when :math:`I(H_T; Y) > I(H_S; Y)` (point rule). Column ``i_teacher_label``."""
 
+    signal_text = "I(H_T;Y) - I(H_S;Y)"
+
     column = "i_teacher_label"
     columns = ("i_teacher_label",)
     helps_when = "I(H_T; Y) > I(H_S; Y)"
@@ -37,6 +39,8 @@ class TeacherLabelInformation(Criterion):
 class SharedInformation(Criterion):
     r"""The first term of the CCH alone, :math:`I(H_T; H_S)`: "helps" when above its median
     over the student's candidates (it has no natural zero). Column ``i_teacher_student``."""
+
+    signal_text = "I(H_T;H_S) minus its median over the student's candidates"
 
     column = "i_teacher_student"
     columns = ("i_teacher_student",)
@@ -66,6 +70,8 @@ class MFHShare(Criterion):
 
     (co-information over the teacher's label information, clipped). "helps" when above 0.5.
     Column ``mfh_score``."""
+
+    signal_text = "the MFH share minus 0.5"
 
     column = "mfh_score"
     columns = ("mfh_score",)

@@ -23,6 +23,8 @@ class CCHScore(Criterion):
     "inconclusive". Columns ``cch_score``, ``cch_low``, ``cch_high``.
     """
 
+    signal_text = "the CCH score I(H_T;H_S) - I(H_S;Y)"
+
     column = "cch_score"
     columns = ("cch_score", "cch_low", "cch_high")
     helps_when = "the CCH score's interval is above 0 (decision 'helps'), after the paper"

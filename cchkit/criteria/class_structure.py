@@ -59,6 +59,8 @@ class NonTargetDivergence(Criterion):
     classes other than y (uniform :math:`\pi`). Lower predicts a larger gain. Column
     ``non_target_divergence``."""
 
+    signal_text = "minus the non-target divergence"
+
     column = "non_target_divergence"
     columns = ("non_target_divergence",)
     helps_when = "no threshold chosen yet: ranks only (lower divergence first)"
@@ -83,6 +85,8 @@ class ClassStructureAgreement(Criterion):
 
     the Pearson correlation of the off-diagonal entries of the two class-conditional predictive
     matrices. Higher predicts a larger gain. Column ``class_structure``."""
+
+    signal_text = "the class-structure agreement"
 
     column = "class_structure"
     columns = ("class_structure",)

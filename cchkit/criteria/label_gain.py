@@ -27,6 +27,8 @@ class LabelGain(Criterion):
     ``label_gain_low``, ``label_gain_high``.
     """
 
+    signal_text = "the label gain I(H_T;Y|H_S)"
+
     column = "label_gain"
     columns = ("label_gain", "label_gain_low", "label_gain_high")
     helps_when = "I(H_T; Y | H_S) = I([H_T, H_S]; Y) - I(H_S; Y) has its interval above 0"

@@ -34,6 +34,8 @@ class PIDUniqueInformation(Criterion):
     "helps" when :math:`U_T > 0` (point rule). Unlike :class:`~cchkit.criteria.label_gain.LabelGain`
     it holds no synergy. Column ``pid_unique``."""
 
+    signal_text = "the teacher's unique label information"
+
     column = "pid_unique"
     columns = ("pid_unique",)
     helps_when = "the teacher holds label information the student lacks (MMI unique information > 0)"

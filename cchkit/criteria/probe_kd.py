@@ -77,6 +77,8 @@ class ProbeDistillation(Criterion):
     small proxies rather than reading MI (see ../shared/reference/kd_prediction.md). Column
     ``probe_kd``."""
 
+    signal_text = "the linear probe's distillation gain"
+
     column = "probe_kd"
     columns = ("probe_kd",)
     helps_when = "a linear student gains accuracy from the teacher's class-mean soft targets (probe_kd > 0)"

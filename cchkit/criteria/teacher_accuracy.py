@@ -25,6 +25,8 @@ class TeacherAccuracy(Criterion):
     Columns ``teacher_accuracy_on_h``, ``student_accuracy_on_h``.
     """
 
+    signal_text = "the accuracy gap on H, teacher minus student"
+
     column = "teacher_accuracy_on_h"
     columns = ("teacher_accuracy_on_h", "student_accuracy_on_h")
     helps_when = "the teacher's held-out accuracy on H_T beats the student's on H_S"

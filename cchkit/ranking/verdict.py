@@ -16,13 +16,17 @@ def advice_lines(ranking: Any) -> list[str]:
     """One line per student (the advice), then the deciding criterion, its rule and its track
     record, then the rows where the CCH's own decision differs."""
     crit = str(ranking.settings.get("criterion", "cch_score"))
-    lines = [f"advice for {student}: " + (f"use {teacher}" if teacher else "no teacher is predicted to help")
-             for student, teacher in ranking.recommendations.items()]
+    ok = ranking.table[ranking.table["error"].isna() & (ranking.table["estimator"] == ranking.primary_estimator)]
+    lines = []
+    for student, teacher in ranking.recommendations.items():
+        each = ", ".join(f"{r.teacher}: {r.advice}" for r in ok[ok["student"] == student].itertuples(index=False))
+        lines.append(f"advice for {student}: " + (f"use {teacher}" if teacher else "no teacher is predicted to help")
+                     + (f" ({each})" if each else ""))
     lines.append(f"decided by {crit}: helps when {RECOMMEND_BY.get(crit, '-')}")
     lines.append(f"track record of {crit}: {track_statement(crit)}")
     t = ranking.table[ranking.table["error"].isna()]
     differ = t[t["advice"] != t["decision"]]
-    if crit != "cch_score" and len(differ):
-        lines.append("the paper's CCH decides otherwise for " + "; ".join(
+    if len(differ):
+        lines.append("the paper's CCH rule (its 95% interval against 0) decides otherwise for " + "; ".join(
             f"{r.student} <- {r.teacher}: {r.decision} (advice: {r.advice})" for r in differ.itertuples(index=False)))
     return lines

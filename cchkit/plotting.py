@@ -58,9 +58,9 @@ def plot_ranking(ranking, ax=None, *, estimator: str | None = None, student: str
         ax.errorbar(score[ok], y[ok], xerr=err[:, ok], fmt="none", ecolor="black", capsize=3, lw=1)
     ax.axvline(0, color="black", lw=0.8)
     _both_sides(ax, np.concatenate([score, lo, hi]), "x")
-    top = ax.get_ylim()[1]
-    ax.text(ax.get_xlim()[0], top, "  ← predicted to hurt", ha="left", va="bottom", fontsize=8, color="#a33")
-    ax.text(ax.get_xlim()[1], top, "predicted to help →  ", ha="right", va="bottom", fontsize=8, color="#3a3")
+    sides = dict(fontsize=8, transform=ax.transAxes, va="bottom")
+    ax.figure.text(0.0, 1.0, "  ← predicted to hurt", ha="left", color="#a33", **sides)
+    ax.figure.text(1.0, 1.0, "predicted to help →  ", ha="right", color="#3a3", **sides)
     ax.set_yticks(y, list(t["teacher"]))
     ax.set_xlabel("CCH score  I(H_T;H_S) − I(H_S;Y)  [nats]")
     ax.set_ylabel("teacher")
@@ -198,12 +198,14 @@ def _seed_gains(t: Any) -> list[list[float]]:
 
 
 def _quadrants(ax: Any) -> None:
-    """Name the four quadrants of criterion (x) against measured gain (y)."""
+    """Name the four quadrants of criterion (x) against measured gain (y), as figure texts placed
+    in the axes' corners (the axes' own texts stay the teachers' labels)."""
     style = dict(fontsize=7, color="#777", transform=ax.transAxes)
-    ax.text(0.99, 0.98, "predicted help, measured help", ha="right", va="top", **style)
-    ax.text(0.01, 0.98, "predicted hurt, measured help", ha="left", va="top", **style)
-    ax.text(0.99, 0.02, "predicted help, measured hurt", ha="right", va="bottom", **style)
-    ax.text(0.01, 0.02, "predicted hurt, measured hurt", ha="left", va="bottom", **style)
+    for x, y, ha, va, label in ((0.99, 0.98, "right", "top", "predicted help, measured help"),
+                                (0.01, 0.98, "left", "top", "predicted hurt, measured help"),
+                                (0.99, 0.02, "right", "bottom", "predicted help, measured hurt"),
+                                (0.01, 0.02, "left", "bottom", "predicted hurt, measured hurt")):
+        ax.figure.text(x, y, label, ha=ha, va=va, **style)
 
 
 def _curve_values(c: Any, key: str) -> np.ndarray:

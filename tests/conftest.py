@@ -71,3 +71,15 @@ def make_clean_noise_bundle() -> ModalityBundle:
 @pytest.fixture(scope="module")
 def clean_noise_bundle() -> ModalityBundle:
     return make_clean_noise_bundle()
+
+
+@pytest.fixture
+def paper_rule(tmp_path, monkeypatch):
+    """Rank without the criterion study's bands: each criterion advises by its own rule (the CCH:
+    its 95% interval against 0), as the tests of the rules and of known rankings need."""
+    from cchkit.criteria import track_record
+
+    monkeypatch.setattr(track_record, "TRACK_FILE", tmp_path / "no_track_record.json")
+    track_record.load_track_record.cache_clear()
+    yield
+    track_record.load_track_record.cache_clear()

@@ -28,6 +28,7 @@ def run(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
+@pytest.mark.usefixtures("paper_rule")
 def test_rank_table_on_npz(npz_bundle):
     res = run("rank", "--data", npz_bundle, "--student", "student", "--candidates", "shared,noise", "--n-bootstrap", 20)
     assert res.exit_code == 0, res.output

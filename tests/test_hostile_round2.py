@@ -263,6 +263,7 @@ def test_accuracy_intervals_stay_in_zero_one():
     assert m == pytest.approx(0.575) and lo == 0.0 and hi == 1.0
 
 
+@pytest.mark.usefixtures("paper_rule")
 def test_rows_with_too_few_pairs_predict_nothing_under_any_criterion():
     from cchkit.ranking.table import TOO_FEW_PAIRS, add_ranks
 

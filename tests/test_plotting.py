@@ -78,7 +78,7 @@ def make_distill_result(method="ucmkd", seed=0, epochs=5, start=0.5) -> DistillR
               "la": math.nan, "kd": math.nan, "train_accuracy": start + 0.05 * e,
               "test_accuracy": start + 0.04 * e + 0.01 * seed} for e in range(epochs)]
     return DistillResult(student="s", teacher="t", method=method, seed=seed, accuracy=curve[-1]["test_accuracy"],
-                         teacher_accuracy_on_h=0.9, curve=curve, seconds=0.1, params={})
+                         teacher_net_accuracy=0.9, curve=curve, seconds=0.1, params={})
 
 
 def _errorbar_containers(ax):
@@ -211,7 +211,7 @@ def test_plot_validation_points_errorbars_labels():
 
 def test_plot_validation_baseline_criterion_has_no_xerr():
     rep = make_report(["a", "b"], [0.05, -0.02], [0.3, -0.2])
-    ax = plotting.plot_validation(rep, criterion="teacher_accuracy")
+    ax = plotting.plot_validation(rep, criterion="teacher_accuracy_on_h")
     eb = _errorbar_containers(ax)
     assert not eb[0].has_xerr and ax.get_xlabel() == "teacher_accuracy_on_h"
     with pytest.raises(ValueError, match="criterion"):

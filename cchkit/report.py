@@ -63,13 +63,14 @@ def provenance(bundle: Any = None, *, settings: dict[str, Any] | None = None, co
     s = settings or {}
     torch = sys.modules.get("torch")
     keep = ("seeds", "epochs", "methods", "method", "train_size", "test_size", "estimators", "representation",
-            "variant", "dim", "n_bootstrap", "criterion", "random_state", "device", "budget")
+            "variant", "dim", "n_bootstrap", "criterion", "random_state", "budget")
     return {
         "cchkit": __version__, "command": command or "(Python API)",
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "data": getattr(bundle, "name", None) or s.get("data", ""),
         "data_sha256": bundle.digest() if bundle is not None else "(no bundle given)",
         **{k: s[k] for k in keep if k in s},
+        "device": s.get("device", "cpu"),  # a ranking on PCA or raw features computes on the CPU
         "python": platform.python_version(), "numpy": np.__version__,
         "torch": getattr(torch, "__version__", "(not loaded)"),
         "wall_time_s": None if seconds is None else round(float(seconds), 2),

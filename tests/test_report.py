@@ -68,7 +68,7 @@ def _parse_text(fragment: str) -> list[str]:
     return page.text
 
 
-PROVENANCE = ("cchkit", "command", "date", "data", "data_sha256", "python", "numpy", "torch", "wall_time_s")
+PROVENANCE = ("cchkit", "command", "date", "data", "data_sha256", "device", "python", "numpy", "torch", "wall_time_s")
 
 
 def _provenance(path: Path) -> dict[str, str]:

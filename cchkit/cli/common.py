@@ -45,7 +45,7 @@ QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars or log me
 NJobsOpt = typer.Option(1, "--n-jobs", help="Parallel workers for the estimate grid (joblib; -1 = all cores).")
 BackendOpt = typer.Option("loky", "--backend", help="Where the grid runs with --n-jobs: loky (local processes), dask or ray.")
 SchedulerOpt = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786), with --backend dask.")
-LogOpt = typer.Option(None, "--log", help="Record the run in an experiment tracker: 'mlflow' (local ./mlruns, or MLFLOW_TRACKING_URI; needs cchkit[mlflow]).")
+LogOpt = typer.Option(None, "--log", help="Record the run in an experiment tracker: 'mlflow' (local ./mlruns, or MLFLOW_TRACKING_URI; needs the optional extra 'mlflow', i.e. mlflow-skinny).")
 ReportOpt = typer.Option(None, "--report", help="Also write one self-contained HTML page (tables, plots, settings, data) to this file.")
 
 

@@ -13,6 +13,8 @@ read the registry; nothing else lists criteria. Importing this package registers
 
 from __future__ import annotations
 
+import math
+
 from .base import (
     DECISIONS,
     Criterion,
@@ -84,5 +86,9 @@ def advice_rule(name: str) -> str:
     low, high = record.bands[name]
     crit = get_criterion(name)
     what = crit.signal_text or (crit.column if crit.higher_is_better else f"-{crit.column}")
-    return (f"{what} is above {high:.4g} (hurts below {low:.4g}, inconclusive between; band fitted by the "
-            "criterion study)")
+    helps = f"{what} is above {high:.4g}" if math.isfinite(high) else f"never ({what} has no upper cut)"
+    if math.isfinite(low):
+        rest = f"hurts below {low:.4g}, inconclusive between"
+    else:
+        rest = "it never advises 'hurts'; inconclusive below"
+    return f"{helps} ({rest}; band fitted by the criterion study)"

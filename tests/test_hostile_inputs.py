@@ -713,3 +713,20 @@ def test_per_modality_labels_that_are_not_vectors_are_refused(tmp_path):
     """Found by the fuzz test: a (0, 0) '<modality>__label' crashed np.concatenate (exit 1)."""
     path = npz(tmp_path, "m.npz", a=A, b=B, label=Y, b__label=np.zeros((len(Y), 2)))
     assert_user_error(run("info", "-d", path), "labels of 'b' must be a vector with one label per sample, got shape")
+
+
+@pytest.mark.slow
+def test_validate_on_a_dask_local_cluster_gives_the_local_json(good):
+    """Issue #26, item 6: the distillation runs of validate go out on the ranking's backends; the
+    seeds are sent in chunks, each chunk's students train as one stack on a worker, and the report
+    is the local one."""
+    distributed = pytest.importorskip("distributed")
+    kw = dict(seeds=2, epochs=2, rank_params={"n_bootstrap": 10}, random_state=5, progress=False)
+    local = cchkit.validate(good, "a", ["b", "c"], **kw)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        on_dask = cchkit.validate(good, "a", ["b", "c"], n_jobs=2, backend="dask", scheduler=cluster.scheduler_address,
+                                  **kw)
+    assert on_dask.to_json() == local.to_json()
+    with pytest.raises(cchkit.InputError, match="unknown backend 'spark'"):
+        cchkit.validate(good, "a", ["b"], backend="spark", **kw)

@@ -47,6 +47,7 @@ def validate(
     result = run_validation(
         bundle, student, cands, methods=methods, seeds=seeds, epochs=epochs, rank_params=rank_params,
         random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet), n_jobs=run.n_jobs,
+        backend=run.backend, scheduler=run.scheduler,
         train_size=train_size, tune=tune, budget=budget, max_seeds=max_seeds,
     )
     if run.fmt == "json":

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._backends import check_backend, run_chunked
 from .._parallel import effective_n_jobs
 from .._params import BOOL, NONE, Integral, Interval, Real, check_params, validate_params
 from .._random import RandomState, as_generator
@@ -241,6 +242,8 @@ def validate(
     budget: float | None = None,
     max_seeds: int = 20,
     log: str | None = None,
+    backend: str = "loky",
+    scheduler: str | None = None,
     **distill_params: Any,
 ) -> ValidationReport:
     """Distil each candidate teacher into ``student`` and compare the gains with the ranking.
@@ -296,6 +299,14 @@ def validate(
         The most seeds a budget may reach.
     log : {"mlflow"} or None
         Also record the validation in that experiment tracker (:func:`cchkit.runlog.log_result`).
+    backend : {"loky", "dask", "ray"}, default "loky"
+        Where the distillation runs go (and the ranking's grid, unless ``rank_params`` names its
+        own): ``loky`` keeps them in this process (stacks on every core's threads, other methods
+        on ``n_jobs`` processes); ``dask`` / ``ray`` send the seeds out in chunks (each chunk's
+        students train as one stack on a worker). A student's result does not depend on the
+        stack it trains in, so the report is the same as the local one.
+    scheduler : str or None
+        A Dask scheduler address, with ``backend="dask"`` (default: the running client).
     **distill_params
         Passed to :func:`~cchkit.distill.distill` (``batch_size``, ``lambda1``, ``inner_lr``...).
 
@@ -305,16 +316,20 @@ def validate(
     """
     t0 = time.perf_counter()
     check_log(log)
+    check_backend(backend, scheduler)
     bundle = load_bundle(bundle)
     candidates, methods = _checked_plan(bundle, student, candidates, methods, distill_params)
     kd_methods = [m for m in methods if m != "none"]
     pool, n_first = _seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
     n_jobs = effective_n_jobs(n_jobs)
+    if ranking is None and backend != "loky":
+        rank_params = {"backend": backend, "scheduler": scheduler, **(rank_params or {})}
     if ranking is None:
         ranking = _ranking_or_none(bundle, student, candidates, random_state, device, progress, n_jobs, rank_params)
     rtab = _ranking_table(ranking, student)
     ctx = _Measure(bundle, student, candidates, methods, rtab, dict(epochs=epochs, device=device, tune=tune,
-                   distill_params=distill_params, n_jobs=n_jobs, progress=progress), distill_params)
+                   distill_params=distill_params, n_jobs=n_jobs, progress=progress), distill_params,
+                   backend=backend, scheduler=scheduler)
     seed_list, runs_df, stop = _seeds_until_separated(ctx, pool, n_first, budget, t0)
     table, base = ctx.table(seed_list, runs_df)
     _warn_if_probe_wins(base)
@@ -348,11 +363,28 @@ class _Measure:
     rtab: pd.DataFrame
     run_kw: dict[str, Any]
     distill_params: Mapping[str, Any]
+    backend: str = "loky"
+    scheduler: str | None = None
 
     def runs(self, seeds: list[int]) -> pd.DataFrame:
-        runs = _all_runs(self.bundle, self.student, self.teachers, seeds, self.methods, **self.run_kw)
+        if self.backend == "loky":
+            runs = _all_runs(self.bundle, self.student, self.teachers, seeds, self.methods, **self.run_kw)
+        else:
+            runs = self._distributed(seeds)
         _refuse_if_all_runs_failed(runs)
         return runs
+
+    def _distributed(self, seeds: list[int]) -> pd.DataFrame:
+        """The runs of ``seeds`` sent out in chunks on the backend, in the local run's row order
+        (seed by seed), so that every mean and interval sums in the same order."""
+        kw = {**self.run_kw, "n_jobs": 1, "progress": False}
+        shared = (self.bundle, self.student, self.teachers, self.methods, kw)
+        rows = run_chunked(_runs_of_seeds, [int(s) for s in seeds], shared, n_jobs=max(1, self.run_kw["n_jobs"]),
+                           backend=self.backend, scheduler=self.scheduler)
+        runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
+        position = {int(s): i for i, s in enumerate(seeds)}
+        order = sorted(range(len(runs)), key=lambda i: position[int(runs["seed"].iloc[i])])
+        return runs.iloc[order].reset_index(drop=True)
 
     def table(self, seeds: list[int], runs: pd.DataFrame) -> tuple[pd.DataFrame, Baseline]:
         base = _baseline(self.bundle, self.student, seeds, runs, self.distill_params)
@@ -365,6 +397,12 @@ class _Measure:
             rows += [_gain_row(self.student, teacher, m, tr, rinfo, len(seeds), base)
                      for m in self.methods if m != "none"]
         return pd.DataFrame(rows, columns=report_columns()), base
+
+
+def _runs_of_seeds(seeds: list[int], shared: tuple) -> list[dict[str, Any]]:
+    """One backend task: the runs of a chunk of seeds (their students as one stack)."""
+    bundle, student, teachers, methods, kw = shared
+    return _all_runs(bundle, student, teachers, seeds, methods, **kw).to_dict("records")
 
 
 def _seed_pool(seeds: int | Sequence[int], random_state: RandomState, max_seeds: int) -> tuple[list[int], int]:

@@ -65,7 +65,8 @@ def test_anndata_modalities_are_x_and_obsm(tmp_path):
 
 @pytest.mark.slow
 def test_validate_stores_its_verdict_and_plots(mdata):
-    cchkit.tl.validate(mdata, student="rna", label_key="cell_type", seeds=3, epochs=3, progress=False, tune=False)
+    cchkit.tl.validate(mdata, student="rna", label_key="cell_type", seeds=3, epochs=3, progress=False, tune=False,
+                       rank_params={"n_bootstrap": 10})
     table, summary = cchkit.tl.stored(mdata, "validation")
     assert list(summary)[0] == "verdict" and summary["verdict"]["outcome"] in ("held", "did not hold", "not confirmed")
     assert set(table["teacher"]) == {"atac"}

@@ -195,7 +195,7 @@ def tuning_table(gains: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def track_record(pairs: pd.DataFrame, cols: list[str], lobo: dict[str, Any], rows: list[dict]) -> dict[str, Any]:
+def track_record(pairs: pd.DataFrame, cols: list[str], lobo: dict[str, Any]) -> dict[str, Any]:
     """The shipped default: the registered criterion whose held-out decisions (band fitted on the
     other bundles) score best, its band refitted on all units, and every criterion's held-out
     figures (right sign, how often it committed on significant gains, abstention on null gains)."""
@@ -203,7 +203,7 @@ def track_record(pairs: pd.DataFrame, cols: list[str], lobo: dict[str, Any], row
 
     gain, sig = pairs["gain"].to_numpy(dtype=float), pairs["significant"].to_numpy(dtype=bool)
     registered = [c for c in cols if c in list_criteria()]
-    held = leave_one_unit_out(pairs, registered)["held"]
+    held = lobo["held"]  # the headline's leave-one-out, every registered criterion among its signals
     per, score = {}, {}
     for c in registered:
         q = decision_quality(held[c], gain, sig)
@@ -247,7 +247,7 @@ def report(gains: pd.DataFrame, sig: pd.DataFrame, rng: np.random.Generator) -> 
         text += md_table([{k: (f"({v[0]:+.4g}, {v[1]:+.4g})" if k == "band" else v) for k, v in r.items()}
                           for r in lobo["chosen"]])
         if (method, regime) == PRIMARY:
-            record = track_record(pairs, cols, lobo, rows)
+            record = track_record(pairs, cols, lobo)
     return text, record
 
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .bundle import ModalityBundle
+from .datasets import in_memory_kind, load_bundle
 from .exceptions import InputError
 
 __all__ = ["rank_teachers", "validate", "bundle_of", "stored"]
@@ -27,11 +28,8 @@ __all__ = ["rank_teachers", "validate", "bundle_of", "stored"]
 def bundle_of(data: Any, label_key: str) -> ModalityBundle:
     """The bundle of an AnnData (modalities ``X`` and every ``obsm`` key) or a MuData (one per
     ``mod``), labels from the ``obs`` column ``label_key``."""
-    kind = {c.__module__.split(".")[0] + "." + c.__name__ for c in type(data).__mro__}
-    if "mudata.MuData" in kind:
-        return ModalityBundle.from_mudata(data, label=label_key)
-    if "anndata.AnnData" in kind:
-        return ModalityBundle.from_anndata(data, label=label_key)
+    if in_memory_kind(data) in ("mudata", "anndata"):
+        return load_bundle(data, label=label_key)
     raise InputError(f"cchkit.tl works on an AnnData or a MuData, got a {type(data).__name__}; for other data use "
                      "cchkit.rank_teachers / cchkit.validate.")
 

@@ -57,7 +57,7 @@ def test_anndata_modalities_are_x_and_obsm(tmp_path):
     assert list(cchkit.tl.stored(copy, "ranking")[0]["teacher"]) == ["atac"]
     with pytest.raises(cchkit.InputError, match="no cchkit validation in .uns"):
         cchkit.pl.validation(copy)
-    with pytest.raises(cchkit.BundleError, match="adata.obs has no column 'nope'"):
+    with pytest.raises(cchkit.InputError, match="adata.obs has no label column 'nope'"):
         cchkit.tl.rank_teachers(adata, student="X", label_key="nope")
     with pytest.raises(cchkit.InputError, match="cchkit.tl works on an AnnData or a MuData"):
         cchkit.tl.rank_teachers(pd.DataFrame({"a": [1]}), student="X")

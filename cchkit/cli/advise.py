@@ -38,24 +38,16 @@ def advise(
     else:
         text = _advice_text(result)
     html = None
-    if run.report is not None:  # the validation's page, which opens with the verdict
+    if run.report is not None or run.log:  # rendered before anything is written (and logged with --log)
         from ..datasets import load_bundle
         from ..report import validation_report
 
         html = validation_report(result.validation, load_bundle(data), command=c.command_line())
     c.write_outputs(text, run.out, html, run.report)
-    c.log_run(run, result, lambda: html if html is not None else _page(result, data))
+    c.log_run(run, result, html)
 
 
 def _advice_text(result) -> str:  # noqa: ANN001
     from .validate import _validation_text
 
     return "\n".join([f"advice: {result.text}", "", "the measurement behind it:", _validation_text(result.validation)])
-
-
-
-def _page(result, data: str) -> str:  # noqa: ANN001
-    from ..datasets import load_bundle
-    from ..report import validation_report
-
-    return validation_report(result.validation, load_bundle(data), command=c.command_line())

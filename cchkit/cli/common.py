@@ -121,14 +121,13 @@ def _retype(name: str, values: dict[str, Any], params: list[inspect.Parameter]) 
     return " ".join(parts)
 
 
-def log_run(run: RunOptions, result: Any, html_of: Any) -> None:
-    """With ``--log``, record ``result`` (and its HTML page, rendered by ``html_of()`` when no
-    ``--report`` made one) in the tracker, and say where on stderr."""
+def log_run(run: RunOptions, result: Any, html: str | None) -> None:
+    """With ``--log``, record ``result`` and its HTML page in the tracker, and say where on stderr."""
     if not run.log:
         return
     from ..runlog import log_result
 
-    run_id = log_result(result, to=run.log, html=html_of(), command=command_line())
+    run_id = log_result(result, to=run.log, html=html, command=command_line())
     typer.echo(f"logged to MLflow run {run_id}", err=True)
 
 

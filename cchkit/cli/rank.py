@@ -57,13 +57,13 @@ def rank(
     else:
         text = _ranking_text(ranking)
     html = None
-    if run.report is not None:  # rendered before anything is written: a failure leaves no file changed
+    if run.report is not None or run.log:  # rendered before anything is written (and logged with --log)
         from ..datasets import load_bundle
         from ..report import ranking_report
 
         html = ranking_report(ranking, load_bundle(data), command=c.command_line())
     c.write_outputs(text, run.out, html, run.report)
-    c.log_run(run, ranking, lambda: html if html is not None else _page(ranking, data))
+    c.log_run(run, ranking, html)
 
 
 def _ranking_text(ranking) -> str:  # noqa: ANN001
@@ -110,10 +110,3 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
     lines += advice_lines(ranking)
     lines.append(f"({ranking.seconds:.1f} s)")
     return "\n".join(lines)
-
-
-def _page(ranking, data: str) -> str:  # noqa: ANN001
-    from ..datasets import load_bundle
-    from ..report import ranking_report
-
-    return ranking_report(ranking, load_bundle(data), command=c.command_line())

@@ -57,12 +57,12 @@ def validate(
     else:
         text = _validation_text(result)
     html = None
-    if run.report is not None:  # rendered before anything is written
+    if run.report is not None or run.log:  # rendered before anything is written (and logged with --log)
         from ..report import validation_report
 
         html = validation_report(result, bundle, command=c.command_line())
     c.write_outputs(text, run.out, html, run.report)
-    c.log_run(run, result, lambda: html if html is not None else _page(result, data))
+    c.log_run(run, result, html)
 
 
 def _validation_text(report) -> str:  # noqa: ANN001
@@ -112,10 +112,3 @@ def _baseline_line(base) -> str:  # noqa: ANN001
     over = "the linear probe" if base["kind"] == "probe" else "the no-KD MLP student"
     return (f"gain = accuracy with KD - accuracy of {over} (the stronger baseline), paired by seed; "
             f"no-KD MLP {mlp}, linear probe (tuned logistic regression) {probe}")
-
-
-def _page(result, data: str) -> str:  # noqa: ANN001
-    from ..datasets import load_bundle
-    from ..report import validation_report
-
-    return validation_report(result, load_bundle(data), command=c.command_line())

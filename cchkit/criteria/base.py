@@ -78,11 +78,12 @@ class Criterion(abc.ABC):
     def compute(self, inputs: CriterionInputs) -> dict[str, float]:
         """The values of :attr:`columns` for one ranking row."""
 
-    @abc.abstractmethod
     def decide(self, table: pd.DataFrame) -> pd.Series:
         """One decision per row of ``table`` (a ranking table, or validate's table): a Series
         of ``"helps"`` / ``"hurts"`` / ``"inconclusive"`` aligned with ``table``, by the
-        criterion's own (published or natural) rule."""
+        criterion's own (published or natural) rule. Default: the point rule "helps" when
+        :meth:`signal` is above 0 (override it for a rule with an interval, or none)."""
+        return pd.Series(decide_by_threshold(self.signal(table), 0.0), index=table.index)
 
     def signal(self, table: pd.DataFrame) -> pd.Series:
         """The quantity a calibrated band decides on, oriented so that higher predicts a larger

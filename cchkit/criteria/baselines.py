@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..cch import mfh_share
-from .base import Criterion, CriterionInputs, decide_by_threshold
+from .base import Criterion, CriterionInputs
 from .registry import register_criterion
 
 __all__ = ["TeacherLabelInformation", "SharedInformation", "MFHShare"]
@@ -27,9 +27,6 @@ class TeacherLabelInformation(Criterion):
     def compute(self, inputs: CriterionInputs) -> dict[str, float]:
         return {"i_teacher_label": inputs.i_teacher_label.value}
 
-    def decide(self, table: pd.DataFrame) -> pd.Series:
-        return pd.Series(decide_by_threshold(self.signal(table), 0.0), index=table.index)
-
     def signal(self, table: pd.DataFrame) -> pd.Series:
         """I(H_T; Y) - I(H_S; Y)."""
         return table["i_teacher_label"].astype(float) - table["i_student_label"].astype(float)
@@ -49,9 +46,6 @@ class SharedInformation(Criterion):
 
     def compute(self, inputs: CriterionInputs) -> dict[str, float]:
         return {"i_teacher_student": inputs.i_teacher_student.value}
-
-    def decide(self, table: pd.DataFrame) -> pd.Series:
-        return pd.Series(decide_by_threshold(self.signal(table), 0.0), index=table.index)
 
     def signal(self, table: pd.DataFrame) -> pd.Series:
         """I(H_T; H_S) minus its median over the student's candidates."""
@@ -81,9 +75,6 @@ class MFHShare(Criterion):
     def compute(self, inputs: CriterionInputs) -> dict[str, float]:
         return {"mfh_score": mfh_share(inputs.i_teacher_label.value, inputs.i_student_label.value,
                                        inputs.i_joint_label.value)}
-
-    def decide(self, table: pd.DataFrame) -> pd.Series:
-        return pd.Series(decide_by_threshold(self.signal(table), 0.0), index=table.index)
 
     def signal(self, table: pd.DataFrame) -> pd.Series:
         """The MFH share minus 0.5."""

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
-
-from .base import Criterion, CriterionInputs, decide_by_threshold
+from .base import Criterion, CriterionInputs
 from .registry import register_criterion
 
 __all__ = ["PIDUniqueInformation", "mmi_unique"]
@@ -43,6 +41,3 @@ class PIDUniqueInformation(Criterion):
 
     def compute(self, inputs: CriterionInputs) -> dict[str, float]:
         return {"pid_unique": mmi_unique(inputs.i_teacher_label.value, inputs.i_student_label.value)}
-
-    def decide(self, table: pd.DataFrame) -> pd.Series:
-        return pd.Series(decide_by_threshold(self.signal(table), 0.0), index=table.index)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
-from .base import Criterion, CriterionInputs, decide_by_threshold
+from .base import Criterion, CriterionInputs
 from .registry import register_criterion
 
 __all__ = ["ProbeDistillation", "probe_distillation_gain", "soft_target_logreg"]
@@ -89,6 +88,3 @@ class ProbeDistillation(Criterion):
             return {"probe_kd": math.nan}
         return {"probe_kd": probe_distillation_gain(inputs.student_h, inputs.student_labels,
                                                     inputs.teacher_class_probs, random_state=inputs.random_state)}
-
-    def decide(self, table: pd.DataFrame) -> pd.Series:
-        return pd.Series(decide_by_threshold(self.signal(table), 0.0), index=table.index)

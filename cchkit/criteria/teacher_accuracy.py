@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .base import Criterion, CriterionInputs, decide_by_threshold
+from .base import Criterion, CriterionInputs
 from .registry import register_criterion
 
 __all__ = ["TeacherAccuracy"]
@@ -33,9 +33,6 @@ class TeacherAccuracy(Criterion):
 
     def compute(self, inputs: CriterionInputs) -> dict[str, float]:
         return {"teacher_accuracy_on_h": inputs.teacher_accuracy_on_h, "student_accuracy_on_h": inputs.student_accuracy_on_h}
-
-    def decide(self, table: pd.DataFrame) -> pd.Series:
-        return pd.Series(decide_by_threshold(self.signal(table), 0.0), index=table.index)
 
     def signal(self, table: pd.DataFrame) -> pd.Series:
         """The accuracy gap, teacher minus student."""

@@ -16,7 +16,7 @@ from typing import Any
 from ..bundle import ModalityBundle
 from ..exceptions import BundleFormatError, InputError
 
-__all__ = ["list", "load", "load_bundle", "data_dir", "DEFAULT_DATASET"]
+__all__ = ["list", "load", "load_bundle", "in_memory_kind", "data_dir", "DEFAULT_DATASET"]
 
 #: The bundle `cchkit rank` uses when no ``--data`` is given.
 DEFAULT_DATASET = "digits-avt"
@@ -64,7 +64,7 @@ def load_bundle(path_or_name: Any, *, label: str = "label") -> ModalityBundle:
     """
     if isinstance(path_or_name, ModalityBundle):
         return path_or_name
-    kind = _in_memory_kind(path_or_name)
+    kind = in_memory_kind(path_or_name)
     if kind:
         return _from_memory(path_or_name, kind, label)
     if not isinstance(path_or_name, (str, os.PathLike)):
@@ -80,7 +80,7 @@ def load_bundle(path_or_name: Any, *, label: str = "label") -> ModalityBundle:
     )
 
 
-def _in_memory_kind(obj: Any) -> str:
+def in_memory_kind(obj: Any) -> str:
     """``"dataframe"``, ``"mudata"``, ``"anndata"`` or ``""``, by type name (no import needed)."""
     names = {c.__module__.split(".")[0] + "." + c.__name__ for c in type(obj).__mro__}
     if "pandas.DataFrame" in names:

@@ -14,7 +14,7 @@ For each of the n = 1,560 rows (60 per letter, rows in seeded random order):
   digits-avt speakers: 7 English accents x 17 variants, rate, pitch) over a quieter background
   talker saying another letter, with padding, white noise and gain; 56 MFCC/pitch statistics.
   Its confusions follow sound: the "E-set" b c d e g p t v z rhymes, m/n, a/j/k.
-* glyph: the letter drawn in a random font (40 faces: DejaVu, Liberation, URW base35), random
+* glyph: the letter drawn in a random font (70 faces of DejaVu, Liberation and URW base35), random
   case, size, rotation and offset, blurred and noised, averaged to 12x12 grey pixels. Its
   confusions follow shape: o/q/c, i/l/j, u/v, and lower vs upper case.
 * phonemes: espeak-ng's own phoneme transcription of the letter name in the row's accent

@@ -16,7 +16,7 @@ and unlike anything in the surface form (unlike digits-avt or mfeat, where a cla
 
 * speech: the word spoken by espeak-ng with a random speaker over a background talker saying a
   word of another category, with noise (the digits-avt recipe): 56 MFCC/pitch statistics.
-* print: the word rendered in a random font (40 faces), size, rotation and offset, blurred and
+* print: the word rendered in a random font (70 faces), size, rotation and offset, blurred and
   noised, averaged to 8x32 grey pixels.
 * typed: the word with typos, embedded by character 1-3-gram TF-IDF + SVD (48 dims).
 """

@@ -12,7 +12,7 @@ import cchkit
 from cchkit.advice import measured_choice
 from cchkit.cli import app
 
-FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8, hidden=16)
+FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8)
 
 
 @pytest.fixture(scope="module")

@@ -99,3 +99,27 @@ def test_distill_leaves_the_global_generator_alone(bundle):
     torch.manual_seed(42)
     distill(bundle, "s", "t", method="class-align", lambda_fa=0.5, random_state=0, progress=False, **FAST)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_two_layer_member_equals_its_single_training(bundle):
+    """Depth is searched too: a (12, 10) student in a stack is the one ``distill`` trains."""
+    kw = {**FAST, "hidden": (12, 10)}
+    p = prepare_seed(bundle, "s", ["t"], 2, paired=False, device="cpu", epochs=kw["epochs"], batch_size=16,
+                     feat_dim=8, hidden=(12, 10))
+    settings = StackSettings(n_classes=3, hidden=(12, 10), feat_dim=8, epochs=kw["epochs"], min_steps=0, batch_size=16)
+    res = train_stack([_member(p, "none"), _member(p, "class", kd_weight=1.0)], [p.data], settings)
+    for method, r in zip(("none", "class-align"), res):
+        one = distill(bundle, "s", "t", method=method, random_state=2, device="cpu", progress=False, **kw)
+        assert r.accuracy == pytest.approx(one.accuracy, abs=1e-6), method
+
+
+def test_dropout_is_the_members_own_whatever_its_stack(bundle):
+    p = prepare_seed(bundle, "s", ["t"], 6, paired=False, device="cpu", epochs=4, batch_size=16, feat_dim=8, hidden=12)
+    settings = StackSettings(n_classes=3, hidden=(12, 10), feat_dim=8, epochs=4, min_steps=0, batch_size=16)
+    plain = train_stack([_member(p, "none")], [p.data], settings)[0]
+    alone = train_stack([_member(p, "none", dropout=0.5)], [p.data], settings)[0]
+    crowd = train_stack([_member(p, "none"), _member(p, "class", kd_weight=1.0, dropout=0.2),
+                         _member(p, "none", dropout=0.5)], [p.data], settings)
+    assert crowd[2] == alone  # its draws come from its batch seed, not from the stack
+    assert crowd[0] == plain  # a rate of 0 is exactly no dropout
+    assert alone != plain  # and a rate above 0 changes the training

@@ -20,7 +20,7 @@ from cchkit.exceptions import InputError
 from cchkit.validation import ValidationReport, validate
 from cchkit.validation.validate import REPORT_COLUMNS, criterion_stats, t_interval
 
-FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8, hidden=16)
+FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8)
 
 
 @pytest.fixture(scope="module")
@@ -241,10 +241,15 @@ def test_validate_reports_the_probe_and_measures_gains_over_it(bundle, caplog):
 
 # ---------------------------------------------------------------------- tuned, stacked students (#25, #26)
 def test_search_spaces_are_of_one_size_and_never_switch_kd_off():
-    from cchkit.validation.stacked import KD_GRID, STUDENT_GRID
+    from cchkit.validation.stacked import KD_GRID, STUDENT_GRID, StudentSetting
 
     assert len(STUDENT_GRID) == len(KD_GRID) == 6
-    assert all(w > 0 for w, _ in KD_GRID) and (1e-2, 0.0) in STUDENT_GRID
+    assert all(w > 0 for w, _ in KD_GRID) and STUDENT_GRID[0] == StudentSetting()  # the distiller's defaults
+    # the student's search covers every knob item 0 of #25 names: rate, decay, width, depth, dropout
+    assert {s.lr for s in STUDENT_GRID} == {3e-3, 1e-2, 3e-2}
+    assert {s.weight_decay for s in STUDENT_GRID} == {0.0, 1e-3}
+    assert {s.hidden for s in STUDENT_GRID} == {(64,), (128,), (128, 64)}
+    assert {s.dropout for s in STUDENT_GRID} == {0.0, 0.2}
 
 
 def test_untuned_stacked_runs_equal_single_distill_runs(bundle):
@@ -258,20 +263,55 @@ def test_untuned_stacked_runs_equal_single_distill_runs(bundle):
         assert r.teacher_net_accuracy == pytest.approx(one.teacher_net_accuracy, abs=1e-6)
 
 
-def test_tuned_students_pick_their_settings_on_validation(bundle):
-    from cchkit.validation.stacked import KD_GRID, STUDENT_GRID
+def test_pick_takes_the_best_mean_validation_accuracy_over_seeds():
+    from cchkit.distill.batched import MemberResult
+    from cchkit.validation.stacked import STUDENT_GRID, pick_best
 
-    rep = validate(bundle, "s", ["clean"], methods=("class-align",), seeds=[4, 9], ranking=_ranking(),
+    a, b = STUDENT_GRID[0], STUDENT_GRID[1]
+    # b wins seed 1 by far, a wins seeds 2 and 3 narrowly: means a 0.70, b 0.6667
+    val = {(1, a): 0.50, (1, b): 0.90, (2, a): 0.80, (2, b): 0.55, (3, a): 0.80, (3, b): 0.55}
+    jobs = [SimpleNamespace(seed=seed, setting=st) for seed, st in val]
+    res = [MemberResult(accuracy=0.0, val_accuracy=v, best_epoch=1) for v in val.values()]
+    assert pick_best(jobs, res, key=lambda j: None, variant=lambda j: j.setting) == {None: a}
+    tie = [MemberResult(accuracy=0.0, val_accuracy=0.5, best_epoch=1)] * len(jobs)
+    assert pick_best(list(reversed(jobs)), tie, key=lambda j: None, variant=lambda j: j.setting) == {None: b}
+
+
+def test_tuned_settings_are_chosen_on_the_first_seeds_and_kept(bundle):
+    from cchkit.validation.stacked import KD_GRID, STUDENT_GRID, TUNE_SEEDS
+
+    seeds = [4, 9, 2, 7]
+    assert TUNE_SEEDS == 3
+    rep = validate(bundle, "s", ["clean"], methods=("class-align",), seeds=seeds, ranking=_ranking(),
                    progress=False, **FAST)
-    runs = rep.runs
-    none = runs[runs["method"] == "none"]
-    kd = runs[runs["method"] == "class-align"]
-    assert set(zip(none["lr"], none["weight_decay"])) <= set(STUDENT_GRID)
+    runs, tuned = rep.runs, rep.summary["tuned"]
+    assert tuned["chosen_on_seeds"] == seeds[:TUNE_SEEDS]
+    none, kd = runs[runs["method"] == "none"], runs[runs["method"] == "class-align"]
+    student = {(r.lr, r.weight_decay, r.hidden, r.dropout) for r in none.itertuples()}
+    assert len(student) == 1 and student <= {(s.lr, s.weight_decay, s.label, s.dropout) for s in STUDENT_GRID}
+    assert {(r.lr, r.weight_decay, r.hidden, r.dropout) for r in kd.itertuples()} == student
+    assert len(set(zip(kd["kd_weight"], kd["temperature"]))) == 1
     assert set(zip(kd["kd_weight"], kd["temperature"])) <= set(KD_GRID)
-    # a KD student starts from its seed's chosen no-KD setting
-    for seed in (4, 9):
-        n, k = none[none.seed == seed].iloc[0], kd[kd.seed == seed].iloc[0]
-        assert (n.lr, n.weight_decay) == (k.lr, k.weight_decay)
+    # the tuning seeds' runs do not depend on the seeds that follow them
+    head = validate(bundle, "s", ["clean"], methods=("class-align",), seeds=seeds[:TUNE_SEEDS], ranking=_ranking(),
+                    progress=False, **FAST).runs
+    cols = ["teacher", "method", "seed", "accuracy", "val_accuracy", "lr", "hidden", "kd_weight", "temperature"]
+    pd.testing.assert_frame_equal(runs[runs.seed.isin(seeds[:TUNE_SEEDS])][cols].reset_index(drop=True),
+                                  head[cols].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("setting", [{"lr": 0.1}, {"hidden": 32}, {"lambda1": 2.0}, {"temperature": 3.0}])
+def test_a_tuned_setting_passed_with_tune_is_refused(bundle, setting):
+    with pytest.raises(InputError, match=f"validate tunes {next(iter(setting))} itself.*tune=False"):
+        validate(bundle, "s", ["clean"], methods=("class-align",), seeds=2, ranking=_ranking(), progress=False,
+                 **FAST, **setting)
+    # and used when tuning is off
+    rep = validate(bundle, "s", ["clean"], methods=("class-align",), seeds=2, ranking=_ranking(), progress=False,
+                   tune=False, **FAST, **setting)
+    key, value = next(iter(setting.items()))
+    column = {"lambda1": "kd_weight"}.get(key, key)
+    runs = rep.runs[rep.runs["method"] == ("class-align" if key in ("lambda1", "temperature") else "none")]
+    assert set(runs[column]) == {str(value) if key == "hidden" else value}
 
 
 # ---------------------------------------------------------------------- the verdict (#25)

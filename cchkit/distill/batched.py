@@ -12,7 +12,11 @@ the hyper-parameter grid that tunes them, costs little more than one training.
 Each member follows :func:`~cchkit.distill.distill` exactly: the same initialisation
 (``build_net`` with the member's seed), mini-batches (a seeded permutation per epoch), SGD with
 momentum, linear warm-up then cosine decay to ``lr * 1e-3``, gradient-norm clipping, and the
-weights of the epoch with the best validation accuracy (the earliest on ties). Losses, per member
+weights of the epoch with the best validation accuracy (the earliest on ties). A member with
+``dropout`` p > 0 drops each hidden unit of a training row with probability p (inverted dropout,
+after every hidden ReLU); the uniform draws come from the member's batch seed, so the members of
+one seed (its no-KD and KD students) see the same draws, and a member's draws do not depend on
+the stack it trains in. Losses, per member
 ``m`` with student logits ``s`` on its mini-batch :math:`B_m`:
 
 .. math::
@@ -77,6 +81,7 @@ class Member:
     temperature: float = 4.0
     targets: torch.Tensor | None = None
     pair_mask: torch.Tensor | None = None
+    dropout: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -119,8 +124,10 @@ def _stacked_init(members: Sequence[Member], in_dim: int, s: StackSettings, dev:
     return [torch.stack([ps[i] for ps in per]).to(dev).requires_grad_(True) for i in range(len(per[0]))]
 
 
-def _forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """Logits (M, b, C) of the stacked MLPs ``Linear-ReLU ... Linear (Z) -> Linear (head)``."""
+def _forward(params: list[torch.Tensor], x: torch.Tensor,
+             keep: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+    """Logits (M, b, C) of the stacked MLPs ``Linear-ReLU ... Linear (Z) -> Linear (head)``;
+    ``keep``: per hidden layer, the (M, b, width) dropout multipliers of this batch."""
     n_layers = len(params) // 2
     h = x
     for i in range(n_layers):
@@ -128,7 +135,37 @@ def _forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
         if i < n_layers - 2:  # no activation on Z (the encoder's output) nor on the logits
             h = torch.relu(h)
+            if keep is not None:
+                h = h * keep[i]
     return h
+
+
+class _Dropout:
+    """Each member's dropout multipliers, drawn per epoch from its batch seed (members that share
+    a batch seed share the uniform draws, whatever their rate)."""
+
+    def __init__(self, members: Sequence[Member], widths: Sequence[int], n: int, dev: Any) -> None:
+        seeds = list(dict.fromkeys(m.batch_seed for m in members))
+        self.which = torch.tensor([seeds.index(m.batch_seed) for m in members], device=dev)
+        self.gens = [torch.Generator().manual_seed(int(s) + 0x5EED) for s in seeds]
+        p = torch.tensor([m.dropout for m in members], dtype=torch.float32, device=dev)
+        self.p, self.scale = p[:, None, None], (1.0 / (1.0 - p))[:, None, None]
+        self.widths, self.n, self.dev = list(widths), n, dev
+        self.active = bool((p > 0).any())
+
+    def epoch(self) -> list[torch.Tensor] | None:
+        """Per hidden layer, the (seeds, n, width) uniform draws of one epoch (by position in
+        the epoch's batch order), or None when no member drops."""
+        if not self.active:
+            return None
+        return [torch.stack([torch.rand(self.n, w, generator=g) for g in self.gens]).to(self.dev)
+                for w in self.widths]
+
+    def batch(self, draws: list[torch.Tensor] | None, part: slice) -> list[torch.Tensor] | None:
+        """Per hidden layer, the (M, b, width) multipliers of the batch at positions ``part``."""
+        if draws is None:
+            return None
+        return [(u[:, part][self.which] >= self.p) * self.scale for u in draws]
 
 
 class _Stack:
@@ -166,11 +203,13 @@ def _row_targets(m: Member, y: torch.Tensor, n_classes: int) -> tuple[torch.Tens
     return zeros, zeros, torch.zeros(n, dtype=torch.bool, device=y.device)
 
 
-def _loss(stack: _Stack, params: list[torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
-    """The sum over members of each member's mean loss on its mini-batch rows ``idx`` (M, b)."""
+def _loss(stack: _Stack, params: list[torch.Tensor], idx: torch.Tensor,
+          keep: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+    """The sum over members of each member's mean loss on its mini-batch rows ``idx`` (M, b),
+    with the dropout multipliers ``keep`` of this batch (see :func:`_forward`)."""
     rows = torch.arange(idx.shape[0], device=idx.device)[:, None]
     x, y = stack.x_fit[rows, idx], stack.y_fit[rows, idx]
-    logits = _forward(params, x)
+    logits = _forward(params, x, keep)
     m, b, c = logits.shape
     ce = F.cross_entropy(logits.reshape(m * b, c), y.reshape(-1), reduction="none").reshape(m, b).mean(1)
     log_ps = F.log_softmax(logits / stack.T[:, None, None], dim=2)
@@ -226,11 +265,14 @@ def train_stack(members: Sequence[Member], data: Sequence[StudentData], settings
     best_epoch = torch.full((len(members),), epochs, dtype=torch.long)
     best = [p.detach().clone() for p in params]
     bufs: list[torch.Tensor | None] = [None] * len(params)
+    dropout = _Dropout(members, [p.shape[1] for p in params[0:-4:2]], n, dev)
     step = 0
     for epoch in range(epochs):
         perms = torch.as_tensor(np.stack([r.permutation(n) for r in rngs]), device=dev)
+        draws = dropout.epoch()
         for k in range(n_batches):
-            _loss(stack, params, perms[:, k * settings.batch_size:(k + 1) * settings.batch_size]).backward()
+            part = slice(k * settings.batch_size, (k + 1) * settings.batch_size)
+            _loss(stack, params, perms[:, part], dropout.batch(draws, part)).backward()
             bufs = _sgd_step(params, bufs, _lr_at(step, epochs * n_batches, warmup, stack.lr), stack, settings)
             step += 1
         if stack.x_val.shape[1]:

@@ -2,27 +2,36 @@ r"""The students of one validation, trained as stacks and tuned with one budget 
 
 ``validate`` needs, for every seed, a no-KD student and one KD student per (teacher, method).
 For the methods whose step is a per-member loss (:data:`STACKABLE`) they are all trained at once
-by :func:`~cchkit.distill.batched.train_stack`, in two stacks:
+by :func:`~cchkit.distill.batched.train_stack` (one stack per network shape). Tuning takes two
+searches of the same size, on the validation splits of the first :data:`TUNE_SEEDS` seeds:
 
-1. **No-KD students**, one per seed and setting of :data:`STUDENT_GRID` (learning rate x weight
-   decay); each seed keeps the setting with the best validation accuracy.
-2. **KD students**, one per seed, teacher, method and setting of :data:`KD_GRID` (KD weight x
-   temperature, the weight never 0) on that seed's chosen no-KD setting; each keeps its best
-   setting by validation accuracy.
+1. **No-KD student**: the 6 settings of :data:`STUDENT_GRID` (learning rate, weight decay, hidden
+   layers, dropout), each trained on every tuning seed; the setting with the best validation
+   accuracy averaged over those seeds is the student's.
+2. **KD students**: on the chosen student setting, the 6 settings of :data:`KD_GRID` (KD weight x
+   temperature, the weight never 0), per teacher and method; again the best mean validation
+   accuracy over the tuning seeds chooses.
 
-Both searches are of the same size (6 settings), select on the same validation split by the same
-rule and stop by the same best-epoch rule, so a KD student can neither switch KD off nor win by
-being searched harder: the gain measures KD, not the search. The test split is read once, at
-the end. With ``tune=False`` each student uses the given settings (one member each).
+The settings chosen (:class:`Tuned`) then train the students of every later seed, one member
+each, so a seed beyond the tuning seeds costs one student per arm instead of a search. Averaging
+the validation accuracy over seeds also takes the selection noise of one small validation split
+out of the per-seed gains. Both arms select on validation data by the same rule and stop by the
+same best-epoch rule, so a KD student can neither switch KD off nor win by being searched
+harder: the gain measures KD, not the search. A later seed's test rows may have been validation
+rows of a tuning seed; that informs only the choice of one setting among six, for both arms
+alike. Test splits are read once, at the end of each training. With ``tune=False`` each student
+uses the given settings (one member each).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._parallel import available_cores
@@ -30,22 +39,72 @@ from .._torch import torch_threads
 from ..distill.batched import Member, MemberResult, StackSettings, train_stack
 from ..distill.prepare import PreparedSeed, prepare_seeds
 
-__all__ = ["STACKABLE", "STUDENT_GRID", "KD_GRID", "stackable_methods", "stacked_runs", "RUN_COLUMNS"]
+__all__ = ["STACKABLE", "STUDENT_GRID", "KD_GRID", "TUNE_SEEDS", "StudentSetting", "Tuned", "pick_best", "stackable_methods",
+           "tuned_settings", "stacked_runs", "RUN_COLUMNS"]
 
 #: Methods trained in stacks (the others run one by one through ``distill``).
 STACKABLE = ("none", "class-align", "logit-kd")
-#: The no-KD student's search: (learning rate, weight decay).
-STUDENT_GRID: tuple[tuple[float, float], ...] = tuple((lr, wd) for lr in (3e-3, 1e-2, 3e-2) for wd in (0.0, 1e-3))
-#: The KD students' search on the chosen no-KD setting: (KD weight, temperature); no weight 0.
+#: How many of the first seeds choose the settings of every seed.
+TUNE_SEEDS = 3
+
+
+@dataclass(frozen=True)
+class StudentSetting:
+    """One setting of the student network and its optimiser (shared by the KD students)."""
+
+    lr: float = 1e-2
+    weight_decay: float = 0.0
+    hidden: tuple[int, ...] = (64,)
+    dropout: float = 0.0
+
+    @property
+    def label(self) -> str:
+        """``hidden`` as text, e.g. ``"128-64"``."""
+        return "-".join(map(str, self.hidden))
+
+
+#: The no-KD student's search: a balanced fraction of learning rate {3e-3, 1e-2, 3e-2} x weight
+#: decay {0, 1e-3} x hidden layers {(64,), (128,), (128, 64)} x dropout {0, 0.2} (each rate and
+#: each shape twice, each decay three times, dropout in two), the distiller's defaults first.
+STUDENT_GRID: tuple[StudentSetting, ...] = (
+    StudentSetting(1e-2, 0.0, (64,), 0.0),
+    StudentSetting(3e-2, 1e-3, (64,), 0.0),
+    StudentSetting(3e-3, 0.0, (128,), 0.0),
+    StudentSetting(1e-2, 1e-3, (128,), 0.2),
+    StudentSetting(3e-2, 0.0, (128, 64), 0.2),
+    StudentSetting(3e-3, 1e-3, (128, 64), 0.0),
+)
+#: The KD students' search on the chosen student setting: (KD weight, temperature); no weight 0.
 KD_GRID: tuple[tuple[float, float], ...] = tuple((w, t) for w in (0.5, 1.0, 2.0) for t in (2.0, 4.0))
 #: Columns of the runs table (one row per teacher, method and seed).
 RUN_COLUMNS = ["teacher", "method", "seed", "accuracy", "val_accuracy", "teacher_net_accuracy", "lr", "weight_decay",
-               "kd_weight", "temperature", "seconds", "error"]
+               "hidden", "dropout", "kd_weight", "temperature", "seconds", "error"]
 #: distill settings a stack honours; any other setting sends a method through ``distill``
 _STACK_SETTINGS = {"epochs", "min_steps", "batch_size", "feat_dim", "hidden", "lr", "momentum", "weight_decay",
                    "warmup_epochs", "grad_clip", "lambda1", "temperature", "teacher_epochs", "teacher_lr", "test_size",
                    "train_size", "val_size", "exclude_test_ids", "class_targets", "lambda_fa", "n_threads"}
 _KIND = {"class-align": "class", "logit-kd": "paired"}
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """The settings every seed trains with: the student's, and (KD weight, temperature) per
+    (teacher, method); ``seeds``, the seeds whose validation splits chose them (empty: given)."""
+
+    student: StudentSetting
+    kd: Mapping[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    seeds: tuple[int, ...] = ()
+    default_kd: tuple[float, float] = (1.0, 4.0)
+
+    def kd_of(self, teacher: str, method: str) -> tuple[float, float]:
+        return self.kd.get((teacher, method), self.default_kd)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready: what was chosen, on which seeds."""
+        st = dataclasses.asdict(self.student)
+        return {"student": {**st, "hidden": list(st["hidden"])}, "chosen_on_seeds": list(self.seeds),
+                "kd": [{"teacher": t, "method": m, "kd_weight": w, "temperature": tt}
+                       for (t, m), (w, tt) in self.kd.items()]}
 
 
 def stackable_methods(methods: Sequence[str], distill_params: Mapping[str, Any]) -> list[str]:
@@ -56,6 +115,16 @@ def stackable_methods(methods: Sequence[str], distill_params: Mapping[str, Any])
     return [m for m in methods if m in STACKABLE]
 
 
+def tuned_settings(methods: Sequence[str], distill_params: Mapping[str, Any]) -> list[str]:
+    """The distill settings that tuning chooses for these methods (a value passed for one of
+    them would not be used, so ``validate`` refuses it unless ``tune=False``)."""
+    stacked = stackable_methods(methods, distill_params)
+    if not stacked:
+        return []
+    kd = ["lambda1", "temperature"] if [m for m in stacked if m != "none"] else []
+    return ["lr", "weight_decay", "hidden", *kd]
+
+
 @dataclass(frozen=True)
 class _Job:
     """One member's meaning: which seed, teacher and method, and its settings."""
@@ -63,73 +132,119 @@ class _Job:
     seed: int
     teacher: str | None
     method: str
-    lr: float
-    weight_decay: float
+    setting: StudentSetting
     kd_weight: float = math.nan
     temperature: float = math.nan
 
+    @property
+    def key(self) -> tuple[int, str | None, str]:
+        return (self.seed, self.teacher, self.method)
+
+
+_Done = dict[tuple[int, str | None, str], tuple[_Job, MemberResult]]
+_NO_SETTING = StudentSetting(math.nan, math.nan, (), math.nan)
+
 
 def _settings(n_classes: int, epochs: int, dp: Mapping[str, Any]) -> StackSettings:
-    keys = ("hidden", "feat_dim", "min_steps", "batch_size", "momentum", "warmup_epochs", "grad_clip")
+    keys = ("feat_dim", "min_steps", "batch_size", "momentum", "warmup_epochs", "grad_clip")
     return StackSettings(n_classes=n_classes, epochs=epochs, **{k: dp[k] for k in keys if k in dp})
 
 
-def _train(members: list[Member], data: list[Any], settings: StackSettings) -> list[MemberResult]:
-    """Train the members in stacks of equal split sizes; results in the order of ``members``."""
-    def size(m: Member) -> tuple[int, ...]:
-        d = data[m.data]
-        return (d.x_fit.shape[0], d.x_val.shape[0], d.x_test.shape[0])
+def _member(job: _Job, data: int, p: PreparedSeed) -> Member:
+    st = job.setting
+    common = dict(lr=st.lr, weight_decay=st.weight_decay, dropout=st.dropout)
+    if job.method == "none":
+        return Member(data, p.init_seed, p.batch_seed, **common)
+    tt = p.teachers[job.teacher]  # type: ignore[index]
+    paired = job.method == "logit-kd"
+    return Member(data, p.init_seed, p.batch_seed, kd=_KIND[job.method], kd_weight=job.kd_weight,  # type: ignore[arg-type]
+                  temperature=job.temperature, targets=tt.pair_logits if paired else tt.class_targets(job.temperature),
+                  pair_mask=tt.pair_mask if paired else None, **common)
+
+
+def _train(jobs: list[_Job], preps: dict[int, PreparedSeed], settings: StackSettings) -> list[MemberResult]:
+    """Train the jobs in stacks of one network shape and equal split sizes; results in order."""
+    index = {seed: i for i, seed in enumerate(preps)}
+    data = [p.data for p in preps.values()]
+    members = [_member(j, index[j.seed], preps[j.seed]) for j in jobs]
+
+    def shape(i: int) -> tuple[Any, ...]:
+        d = data[members[i].data]
+        return (jobs[i].setting.hidden, d.x_fit.shape[0], d.x_val.shape[0], d.x_test.shape[0])
 
     out: list[MemberResult | None] = [None] * len(members)
     # a stack is one large batched product per layer, which threads split well (and the values do
     # not depend on the thread count: checked in tests/test_distill_batched.py)
     with torch_threads(available_cores()):
-        for key in dict.fromkeys(size(m) for m in members):
-            idx = [i for i, m in enumerate(members) if size(m) == key]
-            for i, r in zip(idx, train_stack([members[i] for i in idx], data, settings)):
+        for key in dict.fromkeys(shape(i) for i in range(len(members))):
+            idx = [i for i in range(len(members)) if shape(i) == key]
+            group = dataclasses.replace(settings, hidden=key[0])
+            for i, r in zip(idx, train_stack([members[i] for i in idx], data, group)):
                 out[i] = r
     return out  # type: ignore[return-value]
 
 
-def _best(jobs: list[_Job], results: list[MemberResult], key: Any) -> dict[Any, tuple[_Job, MemberResult]]:
-    """Per group (``key(job)``), the job with the best validation accuracy (the first on ties)."""
-    best: dict[Any, tuple[_Job, MemberResult]] = {}
+def pick_best(jobs: list[_Job], results: list[MemberResult], key: Any, variant: Any) -> dict[Any, Any]:
+    """Per group (``key(job)``), the variant (``variant(job)``) with the best validation accuracy
+    averaged over seeds; the first variant in search order wins a tie (and when none has a
+    validation split)."""
+    scores: dict[Any, dict[Any, list[float]]] = {}
     for job, res in zip(jobs, results):
-        k = key(job)
-        if k not in best or res.val_accuracy > best[k][1].val_accuracy:
-            best[k] = (job, res)
+        scores.setdefault(key(job), {}).setdefault(variant(job), []).append(res.val_accuracy)
+    best: dict[Any, Any] = {}
+    for k, by_variant in scores.items():
+        top = -math.inf
+        for v, vals in by_variant.items():
+            mean = float(np.mean(vals)) if np.isfinite(vals).all() else -math.inf
+            if k not in best or mean > top:
+                best[k], top = v, mean
     return best
 
 
-def _no_kd_stage(preps: dict[int, PreparedSeed], tune: bool, dp: Mapping[str, Any], settings: StackSettings,
-                 data: list[Any]) -> dict[int, tuple[_Job, MemberResult]]:
-    grid = STUDENT_GRID if tune else ((dp.get("lr", 1e-2), dp.get("weight_decay", 0.0)),)
-    jobs, members = [], []
-    for i, (seed, p) in enumerate(preps.items()):
-        for lr, wd in grid:
-            jobs.append(_Job(seed, None, "none", lr, wd))
-            members.append(Member(i, p.init_seed, p.batch_seed, lr=lr, weight_decay=wd))
-    return _best(jobs, _train(members, data, settings), key=lambda j: j.seed)
-
-
-def _kd_members(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods: Sequence[str], tune: bool,
-                dp: Mapping[str, Any], chosen: dict[int, tuple[_Job, MemberResult]]) -> tuple[list[_Job], list[Member]]:
-    grid = KD_GRID if tune else ((dp.get("lambda1", 1.0), dp.get("temperature", 4.0)),)
-    jobs, members = [], []
-    for i, (seed, p) in enumerate(preps.items()):
-        base = chosen[seed][0]
-        for teacher in p.teachers:
-            tt = p.teachers[teacher]
+def _kd_jobs(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods: Sequence[str],
+             settings_of: Any) -> list[_Job]:
+    """A job per seed, teacher, method and (KD weight, temperature) of ``settings_of(teacher, method)``."""
+    jobs = []
+    for seed, p in preps.items():
+        for teacher in (t for t in teachers if t in p.teachers):
             for method in methods:
-                if method == "logit-kd" and tt.pair_logits is None:
+                if method == "logit-kd" and p.teachers[teacher].pair_logits is None:
                     continue
-                for w, t in grid:
-                    jobs.append(_Job(seed, teacher, method, base.lr, base.weight_decay, w, t))
-                    targets = tt.class_targets(t) if method == "class-align" else tt.pair_logits
-                    members.append(Member(i, p.init_seed, p.batch_seed, lr=base.lr, weight_decay=base.weight_decay,
-                                          kd=_KIND[method], kd_weight=w, temperature=t, targets=targets,  # type: ignore[arg-type]
-                                          pair_mask=tt.pair_mask if method == "logit-kd" else None))
-    return jobs, members
+                for setting, (w, t) in settings_of(teacher, method):
+                    jobs.append(_Job(seed, teacher, method, setting, w, t))
+    return jobs
+
+
+def _tune(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods: Sequence[str],
+          settings: StackSettings) -> tuple[Tuned, _Done]:
+    """The two searches of the module docstring on these seeds: the settings chosen, and the
+    chosen members' results (the runs of these seeds)."""
+    jobs = [_Job(seed, None, "none", st) for seed in preps for st in STUDENT_GRID]
+    results = _train(jobs, preps, settings)
+    student = pick_best(jobs, results, key=lambda j: None, variant=lambda j: j.setting)[None]
+    done: _Done = {j.key: (j, r) for j, r in zip(jobs, results) if j.setting == student}
+    jobs = _kd_jobs(preps, teachers, methods, lambda t, m: [(student, wt) for wt in KD_GRID])
+    results = _train(jobs, preps, settings) if jobs else []
+    kd = pick_best(jobs, results, key=lambda j: (j.teacher, j.method), variant=lambda j: (j.kd_weight, j.temperature))
+    done |= {j.key: (j, r) for j, r in zip(jobs, results) if (j.kd_weight, j.temperature) == kd[(j.teacher, j.method)]}
+    return Tuned(student, kd, seeds=tuple(preps)), done
+
+
+def _given(dp: Mapping[str, Any]) -> Tuned:
+    """The settings passed (``tune=False``)."""
+    hidden = dp.get("hidden", 64)
+    hidden = (int(hidden),) if isinstance(hidden, (int, np.integer)) else tuple(int(h) for h in hidden)
+    return Tuned(StudentSetting(dp.get("lr", 1e-2), dp.get("weight_decay", 0.0), hidden, 0.0),
+                 default_kd=(dp.get("lambda1", 1.0), dp.get("temperature", 4.0)))
+
+
+def _with_settings(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods: Sequence[str],
+                   settings: StackSettings, tuned: Tuned, done: _Done) -> _Done:
+    """``done`` plus the runs it lacks, each trained once with the ``tuned`` settings."""
+    jobs = [_Job(seed, None, "none", tuned.student) for seed in preps]
+    jobs += _kd_jobs(preps, teachers, methods, lambda t, m: [(tuned.student, tuned.kd_of(t, m))])
+    jobs = [j for j in jobs if j.key not in done]
+    return done | {j.key: (j, r) for j, r in zip(jobs, _train(jobs, preps, settings) if jobs else [])}
 
 
 def _prepare_all(bundle: Any, student: str, teachers: Sequence[str], seeds: list[int], *, paired: bool, epochs: int,
@@ -145,37 +260,47 @@ def _prepare_all(bundle: Any, student: str, teachers: Sequence[str], seeds: list
 def _row(job: _Job, res: MemberResult | None, teacher: str, teacher_acc: float, error: str = "") -> dict[str, Any]:
     return {"teacher": teacher, "method": job.method, "seed": job.seed,
             "accuracy": res.accuracy if res else math.nan, "val_accuracy": res.val_accuracy if res else math.nan,
-            "teacher_net_accuracy": teacher_acc, "lr": job.lr, "weight_decay": job.weight_decay,
+            "teacher_net_accuracy": teacher_acc, "lr": job.setting.lr, "weight_decay": job.setting.weight_decay,
+            "hidden": job.setting.label, "dropout": job.setting.dropout,
             "kd_weight": job.kd_weight, "temperature": job.temperature, "seconds": math.nan, "error": error}
 
 
+def _rows(prepared: dict[int, PreparedSeed], teachers: Sequence[str], methods: Sequence[str],
+          done: _Done) -> list[dict[str, Any]]:
+    rows = []
+    for seed, p in prepared.items():
+        for teacher in teachers:
+            if teacher in p.failed or (seed, None, "none") not in done:  # the input ruled it out for this seed
+                err = p.failed.get(teacher, "no teacher could be prepared for this seed")
+                rows += [_row(_Job(seed, teacher, m, _NO_SETTING), None, teacher, math.nan, err)
+                         for m in ["none", *methods]]
+                continue
+            tt = p.teachers[teacher]
+            rows.append(_row(*done[(seed, None, "none")], teacher, tt.accuracy))
+            for method in methods:
+                if (seed, teacher, method) in done:
+                    rows.append(_row(*done[(seed, teacher, method)], teacher, tt.accuracy))
+                else:  # logit-kd without pairs
+                    rows.append(_row(_Job(seed, teacher, method, _NO_SETTING), None, teacher, math.nan,
+                                     tt.pair_error or "no pairs"))
+    return rows
+
+
 def stacked_runs(bundle: Any, student: str, teachers: Sequence[str], seeds: Sequence[int], methods: Sequence[str], *,
-                 epochs: int, device: str, tune: bool, distill_params: Mapping[str, Any]) -> pd.DataFrame:
-    """The runs table of the stackable ``methods`` (``none`` included): see the module docstring."""
+                 epochs: int, device: str, tune: bool, distill_params: Mapping[str, Any],
+                 tuned: Tuned | None = None) -> tuple[pd.DataFrame, Tuned]:
+    """The runs table of the stackable ``methods`` (``none`` included), and the settings they
+    used: ``tuned`` when given, else (``tune``) chosen on these seeds or (not ``tune``) the ones
+    in ``distill_params``. See the module docstring."""
     dp = dict(distill_params)
     kd_methods = [m for m in methods if m != "none"]
     prepared = _prepare_all(bundle, student, teachers, [int(s) for s in seeds], paired="logit-kd" in kd_methods,
                             epochs=epochs, device=device, dp=dp)
     preps = {s: p for s, p in prepared.items() if p.data is not None}
-    data = [p.data for p in preps.values()]
     settings = _settings(int(bundle.n_classes), epochs, dp)
-    chosen = _no_kd_stage(preps, tune, dp, settings, data)
-    jobs, members = _kd_members(preps, teachers, kd_methods, tune, dp, chosen)
-    best = _best(jobs, _train(members, data, settings), key=lambda j: (j.seed, j.teacher, j.method)) if jobs else {}
-    rows = []
-    for seed, p in prepared.items():
-        for teacher in teachers:
-            if teacher in p.failed or seed not in preps:  # the input ruled this teacher out for this seed
-                err = p.failed.get(teacher, "no teacher could be prepared for this seed")
-                rows += [_row(_Job(seed, teacher, m, math.nan, math.nan), None, teacher, math.nan, err)
-                         for m in ["none", *kd_methods]]
-                continue
-            tt = p.teachers[teacher]
-            rows.append(_row(*chosen[seed], teacher, tt.accuracy))
-            for method in kd_methods:
-                if (seed, teacher, method) in best:
-                    rows.append(_row(*best[(seed, teacher, method)], teacher, tt.accuracy))
-                else:  # logit-kd without pairs
-                    rows.append(_row(_Job(seed, teacher, method, math.nan, math.nan), None, teacher, math.nan,
-                                     tt.pair_error or "no pairs"))
-    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+    done: _Done = {}
+    if tuned is None and tune and preps:
+        tuned, done = _tune(preps, teachers, kd_methods, settings)
+    tuned = tuned or _given(dp)
+    done = _with_settings(preps, teachers, kd_methods, settings, tuned, done)
+    return pd.DataFrame(_rows(prepared, teachers, kd_methods, done), columns=RUN_COLUMNS), tuned

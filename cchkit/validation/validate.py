@@ -31,7 +31,7 @@ from ..distill import DistillConfig, TeacherCache, distill, list_methods
 from ..exceptions import CchkitError, InputError, RankingFailedError
 from ..ranking import rank_teachers
 from ..runlog import check_log
-from .stacked import RUN_COLUMNS, STACKABLE, stackable_methods, stacked_runs
+from .stacked import RUN_COLUMNS, STACKABLE, TUNE_SEEDS, Tuned, stackable_methods, stacked_runs, tuned_settings
 from .verdict import advice_verdict, ranking_advice
 
 logger = logging.getLogger("cchkit")
@@ -286,10 +286,13 @@ def validate(
         Parallel workers for the ranking's grid and for the methods that do not train in stacks
         ((teacher, seed) runs with joblib processes); the stacks use every core's threads.
     tune : bool, default True
-        Tune the no-KD student and every KD student with the same budget on the validation split
-        (:mod:`cchkit.validation.stacked`: learning rate x weight decay for the student, then KD weight
-        x temperature), so that a gain is not the no-KD student's deficit. False: the given
-        settings. Applies to the stacked methods (``none``, ``class-align``, ``logit-kd``).
+        Tune the no-KD student and every KD student with searches of the same size on the
+        validation splits of the first 3 seeds (:mod:`cchkit.validation.stacked`: learning rate,
+        weight decay, hidden layers and dropout for the student, then KD weight x temperature);
+        every seed trains with the settings chosen, so that a gain is not the no-KD student's
+        deficit (``summary["tuned"]`` says what was chosen). A value passed for a tuned setting
+        (``lr``, ``weight_decay``, ``hidden``, ``lambda1``, ``temperature``) is refused. False: the
+        given settings. Applies to the stacked methods (``none``, ``class-align``, ``logit-kd``).
     budget : float or None, default None
         Seconds the validation may take: after the first ``seeds`` seeds, more are added (at
         most doubling each round, up to ``max_seeds``) while the teachers' gain intervals of the
@@ -319,6 +322,10 @@ def validate(
     check_backend(backend, scheduler)
     bundle = load_bundle(bundle)
     candidates, methods = _checked_plan(bundle, student, candidates, methods, distill_params)
+    fixed = [k for k in tuned_settings(methods, distill_params) if k in distill_params] if tune else []
+    if fixed:
+        raise InputError(f"validate tunes {', '.join(fixed)} itself (tune=True); pass tune=False (--no-tune) to "
+                         "use your value(s).")
     kd_methods = [m for m in methods if m != "none"]
     pool, n_first = _seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
     n_jobs = effective_n_jobs(n_jobs)
@@ -338,6 +345,7 @@ def validate(
     criterion = str(getattr(ranking, "settings", {}).get("criterion", "cch_score")) if ranking is not None else "cch_score"
     summary["verdict"] = advice_verdict(ranking_advice(rtab), criterion, table, kd_methods[0], base.kind)
     summary["power"] = power_statement(table, kd_methods[0], len(seed_list), stop=stop, initial=n_first)
+    summary["tuned"] = ctx.tuned.summary() if ctx.tuned is not None else None
     summary["settings"] = {"epochs": epochs, "methods": methods, "tune": tune, "device": device,
                            "train_size": _split_settings(distill_params)["train_size"],
                            **{k: v for k, v in distill_params.items() if k != "train_size"}}
@@ -365,26 +373,43 @@ class _Measure:
     distill_params: Mapping[str, Any]
     backend: str = "loky"
     scheduler: str | None = None
+    tuned: Tuned | None = None
 
     def runs(self, seeds: list[int]) -> pd.DataFrame:
-        if self.backend == "loky":
-            runs = _all_runs(self.bundle, self.student, self.teachers, seeds, self.methods, **self.run_kw)
-        else:
-            runs = self._distributed(seeds)
+        """The runs of ``seeds``; the first call of a tuned validation chooses the settings on its
+        first :data:`~cchkit.validation.stacked.TUNE_SEEDS` seeds (one stack), which every later
+        seed then trains with."""
+        head, tail = list(seeds), []
+        if self.tuned is None and self.run_kw["tune"]:
+            head, tail = head[:TUNE_SEEDS], head[TUNE_SEEDS:]
+        runs = self._runs(head, one_task=True)
+        if tail:
+            runs = pd.concat([runs, self._runs(tail)], ignore_index=True)
         _refuse_if_all_runs_failed(runs)
         return runs
 
-    def _distributed(self, seeds: list[int]) -> pd.DataFrame:
-        """The runs of ``seeds`` sent out in chunks on the backend, in the local run's row order
-        (seed by seed), so that every mean and interval sums in the same order."""
+    def _runs(self, seeds: list[int], one_task: bool = False) -> pd.DataFrame:
+        if self.backend == "loky":
+            runs, tuned = _all_runs(self.bundle, self.student, self.teachers, seeds, self.methods, tuned=self.tuned,
+                                    **self.run_kw)
+        else:
+            runs, tuned = self._distributed(seeds, one_task)
+        self.tuned = self.tuned or tuned
+        return runs
+
+    def _distributed(self, seeds: list[int], one_task: bool) -> tuple[pd.DataFrame, Tuned | None]:
+        """The runs of ``seeds`` sent out in chunks on the backend (as one task when
+        ``one_task``: the tuning seeds choose together), in the local run's row order (seed by
+        seed), so that every mean and interval sums in the same order."""
         kw = {**self.run_kw, "n_jobs": 1, "progress": False}
-        shared = (self.bundle, self.student, self.teachers, self.methods, kw)
-        rows = run_chunked(_runs_of_seeds, [int(s) for s in seeds], shared, n_jobs=max(1, self.run_kw["n_jobs"]),
-                           backend=self.backend, scheduler=self.scheduler)
-        runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
+        shared = (self.bundle, self.student, self.teachers, self.methods, self.tuned, kw)
+        tasks: list[Any] = [[int(s) for s in seeds]] if one_task else [int(s) for s in seeds]
+        parts = run_chunked(_runs_of_seeds, tasks, shared, n_jobs=max(1, self.run_kw["n_jobs"]),
+                            backend=self.backend, scheduler=self.scheduler)
+        runs = pd.DataFrame([r for rows, _ in parts for r in rows], columns=RUN_COLUMNS)
         position = {int(s): i for i, s in enumerate(seeds)}
         order = sorted(range(len(runs)), key=lambda i: position[int(runs["seed"].iloc[i])])
-        return runs.iloc[order].reset_index(drop=True)
+        return runs.iloc[order].reset_index(drop=True), next((t for _, t in parts if t is not None), None)
 
     def table(self, seeds: list[int], runs: pd.DataFrame) -> tuple[pd.DataFrame, Baseline]:
         base = _baseline(self.bundle, self.student, seeds, runs, self.distill_params)
@@ -399,10 +424,13 @@ class _Measure:
         return pd.DataFrame(rows, columns=report_columns()), base
 
 
-def _runs_of_seeds(seeds: list[int], shared: tuple) -> list[dict[str, Any]]:
-    """One backend task: the runs of a chunk of seeds (their students as one stack)."""
-    bundle, student, teachers, methods, kw = shared
-    return _all_runs(bundle, student, teachers, seeds, methods, **kw).to_dict("records")
+def _runs_of_seeds(chunk: list[Any], shared: tuple) -> list[tuple[list[dict[str, Any]], Tuned | None]]:
+    """One backend task: the runs of a chunk of seeds (a task is a seed or a list of seeds),
+    their students as one stack, with the settings they used."""
+    bundle, student, teachers, methods, tuned, kw = shared
+    seeds = [s for task in chunk for s in (task if isinstance(task, list) else [task])]
+    runs, chosen = _all_runs(bundle, student, teachers, seeds, methods, tuned=tuned, **kw)
+    return [(runs.to_dict("records"), chosen)]
 
 
 def _seed_pool(seeds: int | Sequence[int], random_state: RandomState, max_seeds: int) -> tuple[list[int], int]:
@@ -420,7 +448,7 @@ def _seeds_until_separated(ctx: _Measure, pool: list[int], n_first: int, budget:
     """Runs for the first seeds; with a budget, more seeds (at most doubling each round) until the
     teachers' gain intervals separate, the seeds run out or the budget is spent."""
     seeds = pool[:n_first]
-    t_runs = time.perf_counter()
+    t_runs, n_round = time.perf_counter(), len(seeds)
     runs = ctx.runs(seeds)
     if budget is None:
         return seeds, runs, "fixed seeds"
@@ -430,11 +458,13 @@ def _seeds_until_separated(ctx: _Measure, pool: list[int], n_first: int, budget:
             return seeds, runs, "intervals separated"
         if len(seeds) >= len(pool):
             return seeds, runs, "seed cap reached"
-        per_seed = (time.perf_counter() - t_runs) / len(seeds)
+        # the latest round prices a seed: after the tuning round a seed trains no search
+        per_seed = (time.perf_counter() - t_runs) / n_round
         room = int((budget - (time.perf_counter() - t0)) / max(per_seed, 1e-9))
         if room < 1:
             return seeds, runs, "budget spent"
         new = pool[len(seeds):len(seeds) + min(room, len(seeds))]
+        t_runs, n_round = time.perf_counter(), len(new)
         runs = pd.concat([runs, ctx.runs(new)], ignore_index=True)
         seeds = seeds + new
 
@@ -483,14 +513,17 @@ def _ranking_or_none(bundle: Any, student: str, candidates: list[str], random_st
 
 
 def _all_runs(bundle: Any, student: str, teachers: list[str], seeds: list[int], methods: list[str], *, epochs: int,
-              device: str, tune: bool, distill_params: Mapping[str, Any], n_jobs: int, progress: bool) -> pd.DataFrame:
+              device: str, tune: bool, distill_params: Mapping[str, Any], n_jobs: int, progress: bool,
+              tuned: Tuned | None = None) -> tuple[pd.DataFrame, Tuned | None]:
     """Every run: the stackable methods (``none`` included) trained and tuned in stacks
-    (:mod:`.stacked`), the others one by one through :func:`distill` with the given settings."""
+    (:mod:`.stacked`; with ``tuned``, on those settings), the others one by one through
+    :func:`distill` with the given settings; and the stacks' settings (None without stacks)."""
     stacked = stackable_methods(methods, distill_params)
     parts = []
     if stacked:
-        parts.append(stacked_runs(bundle, student, teachers, seeds, stacked, epochs=epochs, device=device, tune=tune,
-                                  distill_params=distill_params))
+        runs, tuned = stacked_runs(bundle, student, teachers, seeds, stacked, epochs=epochs, device=device, tune=tune,
+                                   distill_params=distill_params, tuned=tuned)
+        parts.append(runs)
     rest = [m for m in methods if m not in stacked]
     if rest:
         if tune:
@@ -499,9 +532,7 @@ def _all_runs(bundle: Any, student: str, teachers: list[str], seeds: list[int], 
         tasks = [(t, s) for t in teachers for s in seeds]
         parts.append(_run_all(tasks, n_jobs, progress, lambda t, s: (bundle, student, t, s, rest, epochs, device,
                                                                       distill_params)))
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-
-
+    return (pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]), tuned
 
 
 def _run_all(tasks: list[tuple[str, int]], n_jobs: int, progress: bool, args_of: Any) -> pd.DataFrame:

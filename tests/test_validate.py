@@ -64,10 +64,10 @@ def test_report_table_summary_json_and_plot(bundle, tmp_path):
         if base["kind"] == "mlp":
             ref = runs.loc[row.teacher, "none"].to_numpy()
         else:
-            from cchkit.validation.probe import linear_probe
+            from cchkit.validation.probe import tuned_probes
 
             m = bundle.modality("s")
-            ref = np.array([linear_probe(m.data, m.labels, sd).accuracy for sd in (0, 1, 2)])
+            ref = np.array([p.accuracy for p in tuned_probes(m.data, m.labels, [0, 1, 2], [0, 1, 2]).values()])
         d = runs.loc[row.teacher, "align"].to_numpy() - ref
         m, lo, hi = t_interval(d)
         assert row.gain == pytest.approx(m) and row.gain_low == pytest.approx(lo) and row.gain_high == pytest.approx(hi)
@@ -207,6 +207,28 @@ def test_probe_sees_the_distillers_split(bundle):
     assert p.accuracy == pytest.approx(float((model.predict(z[test]) == m.labels[test]).mean()))
 
 
+def test_tuned_probes_choose_one_c_by_the_mean_validation_accuracy_of_the_first_seeds(bundle):
+    from sklearn.linear_model import LogisticRegression
+
+    from cchkit.distill.splits import student_split
+    from cchkit.validation.probe import PROBE_CS, tuned_probes
+
+    m = bundle.modality("s")
+
+    def by_hand(seed, C):  # (validation accuracy, test accuracy) of C fitted on the seed's fit rows
+        fit, val, test = student_split(m.labels, seed)
+        z = (m.data - m.data[fit].mean(0)) / m.data[fit].std(0)
+        model = LogisticRegression(C=C, max_iter=1000).fit(z[fit], m.labels[fit])
+        return [float((model.predict(z[r]) == m.labels[r]).mean()) for r in (val, test)]
+
+    mean_val = [np.mean([by_hand(s, C)[0] for s in (1, 2, 3)]) for C in PROBE_CS]
+    best = PROBE_CS[int(np.argmax(mean_val))]  # the first (smallest C) on ties
+    probes = tuned_probes(m.data, m.labels, [1, 2, 3, 8], [1, 2, 3])
+    assert {p.C for p in probes.values()} == {best}
+    assert probes[8].accuracy == pytest.approx(by_hand(8, best)[1])
+    assert probes[8].val_accuracy == pytest.approx(by_hand(8, best)[0])
+
+
 def test_gains_are_measured_over_the_stronger_baseline():
     from cchkit.validation.validate import Baseline
 
@@ -231,10 +253,11 @@ def test_validate_reports_the_probe_and_measures_gains_over_it(bundle, caplog):
     ref = [runs["none", s] for s in seeds] if base["kind"] == "mlp" else None
     if base["kind"] == "probe":
         assert "ends below a tuned linear probe" in caplog.text
-        from cchkit.validation.probe import linear_probe
+        from cchkit.validation.probe import tuned_probes
 
         m = bundle.modality("s")
-        ref = [linear_probe(m.data, m.labels, s).accuracy for s in seeds]
+        probes = tuned_probes(m.data, m.labels, seeds, seeds[:3])
+        ref = [probes[s].accuracy for s in seeds]
     gains = [runs["class-align", s] - r for s, r in zip(seeds, ref)]
     assert row["gain"] == pytest.approx(np.mean(gains))
 

@@ -374,6 +374,7 @@ class _Measure:
     backend: str = "loky"
     scheduler: str | None = None
     tuned: Tuned | None = None
+    probes: dict[int, Any] = field(default_factory=dict)
 
     def runs(self, seeds: list[int]) -> pd.DataFrame:
         """The runs of ``seeds``; the first call of a tuned validation chooses the settings on its
@@ -412,7 +413,7 @@ class _Measure:
         return runs.iloc[order].reset_index(drop=True), next((t for _, t in parts if t is not None), None)
 
     def table(self, seeds: list[int], runs: pd.DataFrame) -> tuple[pd.DataFrame, Baseline]:
-        base = _baseline(self.bundle, self.student, seeds, runs, self.distill_params)
+        base = _baseline(self.bundle, self.student, seeds, runs, self.distill_params, self.probes)
         rows = []
         for teacher in self.teachers:
             rinfo = self.rtab.loc[teacher] if teacher in self.rtab.index else None
@@ -598,18 +599,20 @@ def _split_settings(distill_params: Mapping[str, Any]) -> dict[str, Any]:
     return {"test_size": cfg.test_size, "train_size": cfg.train_size, "val_size": cfg.val_size}
 
 
-def _baseline(bundle: Any, student: str, seeds: list[int], runs: pd.DataFrame,
-              distill_params: Mapping[str, Any]) -> Baseline:
-    """The no-KD MLP and the linear probe on the student's split of every seed."""
-    from .probe import linear_probe
+def _baseline(bundle: Any, student: str, seeds: list[int], runs: pd.DataFrame, distill_params: Mapping[str, Any],
+              probes: dict[int, Any]) -> Baseline:
+    """The no-KD MLP and the linear probe on the student's split of every seed; ``probes`` keeps
+    the probes of earlier rounds (each seed's probe is fitted once, ``C`` chosen on the first
+    seeds as the MLP students choose their settings)."""
+    from .probe import tuned_probes
 
-    m = bundle.modality(student)
-    split = _split_settings(distill_params)
-    probes = {s: linear_probe(m.data, m.labels, s, **split) for s in seeds}
+    missing = [s for s in seeds if s not in probes]
+    if missing:
+        m = bundle.modality(student)
+        probes |= tuned_probes(m.data, m.labels, missing, seeds[:TUNE_SEEDS], **_split_settings(distill_params))
     none = runs[runs["method"] == "none"].groupby("seed")["accuracy"].mean().reindex(seeds)
-    base = Baseline(mlp=none, probe=pd.Series({s: p.accuracy for s, p in probes.items()}).reindex(seeds),
-                    probe_c={int(s): p.C for s, p in probes.items()})
-    return base
+    return Baseline(mlp=none, probe=pd.Series({s: probes[s].accuracy for s in seeds}).reindex(seeds),
+                    probe_c={int(s): probes[s].C for s in seeds})
 
 
 def _warn_if_probe_wins(base: Baseline) -> None:

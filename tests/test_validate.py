@@ -182,6 +182,8 @@ def test_cli_validate_train_size_and_power_line(bundle, tmp_path):
                                    "--train-size", "30", "-q"])
     assert res.exit_code == 0, res.output
     assert "power: with 3 seeds" in res.output and "gain class-align" in res.output and "gain logit-kd" in res.output
+    tuned = next(line for line in res.output.splitlines() if line.startswith("tuned on the validation splits of seeds"))
+    assert "student lr" in tuned and "hidden" in tuned and "dropout" in tuned and "clean class-align" in tuned
     bad = CliRunner().invoke(app, ["validate", "-d", str(path), "-s", "s", "-c", "clean", "--train-size", "0"])
     assert bad.exit_code == 2 and "train_size must be None or an integer >= 1" in bad.output
 

@@ -68,6 +68,8 @@ def validate(
 def _validation_text(report) -> str:  # noqa: ANN001
     import pandas as pd
 
+    from ..validation.stacked import tuned_line
+
     t = report.table
     rows = []
     for teacher, grp in t.groupby("teacher", sort=False):
@@ -83,7 +85,8 @@ def _validation_text(report) -> str:  # noqa: ANN001
     verdict = s.get("verdict", {}).get("text")
     lines = ([f"verdict: {verdict}", ""] if verdict else []) + [
         f"cchkit validate  student={t['student'].iloc[0] if len(t) else '-'}  accuracy on the student's held-out split, "
-        "95% intervals over seeds (* significant)", _baseline_line(s.get("baseline")), "", render_frame(view), "",
+        "95% intervals over seeds (* significant)", _baseline_line(s.get("baseline")), tuned_line(s.get("tuned")), "",
+        render_frame(view), "",
         "power: " + s.get("power", {}).get("statement", "-"), "",
     ]
     lines.append(f"does each criterion predict the measured gain of {s.get('method')}? (sign agreement counts gains whose interval excludes 0)")

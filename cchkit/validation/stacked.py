@@ -39,7 +39,7 @@ from .._torch import torch_threads
 from ..distill.batched import Member, MemberResult, StackSettings, train_stack
 from ..distill.prepare import PreparedSeed, prepare_seeds
 
-__all__ = ["STACKABLE", "STUDENT_GRID", "KD_GRID", "TUNE_SEEDS", "StudentSetting", "Tuned", "pick_best", "stackable_methods",
+__all__ = ["STACKABLE", "STUDENT_GRID", "KD_GRID", "TUNE_SEEDS", "StudentSetting", "Tuned", "pick_best", "tuned_line", "stackable_methods",
            "tuned_settings", "stacked_runs", "RUN_COLUMNS"]
 
 #: Methods trained in stacks (the others run one by one through ``distill``).
@@ -113,6 +113,21 @@ def stackable_methods(methods: Sequence[str], distill_params: Mapping[str, Any])
             or distill_params.get("lambda_fa", 0.0) > 0:
         return []
     return [m for m in methods if m in STACKABLE]
+
+
+def tuned_line(tuned: Mapping[str, Any] | None) -> str:
+    """One line saying what tuning chose (from :meth:`Tuned.summary`), e.g. ``tuned on the
+    validation splits of seeds 3, 8, 1: student lr 0.03, weight decay 0, hidden 128-64, dropout
+    0.2; KD weight x temperature: image class-align 1 x 2``."""
+    if not tuned:
+        return "settings: not tuned (tune=False)"
+    st = tuned["student"]
+    kd = "; ".join(f"{k['teacher']} {k['method']} {k['kd_weight']:g} x {k['temperature']:g}" for k in tuned["kd"])
+    where = ("tuned on the validation splits of seeds " + ", ".join(map(str, tuned["chosen_on_seeds"]))
+             if tuned["chosen_on_seeds"] else "settings given (tune=False)")
+    return (f"{where}: student lr {st['lr']:g}, weight decay {st['weight_decay']:g}, hidden "
+            f"{'-'.join(map(str, st['hidden']))}, dropout {st['dropout']:g}"
+            + (f"; KD weight x temperature: {kd}" if kd else ""))
 
 
 def tuned_settings(methods: Sequence[str], distill_params: Mapping[str, Any]) -> list[str]:

@@ -719,9 +719,10 @@ def test_per_modality_labels_that_are_not_vectors_are_refused(tmp_path):
 def test_validate_on_a_dask_local_cluster_gives_the_local_json(good):
     """Issue #26, item 6: the distillation runs of validate go out on the ranking's backends; the
     seeds are sent in chunks, each chunk's students train as one stack on a worker, and the report
-    is the local one."""
+    is the local one. With 5 seeds the first 3 choose the settings in one task and the other 2
+    go out in chunks with those settings."""
     distributed = pytest.importorskip("distributed")
-    kw = dict(seeds=2, epochs=2, rank_params={"n_bootstrap": 10}, random_state=5, progress=False)
+    kw = dict(seeds=5, epochs=2, rank_params={"n_bootstrap": 10}, random_state=5, progress=False)
     local = cchkit.validate(good, "a", ["b", "c"], **kw)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:

@@ -117,7 +117,9 @@ class ValidationReport:
         highest-scored teacher has the best mean gain); ``baselines``: the same for each
         registered criterion (:func:`baseline_criteria`); ``n_teachers``, ``seeds``, ``seconds``.
     runs : pandas.DataFrame
-        The raw runs: one row per (teacher, method, seed) with the accuracies and seconds.
+        The raw runs: one row per (teacher, method, seed) with the test and validation
+        accuracies and the settings the student trained with (``lr``, ``weight_decay``,
+        ``hidden``, ``dropout``, ``kd_weight``, ``temperature``; see ``summary["tuned"]``).
     """
 
     table: pd.DataFrame

@@ -120,7 +120,7 @@ def tuned_line(tuned: Mapping[str, Any] | None) -> str:
     validation splits of seeds 3, 8, 1: student lr 0.03, weight decay 0, hidden 128-64, dropout
     0.2; KD weight x temperature: image class-align 1 x 2``."""
     if not tuned:
-        return "settings: not tuned (tune=False)"
+        return "settings: as given (no method trains in stacks)"
     st = tuned["student"]
     kd = "; ".join(f"{k['teacher']} {k['method']} {k['kd_weight']:g} x {k['temperature']:g}" for k in tuned["kd"])
     where = ("tuned on the validation splits of seeds " + ", ".join(map(str, tuned["chosen_on_seeds"]))

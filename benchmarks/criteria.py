@@ -148,7 +148,7 @@ def headline(pairs: pd.DataFrame, cols: list[str], rng: np.random.Generator) -> 
             "_balanced": decision_quality(held, gain, sig)["balanced"],
         })
     nested = decision_quality(lobo["nested"], gain, sig)
-    return sorted(rows, key=lambda r: -r["_balanced"]), {"chosen": lobo["chosen"], "nested": nested,
+    return sorted(rows, key=lambda r: -r["_balanced"]), {"chosen": lobo["chosen"], "held": lobo["held"], "nested": nested,
                                                         "nested_ci": boot_share(lobo["nested"], gain, sig, rng)}
 
 

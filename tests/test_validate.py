@@ -350,6 +350,7 @@ def _verdict_gains(rows):
     ("a", [("a", -0.05, -0.08, -0.02, True), ("b", 0.0, -0.02, 0.02, False)], "did not hold"),
     ("a", [("a", 0.01, 0.00, 0.02, True), ("b", 0.09, 0.05, 0.13, True)], "did not hold"),
     ("a", [("a", 0.01, -0.01, 0.03, False), ("b", 0.02, -0.01, 0.05, False)], "not confirmed"),
+    ("a", [("a", 0.01, -0.01, 0.03, False), ("b", 0.02, 0.01, 0.04, True)], "not confirmed"),
     (None, [("a", 0.01, -0.01, 0.03, False), ("b", -0.05, -0.08, -0.02, True)], "held"),
     (None, [("a", 0.05, 0.02, 0.08, True)], "did not hold"),
 ])
@@ -358,6 +359,8 @@ def test_verdict_rules(advice, rows, outcome):
 
     v = advice_verdict(advice, "cch_score", _verdict_gains(rows), "m", "probe")
     assert v["outcome"] == outcome, v
+    if outcome == "not confirmed":  # another teacher's significant gain is named, not hidden
+        assert ("b: significantly positive" in v["reason"]) == bool(rows[1][4] and rows[1][1] > 0)
     assert v["text"].startswith("advice (cch_score): ") and f"Advice {outcome}" in v["text"]
 
 

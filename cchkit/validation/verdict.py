@@ -10,7 +10,8 @@ interval, and the outcome:
 * **did not hold**: the recommended teacher's gain is significantly negative, or another
   teacher's gain is significantly positive and significantly larger; or nothing was recommended
   and some teacher's gain is significantly positive;
-* **not confirmed**: the recommended teacher's gain is within noise (and none beats it).
+* **not confirmed**: the recommended teacher's gain is within noise (and none beats it
+  significantly; the reason names any teacher whose own gain is significantly positive).
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def _outcome(advice: str | None, t: pd.DataFrame) -> tuple[str, str]:
     if mine["significant"]:
         return ("held", f"{advice}'s gain is significant") if mine["gain"] > 0 else \
             ("did not hold", f"{advice}'s gain is significantly negative")
-    return "not confirmed", f"{advice}'s gain is within noise"
+    others = up[up.index != advice]
+    also = f" ({', '.join(others.index)}: significantly positive, not significantly larger)" if len(others) else ""
+    return "not confirmed", f"{advice}'s gain is within noise{also}"
 
 
 def advice_verdict(advice: str | None, criterion: str, table: pd.DataFrame, method: str,

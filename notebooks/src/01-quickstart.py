@@ -113,10 +113,13 @@ print(f"more accurate teacher: {acc.idxmax()} ({acc.max():.3f}) vs {acc.idxmin()
 # on a representation says so in its name. The CCH does not look at the teacher's own strength at
 # all. Both CCH scores are below zero: the audio's own label information `I(H_S; Y)` is larger than
 # what either teacher shares with it, so the paper's rule says "hurts" (`decision`). The `advice`
-# column is what cchkit's default criterion decides: the CCH score with an abstention band chosen
-# by the criterion study on held-out bundles, which here says "inconclusive" for both (the scores
-# are inside the band), so `recommended` is `None`; the track record printed by `cchkit rank` says
-# how often that advice held. Notebook 03 and `cchkit validate` check predictions by distilling.
+# column is what cchkit's default criterion decides: the criterion and abstention band that the
+# criterion study chose on held-out bundles (`ranking.settings["criterion"]`; today the label gain
+# I(H_T; Y | H_S), which says "helps" above 0.107 nats and otherwise abstains). Here it says
+# "helps" for both and recommends the image, against the paper's rule; the track record printed
+# by `cchkit rank` says how often such advice held on held-out bundles (about half of the
+# significant gains). Notebook 03 and `cchkit validate` check predictions by distilling: on this
+# pair the caption's gain is significant and the image's is within noise.
 #
 # A caution we measured: the image/text order is fragile. On random class-balanced subsets of
 # 1,000 of the 2,000 rows the order flipped on one of two subsets (scores about 0.05 nats apart,

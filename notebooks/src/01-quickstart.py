@@ -95,8 +95,10 @@ cols = ["teacher", "i_teacher_student", "i_student_label", "cch_score", "cch_low
 ranking.table[cols].round(3)
 
 # %%
-best = ranking.top(1).iloc[0]
-print(f"best-scored teacher: {best.teacher} (CCH {best.cch_score:+.3f} nats, "
+top = ranking.top(1).iloc[0]
+print(f"ranked first by the deciding criterion ({ranking.settings['criterion']}): {top.teacher}")
+best = ranking.table.loc[ranking.table["cch_score"].idxmax()]
+print(f"highest CCH score: {best.teacher} (CCH {best.cch_score:+.3f} nats, "
       f"95% interval [{best.cch_low:+.3f}, {best.cch_high:+.3f}], decision: {best.decision})")
 print("recommended (best teacher predicted to *help*):", ranking.recommended)
 acc = ranking.table.set_index("teacher")["teacher_accuracy_on_h"]
@@ -105,7 +107,8 @@ print(f"more accurate teacher: {acc.idxmax()} ({acc.max():.3f}) vs {acc.idxmin()
 # %% [markdown]
 # **How to read it.** The text caption shares the *speaker* with the audio beyond the label, the
 # image shares only the class, so on the full data `I(H_text; H_audio) > I(H_image; H_audio)` and
-# the caption ranks first. By the teacher's own strength the order is the other way round: on the
+# the caption has the higher CCH score (the `rank` column follows the deciding criterion, see
+# `advice` below, which puts the image first). By the teacher's own strength the order is the other way round: on the
 # ranking's representations H (16 PCA components) a linear probe reads the digit from the image
 # far better than from the caption (`teacher_accuracy_on_h`, printed above: image 0.915, caption
 # 0.436), because the caption's PCA keeps the speaker words and drops much of the digit word; on

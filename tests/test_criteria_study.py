@@ -121,3 +121,33 @@ def test_ranking_writes_the_advice_of_its_criterion(record):
     expected = np.where(gap > 0.2, "helps", np.where(gap < -0.1, "hurts", "inconclusive"))
     assert list(t["advice"]) == list(expected)
     assert list(t["predicts_gain"]) == [a == "helps" for a in expected]
+
+
+def test_the_study_report_ships_the_criterion_whose_held_out_decisions_follow_the_gains():
+    """benchmarks/criteria.py end to end on a made-up corpus: one criterion equals the gain, the
+    others are noise, so the held-out choice (and the shipped track record) must be that one."""
+    import sys
+    from pathlib import Path
+
+    from cchkit.criteria import list_criteria
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from criteria import report
+
+    rng = np.random.default_rng(0)
+    rows, sig_rows = [], []
+    for u in ("u1", "u2", "u3", "u4"):
+        for s in ("s1", "s2"):
+            for t in ("t1", "t2", "t3", "t4", "t5"):
+                gain = float(rng.choice([-0.04, -0.02, 0.0, 0.0, 0.02, 0.04]))
+                rows.append(dict(unit=u, bundle=u, student=s, teacher=t, kind="real", method="class-align",
+                                 regime="full", tuned=True, gain=gain, gain_low=gain - 0.01, gain_high=gain + 0.01,
+                                 significant=gain != 0.0, acc_none=0.7, acc_probe=0.7))
+                signal = {c: float(rng.normal()) for c in list_criteria()}
+                signal["teacher_accuracy"] = gain
+                sig_rows.append(dict(bundle=u, student=s, teacher=t, cch_decision="helps", **signal))
+    text, record = report(pd.DataFrame(rows), pd.DataFrame(sig_rows), np.random.default_rng(1))
+    assert record["default"] == "teacher_accuracy"
+    best = record["criteria"]["teacher_accuracy"]
+    assert best["held_out_sign_right"] == best["held_out_significant"] == sum(r["significant"] for r in rows)
+    assert "## class-align, full regime: 40 pairs" in text

@@ -9,7 +9,7 @@ from .exceptions import InputError
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["available_cores", "effective_n_jobs"]
+__all__ = ["available_cores", "thread_budget", "effective_n_jobs"]
 
 
 def available_cores() -> int:
@@ -18,6 +18,18 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # macOS, Windows
         return max(1, os.cpu_count() or 1)
+
+
+def thread_budget() -> int:
+    """Threads one process may use for its own work: the available cores, capped by
+    ``OMP_NUM_THREADS`` when the user (or a scheduler such as SLURM) set it, so that cchkit never
+    starts more threads than the environment allows."""
+    cores = available_cores()
+    try:
+        cap = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        return cores
+    return max(1, min(cores, cap))
 
 
 def effective_n_jobs(n_jobs: int) -> int:

@@ -18,7 +18,9 @@ if not os.environ.get("CCHKIT_TEST_CUDA"):
 
 import torch  # noqa: E402
 
-# pytest runs 2 workers on 2 cores: one torch thread each avoids oversubscription (10x slowdowns)
+# pytest runs 2 workers on 2 cores: one torch thread each avoids oversubscription (10x slowdowns);
+# OMP_NUM_THREADS also caps the threads cchkit's stacks take (cchkit._parallel.thread_budget)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(1)
 
 from cchkit.bundle import ModalityBundle  # noqa: E402

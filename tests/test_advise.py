@@ -31,7 +31,7 @@ def test_advise_answers_from_the_measurement(bundle):
     a = cchkit.advise(bundle, "s", top=2, seeds=2, budget=1e-3, rank_params={"representation": "raw"}, **FAST)
     assert isinstance(a, cchkit.Advice) and a.teacher == measured_choice(a.validation.table, a.validation.summary["method"])
     assert set(a.validation.table["teacher"]) == set(a.ranking.top(2)["teacher"])
-    assert ("Use " if a.teacher else "Train s alone") in a.text and "The ranking (cch_score) said" in a.text
+    assert ("Use " if a.teacher else "Train s alone") in a.text and f"The ranking ({a.ranking.settings['criterion']}) said" in a.text
     doc = a.to_dict()
     assert doc["teacher"] == a.teacher and doc["validation"]["summary"]["verdict"]["text"]
 

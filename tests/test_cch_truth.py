@@ -21,6 +21,7 @@ def test_formula_and_decision():
     assert decide(float("nan"), 1.0) == "inconclusive"
 
 
+@pytest.mark.usefixtures("paper_rule")  # the expected order is the CCH's
 def test_complementary_teachers_terms_and_order():
     sb = complementary_teachers_bundle(n=2000, random_state=0)
     r = cchkit.rank_teachers(sb.bundle, "student", representation="raw", n_bootstrap=50, random_state=0)

@@ -27,6 +27,7 @@ from .._random import RandomState, as_generator
 from .._torch import limit_threads, resolve_device
 from ..bundle import MIN_SAMPLES, ModalityBundle
 from ..cch import SCORE_VARIANTS
+from ..criteria import default_criterion
 from ..datasets import load_bundle
 from ..estimators import get_estimator, list_estimators
 from ..exceptions import BundleError, CchkitError, InputError, RankingFailedError, UnknownEstimatorError
@@ -35,7 +36,6 @@ from ..runlog import check_log
 from .grid import EstimatorPlan, Task, grid_tasks, run_grid
 from .rows import RowContext, ranking_row
 from .table import (
-    DEFAULT_CRITERION,
     MIN_PAIRS_PER_DIM,
     MIN_PER_CLASS,
     RECOMMEND_BY,
@@ -170,7 +170,7 @@ def rank_teachers(
         estimators=_checked_estimators(estimators), representation=representation, variant=variant, dim=int(dim),
         n_bootstrap=int(n_bootstrap), n_seeds=int(n_seeds), random_state=random_state, device=device,
         n_jobs=effective_n_jobs(n_jobs), progress=progress,
-        criterion=DEFAULT_CRITERION if criterion is None else criterion, label_floor=label_floor, backend=backend,
+        criterion=default_criterion() if criterion is None else criterion, label_floor=label_floor, backend=backend,
         scheduler=scheduler, encoder_params=dict(encoder_params or {}),
     )
     settings.estimator_params.update(_checked_estimator_params(settings, estimator_params))

@@ -18,6 +18,7 @@ from ..criteria import (
     advice_rule,
     advisable_criteria,
     criteria_columns,
+    default_criterion,
     get_criterion,
 )
 from ..exceptions import InputError
@@ -218,11 +219,13 @@ class Ranking:
                 + self.table[self._SHORT].to_html(index=False))
 
 
-def add_ranks(table: pd.DataFrame, criterion: str = DEFAULT_CRITERION) -> pd.DataFrame:
-    """Rank the teachers of each (student, estimator) by the criterion's column (higher first),
+def add_ranks(table: pd.DataFrame, criterion: str | None = None) -> pd.DataFrame:
+    """Rank the teachers of each (student, estimator) by the criterion's column (higher first;
+    None: the study's default, :func:`cchkit.criteria.default_criterion`, read at call time),
     write its advice (helps / hurts / inconclusive: the study's band where it fitted one, see
     :func:`cchkit.criteria.advice_decisions`), mark the rows it predicts to help, and the
     estimators' consensus on the CCH decision."""
+    criterion = criterion or default_criterion()
     ok = table["error"].isna()
     crit = get_criterion(criterion)
     table.loc[ok, "rank"] = (

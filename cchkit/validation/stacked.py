@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._parallel import available_cores
+from .._parallel import thread_budget
 from .._torch import torch_threads
 from ..distill.batched import Member, MemberResult, StackSettings, train_stack
 from ..distill.prepare import PreparedSeed, prepare_seeds
@@ -189,8 +189,8 @@ def _train(jobs: list[_Job], preps: dict[int, PreparedSeed], settings: StackSett
 
     out: list[MemberResult | None] = [None] * len(members)
     # a stack is one large batched product per layer, which threads split well (and the values do
-    # not depend on the thread count: checked in tests/test_distill_batched.py)
-    with torch_threads(available_cores()):
+    # not depend on the thread count: checked in tests/test_distill_batched.py); OMP_NUM_THREADS caps them
+    with torch_threads(thread_budget()):
         for key in dict.fromkeys(shape(i) for i in range(len(members))):
             idx = [i for i in range(len(members)) if shape(i) == key]
             group = dataclasses.replace(settings, hidden=key[0])
@@ -267,7 +267,7 @@ def _prepare_all(bundle: Any, student: str, teachers: Sequence[str], seeds: list
     """Every seed's split and its teachers, each teacher modality's networks trained as one stack."""
     keys = ("teacher_epochs", "batch_size", "feat_dim", "hidden", "teacher_lr", "test_size", "train_size", "val_size",
             "exclude_test_ids")
-    with torch_threads(available_cores()):
+    with torch_threads(thread_budget()):
         return prepare_seeds(bundle, student, teachers, seeds, paired=paired, epochs=epochs, device=device,
                              **{k: dp[k] for k in keys if k in dp})
 

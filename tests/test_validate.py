@@ -395,3 +395,16 @@ def test_budget_adds_seeds_until_separated_or_spent(bundle):
     assert big.summary["seeds"][:2] == fixed.summary["seeds"] and "Seeds: 2 at first" in big.summary["power"]["statement"]
     with pytest.raises(InputError, match="max_seeds"):
         validate(bundle, "s", ["clean"], seeds=8, budget=10, max_seeds=4, **kw)
+
+
+def test_tuned_line_says_what_was_chosen_or_given():
+    from cchkit.validation.stacked import tuned_line
+
+    chosen = {"student": {"lr": 0.03, "weight_decay": 0.0, "hidden": [128, 64], "dropout": 0.2},
+              "chosen_on_seeds": [3, 8, 1], "kd": [{"teacher": "image", "method": "class-align", "kd_weight": 1.0,
+                                                    "temperature": 2.0}], "default_kd": {"kd_weight": 1.0, "temperature": 4.0}}
+    assert tuned_line(chosen) == ("tuned on the validation splits of seeds 3, 8, 1: student lr 0.03, weight decay 0, "
+                                  "hidden 128-64, dropout 0.2; KD weight x temperature: image class-align 1 x 2")
+    given = {**chosen, "chosen_on_seeds": [], "kd": []}
+    assert tuned_line(given).startswith("settings given (tune=False): student lr 0.03")
+    assert tuned_line(given).endswith("KD weight x temperature: 1 x 4 for every teacher")

@@ -104,7 +104,8 @@ class Tuned:
         st = dataclasses.asdict(self.student)
         return {"student": {**st, "hidden": list(st["hidden"])}, "chosen_on_seeds": list(self.seeds),
                 "kd": [{"teacher": t, "method": m, "kd_weight": w, "temperature": tt}
-                       for (t, m), (w, tt) in self.kd.items()]}
+                       for (t, m), (w, tt) in self.kd.items()],
+                "default_kd": {"kd_weight": self.default_kd[0], "temperature": self.default_kd[1]}}
 
 
 def stackable_methods(methods: Sequence[str], distill_params: Mapping[str, Any]) -> list[str]:
@@ -123,6 +124,8 @@ def tuned_line(tuned: Mapping[str, Any] | None) -> str:
         return "settings: as given (no method trains in stacks)"
     st = tuned["student"]
     kd = "; ".join(f"{k['teacher']} {k['method']} {k['kd_weight']:g} x {k['temperature']:g}" for k in tuned["kd"])
+    if not kd and tuned.get("default_kd"):  # given settings: one pair for every KD student
+        kd = f"{tuned['default_kd']['kd_weight']:g} x {tuned['default_kd']['temperature']:g} for every teacher"
     where = ("tuned on the validation splits of seeds " + ", ".join(map(str, tuned["chosen_on_seeds"]))
              if tuned["chosen_on_seeds"] else "settings given (tune=False)")
     return (f"{where}: student lr {st['lr']:g}, weight decay {st['weight_decay']:g}, hidden "

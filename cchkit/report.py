@@ -169,6 +169,8 @@ def validation_report(report: Any, bundle: Any = None, *, command: str | None = 
     """The HTML page of a :class:`~cchkit.validation.ValidationReport`."""
     import pandas as pd
 
+    from .validation.stacked import tuned_line
+
     s = report.summary
     t = report.table
     short = _short(t, {
@@ -179,8 +181,6 @@ def validation_report(report: Any, bundle: Any = None, *, command: str | None = 
     crit += [{"criterion": name, **{k: c.get(k) for k in ("spearman", "sign_agree", "n_significant", "top_is_best")}}
              for name, c in s.get("baselines", {}).items()]
     verdict = [str(s.get("verdict", {}).get("text", "-")), str(s.get("power", {}).get("statement", ""))]
-    from .validation.stacked import tuned_line
-
     settings = {"data": getattr(bundle, "name", ""), "seeds": s.get("seeds"), "method": s.get("method"),
                 **(s.get("settings") or {}), "tuning": tuned_line(s.get("tuned"))}
     sections = [

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import DistillConfig
 from .models import build_net
 
 __all__ = ["StudentData", "Member", "StackSettings", "MemberResult", "train_stack", "KD_KINDS"]
@@ -86,17 +87,18 @@ class Member:
 
 @dataclass(frozen=True)
 class StackSettings:
-    """What every member of one stack shares: the architecture and the schedule."""
+    """What every member of one stack shares: the architecture and the schedule (defaults:
+    :class:`~cchkit.distill.DistillConfig`'s, so a stack trains as ``distill`` does)."""
 
     n_classes: int
-    hidden: int | Sequence[int] = 64
-    feat_dim: int = 32
-    epochs: int = 30
-    min_steps: int = 300
-    batch_size: int = 64
-    momentum: float = 0.9
-    warmup_epochs: int | None = None
-    grad_clip: float = 5.0
+    hidden: int | Sequence[int] = DistillConfig.hidden
+    feat_dim: int = DistillConfig.feat_dim
+    epochs: int = DistillConfig.epochs
+    min_steps: int = DistillConfig.min_steps
+    batch_size: int = DistillConfig.batch_size
+    momentum: float = DistillConfig.momentum
+    warmup_epochs: int | None = DistillConfig.warmup_epochs
+    grad_clip: float = DistillConfig.grad_clip
 
 
 @dataclass(frozen=True)

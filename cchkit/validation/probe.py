@@ -84,7 +84,6 @@ class _Split:
         fit, val, test = student_split(labels, seed, **split)
         mu, sd = standardize_fit(data[fit])
         z = (data - mu) / sd
-        self.seed = seed
         self.x, self.y, self.xv, self.yv = z[fit], labels[fit], z[val], labels[val]
         self.xt, self.yt = z[test], labels[test]
         self.degenerate = np.unique(self.y).size < 2

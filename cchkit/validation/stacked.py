@@ -39,8 +39,8 @@ from .._torch import torch_threads
 from ..distill.batched import Member, MemberResult, StackSettings, train_stack
 from ..distill.prepare import PreparedSeed, prepare_seeds
 
-__all__ = ["STACKABLE", "STUDENT_GRID", "KD_GRID", "TUNE_SEEDS", "StudentSetting", "Tuned", "pick_best", "tuned_line", "stackable_methods",
-           "tuned_settings", "stacked_runs", "RUN_COLUMNS"]
+__all__ = ["STACKABLE", "STUDENT_GRID", "KD_GRID", "TUNE_SEEDS", "StudentSetting", "Tuned", "pick_best",
+           "tuned_line", "stackable_methods", "tuned_settings", "stacked_runs", "RUN_COLUMNS"]
 
 #: Methods trained in stacks (the others run one by one through ``distill``).
 STACKABLE = ("none", "class-align", "logit-kd")

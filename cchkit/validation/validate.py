@@ -286,7 +286,8 @@ def validate(
         tqdm bars over teachers and seeds (stderr).
     n_jobs : int
         Parallel workers for the ranking's grid and for the methods that do not train in stacks
-        ((teacher, seed) runs with joblib processes); the stacks use every core's threads.
+        ((teacher, seed) runs with joblib processes); the stacks use one thread per available
+        core, capped by ``OMP_NUM_THREADS``.
     tune : bool, default True
         Tune the no-KD student and every KD student with searches of the same size on the
         validation splits of the first 3 seeds (:mod:`cchkit.validation.stacked`: learning rate,
@@ -415,7 +416,8 @@ class _Measure:
         return runs.iloc[order].reset_index(drop=True), next((t for _, t in parts if t is not None), None)
 
     def table(self, seeds: list[int], runs: pd.DataFrame) -> tuple[pd.DataFrame, Baseline]:
-        base = _baseline(self.bundle, self.student, seeds, runs, self.distill_params, self.probes)
+        chosen_on = list(self.tuned.seeds) if self.tuned is not None and self.tuned.seeds else seeds[:TUNE_SEEDS]
+        base = _baseline(self.bundle, self.student, seeds, chosen_on, runs, self.distill_params, self.probes)
         rows = []
         for teacher in self.teachers:
             rinfo = self.rtab.loc[teacher] if teacher in self.rtab.index else None
@@ -601,17 +603,17 @@ def _split_settings(distill_params: Mapping[str, Any]) -> dict[str, Any]:
     return {"test_size": cfg.test_size, "train_size": cfg.train_size, "val_size": cfg.val_size}
 
 
-def _baseline(bundle: Any, student: str, seeds: list[int], runs: pd.DataFrame, distill_params: Mapping[str, Any],
-              probes: dict[int, Any]) -> Baseline:
+def _baseline(bundle: Any, student: str, seeds: list[int], tune_seeds: list[int], runs: pd.DataFrame,
+              distill_params: Mapping[str, Any], probes: dict[int, Any]) -> Baseline:
     """The no-KD MLP and the linear probe on the student's split of every seed; ``probes`` keeps
-    the probes of earlier rounds (each seed's probe is fitted once, ``C`` chosen on the first
-    seeds as the MLP students choose their settings)."""
+    the probes of earlier rounds (each seed's probe is fitted once, ``C`` chosen on
+    ``tune_seeds``, the seeds that chose the MLP students' settings)."""
     from .probe import tuned_probes
 
     missing = [s for s in seeds if s not in probes]
     if missing:
         m = bundle.modality(student)
-        probes |= tuned_probes(m.data, m.labels, missing, seeds[:TUNE_SEEDS], **_split_settings(distill_params))
+        probes |= tuned_probes(m.data, m.labels, missing, tune_seeds, **_split_settings(distill_params))
     none = runs[runs["method"] == "none"].groupby("seed")["accuracy"].mean().reindex(seeds)
     return Baseline(mlp=none, probe=pd.Series({s: probes[s].accuracy for s in seeds}).reindex(seeds),
                     probe_c={int(s): probes[s].C for s in seeds})

@@ -123,3 +123,30 @@ def test_dropout_is_the_members_own_whatever_its_stack(bundle):
     assert crowd[2] == alone  # its draws come from its batch seed, not from the stack
     assert crowd[0] == plain  # a rate of 0 is exactly no dropout
     assert alone != plain  # and a rate above 0 changes the training
+
+
+def test_members_let_go_do_not_change_the_ones_that_go_on(bundle):
+    """Successive halving stops members mid-run: the others finish exactly as in a full stack."""
+    from cchkit.distill.batched import StackRun
+
+    p = prepare_seed(bundle, "s", ["t"], 4, paired=True, device="cpu", epochs=6, batch_size=16, feat_dim=8, hidden=12)
+    settings = StackSettings(n_classes=3, hidden=(12, 10), feat_dim=8, epochs=6, min_steps=0, batch_size=16)
+    members = [_member(p, "none", lr=0.03, dropout=0.2), _member(p, "class", kd_weight=1.0),
+               _member(p, "paired", kd_weight=2.0, dropout=0.5), _member(p, "none", weight_decay=1e-3)]
+    full = train_stack(members, [p.data], settings)
+    run = StackRun(members, [p.data], settings)
+    run.run(until=2)
+    run.keep([False, True, True, False])
+    run.run(until=4)
+    run.keep([False, True])
+    with pytest.raises(RuntimeError, match="trained 4 of its 6 epochs"):
+        run.results()
+    run.run()
+    assert list(run.index) == [2] and run.results() == [full[2]]
+    # and the distilling members leave a no-KD stack that skips the KD term without a change
+    run = StackRun(members, [p.data], settings)
+    run.run(until=1)
+    run.keep([True, False, False, True])
+    assert not run.stack.any_kd
+    run.run()
+    assert run.results() == [full[0], full[3]]

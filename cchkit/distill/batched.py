@@ -8,6 +8,8 @@ learning rate, weight decay, KD targets, weight and temperature, its own gradien
 momentum buffer, and its own best validation epoch. One step of the stack costs about what one
 step of a single student costs in Python overhead, so a validation of dozens of students, and
 the hyper-parameter grid that tunes them, costs little more than one training.
+A :class:`StackRun` can pause after any epoch and let members go (``validate``'s searches stop
+their worse settings early, by successive halving); the members that go on are not affected.
 
 Each member follows :func:`~cchkit.distill.distill` exactly: the same initialisation
 (``build_net`` with the member's seed), mini-batches (a seeded permutation per epoch), SGD with
@@ -46,7 +48,7 @@ import torch.nn.functional as F
 from .config import DistillConfig
 from .models import build_net
 
-__all__ = ["StudentData", "Member", "StackSettings", "MemberResult", "train_stack", "KD_KINDS"]
+__all__ = ["StudentData", "Member", "StackSettings", "MemberResult", "StackRun", "train_stack", "KD_KINDS"]
 
 KD_KINDS = ("none", "class", "paired")
 
@@ -153,7 +155,10 @@ class _Dropout:
         p = torch.tensor([m.dropout for m in members], dtype=torch.float32, device=dev)
         self.p, self.scale = p[:, None, None], (1.0 / (1.0 - p))[:, None, None]
         self.widths, self.n, self.dev = list(widths), n, dev
-        self.active = bool((p > 0).any())
+
+    @property
+    def active(self) -> bool:
+        return bool((self.p > 0).any())
 
     def epoch(self) -> list[torch.Tensor] | None:
         """Per hidden layer, the (seeds, n, width) uniform draws of one epoch (by position in
@@ -167,12 +172,17 @@ class _Dropout:
         """Per hidden layer, the (M, b, width) multipliers of the batch at positions ``part``."""
         if draws is None:
             return None
-        return [(u[:, part][self.which] >= self.p) * self.scale for u in draws]
+        return [torch.where(u[:, part][self.which] >= self.p, self.scale, 0.0) for u in draws]
+
+    def keep(self, idx: torch.Tensor) -> None:
+        """Only the members ``idx`` go on (every seed keeps drawing: a member's draws never
+        depend on the others)."""
+        self.which, self.p, self.scale = self.which[idx], self.p[idx], self.scale[idx]
 
 
 class _Stack:
     """The members' fixed inputs as tensors: data, rates, weights, temperatures, and each
-    member's KD target distribution per fit row (with its log, and which rows have one)."""
+    member's KD target distribution per fit row (and which rows have one)."""
 
     def __init__(self, members: Sequence[Member], data: Sequence[StudentData], n_classes: int) -> None:
         d = [data[m.data] for m in members]
@@ -187,57 +197,70 @@ class _Stack:
         self.T = torch.tensor([m.temperature for m in members], device=dev)
         rows = [_row_targets(m, y, n_classes) for m, y in zip(members, self.y_fit)]
         self.target = torch.stack([r[0] for r in rows])  # (M, n, C)
-        self.log_target = torch.stack([r[1] for r in rows])
-        self.has_target = torch.stack([r[2] for r in rows])  # (M, n) bool
+        self.has_target = torch.stack([r[1] for r in rows])  # (M, n) bool
+        self.any_kd = bool((self.weight > 0).any())
+
+    def keep(self, idx: torch.Tensor) -> None:
+        """Only the members ``idx`` stay."""
+        for name in ("x_fit", "y_fit", "x_val", "y_val", "x_test", "y_test", "wd", "weight", "T", "target",
+                     "has_target"):
+            setattr(self, name, getattr(self, name)[idx])
+        self.lr = self.lr[idx.cpu().numpy()]
+        self.any_kd = bool((self.weight > 0).any())
 
 
-def _row_targets(m: Member, y: torch.Tensor, n_classes: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A member's target distribution for each fit row, its log (computed as the single-student
-    losses compute them, so the values are the same), and the rows that have a target."""
+def _row_targets(m: Member, y: torch.Tensor, n_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A member's target distribution for each fit row (computed as the single-student losses
+    compute it, so the values are the same), and the rows that have a target."""
     n = y.shape[0]
     if m.kd == "class":
-        q = m.targets[y]  # type: ignore[index]
-        return q, torch.log(q.clamp_min(1e-12)), torch.ones(n, dtype=torch.bool, device=y.device)
+        return m.targets[y], torch.ones(n, dtype=torch.bool, device=y.device)  # type: ignore[index]
     if m.kd == "paired":
-        log_pt = F.log_softmax(m.targets / m.temperature, dim=1)  # type: ignore[operator]
-        return log_pt.exp(), log_pt, m.pair_mask  # type: ignore[return-value]
-    zeros = torch.zeros(n, n_classes, device=y.device)
-    return zeros, zeros, torch.zeros(n, dtype=torch.bool, device=y.device)
+        return F.log_softmax(m.targets / m.temperature, dim=1).exp(), m.pair_mask  # type: ignore[operator,return-value]
+    return torch.zeros(n, n_classes, device=y.device), torch.zeros(n, dtype=torch.bool, device=y.device)
 
 
 def _loss(stack: _Stack, params: list[torch.Tensor], idx: torch.Tensor,
           keep: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
     """The sum over members of each member's mean loss on its mini-batch rows ``idx`` (M, b),
-    with the dropout multipliers ``keep`` of this batch (see :func:`_forward`)."""
+    with the dropout multipliers ``keep`` of this batch (see :func:`_forward`).
+
+    The KD term is computed as the cross-entropy :math:`-\\sum_c q_c \\log p_c` of the targets,
+    without their entropy :math:`\\sum_c q_c \\log q_c`: that constant has no gradient, so every
+    step is the step of the KL divergence, bit for bit (the loss value itself is never read).
+    Without a distilling member the term is 0 for every member and is not computed.
+    """
     rows = torch.arange(idx.shape[0], device=idx.device)[:, None]
-    x, y = stack.x_fit[rows, idx], stack.y_fit[rows, idx]
-    logits = _forward(params, x, keep)
+    logits = _forward(params, stack.x_fit[rows, idx], keep)
     m, b, c = logits.shape
-    ce = F.cross_entropy(logits.reshape(m * b, c), y.reshape(-1), reduction="none").reshape(m, b).mean(1)
+    ce = F.cross_entropy(logits.reshape(m * b, c), stack.y_fit[rows, idx].reshape(-1),
+                         reduction="none").reshape(m, b).mean(1)
+    if not stack.any_kd:
+        return ce.sum()
     log_ps = F.log_softmax(logits / stack.T[:, None, None], dim=2)
-    kl = (stack.target[rows, idx] * (stack.log_target[rows, idx] - log_ps)).sum(2)
+    cross = -(stack.target[rows, idx] * log_ps).sum(2)
     mask = stack.has_target[rows, idx].to(logits.dtype)
     count = mask.sum(1)
-    kd = torch.where(count > 0, (kl * mask).sum(1) / count.clamp_min(1.0), 0.0)
-    return (ce + stack.weight * stack.T**2 * kd).sum()
+    term = torch.where(count > 0, (cross * mask).sum(1) / count.clamp_min(1.0), 0.0)
+    return (ce + stack.weight * stack.T**2 * term).sum()
 
 
-def _sgd_step(params: list[torch.Tensor], bufs: list[torch.Tensor | None], lr: np.ndarray, stack: _Stack,
+def _sgd_step(params: list[torch.Tensor], bufs: list[torch.Tensor | None], lr: torch.Tensor, stack: _Stack,
               s: StackSettings) -> list[torch.Tensor | None]:
-    """Per-member gradient clipping, weight decay, momentum and step (torch's SGD, member-wise)."""
+    """Per-member gradient clipping, weight decay, momentum and step (torch's SGD, member-wise)
+    with the members' learning rates ``lr`` (M,) of this step."""
     grads = [p.grad for p in params]
     if s.grad_clip and s.grad_clip > 0:
-        norms = torch.sqrt(sum((g.reshape(g.shape[0], -1) ** 2).sum(1) for g in grads))
+        norms = torch.sqrt(sum((g.reshape(g.shape[0], -1) ** 2).sum(1) for g in grads))  # type: ignore[union-attr]
         coef = torch.clamp(s.grad_clip / (norms + 1e-6), max=1.0)
-        grads = [g * coef.reshape(-1, *([1] * (g.dim() - 1))) for g in grads]
-    lr_t = torch.as_tensor(lr, dtype=params[0].dtype, device=params[0].device)
+        grads = [g * coef.reshape(-1, *([1] * (g.dim() - 1))) for g in grads]  # type: ignore[union-attr]
     out = []
     with torch.no_grad():
         for p, g, buf in zip(params, grads, bufs):
             shape = (-1, *([1] * (p.dim() - 1)))
             g = g + stack.wd.reshape(shape) * p
             buf = g.clone() if buf is None else buf.mul_(s.momentum).add_(g)
-            p.sub_(lr_t.reshape(shape) * buf)
+            p.sub_(lr.reshape(shape) * buf)
             p.grad = None
             out.append(buf)
     return out
@@ -250,44 +273,97 @@ def _accuracy(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> t
     return (_forward(params, x).argmax(2) == y).to(torch.float64).mean(1).cpu()
 
 
-def train_stack(members: Sequence[Member], data: Sequence[StudentData], settings: StackSettings) -> list[MemberResult]:
-    """Train every member (see the module docstring); one result per member, in order.
+class StackRun:
+    """A stack in training that can pause after any epoch and let members go (successive halving).
 
-    Every member's split must have the same fit, validation and test sizes (one seed's
-    stratified split has the same sizes as another's).
+    ``run(until)`` trains every member still in the stack up to epoch ``until``; ``keep(mask)``
+    stops the members whose mask is False; ``results()`` reads the test split once, for the
+    members that trained to the end. A member's training does not depend on when the others stop.
+    Every member's split must have the same fit, validation and test sizes (one seed's stratified
+    split has the same sizes as another's).
     """
-    stack = _Stack(members, data, settings.n_classes)
-    n, dev = stack.x_fit.shape[1], stack.x_fit.device
-    params = _stacked_init(members, stack.x_fit.shape[2], settings, dev)
-    n_batches = max(1, math.ceil(n / settings.batch_size))
-    epochs = max(int(settings.epochs), math.ceil(settings.min_steps / n_batches))
-    warmup = (max(1, settings.epochs // 10) if settings.warmup_epochs is None else settings.warmup_epochs) * n_batches
-    rngs = [np.random.default_rng(m.batch_seed) for m in members]
-    best_val = torch.full((len(members),), -math.inf, dtype=torch.float64)
-    best_epoch = torch.full((len(members),), epochs, dtype=torch.long)
-    best = [p.detach().clone() for p in params]
-    bufs: list[torch.Tensor | None] = [None] * len(params)
-    dropout = _Dropout(members, [p.shape[1] for p in params[0:-4:2]], n, dev)
-    step = 0
-    for epoch in range(epochs):
-        perms = torch.as_tensor(np.stack([r.permutation(n) for r in rngs]), device=dev)
-        draws = dropout.epoch()
-        for k in range(n_batches):
-            part = slice(k * settings.batch_size, (k + 1) * settings.batch_size)
-            _loss(stack, params, perms[:, part], dropout.batch(draws, part)).backward()
-            bufs = _sgd_step(params, bufs, _lr_at(step, epochs * n_batches, warmup, stack.lr), stack, settings)
-            step += 1
-        if stack.x_val.shape[1]:
-            val = _accuracy(params, stack.x_val, stack.y_val)
-            better = val > best_val  # strictly: the earliest epoch wins a tie
-            best_val = torch.where(better, val, best_val)
-            best_epoch = torch.where(better, torch.tensor(epoch + 1), best_epoch)  # (on the CPU, as val)
-            keep = better.to(dev)
-            best = [torch.where(keep.reshape(-1, *([1] * (p.dim() - 1))), p.detach(), b) for p, b in zip(params, best)]
-    final = best if stack.x_val.shape[1] else [p.detach() for p in params]
-    test = _accuracy(final, stack.x_test, stack.y_test)
-    return [MemberResult(accuracy=float(test[i]), val_accuracy=float(best_val[i]), best_epoch=int(best_epoch[i]))
-            for i in range(len(members))]
+
+    def __init__(self, members: Sequence[Member], data: Sequence[StudentData], settings: StackSettings) -> None:
+        self.settings, self.stack = settings, _Stack(members, data, settings.n_classes)
+        n, dev = self.stack.x_fit.shape[1], self.stack.x_fit.device
+        self.params = _stacked_init(members, self.stack.x_fit.shape[2], settings, dev)
+        self.n_batches = max(1, math.ceil(n / settings.batch_size))
+        #: epochs every member trains unless it is let go
+        self.epochs = max(int(settings.epochs), math.ceil(settings.min_steps / self.n_batches))
+        total = self.epochs * self.n_batches
+        warmup = (max(1, settings.epochs // 10) if settings.warmup_epochs is None else settings.warmup_epochs) \
+            * self.n_batches
+        # every step's rates at once: (steps, M), the float64 schedule cast as each step would cast it
+        self.lr = torch.as_tensor(np.stack([_lr_at(t, total, warmup, self.stack.lr) for t in range(total)]),
+                                  dtype=self.params[0].dtype, device=dev)
+        self.rngs = [np.random.default_rng(m.batch_seed) for m in members]
+        self.best_val = torch.full((len(members),), -math.inf, dtype=torch.float64)
+        self.best_epoch = torch.full((len(members),), self.epochs, dtype=torch.long)
+        self.best = [p.detach().clone() for p in self.params]
+        self.bufs: list[torch.Tensor | None] = [None] * len(self.params)
+        self.dropout = _Dropout(members, [p.shape[1] for p in self.params[0:-4:2]], n, dev)
+        #: positions (in ``members``) of the members still training
+        self.index = np.arange(len(members))
+        self.epoch = self.step = 0
+
+    def run(self, until: int | None = None) -> None:
+        """Train up to epoch ``until`` (default: the last)."""
+        until = self.epochs if until is None else min(int(until), self.epochs)
+        while self.epoch < until and self.index.size:
+            self._epoch()
+
+    def _epoch(self) -> None:
+        st, bs = self.stack, self.settings.batch_size
+        n, dev = st.x_fit.shape[1], st.x_fit.device
+        perms = torch.as_tensor(np.stack([r.permutation(n) for r in self.rngs]), device=dev)
+        draws = self.dropout.epoch()
+        for k in range(self.n_batches):
+            part = slice(k * bs, (k + 1) * bs)
+            _loss(st, self.params, perms[:, part], self.dropout.batch(draws, part)).backward()
+            self.bufs = _sgd_step(self.params, self.bufs, self.lr[self.step], st, self.settings)
+            self.step += 1
+        self.epoch += 1
+        if st.x_val.shape[1]:
+            val = _accuracy(self.params, st.x_val, st.y_val)
+            better = val > self.best_val  # strictly: the earliest epoch wins a tie
+            self.best_val = torch.where(better, val, self.best_val)
+            self.best_epoch = torch.where(better, torch.tensor(self.epoch), self.best_epoch)  # (on the CPU, as val)
+            kept = better.to(dev)
+            self.best = [torch.where(kept.reshape(-1, *([1] * (p.dim() - 1))), p.detach(), b)
+                         for p, b in zip(self.params, self.best)]
+
+    def keep(self, mask: Sequence[bool] | np.ndarray) -> None:
+        """Go on with the members (in ``index`` order) whose ``mask`` is True only."""
+        pos = np.flatnonzero(np.asarray(mask, dtype=bool))
+        idx = torch.as_tensor(pos, device=self.stack.x_fit.device)
+        self.params = [p.detach()[idx].requires_grad_(True) for p in self.params]
+        self.bufs = [None if b is None else b[idx] for b in self.bufs]
+        self.best = [b[idx] for b in self.best]
+        self.best_val, self.best_epoch = self.best_val[idx.cpu()], self.best_epoch[idx.cpu()]
+        self.lr = self.lr[:, idx]
+        self.rngs = [self.rngs[i] for i in pos]
+        self.stack.keep(idx)
+        self.dropout.keep(idx)
+        self.index = self.index[pos]
+
+    def results(self) -> list[MemberResult]:
+        """The members still in the stack (``index`` order), trained to the end: each one's test
+        accuracy at its best validation epoch (the last epoch without a validation split)."""
+        if self.index.size and self.epoch < self.epochs:
+            raise RuntimeError(f"the stack trained {self.epoch} of its {self.epochs} epochs")
+        st = self.stack
+        final = self.best if st.x_val.shape[1] else [p.detach() for p in self.params]
+        test = _accuracy(final, st.x_test, st.y_test)
+        return [MemberResult(accuracy=float(test[i]), val_accuracy=float(self.best_val[i]),
+                             best_epoch=int(self.best_epoch[i])) for i in range(self.index.size)]
+
+
+def train_stack(members: Sequence[Member], data: Sequence[StudentData], settings: StackSettings) -> list[MemberResult]:
+    """Train every member to the end (see the module docstring and :class:`StackRun`); one result
+    per member, in order."""
+    run = StackRun(members, data, settings)
+    run.run()
+    return run.results()
 
 
 # ----------------------------------------------------------------------------- teachers

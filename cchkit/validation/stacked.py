@@ -258,8 +258,8 @@ def _train(jobs: list[_Job], preps: dict[int, PreparedSeed], settings: StackSett
         for key in dict.fromkeys(shape(i) for i in range(len(members))):
             idx = np.array([i for i in range(len(members)) if shape(i) == key])
             stacks.append((idx, StackRun([members[i] for i in idx], data, dataclasses.replace(settings, hidden=key[0]))))
-        for rung in (_rung_epochs(stacks[0][1].epochs) if search and stacks else []):
-            _halve(stacks, jobs, rung, search)  # type: ignore[arg-type]
+        for fraction in (HALVING_RUNGS if search else ()):
+            _halve(stacks, jobs, fraction, search)  # type: ignore[arg-type]
         for idx, run in stacks:
             run.run()
             for i, r in zip(idx[run.index], run.results()):
@@ -267,16 +267,12 @@ def _train(jobs: list[_Job], preps: dict[int, PreparedSeed], settings: StackSett
     return out
 
 
-def _rung_epochs(epochs: int) -> list[int]:
-    return sorted({max(1, round(f * epochs)) for f in HALVING_RUNGS if round(f * epochs) < epochs})
-
-
-def _halve(stacks: list[tuple[np.ndarray, StackRun]], jobs: list[_Job], rung: int, search: _Search) -> None:
-    """Train every stack up to epoch ``rung``, then stop the variants that halving cuts."""
+def _halve(stacks: list[tuple[np.ndarray, StackRun]], jobs: list[_Job], fraction: float, search: _Search) -> None:
+    """Train every stack up to ``fraction`` of its epochs, then stop the variants that halving cuts."""
     alive: list[int] = []
     val: list[float] = []
     for idx, run in stacks:
-        run.run(until=rung)
+        run.run(until=max(1, round(fraction * run.epochs)))
         alive += list(idx[run.index])
         val += [float(v) for v in run.best_val]
     going = dict(zip(alive, _survivors([jobs[i] for i in alive], val, search, HALVING_ETA)))

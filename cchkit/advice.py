@@ -73,14 +73,19 @@ def _verdict_text(student: str, choice: str | None, report: Any) -> str:
     v = s.get("verdict", {})
     said = f"use {v.get('advice')}" if v.get("advice") else "no teacher predicted to help"
     power = s.get("power", {}).get("statement", "")
-    return (f"{head} The ranking ({v.get('criterion', '-')}) said: {said}; that advice {v.get('outcome', '-')}. "
+    outcome = _OUTCOME_WORDS.get(v.get("outcome", ""), "-")
+    return (f"{head} The ranking ({v.get('criterion', '-')}) said: {said}; that advice {outcome}. "
             f"{power[:1].upper() + power[1:]}")
+
+
+# the verdict's outcomes (cchkit.validation.verdict.OUTCOMES) as the end of a sentence
+_OUTCOME_WORDS = {"held": "held", "did not hold": "did not hold", "not confirmed": "was not confirmed"}
 
 
 @validate_params({"top": [Interval(Integral, 1, None)], "budget": [Interval(Real, 0, None, closed="neither")],
                   "seeds": [Interval(Integral, 2, None)]}, owner="advise")
 def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, seeds: int = 5,
-           budget: float = 20.0, random_state: int = 0, device: str = "auto", progress: bool = False,
+           budget: float = 10.0, random_state: int = 0, device: str = "auto", progress: bool = False,
            rank_params: dict[str, Any] | None = None, **validate_params_: Any) -> Advice:
     """Rank the candidates, validate the ``top`` best-ranked ones within ``budget`` seconds, and
     recommend from the measurement (see the module docstring).
@@ -95,7 +100,7 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, s
     seeds : int, default 5
         Seeds to start with; more are added while the teachers' gain intervals overlap and
         the budget allows.
-    budget : float, default 20
+    budget : float, default 10
         Seconds for the validation (see :func:`~cchkit.validation.validate`'s ``budget``).
     random_state, device, progress
     rank_params : keyword arguments of :func:`~cchkit.ranking.rank_teachers`

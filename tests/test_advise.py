@@ -9,8 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 import cchkit
-from cchkit.advice import measured_choice
+from cchkit.advice import _OUTCOME_WORDS, measured_choice
 from cchkit.cli import app
+from cchkit.validation.verdict import OUTCOMES
 
 FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8)
 
@@ -27,11 +28,17 @@ def test_the_choice_is_the_largest_significant_positive_gain():
     assert measured_choice(t.assign(significant=False), "m") is None
 
 
+def test_every_verdict_outcome_ends_a_sentence():
+    assert set(_OUTCOME_WORDS) == set(OUTCOMES)
+    assert _OUTCOME_WORDS["not confirmed"] == "was not confirmed"  # "that advice not confirmed" has no verb
+
+
 def test_advise_answers_from_the_measurement(bundle):
     a = cchkit.advise(bundle, "s", top=2, seeds=2, budget=1e-3, rank_params={"representation": "raw"}, **FAST)
     assert isinstance(a, cchkit.Advice) and a.teacher == measured_choice(a.validation.table, a.validation.summary["method"])
     assert set(a.validation.table["teacher"]) == set(a.ranking.top(2)["teacher"])
     assert ("Use " if a.teacher else "Train s alone") in a.text and f"The ranking ({a.ranking.settings['criterion']}) said" in a.text
+    assert f"that advice {_OUTCOME_WORDS[a.validation.summary['verdict']['outcome']]}." in a.text
     doc = a.to_dict()
     assert doc["teacher"] == a.teacher and doc["validation"]["summary"]["verdict"]["text"]
 

@@ -205,9 +205,9 @@ verdict(mf_rep, "mfeat")
 # * The synthetic family cannot check the advice: every gain interval contains 0, because the
 #   student is already at its Bayes accuracy (0.827) and no teacher can add to it.
 # * On mfeat (student `mor`), measured over tuned baselines, **no teacher's gain is significantly
-#   positive**: the five lie between -0.013 and +0.002 (the tuned no-KD MLP reaches 0.723, the
+#   positive**: the five lie between -0.009 and -0.002 (the tuned no-KD MLP reaches 0.723, the
 #   linear probe more, and the gains are measured over the stronger). The one significant gain is
-#   a harm, `fou` -0.013, where the CCH's "hurts" is right; its "helps" for `fac`, `pix` and `zer`
+#   a harm, `kar` -0.009, where the CCH's "hurts" is right; its "helps" for `fac`, `pix` and `zer`
 #   is not confirmed. The "+0.039 to +0.055 for every teacher" that earlier versions showed was the
 #   deficit of an untuned student. The criteria's Spearman correlations over five teachers whose
 #   gains are nearly all within noise mean little.

@@ -7,7 +7,8 @@ For 5 and 20 seeds: (1) every student trained one by one through ``distill`` (wh
 did before the stacks: none, class-align and logit-kd per teacher and seed, untuned); (2) the
 same students as stacks (``validate(tune=False)``, ranking passed in); (3) the tuned stacks
 (``validate()``'s default: 6 no-KD settings and 6 KD settings per teacher and method, searched on
-the first ``TUNE_SEEDS`` seeds; each later seed trains the chosen settings only). Also the largest
+the first ``TUNE_SEEDS`` seeds, each search halved: see ``halving.py``; each later seed trains the
+chosen settings only). Also the largest
 difference between the per-run accuracies of (1) and (2). Last, the demo command as a user runs
 it (``cchkit validate --data digits-avt --student audio --candidates image,text --quiet``, a
 subprocess: start-up, ranking and tuned validation), wall-clock. Writes
@@ -43,10 +44,31 @@ def single_loop(bundle, seeds):  # noqa: ANN001, ANN201
 
 
 def tuned_students(n_seeds: int, tune_seeds: int, n_student: int, n_kd: int, kd_runs: int = 4) -> int:
-    """Students a tuned validation trains: both searches on the tuning seeds, then one no-KD and
+    """Students a tuned validation starts: both searches on the tuning seeds, then one no-KD and
     one student per (teacher, method) on each later seed (here 2 teachers x 2 methods)."""
     k = min(n_seeds, tune_seeds)
     return k * (n_student + kd_runs * n_kd) + (n_seeds - k) * (1 + kd_runs)
+
+
+def halved_length(n_variants: int) -> float:
+    """Full-length trainings one halved search of ``n_variants`` costs: every variant to the first
+    rung, the survivors of each rung to the next, the last one to the end."""
+    import math
+
+    from cchkit.validation.stacked import HALVING_ETA, HALVING_RUNGS
+
+    cost, alive, start = 0.0, n_variants, 0.0
+    for rung in (*HALVING_RUNGS, 1.0):
+        cost += alive * (rung - start)
+        alive, start = math.ceil(alive / HALVING_ETA), rung
+    return cost
+
+
+def tuned_full_lengths(n_seeds: int, tune_seeds: int, n_student: int, n_kd: int, kd_runs: int = 4) -> float:
+    """:func:`tuned_students` counted in full-length trainings (a student stopped at a third of the
+    epochs counts a third)."""
+    k = min(n_seeds, tune_seeds)
+    return k * (halved_length(n_student) + kd_runs * halved_length(n_kd)) + (n_seeds - k) * (1 + kd_runs)
 
 
 def demo_command() -> dict[str, object]:
@@ -88,7 +110,9 @@ def main() -> None:
             worst = max(worst, abs(r.accuracy - single[(r.teacher, r.method, r.seed)]))
         table.append({"seeds": n, "one by one (s)": round(t_single, 1), "stacked, untuned (s)": round(timed[False][0], 1),
                       "stacked, tuned (s)": round(timed[True][0], 1),
-                      "students trained, tuned": tuned_students(n, TUNE_SEEDS, len(STUDENT_GRID), len(KD_GRID))})
+                      "students started, tuned": tuned_students(n, TUNE_SEEDS, len(STUDENT_GRID), len(KD_GRID)),
+                      "in full-length trainings": round(tuned_full_lengths(n, TUNE_SEEDS, len(STUDENT_GRID),
+                                                                           len(KD_GRID)), 1)})
         print(table[-1], flush=True)
     demo = demo_command()
     print(demo, flush=True)

@@ -86,7 +86,7 @@ def replay(jobs: list[Any], hist: np.ndarray, test: np.ndarray, search: Any, run
     alive = np.arange(len(jobs))
     trained = np.full(len(jobs), epochs)
     for r in sorted({max(1, round(f * epochs)) for f in rungs}):
-        going = np.array(S._survivors([jobs[i] for i in alive], hist[alive, r - 1], search, eta))
+        going = np.array(S.halving_survivors([jobs[i] for i in alive], hist[alive, r - 1], search, eta))
         trained[alive[~going]] = r
         alive = alive[going]
     ranked = S.rank_variants([jobs[i] for i in alive], hist[alive, -1], search)
@@ -108,10 +108,10 @@ def record(bundle: Any, student: str, teachers: list[str], regime: str) -> dict[
     settings = S._settings(int(bundle.n_classes), 30, dp)
     out: dict[str, Any] = {}
     jobs = [S._Job(seed, None, "none", st) for seed in preps for st in S.STUDENT_GRID]
-    out["student"] = (jobs, *_history(jobs, preps, settings), S._STUDENT_SEARCH)
+    out["student"] = (jobs, *_history(jobs, preps, settings), S.STUDENT_SEARCH)
     full_student = replay(*out["student"], (), 3)[0][None]
     jobs = S._kd_jobs(preps, teachers, ["class-align", "logit-kd"], lambda t, m: [(full_student, w) for w in S.KD_GRID])
-    out["kd"] = (jobs, *_history(jobs, preps, settings), S._KD_SEARCH)
+    out["kd"] = (jobs, *_history(jobs, preps, settings), S.KD_SEARCH)
     return out
 
 

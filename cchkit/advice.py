@@ -21,7 +21,7 @@ from ._params import Integral, Interval, Real, validate_params
 from .datasets import load_bundle
 from .ranking import Ranking, rank_teachers, resolve_candidates
 
-__all__ = ["advise", "Advice"]
+__all__ = ["advise", "Advice", "OUTCOME_PHRASES"]
 
 
 @dataclass
@@ -73,13 +73,14 @@ def _verdict_text(student: str, choice: str | None, report: Any) -> str:
     v = s.get("verdict", {})
     said = f"use {v.get('advice')}" if v.get("advice") else "no teacher predicted to help"
     power = s.get("power", {}).get("statement", "")
-    outcome = _OUTCOME_WORDS.get(v.get("outcome", ""), "-")
+    outcome = OUTCOME_PHRASES.get(v.get("outcome", ""), "-")
     return (f"{head} The ranking ({v.get('criterion', '-')}) said: {said}; that advice {outcome}. "
             f"{power[:1].upper() + power[1:]}")
 
 
-# the verdict's outcomes (cchkit.validation.verdict.OUTCOMES) as the end of a sentence
-_OUTCOME_WORDS = {"held": "held", "did not hold": "did not hold", "not confirmed": "was not confirmed"}
+#: The verdict's outcomes (:data:`cchkit.validation.verdict.OUTCOMES`) as the end of the
+#: sentence "that advice ...".
+OUTCOME_PHRASES = {"held": "held", "did not hold": "did not hold", "not confirmed": "was not confirmed"}
 
 
 @validate_params({"top": [Interval(Integral, 1, None)], "budget": [Interval(Real, 0, None, closed="neither")],

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cchkit
-from cchkit.advice import _OUTCOME_WORDS, measured_choice
+from cchkit.advice import OUTCOME_PHRASES, measured_choice
 from cchkit.cli import app
 from cchkit.validation.verdict import OUTCOMES
 
@@ -29,8 +29,8 @@ def test_the_choice_is_the_largest_significant_positive_gain():
 
 
 def test_every_verdict_outcome_ends_a_sentence():
-    assert set(_OUTCOME_WORDS) == set(OUTCOMES)
-    assert _OUTCOME_WORDS["not confirmed"] == "was not confirmed"  # "that advice not confirmed" has no verb
+    assert set(OUTCOME_PHRASES) == set(OUTCOMES)
+    assert OUTCOME_PHRASES["not confirmed"] == "was not confirmed"  # "that advice not confirmed" has no verb
 
 
 def test_advise_answers_from_the_measurement(bundle):
@@ -38,7 +38,7 @@ def test_advise_answers_from_the_measurement(bundle):
     assert isinstance(a, cchkit.Advice) and a.teacher == measured_choice(a.validation.table, a.validation.summary["method"])
     assert set(a.validation.table["teacher"]) == set(a.ranking.top(2)["teacher"])
     assert ("Use " if a.teacher else "Train s alone") in a.text and f"The ranking ({a.ranking.settings['criterion']}) said" in a.text
-    assert f"that advice {_OUTCOME_WORDS[a.validation.summary['verdict']['outcome']]}." in a.text
+    assert f"that advice {OUTCOME_PHRASES[a.validation.summary['verdict']['outcome']]}." in a.text
     doc = a.to_dict()
     assert doc["teacher"] == a.teacher and doc["validation"]["summary"]["verdict"]["text"]
 

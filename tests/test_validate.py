@@ -411,7 +411,7 @@ def test_tuned_line_says_what_was_chosen_or_given():
 
 
 def test_halving_keeps_the_best_third_of_each_groups_variants():
-    from cchkit.validation.stacked import _KD_SEARCH, _survivors
+    from cchkit.validation.stacked import KD_SEARCH, halving_survivors
 
     # group (t, m): six variants over two seeds, means 0.9, 0.5, 0.85, 0.7, 0.85, 0.1
     means = {(0.5, 2.0): 0.9, (0.5, 4.0): 0.5, (1.0, 2.0): 0.85, (1.0, 4.0): 0.7, (2.0, 2.0): 0.85, (2.0, 4.0): 0.1}
@@ -420,11 +420,11 @@ def test_halving_keeps_the_best_third_of_each_groups_variants():
         for (w, t), m in means.items():
             jobs.append(SimpleNamespace(seed=seed, teacher="t", method="m", kd_weight=w, temperature=t))
             val.append(m + shift)
-    going = _survivors(jobs, val, _KD_SEARCH, eta=3)
+    going = halving_survivors(jobs, val, KD_SEARCH, eta=3)
     kept = {(j.kd_weight, j.temperature) for j, g in zip(jobs, going) if g}
     assert kept == {(0.5, 2.0), (1.0, 2.0)}  # top 2 of 6; (1, 2) ties (2, 2) and comes first
     assert sum(going) == 4  # every seed of a kept variant goes on
-    assert sum(_survivors(jobs, val, _KD_SEARCH, eta=2)) == 6  # ceil(6 / 2) variants
+    assert sum(halving_survivors(jobs, val, KD_SEARCH, eta=2)) == 6  # ceil(6 / 2) variants
 
 
 def test_a_halved_search_trains_its_survivors_as_the_full_search_does(bundle):
@@ -435,7 +435,7 @@ def test_a_halved_search_trains_its_survivors_as_the_full_search_does(bundle):
     settings = S._settings(int(bundle.n_classes), 6, {k: FAST[k] for k in ("batch_size", "feat_dim", "min_steps")})
     jobs = [S._Job(seed, None, "none", st) for seed in prepared for st in S.STUDENT_GRID]
     full = S._train(jobs, prepared, settings)
-    halved = S._train(jobs, prepared, settings, S._STUDENT_SEARCH)
+    halved = S._train(jobs, prepared, settings, S.STUDENT_SEARCH)
     kept = [i for i, r in enumerate(halved) if r is not None]
     assert S.HALVING_RUNGS == (1 / 3, 2 / 3) and S.HALVING_ETA == 3  # 6 settings -> 2 -> 1
     assert len(kept) == 1 * 2 and len({jobs[i].setting for i in kept}) == 1  # one setting, both seeds

@@ -50,7 +50,8 @@ from ..distill.batched import Member, MemberResult, StackRun, StackSettings
 from ..distill.prepare import PreparedSeed, prepare_seeds
 
 __all__ = ["STACKABLE", "STUDENT_GRID", "KD_GRID", "TUNE_SEEDS", "StudentSetting", "Tuned", "pick_best",
-           "tuned_line", "stackable_methods", "tuned_settings", "stacked_runs", "RUN_COLUMNS"]
+           "tuned_line", "stackable_methods", "tuned_settings", "stacked_runs", "RUN_COLUMNS", "HALVING_RUNGS",
+           "HALVING_ETA", "STUDENT_SEARCH", "KD_SEARCH", "halving_survivors", "rank_variants"]
 
 #: Methods trained in stacks (the others run one by one through ``distill``).
 STACKABLE = ("none", "class-align", "logit-kd")
@@ -226,7 +227,7 @@ def pick_best(jobs: list[_Job], results: list[MemberResult], key: Any, variant: 
     return {k: order[0] for k, order in ranked.items()}
 
 
-def _survivors(jobs: Sequence[_Job], val: Sequence[float], search: _Search, eta: int) -> list[bool]:
+def halving_survivors(jobs: Sequence[_Job], val: Sequence[float], search: _Search, eta: int) -> list[bool]:
     """Successive halving's cut: per group, the best ``ceil(variants / eta)`` variants go on."""
     ranked = rank_variants(jobs, val, search)
     going = {k: set(order[:math.ceil(len(order) / eta)]) for k, order in ranked.items()}
@@ -275,7 +276,7 @@ def _halve(stacks: list[tuple[np.ndarray, StackRun]], jobs: list[_Job], fraction
         run.run(until=max(1, round(fraction * run.epochs)))
         alive += list(idx[run.index])
         val += [float(v) for v in run.best_val]
-    going = dict(zip(alive, _survivors([jobs[i] for i in alive], val, search, HALVING_ETA)))
+    going = dict(zip(alive, halving_survivors([jobs[i] for i in alive], val, search, HALVING_ETA)))
     for idx, run in stacks:
         run.keep([going[i] for i in idx[run.index]])
 
@@ -294,8 +295,10 @@ def _kd_jobs(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods: S
     return jobs
 
 
-_STUDENT_SEARCH = _Search(key=lambda j: None, variant=lambda j: j.setting)
-_KD_SEARCH = _Search(key=lambda j: (j.teacher, j.method), variant=lambda j: (j.kd_weight, j.temperature))
+#: The no-KD search: one group, its variants the student settings.
+STUDENT_SEARCH = _Search(key=lambda j: None, variant=lambda j: j.setting)
+#: The KD search: one group per (teacher, method), its variants KD weight x temperature.
+KD_SEARCH = _Search(key=lambda j: (j.teacher, j.method), variant=lambda j: (j.kd_weight, j.temperature))
 
 
 def _tune(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods: Sequence[str],
@@ -304,9 +307,9 @@ def _tune(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods: Sequ
     chosen members' results (the runs of these seeds)."""
     done: _Done = {}
     jobs = [_Job(seed, None, "none", st) for seed in preps for st in STUDENT_GRID]
-    student = _search(jobs, preps, settings, _STUDENT_SEARCH, done)[None]
+    student = _search(jobs, preps, settings, STUDENT_SEARCH, done)[None]
     jobs = _kd_jobs(preps, teachers, methods, lambda t, m: [(student, wt) for wt in KD_GRID])
-    kd = _search(jobs, preps, settings, _KD_SEARCH, done) if jobs else {}
+    kd = _search(jobs, preps, settings, KD_SEARCH, done) if jobs else {}
     return Tuned(student, kd, seeds=tuple(preps)), done
 
 

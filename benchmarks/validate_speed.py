@@ -17,6 +17,7 @@ subprocess: start-up, ranking and tuned validation), wall-clock. Writes
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -53,8 +54,6 @@ def tuned_students(n_seeds: int, tune_seeds: int, n_student: int, n_kd: int, kd_
 def halved_length(n_variants: int) -> float:
     """Full-length trainings one halved search of ``n_variants`` costs: every variant to the first
     rung, the survivors of each rung to the next, the last one to the end."""
-    import math
-
     from cchkit.validation.stacked import HALVING_ETA, HALVING_RUNGS
 
     cost, alive, start = 0.0, n_variants, 0.0

@@ -21,7 +21,7 @@ from ._params import Integral, Interval, Real, validate_params
 from .datasets import load_bundle
 from .ranking import Ranking, rank_teachers, resolve_candidates
 
-__all__ = ["advise", "Advice", "OUTCOME_PHRASES"]
+__all__ = ["advise", "Advice"]
 
 
 @dataclass
@@ -58,6 +58,8 @@ def measured_choice(table: pd.DataFrame, method: str) -> str | None:
 
 
 def _verdict_text(student: str, choice: str | None, report: Any) -> str:
+    from .validation.verdict import OUTCOME_PHRASES
+
     s = report.summary
     t = report.table[report.table["method"] == s["method"]].set_index("teacher")
     base = s.get("baseline", {})
@@ -76,11 +78,6 @@ def _verdict_text(student: str, choice: str | None, report: Any) -> str:
     outcome = OUTCOME_PHRASES.get(v.get("outcome", ""), "-")
     return (f"{head} The ranking ({v.get('criterion', '-')}) said: {said}; that advice {outcome}. "
             f"{power[:1].upper() + power[1:]}")
-
-
-#: The verdict's outcomes (:data:`cchkit.validation.verdict.OUTCOMES`) as the end of the
-#: sentence "that advice ...".
-OUTCOME_PHRASES = {"held": "held", "did not hold": "did not hold", "not confirmed": "was not confirmed"}
 
 
 @validate_params({"top": [Interval(Integral, 1, None)], "budget": [Interval(Real, 0, None, closed="neither")],

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 import cchkit
-from cchkit.advice import OUTCOME_PHRASES, measured_choice
+from cchkit.advice import measured_choice
 from cchkit.cli import app
-from cchkit.validation.verdict import OUTCOMES
+from cchkit.validation.verdict import OUTCOME_PHRASES, OUTCOMES
 
 FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8)
 

@@ -63,7 +63,6 @@ def _ranking(rows, estimators=("gaussian",)):
     return Ranking(table=table, settings={"estimators": list(estimators)})
 
 
-@pytest.mark.usefixtures("paper_rule")
 @pytest.mark.usefixtures("paper_rule")  # ranks and advice by the CCH's own rule, as the rows give it
 def test_recommended_is_the_best_teacher_predicted_to_help_never_one_that_is_not():
     r = _ranking([_row("t1", 0.9, "inconclusive"), _row("t2", 0.5, "helps"), _row("t3", 0.7, "hurts")])

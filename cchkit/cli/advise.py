@@ -19,7 +19,7 @@ def advise(
     data: str = c.DataOpt,
     top: int = typer.Option(3, "--top", help="How many of the best-ranked candidates to validate by distilling."),
     seeds: int = typer.Option(5, "--seeds", help="Seeds to start with (more are added within --budget)."),
-    budget: float = typer.Option(10.0, "--budget", help="Seconds the validation may take (a round of seeds that would overrun it is not started)."),
+    budget: float = typer.Option(10.0, "--budget", help="Seconds the validation may take (the first round of seeds always runs; a later round that would overrun it is not started)."),
     run: c.RunOptions = None,  # type: ignore[assignment]  (--format ... --report, see run_options)
 ) -> None:
     """Which teacher should the student learn from? Rank, measure, and answer from the measurement."""

@@ -21,9 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["ranking_advice", "advice_verdict", "OUTCOMES"]
+__all__ = ["ranking_advice", "advice_verdict", "OUTCOMES", "OUTCOME_PHRASES"]
 
 OUTCOMES = ("held", "did not hold", "not confirmed")
+#: Each outcome as the end of the sentence "that advice ..." (``advise``'s verdict text).
+OUTCOME_PHRASES = {"held": "held", "did not hold": "did not hold", "not confirmed": "was not confirmed"}
 
 
 def ranking_advice(rtab: pd.DataFrame) -> str | None:

@@ -5,9 +5,10 @@ student modality) are small MLPs of one architecture. :func:`train_stack` stacks
 along a leading member axis and trains them together: every layer is one batched matrix product
 (``torch.baddbmm``) over the members, every member keeps its own initialisation, batch order,
 learning rate, weight decay, KD targets, weight and temperature, its own gradient clipping and
-momentum buffer, and its own best validation epoch. One step of the stack costs about what one
-step of a single student costs in Python overhead, so a validation of dozens of students, and
-the hyper-parameter grid that tunes them, costs little more than one training.
+momentum buffer, and its own best validation epoch. A step of the stack runs no Python loop over
+its members and no autograd graph: the gradients and the SGD step are written out
+(:mod:`~cchkit.distill.stacked_mlp`). On a CPU the batched products then take most of a step, so
+a stack costs about its members' floating-point work, in one loop instead of one per student.
 A :class:`StackRun` can pause after any epoch and let members go (``validate``'s searches stop
 their worse settings early, by successive halving); the members that go on are not affected.
 
@@ -47,6 +48,7 @@ import torch.nn.functional as F
 
 from .config import DistillConfig
 from .models import build_net
+from .stacked_mlp import Batch, sgd_step_, stack_forward, stack_gradients
 
 __all__ = ["StudentData", "Member", "StackSettings", "MemberResult", "StackRun", "train_stack", "KD_KINDS"]
 
@@ -125,23 +127,7 @@ def _stacked_init(members: Sequence[Member], in_dim: int, s: StackSettings, dev:
     """Each member's own ``build_net`` initialisation, stacked layer by layer (weights, biases)."""
     per = [[p.detach() for p in build_net(in_dim, s.n_classes, feat_dim=s.feat_dim, hidden=s.hidden,
                                           seed=m.init_seed).parameters()] for m in members]
-    return [torch.stack([ps[i] for ps in per]).to(dev).requires_grad_(True) for i in range(len(per[0]))]
-
-
-def _forward(params: list[torch.Tensor], x: torch.Tensor,
-             keep: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
-    """Logits (M, b, C) of the stacked MLPs ``Linear-ReLU ... Linear (Z) -> Linear (head)``;
-    ``keep``: per hidden layer, the (M, b, width) dropout multipliers of this batch."""
-    n_layers = len(params) // 2
-    h = x
-    for i in range(n_layers):
-        w, b = params[2 * i], params[2 * i + 1]
-        h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-        if i < n_layers - 2:  # no activation on Z (the encoder's output) nor on the logits
-            h = torch.relu(h)
-            if keep is not None:
-                h = h * keep[i]
-    return h
+    return [torch.stack([ps[i] for ps in per]).to(dev) for i in range(len(per[0]))]
 
 
 class _Dropout:
@@ -172,7 +158,8 @@ class _Dropout:
         """Per hidden layer, the (M, b, width) multipliers of the batch at positions ``part``."""
         if draws is None:
             return None
-        return [torch.where(u[:, part][self.which] >= self.p, self.scale, 0.0) for u in draws]
+        # a comparison written straight into a float tensor is several times faster than torch.where
+        return [torch.ge(u, self.p, out=u).mul_(self.scale) for u in (d[:, part][self.which] for d in draws)]
 
     def keep(self, idx: torch.Tensor) -> None:
         """Only the members ``idx`` go on (every seed keeps drawing: a member's draws never
@@ -199,6 +186,15 @@ class _Stack:
         self.target = torch.stack([r[0] for r in rows])  # (M, n, C)
         self.has_target = torch.stack([r[1] for r in rows])  # (M, n) bool
         self.any_kd = bool((self.weight > 0).any())
+        self.any_wd = bool((self.wd != 0).any())
+
+    def batch(self, idx: torch.Tensor) -> Batch:
+        """Every member's mini-batch of fit rows ``idx`` (M, b), with its KD targets when a member distils."""
+        rows = torch.arange(idx.shape[0], device=idx.device)[:, None]
+        x, y = self.x_fit[rows, idx], self.y_fit[rows, idx]
+        if not self.any_kd:
+            return Batch(x, y)
+        return Batch(x, y, self.target[rows, idx], self.has_target[rows, idx], self.weight, self.T)
 
     def keep(self, idx: torch.Tensor) -> None:
         """Only the members ``idx`` stay."""
@@ -207,6 +203,7 @@ class _Stack:
             setattr(self, name, getattr(self, name)[idx])
         self.lr = self.lr[idx.cpu().numpy()]
         self.any_kd = bool((self.weight > 0).any())
+        self.any_wd = bool((self.wd != 0).any())
 
 
 def _row_targets(m: Member, y: torch.Tensor, n_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -220,57 +217,11 @@ def _row_targets(m: Member, y: torch.Tensor, n_classes: int) -> tuple[torch.Tens
     return torch.zeros(n, n_classes, device=y.device), torch.zeros(n, dtype=torch.bool, device=y.device)
 
 
-def _loss(stack: _Stack, params: list[torch.Tensor], idx: torch.Tensor,
-          keep: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
-    """The sum over members of each member's mean loss on its mini-batch rows ``idx`` (M, b),
-    with the dropout multipliers ``keep`` of this batch (see :func:`_forward`).
-
-    The KD term is computed as the cross-entropy :math:`-\\sum_c q_c \\log p_c` of the targets,
-    without their entropy :math:`\\sum_c q_c \\log q_c`: that constant has no gradient, so every
-    step is the step of the KL divergence, bit for bit (the loss value itself is never read).
-    Without a distilling member the term is 0 for every member and is not computed.
-    """
-    rows = torch.arange(idx.shape[0], device=idx.device)[:, None]
-    logits = _forward(params, stack.x_fit[rows, idx], keep)
-    m, b, c = logits.shape
-    ce = F.cross_entropy(logits.reshape(m * b, c), stack.y_fit[rows, idx].reshape(-1),
-                         reduction="none").reshape(m, b).mean(1)
-    if not stack.any_kd:
-        return ce.sum()
-    log_ps = F.log_softmax(logits / stack.T[:, None, None], dim=2)
-    cross = -(stack.target[rows, idx] * log_ps).sum(2)
-    mask = stack.has_target[rows, idx].to(logits.dtype)
-    count = mask.sum(1)
-    term = torch.where(count > 0, (cross * mask).sum(1) / count.clamp_min(1.0), 0.0)
-    return (ce + stack.weight * stack.T**2 * term).sum()
-
-
-def _sgd_step(params: list[torch.Tensor], bufs: list[torch.Tensor | None], lr: torch.Tensor, stack: _Stack,
-              s: StackSettings) -> list[torch.Tensor | None]:
-    """Per-member gradient clipping, weight decay, momentum and step (torch's SGD, member-wise)
-    with the members' learning rates ``lr`` (M,) of this step."""
-    grads = [p.grad for p in params]
-    if s.grad_clip and s.grad_clip > 0:
-        norms = torch.sqrt(sum((g.reshape(g.shape[0], -1) ** 2).sum(1) for g in grads))  # type: ignore[union-attr]
-        coef = torch.clamp(s.grad_clip / (norms + 1e-6), max=1.0)
-        grads = [g * coef.reshape(-1, *([1] * (g.dim() - 1))) for g in grads]  # type: ignore[union-attr]
-    out = []
-    with torch.no_grad():
-        for p, g, buf in zip(params, grads, bufs):
-            shape = (-1, *([1] * (p.dim() - 1)))
-            g = g + stack.wd.reshape(shape) * p
-            buf = g.clone() if buf is None else buf.mul_(s.momentum).add_(g)
-            p.sub_(lr.reshape(shape) * buf)
-            p.grad = None
-            out.append(buf)
-    return out
-
-
 @torch.no_grad()
 def _accuracy(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     if x.shape[1] == 0:
         return torch.full((x.shape[0],), float("nan"))
-    return (_forward(params, x).argmax(2) == y).to(torch.float64).mean(1).cpu()
+    return (stack_forward(params, x)[0].argmax(2) == y).to(torch.float64).mean(1).cpu()
 
 
 class StackRun:
@@ -299,7 +250,7 @@ class StackRun:
         self.rngs = [np.random.default_rng(m.batch_seed) for m in members]
         self.best_val = torch.full((len(members),), -math.inf, dtype=torch.float64)
         self.best_epoch = torch.full((len(members),), self.epochs, dtype=torch.long)
-        self.best = [p.detach().clone() for p in self.params]
+        self.best = [p.clone() for p in self.params]
         self.bufs: list[torch.Tensor | None] = [None] * len(self.params)
         self.dropout = _Dropout(members, [p.shape[1] for p in self.params[0:-4:2]], n, dev)
         #: positions (in ``members``) of the members still training
@@ -319,8 +270,9 @@ class StackRun:
         draws = self.dropout.epoch()
         for k in range(self.n_batches):
             part = slice(k * bs, (k + 1) * bs)
-            _loss(st, self.params, perms[:, part], self.dropout.batch(draws, part)).backward()
-            self.bufs = _sgd_step(self.params, self.bufs, self.lr[self.step], st, self.settings)
+            grads = stack_gradients(self.params, st.batch(perms[:, part]), self.dropout.batch(draws, part))
+            sgd_step_(self.params, grads, self.bufs, self.lr[self.step], st.wd if st.any_wd else None,
+                      self.settings.momentum, self.settings.grad_clip)
             self.step += 1
         self.epoch += 1
         if st.x_val.shape[1]:
@@ -329,14 +281,14 @@ class StackRun:
             self.best_val = torch.where(better, val, self.best_val)
             self.best_epoch = torch.where(better, torch.tensor(self.epoch), self.best_epoch)  # (on the CPU, as val)
             kept = better.to(dev)
-            self.best = [torch.where(kept.reshape(-1, *([1] * (p.dim() - 1))), p.detach(), b)
+            self.best = [torch.where(kept.reshape(-1, *([1] * (p.dim() - 1))), p, b)
                          for p, b in zip(self.params, self.best)]
 
     def keep(self, mask: Sequence[bool] | np.ndarray) -> None:
         """Go on with the members (in ``index`` order) whose ``mask`` is True only."""
         pos = np.flatnonzero(np.asarray(mask, dtype=bool))
         idx = torch.as_tensor(pos, device=self.stack.x_fit.device)
-        self.params = [p.detach()[idx].requires_grad_(True) for p in self.params]
+        self.params = [p[idx] for p in self.params]
         self.bufs = [None if b is None else b[idx] for b in self.bufs]
         self.best = [b[idx] for b in self.best]
         self.best_val, self.best_epoch = self.best_val[idx.cpu()], self.best_epoch[idx.cpu()]
@@ -352,7 +304,7 @@ class StackRun:
         if self.index.size and self.epoch < self.epochs:
             raise RuntimeError(f"the stack trained {self.epoch} of its {self.epochs} epochs")
         st = self.stack
-        final = self.best if st.x_val.shape[1] else [p.detach() for p in self.params]
+        final = self.best if st.x_val.shape[1] else self.params
         test = _accuracy(final, st.x_test, st.y_test)
         return [MemberResult(accuracy=float(test[i]), val_accuracy=float(self.best_val[i]),
                              best_epoch=int(self.best_epoch[i])) for i in range(self.index.size)]
@@ -376,19 +328,16 @@ class TeacherJob:
     seed: int
 
 
-def _adamw_(params: list[torch.Tensor], state: list[list[torch.Tensor]], step: int, lr: float, weight_decay: float,
-            betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+def _adamw_(params: list[torch.Tensor], grads: list[torch.Tensor], state: list[list[torch.Tensor]], step: int,
+            lr: float, weight_decay: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
     """torch's AdamW update, element-wise on the stacked parameters (the same for every member)."""
     b1, b2 = betas
-    with torch.no_grad():
-        for p, (m, v) in zip(params, state):
-            g = p.grad
-            p.mul_(1 - lr * weight_decay)
-            m.lerp_(g, 1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            denom = (v.sqrt() / math.sqrt(1 - b2**step)).add_(eps)
-            p.addcdiv_(m, denom, value=-lr / (1 - b1**step))
-            p.grad = None
+    for p, g, (m, v) in zip(params, grads, state):
+        p.mul_(1 - lr * weight_decay)
+        m.lerp_(g, 1 - b1)
+        v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        denom = (v.sqrt() / math.sqrt(1 - b2**step)).add_(eps)
+        p.addcdiv_(m, denom, value=-lr / (1 - b1**step))
 
 
 def train_teachers(jobs: Sequence[TeacherJob], *, n_classes: int, hidden: int | Sequence[int] = 64,
@@ -411,10 +360,7 @@ def train_teachers(jobs: Sequence[TeacherJob], *, n_classes: int, hidden: int | 
         perms = torch.as_tensor(np.stack([r.permutation(n) for r in rngs]), device=x.device)
         for k in range(n_batches):
             idx = perms[:, k * batch_size:(k + 1) * batch_size]
-            logits = _forward(params, x[rows, idx])
-            b = idx.shape[1]
-            ce = F.cross_entropy(logits.reshape(m * b, -1), y[rows, idx].reshape(-1), reduction="none")
-            ce.reshape(m, b).mean(1).sum().backward()
+            grads = stack_gradients(params, Batch(x[rows, idx], y[rows, idx]))
             step += 1
-            _adamw_(params, state, step, lr * 0.5 * (1.0 + np.cos(np.pi * (step - 1) / total)), weight_decay)
-    return [[p[i].detach().clone() for p in params] for i in range(m)]
+            _adamw_(params, grads, state, step, lr * 0.5 * (1.0 + np.cos(np.pi * (step - 1) / total)), weight_decay)
+    return [[p[i].clone() for p in params] for i in range(m)]

@@ -43,6 +43,13 @@ def test_advise_answers_from_the_measurement(bundle):
     assert doc["teacher"] == a.teacher and doc["validation"]["summary"]["verdict"]["text"]
 
 
+def test_the_budget_covers_the_ranking_too(bundle):
+    a = cchkit.advise(bundle, "s", top=1, seeds=2, budget=30.0, rank_params={"representation": "raw"}, **FAST)
+    left = a.validation.summary["budget"]
+    assert 0 < left < 30.0  # the validation got what the ranking left of the 30 s
+    assert a.validation.summary["seconds"] <= left + 30.0
+
+
 def test_cli_advise(tmp_path):
     out = tmp_path / "a.json"
     res = CliRunner().invoke(app, ["advise", "-s", "audio", "-c", "text", "--seeds", "2", "--budget", "0.001", "-q",

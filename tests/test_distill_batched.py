@@ -150,3 +150,22 @@ def test_members_let_go_do_not_change_the_ones_that_go_on(bundle):
     assert not run.stack.any_kd
     run.run()
     assert run.results() == [full[0], full[3]]
+
+
+def test_teachers_of_different_widths_train_as_each_alone():
+    """A stack of teachers with 4 and 6 features (the narrower padded with zeros) gives each the
+    weights pretrain_teacher gives it alone."""
+    from cchkit.distill.batched import TeacherJob, train_teachers
+    from cchkit.distill.models import build_net, pretrain_teacher
+
+    gen = torch.Generator().manual_seed(0)
+    jobs = [TeacherJob(torch.randn(50, d, generator=gen), torch.randint(0, 3, (50,), generator=gen), seed)
+            for d, seed in ((4, 1), (6, 2), (4, 3))]
+    kw = dict(epochs=3, batch_size=16, lr=1e-2)
+    stacked = train_teachers(jobs, n_classes=3, hidden=8, feat_dim=5, **kw)
+    for job, params in zip(jobs, stacked):
+        net = build_net(job.x.shape[1], 3, feat_dim=5, hidden=8, seed=job.seed)
+        alone, _ = pretrain_teacher(net, job.x, job.y, seed=job.seed, **kw)
+        assert params[0].shape == (8, job.x.shape[1])
+        for mine, ref in zip(params, alone.parameters()):
+            torch.testing.assert_close(mine, ref.detach(), rtol=1e-5, atol=1e-6)

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ..advice import ADVISE_BUDGET
 from . import common as c
 
 
@@ -19,7 +20,7 @@ def advise(
     data: str = c.DataOpt,
     top: int = typer.Option(3, "--top", help="How many of the best-ranked candidates to validate by distilling."),
     seeds: int = typer.Option(5, "--seeds", help="Seeds to start with (more are added within --budget)."),
-    budget: float = typer.Option(10.0, "--budget", help="Seconds the validation may take (the first round of seeds always runs; a later round that would overrun it is not started)."),
+    budget: float = typer.Option(ADVISE_BUDGET, "--budget", help="Seconds the ranking and the validation may take together (the first round of seeds always runs; a later round that would overrun the budget is not started)."),
     run: c.RunOptions = None,  # type: ignore[assignment]  (--format ... --report, see run_options)
 ) -> None:
     """Which teacher should the student learn from? Rank, measure, and answer from the measurement."""

@@ -123,10 +123,17 @@ def _lr_at(step: int, total: int, warmup: int, lr: np.ndarray, min_factor: float
     return lo + (lr - lo) * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-def _stacked_init(members: Sequence[Member], in_dim: int, s: StackSettings, dev: Any) -> list[torch.Tensor]:
-    """Each member's own ``build_net`` initialisation, stacked layer by layer (weights, biases)."""
-    per = [[p.detach() for p in build_net(in_dim, s.n_classes, feat_dim=s.feat_dim, hidden=s.hidden,
-                                          seed=m.init_seed).parameters()] for m in members]
+def _stacked_init(members: Sequence[Member], in_dims: int | Sequence[int], s: StackSettings,
+                  dev: Any) -> list[torch.Tensor]:
+    """Each member's own ``build_net`` initialisation, stacked layer by layer (weights, biases).
+    ``in_dims``: one input width for all, or one per member; narrower members' first weights are
+    padded with zero columns to the widest (zero inputs there keep them zero: see
+    :func:`train_teachers`)."""
+    dims = [int(in_dims)] * len(members) if isinstance(in_dims, (int, np.integer)) else [int(d) for d in in_dims]
+    per = [[p.detach() for p in build_net(d, s.n_classes, feat_dim=s.feat_dim, hidden=s.hidden,
+                                          seed=m.init_seed).parameters()] for m, d in zip(members, dims)]
+    for ps, d in zip(per, dims):
+        ps[0] = F.pad(ps[0], (0, max(dims) - d))
     return [torch.stack([ps[i] for ps in per]).to(dev) for i in range(len(per[0]))]
 
 
@@ -330,27 +337,35 @@ class TeacherJob:
 
 def _adamw_(params: list[torch.Tensor], grads: list[torch.Tensor], state: list[list[torch.Tensor]], step: int,
             lr: float, weight_decay: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
-    """torch's AdamW update, element-wise on the stacked parameters (the same for every member)."""
+    """torch's AdamW update, element-wise on the stacked parameters (the same for every member),
+    each operation applied to every parameter in one call (as ``torch.optim.AdamW(foreach=True)``)."""
     b1, b2 = betas
-    for p, g, (m, v) in zip(params, grads, state):
-        p.mul_(1 - lr * weight_decay)
-        m.lerp_(g, 1 - b1)
-        v.mul_(b2).addcmul_(g, g, value=1 - b2)
-        denom = (v.sqrt() / math.sqrt(1 - b2**step)).add_(eps)
-        p.addcdiv_(m, denom, value=-lr / (1 - b1**step))
+    ms, vs = [m for m, _ in state], [v for _, v in state]
+    torch._foreach_mul_(params, 1 - lr * weight_decay)
+    torch._foreach_lerp_(ms, grads, 1 - b1)
+    torch._foreach_mul_(vs, b2)
+    torch._foreach_addcmul_(vs, grads, grads, value=1 - b2)
+    denom = torch._foreach_sqrt(vs)
+    torch._foreach_div_(denom, math.sqrt(1 - b2**step))
+    torch._foreach_add_(denom, eps)
+    torch._foreach_addcdiv_(params, ms, denom, value=-lr / (1 - b1**step))
 
 
 def train_teachers(jobs: Sequence[TeacherJob], *, n_classes: int, hidden: int | Sequence[int] = 64,
                    feat_dim: int = 32, epochs: int = 30, batch_size: int = 64, lr: float = 1e-2,
                    weight_decay: float = 1e-4) -> list[list[torch.Tensor]]:
-    """Pre-train teachers of one modality as a stack, as
-    :func:`~cchkit.distill.models.pretrain_teacher` trains each (cross-entropy, AdamW, cosine
-    learning rate per step, a seeded permutation per epoch); every job needs the same number of
-    rows. Returns each teacher's parameters in ``build_net`` order."""
-    x, y = torch.stack([j.x for j in jobs]), torch.stack([j.y for j in jobs])
+    """Pre-train teachers as a stack, as :func:`~cchkit.distill.models.pretrain_teacher` trains
+    each (cross-entropy, AdamW, cosine learning rate per step, a seeded permutation per epoch);
+    every job needs the same number of rows, not the same features: a narrower job's inputs and
+    first weights are padded with zeros, whose gradient is exactly 0, so under AdamW (decay
+    included) they stay 0 and the job trains as it would alone. Returns each teacher's
+    parameters in ``build_net`` order, at its own input width."""
+    dims = [j.x.shape[1] for j in jobs]
+    x = torch.stack([F.pad(j.x, (0, max(dims) - d)) for j, d in zip(jobs, dims)])
+    y = torch.stack([j.y for j in jobs])
     m, n = x.shape[0], x.shape[1]
     members = [Member(data=0, init_seed=j.seed, batch_seed=j.seed) for j in jobs]
-    params = _stacked_init(members, x.shape[2], StackSettings(n_classes, hidden, feat_dim), x.device)
+    params = _stacked_init(members, dims, StackSettings(n_classes, hidden, feat_dim), x.device)
     state = [[torch.zeros_like(p), torch.zeros_like(p)] for p in params]
     rngs = [np.random.default_rng(j.seed) for j in jobs]
     n_batches = max(1, math.ceil(n / batch_size))
@@ -363,4 +378,4 @@ def train_teachers(jobs: Sequence[TeacherJob], *, n_classes: int, hidden: int | 
             grads = stack_gradients(params, Batch(x[rows, idx], y[rows, idx]))
             step += 1
             _adamw_(params, grads, state, step, lr * 0.5 * (1.0 + np.cos(np.pi * (step - 1) / total)), weight_decay)
-    return [[p[i].clone() for p in params] for i in range(m)]
+    return [[params[0][i, :, :dims[i]].clone(), *(p[i].clone() for p in params[1:])] for i in range(m)]

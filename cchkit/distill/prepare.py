@@ -103,8 +103,8 @@ def prepare_seed(bundle: Any, student: str, teachers: Sequence[str], random_stat
 
 def prepare_seeds(bundle: Any, student: str, teachers: Sequence[str], seeds: Sequence[int], *, paired: bool,
                   **settings: Any) -> dict[int, PreparedSeed]:
-    """:func:`prepare_seed` for many seeds, with every teacher modality's networks of all the
-    seeds pre-trained as one stack (:func:`~cchkit.distill.batched.train_teachers`; the same
+    """:func:`prepare_seed` for many seeds, with the teacher networks of every modality and seed
+    pre-trained as one stack (one per training-split size) (:func:`~cchkit.distill.batched.train_teachers`; the same
     weights as one by one, to float precision)."""
     from .batched import TeacherJob, train_teachers
 
@@ -112,19 +112,21 @@ def prepare_seeds(bundle: Any, student: str, teachers: Sequence[str], seeds: Seq
     n_classes = int(bundle.n_classes)
     splits, failed = _splits_or_errors(bundle, student, teachers, seeds, paired, st)
     nets: dict[int, dict[str, KDNet]] = {s: {} for s in seeds}
-    for t in teachers:
-        rows = {s: splits[s][t][0].xt_tr.shape[0] for s in seeds if t in splits[s]}
-        for size in dict.fromkeys(rows.values()):  # one stack per training-split size
-            group = [s for s in rows if rows[s] == size]
-            jobs = [TeacherJob(splits[s][t][0].xt_tr, splits[s][t][0].yt_tr, sub_seeds(s, 8)[2]) for s in group]
-            trained = train_teachers(jobs, n_classes=n_classes, hidden=st.hidden, feat_dim=st.feat_dim,
-                                     epochs=st.t_epochs, batch_size=st.batch_size, lr=st.teacher_lr)
-            for s, params in zip(group, trained):
-                net = build_net(jobs[0].x.shape[1], n_classes, feat_dim=st.feat_dim, hidden=st.hidden, seed=0)
-                with torch.no_grad():
-                    for p, q in zip(net.parameters(), params):
-                        p.copy_(q)
-                nets[s][t] = freeze(net.to(jobs[0].x.device))
+    groups: dict[int, list[tuple[int, str]]] = {}
+    for t in teachers:  # one stack per training-split size, whatever the modality
+        for s in seeds:
+            if t in splits[s]:
+                groups.setdefault(splits[s][t][0].xt_tr.shape[0], []).append((s, t))
+    for group in groups.values():
+        jobs = [TeacherJob(splits[s][t][0].xt_tr, splits[s][t][0].yt_tr, sub_seeds(s, 8)[2]) for s, t in group]
+        trained = train_teachers(jobs, n_classes=n_classes, hidden=st.hidden, feat_dim=st.feat_dim,
+                                 epochs=st.t_epochs, batch_size=st.batch_size, lr=st.teacher_lr)
+        for (s, t), job, params in zip(group, jobs, trained):
+            net = build_net(job.x.shape[1], n_classes, feat_dim=st.feat_dim, hidden=st.hidden, seed=0)
+            with torch.no_grad():
+                for p, q in zip(net.parameters(), params):
+                    p.copy_(q)
+            nets[s][t] = freeze(net.to(job.x.device))
     out = {}
     for s in seeds:
         if splits[s]:

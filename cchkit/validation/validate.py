@@ -129,11 +129,12 @@ class ValidationReport:
     def to_dict(self, *, timing: bool = False) -> dict[str, Any]:
         """``{"rows": [...], "summary": {...}}`` with NaN as None.
 
-        Wall-clock ``seconds`` are left out unless ``timing`` is True, so that the same seed
-        gives byte-identical JSON.
+        Wall-clock ``seconds`` and the ``budget`` (``advise`` gives the validation what its
+        ranking left) are left out unless ``timing`` is True, so that the same seed gives
+        byte-identical JSON.
         """
         rows = [_clean(r) for r in self.table.to_dict(orient="records")]
-        summary = {k: v for k, v in self.summary.items() if timing or k != "seconds"}
+        summary = {k: v for k, v in self.summary.items() if timing or k not in ("seconds", "budget")}
         return {"rows": rows, "summary": _clean(summary)}
 
     def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 2) -> str:
@@ -352,6 +353,7 @@ def validate(
     summary["settings"] = {"epochs": epochs, "methods": methods, "tune": tune, "device": device,
                            "train_size": _split_settings(distill_params)["train_size"],
                            **{k: v for k, v in distill_params.items() if k != "train_size"}}
+    summary["budget"] = budget
     summary["seconds"] = time.perf_counter() - t0
     logger.info("validate %s: %d teachers x %d seeds x %d methods in %.1fs", student, len(candidates), len(seed_list),
                 len(methods), summary["seconds"])

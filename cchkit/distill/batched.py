@@ -166,7 +166,8 @@ class _Dropout:
         if draws is None:
             return None
         # a comparison written straight into a float tensor is several times faster than torch.where
-        return [torch.ge(u, self.p, out=u).mul_(self.scale) for u in (d[:, part][self.which] for d in draws)]
+        return [torch.ge(u, self.p, out=u).mul_(self.scale) for u in (d[:, part].index_select(0, self.which)
+                                                                        for d in draws)]
 
     def keep(self, idx: torch.Tensor) -> None:
         """Only the members ``idx`` go on (every seed keeps drawing: a member's draws never
@@ -197,11 +198,17 @@ class _Stack:
 
     def batch(self, idx: torch.Tensor) -> Batch:
         """Every member's mini-batch of fit rows ``idx`` (M, b), with its KD targets when a member distils."""
-        rows = torch.arange(idx.shape[0], device=idx.device)[:, None]
-        x, y = self.x_fit[rows, idx], self.y_fit[rows, idx]
+        m, n = self.x_fit.shape[:2]
+        # one index_select over the members' rows laid end to end: several times faster than x[rows, idx]
+        flat = (idx + n * torch.arange(m, device=idx.device)[:, None]).reshape(-1)
+
+        def rows_of(t: torch.Tensor) -> torch.Tensor:
+            return t.reshape(m * n, *t.shape[2:]).index_select(0, flat).reshape(m, idx.shape[1], *t.shape[2:])
+
+        x, y = rows_of(self.x_fit), rows_of(self.y_fit)
         if not self.any_kd:
             return Batch(x, y)
-        return Batch(x, y, self.target[rows, idx], self.has_target[rows, idx], self.weight, self.T)
+        return Batch(x, y, rows_of(self.target), rows_of(self.has_target), self.weight, self.T)
 
     def keep(self, idx: torch.Tensor) -> None:
         """Only the members ``idx`` stay."""

@@ -24,9 +24,9 @@ from .ranking import Ranking, rank_teachers, resolve_candidates
 
 __all__ = ["advise", "Advice", "ADVISE_BUDGET"]
 
-#: Default seconds for a whole ``advise`` (torch's import, ranking and validation): the demo's
-#: first round (ranking and 5 tuned seeds) takes 7 to 9 s on 2 cores, so the default adds a
-#: round only where it fits (README, "Validation speed").
+#: Default seconds for a whole ``advise`` (torch's import, ranking and validation). On 2 cores
+#: the demo's first round (imports, ranking, 5 tuned seeds) nearly fills it: ``make demo`` took
+#: 10.1 to 11.6 s wall and ended at 5 or 6 seeds (README, "Validation speed").
 ADVISE_BUDGET = 10.0
 #: What the validation gets when the ranking used the whole budget (its first round still runs).
 _LEAST_BUDGET = 1e-3

@@ -80,7 +80,7 @@ def test_gradients_are_autograds(kd, dropout):
 def test_forward_is_the_mlp():
     gen = torch.Generator().manual_seed(5)
     params, batch, keep = _params(gen), _batch(gen, False), _keep(gen)
-    leaves = [p.clone().requires_grad_(True) for p in params]
+    before = [p.clone() for p in params] + [batch.x.clone()] + [k.clone() for k in keep]
     logits, inputs = stack_forward(params, batch.x, keep, record=True)
     assert len(inputs) == len(params) // 2 and inputs[0] is batch.x
     h = batch.x
@@ -89,7 +89,10 @@ def test_forward_is_the_mlp():
         if i < 2:
             h = torch.relu(h) * keep[i]
     torch.testing.assert_close(logits, h, rtol=1e-12, atol=1e-12)
-    assert leaves  # the forward pass leaves its parameters alone
+    # its in-place ReLU and dropout act on its own activations only: parameters, inputs and
+    # dropout multipliers are left as they were
+    for now, then in zip([*params, batch.x, *keep], before):
+        assert torch.equal(now, then)
 
 
 def test_softmax_last_is_softmax():

@@ -193,22 +193,19 @@ class _Stack:
         rows = [_row_targets(m, y, n_classes) for m, y in zip(members, self.y_fit)]
         self.target = torch.stack([r[0] for r in rows])  # (M, n, C)
         self.has_target = torch.stack([r[1] for r in rows])  # (M, n) bool
+        self._flags()
+
+    def _flags(self) -> None:
+        """Whether any member distils or decays (either term is skipped when none does)."""
         self.any_kd = bool((self.weight > 0).any())
         self.any_wd = bool((self.wd != 0).any())
 
     def batch(self, idx: torch.Tensor) -> Batch:
         """Every member's mini-batch of fit rows ``idx`` (M, b), with its KD targets when a member distils."""
-        m, n = self.x_fit.shape[:2]
-        # one index_select over the members' rows laid end to end: several times faster than x[rows, idx]
-        flat = (idx + n * torch.arange(m, device=idx.device)[:, None]).reshape(-1)
-
-        def rows_of(t: torch.Tensor) -> torch.Tensor:
-            return t.reshape(m * n, *t.shape[2:]).index_select(0, flat).reshape(m, idx.shape[1], *t.shape[2:])
-
-        x, y = rows_of(self.x_fit), rows_of(self.y_fit)
+        x, y = _rows(self.x_fit, idx), _rows(self.y_fit, idx)
         if not self.any_kd:
             return Batch(x, y)
-        return Batch(x, y, rows_of(self.target), rows_of(self.has_target), self.weight, self.T)
+        return Batch(x, y, _rows(self.target, idx), _rows(self.has_target, idx), self.weight, self.T)
 
     def keep(self, idx: torch.Tensor) -> None:
         """Only the members ``idx`` stay."""
@@ -216,8 +213,16 @@ class _Stack:
                      "has_target"):
             setattr(self, name, getattr(self, name)[idx])
         self.lr = self.lr[idx.cpu().numpy()]
-        self.any_kd = bool((self.weight > 0).any())
-        self.any_wd = bool((self.wd != 0).any())
+        self._flags()
+
+
+def _rows(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``t[m, idx[m]]`` for every member m (``t``: (M, n, ...), ``idx``: (M, b)), as one
+    index_select over the members' rows laid end to end: several times faster than
+    ``t[rows, idx]``."""
+    m, n = t.shape[:2]
+    flat = (idx + n * torch.arange(m, device=idx.device)[:, None]).reshape(-1)
+    return t.reshape(m * n, *t.shape[2:]).index_select(0, flat).reshape(m, idx.shape[1], *t.shape[2:])
 
 
 def _row_targets(m: Member, y: torch.Tensor, n_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -377,12 +382,11 @@ def train_teachers(jobs: Sequence[TeacherJob], *, n_classes: int, hidden: int | 
     rngs = [np.random.default_rng(j.seed) for j in jobs]
     n_batches = max(1, math.ceil(n / batch_size))
     total, step = max(1, epochs * n_batches), 0
-    rows = torch.arange(m, device=x.device)[:, None]
     for _ in range(epochs):
         perms = torch.as_tensor(np.stack([r.permutation(n) for r in rngs]), device=x.device)
         for k in range(n_batches):
             idx = perms[:, k * batch_size:(k + 1) * batch_size]
-            grads = stack_gradients(params, Batch(x[rows, idx], y[rows, idx]))
+            grads = stack_gradients(params, Batch(_rows(x, idx), _rows(y, idx)))
             step += 1
             _adamw_(params, grads, state, step, lr * 0.5 * (1.0 + np.cos(np.pi * (step - 1) / total)), weight_decay)
     return [[params[0][i, :, :dims[i]].clone(), *(p[i].clone() for p in params[1:])] for i in range(m)]

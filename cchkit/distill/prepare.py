@@ -103,9 +103,10 @@ def prepare_seed(bundle: Any, student: str, teachers: Sequence[str], random_stat
 
 def prepare_seeds(bundle: Any, student: str, teachers: Sequence[str], seeds: Sequence[int], *, paired: bool,
                   **settings: Any) -> dict[int, PreparedSeed]:
-    """:func:`prepare_seed` for many seeds, with the teacher networks of every modality and seed
-    pre-trained as one stack (one per training-split size) (:func:`~cchkit.distill.batched.train_teachers`; the same
-    weights as one by one, to float precision)."""
+    """:func:`prepare_seed` for many seeds, the teacher networks of every modality and seed
+    pre-trained together, one stack per training-split size
+    (:func:`~cchkit.distill.batched.train_teachers`: the same weights as one by one, to float
+    precision)."""
     from .batched import TeacherJob, train_teachers
 
     st = SplitSettings(**settings)

@@ -16,6 +16,8 @@ __all__ = [
     "to_numpy",
     "as_float_matrix",
     "as_labels",
+    "missing_labels",
+    "UNLABELED",
     "check_same_rows",
     "find_constant_columns",
     "find_duplicate_columns",
@@ -117,11 +119,31 @@ def looks_discrete(a: Any) -> bool:
     return False
 
 
-def as_labels(a: Any, name: str = "labels") -> tuple[np.ndarray, np.ndarray]:
+#: The code of a row without a label (an unlabeled row of a label-scarce bundle).
+UNLABELED = -1
+
+
+def missing_labels(arr: np.ndarray) -> np.ndarray:
+    """Which entries of a label vector are missing: None, NaN, pandas' NA / NaT, and the empty
+    string (what an empty CSV cell or a missing category becomes)."""
+    if arr.dtype == object or arr.dtype.kind in "fmM":
+        import pandas as pd
+
+        miss = np.asarray(pd.isna(arr), dtype=bool)
+    else:
+        miss = np.zeros(arr.shape, dtype=bool)
+    if arr.dtype.kind in "US" or arr.dtype == object:
+        miss |= np.asarray([isinstance(v, (str, bytes)) and not v.strip() for v in arr.tolist()], dtype=bool)
+    return miss
+
+
+def as_labels(a: Any, name: str = "labels", *, allow_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Encode class labels as integers 0..C-1.
 
     Accepts integers, booleans, strings, and floats that are whole numbers (``1.0``). Returns
-    ``(codes, classes)`` where ``classes[codes] == a``.
+    ``(codes, classes)`` where ``classes[codes] == a``. Missing labels (:func:`missing_labels`)
+    are refused with their count, or, with ``allow_missing``, coded :data:`UNLABELED` (-1): a
+    missing label is never a class.
     """
     arr = to_numpy(a, name)
     if arr.ndim == 2 and arr.shape[1] == 1:
@@ -130,7 +152,23 @@ def as_labels(a: Any, name: str = "labels") -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"{name} must be a 1-D vector of class labels, got shape {arr.shape}.")
     if arr.shape[0] == 0:
         raise InputError(f"{name} is empty.")
+    miss = missing_labels(arr)
+    if miss.any():
+        if not allow_missing:
+            raise InputError(f"{name} has {int(miss.sum())} missing value(s); every sample needs a label here.")
+        codes = np.full(arr.shape[0], UNLABELED, dtype=np.int64)
+        if miss.all():
+            return codes, np.asarray([], dtype=np.int64)
+        known, classes = as_labels(arr[~miss], name)
+        codes[~miss] = known
+        return codes, classes
     if arr.dtype == object:
+        kinds = {type(v) for v in arr.tolist()}
+        if len({("text" if issubclass(k, (str, bytes)) else "number") for k in kinds}) > 1:
+            raise InputError(f"{name} mixes text and numbers ({', '.join(sorted(k.__name__ for k in kinds))}); "
+                             "convert the labels to one type.")
+        if any(issubclass(k, complex) for k in kinds):
+            raise InputError(f"{name} holds complex numbers; class labels must be integers or strings.")
         try:
             arr = arr.astype(str)
         except Exception:

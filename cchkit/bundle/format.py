@@ -249,12 +249,26 @@ def _read_dir(p: Path) -> BundleParts:
 
 
 def _decode_names(codes: np.ndarray, names: Sequence[str] | None) -> np.ndarray:
-    """Map stored integer codes to class names when bundle.json lists them."""
+    """Map stored integer codes to class names when bundle.json lists them (-1, an unlabeled
+    row, becomes the empty name, which the model reads as a missing label)."""
     if names is None or codes.dtype.kind not in "iu":
-        return codes
-    if codes.size and (codes.min() < 0 or codes.max() >= len(names)):
+        return _unlabeled_as_missing(codes)
+    if codes.size and (codes.min() < UNLABELED_CODE or codes.max() >= len(names)):
         raise BundleFormatError("label codes fall outside the label names listed in bundle.json.")
-    return np.asarray([str(v) for v in names], dtype=str)[codes]
+    return np.asarray(["", *[str(v) for v in names]], dtype=str)[codes + 1]
+
+
+#: On disk, an integer label of -1 marks a row without a label (text labels use the empty string).
+UNLABELED_CODE = -1
+
+
+def _unlabeled_as_missing(labels: np.ndarray) -> np.ndarray:
+    """Integer labels with -1 (unlabeled rows) as floats with NaN, which the model reads as missing."""
+    if labels.dtype.kind not in "iu" or not (labels == UNLABELED_CODE).any():
+        return labels
+    out = labels.astype(np.float64)
+    out[labels == UNLABELED_CODE] = np.nan
+    return out
 
 
 def _inside(root: Path, fname: str) -> Path:
@@ -310,9 +324,9 @@ def _read_npz(p: Path) -> BundleParts:
     labels: dict[str, np.ndarray] = {}
     for m in mod_names:
         if f"{m}__label" in content:
-            labels[m] = content[f"{m}__label"]
+            labels[m] = _unlabeled_as_missing(content[f"{m}__label"])
         elif "label" in content:
-            labels[m] = content["label"]
+            labels[m] = _unlabeled_as_missing(content["label"])
         else:
             raise BundleError(
                 f"{p} has no 'label' array (keys: {sorted(content)}); cchkit needs a class label per "

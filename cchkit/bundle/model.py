@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import as_float_matrix, as_labels, find_constant_columns, to_numpy
+from .._validation import UNLABELED, as_float_matrix, as_labels, find_constant_columns, to_numpy
 from ..exceptions import BundleError, InputError, NotPairedError, UnknownModalityError
 from .format import BundleParts, check_name, read_bundle_parts, write_bundle_files
 from .sources import anndata_source, obs_labels
@@ -93,7 +93,7 @@ class ModalityBundle:
                 )
         if len(self.classes) < 2:
             raise BundleError(
-                f"the labels have {len(self.classes)} class; at least 2 classes are needed "
+                f"the labelled rows have {len(self.classes)} class(es); at least 2 classes are needed "
                 "(with one class there is nothing to predict and I(H; Y) = 0)."
             )
         for m in self.modalities.values():
@@ -104,7 +104,7 @@ class ModalityBundle:
                 )
             if m.labels.shape != (m.n,) or m.ids.shape != (m.n,):
                 raise BundleError(f"modality {m.name!r}: labels/ids do not match its {m.n} rows.")
-            if m.labels.min() < 0 or m.labels.max() >= len(self.classes):
+            if m.labels.min() < UNLABELED or m.labels.max() >= len(self.classes):
                 raise BundleError(f"modality {m.name!r}: label codes outside 0..{len(self.classes) - 1}.")
             if pd.Index(m.ids).has_duplicates:
                 dup = pd.Index(m.ids)[pd.Index(m.ids).duplicated()][0]
@@ -112,7 +112,9 @@ class ModalityBundle:
 
     def __repr__(self) -> str:
         mods = ", ".join(f"{m.name}({m.n}x{m.dim})" for m in self.modalities.values())
-        return f"ModalityBundle({self.name or 'unnamed'!s}: {len(self.classes)} classes; {mods})"
+        unl = self.n_unlabeled()
+        tail = f"; {unl:,} unlabeled rows" if unl else ""
+        return f"ModalityBundle({self.name or 'unnamed'!s}: {len(self.classes)} classes; {mods}{tail})"
 
     def _repr_html_(self) -> str:
         import html
@@ -359,6 +361,7 @@ class ModalityBundle:
         common_ids = first.ids[np.sort(order)]
         data: dict[str, np.ndarray] = {}
         labels = None
+        bad = 0
         for nm in names:
             m = self.modality(nm)
             idx = pd.Index(m.ids).get_indexer(common_ids)
@@ -366,14 +369,50 @@ class ModalityBundle:
             lab = m.labels[idx]
             if labels is None:
                 labels = lab
-            elif not np.array_equal(labels, lab):
-                bad = int((labels != lab).sum())
+            else:
+                # a sample labelled in one modality and not in another has the one label it was given
+                both = (labels != UNLABELED) & (lab != UNLABELED)
+                bad = int((labels[both] != lab[both]).sum())
+                labels = np.maximum(labels, lab)
+            if bad:
                 raise BundleError(
                     f"{bad} paired samples have different labels in {names[0]!r} and {nm!r}; "
                     "sample ids must refer to the same sample in every modality."
                 )
         assert labels is not None
         return PairedView(data=data, labels=labels, ids=common_ids)
+
+    def labelled_mask(self, name: str) -> np.ndarray:
+        """Which rows of modality ``name`` carry a label (unlabeled rows have code -1)."""
+        return self.modality(name).labels != UNLABELED
+
+    def n_unlabeled(self, name: str | None = None) -> int:
+        """Rows without a label, in modality ``name`` or in all modalities."""
+        names = [name] if name is not None else self.names
+        return int(sum((~self.labelled_mask(n)).sum() for n in names))
+
+    def labelled(self) -> ModalityBundle:
+        """The bundle restricted to its labelled rows (itself when every row has a label)."""
+        if not self.n_unlabeled():
+            return self
+        mods = {}
+        for n, m in self.modalities.items():
+            keep = m.labels != UNLABELED
+            if int(keep.sum()) < MIN_SAMPLES:
+                raise BundleError(f"modality {n!r} has {int(keep.sum())} labelled row(s); at least {MIN_SAMPLES} "
+                                  "are needed here.")
+            mods[n] = replace(m, data=m.data[keep], labels=m.labels[keep], ids=m.ids[keep])
+        return replace(self, modalities=mods)
+
+    def labelled_for(self, what: str) -> ModalityBundle:
+        """:meth:`labelled`, with one warning that says how many unlabeled rows ``what`` sets aside."""
+        n = self.n_unlabeled()
+        if n:
+            import warnings
+
+            warnings.warn(f"{what} uses labelled rows only: {n:,} unlabeled row(s) set aside (validate with "
+                          "--labels-per-class / labels_per_class uses them).", UserWarning, stacklevel=3)
+        return self.labelled()
 
     def n_paired(self, a: str, b: str) -> int:
         """How many sample ids modalities ``a`` and ``b`` share."""
@@ -390,6 +429,7 @@ class ModalityBundle:
             h.update(name.encode("utf-8"))
             h.update(np.ascontiguousarray(m.data, dtype=np.float64).tobytes())
             h.update(np.ascontiguousarray(m.labels, dtype=np.int64).tobytes())
+            h.update(m.ids.dtype.kind.encode("ascii"))  # text ids "1" and integer ids 1 pair differently
             h.update("\x1f".join(map(str, m.ids)).encode("utf-8"))
         h.update("\x1f".join(map(str, self.classes)).encode("utf-8"))
         return h.hexdigest()
@@ -404,7 +444,8 @@ class ModalityBundle:
                     "modality": m.name,
                     "n": m.n,
                     "dim": m.dim,
-                    "classes": int(np.unique(m.labels).size),
+                    "classes": int(np.unique(m.labels[m.labels != UNLABELED]).size),
+                    "unlabeled": int((m.labels == UNLABELED).sum()),
                     "constant_columns": int(find_constant_columns(m.data).size),
                     "nan": int(np.isnan(m.data).sum()),
                     f"paired_with_{first}": self.n_paired(first, m.name),
@@ -455,14 +496,25 @@ class ModalityBundle:
         shared = self._shared_labels()
         m0 = next(iter(self.modalities.values()))
         if shared:
-            arrays["label"] = self.classes[m0.labels]
+            arrays["label"] = self._label_values(m0.labels)
         for m in self.modalities.values():
             arrays[m.name] = m.data
             if not shared:
-                arrays[f"{m.name}__label"] = self.classes[m.labels]
+                arrays[f"{m.name}__label"] = self._label_values(m.labels)
             if not (shared and np.array_equal(m.ids, np.arange(m.n))):
                 arrays[f"{m.name}__ids"] = m.ids
         return arrays
+
+    def _label_values(self, codes: np.ndarray) -> np.ndarray:
+        """Label values as written to disk: an unlabeled row is -1 (numeric classes) or "" (text)."""
+        if not (codes == UNLABELED).any():
+            return self.classes[codes]
+        if self.classes.dtype.kind in "iub":
+            if (self.classes == UNLABELED).any():
+                raise BundleError("the bundle has a class -1 and unlabeled rows; -1 marks an unlabeled row on disk. "
+                                  "Recode the classes before saving.")
+            return np.where(codes == UNLABELED, UNLABELED, self.classes[np.maximum(codes, 0)]).astype(np.int64)
+        return np.where(codes == UNLABELED, "", self.classes[np.maximum(codes, 0)].astype(str))
 
     def _meta_json(self, files: dict[str, str] | None) -> dict[str, Any]:
         meta: dict[str, Any] = {"name": self.name}
@@ -510,10 +562,10 @@ def _label_codes(arrays: Mapping[str, Any], labels: Any) -> tuple[dict[str, np.n
             raise BundleError(f"labels are missing for modalities {sorted(missing)}.")
         raw = {k: _label_values(to_numpy(labels[k], f"labels of {k!r}"), f"labels of {k!r}") for k in arrays}
         _check_label_kinds(raw)
-        codes_all, classes = as_labels(np.concatenate([raw[k] for k in arrays]), "labels")
+        codes_all, classes = as_labels(np.concatenate([raw[k] for k in arrays]), "labels", allow_missing=True)
         bounds = np.cumsum([0] + [raw[k].shape[0] for k in arrays])
         return {k: codes_all[bounds[i] : bounds[i + 1]] for i, k in enumerate(arrays)}, classes
-    codes_all, classes = as_labels(_label_values(to_numpy(labels, "labels"), "labels"), "labels")
+    codes_all, classes = as_labels(_label_values(to_numpy(labels, "labels"), "labels"), "labels", allow_missing=True)
     return {k: codes_all for k in arrays}, classes
 
 

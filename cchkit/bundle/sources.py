@@ -27,11 +27,13 @@ def anndata_source(adata: Any, src: str) -> Any:
 
 
 def obs_labels(column: Any, label: str) -> np.ndarray:
-    """An obs column as label values; cells without a label are refused by name."""
+    """An obs column as label values; a cell without a label (NaN, None, a missing category)
+    stays missing (None), so that the bundle holds it as an unlabeled row, never as a class."""
     values = column.to_numpy() if hasattr(column, "to_numpy") else np.asarray(column)
-    missing = pd.isna(values)
-    if missing.any():
-        raise BundleError(
-            f"{int(missing.sum())} cell(s) have no {label!r} label; drop or annotate them first."
-        )
-    return values.astype(str) if values.dtype == object else values
+    missing = np.asarray(pd.isna(values), dtype=bool)
+    if values.dtype != object:
+        return values
+    out = np.asarray([None if miss else str(v) for v, miss in zip(values.tolist(), missing)], dtype=object)
+    if missing.all():
+        raise BundleError(f"no cell has a {label!r} label; at least two classes need labelled cells.")
+    return out

@@ -74,6 +74,7 @@ import torch
 
 from .._params import BOOL, NONE, Integral, Interval, validate_params
 from .._torch import resolve_device, torch_threads
+from ..bundle import ModalityBundle
 from .config import DistillConfig
 from .loop import StepInputs, StudentRun, train_student
 from .methods import get_method, list_methods
@@ -240,6 +241,7 @@ def distill(
         warnings.warn("distill(seed=...) is deprecated; use random_state=...", DeprecationWarning, stacklevel=3)
         random_state = seed
     cfg = DistillConfig.build(config, **settings)
+    bundle = ModalityBundle.labelled_for(bundle, "distill") if isinstance(bundle, ModalityBundle) else bundle
     check_modalities(bundle, student, teacher)
     dev = resolve_device(device)
     with torch_threads(n_threads if dev.type == "cpu" else None):

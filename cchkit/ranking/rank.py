@@ -176,7 +176,7 @@ def rank_teachers(
     settings.estimator_params.update(_checked_estimator_params(settings, estimator_params))
     check_backend(backend, scheduler)
     resolve_device(device)  # an unknown or unavailable device fails now, whatever the representation
-    bundle = load_bundle(bundle)
+    bundle = load_bundle(bundle).labelled_for("the ranking")
     plan = resolve_candidates(bundle, student, candidates)
     failures = _unpaired_failures(bundle, plan)
     usable = {m for s, cands in plan for t in cands if (s, t) not in failures for m in (s, t)}

@@ -25,6 +25,7 @@ from .._backends import check_backend, run_chunked
 from .._parallel import effective_n_jobs
 from .._params import BOOL, NONE, Integral, Interval, Real, check_params, validate_params
 from .._random import RandomState, as_generator
+from .._stats import is_significant, t_interval
 from ..criteria import criteria_columns, get_criterion, list_criteria
 from ..datasets import load_bundle
 from ..distill import DistillConfig, TeacherCache, distill, list_methods
@@ -58,25 +59,6 @@ REPORT_COLUMNS = [
     "pid_unique", "probe_kd",
     "error",
 ]
-
-
-def t_interval(x: np.ndarray, level: float = 0.95,
-               bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float, float]:
-    """Mean and two-sided Student-t interval of the mean (NaN interval for fewer than 2 values),
-    clipped to ``bounds``: an accuracy's interval stays in [0, 1], a gain's in [-1, 1]."""
-    from scipy import stats
-
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return (math.nan, math.nan, math.nan)
-    m = float(x.mean())
-    if x.size < 2:
-        return (m, math.nan, math.nan)
-    se = float(x.std(ddof=1)) / math.sqrt(x.size)
-    h = float(stats.t.ppf(0.5 + level / 2, x.size - 1)) * se
-    lo, hi = bounds
-    return (m, max(m - h, lo), min(m + h, hi))
 
 
 def _clean(v: Any) -> Any:
@@ -713,19 +695,6 @@ def _refuse_if_all_runs_failed(runs: pd.DataFrame) -> None:
             raise CchkitError(
                 f"every {what} run failed ({len(part)} runs), so no gain was measured: " + "; ".join(reasons[:3])
             )
-
-
-def is_significant(gain_low: float, gain_high: float, n_seeds: int) -> bool:
-    """Whether a gain interval is evidence of a gain (or a loss).
-
-    It needs a real interval, from at least 3 seeds, of non-zero width, that excludes 0. A
-    zero-width interval (the same gain on every seed: accuracy moves in steps of 1/n_test) is
-    not evidence.
-    """
-    return bool(
-        n_seeds >= 3 and np.isfinite(gain_low) and np.isfinite(gain_high) and gain_high > gain_low
-        and (gain_low > 0 or gain_high < 0)
-    )
 
 
 def criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:

@@ -1,0 +1,41 @@
+"""Intervals over seeds, and when a gain counts as evidence (shared by both validations)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["t_interval", "is_significant"]
+
+
+def t_interval(x: np.ndarray, level: float = 0.95,
+               bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t interval of the mean (NaN interval for fewer than 2 values),
+    clipped to ``bounds``: an accuracy's interval stays in [0, 1], a gain's in [-1, 1]."""
+    from scipy import stats
+
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return (math.nan, math.nan, math.nan)
+    m = float(x.mean())
+    if x.size < 2:
+        return (m, math.nan, math.nan)
+    se = float(x.std(ddof=1)) / math.sqrt(x.size)
+    h = float(stats.t.ppf(0.5 + level / 2, x.size - 1)) * se
+    lo, hi = bounds
+    return (m, max(m - h, lo), min(m + h, hi))
+
+
+def is_significant(gain_low: float, gain_high: float, n_seeds: int) -> bool:
+    """Whether a gain interval is evidence of a gain (or a loss).
+
+    It needs a real interval, from at least 3 seeds, of non-zero width, that excludes 0. A
+    zero-width interval (the same gain on every seed: accuracy moves in steps of 1/n_test) is
+    not evidence.
+    """
+    return bool(
+        n_seeds >= 3 and np.isfinite(gain_low) and np.isfinite(gain_high) and gain_high > gain_low
+        and (gain_low > 0 or gain_high < 0)
+    )

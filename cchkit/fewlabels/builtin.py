@@ -1,0 +1,123 @@
+"""The built-in objectives of the few-label validation (registered on import).
+
+Teacher-free: ``supervised``, ``label-smoothing``, ``self-training``. With a teacher:
+``logit-kd`` (paired rows) and ``class-align`` (no pairs). Every objective but ``supervised``
+searches four settings; ``supervised`` searches the weight decay that all the others reuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from .objectives import Batch, Objective, TeacherView, log_softmax, register_objective
+
+#: Self-training's term starts after this share of the training (the student first fits its labels).
+SELF_TRAINING_WARMUP = 0.25
+#: A hard pseudo-label is used where the student's top probability reaches this.
+HARD_CONFIDENCE = 0.8
+#: Soft pseudo-labels are sharpened with this temperature (p^(1/T), renormalised).
+SHARPEN_T = 0.5
+
+
+@register_objective("supervised")
+class Supervised(Objective):
+    """Cross-entropy on the labelled rows: ``mean_{i in L} -log p_S(y_i | x_i)``."""
+
+    def loss(self, b: Batch) -> torch.Tensor:
+        return b.labelled_ce()
+
+
+@register_objective("label-smoothing")
+class LabelSmoothing(Objective):
+    """Cross-entropy against ``(1 - eps) onehot(y) + eps / C`` (Szegedy et al., 2016, "Rethinking
+    the Inception architecture"). A near-uniform teacher is this, so a teacher's gain must
+    beat it."""
+
+    grid = tuple({"eps": e} for e in (0.05, 0.1, 0.2, 0.3))
+
+    def loss(self, b: Batch) -> torch.Tensor:
+        return b.labelled_ce(smoothing=b.settings["eps"])
+
+
+@register_objective("self-training")
+class SelfTraining(Objective):
+    """The student's own pseudo-labels on its unlabeled rows (Lee, 2013; sharpening after
+    Berthelot et al., 2019, MixMatch):
+
+    ``CE_L + w(t) * lam * mean_{i in U} CE(r_i, p_S(. | x_i))``, with ``r_i`` the one-hot argmax
+    of the detached ``p_S`` where its top probability is at least 0.8 (``hard`` = 1), or the
+    sharpened ``p_S^2 / sum p_S^2`` (``hard`` = 0); ``w(t)`` is 0 for the first quarter of the
+    training, then 1.
+    """
+
+    grid = tuple({"hard": h, "lam": lam} for h in (1.0, 0.0) for lam in (0.5, 1.0))
+
+    def loss(self, b: Batch) -> torch.Tensor:
+        ce = b.labelled_ce()
+        if b.progress < SELF_TRAINING_WARMUP:
+            return ce
+        p = torch.softmax(b.logits.detach(), dim=-1)
+        conf, top = p.max(-1)
+        hard_target = torch.nn.functional.one_hot(top, p.shape[-1]).to(p.dtype)
+        sharp = p ** (1.0 / SHARPEN_T)
+        sharp = sharp / sharp.sum(-1, keepdim=True)
+        is_hard = b.settings["hard"].view(-1, 1, 1)
+        target = is_hard * hard_target + (1 - is_hard) * sharp
+        mask = b.unl * torch.where(is_hard.view(-1, 1) > 0, (conf >= HARD_CONFIDENCE).to(p.dtype), torch.ones_like(conf))
+        lp = log_softmax(b.logits)
+        return ce + b.settings["lam"] * b.per_row_mean(-(target * lp).sum(-1), mask)
+
+
+_KD_GRID = tuple({"lam": lam, "tau": tau} for lam in (0.5, 2.0) for tau in (2.0, 4.0))
+
+
+@register_objective("logit-kd")
+class LogitKD(Objective):
+    """Paired logit distillation on every paired training row, labelled or not (Hinton et al.,
+    2015): ``CE_L + lam * tau^2 * mean_{i paired} KL(p_T(. | x_T,i; tau) || p_S(. | x_i; tau))``."""
+
+    uses_teacher = True
+    paired = True
+    grid = _KD_GRID
+    row_targets = ("probs", "paired")
+
+    def targets(self, teacher: TeacherView | None, setting: Mapping[str, float]) -> dict[str, np.ndarray]:
+        assert teacher is not None
+        return {"probs": teacher.probs_on_rows(setting["tau"]), "paired": teacher.paired.astype(np.float32)}
+
+    def loss(self, b: Batch) -> torch.Tensor:
+        mask = b.targets["paired"] * torch.clamp(b.lab + b.unl, max=1.0)
+        return b.labelled_ce() + b.settings["lam"] * b.soft_ce(b.targets["probs"], mask, b.settings["tau"])
+
+
+@register_objective("class-align")
+class ClassAlign(Objective):
+    """Unpaired class-conditional distillation: the teacher's class-mean soft prediction
+    ``q_T(. | c) = mean_{j: y_j = c} softmax(z_T,j / tau)`` over its own training rows is the
+    target of every student row of class ``c``; an unlabeled row's class is the student's own
+    current posterior ``r_i = p_S(. | x_i)`` (detached, refined as it trains; after UCMKD's
+    class-level alignment, Kang et al., 2024), so its target is ``sum_c r_ic q_T(. | c)``:
+    ``CE_L + lam * tau^2 * mean_{i in L u U} CE(t_i, p_S(. | x_i; tau))``, the unlabeled rows
+    joining after the first quarter of the training (before it, pseudo-labels are noise). No
+    pair is read: shuffling the pairing leaves it unchanged."""
+
+    uses_teacher = True
+    grid = _KD_GRID
+
+    def targets(self, teacher: TeacherView | None, setting: Mapping[str, float]) -> dict[str, np.ndarray]:
+        assert teacher is not None
+        return {"class_targets": teacher.class_targets(setting["tau"])}
+
+    def loss(self, b: Batch) -> torch.Tensor:
+        q = b.targets["class_targets"]  # (m, C, C): row c is q_T(. | c)
+        onehot = torch.nn.functional.one_hot(b.y, q.shape[-1]).to(q.dtype).unsqueeze(0)
+        posterior = torch.softmax(b.logits.detach(), dim=-1)
+        lab = b.lab.unsqueeze(-1)
+        weights = lab * onehot + (1 - lab) * posterior
+        targets = torch.bmm(weights, q)
+        unl = b.unl if b.progress >= SELF_TRAINING_WARMUP else torch.zeros_like(b.unl)
+        mask = torch.clamp(b.lab + unl, max=1.0)
+        return b.labelled_ce() + b.settings["lam"] * b.soft_ce(targets, mask, b.settings["tau"])

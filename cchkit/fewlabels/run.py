@@ -1,0 +1,139 @@
+"""One seed of a few-label validation: split, teachers, two stacked searches, chosen students.
+
+Stage 1 trains the supervised student of every family over :data:`~.stack.WEIGHT_DECAYS`
+and keeps the (family, weight decay) with the best cross-validated accuracy on the labelled
+rows. Stage 2 trains that student with every other teacher-free objective and every teacher
+objective, with each teacher and its placebo, each over a grid of the same size. Every
+(family, setting) is trained once per cross-validation fold and once on all labelled rows
+(the *final* fit, the only one evaluated on the test rows). A student of each kind is chosen
+by its cross-validated accuracy alone, so no test row reaches a choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import UNLABELED
+from .objectives import TeacherView, get_objective, teacher_free_objectives
+from .regime import LabelRegime, SeedPlan, plan_seed
+from .stack import FAMILIES, WEIGHT_DECAYS, Member, train_members
+from .teachers import SeedTeachers, fit_teachers
+
+__all__ = ["SeedRows", "run_seed", "RUN_COLUMNS", "choose"]
+
+#: Columns of the raw runs (one row per trained member); ``fold`` -1 is the final fit.
+RUN_COLUMNS = ["seed", "family", "objective", "setting", "weight_decay", "fold", "teacher", "placebo", "accuracy"]
+
+
+@dataclass(frozen=True)
+class SeedRows:
+    """The student's rows of one seed, laid out as labelled, unlabeled, test."""
+
+    plan: SeedPlan
+    rows: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def build(cls, data: np.ndarray, labels: np.ndarray, plan: SeedPlan) -> SeedRows:
+        rows = np.concatenate([plan.labelled, plan.unlabeled, plan.test])
+        y = labels[rows].copy()
+        n_l, n_u = plan.labelled.size, plan.unlabeled.size
+        y[n_l:n_l + n_u] = UNLABELED  # a hidden label is gone, not merely unused
+        x = data[rows]
+        fit = x[: n_l + n_u]  # standardised with the training rows' moments (labelled and unlabeled)
+        sd = fit.std(axis=0)
+        return cls(plan, rows, (x - fit.mean(axis=0)) / np.where(sd > 0, sd, 1.0), y)
+
+    def masks(self, fold: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(labelled, unlabeled, evaluated) row masks of a fold (None: the final fit, evaluated on the test rows)."""
+        p = self.plan
+        n, n_l, n_u = self.rows.size, p.labelled.size, p.unlabeled.size
+        lab, unl, ev = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+        lab[np.searchsorted(p.labelled, p.fold_train(fold))] = True
+        unl[n_l:n_l + n_u] = True
+        if fold is None:
+            ev[n_l + n_u:] = True
+        else:
+            ev[np.searchsorted(p.labelled, p.folds[fold])] = True
+        return lab, unl, ev
+
+
+def _train(sr: SeedRows, n_classes: int, members: list[Member], views: list[TeacherView | None]) -> pd.DataFrame:
+    masks = [sr.masks(m.fold) for m in members]
+    lab, unl, ev = (np.stack([mk[i] for mk in masks]) for i in range(3))
+    acc, _ = train_members(sr.x, sr.y, n_classes, members, lab, unl, ev, views, seed=sr.plan.seed)
+    return pd.DataFrame([dict(seed=sr.plan.seed, family=m.family, objective=m.objective,
+                              setting=", ".join(f"{k}={v:g}" for k, v in m.setting) or "-",
+                              weight_decay=m.weight_decay, fold=-1 if m.fold is None else m.fold,
+                              teacher=m.teacher or "", placebo=m.placebo, accuracy=float(a))
+                         for m, a in zip(members, acc)], columns=RUN_COLUMNS)
+
+
+def choose(runs: pd.DataFrame) -> pd.Series:
+    """The final-fit row with the best mean cross-validated accuracy (the first on ties, in the
+    order trained: linear before mlp, a grid in its order)."""
+    keys = ["family", "setting", "weight_decay"]
+    cv = runs[runs["fold"] >= 0].groupby(keys, sort=False)["accuracy"].mean()
+    best = cv.idxmax()
+    final = runs[(runs["fold"] < 0)].set_index(keys)
+    row = final.loc[best]
+    row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
+    return pd.concat([row, pd.Series({"cv_accuracy": float(cv.loc[best]), "family": best[0], "setting": best[1],
+                                      "weight_decay": best[2]})])
+
+
+def _members(objective: str, student: tuple[str, float], keys: list[int | None], teacher: str | None = None,
+             placebo: bool = False) -> list[Member]:
+    obj = get_objective(objective)
+    return [Member(student[0], objective, tuple(setting.items()), student[1], k, teacher, placebo)
+            for setting in obj.grid for k in keys]
+
+
+def _stage_one(sr: SeedRows, n_classes: int, keys: list[int | None]) -> tuple[pd.DataFrame, tuple[str, float]]:
+    """The supervised search: the (family, weight decay) every later student of the seed uses."""
+    members = [Member(fam, "supervised", (), wd, k) for fam in FAMILIES for wd in WEIGHT_DECAYS for k in keys]
+    runs = _train(sr, n_classes, members, [None] * len(members))
+    best = choose(runs)
+    return runs, (str(best["family"]), float(best["weight_decay"]))
+
+
+def run_seed(bundle: Any, student: str, teachers: Sequence[str], regime: LabelRegime, seed: int,
+             objectives: Sequence[str], modes: dict[str, str]) -> tuple[pd.DataFrame, dict[str, SeedTeachers], SeedPlan]:
+    """Every member of one seed: the raw runs, the teachers (for their criteria) and the split."""
+    s = bundle.modality(student)
+    n_classes = len(bundle.classes)
+    plan = plan_seed(s.labels, bundle.classes, regime, seed)
+    sr = SeedRows.build(s.data, s.labels, plan)
+    keys: list[int | None] = [*range(plan.n_folds), None]
+    runs1, chosen = _stage_one(sr, n_classes, keys)
+    members: list[Member] = []
+    views: list[TeacherView | None] = []
+    for name in teacher_free_objectives():
+        if name != "supervised":
+            members += _members(name, chosen, keys)
+    views += [None] * len(members)
+    fitted = {}
+    for t in teachers:
+        tm = bundle.modality(t)
+        fitted[t] = fit_teachers(tm.data, tm.labels, tm.ids, s.ids, _student_labels(s.labels, plan), sr.rows, plan,
+                                 n_classes, modes[t], t)
+        for name in objectives:
+            for placebo in (False, True):
+                block = _members(name, chosen, keys, t, placebo)
+                members += block
+                views += [fitted[t].views[(m.fold, placebo)] for m in block]
+    runs2 = _train(sr, n_classes, members, views)
+    return pd.concat([runs1, runs2], ignore_index=True), fitted, plan
+
+
+def _student_labels(labels: np.ndarray, plan: SeedPlan) -> np.ndarray:
+    """The student's labels a teacher may see: those of the regime's labelled rows only."""
+    out = np.full(labels.shape, UNLABELED, dtype=np.int64)
+    out[plan.labelled] = labels[plan.labelled]
+    return out

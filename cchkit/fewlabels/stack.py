@@ -1,0 +1,169 @@
+"""Many small students trained at once, with gradients from autograd.
+
+Every member of a stack is a student of one *family* (``linear``: softmax regression, no
+hidden layer; ``mlp``: one hidden ReLU layer) with its own parameters, rows, objective,
+settings and targets. The members of a family are one batched network (parameters of shape
+(members, in, out), one batched product per layer) trained full-batch with Adam on the sum of
+the members' losses; as Adam's update is element-wise, a member trains exactly as it would
+alone. Members of one family and fold start from the same weights, so that the difference
+between two objectives is not a difference of initialisation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .objectives import Batch, TeacherView, get_objective, settings_tensor, stack_targets
+
+__all__ = ["Member", "FAMILIES", "WEIGHT_DECAYS", "train_members", "STEPS"]
+
+#: Student families: hidden width (0: linear) and Adam's learning rate.
+FAMILIES: dict[str, dict[str, float]] = {"linear": {"hidden": 0, "lr": 0.05}, "mlp": {"hidden": 32, "lr": 0.02}}
+
+#: Weight decays searched by the supervised student of each family (reused by the other objectives).
+WEIGHT_DECAYS = (1e-4, 1e-3, 1e-2, 1e-1)
+
+#: Full-batch Adam steps of every student.
+STEPS = 200
+
+
+@dataclass(frozen=True)
+class Member:
+    """One student of a stack: who it is (for the report) and how it trains."""
+
+    family: str
+    objective: str
+    setting: tuple[tuple[str, float], ...]
+    weight_decay: float
+    fold: int | None
+    teacher: str | None = None
+    placebo: bool = False
+
+    @property
+    def settings(self) -> dict[str, float]:
+        return dict(self.setting)
+
+
+class _StackNet(torch.nn.Module):
+    """The members of one family: weights (m, in, out) per layer."""
+
+    def __init__(self, inits: Sequence[list[torch.Tensor]]) -> None:
+        super().__init__()
+        self.params = torch.nn.ParameterList([torch.nn.Parameter(torch.stack(t).clone()) for t in zip(*inits)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w0, b0 = self.params[0], self.params[1]
+        m, d, out = w0.shape
+        # the members share their input rows: the first layer is one (rows, d) x (d, m * out) product
+        h = (x @ w0.permute(1, 0, 2).reshape(d, m * out)).view(x.shape[0], m, out).transpose(0, 1) + b0.unsqueeze(1)
+        for i in range(2, len(self.params), 2):
+            h = torch.baddbmm(self.params[i + 1].unsqueeze(1), torch.relu(h), self.params[i])
+        return h
+
+    def decay(self) -> torch.Tensor:
+        """Per member ``0.5 * sum of squared weights`` (biases are not decayed)."""
+        return sum(0.5 * (w**2).sum(dim=(1, 2)) for w in self.params[0::2])  # type: ignore[return-value]
+
+
+def _init(d: int, c: int, hidden: int, gen: torch.Generator) -> list[torch.Tensor]:
+    """nn.Linear's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), per layer."""
+    dims = [d, hidden, c] if hidden else [d, c]
+    out = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        bound = 1.0 / math.sqrt(a)
+        out += [(torch.rand(a, b, generator=gen) * 2 - 1) * bound, (torch.rand(b, generator=gen) * 2 - 1) * bound]
+    return out
+
+
+#: Unlabeled rows drawn for each step (every labelled row is in every step).
+UNLABELED_BATCH = 256
+
+
+def _batch_rows(labelled: torch.Tensor, unlabeled: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Every labelled row and a fresh draw of at most :data:`UNLABELED_BATCH` unlabeled rows:
+    the unlabeled terms are means over rows, estimated without bias from the draw."""
+    if unlabeled.numel() <= UNLABELED_BATCH:
+        return torch.cat([labelled, unlabeled])
+    pick = torch.randperm(unlabeled.numel(), generator=gen)[:UNLABELED_BATCH]
+    return torch.cat([labelled, unlabeled[pick]])
+
+
+def _groups(members: Sequence[Member]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for i, m in enumerate(members):
+        groups.setdefault(m.objective, []).append(i)
+    return groups
+
+
+def _family_accuracy(x: torch.Tensor, y: torch.Tensor, members: Sequence[Member], masks: Mapping[str, torch.Tensor],
+                     views: Sequence[TeacherView | None], seed: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    fam = FAMILIES[members[0].family]
+    n_classes = int(masks["n_classes"])
+    inits: dict[Any, list[torch.Tensor]] = {}
+    for m in members:
+        key = m.fold
+        if key not in inits:
+            gen = torch.Generator().manual_seed(int(seed) * 1009 + (-1 if key is None else key) + 7)
+            inits[key] = _init(x.shape[1], n_classes, int(fam["hidden"]), gen)
+    net = _StackNet([inits[m.fold] for m in members])
+    opt = torch.optim.Adam(net.parameters(), lr=float(fam["lr"]))
+    wd = torch.tensor([m.weight_decay for m in members], dtype=torch.float32)
+    groups = _groups(members)
+    prepared = {name: (torch.tensor(ix), settings_tensor([members[i].settings for i in ix]),
+                       stack_targets([get_objective(name).targets(views[i], members[i].settings) for i in ix]))
+                for name, ix in groups.items()}
+    lab, unl = masks["lab"], masks["unl"]
+    labelled_rows = torch.nonzero(lab.any(0)).view(-1)
+    unlabeled_rows = torch.nonzero(unl.any(0) & ~lab.any(0)).view(-1)
+    gen = torch.Generator().manual_seed(int(seed) * 7919 + 3)
+    for step in range(steps):
+        rows = _batch_rows(labelled_rows, unlabeled_rows, gen)
+        opt.zero_grad(set_to_none=True)
+        logits = net(x[rows])
+        total = (wd * net.decay()).sum()
+        for name, (ix, sets, targets) in prepared.items():
+            obj = get_objective(name)
+            rt = {k: (v[:, rows] if k in obj.row_targets else v) for k, v in targets.items()}
+            b = Batch(logits=logits[ix], y=y[rows], lab=lab[ix][:, rows], unl=unl[ix][:, rows], settings=sets,
+                      targets=rt, progress=step / steps, n_labelled_rows=int(labelled_rows.numel()))
+            total = total + obj.loss(b).sum()
+        total.backward()
+        opt.step()
+    with torch.no_grad():
+        logits = net(x)
+        ev = masks["eval"]
+        acc = ((logits.argmax(-1) == y.view(1, -1)).float() * ev).sum(1) / ev.sum(1).clamp_min(1.0)
+        return acc.numpy(), logits.numpy()
+
+
+def train_members(x: np.ndarray, y: np.ndarray, n_classes: int, members: Sequence[Member], lab: np.ndarray,
+                  unl: np.ndarray, evaluate: np.ndarray, views: Sequence[TeacherView | None], *, seed: int,
+                  steps: int = STEPS) -> tuple[np.ndarray, np.ndarray]:
+    """Train every member; return its accuracy on its ``evaluate`` rows (members,) and its
+    final logits on every row (members, n, C).
+
+    ``x`` (n, d) and ``y`` (n,) are the rows (labels -1 where a row has none; a member's
+    labelled rows must all have one); ``lab``, ``unl``, ``evaluate`` are (members, n) boolean
+    masks; ``views[i]`` is member i's teacher (None for a teacher-free objective).
+    """
+    if (y[lab.any(axis=0)] < 0).any() or (y[evaluate.any(axis=0)] < 0).any():
+        raise ValueError("a member trains or is evaluated on a row without a label")
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    yt = torch.as_tensor(np.maximum(y, 0), dtype=torch.long)
+    acc = np.full(len(members), np.nan)
+    logits = np.zeros((len(members), x.shape[0], n_classes), dtype=np.float32)
+    for fam in FAMILIES:
+        ix = [i for i, m in enumerate(members) if m.family == fam]
+        if not ix:
+            continue
+        masks = {"lab": torch.as_tensor(lab[ix], dtype=torch.float32), "unl": torch.as_tensor(unl[ix], dtype=torch.float32),
+                 "eval": torch.as_tensor(evaluate[ix], dtype=torch.float32), "n_classes": n_classes}
+        acc[ix], logits[ix] = _family_accuracy(xt, yt, [members[i] for i in ix], masks, [views[i] for i in ix],
+                                               seed, steps)
+    return acc, logits

@@ -255,3 +255,31 @@ def plot_training_curves(curves: Any, ax=None, *, ylabel: str | None = None, key
     ax.set_ylabel(ylabel or ("held-out accuracy" if key == "test_accuracy" else key))
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_few_labels(report, ax=None, *, method: str | None = None):
+    """Test accuracy of each teacher-free student and of each teacher's KD student (and its
+    placebo), means with 95% intervals over seeds, from a
+    :class:`~cchkit.fewlabels.FewLabelReport`; the dashed line is the best teacher-free student."""
+    ax = _axes(ax)
+    s = report.summary
+    method = method or s["method"]
+    b = report.baselines
+    t = report.table[report.table["method"] == method].sort_values("gain", ascending=False)
+    labels = list(b["student"]) + [f"{r.teacher} ({method})" for r in t.itertuples()]
+    acc = np.concatenate([b["acc"], t["acc"]]).astype(float)
+    lo = np.concatenate([b["acc_low"], t["acc_low"]]).astype(float)
+    hi = np.concatenate([b["acc_high"], t["acc_high"]]).astype(float)
+    colors = ["#999999"] * len(b) + ["#1f77b4" if h else "#d62728" for h in t["helps"]]
+    y = np.arange(len(labels))
+    ax.barh(y, acc, xerr=_asym_err(acc, lo, hi), color=colors, alpha=0.85)
+    ax.scatter(t["acc_placebo"], y[len(b):], marker="x", color="black", zorder=3, label="placebo teacher")
+    best = b.loc[b["student"] == "best teacher-free", "acc"]
+    if len(best):
+        ax.axvline(float(best.iloc[0]), ls="--", color="#555555", lw=1)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"test accuracy of {s['student']} ({s['regime_text']}, {s['n_unlabeled']:,} unlabeled rows)")
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
+

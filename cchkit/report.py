@@ -49,6 +49,16 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     "acc": ("with KD", "the tuned student distilled from the teacher"),
     "gain": ("gain [95%]", "with KD minus the stronger of the no-KD MLP and the probe, paired by seed"),
     "significant": ("significant", "the gain's 95% interval excludes 0 (3 seeds or more)"),
+    "teacher_labels": ("teacher labels", "same: the teacher learned from the student's labelled samples only; own: from "
+                       "every labelled row of its modality but the test samples"),
+    "acc_fl": ("with the teacher", "test accuracy of the KD student chosen by cross-validation on the labelled rows"),
+    "gain_fl": ("gain [95%]", "with the teacher minus the best teacher-free student (supervised, label smoothing or "
+                "self-training, chosen by cross-validation), paired by seed"),
+    "vs_placebo": ("over the placebo [95%]", "with the teacher minus the same search with the teacher trained on "
+                   "permuted labels: what the teacher's knowledge adds"),
+    "helps": ("helps", "a significant gain that also beats the placebo"),
+    "teacher_cv_accuracy": ("teacher CV acc.", "the teacher cross-validated on its labelled training rows (the "
+                            "criterion that predicts the best teacher)"),
 }
 
 
@@ -63,7 +73,8 @@ def provenance(bundle: Any = None, *, settings: dict[str, Any] | None = None, co
     s = settings or {}
     torch = sys.modules.get("torch")
     keep = ("seeds", "epochs", "methods", "method", "train_size", "test_size", "estimators", "representation",
-            "variant", "dim", "n_bootstrap", "criterion", "random_state", "budget")
+            "variant", "dim", "n_bootstrap", "criterion", "random_state", "budget", "labels_per_class",
+            "labelled_fraction", "teacher_labels")
     return {
         "cchkit": __version__, "command": command or "(Python API)",
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
@@ -196,3 +207,32 @@ def validation_report(report: Any, bundle: Any = None, *, command: str | None = 
     ]
     title = f"cchkit validation: {getattr(bundle, 'name', '') or 'data'}, student {s.get('student', '')}"
     return _page(title, verdict, sections)
+
+
+def few_label_report(report: Any, bundle: Any = None, *, command: str | None = None) -> str:
+    """The HTML page of a :class:`~cchkit.fewlabels.FewLabelReport`: the verdict, what the
+    criterion predicted, the accuracies, the gains over the best teacher-free student and the
+    placebo margins."""
+
+    s = report.summary
+    t = report.table.sort_values("gain", ascending=False)
+    short = _short(t, {
+        "teacher": t["teacher"], "method": t["method"], "teacher_labels": t["teacher_labels"], "acc_fl": t["acc"],
+        "gain_fl": [_interval(*r) for r in t[["gain", "gain_low", "gain_high"]].itertuples(index=False)],
+        "vs_placebo": [_interval(*r) for r in t[["vs_placebo", "vs_placebo_low", "vs_placebo_high"]].itertuples(index=False)],
+        "helps": t["helps"], "teacher_cv_accuracy": t["teacher_cv_accuracy"]})
+    verdict = [str(s["verdict"]["text"]), str((s.get("prediction") or {}).get("text", ""))]
+    settings = {"data": getattr(bundle, "name", ""), "seeds": s.get("seeds"), "methods": s.get("methods"),
+                **s.get("regime", {}), "teacher_labels": s.get("teacher_labels")}
+    sections = [
+        ("Accuracy with few labels (x: the placebo teacher; dashed: the best teacher-free student)",
+         _plot(lambda ax: report.plot(ax=ax))),
+        ("Gains", short + _all_columns(t)),
+        ("Teacher-free students", _table(report.baselines)),
+        ("Where these numbers came from", _provenance_block(provenance(bundle, settings=settings, command=command,
+                                                                       seconds=s.get("seconds")))),
+        ("Data", _data_summary(bundle)),
+    ]
+    title = f"cchkit validation with few labels: {getattr(bundle, 'name', '') or 'data'}, student {s.get('student', '')}"
+    return _page(title, verdict, sections)
+

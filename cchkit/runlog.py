@@ -73,6 +73,12 @@ def _content(result: Any) -> tuple[str, dict[str, str], dict[str, float], dict[s
         verdict = (result.summary.get("verdict") or {}).get("text", "")
         return ("validate", _flat(summary), _metrics(result.table, ("teacher", "method"), _VALIDATE_METRICS),
                 {"verdict": verdict[:5000]}, result.to_json())
+    if kind == "FewLabelReport":
+        summary = {k: v for k, v in result.summary.items() if not isinstance(v, (dict, list))}
+        summary |= {f"regime.{k}": v for k, v in result.summary["regime"].items()}
+        metrics = _metrics(result.table, ("teacher", "method"), ("acc", "gain", "gain_low", "gain_high", "vs_placebo"))
+        return ("validate", _flat(summary), metrics, {"verdict": result.summary["verdict"]["text"][:5000]},
+                result.to_json())
     if kind == "Advice":
         _, params, metrics, tags, text = _content(result.validation)
         return "advise", params, metrics, {**tags, "advice": str(result.teacher)}, text

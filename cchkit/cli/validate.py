@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from ..exceptions import InputError
 from . import common as c
 from ._output import fmt_interval, fmt_num, render_frame
 
@@ -30,6 +31,9 @@ def validate(
     budget: Optional[float] = typer.Option(None, "--budget", help="Seconds the validation may take: seeds are added (up to --max-seeds) until the teachers' gain intervals separate or the budget is spent. Default: exactly --seeds seeds."),
     max_seeds: int = typer.Option(20, "--max-seeds", help="The most seeds --budget may reach."),
     tune: bool = typer.Option(True, "--tune/--no-tune", help="Tune the no-KD and the KD students with one budget on the validation split (default) or use the fixed settings."),
+    labels_per_class: Optional[int] = typer.Option(None, "--labels-per-class", help="Few labels: keep L labelled training rows per class and use the other training rows as unlabeled rows (the test rows stay labelled)."),
+    labelled_fraction: Optional[float] = typer.Option(None, "--labelled-fraction", help="Few labels: keep this fraction of the labelled training rows; the rest become unlabeled rows."),
+    teacher_labels: str = typer.Option("auto", "--teacher-labels", help="Few labels: 'same' (the teacher learns from the student's labelled samples only), 'own' (every labelled row of its modality but the test samples), or 'auto' (own where the data label teacher samples the student lacks)."),
     run: c.RunOptions = None,  # type: ignore[assignment]  (--format ... --report, see run_options)
 ) -> None:
     """Distil every candidate teacher into the student and check the ranking against the measured gains."""
@@ -41,6 +45,21 @@ def validate(
     c.start_command(run.quiet, run.fmt, data, run.out, run.report)
     bundle = load_bundle(data)
     cands = resolve_candidates(bundle, student, c.split_names(candidates, "--candidates"))[0][1]
+    if labels_per_class is not None or labelled_fraction is not None or bundle.n_unlabeled(student):
+        full_only = {"--train-size": train_size is not None, "--epochs": epochs != 30, "--budget": budget is not None,
+                     "--no-tune": not tune, "--estimator": c.repeated(estimator) != ["gaussian"],
+                     "--representation": representation != "pca", "--variant": variant != "raw",
+                     "--n-bootstrap": n_bootstrap != 200, "--max-seeds": max_seeds != 20}
+        given = [k for k, v in full_only.items() if v]
+        if given:
+            raise InputError(f"{', '.join(given)} do(es) not apply with few labels (--labels-per-class, "
+                                "--labelled-fraction or unlabeled rows); leave it out.")
+        result = run_validation(bundle, student, cands, methods=c.repeated(method) or None, seeds=seeds,
+                                random_state=run.seed, progress=c.progress_enabled(run.quiet),
+                                labels_per_class=labels_per_class, labelled_fraction=labelled_fraction,
+                                teacher_labels=teacher_labels)
+        _write_few_labels(result, bundle, run)
+        return
     rank_params = dict(estimators=c.repeated(estimator), representation=representation, variant=variant,
                        n_bootstrap=n_bootstrap, backend=run.backend, scheduler=run.scheduler)
     methods = c.repeated(method) or None
@@ -63,6 +82,49 @@ def validate(
         html = validation_report(result, bundle, command=c.command_line())
     c.write_outputs(text, run.out, html, run.report)
     c.log_run(run, result, html)
+
+
+def _write_few_labels(result, bundle, run) -> None:  # noqa: ANN001
+    if run.fmt == "json":
+        text = result.to_json()
+    elif run.fmt == "csv":
+        text = result.table.to_csv(index=False, float_format="%.6g")
+    else:
+        text = few_labels_text(result)
+    html = None
+    if run.report is not None or run.log:
+        from ..report import few_label_report
+
+        html = few_label_report(result, bundle, command=c.command_line())
+    c.write_outputs(text, run.out, html, run.report)
+    c.log_run(run, result, html)
+
+
+def few_labels_text(report) -> str:  # noqa: ANN001
+    """The few-label validation as text: the verdict, the prediction, the teacher-free students, the gains."""
+    import pandas as pd
+
+    s = report.summary
+    t = report.table.sort_values("gain", ascending=False)
+    view = pd.DataFrame({
+        "teacher": t["teacher"], "method": t["method"], "teacher labels": t["teacher_labels"],
+        "accuracy": [fmt_interval(*r) for r in t[["acc", "acc_low", "acc_high"]].itertuples(index=False)],
+        "gain": [fmt_interval(*r) + (" *" if sig else "") for *r, sig in
+                 t[["gain", "gain_low", "gain_high", "significant"]].itertuples(index=False)],
+        "over placebo": [fmt_interval(*r) for r in t[["vs_placebo", "vs_placebo_low", "vs_placebo_high"]].itertuples(index=False)],
+        "teacher_cv_accuracy": [fmt_num(v) for v in t["teacher_cv_accuracy"]],
+        "helps": ["yes" if h else "no" for h in t["helps"]],
+    })
+    base = pd.DataFrame({"teacher-free student": report.baselines["student"],
+                         "accuracy": [fmt_interval(*r) for r in report.baselines[["acc", "acc_low", "acc_high"]].itertuples(index=False)]})
+    lines = [f"verdict: {s['verdict']['text']}", "", (s.get("prediction") or {}).get("text", ""), "",
+             f"cchkit validate (few labels)  student={s['student']}  {s['regime_text']}: {s['n_labelled']:,} labelled, "
+             f"{s['n_unlabeled']:,} unlabeled, {s['n_test']:,} test rows per seed; 95% intervals over {len(s['seeds'])} "
+             "seeds (* significant)", "", render_frame(base), "",
+             "gain = accuracy with the teacher - accuracy of the best teacher-free student (chosen by cross-validation "
+             "on the labelled rows), paired by seed; placebo = the same teacher trained on permuted labels", "",
+             render_frame(view), "", f"({fmt_num(s.get('seconds'), 1)} s)"]
+    return "\n".join(lines)
 
 
 def _validation_text(report) -> str:  # noqa: ANN001

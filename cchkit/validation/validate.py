@@ -229,8 +229,11 @@ def validate(
     log: str | None = None,
     backend: str = "loky",
     scheduler: str | None = None,
+    labels_per_class: int | None = None,
+    labelled_fraction: float | None = None,
+    teacher_labels: str = "auto",
     **distill_params: Any,
-) -> ValidationReport:
+) -> Any:
     """Distil each candidate teacher into ``student`` and compare the gains with the ranking.
 
     For every teacher and seed, each method of ``methods`` (``"none"`` is always added: it is
@@ -299,14 +302,40 @@ def validate(
     **distill_params
         Passed to :func:`~cchkit.distill.distill` (``batch_size``, ``lambda1``, ``inner_lr``...).
 
+    labels_per_class : int or None
+        Few labels: keep this many labelled training rows per class (stratified per seed) and
+        use the rest of the training rows as unlabeled rows (:mod:`cchkit.fewlabels`).
+    labelled_fraction : float or None
+        Few labels: keep this fraction of the labelled training rows instead.
+    teacher_labels : {"auto", "same", "own"}
+        Few labels: the teacher learns from the student's labelled samples only (``same``) or
+        from every labelled row of its modality but the test samples (``own``); ``auto``:
+        ``own`` where the data label teacher samples the student lacks, else ``same``.
+
     Returns
     -------
-    ValidationReport
+    ValidationReport, or :class:`~cchkit.fewlabels.FewLabelReport` when the labels are scarce
+    (``labels_per_class``, ``labelled_fraction``, or a student with unlabeled rows in the data).
     """
     t0 = time.perf_counter()
     check_log(log)
     check_backend(backend, scheduler)
     bundle = load_bundle(bundle)
+    if labels_per_class is not None or labelled_fraction is not None or bundle.n_unlabeled(student):
+        given = {"ranking": ranking, "rank_params": rank_params or None, "budget": budget,
+                 "tune": None if tune else False, "epochs": None if epochs == 30 else epochs,
+                 "backend": None if backend == "loky" else backend, **distill_params}
+        report = _few_labels(bundle, student, candidates, methods, seeds, random_state, progress, given,
+                             labels_per_class=labels_per_class, labelled_fraction=labelled_fraction,
+                             teacher_labels=teacher_labels)
+        if log is not None:
+            from ..runlog import log_result
+
+            log_result(report, to=log)
+        return report
+    if teacher_labels != "auto":
+        raise InputError("teacher_labels applies only with few labels (labels_per_class or labelled_fraction).")
+    bundle = bundle.labelled_for("validate")
     candidates, methods = _checked_plan(bundle, student, candidates, methods, distill_params)
     fixed = [k for k in tuned_settings(methods, distill_params) if k in distill_params] if tune else []
     if fixed:
@@ -345,6 +374,32 @@ def validate(
 
         log_result(report, to=log)
     return report
+
+
+def _few_labels(bundle: Any, student: str, candidates: Sequence[str] | str, methods: Sequence[str] | None,
+                seeds: int | Sequence[int], random_state: RandomState, progress: bool, given: Mapping[str, Any],
+                **regime: Any) -> Any:
+    """The few-label validation (:func:`cchkit.fewlabels.validate_few_labels`); a setting of the
+    full-label validation that does not apply there is refused by name."""
+    from ..fewlabels import LabelRegime, validate_few_labels
+
+    unused = [k for k, v in given.items() if v is not None and k != "test_size"]
+    if unused:
+        raise InputError(f"{', '.join(unused)} do(es) not apply to the few-label validation "
+                         "(labels_per_class / labelled_fraction / unlabeled rows); leave it out.")
+    bundle.modality(student)
+    cands = [c.strip() for c in candidates.split(",") if c.strip()] if isinstance(candidates, str) else list(candidates)
+    cands = list(dict.fromkeys(cands))
+    if not cands:
+        raise InputError("no candidate teachers were given.")
+    for c in cands:
+        bundle.modality(c)
+    if student in cands:
+        raise InputError(f"the student {student!r} is among the candidate teachers; remove it.")
+    test_size = given.get("test_size")
+    reg = LabelRegime(**regime, **({"test_size": float(test_size)} if test_size is not None else {}))
+    return validate_few_labels(bundle, student, cands, regime=reg, methods=methods, seeds=seeds,
+                               random_state=random_state, progress=progress)
 
 
 @dataclass

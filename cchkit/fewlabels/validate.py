@@ -1,0 +1,159 @@
+"""Measure each teacher where teachers matter: a student with few labels and many unlabeled rows.
+
+:func:`validate_few_labels` is what :func:`cchkit.validate` runs when the student's labels
+are scarce (``labels_per_class``, ``labelled_fraction``, or unlabeled rows in the data).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._random import RandomState, as_generator
+from .._stats import t_interval
+from .._validation import UNLABELED
+from ..exceptions import InputError
+from .objectives import get_objective, teacher_objectives
+from .regime import LabelRegime
+from .report import FewLabelReport, seed_outcomes, summarise_table, verdict
+from .run import run_seed
+from .track_record import record_sentence
+
+logger = logging.getLogger("cchkit")
+
+__all__ = ["validate_few_labels", "teacher_label_modes", "default_objectives"]
+
+
+def teacher_label_modes(bundle: Any, student: str, candidates: Sequence[str], requested: str) -> dict[str, str]:
+    """``same`` or ``own`` per teacher. ``auto``: ``own`` where the data label teacher samples that
+    the student has no label for, else ``same``. ``own`` for a teacher modality without labels is refused."""
+    s = bundle.modality(student)
+    unlabeled_ids = set(s.ids[s.labels == UNLABELED].tolist())
+    modes = {}
+    for t in candidates:
+        tm = bundle.modality(t)
+        labelled = tm.labels != UNLABELED
+        if requested == "own" and not labelled.any():
+            raise InputError(f"teacher_labels='own', but the teacher modality {t!r} has no labelled row.")
+        richer = bool(unlabeled_ids) and bool(set(tm.ids[labelled].tolist()) & unlabeled_ids)
+        modes[t] = requested if requested != "auto" else ("own" if richer else "same")
+    return modes
+
+
+def default_objectives(bundle: Any, student: str, candidates: Sequence[str]) -> list[str]:
+    """Every registered teacher objective; the paired ones only when every teacher shares samples with the student."""
+    paired = all(bundle.n_paired(student, c) > 0 for c in candidates)
+    return teacher_objectives(paired)
+
+
+def _checked_objectives(methods: Sequence[str] | None, bundle: Any, student: str, candidates: Sequence[str]) -> list[str]:
+    if methods is None:
+        return default_objectives(bundle, student, candidates)
+    allowed = teacher_objectives(paired=True)
+    names = [m for m in dict.fromkeys(methods) if m != "none"]
+    bad = [m for m in names if m not in allowed]
+    if bad or not names:
+        raise InputError(f"with few labels validate runs the methods {', '.join(allowed)}; {bad or 'none'} "
+                         "cannot run there (the others need every label).")
+    for m in names:
+        if get_objective(m).paired and not all(bundle.n_paired(student, c) > 0 for c in candidates):
+            raise InputError(f"method {m!r} needs paired samples, and a candidate shares none with {student!r}.")
+    return names
+
+
+def _seed_list(seeds: int | Sequence[int], random_state: RandomState) -> list[int]:
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        if seeds < 3:
+            raise InputError(f"the few-label validation needs at least 3 seeds for a gain's interval, got {seeds}.")
+        return [int(s) for s in as_generator(random_state).integers(0, 2**31 - 1, size=int(seeds))]
+    out = [int(s) for s in seeds]
+    if len(out) < 3 or any(s < 0 for s in out):
+        raise InputError(f"seeds must be a count >= 3 or a list of at least 3 non-negative ints, got {seeds!r}.")
+    return out
+
+
+def _baselines(per_seed: pd.DataFrame) -> pd.DataFrame:
+    free = per_seed[per_seed["teacher"] == ""]
+    rows = []
+    for m, g in free.groupby("method", sort=False):
+        acc, lo, hi = t_interval(g["accuracy"].to_numpy(dtype=float), bounds=(0, 1))
+        rows.append({"student": m, "acc": acc, "acc_low": lo, "acc_high": hi})
+    return pd.DataFrame(rows, columns=["student", "acc", "acc_low", "acc_high"])
+
+
+def _summary(bundle: Any, student: str, regime: LabelRegime, plans: list[Any], objectives: list[str],
+             baselines: pd.DataFrame, per_seed: pd.DataFrame, seeds: list[int]) -> dict[str, Any]:
+    best = baselines[baselines["student"] == "best teacher-free"].iloc[0]
+    chosen = per_seed.loc[per_seed["method"] == "best teacher-free", "chosen"].value_counts()
+    kinds = ", ".join(f"{k} {v}/{len(seeds)}" for k, v in chosen.items())
+    return {
+        "student": student, "method": objectives[0], "methods": objectives, "regime": regime.to_dict(),
+        "regime_text": regime.describe(),
+        "n_labelled": int(np.median([p.labelled.size for p in plans])),
+        "n_unlabeled": int(np.median([p.unlabeled.size for p in plans])),
+        "n_test": int(np.median([p.test.size for p in plans])),
+        "baseline_text": f"the best teacher-free student ({best.acc:.3f} [{best.acc_low:.3f}, {best.acc_high:.3f}])",
+        "baseline_chosen": kinds,
+        "seeds": seeds, "data": bundle.name,
+    }
+
+
+def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *, regime: LabelRegime,
+                        methods: Sequence[str] | None = None, seeds: int | Sequence[int] = 5,
+                        random_state: RandomState = 0, progress: bool = True) -> FewLabelReport:
+    """Distil each candidate into ``student`` with the labels the regime leaves it.
+
+    Per seed: the test rows (labelled, never trained on), the regime's labelled rows and every
+    other training row as unlabeled (:func:`.regime.plan_seed`); teachers and their placebos
+    (:mod:`.teachers`); the teacher-free students and each teacher's KD students trained and
+    tuned in stacks (:mod:`.run`). See :class:`.report.FewLabelReport` for what is reported.
+    """
+    from tqdm.auto import tqdm
+
+    from .._parallel import thread_budget
+    from .._torch import torch_threads
+
+    t0 = time.perf_counter()
+    objectives = _checked_objectives(methods, bundle, student, candidates)
+    modes = teacher_label_modes(bundle, student, candidates, regime.teacher_labels)
+    seed_list = _seed_list(seeds, random_state)
+    rows, plans, all_runs = [], [], []
+    with torch_threads(thread_budget()):
+        for seed in tqdm(seed_list, desc="seeds (few labels)", file=sys.stderr, disable=not progress):
+            runs, fitted, plan = run_seed(bundle, student, candidates, regime, seed, objectives, modes)
+            rows += [{"seed": seed, **r} for r in seed_outcomes(runs, {t: f.cv_accuracy for t, f in fitted.items()})]
+            plans.append(plan)
+            all_runs.append(runs)
+    per_seed = pd.DataFrame(rows)
+    table = summarise_table(per_seed, student, modes)
+    baselines = _baselines(per_seed)
+    summary = _summary(bundle, student, regime, plans, objectives, baselines, per_seed, seed_list)
+    summary["teacher_labels"] = modes
+    summary["verdict"] = verdict(table, summary)
+    summary["prediction"] = _prediction(table, summary["method"], regime, modes)
+    summary["seconds"] = time.perf_counter() - t0
+    return FewLabelReport(table=table, baselines=baselines, summary=summary,
+                          runs=pd.concat(all_runs, ignore_index=True))
+
+
+def _prediction(table: pd.DataFrame, method: str, regime: LabelRegime, modes: dict[str, str]) -> dict[str, Any]:
+    """What ``teacher_cv_accuracy`` (the teacher cross-validated on the labelled rows) predicted,
+    whether it held on these seeds, and its record in the study of this regime."""
+    t = table[table["method"] == method]
+    if t.empty:
+        return {}
+    top = str(t.sort_values("teacher_cv_accuracy", ascending=False)["teacher"].iloc[0])
+    best = str(t.sort_values("gain", ascending=False)["teacher"].iloc[0])
+    within_noise = not t["significant"].any()
+    held = None if within_noise else top == best
+    words = ("the gains are all within noise, so it can be neither confirmed nor refuted" if held is None
+             else "that held" if held else f"{best} did better")
+    mode = "same" if set(modes.values()) == {"same"} else "own"
+    text = (f"teacher_cv_accuracy ranked {top} first; {words}. " + record_sentence(regime, mode)).strip()
+    return {"criterion": "teacher_cv_accuracy", "top": top, "best_measured": best, "held": held, "text": text}

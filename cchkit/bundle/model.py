@@ -406,12 +406,14 @@ class ModalityBundle:
 
     def labelled_for(self, what: str) -> ModalityBundle:
         """:meth:`labelled`, with one warning that says how many unlabeled rows ``what`` sets aside."""
-        n = self.n_unlabeled()
-        if n:
+        counts = {name: self.n_unlabeled(name) for name in self.names}
+        if any(counts.values()):
             import warnings
 
-            warnings.warn(f"{what} uses labelled rows only: {n:,} unlabeled row(s) set aside (validate with "
-                          "--labels-per-class / labels_per_class uses them).", UserWarning, stacklevel=3)
+            where = (f"{next(iter(counts.values())):,} in each modality" if len(set(counts.values())) == 1 else
+                     ", ".join(f"{k} {v:,}" for k, v in counts.items() if v))
+            warnings.warn(f"{what} uses labelled rows only: unlabeled rows set aside ({where}); validate with "
+                          "--labels-per-class / labels_per_class uses them.", UserWarning, stacklevel=3)
         return self.labelled()
 
     def n_paired(self, a: str, b: str) -> int:

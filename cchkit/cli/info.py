@@ -38,6 +38,7 @@ FIELDS = {
     "n": "samples (rows) of the modality",
     "dim": "features (columns)",
     "classes": "classes present among its labels",
+    "unlabeled": "rows without a label (used as unlabeled rows by validate with few labels; set aside elsewhere)",
     "constant_columns": "columns with one value in every row (they carry nothing; representations drop them)",
     "nan": "missing values",
     "representation": "True: the bundle marks it as an already-learned representation H, used as it is; "

@@ -52,8 +52,9 @@ def validate(
                      "--n-bootstrap": n_bootstrap != 200, "--max-seeds": max_seeds != 20}
         given = [k for k, v in full_only.items() if v]
         if given:
-            raise InputError(f"{', '.join(given)} do(es) not apply with few labels (--labels-per-class, "
-                                "--labelled-fraction or unlabeled rows); leave it out.")
+            verb = "does" if len(given) == 1 else "do"
+            raise InputError(f"{', '.join(given)} {verb} not apply with few labels (--labels-per-class, "
+                             "--labelled-fraction or unlabeled rows); leave it out.")
         result = run_validation(bundle, student, cands, methods=c.repeated(method) or None, seeds=seeds,
                                 random_state=run.seed, progress=c.progress_enabled(run.quiet),
                                 labels_per_class=labels_per_class, labelled_fraction=labelled_fraction,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from .objectives import Batch, Objective, TeacherView, log_softmax, register_objective
+from .objectives import Batch, Objective, TeacherView, log_softmax, register_objective, softmax_nograd
 
 #: Self-training's term starts after this share of the training (the student first fits its labels).
 SELF_TRAINING_WARMUP = 0.25
@@ -59,7 +59,7 @@ class SelfTraining(Objective):
         ce = b.labelled_ce()
         if b.progress < SELF_TRAINING_WARMUP:
             return ce
-        p = torch.softmax(b.logits.detach(), dim=-1)
+        p = softmax_nograd(b.logits)
         conf, top = p.max(-1)
         hard_target = torch.nn.functional.one_hot(top, p.shape[-1]).to(p.dtype)
         sharp = p ** (1.0 / SHARPEN_T)
@@ -114,7 +114,7 @@ class ClassAlign(Objective):
     def loss(self, b: Batch) -> torch.Tensor:
         q = b.targets["class_targets"]  # (m, C, C): row c is q_T(. | c)
         onehot = torch.nn.functional.one_hot(b.y, q.shape[-1]).to(q.dtype).unsqueeze(0)
-        posterior = torch.softmax(b.logits.detach(), dim=-1)
+        posterior = softmax_nograd(b.logits)
         lab = b.lab.unsqueeze(-1)
         weights = lab * onehot + (1 - lab) * posterior
         targets = torch.bmm(weights, q)

@@ -1,9 +1,10 @@
 """One seed of a few-label validation: split, teachers, two stacked searches, chosen students.
 
 Stage 1 trains the supervised student of every family over :data:`~.stack.WEIGHT_DECAYS`
-and keeps the (family, weight decay) with the best cross-validated accuracy on the labelled
-rows. Stage 2 trains that student with every other teacher-free objective and every teacher
-objective, with each teacher and its placebo, each over a grid of the same size. Every
+and keeps, per family, the weight decay with the best cross-validated accuracy on the
+labelled rows. Stage 2 trains every family, with its decay, on every other teacher-free
+objective and every teacher objective, with each teacher and its placebo, each over a grid of
+the same size. Every
 (family, setting) is trained once per cross-validation fold and once on all labelled rows
 (the *final* fit, the only one evaluated on the test rows). A student of each kind is chosen
 by its cross-validated accuracy alone, so no test row reaches a choice.
@@ -27,7 +28,8 @@ from .teachers import SeedTeachers, fit_teachers
 __all__ = ["SeedRows", "run_seed", "RUN_COLUMNS", "choose"]
 
 #: Columns of the raw runs (one row per trained member); ``fold`` -1 is the final fit.
-RUN_COLUMNS = ["seed", "family", "objective", "setting", "weight_decay", "fold", "teacher", "placebo", "accuracy"]
+RUN_COLUMNS = ["seed", "family", "objective", "setting", "weight_decay", "fold", "teacher", "placebo", "accuracy",
+               "nll"]
 
 
 @dataclass(frozen=True)
@@ -67,20 +69,24 @@ class SeedRows:
 def _train(sr: SeedRows, n_classes: int, members: list[Member], views: list[TeacherView | None]) -> pd.DataFrame:
     masks = [sr.masks(m.fold) for m in members]
     lab, unl, ev = (np.stack([mk[i] for mk in masks]) for i in range(3))
-    acc, _ = train_members(sr.x, sr.y, n_classes, members, lab, unl, ev, views, seed=sr.plan.seed)
+    acc, nll, _ = train_members(sr.x, sr.y, n_classes, members, lab, unl, ev, views, seed=sr.plan.seed)
     return pd.DataFrame([dict(seed=sr.plan.seed, family=m.family, objective=m.objective,
                               setting=", ".join(f"{k}={v:g}" for k, v in m.setting) or "-",
                               weight_decay=m.weight_decay, fold=-1 if m.fold is None else m.fold,
-                              teacher=m.teacher or "", placebo=m.placebo, accuracy=float(a))
-                         for m, a in zip(members, acc)], columns=RUN_COLUMNS)
+                              teacher=m.teacher or "", placebo=m.placebo, accuracy=float(a), nll=float(v))
+                         for m, a, v in zip(members, acc, nll)], columns=RUN_COLUMNS)
 
 
 def choose(runs: pd.DataFrame) -> pd.Series:
-    """The final-fit row with the best mean cross-validated accuracy (the first on ties, in the
-    order trained: linear before mlp, a grid in its order)."""
+    """The final-fit row with the best mean cross-validated accuracy; ties (frequent on a few
+    held-out rows) go to the lower cross-validated negative log-likelihood, then to the first
+    in the order trained (linear before mlp, a grid in its order)."""
     keys = ["family", "setting", "weight_decay"]
-    cv = runs[runs["fold"] >= 0].groupby(keys, sort=False)["accuracy"].mean()
-    best = cv.idxmax()
+    folds = runs[runs["fold"] >= 0].groupby(keys, sort=False)
+    acc, nll = folds["accuracy"].mean(), folds["nll"].mean()
+    top = acc[acc >= acc.max() - 1e-12].index
+    cv = acc
+    best = nll.loc[top].idxmin()
     final = runs[(runs["fold"] < 0)].set_index(keys)
     row = final.loc[best]
     row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
@@ -88,19 +94,19 @@ def choose(runs: pd.DataFrame) -> pd.Series:
                                       "weight_decay": best[2]})])
 
 
-def _members(objective: str, student: tuple[str, float], keys: list[int | None], teacher: str | None = None,
+def _members(objective: str, decay: dict[str, float], keys: list[int | None], teacher: str | None = None,
              placebo: bool = False) -> list[Member]:
     obj = get_objective(objective)
-    return [Member(student[0], objective, tuple(setting.items()), student[1], k, teacher, placebo)
-            for setting in obj.grid for k in keys]
+    return [Member(fam, objective, tuple(setting.items()), decay[fam], k, teacher, placebo)
+            for fam in FAMILIES for setting in obj.grid for k in keys]
 
 
-def _stage_one(sr: SeedRows, n_classes: int, keys: list[int | None]) -> tuple[pd.DataFrame, tuple[str, float]]:
-    """The supervised search: the (family, weight decay) every later student of the seed uses."""
+def _stage_one(sr: SeedRows, n_classes: int, keys: list[int | None]) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The supervised search: each family's weight decay, which its later students reuse (every
+    family goes on: with a teacher's targets on many rows the best family is often another)."""
     members = [Member(fam, "supervised", (), wd, k) for fam in FAMILIES for wd in WEIGHT_DECAYS for k in keys]
     runs = _train(sr, n_classes, members, [None] * len(members))
-    best = choose(runs)
-    return runs, (str(best["family"]), float(best["weight_decay"]))
+    return runs, {fam: float(choose(runs[runs["family"] == fam])["weight_decay"]) for fam in FAMILIES}
 
 
 def run_seed(bundle: Any, student: str, teachers: Sequence[str], regime: LabelRegime, seed: int,
@@ -111,12 +117,12 @@ def run_seed(bundle: Any, student: str, teachers: Sequence[str], regime: LabelRe
     plan = plan_seed(s.labels, bundle.classes, regime, seed)
     sr = SeedRows.build(s.data, s.labels, plan)
     keys: list[int | None] = [*range(plan.n_folds), None]
-    runs1, chosen = _stage_one(sr, n_classes, keys)
+    runs1, decay = _stage_one(sr, n_classes, keys)
     members: list[Member] = []
     views: list[TeacherView | None] = []
     for name in teacher_free_objectives():
         if name != "supervised":
-            members += _members(name, chosen, keys)
+            members += _members(name, decay, keys)
     views += [None] * len(members)
     fitted = {}
     for t in teachers:
@@ -125,7 +131,7 @@ def run_seed(bundle: Any, student: str, teachers: Sequence[str], regime: LabelRe
                                  n_classes, modes[t], t)
         for name in objectives:
             for placebo in (False, True):
-                block = _members(name, chosen, keys, t, placebo)
+                block = _members(name, decay, keys, t, placebo)
                 members += block
                 views += [fitted[t].views[(m.fold, placebo)] for m in block]
     runs2 = _train(sr, n_classes, members, views)

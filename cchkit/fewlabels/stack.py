@@ -102,7 +102,7 @@ def _groups(members: Sequence[Member]) -> dict[str, list[int]]:
 
 
 def _family_accuracy(x: torch.Tensor, y: torch.Tensor, members: Sequence[Member], masks: Mapping[str, torch.Tensor],
-                     views: Sequence[TeacherView | None], seed: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+                     views: Sequence[TeacherView | None], seed: int, steps: int) -> tuple[np.ndarray, ...]:
     fam = FAMILIES[members[0].family]
     n_classes = int(masks["n_classes"])
     inits: dict[Any, list[torch.Tensor]] = {}
@@ -138,15 +138,18 @@ def _family_accuracy(x: torch.Tensor, y: torch.Tensor, members: Sequence[Member]
     with torch.no_grad():
         logits = net(x)
         ev = masks["eval"]
-        acc = ((logits.argmax(-1) == y.view(1, -1)).float() * ev).sum(1) / ev.sum(1).clamp_min(1.0)
-        return acc.numpy(), logits.numpy()
+        n_ev = ev.sum(1).clamp_min(1.0)
+        acc = ((logits.argmax(-1) == y.view(1, -1)).float() * ev).sum(1) / n_ev
+        nll = -(torch.log_softmax(logits, -1).gather(2, y.view(1, -1, 1).expand(len(members), -1, 1)).squeeze(2)
+                * ev).sum(1) / n_ev
+        return acc.numpy(), nll.numpy(), logits.numpy()
 
 
 def train_members(x: np.ndarray, y: np.ndarray, n_classes: int, members: Sequence[Member], lab: np.ndarray,
                   unl: np.ndarray, evaluate: np.ndarray, views: Sequence[TeacherView | None], *, seed: int,
-                  steps: int = STEPS) -> tuple[np.ndarray, np.ndarray]:
-    """Train every member; return its accuracy on its ``evaluate`` rows (members,) and its
-    final logits on every row (members, n, C).
+                  steps: int = STEPS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train every member; return its accuracy and its mean negative log-likelihood on its
+    ``evaluate`` rows (members,) and its final logits on every row (members, n, C).
 
     ``x`` (n, d) and ``y`` (n,) are the rows (labels -1 where a row has none; a member's
     labelled rows must all have one); ``lab``, ``unl``, ``evaluate`` are (members, n) boolean
@@ -157,6 +160,7 @@ def train_members(x: np.ndarray, y: np.ndarray, n_classes: int, members: Sequenc
     xt = torch.as_tensor(x, dtype=torch.float32)
     yt = torch.as_tensor(np.maximum(y, 0), dtype=torch.long)
     acc = np.full(len(members), np.nan)
+    nll = np.full(len(members), np.nan)
     logits = np.zeros((len(members), x.shape[0], n_classes), dtype=np.float32)
     for fam in FAMILIES:
         ix = [i for i, m in enumerate(members) if m.family == fam]
@@ -164,6 +168,6 @@ def train_members(x: np.ndarray, y: np.ndarray, n_classes: int, members: Sequenc
             continue
         masks = {"lab": torch.as_tensor(lab[ix], dtype=torch.float32), "unl": torch.as_tensor(unl[ix], dtype=torch.float32),
                  "eval": torch.as_tensor(evaluate[ix], dtype=torch.float32), "n_classes": n_classes}
-        acc[ix], logits[ix] = _family_accuracy(xt, yt, [members[i] for i in ix], masks, [views[i] for i in ix],
-                                               seed, steps)
-    return acc, logits
+        acc[ix], nll[ix], logits[ix] = _family_accuracy(xt, yt, [members[i] for i in ix], masks,
+                                                        [views[i] for i in ix], seed, steps)
+    return acc, nll, logits

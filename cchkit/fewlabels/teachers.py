@@ -129,7 +129,7 @@ def fit_teachers(x_t: np.ndarray, labels_t: np.ndarray, ids_t: np.ndarray, ids_s
         lab.append(tr)
         ev.append(e)
     lab_a, ev_a = np.stack(lab), np.stack(ev)
-    acc, logits = train_members(x2, y2, n_classes, members, lab_a, np.zeros_like(lab_a), ev_a, [None] * len(members),
+    acc, _, logits = train_members(x2, y2, n_classes, members, lab_a, np.zeros_like(lab_a), ev_a, [None] * len(members),
                                 seed=plan.seed)
     cv_acc = float(np.mean(acc[2 * len(keys):])) if cv else float("nan")
     pos = pd.Index(ids_t).get_indexer(ids_s[student_rows])

@@ -385,7 +385,8 @@ def _few_labels(bundle: Any, student: str, candidates: Sequence[str] | str, meth
 
     unused = [k for k, v in given.items() if v is not None and k != "test_size"]
     if unused:
-        raise InputError(f"{', '.join(unused)} do(es) not apply to the few-label validation "
+        verb = "does" if len(unused) == 1 else "do"
+        raise InputError(f"{', '.join(unused)} {verb} not apply to the few-label validation "
                          "(labels_per_class / labelled_fraction / unlabeled rows); leave it out.")
     bundle.modality(student)
     cands = [c.strip() for c in candidates.split(",") if c.strip()] if isinstance(candidates, str) else list(candidates)

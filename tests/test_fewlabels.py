@@ -1,0 +1,292 @@
+"""The few-label validation (issue #34): unlabeled rows are data, test rows and hidden labels
+never reach training, teachers or a criterion, the linear student keeps its KD term, the
+unpaired method reads no pair, placebos, and bad input refused in one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from cchkit import ModalityBundle, validate
+from cchkit.exceptions import CchkitError, InputError
+from cchkit.fewlabels import LabelRegime, TeacherView, get_objective, plan_seed, validate_few_labels
+from cchkit.fewlabels.objectives import Batch
+from cchkit.fewlabels.run import SeedRows, run_seed
+from cchkit.fewlabels.stack import Member, train_members
+from cchkit.fewlabels.teachers import teacher_rows
+
+
+def _bundle(n: int = 240, seed: int = 0, unlabeled: int = 0, paired: bool = True) -> ModalityBundle:
+    """3 classes; ``strong`` separates them, ``weak`` barely, ``noise`` not at all."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    strong = rng.normal(size=(3, 6))[y] * 2.0 + rng.normal(size=(n, 6))
+    weak = rng.normal(size=(3, 50))[y] * 0.35 + rng.normal(size=(n, 50))  # learnable, but not from 15 labels
+    noise = rng.normal(size=(n, 5))
+    labels = y.astype(float)
+    labels[:unlabeled] = np.nan
+    if paired:
+        return ModalityBundle.from_arrays({"weak": weak, "strong": strong, "noise": noise}, labels=labels, name="toy")
+    ids = {"weak": np.arange(n), "strong": np.arange(n) + 10_000, "noise": np.arange(n) + 20_000}
+    return ModalityBundle.from_arrays({"weak": weak, "strong": strong, "noise": noise},
+                                      labels={k: labels for k in ids}, ids=ids, name="toy")
+
+
+# ---------------------------------------------------------------- missing labels are unlabeled rows
+@pytest.mark.parametrize("missing", [None, pd.NA, np.nan, ""])
+def test_a_missing_label_is_an_unlabeled_row_never_a_class(missing):
+    df = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 2)), columns=["a_0", "b_0"])
+    df["label"] = pd.Series(["x", "y", "z"] * 10, dtype=object)
+    df.loc[[0, 4, 8], "label"] = missing
+    b = ModalityBundle.from_dataframe(df)
+    assert list(b.classes) == ["x", "y", "z"]
+    assert b.n_unlabeled("a") == 3
+    assert (b["a"].labels[[0, 4, 8]] == -1).all()
+
+
+def test_a_categorical_nan_is_unlabeled():
+    df = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 2)), columns=["a_0", "b_0"])
+    df["label"] = pd.Categorical(["x", "y", None] * 10)
+    b = ModalityBundle.from_dataframe(df)
+    assert list(b.classes) == ["x", "y"] and b.n_unlabeled("a") == 10
+
+
+def test_mixed_label_types_are_refused():
+    df = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 2)), columns=["a_0", "b_0"])
+    df["label"] = pd.Series([1, "1", 2] * 10, dtype=object)
+    with pytest.raises(CchkitError, match="mixes text and numbers"):
+        ModalityBundle.from_dataframe(df)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ""])
+def test_unlabeled_rows_survive_save_and_load(tmp_path, suffix):
+    b = _bundle(unlabeled=17)
+    path = b.save(tmp_path / f"toy{suffix}")
+    back = ModalityBundle.load(path)
+    assert back.n_unlabeled("weak") == 17
+    np.testing.assert_array_equal(back["weak"].labels, b["weak"].labels)
+
+
+def test_the_ranking_uses_labelled_rows_only_and_says_so():
+    from cchkit import rank_teachers
+
+    b = _bundle(unlabeled=40)
+    with pytest.warns(UserWarning, match="unlabeled rows set aside \\(40 in each modality\\)"):
+        r = rank_teachers(b, student="weak", candidates=["strong"], n_bootstrap=20, progress=False)
+    assert len(r.table) == 1
+
+
+# ---------------------------------------------------------------- the split
+def test_every_row_is_test_labelled_or_unlabeled_and_none_is_dropped():
+    b = _bundle(unlabeled=30)
+    labels = b["weak"].labels
+    plan = plan_seed(labels, b.classes, LabelRegime(labels_per_class=4), seed=3)
+    parts = [plan.test, plan.labelled, plan.unlabeled]
+    assert sum(p.size for p in parts) == labels.size  # nothing dropped
+    assert np.unique(np.concatenate(parts)).size == labels.size  # nothing twice
+    assert (labels[plan.test] >= 0).all()  # the test rows are labelled
+    assert np.bincount(labels[plan.labelled]).tolist() == [4, 4, 4]
+    assert set(np.flatnonzero(labels < 0)) <= set(plan.unlabeled)  # the data's unlabeled rows are used
+    assert np.array_equal(np.sort(np.concatenate(plan.folds)), plan.labelled)
+
+
+def test_hidden_labels_are_gone_from_the_rows_the_students_see():
+    b = _bundle()
+    plan = plan_seed(b["weak"].labels, b.classes, LabelRegime(labels_per_class=3), seed=0)
+    sr = SeedRows.build(b["weak"].data, b["weak"].labels, plan)
+    n_l, n_u = plan.labelled.size, plan.unlabeled.size
+    assert (sr.y[n_l:n_l + n_u] == -1).all()
+    assert (sr.y[:n_l] >= 0).all()
+    for fold in [*range(plan.n_folds), None]:
+        lab, unl, ev = sr.masks(fold)
+        test_positions = np.arange(n_l + n_u, sr.rows.size)
+        assert not lab[test_positions].any() and not unl[test_positions].any()
+        assert not (lab & ev).any()
+        if fold is not None:
+            assert not unl[ev].any()  # a fold's held-out rows are not even unlabeled rows of that fold
+
+
+def test_a_member_cannot_train_on_a_row_without_a_label():
+    x = np.random.default_rng(0).normal(size=(12, 3))
+    y = np.array([0, 1] * 5 + [-1, -1])
+    lab = np.ones((1, 12), bool)
+    with pytest.raises(ValueError, match="without a label"):
+        train_members(x, y, 2, [Member("linear", "supervised", (), 1e-3, None)], lab, ~lab, ~lab, [None], seed=0)
+
+
+# ---------------------------------------------------------------- teachers
+def test_a_teacher_never_trains_on_the_test_samples():
+    b = _bundle()
+    s, t = b["weak"], b["strong"]
+    plan = plan_seed(s.labels, b.classes, LabelRegime(labels_per_class=5), seed=1)
+    test_ids = set(s.ids[plan.test].tolist())
+    for mode in ("same", "own"):
+        for fold in [*range(plan.n_folds), None]:
+            rows, y = teacher_rows(t.labels, t.ids, s.ids, s.labels, plan, fold, mode, np.random.default_rng(0))
+            assert not test_ids & set(t.ids[rows].tolist())
+            if fold is not None:
+                assert not set(s.ids[plan.folds[fold]].tolist()) & set(t.ids[rows].tolist())
+    same, _ = teacher_rows(t.labels, t.ids, s.ids, s.labels, plan, None, "same", np.random.default_rng(0))
+    assert set(t.ids[same].tolist()) == set(s.ids[plan.labelled].tolist())
+
+
+def test_the_teachers_labels_of_test_samples_change_nothing():
+    """Relabelling the teacher modality's rows of the student's test samples leaves every
+    trained student as it was: no teacher saw them."""
+    b = _bundle(n=150)
+    regime = LabelRegime(labels_per_class=4, teacher_labels="own")
+    plan = plan_seed(b["weak"].labels, b.classes, regime, seed=5)
+    labels = {k: b[k].labels.astype(float) for k in b.names}
+    labels["strong"][plan.test] = (labels["strong"][plan.test] + 1) % 3
+    other = ModalityBundle.from_arrays({k: b[k].data for k in b.names}, labels=labels)
+    runs_a, _, _ = run_seed(b, "weak", ["strong"], regime, 5, ["logit-kd", "class-align"], {"strong": "own"})
+    runs_b, _, _ = run_seed(other, "weak", ["strong"], regime, 5, ["logit-kd", "class-align"], {"strong": "own"})
+    np.testing.assert_array_equal(runs_a["accuracy"].to_numpy(), runs_b["accuracy"].to_numpy())
+
+
+# ---------------------------------------------------------------- objectives
+def _batch(m: int = 2, n: int = 6, c: int = 3, seed: int = 0, **settings) -> Batch:
+    g = torch.Generator().manual_seed(seed)
+    lab = torch.tensor([[1, 1, 1, 0, 0, 0]] * m, dtype=torch.float32)
+    return Batch(logits=torch.randn(m, n, c, generator=g, requires_grad=True), y=torch.tensor([0, 1, 2, 0, 0, 0]),
+                 lab=lab, unl=1 - lab, settings={k: torch.full((m,), float(v)) for k, v in settings.items()},
+                 progress=0.5)
+
+
+def test_logit_kd_adds_lam_tau2_times_the_soft_cross_entropy_on_paired_rows():
+    b = _batch(lam=2.0, tau=4.0)
+    probs = torch.softmax(torch.randn(6, 3, generator=torch.Generator().manual_seed(1)), -1)
+    paired = torch.tensor([1, 0, 1, 1, 0, 1], dtype=torch.float32)
+    b.targets = {"probs": probs.expand(2, -1, -1), "paired": paired.expand(2, -1)}
+    got = get_objective("logit-kd").loss(b)
+    ce = torch.nn.functional.cross_entropy(b.logits[0, :3], b.y[:3])
+    soft = -(probs * torch.log_softmax(b.logits[0] / 4.0, -1)).sum(-1)
+    expected = ce + 2.0 * 16.0 * (soft * paired).sum() / paired.sum()
+    torch.testing.assert_close(got[0], expected)
+
+
+def test_label_smoothing_is_the_smoothed_cross_entropy():
+    b = _batch(eps=0.2)
+    got = get_objective("label-smoothing").loss(b)
+    expected = torch.nn.functional.cross_entropy(b.logits[0, :3], b.y[:3], label_smoothing=0.2)
+    torch.testing.assert_close(got[0], expected)
+
+
+def test_class_align_reads_class_targets_and_no_pair():
+    """Two teachers with the same class logits and different paired outputs give the same targets."""
+    rng = np.random.default_rng(0)
+    cls = tuple(rng.normal(size=(4, 3)) for _ in range(3))
+    a = TeacherView(rng.normal(size=(6, 3)), np.ones(6, bool), cls)
+    b = TeacherView(rng.normal(size=(6, 3)), np.zeros(6, bool), cls)
+    obj = get_objective("class-align")
+    ta, tb = obj.targets(a, {"lam": 1.0, "tau": 2.0}), obj.targets(b, {"lam": 1.0, "tau": 2.0})
+    assert ta.keys() == tb.keys() == {"class_targets"}
+    np.testing.assert_array_equal(ta["class_targets"], tb["class_targets"])
+    q = ta["class_targets"]
+    np.testing.assert_allclose(q[1], np.exp(cls[1] / 2) .__truediv__(np.exp(cls[1] / 2).sum(1, keepdims=True)).mean(0))
+
+
+def test_the_linear_student_keeps_its_kd_term():
+    """A linear member distilled from a teacher ends elsewhere than the same member without one."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4))
+    y = np.where(np.arange(40) < 10, np.arange(40) % 2, -1)
+    lab = np.zeros((2, 40), bool)
+    lab[:, :10] = True
+    unl = ~lab
+    view = TeacherView(rng.normal(size=(40, 2)) * 3, np.ones(40, bool), (rng.normal(size=(3, 2)),) * 2)
+    members = [Member("linear", "supervised", (), 1e-3, None),
+               Member("linear", "logit-kd", (("lam", 2.0), ("tau", 2.0)), 1e-3, None, "t")]
+    _, _, logits = train_members(x, y, 2, members, lab, unl, lab, [None, view], seed=0, steps=50)
+    assert np.abs(logits[0] - logits[1]).max() > 0.1
+
+
+def test_an_objective_with_a_larger_search_is_refused():
+    from cchkit.fewlabels import Objective, register_objective
+
+    class Wide(Objective):
+        grid = tuple({"a": float(i)} for i in range(9))
+
+    with pytest.raises(InputError, match="searches 9 settings"):
+        register_objective("wide-trial")(Wide)
+
+
+# ---------------------------------------------------------------- end to end
+@pytest.fixture(scope="module")
+def toy_report():
+    return validate(_bundle(n=600, unlabeled=60), "weak", ["strong", "noise"], labels_per_class=5,
+                    teacher_labels="own", seeds=5, progress=False)
+
+
+@pytest.mark.slow
+def test_a_strong_teacher_gains_and_a_noise_teacher_never_helps(toy_report):
+    """A teacher that knows the classes lifts a student that has 15 labels (+0.10 to +0.13 on
+    three draws of this toy); a teacher of pure noise is never advised."""
+    t = toy_report.table.set_index(["teacher", "method"])
+    strong = t.loc[("strong", "logit-kd")]
+    assert strong["gain"] > 0.05 and strong["vs_placebo"] > 0.05
+    noise = t.xs("noise", level="teacher")
+    assert not noise["helps"].any() and (noise["gain"] < strong["gain"]).all()
+    assert "5 labels per class" in toy_report.summary["verdict"]["text"]
+    assert "noise" not in toy_report.summary["verdict"]["teachers"]
+    assert toy_report.summary["prediction"]["top"] == "strong"  # teacher_cv_accuracy ranks the strong teacher first
+
+
+@pytest.mark.slow
+def test_the_report_counts_the_datas_unlabeled_rows(toy_report):
+    # 600 rows, 30% of the 540 labelled ones are test (162), 15 keep their label, the rest are unlabeled
+    s = toy_report.summary
+    assert s["n_labelled"] == 15
+    assert s["n_labelled"] + s["n_unlabeled"] + s["n_test"] == 600
+    assert set(toy_report.baselines["student"]) >= {"supervised", "label-smoothing", "self-training"}
+
+
+def test_the_same_seed_gives_the_same_json():
+    b = _bundle(n=150)
+    kw = dict(labels_per_class=3, seeds=3, progress=False, random_state=4)
+    assert validate(b, "weak", ["strong"], **kw).to_json() == validate(b, "weak", ["strong"], **kw).to_json()
+
+
+def test_an_unpaired_bundle_runs_class_align_only():
+    b = _bundle(n=150, paired=False)
+    r = validate_few_labels(b, "weak", ["strong"], regime=LabelRegime(labels_per_class=3, teacher_labels="own"),
+                            seeds=3, progress=False)
+    assert set(r.table["method"]) == {"class-align"}
+    with pytest.raises(InputError, match="needs paired samples"):
+        validate_few_labels(b, "weak", ["strong"], regime=LabelRegime(labels_per_class=3), methods=["logit-kd"],
+                            seeds=3, progress=False)
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(labels_per_class=70), "class .* has .* labelled training row.*seed"),
+    (dict(labels_per_class=5, train_size=50), "train_size does not apply"),
+    (dict(labels_per_class=5, labelled_fraction=0.1), "not both"),
+    (dict(labels_per_class=1), "integer >= 2"),
+    (dict(labelled_fraction=0.1, methods=["ucmkd"]), "cannot run there"),
+    (dict(teacher_labels="same"), "applies only with few labels"),
+    (dict(labels_per_class=5, seeds=2), "at least 3 seeds"),
+])
+def test_bad_few_label_requests_are_refused(kwargs, message):
+    with pytest.raises(CchkitError, match=message):
+        validate(_bundle(), "weak", ["strong"], progress=False, **kwargs)
+
+
+def test_own_labels_for_a_teacher_without_labels_are_refused():
+    b = _bundle()
+    labels = {k: b[k].labels.astype(float) for k in b.names}
+    labels["strong"][:] = np.nan
+    other = ModalityBundle.from_arrays({k: b[k].data for k in b.names}, labels=labels)
+    with pytest.raises(InputError, match="no labelled row"):
+        validate(other, "weak", ["strong"], labels_per_class=3, teacher_labels="own", progress=False)
+
+
+def test_a_student_without_labels_is_refused():
+    b = _bundle()
+    labels = {k: b[k].labels.astype(float) for k in b.names}
+    labels["weak"][:] = np.nan
+    other = ModalityBundle.from_arrays({k: b[k].data for k in b.names}, labels=labels)
+    with pytest.raises(InputError, match="no labelled row"):
+        validate(other, "weak", ["strong"], progress=False)

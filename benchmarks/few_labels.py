@@ -1,0 +1,260 @@
+"""Where teachers matter: the few-label validation over every bundled student (issue #34).
+
+For each bundled dataset, each student modality and each label regime (5 labels per class;
+teachers with the ``same`` labels or their ``own``), runs the few-label validation
+(:func:`cchkit.fewlabels.validate_few_labels`, 5 seeds) with every other modality as a
+candidate plus two controls: ``noise`` (16 columns of Gaussian noise, paired with the
+student) and ``copy`` (the student's own features). Then:
+
+* the gains of the real teachers (significant + / -, median, 90th percentile, the spread
+  between the best and worst teacher of a student), as in the issue's table;
+* the controls: how often the noise and copy teachers get a significant positive gain, and
+  how often the advice names them (Wilson intervals);
+* the criterion: how often ``teacher_cv_accuracy``'s first teacher is the best measured one,
+  against chance, and its helps/hurts rule against "always helps" on significant gains
+  (the criterion has no fitted parameter, so this record is already out of sample);
+* the unpaired default (class-align) against paired logit-kd, with label-rich teachers;
+* the teacher-free supervised student against a reference written apart (scikit-learn's
+  LogisticRegression, C chosen by the same folds), on the same rows.
+
+Writes ``benchmarks/results/few_labels.md``, ``few_labels_rows.csv`` and the regime record
+``cchkit/fewlabels/track_record.json``. ``--reuse`` analyses the saved rows again.
+
+    python benchmarks/few_labels.py [--seeds 5] [--reuse] [--only digits-avt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, ROOT, header, load_average, log, md_table, now, write_atomic  # noqa: E402
+
+ROWS = RESULTS / "few_labels_rows.csv"
+REFERENCE = RESULTS / "few_labels_reference.csv"
+RECORD = ROOT / "cchkit" / "fewlabels" / "track_record.json"
+REGIMES = [("L5-same", 5, "same"), ("L5-own", 5, "own")]
+CONTROLS = ("noise", "copy")
+
+
+def with_controls(bundle, student: str):
+    """The bundle plus a noise teacher and a copy of the student, both paired with the student."""
+    from dataclasses import replace
+
+    from cchkit import ModalityBundle
+
+    s = bundle[student]
+    rng = np.random.default_rng(zlib.crc32(f"{bundle.name}/{student}".encode()))
+    mods = {n: m for n, m in bundle.modalities.items() if n not in CONTROLS}
+    mods["noise"] = replace(s, name="noise", data=rng.normal(size=(s.n, 16)), description="control: noise")
+    mods["copy"] = replace(s, name="copy", description="control: the student's own features")
+    return ModalityBundle(modalities=mods, classes=bundle.classes, name=bundle.name)
+
+
+def reference_accuracy(bundle, student: str, regime, seeds: list[int]) -> list[float]:
+    """scikit-learn's LogisticRegression on the labelled rows of each seed's plan, C chosen by
+    the plan's folds (the reference the supervised student is compared with)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from cchkit.fewlabels import plan_seed
+
+    s = bundle[student]
+    out = []
+    for seed in seeds:
+        p = plan_seed(s.labels, bundle.classes, regime, seed)
+        scaler = StandardScaler().fit(s.data[np.concatenate([p.labelled, p.unlabeled])])
+        x, y = scaler.transform(s.data), s.labels
+        best, best_c = -1.0, 1.0
+        for c in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0):
+            accs = []
+            for f in range(p.n_folds):
+                tr = p.fold_train(f)
+                m = LogisticRegression(C=c, max_iter=2000).fit(x[tr], y[tr])
+                accs.append(float((m.predict(x[p.folds[f]]) == y[p.folds[f]]).mean()))
+            if np.mean(accs) > best:
+                best, best_c = float(np.mean(accs)), c
+        m = LogisticRegression(C=best_c, max_iter=2000).fit(x[p.labelled], y[p.labelled])
+        out.append(float((m.predict(x[p.test]) == y[p.test]).mean()))
+    return out
+
+
+def run_corpus(seeds: int, only: list[str] | None) -> None:
+    import cchkit
+    from cchkit.fewlabels import LabelRegime, validate_few_labels
+
+    done = pd.read_csv(ROWS) if ROWS.exists() else pd.DataFrame(columns=["bundle", "student", "regime"])
+    seen = set(zip(done["bundle"], done["student"], done["regime"]))
+    for name in cchkit.datasets.list():
+        if only and name not in only:
+            continue
+        base = cchkit.datasets.load(name)
+        for student in base.names:
+            bundle = with_controls(base, student)
+            cands = [n for n in base.names if n != student] + list(CONTROLS)
+            for key, lpc, mode in REGIMES:
+                if (name, student, key) in seen:
+                    continue
+                regime = LabelRegime(labels_per_class=lpc, teacher_labels=mode)
+                t0 = time.perf_counter()
+                try:
+                    rep = validate_few_labels(bundle, student, cands, regime=regime, seeds=seeds, progress=False)
+                except cchkit.exceptions.CchkitError as exc:
+                    log(f"{name} {student} {key}: refused ({exc})")
+                    continue
+                secs = time.perf_counter() - t0
+                t = rep.table.assign(bundle=name, regime=key, seconds=secs, verdict=rep.summary["verdict"]["text"],
+                                     advised=",".join(rep.summary["verdict"]["teachers"]),
+                                     n_unlabeled=rep.summary["n_unlabeled"])
+                t["gain_seeds"] = t["gain_seeds"].map(json.dumps)
+                b = rep.baselines.set_index("student")["acc"]
+                t["acc_supervised"] = float(b["supervised"])
+                t["acc_best_free"] = float(b["best teacher-free"])
+                ref = reference_accuracy(bundle, student, regime, rep.summary["seeds"])
+                t["acc_reference"] = float(np.mean(ref))
+                t.to_csv(ROWS, mode="a", header=not ROWS.exists(), index=False)
+                log(f"{name} {student} {key}: {secs:.0f} s; {rep.summary['verdict']['text'][:150]}")
+
+
+def wilson(k: int, n: int) -> str:
+    if n == 0:
+        return "–"
+    z = 1.959964
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return f"{k}/{n} = {p:.0%} [{max(0, centre - half):.0%}, {min(1, centre + half):.0%}]"
+
+
+def gains_table(rows: pd.DataFrame) -> list[dict]:
+    out = []
+    real = rows[~rows["teacher"].isin(CONTROLS)]
+    for (key, method), g in real.groupby(["regime", "method"], sort=False):
+        spread = g.groupby(["bundle", "student"])["gain"].agg(lambda v: v.max() - v.min() if len(v) > 1 else np.nan)
+        out.append({"regime": key, "method": method, "pairs": len(g),
+                    "significant + / −": f"{int((g.significant & (g.gain > 0)).sum())} / "
+                                         f"{int((g.significant & (g.gain < 0)).sum())}",
+                    "helps (beats placebo too)": int(g["helps"].sum()),
+                    "median gain": float(g["gain"].median()), "90th percentile": float(g["gain"].quantile(0.9)),
+                    "best − worst teacher (median)": float(spread.median())})
+    return out
+
+
+def controls_table(rows: pd.DataFrame) -> list[dict]:
+    out = []
+    for (key, teacher), g in rows[rows["teacher"].isin(CONTROLS)].groupby(["regime", "teacher"], sort=False):
+        draws = g.drop_duplicates(["bundle", "student"])
+        advised = int(draws["advised"].fillna("").str.split(",").map(lambda t: teacher in t).sum())
+        sig = int((g.significant & (g.gain > 0)).sum())
+        out.append({"regime": key, "control": teacher, "significant positive gains (all methods)": wilson(sig, len(g)),
+                    "advised": wilson(advised, len(draws))})
+    return out
+
+
+def criterion_table(rows: pd.DataFrame) -> tuple[list[dict], dict]:
+    out, record = [], {}
+    real = rows[~rows["teacher"].isin(CONTROLS)]
+    for key, g in real.groupby("regime", sort=False):
+        method = "logit-kd" if (g["method"] == "logit-kd").any() else "class-align"
+        g = g[g["method"] == method]
+        top_right, chance, n_students, rhos = 0, 0.0, 0, []
+        for _, s in g.groupby(["bundle", "student"]):
+            if len(s) < 2:
+                continue
+            n_students += 1
+            top_right += int(s.loc[s["teacher_cv_accuracy"].idxmax(), "teacher"] == s.loc[s["gain"].idxmax(), "teacher"])
+            chance += 1 / len(s)
+            if len(s) >= 3:
+                from scipy.stats import spearmanr
+
+                rhos.append(float(spearmanr(s["teacher_cv_accuracy"], s["gain"]).statistic))
+        sig = g[g["significant"]]
+        rule_right = int(((sig["prediction"] == "helps") == (sig["gain"] > 0)).sum())
+        always_right = int((sig["gain"] > 0).sum())
+        out.append({"regime": key, "method": method, "students": n_students,
+                    "teacher_cv_accuracy top-1": f"{top_right}/{n_students}",
+                    "chance top-1": f"{chance:.1f}/{n_students}",
+                    "median Spearman (students with ≥ 3 teachers)": float(np.median(rhos)) if rhos else None,
+                    "rule sign right (significant gains)": f"{rule_right}/{len(sig)}",
+                    "'always helps' sign right": f"{always_right}/{len(sig)}"})
+        record[key] = {"top1_right": top_right, "n_students": n_students, "n_bundles": int(g["bundle"].nunique()),
+                       "always_helps_right": always_right, "n_pairs": int(len(sig)), "method": method}
+    return out, record
+
+
+def unpaired_table(rows: pd.DataFrame) -> list[dict]:
+    out = []
+    real = rows[~rows["teacher"].isin(CONTROLS)]
+    for key, g in real.groupby("regime", sort=False):
+        wide = g.pivot_table(index=["bundle", "student", "teacher"], columns="method", values="gain")
+        if not {"logit-kd", "class-align"} <= set(wide.columns):
+            continue
+        pos = wide[wide["logit-kd"] > 0.01]
+        ratio = (pos["class-align"] / pos["logit-kd"]).median() if len(pos) else math.nan
+        out.append({"regime": key, "pairs with a paired gain > 0.01": len(pos),
+                    "median class-align / logit-kd": float(ratio),
+                    "median class-align gain": float(wide["class-align"].median()),
+                    "median logit-kd gain": float(wide["logit-kd"].median())})
+    return out
+
+
+def baseline_table(rows: pd.DataFrame) -> list[dict]:
+    per = rows.drop_duplicates(["bundle", "student", "regime"])
+    out = []
+    for r in per.itertuples():
+        out.append({"regime": r.regime, "bundle": r.bundle, "student": r.student,
+                    "supervised (cchkit)": r.acc_supervised, "best teacher-free": r.acc_best_free,
+                    "reference (sklearn LR)": r.acc_reference, "supervised − reference": r.acc_supervised - r.acc_reference})
+    return out
+
+
+def analyse(started: str, seconds: float, load_start: str) -> None:
+    rows = pd.read_csv(ROWS)
+    for col in ("significant", "helps", "beats_placebo"):
+        rows[col] = rows[col].astype(str).str.lower().eq("true")
+    crit, record = criterion_table(rows)
+    base = baseline_table(rows)
+    within = sum(abs(b["supervised − reference"]) <= 0.01 for b in base)
+    runs = rows.drop_duplicates(["bundle", "student", "regime"])
+    text = header("Few labels: where teachers matter", started=started, seconds=seconds, load_start=load_start,
+                  extra={"corpus": f"{rows['bundle'].nunique()} bundles, {runs[['bundle', 'student']].drop_duplicates().shape[0]} "
+                                   f"students, every other modality as a teacher plus the noise and copy controls; "
+                                   "5 seeds per run; gains over the best teacher-free student"})
+    text += "\n## Gains of the real teachers\n\n" + md_table(gains_table(rows))
+    text += "\n## Controls: a noise teacher and a copy of the student\n\n" + md_table(controls_table(rows))
+    text += ("\n## Does teacher_cv_accuracy pick the best teacher?\n\n"
+             "The criterion has no fitted parameter: every student is out of sample.\n\n" + md_table(crit))
+    text += "\n## The unpaired default against paired KD\n\n" + md_table(unpaired_table(rows))
+    text += (f"\n## The supervised student against a reference written apart\n\n{within} of {len(base)} within 0.01.\n\n"
+             + md_table(base))
+    text += (f"\n## Time\n\nmedian {runs['seconds'].median():.0f} s per (student, regime) run, "
+             f"{runs['seconds'].sum() / 60:.0f} min in all.\n")
+    write_atomic(RESULTS / "few_labels.md", text)
+    write_atomic(RECORD, json.dumps({"written_by": "benchmarks/few_labels.py", "date": started,
+                                     "regimes": record}, indent=2) + "\n")
+    print(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--reuse", action="store_true", help="analyse the saved rows only")
+    ap.add_argument("--only", nargs="*", help="bundled datasets to run (default: all)")
+    args = ap.parse_args()
+    started, load_start, t0 = now(), load_average(), time.perf_counter()
+    if not args.reuse:
+        run_corpus(args.seeds, args.only)
+    analyse(started, time.perf_counter() - t0, load_start)
+
+
+if __name__ == "__main__":
+    main()

@@ -239,6 +239,10 @@ class ModalityBundle:
         arrays = {}
         for mname, cols in groups.items():
             block = df[cols]
+            complex_cols = [c for c in cols if pd.api.types.is_complex_dtype(block[c])]
+            if complex_cols:
+                raise BundleError(f"modality {mname!r} has complex columns {complex_cols[:5]}; features must be real "
+                                  "numbers (split them into real and imaginary parts, or take the modulus).")
             non_numeric = [c for c in cols if not pd.api.types.is_numeric_dtype(block[c])]
             if non_numeric:
                 raise BundleError(

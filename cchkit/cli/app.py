@@ -33,11 +33,24 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    import typer
+
+    # the click that typer runs on (typer vendors its own): its UsageError is BadParameter's base
+    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("interrupted: nothing was written.\n")
         raise SystemExit(130) from None
+    except usage_error as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `cchkit`: the help, as before
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        # one line, as every other refusal (not a boxed usage message)
+        where = exc.ctx.command_path if exc.ctx is not None else "cchkit"
+        sys.stderr.write(f"error: {' '.join(exc.format_message().split())} (see '{where} --help').\n")
+        raise SystemExit(2) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -128,11 +128,18 @@ class Tuned:
 
 
 def stackable_methods(methods: Sequence[str], distill_params: Mapping[str, Any]) -> list[str]:
-    """The methods of ``methods`` that the stacks train with these settings."""
-    if set(distill_params) - _STACK_SETTINGS or distill_params.get("class_targets", "mean") != "mean" \
-            or distill_params.get("lambda_fa", 0.0) > 0:
+    """The methods of ``methods`` that the stacks train with these settings: a setting that only
+    other methods read (:attr:`~cchkit.distill.methods.base.KDMethod.own_settings`, e.g. UCMKD's
+    ``inner_lr``) leaves the stacks as they are; a general setting the stacks do not honour, or
+    class-align's sampled targets or feature alignment, sends the methods it concerns through
+    ``distill``."""
+    from ..distill.methods import get_method, list_methods
+
+    owned = {k for m in list_methods() for k in get_method(m).own_settings}
+    if set(distill_params) - _STACK_SETTINGS - owned:
         return []
-    return [m for m in methods if m in STACKABLE]
+    off = distill_params.get("class_targets", "mean") != "mean" or distill_params.get("lambda_fa", 0.0) > 0
+    return [m for m in methods if m in STACKABLE and not (off and "class_targets" in get_method(m).own_settings)]
 
 
 def tuned_line(tuned: Mapping[str, Any] | None) -> str:

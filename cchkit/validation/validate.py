@@ -541,8 +541,21 @@ def _checked_plan(bundle: Any, student: str, candidates: Sequence[str] | str, me
             raise InputError(f"{key!r} cannot be passed through validate(); it is set per run.")
     settings = {k: v for k, v in distill_params.items() if k not in _RUN_OPTIONS}
     DistillConfig.build(**settings)  # an unknown setting or a bad value is refused before any training
+    _refuse_unread_settings(settings, methods)
     check_params("distill", distill_params, distill.__cchkit_constraints__)
     return candidates, methods
+
+
+def _refuse_unread_settings(settings: Mapping[str, Any], methods: Sequence[str]) -> None:
+    """A method-specific setting that no method of this validation reads is refused by name
+    (it would otherwise change nothing, or, worse, how the others train)."""
+    from ..distill.methods import get_method, list_methods
+
+    for key in settings:
+        readers = [m for m in list_methods() if key in get_method(m).own_settings]
+        if readers and not set(readers) & set(methods):
+            raise InputError(f"{key!r} is a setting of {', '.join(readers)}, which this validation does not run "
+                             f"(methods: {', '.join(methods)}); leave it out or add one of those methods.")
 
 
 def _ranking_or_none(bundle: Any, student: str, candidates: list[str], random_state: RandomState, device: str,

@@ -13,6 +13,8 @@ __all__ = ["Align"]
 
 @register_method("align")
 class Align(KDMethod):
+
+    own_settings = ('cost', 'eps', 'lambda2', 'teacher_grad', 'class_matched')
     r"""UCMKD's two alignment losses in one level (Tran et al., ICML 2026):
 
     .. math:: \mathcal{L} = \mathrm{CE}(p_S, y) + \lambda_1\, \mathrm{FA}(z_S, z_T)

@@ -60,10 +60,14 @@ class KDMethod(abc.ABC):
         The registry name (set by the decorator).
     paired : bool
         Whether the method needs paired samples (set by the decorator).
+    own_settings : tuple of str
+        The :class:`~cchkit.distill.DistillConfig` fields only some methods read that this one
+        reads: a validation refuses such a setting when no method it runs reads it.
     """
 
     name: ClassVar[str] = ""
     paired: ClassVar[bool] = False
+    own_settings: ClassVar[tuple[str, ...]] = ()
 
     def class_temperature(self, cfg: Any) -> float | None:
         """The temperature of the teacher's class-mean soft targets the method needs, or None."""

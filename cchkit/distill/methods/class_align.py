@@ -16,6 +16,8 @@ __all__ = ["ClassAlign"]
 
 @register_method("class-align")
 class ClassAlign(KDMethod):
+
+    own_settings = ('class_targets', 'cost', 'eps', 'lambda_fa')
     r"""Class-conditional KD, unpaired (after UCMKD's class-level transfer, Tran et al., ICML
     2026): the student's softened prediction is pulled towards the teacher's class-mean soft
     target of the sample's class,

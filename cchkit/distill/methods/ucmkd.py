@@ -33,6 +33,8 @@ def functional_forward(net: KDNet, params: list[torch.Tensor], x: torch.Tensor) 
 
 @register_method("ucmkd")
 class UCMKD(KDMethod):
+
+    own_settings = ('cost', 'eps', 'inner_lr', 'inner_weight_decay', 'n1', 'n2', 'teacher_grad', 'class_matched')
     r"""Unpaired Cross-Modal KD (Tran et al., ICML 2026), first order: per student batch, a copy
     :math:`\theta'` of the student takes ``n1`` inner AdamW steps on the feature alignment
     :math:`\mathrm{FA}(z_{\theta'}, z_T)` against an independently drawn teacher batch

@@ -279,6 +279,9 @@ def main() -> None:
                             "'inconclusive'; bands fitted to the mean of the two on the other bundles")})
     if not args.quick:
         write_atomic(OUT_MD, head + text)
+        from cchkit.criteria.track_record import check_track_record
+
+        check_track_record(json.loads(json.dumps(record, default=float)), str(TRACK))  # the reader's own checks
         TRACK.write_text(json.dumps(record, indent=1, default=float) + "\n")
     else:
         print(head + text)

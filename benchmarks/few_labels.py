@@ -157,7 +157,7 @@ def controls_table(rows: pd.DataFrame) -> list[dict]:
     out = []
     for (key, teacher), g in rows[rows["teacher"].isin(CONTROLS)].groupby(["regime", "teacher"], sort=False):
         draws = g.drop_duplicates(["bundle", "student"])
-        advised = int(draws["advised"].fillna("").str.split(",").map(lambda t: teacher in t).sum())
+        advised = int(sum(teacher in str(a).split(",") for a in draws["advised"].fillna("")))
         sig = int((g.significant & (g.gain > 0)).sum())
         out.append({"regime": key, "control": teacher, "significant positive gains (all methods)": wilson(sig, len(g)),
                     "advised": wilson(advised, len(draws))})

@@ -23,7 +23,7 @@ from .exceptions import InputError
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["LOGGERS", "log_result", "check_log"]
+__all__ = ["LOGGERS", "log_result", "check_log", "redact"]
 
 #: Trackers :func:`log_result` can write to.
 LOGGERS: tuple[str, ...] = ("mlflow",)
@@ -85,24 +85,83 @@ def _content(result: Any) -> tuple[str, dict[str, str], dict[str, float], dict[s
     raise InputError(f"cannot log a {kind}; log a Ranking, a ValidationReport or an Advice.")
 
 
-def check_log(to: str | None) -> None:
-    """Refuse an unknown tracker before any work (None: no log)."""
-    if to is not None and to not in LOGGERS:
+def redact(uri: str) -> str:
+    """A URI with its user and password removed (``http://user:secret@host`` -> ``http://***@host``)."""
+    return re.sub(r"(?<=://)[^/@\s]+@", "***@", str(uri))
+
+
+def _tracking_uri(tracking_uri: str | None = None) -> str:
+    return tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or Path("mlruns").resolve().as_uri()
+
+
+def _check_store(uri: str) -> None:
+    """Refuse, before any work, a store that cannot take the run: a malformed URI, a local
+    directory that cannot be written, a server that does not answer within a few seconds."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(uri)
+    shown = redact(uri)
+    if parsed.scheme in ("", "file"):
+        path = Path(parsed.path if parsed.scheme == "file" else uri)
+        try:  # the store MLflow would create: made now, so that a store it cannot write fails before any work
+            path.mkdir(parents=True, exist_ok=True)
+            ok = path.is_dir() and os.access(path, os.W_OK)
+        except OSError:
+            ok = False
+        if not ok:
+            raise InputError(f"the MLflow store {shown} cannot be written; point MLFLOW_TRACKING_URI elsewhere.")
+        return
+    if parsed.scheme in ("http", "https"):
+        import socket
+
+        if not parsed.hostname:
+            raise InputError(f"the MLflow tracking URI {shown} names no host.")
+        try:
+            with socket.create_connection((parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)),
+                                          timeout=3):
+                return
+        except (OSError, ValueError) as exc:
+            raise InputError(f"the MLflow server {shown} does not answer ({type(exc).__name__}); start it or "
+                             "unset MLFLOW_TRACKING_URI for a local ./mlruns store.") from None
+    if parsed.scheme not in ("databricks", "sqlite", "postgresql", "mysql", "mssql"):
+        raise InputError(f"the MLflow tracking URI {shown} has an unknown scheme {parsed.scheme!r}.")
+
+
+def check_log(to: str | None, tracking_uri: str | None = None) -> None:
+    """Refuse, before any work, an unknown tracker, a missing MLflow, or a store that cannot
+    take the run (None: no log)."""
+    if to is None:
+        return
+    if to not in LOGGERS:
         raise InputError(f"unknown run log {to!r}; choose one of {', '.join(LOGGERS)}.")
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        raise InputError("--log mlflow needs MLflow: pip install 'cchkit[mlflow]' (or mlflow-skinny).") from None
+    _check_store(_tracking_uri(tracking_uri))
 
 
 def log_result(result: Any, *, to: str = "mlflow", html: str | None = None, command: str = "",
                tracking_uri: str | None = None, experiment: str = "cchkit") -> str:
     """Record ``result`` as one run; returns the run id. See the module docstring."""
-    check_log(to)
-    try:
-        import mlflow
-    except ImportError:
-        raise InputError("--log mlflow needs MLflow: pip install 'cchkit[mlflow]' (or mlflow-skinny).") from None
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or Path("mlruns").resolve().as_uri()
-    if uri.startswith("file:"):  # a local store is what this log is for (MLflow >= 3 asks to opt in)
+    check_log(to, tracking_uri)
+    import mlflow
+
+    uri = _tracking_uri(tracking_uri)
+    if uri.startswith("file:") or "://" not in uri:  # a local store is what this log is for (MLflow >= 3 asks to opt in)
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     kind, params, metrics, tags, text = _content(result)
+    try:
+        return _write_run(mlflow, uri, experiment, kind, params, metrics, tags, text, html, command)
+    except InputError:
+        raise
+    except Exception as exc:  # the store refused the run: one line, credentials removed
+        raise InputError(f"MLflow could not record the run at {redact(uri)}: "
+                         f"{redact(' '.join(str(exc).split()))[:300]}") from None
+
+
+def _write_run(mlflow: Any, uri: str, experiment: str, kind: str, params: dict[str, str], metrics: dict[str, float],
+               tags: dict[str, str], text: str, html: str | None, command: str) -> str:
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=f"cchkit {kind}") as run, tempfile.TemporaryDirectory() as tmp:
@@ -114,7 +173,7 @@ def log_result(result: Any, *, to: str = "mlflow", html: str | None = None, comm
         if html is not None:
             (Path(tmp) / f"{kind}_report.html").write_text(html, encoding="utf-8")
             mlflow.log_artifact(str(Path(tmp) / f"{kind}_report.html"))
-    logger.info("logged the %s to MLflow run %s at %s", kind, run.info.run_id, uri)
+    logger.info("logged the %s to MLflow run %s at %s", kind, run.info.run_id, redact(uri))
     return str(run.info.run_id)
 
 

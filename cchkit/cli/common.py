@@ -17,6 +17,7 @@ import typer
 
 from .._params import Options, check_param
 from ..exceptions import CchkitError
+from ..runlog import redact
 from . import _output
 from ._output import FORMATS, check_out_is_not_input, check_outputs, escape_control
 
@@ -137,7 +138,7 @@ def progress_enabled(quiet: bool) -> bool:
 
 class _EscapingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return escape_control(super().format(record))
+        return escape_control(redact(super().format(record)))
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -235,7 +236,7 @@ def handle_errors(func: F) -> F:
                 return func(*args, **kwargs)
         except CchkitError as exc:
             # one line, whatever the message quotes (a path or a name with a newline in it)
-            typer.echo("error: " + escape_control(" ".join(str(exc).splitlines())), err=True)
+            typer.echo("error: " + escape_control(redact(" ".join(str(exc).splitlines()))), err=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.echo(interrupted_message(), err=True)
@@ -247,7 +248,7 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(2) from None
         except Exception as exc:  # a bug: say so, with a hint
             typer.echo(
-                f"internal error: {type(exc).__name__}: {escape_control(str(exc))}\nThis is a bug in cchkit; please report it at "
+                f"internal error: {type(exc).__name__}: {escape_control(redact(str(exc)))}\nThis is a bug in cchkit; please report it at "
                 f"{ISSUES_URL} with the command you ran (CCHKIT_DEBUG=1 shows the traceback).",
                 err=True,
             )
@@ -261,7 +262,7 @@ def handle_errors(func: F) -> F:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    typer.echo(f"warning: {escape_control(str(message))}", err=True)
+    typer.echo(f"warning: {escape_control(redact(str(message)))}", err=True)
 
 
 def interrupted_message() -> str:

@@ -11,10 +11,17 @@ from ._output import fmt_interval, fmt_num, render_frame
 
 
 def _criterion_help() -> str:
-    from ..criteria import DEFAULT_CRITERION
-    from ..ranking import RECOMMEND_BY
+    """The --criterion help, from the study's record; a record that cannot be read leaves the help
+    without it (the commands that use a criterion then refuse it in one line)."""
+    from ..exceptions import CchkitError
 
-    rules = "; ".join(f"{name}: helps when {rule}" for name, rule in RECOMMEND_BY.items())
+    try:
+        from ..criteria import DEFAULT_CRITERION
+        from ..ranking import RECOMMEND_BY
+
+        rules = "; ".join(f"{name}: helps when {rule}" for name, rule in RECOMMEND_BY.items())
+    except CchkitError as exc:
+        return f"What the rank and the advice follow (the criterion study's record could not be read: {exc})"
     return (f"What the rank and the advice follow (default {DEFAULT_CRITERION}, chosen by the criterion study). "
             f"{rules}.")
 

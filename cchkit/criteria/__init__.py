@@ -65,9 +65,13 @@ __all__ = [
     "track_statement", "advisable_criteria", "advice_rule",
 ]
 
-#: The criterion rank_teachers decides by when none is named: the one the criterion study
-#: (benchmarks/criteria.py) chose by leave-one-bundle-out, read from track_record.json.
-DEFAULT_CRITERION = default_criterion()
+def __getattr__(name: str) -> str:
+    """``DEFAULT_CRITERION``: the criterion rank_teachers decides by when none is named (the one
+    the criterion study chose by leave-one-bundle-out), read from track_record.json when asked
+    for, so that a command that uses no criterion never reads the record."""
+    if name == "DEFAULT_CRITERION":
+        return default_criterion()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def advisable_criteria() -> list[str]:

@@ -11,6 +11,10 @@ from .base import Criterion
 __all__ = ["register_criterion", "unregister_criterion", "get_criterion", "list_criteria", "criteria_columns"]
 
 _REGISTRY: dict[str, Criterion] = {}
+#: Columns of the ranking table that no criterion may fill (what identifies a row and what decides it).
+RESERVED_COLUMNS = frozenset({
+    "student", "teacher", "estimator", "variant", "representation", "n_pairs", "rank", "advice", "decision",
+    "consensus", "estimators_disagree", "error"})
 C = TypeVar("C", bound=type)
 
 
@@ -22,8 +26,16 @@ def register_criterion(name: str) -> Callable[[C], C]:
             raise TypeError("register_criterion decorates Criterion subclasses")
         if not cls.column or cls.columns[:1] != (cls.column,):
             raise TypeError(f"{cls.__name__}: 'columns' must start with 'column' ({cls.column!r})")
+        if not isinstance(name, str) or not name.strip() or name != name.strip():
+            raise InputError(f"a criterion needs a non-empty name without surrounding spaces, got {name!r}.")
         if name in _REGISTRY and type(_REGISTRY[name]) is not cls:
             raise InputError(f"a criterion named {name!r} is already registered")
+        taken = {col: n for n, c in _REGISTRY.items() if n != name for col in c.columns} | {
+            col: "the ranking table" for col in RESERVED_COLUMNS}
+        clash = [f"{col!r} ({taken[col]})" for col in cls.columns if col in taken]
+        if clash:
+            raise InputError(f"criterion {name!r} would overwrite the column(s) {', '.join(clash)}; name its "
+                             "columns apart.")
         cls.name = name  # type: ignore[attr-defined]
         _REGISTRY[name] = cls()
         return cls

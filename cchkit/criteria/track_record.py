@@ -18,10 +18,11 @@ from typing import Any
 
 import pandas as pd
 
+from ..exceptions import InputError
 from .base import decide_by_band
 from .registry import get_criterion, list_criteria
 
-__all__ = ["TrackRecord", "load_track_record", "advice_decisions", "track_statement", "default_criterion",
+__all__ = ["TrackRecord", "load_track_record", "check_track_record", "advice_decisions", "track_statement", "default_criterion",
            "TRACK_FILE"]
 
 TRACK_FILE = Path(__file__).with_name("track_record.json")
@@ -46,17 +47,60 @@ def _bound(v: Any, missing: float) -> float:
     return missing if v is None else float(v)
 
 
+_COUNTS = ("held_out_sign_right", "held_out_significant", "held_out_committed", "held_out_null")
+
+
+def _check_entry(name: str, entry: Any, where: str) -> None:
+    """One criterion's record: a band of two numbers or nulls, low <= high, counts that add up."""
+    if not isinstance(entry, dict):
+        raise InputError(f"{where}: criteria.{name} must be an object.")
+    band = entry.get("band")
+    if not (isinstance(band, list) and len(band) == 2
+            and all(b is None or (isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b))
+                    for b in band)):
+        raise InputError(f"{where}: criteria.{name}.band must be two numbers or nulls, got {band!r:.60}.")
+    if None not in band and band[0] > band[1]:
+        raise InputError(f"{where}: criteria.{name}.band has its low end {band[0]} above its high end {band[1]}.")
+    for key in _COUNTS:
+        v = entry.get(key, 0)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise InputError(f"{where}: criteria.{name}.{key} must be a non-negative integer, got {v!r:.40}.")
+    if entry.get("held_out_sign_right", 0) > entry.get("held_out_committed", 0) or \
+            entry.get("held_out_committed", 0) > entry.get("held_out_significant", 0):
+        raise InputError(f"{where}: criteria.{name} counts more right signs than committed decisions, or more "
+                         "committed decisions than significant gains.")
+
+
+def check_track_record(data: Any, where: str = "track_record.json") -> dict[str, Any]:
+    """The record as read, or :class:`InputError` naming its first bad field (the study checks
+    what it writes with the same function)."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a JSON object, got {type(data).__name__}.")
+    criteria = data.get("criteria", {})
+    if not isinstance(criteria, dict):
+        raise InputError(f"{where}: 'criteria' must be an object.")
+    for name, entry in criteria.items():
+        _check_entry(name, entry, where)
+    if data.get("default") not in list_criteria():
+        raise InputError(f"{where}: its default criterion {data.get('default')!r:.60} is not registered "
+                         f"(registered: {', '.join(list_criteria())}).")
+    return data
+
+
 @lru_cache(maxsize=1)
 def load_track_record(path: str | None = None) -> TrackRecord | None:
-    """The study's record (None when the package ships none, or it names no registered criterion)."""
+    """The study's record (None when the package ships none); a malformed one is refused with
+    one line naming the field (:func:`check_track_record`)."""
     p = Path(path) if path else TRACK_FILE
     if not p.is_file():
         return None
-    data = json.loads(p.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{p.name} is not valid JSON ({str(exc)[:80]}).") from None
+    check_track_record(data, p.name)
     known = set(list_criteria())
     crit = {k: v for k, v in data.get("criteria", {}).items() if k in known}
-    if data.get("default") not in known:
-        return None
     bands = {k: (_bound(v["band"][0], -math.inf), _bound(v["band"][1], math.inf)) for k, v in crit.items()}
     return TrackRecord(default=data["default"], bands=bands, held_out=crit, units=tuple(data.get("units", ())),
                        method=data.get("method", "class-align"), regime=data.get("regime", "full"),

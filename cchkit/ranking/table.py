@@ -13,7 +13,6 @@ from typing import Any
 import pandas as pd
 
 from ..criteria import (
-    DEFAULT_CRITERION,
     advice_decisions,
     advice_rule,
     advisable_criteria,
@@ -23,7 +22,7 @@ from ..criteria import (
 )
 from ..exceptions import InputError
 
-__all__ = ["Ranking", "RANKING_COLUMNS", "RECOMMEND_BY", "DEFAULT_CRITERION", "add_ranks", "ranking_columns", "MIN_PAIRS_PER_DIM", "TOO_FEW_PAIRS",
+__all__ = ["Ranking", "RANKING_COLUMNS", "RECOMMEND_BY", "add_ranks", "ranking_columns", "MIN_PAIRS_PER_DIM", "TOO_FEW_PAIRS",
            "MIN_PER_CLASS"]
 
 #: Columns of :attr:`Ranking.table`, in order (documented in the README).

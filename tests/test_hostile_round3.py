@@ -1,0 +1,183 @@
+"""The red team's third round (issue #37), rebuilt from its descriptions: each case failed on
+commit 94a7506 (a class named 'None', a silent switch, a traceback, a printed password)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cchkit import ModalityBundle, validate
+from cchkit.cli import app
+from cchkit.criteria import Criterion, register_criterion
+from cchkit.criteria import track_record as tr
+from cchkit.exceptions import CchkitError, InputError
+from cchkit.runlog import check_log, redact
+
+runner = CliRunner()
+
+
+def _frame(n: int = 30) -> pd.DataFrame:
+    df = pd.DataFrame(np.random.default_rng(0).normal(size=(n, 4)), columns=["a_0", "a_1", "b_0", "b_1"])
+    df["label"] = ["x", "y", "z"] * (n // 3)
+    return df
+
+
+# ---------------------------------------------------------------- 1, 2: what a table holds
+def test_import_of_a_csv_with_empty_label_cells_keeps_them_unlabeled(tmp_path):
+    df = _frame()
+    df.loc[[1, 2, 3, 4, 5], "label"] = None
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    res = runner.invoke(app, ["import", str(path), "--label", "label", "--out", str(tmp_path / "b.npz")])
+    assert res.exit_code == 0, res.output
+    b = ModalityBundle.load(tmp_path / "b.npz")
+    assert list(b.classes) == ["x", "y", "z"]  # three classes, not four
+    assert b.n_unlabeled("a") == 5
+
+
+def test_a_complex_column_is_refused_not_cut_to_its_real_part():
+    df = _frame()
+    df["a_1"] = df["a_1"] + 1j
+    with pytest.raises(CchkitError, match="complex columns"):
+        ModalityBundle.from_dataframe(df)
+
+
+def test_the_data_digest_tells_text_ids_from_integer_ids():
+    x = np.random.default_rng(0).normal(size=(12, 2))
+    a = ModalityBundle.from_arrays({"m": x}, labels=[0, 1] * 6, ids=np.arange(12))
+    b = ModalityBundle.from_arrays({"m": x}, labels=[0, 1] * 6, ids=np.arange(12).astype(str))
+    assert a.digest() != b.digest()
+
+
+# ---------------------------------------------------------------- 3: a setting no method reads
+def test_a_ucmkd_setting_without_ucmkd_is_refused_by_name():
+    with pytest.raises(InputError, match="'inner_lr' is a setting of ucmkd"):
+        validate("digits-avt", "audio", "image", methods=["class-align"], inner_lr=1e-3, seeds=3, progress=False)
+
+
+def test_a_ucmkd_setting_leaves_the_other_methods_in_their_tuned_stacks():
+    from cchkit.validation.stacked import stackable_methods
+
+    assert stackable_methods(["none", "class-align", "ucmkd"], {"inner_lr": 1e-3}) == ["none", "class-align"]
+    assert stackable_methods(["none", "class-align"], {"class_targets": "sample"}) == ["none"]
+
+
+# ---------------------------------------------------------------- 5: a criterion cannot overwrite a column
+def _criterion(column: str) -> type:
+    class Trial(Criterion):
+        helps_when = "never"
+
+        def compute(self, inputs):  # noqa: ANN001
+            return {column: 0.5}
+
+        def decide(self, table):  # noqa: ANN001
+            return pd.Series("inconclusive", index=table.index)
+
+    Trial.column, Trial.columns = column, (column,)
+    return Trial
+
+
+@pytest.mark.parametrize("name, column, message", [
+    ("trial-a", "cch_score", "would overwrite the column.*cch_score"),
+    ("trial-b", "teacher", "would overwrite the column.*teacher"),
+    ("", "trial_col", "non-empty name"),
+])
+def test_a_criterion_that_clashes_is_refused(name, column, message):
+    with pytest.raises(InputError, match=message):
+        register_criterion(name)(_criterion(column))
+
+
+# ---------------------------------------------------------------- 6, 8: the shipped track record
+@pytest.fixture()
+def bad_record(tmp_path, monkeypatch):
+    def write(content: str):
+        path = tmp_path / "track_record.json"
+        path.write_text(content)
+        monkeypatch.setattr(tr, "TRACK_FILE", path)
+        tr.load_track_record.cache_clear()
+        return path
+
+    yield write
+    tr.load_track_record.cache_clear()
+
+
+GOOD = {"default": "label_gain", "criteria": {"label_gain": {"band": [None, 0.1], "held_out_sign_right": 2,
+                                                             "held_out_committed": 3, "held_out_significant": 5}}}
+
+
+@pytest.mark.parametrize("content, message", [
+    (json.dumps({**GOOD, "criteria": {"label_gain": {"band": [0.5, 0.1]}}}), "low end 0.5 above its high end 0.1"),
+    (json.dumps({**GOOD, "criteria": {"label_gain": {"band": [None, 0.1], "held_out_sign_right": 60,
+                                                     "held_out_committed": 49, "held_out_significant": 49}}}),
+     "more right signs"),
+    (json.dumps({**GOOD, "default": "no_such_criterion"}), "is not registered"),
+    (json.dumps({**GOOD, "criteria": {"label_gain": {"band": ["a", "b"]}}}), "two numbers or nulls"),
+    ("[1, 2]", "expected a JSON object"),
+    ("{not json", "not valid JSON"),
+    ("[" * 100_000, "not valid JSON"),
+])
+def test_a_bad_track_record_is_one_line_naming_the_field(bad_record, content, message):
+    bad_record(content)
+    with pytest.raises(InputError, match=message):
+        tr.load_track_record()
+    assert runner.invoke(app, ["datasets"]).exit_code == 0  # a command that uses no criterion never reads it
+    res = runner.invoke(app, ["rank", "-s", "audio", "-c", "image", "--n-bootstrap", "10", "--quiet"])
+    assert res.exit_code == 2 and "track_record.json" in res.output and "Traceback" not in res.output
+
+
+def test_the_good_record_reads(bad_record):
+    bad_record(json.dumps(GOOD))
+    assert tr.load_track_record().default == "label_gain"
+
+
+# ---------------------------------------------------------------- 9, 10, 14: trackers
+def test_mlflow_missing_is_refused_before_any_work(monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_mlflow(name, *args, **kwargs):  # noqa: ANN001
+        if name == "mlflow":
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_mlflow)
+    with pytest.raises(InputError, match="needs MLflow"):
+        check_log("mlflow")
+
+
+def test_an_unreachable_server_is_one_line_without_its_password(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://user:s3cretTOKEN@127.0.0.1:9")
+    out = tmp_path / "r.json"
+    res = runner.invoke(app, ["rank", "-s", "audio", "-c", "image", "--log", "mlflow", "--out", str(out), "--quiet"])
+    assert res.exit_code == 2
+    assert "s3cretTOKEN" not in res.output and "does not answer" in res.output
+    assert not out.exists()  # checked before any work
+
+
+def test_an_unwritable_store_is_refused_before_any_work(monkeypatch, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", (blocker / "store").as_uri())
+    with pytest.raises(InputError, match="cannot be written"):
+        check_log("mlflow")
+
+
+def test_credentials_are_removed_from_uris():
+    assert redact("http://user:pa55@host:5000/x") == "http://***@host:5000/x"
+    assert redact("see https://tok@example.org and file:///tmp/x") == "see https://***@example.org and file:///tmp/x"
+
+
+# ---------------------------------------------------------------- 12: usage errors
+def test_a_usage_error_is_one_line_and_exit_2():
+    res = subprocess.run([sys.executable, "-m", "cchkit", "rank", "--studnt", "audio"], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 2
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: No such option: --studnt")

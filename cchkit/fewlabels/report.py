@@ -121,8 +121,9 @@ def verdict(table: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Any]:
                 "this validation cannot tell them apart.")
         outcome, teachers = "use any", [str(x) for x in tied["teacher"]]
     for r in not_teachers.itertuples():
-        text += (f" {r.teacher}'s gain {r.gain:+.3f} does not beat its placebo (the same teacher on permuted labels, "
-                 f"{r.placebo_gain:+.3f}), so it is not the teacher's.")
+        text += (f" {r.teacher}'s gain {r.gain:+.3f} is not the teacher's: its placebo (the same teacher trained on "
+                 f"permuted labels) gains {r.placebo_gain:+.3f}, and the margin over it, {r.vs_placebo:+.3f} "
+                 f"[{r.vs_placebo_low:+.3f}, {r.vs_placebo_high:+.3f}], is within noise.")
     return {"text": text, "outcome": outcome, "teachers": teachers}
 
 

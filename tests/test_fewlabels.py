@@ -290,3 +290,30 @@ def test_a_student_without_labels_is_refused():
     other = ModalityBundle.from_arrays({k: b[k].data for k in b.names}, labels=labels)
     with pytest.raises(InputError, match="no labelled row"):
         validate(other, "weak", ["strong"], progress=False)
+
+
+# ---------------------------------------------------------------- the verdict, on hand-made tables
+def _row(teacher: str, gain: float, half: float, *, placebo: float = -0.2, placebo_half: float = 0.02) -> dict:
+    vs = gain - placebo
+    return dict(teacher=teacher, method="logit-kd", gain=gain, gain_low=gain - half, gain_high=gain + half,
+                significant=abs(gain) > half, placebo_gain=placebo, vs_placebo=vs, vs_placebo_low=vs - placebo_half,
+                vs_placebo_high=vs + placebo_half, beats_placebo=vs - placebo_half > 0,
+                helps=gain - half > 0 and vs - placebo_half > 0)
+
+
+_SUMMARY = {"method": "logit-kd", "student": "audio", "baseline_text": "the best teacher-free student (0.40)",
+            "regime_text": "5 labels per class", "n_unlabeled": 1350}
+
+
+@pytest.mark.parametrize("rows, outcome, teachers, words", [
+    ([_row("image", 0.01, 0.03), _row("text", -0.01, 0.03)], "train alone", [], "no teacher helps audio"),
+    ([_row("image", 0.25, 0.05), _row("text", 0.05, 0.03)], "use", ["image"], "use image as the teacher of audio"),
+    ([_row("image", 0.25, 0.05), _row("text", 0.21, 0.04)], "use any", ["image", "text"], "cannot tell them apart"),
+    ([_row("image", 0.05, 0.02, placebo=0.04, placebo_half=0.03)], "train alone", [], "is not the teacher's"),
+])
+def test_the_verdict_names_the_regime_and_only_separated_teachers(rows, outcome, teachers, words):
+    from cchkit.fewlabels.report import verdict
+
+    v = verdict(pd.DataFrame(rows), _SUMMARY)
+    assert v["outcome"] == outcome and v["teachers"] == teachers
+    assert words in v["text"] and v["text"].startswith("With 5 labels per class and 1,350 unlabeled rows")

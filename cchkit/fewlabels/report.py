@@ -123,7 +123,8 @@ def verdict(table: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Any]:
     for r in not_teachers.itertuples():
         text += (f" {r.teacher}'s gain {r.gain:+.3f} is not the teacher's: its placebo (the same teacher trained on "
                  f"permuted labels) gains {r.placebo_gain:+.3f}, and the margin over it, {r.vs_placebo:+.3f} "
-                 f"[{r.vs_placebo_low:+.3f}, {r.vs_placebo_high:+.3f}], is within noise.")
+                 f"[{r.vs_placebo_low:+.3f}, {r.vs_placebo_high:+.3f}], is "
+                 + ("negative." if r.vs_placebo_high < 0 else "within noise."))
     return {"text": text, "outcome": outcome, "teachers": teachers}
 
 

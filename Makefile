@@ -31,9 +31,10 @@ demo: $(STAMP)
 
 # headless Chromium renders the HTML report in tests/test_report.py (Debian package, as root)
 CHROMIUM_STAMP := $(VENV)/.chromium
+# (said on the terminal when it happens: `make test` installs one system package, once)
 $(CHROMIUM_STAMP): | $(PY)
-	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
-	touch $(CHROMIUM_STAMP)
+	@command -v chromium >/dev/null 2>&1 || { echo "make test: installing Debian's chromium (apt-get, once) for the browser test of the HTML report"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@touch $(CHROMIUM_STAMP)
 
 test: $(STAMP) $(CHROMIUM_STAMP)
 	$(PY) -m pytest -n 2 -q --durations=15

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ._params import Integral, Interval, Real, validate_params
 from .datasets import load_bundle
+from .exceptions import RankingFailedError
 from .ranking import Ranking, rank_teachers, resolve_candidates
 
 __all__ = ["advise", "Advice", "ADVISE_BUDGET"]
@@ -42,17 +43,20 @@ class Advice:
         The teacher to distil from, by measurement; None: no teacher measurably helps.
     text : str
         The verdict in one paragraph (what the CLI prints first).
-    ranking : Ranking
-    validation : ValidationReport
+    ranking : Ranking or None
+        None with few labels (the full-label ranking's criteria would read labels the student
+        does not have there).
+    validation : ValidationReport, or FewLabelReport with few labels
     """
 
     teacher: str | None
     text: str
-    ranking: Ranking
+    ranking: Ranking | None
     validation: Any
 
     def to_dict(self) -> dict[str, Any]:
-        return {"teacher": self.teacher, "text": self.text, "ranking": self.ranking.to_dict(),
+        return {"teacher": self.teacher, "text": self.text,
+                "ranking": self.ranking.to_dict() if self.ranking is not None else None,
                 "validation": self.validation.to_dict()}
 
     def __repr__(self) -> str:
@@ -120,11 +124,46 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, s
 
     bundle = load_bundle(bundle)
     cands = resolve_candidates(bundle, student, candidates)[0][1]
-    ranking = rank_teachers(bundle, student, cands, random_state=random_state, device=device, progress=progress,
-                            **dict(rank_params or {}))
-    best = ranking.top(top)["teacher"].tolist() or cands[:top]
+    regime = {k: validate_params_.pop(k) for k in ("labels_per_class", "labelled_fraction", "teacher_labels")
+              if k in validate_params_}
+    if regime.get("labels_per_class") is not None or regime.get("labelled_fraction") is not None \
+            or bundle.n_unlabeled(student):
+        return _few_label_advice(bundle, student, cands, seeds, random_state, progress, regime, validate_params_)
+    try:
+        ranking = rank_teachers(bundle, student, cands, random_state=random_state, device=device, progress=progress,
+                                **dict(rank_params or {}))
+    except RankingFailedError as exc:  # no candidate could be scored (unpaired data): measure them all the same
+        ranking = exc.ranking
+    dropped = [t for t in cands if t not in set(ranking.table.loc[ranking.table["error"].fillna("") == "", "teacher"])]
+    best = [t for t in ranking.top(top)["teacher"].tolist() if t not in dropped] or [t for t in cands
+                                                                                     if t not in dropped][:top]
+    if not best:
+        best = cands[:top]  # no ranking row at all (unpaired data): measure the first candidates
     left = max(budget - (time.perf_counter() - started), _LEAST_BUDGET)  # the first round runs in any case
     report = validate(bundle, student, best, ranking=ranking, seeds=seeds, budget=left, random_state=random_state,
                       device=device, progress=progress, **validate_params_)
     choice = measured_choice(report.table, report.summary["method"])
-    return Advice(teacher=choice, text=_verdict_text(student, choice, report), ranking=ranking, validation=report)
+    text = _verdict_text(student, choice, report)
+    unmeasured = [t for t in dropped if t not in best]
+    if len(dropped) == len(cands):
+        text += " The ranking could score no candidate (no paired samples?), so no prediction was made."
+    elif unmeasured:
+        reasons = "; ".join(f"{r.teacher}: {r.error}" for r in ranking.table.itertuples()
+                            if r.teacher in unmeasured and r.error)[:300]
+        text += (f" Not measured: {', '.join(unmeasured)} (the ranking could not score "
+                 f"{'it' if len(unmeasured) == 1 else 'them'}: {reasons}); the answer covers the others only.")
+    return Advice(teacher=choice, text=text, ranking=ranking, validation=report)
+
+
+def _few_label_advice(bundle: Any, student: str, cands: list[str], seeds: int, random_state: int, progress: bool,
+                      regime: dict[str, Any], rest: dict[str, Any]) -> Advice:
+    """With few labels: every candidate measured by the few-label validation (no full-label
+    ranking: its criteria read labels the student does not have there); the answer is its verdict."""
+    from .validation import validate
+
+    report = validate(bundle, student, cands, seeds=seeds, random_state=random_state, progress=progress,
+                      **regime, **rest)
+    v = report.summary["verdict"]
+    text = v["text"] + " " + (report.summary.get("prediction") or {}).get("text", "")
+    return Advice(teacher=v["teachers"][0] if v["teachers"] else None, text=text.strip(), ranking=None,
+                  validation=report)

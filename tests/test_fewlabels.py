@@ -4,6 +4,8 @@ unpaired method reads no pair, placebos, and bad input refused in one line."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -317,3 +319,25 @@ def test_the_verdict_names_the_regime_and_only_separated_teachers(rows, outcome,
     v = verdict(pd.DataFrame(rows), _SUMMARY)
     assert v["outcome"] == outcome and v["teachers"] == teachers
     assert words in v["text"] and v["text"].startswith("With 5 labels per class and 1,350 unlabeled rows")
+
+
+# ---------------------------------------------------------------- advise
+@pytest.mark.slow
+def test_advise_with_few_labels_answers_from_the_few_label_measurement():
+    from cchkit import advise
+
+    a = advise(_bundle(n=300), "weak", ["strong", "noise"], labels_per_class=4, teacher_labels="own", seeds=3)
+    assert a.ranking is None and type(a.validation).__name__ == "FewLabelReport"
+    assert a.text.startswith("With 4 labels per class")
+    assert a.teacher in (None, "strong")
+    assert json.loads(json.dumps(a.to_dict(), default=str))["ranking"] is None
+
+
+def test_advise_never_recommends_a_significantly_negative_gain():
+    from cchkit.advice import measured_choice
+
+    t = pd.DataFrame([dict(teacher="a", method="m", significant=True, gain=-0.05),
+                      dict(teacher="b", method="m", significant=False, gain=0.02)])
+    assert measured_choice(t, "m") is None
+    t.loc[1, "significant"] = True
+    assert measured_choice(t, "m") == "b"

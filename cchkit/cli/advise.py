@@ -21,6 +21,9 @@ def advise(
     top: int = typer.Option(3, "--top", help="How many of the best-ranked candidates to validate by distilling."),
     seeds: int = typer.Option(5, "--seeds", help="Seeds to start with (more are added within --budget)."),
     budget: float = typer.Option(ADVISE_BUDGET, "--budget", help="Seconds the ranking and the validation may take together (the first round of seeds always runs; a later round that would overrun the budget is not started)."),
+    labels_per_class: Optional[int] = typer.Option(None, "--labels-per-class", help="Few labels: keep L labelled training rows per class, the other training rows unlabeled (see cchkit validate)."),
+    labelled_fraction: Optional[float] = typer.Option(None, "--labelled-fraction", help="Few labels: keep this fraction of the labelled training rows."),
+    teacher_labels: str = typer.Option("auto", "--teacher-labels", help="Few labels: same, own or auto (see cchkit validate)."),
     run: c.RunOptions = None,  # type: ignore[assignment]  (--format ... --report, see run_options)
 ) -> None:
     """Which teacher should the student learn from? Rank, measure, and answer from the measurement."""
@@ -29,9 +32,18 @@ def advise(
     c.start_command(run.quiet, run.fmt, data, run.out, run.report)
     if run.backend != "loky" or run.scheduler is not None:
         raise c.CchkitError("advise runs its ranking in this process; --backend/--scheduler are for rank and validate.")
+    few = {"labels_per_class": labels_per_class, "labelled_fraction": labelled_fraction}
+    if labels_per_class is not None or labelled_fraction is not None:
+        given = [k for k, v in {"--top": top != 3, "--budget": budget != ADVISE_BUDGET}.items() if v]
+        if given:
+            raise c.CchkitError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply with few labels "
+                                "(every candidate is measured, with --seeds seeds); leave it out.")
+        few["teacher_labels"] = teacher_labels
+    elif teacher_labels != "auto":
+        raise c.CchkitError("--teacher-labels applies only with few labels (--labels-per-class or --labelled-fraction).")
     result = run_advise(data, student, c.split_names(candidates, "--candidates"), top=top, seeds=seeds, budget=budget,
                         random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet),
-                        rank_params={"n_jobs": run.n_jobs})
+                        rank_params={"n_jobs": run.n_jobs}, **{k: v for k, v in few.items() if v is not None})
     if run.fmt == "json":
         text = json.dumps(result.to_dict(), indent=2, default=str)
     elif run.fmt == "csv":
@@ -41,14 +53,16 @@ def advise(
     html = None
     if run.report is not None or run.log:  # rendered before anything is written (and logged with --log)
         from ..datasets import load_bundle
-        from ..report import validation_report
+        from ..report import few_label_report, validation_report
 
-        html = validation_report(result.validation, load_bundle(data), command=c.command_line())
+        page = few_label_report if result.ranking is None else validation_report
+        html = page(result.validation, load_bundle(data), command=c.command_line())
     c.write_outputs(text, run.out, html, run.report)
     c.log_run(run, result, html)
 
 
 def _advice_text(result) -> str:  # noqa: ANN001
-    from .validate import _validation_text
+    from .validate import _validation_text, few_labels_text
 
-    return "\n".join([f"advice: {result.text}", "", "the measurement behind it:", _validation_text(result.validation)])
+    body = few_labels_text(result.validation) if result.ranking is None else _validation_text(result.validation)
+    return "\n".join([f"advice: {result.text}", "", "the measurement behind it:", body])

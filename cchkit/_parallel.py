@@ -34,15 +34,32 @@ def cgroup_cores() -> int | None:
         return None
 
 
+_LAST_CALL: list[float] = []  # (wall, process CPU seconds) at the last thread_budget() call
+
+
+def _own_load() -> float:
+    """This process's own share of the load average: the cores it kept busy since the last call
+    (a long job would otherwise see its own work as another process's)."""
+    import time
+
+    now = (time.monotonic(), time.process_time())
+    last, _LAST_CALL[:] = list(_LAST_CALL), now
+    if not last or now[0] - last[0] <= 0 or now[0] - last[0] > 300:
+        return 0.0
+    return (now[1] - last[1]) / (now[0] - last[0])
+
+
 def _idle_cores(cores: int) -> int:
-    """Cores not already busy, from the 1-minute load average: a thread pool that spins on a
-    core another process holds makes the work several times slower (measured: ``make demo`` 10x
-    slower beside a load of twice the cores), one thread fewer costs at most a factor of 2."""
+    """Cores not already busy with other processes, from the 1-minute load average less this
+    process's own share: a thread pool that spins on a core another process holds makes the work
+    several times slower (``make demo`` was 10x slower beside a load of twice the cores), one
+    thread fewer costs at most a factor of 2."""
+    own = _own_load()
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
         return cores
-    return max(1, cores - int(load + 0.5))
+    return max(1, cores - int(max(0.0, load - own) + 0.5))
 
 
 def thread_budget() -> int:

@@ -26,6 +26,7 @@ def test_busy_cores_and_a_cpu_quota_leave_fewer_threads(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(_parallel, "available_cores", lambda: 8)
     monkeypatch.setattr(_parallel, "cgroup_cores", lambda: None)
+    monkeypatch.setattr(_parallel, "_own_load", lambda: 0.0)
     monkeypatch.setattr(os, "getloadavg", lambda: (3.2, 0.0, 0.0))
     assert thread_budget() == 5  # three cores busy
     monkeypatch.setattr(os, "getloadavg", lambda: (20.0, 0.0, 0.0))
@@ -49,3 +50,14 @@ def test_the_cgroup_quota_is_read_in_whole_cores(tmp_path, monkeypatch):
     assert _parallel.cgroup_cores() == 2
     cpu_max.write_text("max 100000\n")
     assert _parallel.cgroup_cores() is None
+
+
+def test_a_long_job_does_not_count_its_own_load(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(_parallel, "available_cores", lambda: 2)
+    monkeypatch.setattr(_parallel, "cgroup_cores", lambda: None)
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 0.0, 0.0))
+    monkeypatch.setattr(_parallel, "_own_load", lambda: 2.0)  # the load is this process's own
+    assert thread_budget() == 2
+    monkeypatch.setattr(_parallel, "_own_load", lambda: 0.0)  # the load is someone else's
+    assert thread_budget() == 1

@@ -341,3 +341,42 @@ def test_advise_never_recommends_a_significantly_negative_gain():
     assert measured_choice(t, "m") is None
     t.loc[1, "significant"] = True
     assert measured_choice(t, "m") == "b"
+
+
+# ---------------------------------------------------------------- the command line
+@pytest.mark.parametrize("args, words", [
+    (["--labels-per-class", "5", "--train-size", "100"], "--train-size does not apply with few labels"),
+    (["--labels-per-class", "5", "--epochs", "10", "--no-tune"], "--epochs, --no-tune do not apply"),
+    (["--teacher-labels", "own", "--method", "class-align", "--seeds", "3", "--labelled-fraction", "0.5",
+      "--labels-per-class", "5"], "not both"),
+    (["--labels-per-class", "150"], "class .* has 140 labelled training row.* seed"),
+    (["--labels-per-class", "5", "--teacher-labels", "mine"], "teacher_labels must be one of"),
+])
+def test_bad_few_label_commands_are_one_line_and_exit_2(args, words):
+    from typer.testing import CliRunner
+
+    from cchkit.cli import app
+
+    res = CliRunner().invoke(app, ["validate", "-s", "audio", "-c", "image", "--quiet", *args])
+    assert res.exit_code == 2, res.output
+    assert len([ln for ln in res.output.splitlines() if ln.strip()]) == 1
+    assert __import__("re").search(words, res.output), res.output
+
+
+@pytest.mark.slow
+def test_the_few_label_command_prints_the_verdict_first_and_writes_json(tmp_path):
+    from typer.testing import CliRunner
+
+    from cchkit.cli import app
+
+    data = tmp_path / "toy.npz"
+    _bundle(n=240, unlabeled=30).save(data)
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(app, ["validate", "-d", str(data), "-s", "weak", "-c", "strong", "--seeds", "3",
+                                   "--quiet", "--format", "json", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["summary"]["verdict"]["text"].startswith("With the labels the data hold and")
+    assert {b["student"] for b in doc["baselines"]} >= {"supervised", "self-training", "label-smoothing"}
+    res = CliRunner().invoke(app, ["validate", "-d", str(data), "-s", "weak", "-c", "strong", "--seeds", "3", "--quiet"])
+    assert res.output.startswith("verdict: With the labels the data hold and 30 unlabeled rows")

@@ -65,8 +65,9 @@ def _check_entry(name: str, entry: Any, where: str) -> None:
         v = entry.get(key, 0)
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise InputError(f"{where}: criteria.{name}.{key} must be a non-negative integer, got {v!r:.40}.")
-    if entry.get("held_out_sign_right", 0) > entry.get("held_out_committed", 0) or \
-            entry.get("held_out_committed", 0) > entry.get("held_out_significant", 0):
+    right, significant = entry.get("held_out_sign_right", 0), entry.get("held_out_significant", 0)
+    committed = entry.get("held_out_committed", significant)  # absent: every significant gain was decided on
+    if not right <= committed <= significant:
         raise InputError(f"{where}: criteria.{name} counts more right signs than committed decisions, or more "
                          "committed decisions than significant gains.")
 

@@ -59,7 +59,7 @@ def validate(
                                 random_state=run.seed, progress=c.progress_enabled(run.quiet),
                                 labels_per_class=labels_per_class, labelled_fraction=labelled_fraction,
                                 teacher_labels=teacher_labels)
-        _write_few_labels(result, bundle, run)
+        _write(result, bundle, run)
         return
     rank_params = dict(estimators=c.repeated(estimator), representation=representation, variant=variant,
                        n_bootstrap=n_bootstrap, backend=run.backend, scheduler=run.scheduler)
@@ -70,33 +70,24 @@ def validate(
         backend=run.backend, scheduler=run.scheduler,
         train_size=train_size, tune=tune, budget=budget, max_seeds=max_seeds,
     )
+    _write(result, bundle, run)
+
+
+def _write(result, bundle, run) -> None:  # noqa: ANN001
+    """The result in the asked format, its HTML page (rendered before anything is written, and
+    logged with --log), and the run log: a validation's or a few-label validation's."""
+    from ..report import few_label_report, validation_report
+
+    few = type(result).__name__ == "FewLabelReport"
     if run.fmt == "json":
         text = result.to_json()
     elif run.fmt == "csv":
         text = result.table.to_csv(index=False, float_format="%.6g")
     else:
-        text = _validation_text(result)
-    html = None
-    if run.report is not None or run.log:  # rendered before anything is written (and logged with --log)
-        from ..report import validation_report
-
-        html = validation_report(result, bundle, command=c.command_line())
-    c.write_outputs(text, run.out, html, run.report)
-    c.log_run(run, result, html)
-
-
-def _write_few_labels(result, bundle, run) -> None:  # noqa: ANN001
-    if run.fmt == "json":
-        text = result.to_json()
-    elif run.fmt == "csv":
-        text = result.table.to_csv(index=False, float_format="%.6g")
-    else:
-        text = few_labels_text(result)
+        text = few_labels_text(result) if few else _validation_text(result)
     html = None
     if run.report is not None or run.log:
-        from ..report import few_label_report
-
-        html = few_label_report(result, bundle, command=c.command_line())
+        html = (few_label_report if few else validation_report)(result, bundle, command=c.command_line())
     c.write_outputs(text, run.out, html, run.report)
     c.log_run(run, result, html)
 

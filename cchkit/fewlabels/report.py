@@ -9,8 +9,6 @@ trained on permuted labels. Means and 95% t-intervals are over seeds.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._json import dump_json, jsonable
 from .._stats import is_significant, t_interval
 from .objectives import teacher_free_objectives
 from .run import choose
@@ -128,20 +127,6 @@ def verdict(table: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Any]:
     return {"text": text, "outcome": outcome, "teachers": teachers}
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(float(v)) else None
-    return v
-
-
 @dataclass
 class FewLabelReport:
     """Measured gains of each teacher for a student with few labels and many unlabeled rows.
@@ -169,16 +154,13 @@ class FewLabelReport:
 
     def to_dict(self, *, timing: bool = False) -> dict[str, Any]:
         summary = {k: v for k, v in self.summary.items() if timing or k != "seconds"}
-        return {"rows": [_clean(r) for r in self.table.to_dict(orient="records")],
-                "baselines": [_clean(r) for r in self.baselines.to_dict(orient="records")],
-                "summary": _clean(summary)}
+        return {"rows": [jsonable(r) for r in self.table.to_dict(orient="records")],
+                "baselines": [jsonable(r) for r in self.baselines.to_dict(orient="records")],
+                "summary": jsonable(summary)}
 
     def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 2) -> str:
-        text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        return text
+        """The report as JSON (NaN -> null); written to ``path`` when given."""
+        return dump_json(self.to_dict(), path, indent=indent)
 
     def plot(self, ax: Any = None, *, method: str | None = None) -> Any:
         """Accuracies with intervals, teacher-free and per teacher (:func:`cchkit.plotting.plot_few_labels`)."""

@@ -8,7 +8,6 @@ the ranking carries: teacher accuracy, I(H_T; Y), I(H_T; H_S), the MFH share).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._backends import check_backend, run_chunked
+from .._json import dump_json, jsonable
 from .._parallel import effective_n_jobs
 from .._params import BOOL, NONE, Integral, Interval, Real, check_params, validate_params
 from .._random import RandomState, as_generator
@@ -61,24 +61,6 @@ REPORT_COLUMNS = [
 ]
 
 
-def _clean(v: Any) -> Any:
-    """JSON-ready: numpy scalars to Python, NaN/inf to None, recursively."""
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        return f if math.isfinite(f) else None
-    if v is pd.NA or v is None:
-        return None
-    return v
-
-
 @dataclass
 class ValidationReport:
     """Measured KD gains per teacher, next to the ranking's predictions.
@@ -115,17 +97,13 @@ class ValidationReport:
         ranking left) are left out unless ``timing`` is True, so that the same seed gives
         byte-identical JSON.
         """
-        rows = [_clean(r) for r in self.table.to_dict(orient="records")]
+        rows = [jsonable(r) for r in self.table.to_dict(orient="records")]
         summary = {k: v for k, v in self.summary.items() if timing or k not in ("seconds", "budget")}
-        return {"rows": rows, "summary": _clean(summary)}
+        return {"rows": rows, "summary": jsonable(summary)}
 
     def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 2) -> str:
         """The report as JSON (NaN -> null); written to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        return text
+        return dump_json(self.to_dict(), path, indent=indent)
 
     def plot(self, ax: Any = None, *, method: str | None = None, criterion: str = "cch_score") -> Any:
         """Criterion (default the CCH score, with its interval) against the measured gain (with
@@ -376,6 +354,22 @@ def validate(
     return report
 
 
+def checked_candidates(bundle: Any, student: str, candidates: Sequence[str] | str) -> list[str]:
+    """The candidate teachers (a list or a comma-separated string), once each, all modalities of
+    ``bundle`` and none the student."""
+    bundle.modality(student)
+    if isinstance(candidates, str):
+        candidates = [c.strip() for c in candidates.split(",") if c.strip()]
+    out = list(dict.fromkeys(candidates))
+    if not out:
+        raise InputError("no candidate teachers were given.")
+    for c in out:
+        bundle.modality(c)
+    if student in out:
+        raise InputError(f"the student {student!r} is among the candidate teachers; remove it.")
+    return out
+
+
 def _few_labels(bundle: Any, student: str, candidates: Sequence[str] | str, methods: Sequence[str] | None,
                 seeds: int | Sequence[int], random_state: RandomState, progress: bool, given: Mapping[str, Any],
                 **regime: Any) -> Any:
@@ -388,15 +382,7 @@ def _few_labels(bundle: Any, student: str, candidates: Sequence[str] | str, meth
         verb = "does" if len(unused) == 1 else "do"
         raise InputError(f"{', '.join(unused)} {verb} not apply to the few-label validation "
                          "(labels_per_class / labelled_fraction / unlabeled rows); leave it out.")
-    bundle.modality(student)
-    cands = [c.strip() for c in candidates.split(",") if c.strip()] if isinstance(candidates, str) else list(candidates)
-    cands = list(dict.fromkeys(cands))
-    if not cands:
-        raise InputError("no candidate teachers were given.")
-    for c in cands:
-        bundle.modality(c)
-    if student in cands:
-        raise InputError(f"the student {student!r} is among the candidate teachers; remove it.")
+    cands = checked_candidates(bundle, student, candidates)
     test_size = given.get("test_size")
     reg = LabelRegime(**regime, **({"test_size": float(test_size)} if test_size is not None else {}))
     return validate_few_labels(bundle, student, cands, regime=reg, methods=methods, seeds=seeds,
@@ -517,16 +503,7 @@ def _seeds_until_separated(ctx: _Measure, pool: list[int], n_first: int, budget:
 def _checked_plan(bundle: Any, student: str, candidates: Sequence[str] | str, methods: Sequence[str] | None,
                   distill_params: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """The candidate teachers and the methods (``none`` last), checked."""
-    bundle.modality(student)
-    if isinstance(candidates, str):
-        candidates = [c.strip() for c in candidates.split(",") if c.strip()]
-    candidates = list(dict.fromkeys(candidates))
-    if not candidates:
-        raise InputError("no candidate teachers were given.")
-    for c in candidates:
-        bundle.modality(c)
-    if student in candidates:
-        raise InputError(f"the student {student!r} is among the candidate teachers; remove it.")
+    candidates = checked_candidates(bundle, student, candidates)
     methods = _default_methods(bundle, student, candidates) if methods is None else list(dict.fromkeys(methods))
     known = list_methods()
     bad = [m for m in methods if m not in known]

@@ -27,7 +27,7 @@ from .track_record import record_sentence
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["validate_few_labels", "teacher_label_modes", "default_objectives"]
+__all__ = ["validate_few_labels", "teacher_label_modes", "default_objectives", "criterion_prediction"]
 
 
 def teacher_label_modes(bundle: Any, student: str, candidates: Sequence[str], requested: str) -> dict[str, str]:
@@ -136,24 +136,30 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     summary = _summary(bundle, student, regime, plans, objectives, baselines, per_seed, seed_list)
     summary["teacher_labels"] = modes
     summary["verdict"] = verdict(table, summary)
-    summary["prediction"] = _prediction(table, summary["method"], regime, modes)
+    summary["prediction"] = criterion_prediction(table, summary["method"], regime, modes)
     summary["seconds"] = time.perf_counter() - t0
     return FewLabelReport(table=table, baselines=baselines, summary=summary,
                           runs=pd.concat(all_runs, ignore_index=True))
 
 
-def _prediction(table: pd.DataFrame, method: str, regime: LabelRegime, modes: dict[str, str]) -> dict[str, Any]:
+def criterion_prediction(table: pd.DataFrame, method: str, regime: LabelRegime, modes: dict[str, str]) -> dict[str, Any]:
     """What ``teacher_cv_accuracy`` (the teacher cross-validated on the labelled rows) predicted,
     whether it held on these seeds, and its record in the study of this regime."""
     t = table[table["method"] == method]
     if t.empty:
         return {}
     top = str(t.sort_values("teacher_cv_accuracy", ascending=False)["teacher"].iloc[0])
-    best = str(t.sort_values("gain", ascending=False)["teacher"].iloc[0])
-    within_noise = not t["significant"].any()
-    held = None if within_noise else top == best
-    words = ("the gains are all within noise, so it can be neither confirmed nor refuted" if held is None
-             else "that held" if held else f"{best} did better")
+    ranked = t.sort_values("gain", ascending=False).set_index("teacher")
+    best = str(ranked.index[0])
+    apart = len(ranked) < 2 or ranked["gain_low"].iloc[0] > ranked["gain_high"].iloc[1:].max()
+    if not t["significant"].any():
+        held, words = None, "the gains are all within noise, so it can be neither confirmed nor refuted"
+    elif top == best:
+        held, words = True, "that held" + ("" if apart else " (though the teachers' gains overlap)")
+    elif ranked.loc[best, "gain_low"] > ranked.loc[top, "gain_high"]:
+        held, words = False, f"{best} did better"
+    else:
+        held, words = None, f"{best} measured higher, but their gains overlap: neither confirmed nor refuted"
     mode = "same" if set(modes.values()) == {"same"} else "own"
     text = (f"teacher_cv_accuracy ranked {top} first; {words}. " + record_sentence(regime, mode)).strip()
     return {"criterion": "teacher_cv_accuracy", "top": top, "best_measured": best, "held": held, "text": text}

@@ -159,7 +159,9 @@ def plot_validation(report, ax=None, *, criterion: str = "cch_score", method: st
     ax = _axes(ax)
     t = report.table
     if criterion not in t.columns:
-        raise ValueError(f"unknown criterion {criterion!r}; the table has {list(t.columns)}.")
+        from .exceptions import InputError
+
+        raise InputError(f"unknown criterion {criterion!r}; the table has {list(t.columns)}.")
     summary = getattr(report, "summary", None) or {}
     method = method or summary.get("method") or next((m for m in t["method"].unique() if m != "none"), None)
     t = t[t["method"] == method]

@@ -15,7 +15,7 @@ or summary as JSON text (so the object still writes to ``.h5ad`` / ``.h5mu``).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .bundle import ModalityBundle
@@ -49,6 +49,10 @@ def _writable(table: Any) -> Any:
 
 
 def _store(data: Any, key_added: str, what: str, table: Any, meta: dict[str, Any], copy: bool) -> Any:
+    held = data.uns.get(key_added, {})
+    if not isinstance(held, Mapping):  # someone else's entry: refused, never overwritten
+        raise InputError(f".uns[{key_added!r}] holds a {type(held).__name__}, not cchkit's results; pass "
+                         "key_added='...' to store them under another key.")
     target = data.copy() if copy else data
     slot = dict(target.uns.get(key_added, {}))
     slot[what] = {"table": _writable(table), "json": json.dumps(meta, default=str, allow_nan=True)}
@@ -86,7 +90,8 @@ def stored(data: Any, what: str, key: str = "cchkit") -> tuple[Any, dict[str, An
     """The (table, settings or summary) that :func:`rank_teachers` / :func:`validate` stored."""
     try:
         slot = data.uns[key][what]
-    except (KeyError, AttributeError, TypeError):
+        slot["table"], slot["json"]
+    except (KeyError, AttributeError, TypeError, IndexError):
         tool = "rank_teachers" if what == "ranking" else "validate"
         raise InputError(f"no cchkit {what} in .uns[{key!r}]; run cchkit.tl.{tool}(...) first.") from None
     return slot["table"], json.loads(slot["json"])

@@ -181,3 +181,28 @@ def test_a_usage_error_is_one_line_and_exit_2():
     assert res.returncode == 2
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: No such option: --studnt")
+
+
+# ---------------------------------------------------------------- 11: scverse and plots
+def test_tl_refuses_an_uns_entry_that_is_not_its_own():
+    anndata = pytest.importorskip("anndata")
+    from cchkit import tl
+
+    rng = np.random.default_rng(0)
+    ad = anndata.AnnData(X=rng.normal(size=(60, 4)), obs=pd.DataFrame({"y": ["a", "b", "c"] * 20},
+                                                                        index=[f"c{i}" for i in range(60)]))
+    ad.obsm["pca"] = rng.normal(size=(60, 3))
+    ad.uns["cchkit"] = "someone else's note"
+    with pytest.raises(InputError, match=r"holds a str, not cchkit's results"):
+        tl.rank_teachers(ad, student="X", label_key="y", n_bootstrap=10, progress=False)
+    assert ad.uns["cchkit"] == "someone else's note"
+
+
+def test_a_bogus_criterion_in_a_validation_plot_is_one_line():
+    from cchkit.plotting import plot_validation
+    from cchkit.validation import ValidationReport
+
+    report = ValidationReport(table=pd.DataFrame({"teacher": ["a"], "method": ["m"], "gain": [0.1]}),
+                              summary={"method": "m"})
+    with pytest.raises(InputError, match="unknown criterion 'bogus'"):
+        plot_validation(report, criterion="bogus")

@@ -96,7 +96,7 @@ def _verdict_text(student: str, choice: str | None, report: Any) -> str:
                   "seeds": [Interval(Integral, 2, None)]}, owner="advise")
 def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, seeds: int = 5,
            budget: float = ADVISE_BUDGET, random_state: int = 0, device: str = "auto", progress: bool = False,
-           rank_params: dict[str, Any] | None = None, **validate_params_: Any) -> Advice:
+           rank_params: dict[str, Any] | None = None, label: str = "label", **validate_params_: Any) -> Advice:
     """Rank the candidates, validate the ``top`` best-ranked ones within ``budget`` seconds, and
     recommend from the measurement (see the module docstring).
 
@@ -116,13 +116,15 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, s
         ``seeds`` always runs, and a later round that would overrun the budget is not started.
     random_state, device, progress
     rank_params : keyword arguments of :func:`~cchkit.ranking.rank_teachers`
+    label : str, default "label"
+        With a DataFrame, AnnData or MuData: the column (``obs`` key) holding the labels.
     **validate_params_
         Keyword arguments of :func:`~cchkit.validation.validate` (``methods``, ``epochs``...).
     """
     started = time.perf_counter()
     from .validation import validate  # torch's first import is part of the budget
 
-    bundle = load_bundle(bundle)
+    bundle = load_bundle(bundle, label=label)
     cands = resolve_candidates(bundle, student, candidates)[0][1]
     regime = {k: validate_params_.pop(k) for k in ("labels_per_class", "labelled_fraction", "teacher_labels")
               if k in validate_params_}

@@ -397,3 +397,17 @@ def test_the_criterions_prediction_is_never_claimed_over_noise(gains, cv, held, 
                       for n, (g, h), c in zip("ab", gains, cv)])
     p = criterion_prediction(t, "logit-kd", LabelRegime(labels_per_class=5), {"a": "same", "b": "same"})
     assert p["held"] is held and words in p["text"]
+
+
+def test_a_dataframe_names_its_label_column_in_every_entry_point():
+    from cchkit import rank_teachers
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(90, 4)), columns=["a_0", "a_1", "b_0", "b_1"])
+    df["cls"] = np.arange(90) % 3
+    df["b_0"] += 2 * df["cls"]
+    assert len(rank_teachers(df, "a", ["b"], label="cls", n_bootstrap=10).table) == 1
+    with pytest.raises(InputError, match=r"label='\.\.\.'"):
+        rank_teachers(df, "a", ["b"], n_bootstrap=10)
+    r = validate(df, "a", ["b"], label="cls", labels_per_class=3, seeds=3, progress=False)
+    assert r.summary["n_labelled"] == 9

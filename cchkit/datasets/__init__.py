@@ -95,12 +95,12 @@ def in_memory_kind(obj: Any) -> str:
 def _from_memory(obj: Any, kind: str, label: str) -> ModalityBundle:
     if kind == "dataframe":
         if label not in obj.columns:
-            raise InputError(f"the DataFrame has no label column {label!r}; add one, or build the "
-                             "bundle with ModalityBundle.from_dataframe(df, label=..., modalities={...}).")
+            raise InputError(f"the DataFrame has no label column {label!r}; name yours with label='...' "
+                             "(columns: " + ", ".join(map(str, [*obj.columns][:8])) + "...).")
         return ModalityBundle.from_dataframe(obj, label=label)
     if kind == "mudata":
         return ModalityBundle.from_mudata(obj, label=label)
     if label not in obj.obs.columns:
-        raise InputError(f"adata.obs has no label column {label!r}; add one, or build the bundle with "
-                         "ModalityBundle.from_anndata(adata, label=..., modalities={...}).")
+        raise InputError(f"adata.obs has no label column {label!r}; name yours with label='...' "
+                         "(obs columns: " + ", ".join(map(str, [*obj.obs.columns][:8])) + ").")
     return ModalityBundle.from_anndata(obj, label=label)

@@ -113,13 +113,14 @@ def rank_teachers(
     backend: str = "loky",
     scheduler: str | None = None,
     log: str | None = None,
+    label: str = "label",
 ) -> Ranking:
     """Score every candidate teacher for ``student`` by its CCH score and rank them.
 
     Parameters
     ----------
     bundle : ModalityBundle, path, bundled dataset name, pandas DataFrame, AnnData or MuData
-        (see :func:`cchkit.load_bundle`)
+        (see :func:`cchkit.load_bundle`; ``label`` names the DataFrame column or ``obs`` key of the labels)
     student : str
         The student modality, or ``"all"`` for every ordered (teacher, student) pair.
     candidates : list of str, comma-separated str, or None (every other modality)
@@ -176,7 +177,7 @@ def rank_teachers(
     settings.estimator_params.update(_checked_estimator_params(settings, estimator_params))
     check_backend(backend, scheduler)
     resolve_device(device)  # an unknown or unavailable device fails now, whatever the representation
-    bundle = load_bundle(bundle).labelled_for("the ranking")
+    bundle = load_bundle(bundle, label=label).labelled_for("the ranking")
     plan = resolve_candidates(bundle, student, candidates)
     failures = _unpaired_failures(bundle, plan)
     usable = {m for s, cands in plan for t in cands if (s, t) not in failures for m in (s, t)}

@@ -210,6 +210,7 @@ def validate(
     labels_per_class: int | None = None,
     labelled_fraction: float | None = None,
     teacher_labels: str = "auto",
+    label: str = "label",
     **distill_params: Any,
 ) -> Any:
     """Distil each candidate teacher into ``student`` and compare the gains with the ranking.
@@ -289,6 +290,8 @@ def validate(
         Few labels: the teacher learns from the student's labelled samples only (``same``) or
         from every labelled row of its modality but the test samples (``own``); ``auto``:
         ``own`` where the data label teacher samples the student lacks, else ``same``.
+    label : str, default "label"
+        With a DataFrame, AnnData or MuData: the column (``obs`` key) holding the labels.
 
     Returns
     -------
@@ -298,7 +301,7 @@ def validate(
     t0 = time.perf_counter()
     check_log(log)
     check_backend(backend, scheduler)
-    bundle = load_bundle(bundle)
+    bundle = load_bundle(bundle, label=label)
     if labels_per_class is not None or labelled_fraction is not None or bundle.n_unlabeled(student):
         given = {"ranking": ranking, "rank_params": rank_params or None, "budget": budget,
                  "tune": None if tune else False, "epochs": None if epochs == 30 else epochs,

@@ -74,7 +74,7 @@ def provenance(bundle: Any = None, *, settings: dict[str, Any] | None = None, co
     torch = sys.modules.get("torch")
     keep = ("seeds", "epochs", "methods", "method", "train_size", "test_size", "estimators", "representation",
             "variant", "dim", "n_bootstrap", "criterion", "random_state", "budget", "labels_per_class",
-            "labelled_fraction", "teacher_labels")
+            "labelled_fraction", "teacher_labels", "tune", "tuning")
     return {
         "cchkit": __version__, "command": command or "(Python API)",
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),

@@ -206,3 +206,26 @@ def test_a_bogus_criterion_in_a_validation_plot_is_one_line():
                               summary={"method": "m"})
     with pytest.raises(InputError, match="unknown criterion 'bogus'"):
         plot_validation(report, criterion="bogus")
+
+
+# ---------------------------------------------------------------- 7: every setting that changes the numbers
+def test_no_tune_is_in_the_recorded_command_and_the_provenance(tmp_path):
+    page = tmp_path / "v.html"
+    res = runner.invoke(app, ["validate", "-s", "audio", "-c", "image", "--method", "class-align", "--seeds", "2",
+                              "--epochs", "2", "--no-tune", "--quiet", "--report", str(page)])
+    assert res.exit_code == 0, res.output
+    html = page.read_text()
+    assert "--no-tune" in html
+    assert "<th>tune</th><td style=\"text-align:left\">False</td>" in html
+
+
+# ---------------------------------------------------------------- 13: a summary, not a 139,000-character line
+def test_importing_thousands_of_modalities_prints_a_summary(tmp_path):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(20, 3000)), columns=[f"m{i}_0" for i in range(3000)])
+    df["label"] = np.arange(20) % 2
+    df.to_csv(tmp_path / "wide.csv", index=False)
+    res = runner.invoke(app, ["import", str(tmp_path / "wide.csv"), "--label", "label", "--out", str(tmp_path / "w.npz")])
+    assert res.exit_code == 0, res.output
+    assert "3,000 modalities" in res.output and "2,988 more" in res.output
+    assert max(len(line) for line in res.output.splitlines()) < 600

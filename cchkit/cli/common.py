@@ -114,6 +114,12 @@ def _retype(name: str, values: dict[str, Any], params: list[inspect.Parameter]) 
     for p in params:
         info, value = p.default, values.get(p.name)
         decls = [d for d in (getattr(info, "param_decls", None) or ()) if d.startswith("-")]
+        if isinstance(value, bool) and value != getattr(info, "default", None) and decls:
+            # a flag off its default: "--tune/--no-tune" set to False is "--no-tune"
+            on_off = next((d.split("/") for d in decls if "/" in d), None)
+            if on_off:
+                parts.append(on_off[0] if value else on_off[1])
+                continue
         if value in (None, False, (), []) or value == getattr(info, "default", None) or not decls:
             continue
         opt = max(decls, key=len)

@@ -55,4 +55,20 @@ def _write_new_bundle(bundle, out: Path) -> None:  # noqa: ANN001
         os.replace(written, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    typer.echo(f"wrote {out}: " + ", ".join(f"{m.name} ({m.n}x{m.dim})" for m in bundle.modalities.values()) + f"; {bundle.n_classes} classes", err=True)
+    typer.echo(f"wrote {out}: {modalities_line(list(bundle.modalities.values()))}; {bundle.n_classes} classes"
+               + (f"; {bundle.n_unlabeled():,} unlabeled rows" if bundle.n_unlabeled() else ""), err=True)
+
+
+#: Modalities named one by one in the import summary; beyond them, a count.
+NAMED_MODALITIES = 12
+
+
+def modalities_line(mods: list) -> str:  # noqa: ANN001
+    """The modalities written, summarised past :data:`NAMED_MODALITIES` (a table of ten thousand
+    one-column groups made a line of 139,000 characters)."""
+    named = ", ".join(f"{m.name} ({m.n}x{m.dim})" for m in mods[:NAMED_MODALITIES])
+    if len(mods) <= NAMED_MODALITIES:
+        return named
+    rest = mods[NAMED_MODALITIES:]
+    return (f"{len(mods):,} modalities: {named} and {len(rest):,} more ({sum(m.dim for m in rest):,} columns); "
+            "`cchkit info --data` lists them all")

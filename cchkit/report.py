@@ -176,8 +176,11 @@ def ranking_report(ranking: Any, bundle: Any = None, *, command: str | None = No
     return _page(f"cchkit ranking: {ranking.settings.get('data', '')}", advice_lines(ranking), sections)
 
 
-def validation_report(report: Any, bundle: Any = None, *, command: str | None = None) -> str:
-    """The HTML page of a :class:`~cchkit.validation.ValidationReport`."""
+def validation_report(report: Any, bundle: Any = None, *, command: str | None = None,
+                      answer: str | None = None) -> str:
+    """The HTML page of a :class:`~cchkit.validation.ValidationReport`; with ``answer`` (what
+    ``advise`` answered), the page of that advice: its answer first, then the ranking's prediction
+    and whether it held, then the measurement."""
     import pandas as pd
 
     from .validation.stacked import tuned_line
@@ -205,11 +208,13 @@ def validation_report(report: Any, bundle: Any = None, *, command: str | None = 
                        default=str)) + "</pre></details>"),
         ("Data", _data_summary(bundle)),
     ]
-    title = f"cchkit validation: {getattr(bundle, 'name', '') or 'data'}, student {s.get('student', '')}"
-    return _page(title, verdict, sections)
+    kind = "advice" if answer else "validation"
+    title = f"cchkit {kind}: {getattr(bundle, 'name', '') or 'data'}, student {s.get('student', '')}"
+    return _page(title, ([f"Advice: {answer}"] if answer else []) + verdict, sections)
 
 
-def few_label_report(report: Any, bundle: Any = None, *, command: str | None = None) -> str:
+def few_label_report(report: Any, bundle: Any = None, *, command: str | None = None,
+                     answer: str | None = None) -> str:
     """The HTML page of a :class:`~cchkit.fewlabels.FewLabelReport`: the verdict, what the
     criterion predicted, the accuracies, the gains over the best teacher-free student and the
     placebo margins."""
@@ -221,7 +226,8 @@ def few_label_report(report: Any, bundle: Any = None, *, command: str | None = N
         "gain_fl": [_interval(*r) for r in t[["gain", "gain_low", "gain_high"]].itertuples(index=False)],
         "vs_placebo": [_interval(*r) for r in t[["vs_placebo", "vs_placebo_low", "vs_placebo_high"]].itertuples(index=False)],
         "helps": t["helps"], "teacher_cv_accuracy": t["teacher_cv_accuracy"]})
-    verdict = [str(s["verdict"]["text"]), str((s.get("prediction") or {}).get("text", ""))]
+    verdict = [f"Advice: {answer}"] if answer else [str(s["verdict"]["text"])]
+    verdict.append(str((s.get("prediction") or {}).get("text", "")))
     settings = {"data": getattr(bundle, "name", ""), "seeds": s.get("seeds"), "methods": s.get("methods"),
                 **s.get("regime", {}), "teacher_labels": s.get("teacher_labels")}
     sections = [

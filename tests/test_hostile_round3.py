@@ -229,3 +229,18 @@ def test_importing_thousands_of_modalities_prints_a_summary(tmp_path):
     assert res.exit_code == 0, res.output
     assert "3,000 modalities" in res.output and "2,988 more" in res.output
     assert max(len(line) for line in res.output.splitlines()) < 600
+
+
+def test_the_advise_page_opens_with_advises_own_answer():
+    from cchkit.report import validation_report
+    from cchkit.validation import ValidationReport
+
+    t = pd.DataFrame({"teacher": ["image"], "method": ["class-align"], "acc_none": [0.7], "acc_probe": [0.7],
+                      "acc": [0.72], "gain": [0.02], "gain_low": [0.01], "gain_high": [0.03], "significant": [True],
+                      "decision": ["helps"], "cch_score": [0.1], "cch_low": [0.0], "cch_high": [0.2]})
+    report = ValidationReport(table=t, summary={"student": "audio", "method": "class-align",
+                                                "verdict": {"text": "advice (label_gain): use image."}})
+    page = validation_report(report, answer="Use text as the teacher of audio.")
+    assert "<title>cchkit advice" in page
+    first = page.index("Advice: Use text as the teacher of audio.")
+    assert first < page.index("advice (label_gain): use image.")

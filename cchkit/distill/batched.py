@@ -79,11 +79,11 @@ class Member:
     data: int
     init_seed: int
     batch_seed: int
-    lr: float = 1e-2
-    weight_decay: float = 0.0
+    lr: float = DistillConfig.lr
+    weight_decay: float = DistillConfig.weight_decay
     kd: Literal["none", "class", "paired"] = "none"
     kd_weight: float = 0.0
-    temperature: float = 4.0
+    temperature: float = DistillConfig.temperature
     targets: torch.Tensor | None = None
     pair_mask: torch.Tensor | None = None
     dropout: float = 0.0

@@ -103,6 +103,8 @@ _STACK_SETTINGS = {"epochs", "min_steps", "batch_size", "feat_dim", "hidden", "l
                    "warmup_epochs", "grad_clip", "lambda1", "temperature", "teacher_epochs", "teacher_lr", "test_size",
                    "train_size", "val_size", "exclude_test_ids", "class_targets", "lambda_fa", "n_threads"}
 _KIND = {"class-align": "class", "logit-kd": "paired"}
+#: The student settings _given reads from a DistillConfig.
+_CONFIG_FIELDS = ("lr", "weight_decay", "hidden", "lambda1", "temperature")
 
 
 @dataclass(frozen=True)
@@ -331,11 +333,14 @@ def _search(jobs: list[_Job], preps: dict[int, PreparedSeed], settings: StackSet
 
 
 def _given(dp: Mapping[str, Any]) -> Tuned:
-    """The settings passed (``tune=False``)."""
-    hidden = dp.get("hidden", 64)
+    """The settings passed (``tune=False``), the others :class:`~cchkit.distill.DistillConfig`'s
+    defaults (one source for every default)."""
+    from ..distill import DistillConfig
+
+    cfg = DistillConfig.build(**{k: v for k, v in dp.items() if k in _CONFIG_FIELDS})
+    hidden = cfg.hidden
     hidden = (int(hidden),) if isinstance(hidden, (int, np.integer)) else tuple(int(h) for h in hidden)
-    return Tuned(StudentSetting(dp.get("lr", 1e-2), dp.get("weight_decay", 0.0), hidden, 0.0),
-                 default_kd=(dp.get("lambda1", 1.0), dp.get("temperature", 4.0)))
+    return Tuned(StudentSetting(cfg.lr, cfg.weight_decay, hidden, 0.0), default_kd=(cfg.lambda1, cfg.temperature))
 
 
 def _with_settings(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods: Sequence[str],

@@ -411,3 +411,35 @@ def test_a_dataframe_names_its_label_column_in_every_entry_point():
         rank_teachers(df, "a", ["b"], n_bootstrap=10)
     r = validate(df, "a", ["b"], label="cls", labels_per_class=3, seeds=3, progress=False)
     assert r.summary["n_labelled"] == 9
+
+
+# ---------------------------------------------------------------- a new objective is one class and a registration
+def test_a_trial_objective_joins_the_stacks_and_the_search_as_one_class():
+    """class-mse (CE + lam * ||softmax(s / tau) - q_T(. | y)||^2, issue #35's trial method),
+    written here as a user would, is trained stacked and tuned like the built-ins."""
+    from cchkit.fewlabels import Objective, register_objective, unregister_objective
+
+    @register_objective("class-mse-trial")
+    class ClassMSE(Objective):
+        uses_teacher = True
+        grid = tuple({"lam": lam, "tau": tau} for lam in (0.5, 2.0) for tau in (2.0, 4.0))
+
+        def targets(self, teacher, setting):  # noqa: ANN001
+            return {"q": teacher.class_targets(setting["tau"])}
+
+        def loss(self, b):  # noqa: ANN001
+            k = b.n_labelled_rows
+            p = torch.softmax(b.logits[:, :k] / b.settings["tau"].view(-1, 1, 1), -1)
+            q = b.targets["q"][:, b.y[:k]]  # (m, k, C): the target of each labelled row's class
+            return b.labelled_ce() + b.settings["lam"] * b.per_row_mean(((p - q) ** 2).sum(-1), b.lab[:, :k])
+
+    try:
+        r = validate(_bundle(n=150), "weak", ["strong"], labels_per_class=3, methods=["class-mse-trial"], seeds=3,
+                     progress=False)
+    finally:
+        unregister_objective("class-mse-trial")
+    assert list(r.table["method"]) == ["class-mse-trial"]
+    trial = r.runs[r.runs["objective"] == "class-mse-trial"]
+    # every setting of its grid, for both families, real and placebo teachers, every fold and the final fit
+    assert trial.groupby("seed").size().unique().tolist() == [4 * 2 * 2 * 4]
+    assert np.isfinite(r.table["gain"]).all()

@@ -8,10 +8,18 @@ the built-ins).
 """
 
 from . import builtin  # noqa: F401  (registers the built-in objectives)
-from .objectives import Batch, Objective, TeacherView, get_objective, list_objectives, register_objective
+from .objectives import (
+    Batch,
+    Objective,
+    TeacherView,
+    get_objective,
+    list_objectives,
+    register_objective,
+    unregister_objective,
+)
 from .regime import LabelRegime, plan_seed
 from .report import FEWLABEL_COLUMNS, FewLabelReport
 from .validate import validate_few_labels
 
 __all__ = ["validate_few_labels", "FewLabelReport", "FEWLABEL_COLUMNS", "LabelRegime", "plan_seed", "Objective",
-           "Batch", "TeacherView", "register_objective", "get_objective", "list_objectives"]
+           "Batch", "TeacherView", "register_objective", "unregister_objective", "get_objective", "list_objectives"]

@@ -25,7 +25,8 @@ import torch
 
 from ..exceptions import InputError
 
-__all__ = ["Objective", "Batch", "TeacherView", "register_objective", "get_objective", "list_objectives",
+__all__ = ["Objective", "Batch", "TeacherView", "register_objective", "unregister_objective", "get_objective",
+           "list_objectives",
            "teacher_free_objectives", "teacher_objectives"]
 
 _REGISTRY: dict[str, Objective] = {}
@@ -155,6 +156,11 @@ def register_objective(name: str) -> Callable[[type[Objective]], type[Objective]
         return cls
 
     return deco
+
+
+def unregister_objective(name: str) -> None:
+    """Remove ``name`` (a no-op when it is not registered)."""
+    _REGISTRY.pop(name, None)
 
 
 def get_objective(name: str) -> Objective:

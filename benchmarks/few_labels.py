@@ -230,7 +230,9 @@ def analyse(started: str, seconds: float, load_start: str) -> None:
     within = sum(abs(b["supervised − reference"]) <= 0.01 for b in base)
     runs = rows.drop_duplicates(["bundle", "student", "regime"])
     text = header("Few labels: where teachers matter", started=started, seconds=seconds, load_start=load_start,
-                  extra={"corpus": f"{rows['bundle'].nunique()} bundles, {runs[['bundle', 'student']].drop_duplicates().shape[0]} "
+                  extra={"runs": f"{len(runs)} (student, regime) runs, {runs['seconds'].sum() / 60:.0f} min of validation "
+                                 "(with --reuse this file re-reads them: the date above is the analysis')",
+                         "corpus": f"{rows['bundle'].nunique()} bundles, {runs[['bundle', 'student']].drop_duplicates().shape[0]} "
                                    f"students, every other modality as a teacher plus the noise and copy controls; "
                                    "5 seeds per run; gains over the best teacher-free student"})
     text += "\n## Gains of the real teachers\n\n" + md_table(gains_table(rows))

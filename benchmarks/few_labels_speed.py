@@ -34,7 +34,7 @@ def main() -> None:
         for name, cmd in COMMANDS.items():
             r = measure_subprocess(cmd, cwd=ROOT)
             times[name].append(r["seconds"])
-            log(f"run {i + 1}: {name}: {r['wall_s']:.1f} s (exit {r['returncode']})")
+            log(f"run {i + 1}: {name}: {r['seconds']:.1f} s (exit {r['returncode']})")
     full, few = (statistics.median(v) for v in times.values())
     rows = [{"command": name, "runs (s)": ", ".join(f"{v:.1f}" for v in vals), "median (s)": statistics.median(vals)}
             for name, vals in times.items()]

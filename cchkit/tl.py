@@ -90,8 +90,9 @@ def stored(data: Any, what: str, key: str = "cchkit") -> tuple[Any, dict[str, An
     """The (table, settings or summary) that :func:`rank_teachers` / :func:`validate` stored."""
     try:
         slot = data.uns[key][what]
-        slot["table"], slot["json"]
-    except (KeyError, AttributeError, TypeError, IndexError):
+        if not ("table" in slot and "json" in slot):
+            raise KeyError(what)
+    except (KeyError, AttributeError, TypeError):
         tool = "rank_teachers" if what == "ranking" else "validate"
         raise InputError(f"no cchkit {what} in .uns[{key!r}]; run cchkit.tl.{tool}(...) first.") from None
     return slot["table"], json.loads(slot["json"])

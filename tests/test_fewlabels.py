@@ -5,6 +5,7 @@ unpaired method reads no pair, placebos, and bad input refused in one line."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -360,7 +361,7 @@ def test_bad_few_label_commands_are_one_line_and_exit_2(args, words):
     res = CliRunner().invoke(app, ["validate", "-s", "audio", "-c", "image", "--quiet", *args])
     assert res.exit_code == 2, res.output
     assert len([ln for ln in res.output.splitlines() if ln.strip()]) == 1
-    assert __import__("re").search(words, res.output), res.output
+    assert re.search(words, res.output), res.output
 
 
 @pytest.mark.slow

@@ -85,12 +85,11 @@ def choose(runs: pd.DataFrame) -> pd.Series:
     folds = runs[runs["fold"] >= 0].groupby(keys, sort=False)
     acc, nll = folds["accuracy"].mean(), folds["nll"].mean()
     top = acc[acc >= acc.max() - 1e-12].index
-    cv = acc
     best = nll.loc[top].idxmin()
     final = runs[(runs["fold"] < 0)].set_index(keys)
     row = final.loc[best]
     row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
-    return pd.concat([row, pd.Series({"cv_accuracy": float(cv.loc[best]), "family": best[0], "setting": best[1],
+    return pd.concat([row, pd.Series({"cv_accuracy": float(acc.loc[best]), "family": best[0], "setting": best[1],
                                       "weight_decay": best[2]})])
 
 

@@ -5,8 +5,9 @@ the ``top`` best-ranked ones by distilling (:func:`~cchkit.validation.validate`,
 gains over the stronger of the tuned no-KD student and the linear probe, seeds added within
 ``budget``), and states one recommendation **from the measurement**: the teacher with the
 largest significantly positive gain of the primary method, or "train the student alone" when no
-teacher's gain is significantly positive. The ranking's prediction is shown beside it, with
-whether it held.
+teacher's gain is significantly positive. The answer names that teacher alone only when its gain
+interval is separated from the others'; otherwise it opens with every significant teacher it cannot
+tell apart. The ranking's prediction is shown beside it, with whether it held.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from .datasets import load_bundle
 from .exceptions import RankingFailedError
 from .ranking import Ranking, rank_teachers, resolve_candidates
 
-__all__ = ["advise", "Advice", "ADVISE_BUDGET"]
+__all__ = ["advise", "Advice", "ADVISE_BUDGET", "answer_head", "not_separated_from"]
 
-#: Default seconds for a whole ``advise`` (torch's import, ranking and validation). On 2 cores
-#: the demo's first round (imports, ranking, 5 tuned seeds) nearly fills it: ``make demo`` took
-#: 10.1 to 11.6 s wall and ended at 5 or 6 seeds (README, "Validation speed").
+#: Default seconds for a whole ``advise`` (torch's import, ranking and validation): about what the
+#: demo's first round (ranking and 5 tuned seeds) takes on 2 cores, so a default run adds a seed
+#: or two at most (timings: benchmarks/results/validate_speed.md).
 ADVISE_BUDGET = 10.0
 #: What the validation gets when the ranking used the whole budget (its first round still runs).
 _LEAST_BUDGET = 1e-3
@@ -69,21 +70,52 @@ def measured_choice(table: pd.DataFrame, method: str) -> str | None:
     return None if t.empty else str(t.sort_values("gain", ascending=False)["teacher"].iloc[0])
 
 
+def _gain(r: Any) -> str:
+    return f"{r['gain']:+.3f} [{r['gain_low']:+.3f}, {r['gain_high']:+.3f}]"
+
+
+def not_separated_from(table: pd.DataFrame, method: str, choice: str) -> list[str]:
+    """The other teachers whose ``method`` gain interval reaches the chosen teacher's: the
+    validation cannot say the choice is better than them (best mean gain first)."""
+    t = table[(table["method"] == method) & (table["teacher"] != choice)]
+    low = float(table[(table["method"] == method) & (table["teacher"] == choice)]["gain_low"].iloc[0])
+    near = t[t["gain_high"] >= low].sort_values("gain", ascending=False)
+    return [str(x) for x in near["teacher"]]
+
+
+def answer_head(student: str, choice: str | None, table: pd.DataFrame, method: str, over: str,
+                baseline_accuracy: float) -> str:
+    """advise's first sentence: one teacher only where its gain is separated from the others';
+    where intervals overlap it says so first and names every significant teacher among them."""
+    if choice is None:
+        return (f"Train {student} alone: no candidate's {method} gain over {over} (accuracy "
+                f"{baseline_accuracy:.3f}) is significantly positive.")
+    t = table[table["method"] == method].set_index("teacher")
+    near = not_separated_from(table, method, choice)
+    helping = [x for x in near if bool(t.loc[x, "significant"]) and t.loc[x, "gain"] > 0]
+    noisy = [x for x in near if x not in helping]
+    noisy_part = "; ".join(f"{x} {_gain(t.loc[x])}" for x in noisy)
+    if helping:
+        named = [choice, *helping]
+        gains = ", ".join(f"{x} {_gain(t.loc[x])}" for x in named)
+        head = (f"{' or '.join(named)} can teach {student}: {method} gains {gains} over {over}; "
+                "this validation cannot tell them apart.")
+        return head + (f" Not separated from them either, within noise: {noisy_part}." if noisy else "")
+    head = (f"Use {choice} as the teacher of {student}: {method} gains {_gain(t.loc[choice])} over {over}, "
+            "the only significant gain")
+    if noisy:
+        return head + f"; it is not separated from {noisy_part} (within noise)."
+    return head + (", separated from the others." if len(t) > 1 else ".")
+
+
 def _verdict_text(student: str, choice: str | None, report: Any) -> str:
     from .validation.verdict import OUTCOME_PHRASES
 
     s = report.summary
-    t = report.table[report.table["method"] == s["method"]].set_index("teacher")
     base = s.get("baseline", {})
     over = "the linear probe" if base.get("kind") == "probe" else "the tuned no-KD student"
-    if choice is None:
-        acc = base.get(base.get("kind", "mlp"), [math.nan])[0]
-        head = (f"Train {student} alone: no candidate's {s['method']} gain over {over} (accuracy {acc:.3f}) is "
-                "significantly positive.")
-    else:
-        r = t.loc[choice]
-        head = (f"Use {choice} as the teacher of {student}: {s['method']} gains {r['gain']:+.3f} "
-                f"[{r['gain_low']:+.3f}, {r['gain_high']:+.3f}] over {over}, the largest significant gain.")
+    acc = base.get(base.get("kind", "mlp"), [math.nan])[0]
+    head = answer_head(student, choice, report.table, s["method"], over, acc)
     v = s.get("verdict", {})
     said = f"use {v.get('advice')}" if v.get("advice") else "no teacher predicted to help"
     power = s.get("power", {}).get("statement", "")

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cchkit
-from cchkit.advice import measured_choice
+from cchkit.advice import answer_head, measured_choice
 from cchkit.cli import app
 from cchkit.validation.verdict import OUTCOME_PHRASES, OUTCOMES
 
@@ -26,6 +26,29 @@ def test_the_choice_is_the_largest_significant_positive_gain():
                       "gain": [0.02, 0.05, 0.09, 0.5], "significant": [True, True, False, True]})
     assert measured_choice(t, "m") == "b"  # c is larger but within noise; "other" is another method
     assert measured_choice(t.assign(significant=False), "m") is None
+
+
+def _gains(**rows):
+    return pd.DataFrame([{"teacher": k, "method": "m", "gain": g, "gain_low": lo, "gain_high": hi,
+                          "significant": lo > 0 or hi < 0} for k, (g, lo, hi) in rows.items()])
+
+
+def test_overlapping_intervals_are_said_first_and_no_single_teacher_is_named():
+    t = _gains(text=(0.032, 0.015, 0.049), image=(0.025, 0.007, 0.043), noise=(0.001, -0.010, 0.012))
+    head = answer_head("audio", "text", t, "m", "the probe", 0.7)
+    assert head.startswith("text or image can teach audio:") and "cannot tell them apart" in head
+    assert "Use " not in head and "largest" not in head and "noise" not in head  # noise is separated: below text
+
+
+def test_one_teacher_is_named_alone_only_when_separated():
+    sep = answer_head("audio", "text", _gains(text=(0.05, 0.04, 0.06), image=(0.01, 0.0, 0.02)), "m", "p", 0.7)
+    assert sep.startswith("Use text as the teacher of audio") and "separated from the others" in sep
+    noisy = answer_head("audio", "text", _gains(text=(0.017, 0.004, 0.029), image=(0.012, -0.004, 0.029)),
+                        "m", "p", 0.7)
+    assert noisy.startswith("Use text") and "only significant gain" in noisy
+    assert "not separated from image +0.012 [-0.004, +0.029] (within noise)" in noisy
+    alone = answer_head("audio", None, _gains(text=(0.0, -0.01, 0.01)), "m", "p", 0.7)
+    assert alone.startswith("Train audio alone") and "0.700" in alone
 
 
 def test_every_verdict_outcome_ends_a_sentence():

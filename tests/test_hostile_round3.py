@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import cchkit
 from cchkit import ModalityBundle, validate
 from cchkit.cli import app
 from cchkit.criteria import Criterion, register_criterion
@@ -244,3 +245,49 @@ def test_the_advise_page_opens_with_advises_own_answer():
     assert "<title>cchkit advice" in page
     first = page.index("Advice: Use text as the teacher of audio.")
     assert first < page.index("advice (label_gain): use image.")
+
+
+def test_duplicated_columns_are_found_by_value_wherever_they_sit():
+    """A column equal to another (-0.0 and 0.0 are one value) is named, and columns that only
+    share their sum are not duplicates."""
+    import cchkit._validation as validation
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(50, 5))
+    x[:, 4] = x[:, 1]
+    x[0, 1], x[0, 4] = 0.0, -0.0
+    x[:, 3] = x[::-1, 0]  # the same values in another order: not a duplicate
+    assert validation.find_duplicate_columns(x) == [(1, 4)]
+    with pytest.raises(cchkit.InputError, match=r"column 4 equals column 1"):
+        cchkit.estimate_mi(x, rng.normal(size=(50, 1)), estimator="gaussian")
+
+
+def test_a_ranking_shows_one_bar_over_all_its_steps_with_the_time_left(capsys):
+    """Representations, every estimate and the criteria count in one bar (so its time left
+    covers the whole ranking); progress=False writes nothing."""
+    import re
+
+    cchkit.rank_teachers("wdbc", "mean", n_bootstrap=20, progress=True)
+    err = capsys.readouterr().err
+    totals = {int(t) for t in re.findall(r"ranking:.*?\d+/(\d+) \[", err)}
+    assert max(totals) > 3, err  # 1 representation step + several estimates + the criteria
+    assert all(stage in err for stage in ("representations", "MI estimates", "criteria"))
+    assert re.search(r"<\d\d:\d\d", err)  # tqdm's estimate of the time left
+    cchkit.rank_teachers("wdbc", "mean", n_bootstrap=20, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_the_bootstrap_in_small_chunks_draws_the_same_resamples(monkeypatch):
+    """Bounding the resample weights held at once (a million rows held 200 resamples: 3.7 GB)
+    must not change an interval: the chunks draw the same resamples from the same generator."""
+    import cchkit.estimators.gaussian as gaussian
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 400)
+    x = rng.normal(size=(400, 2)) + y[:, None]
+    z = x[:, :1] + rng.normal(size=(400, 1))
+    whole = [cchkit.estimate_mi(x, t, estimator="gaussian", n_bootstrap=30, random_state=1) for t in (y, z)]
+    monkeypatch.setattr(gaussian, "_BOOTSTRAP_WEIGHTS", 1000)  # at most 2 resamples of 400 rows at a time
+    chunked = [cchkit.estimate_mi(x, t, estimator="gaussian", n_bootstrap=30, random_state=1) for t in (y, z)]
+    for a, b in zip(whole, chunked):
+        assert a.ci == b.ci and a.value == b.value and "bootstrap" in a.ci_method

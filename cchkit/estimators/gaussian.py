@@ -67,6 +67,7 @@ from .registry import register_estimator
 __all__ = ["GaussianMI", "wishart_logdet_bias", "MAX_MC_DRAWS"]
 
 _BOOTSTRAP_BUDGET = 3e9  # multiply-adds allowed for the vectorised bootstrap under ci="auto"
+_BOOTSTRAP_WEIGHTS = 1e7  # resample weights held at once (80 MB of float64)
 #: Monte Carlo draws of the label form: the first round, and the most ``n_mc="auto"`` adds up to
 _INITIAL_MC_DRAWS = 4000
 MAX_MC_DRAWS = 2_000_000
@@ -263,6 +264,10 @@ class GaussianMI(MIEstimator):
         resamples at a time (the memory bound), concatenated."""
         import torch
 
+        # the weights (and numpy's integer draws behind them) are (chunk, n): bound them too, so a
+        # million rows do not hold 200 resamples at once (3.7 GB); drawing in smaller chunks gives the
+        # same resamples, row by row, from the same generator
+        chunk = max(1, min(chunk, int(_BOOTSTRAP_WEIGHTS // max(n, 1))))
         vals = []
         for start in range(0, self.n_bootstrap, chunk):
             b = min(chunk, self.n_bootstrap - start)

@@ -117,21 +117,27 @@ def _run_chunk(chunk: list[Task], shared: tuple) -> list:
 
 
 def run_grid(tasks: list[Task], reps: Sequence[RepresentationSet], variant: str,
-             plan: EstimatorPlan, *, n_jobs: int, progress: bool, backend: str = "loky",
+             plan: EstimatorPlan, *, n_jobs: int, bar: Any = None, backend: str = "loky",
              scheduler: str | None = None) -> dict[Task, Any]:
-    """Task -> its estimates (or exception), in task order, serially or on ``backend``."""
+    """Task -> its estimates (or exception), in task order, serially or on ``backend``.
+
+    ``bar`` (a tqdm bar or None) advances by one per task: as each ends when serial, at the end
+    of the grid otherwise."""
     if not tasks:
         return {}
     if n_jobs == 1 and backend == "loky":
-        from tqdm.auto import tqdm
-
-        it = tqdm(tasks, desc="MI estimates", disable=not progress, leave=False)
-        out = [run_task(t, reps, variant, plan) for t in it]
+        out = []
+        for t in tasks:
+            out.append(run_task(t, reps, variant, plan))
+            if bar is not None:
+                bar.update()
     else:
         from .._backends import run_chunked
 
         out = run_chunked(_run_chunk, tasks, (reps, variant, plan), n_jobs=n_jobs, backend=backend,
                           scheduler=scheduler)
+        if bar is not None:
+            bar.update(len(tasks))
     return {task: res for task, res in out}
 
 

@@ -283,7 +283,7 @@ def _unpaired_failures(bundle: ModalityBundle, plan: list[tuple[str, list[str]]]
 
 
 def _representations(bundle: ModalityBundle, names: list[str], seeds: list[int],
-                     settings: RankSettings) -> tuple[list[RepresentationSet], int]:
+                     settings: RankSettings, bar: Any) -> tuple[list[RepresentationSet], int]:
     """One representation set of the paired samples per encoder seed, and the number of pairs."""
     if not names:
         return [], 0
@@ -291,13 +291,14 @@ def _representations(bundle: ModalityBundle, names: list[str], seeds: list[int],
     _warn_if_pairs_cut(bundle, names, view.n)
     _check_class_counts(view.labels, bundle.classes)
     given = [n for n in names if bundle.modality(n).representation]
-    reps = [
-        compute_representations(
+    reps = []
+    for seed in seeds:
+        bar.set_postfix_str("representations")
+        reps.append(compute_representations(
             view.data, view.labels, kind=settings.representation, dim=settings.dim, given=given, random_state=seed,
             device=settings.device, progress=settings.progress, **settings.encoder_params,
-        )
-        for seed in seeds
-    ]
+        ))
+        bar.update()
     return reps, view.n
 
 
@@ -319,22 +320,32 @@ def _warn_if_pairs_cut(bundle: ModalityBundle, names: list[str], n_used: int) ->
 
 def _rank(bundle: ModalityBundle, plan: list[tuple[str, list[str]]], failures: dict, names: list[str],
           settings: RankSettings) -> tuple[pd.DataFrame, dict[Task, Any]]:
-    """The table (ranked) and the grid's results, once the arguments are checked."""
+    """The table (ranked) and the grid's results, once the arguments are checked.
+
+    One progress bar counts every step (a representation set per seed, each estimate, then the
+    criteria), so that its rate and time left cover the whole ranking, not only the estimates."""
+    from tqdm.auto import tqdm
+
     rng = as_generator(settings.random_state)
     seeds = [int(x) for x in rng.integers(0, 2**31 - 1, size=settings.n_seeds)]
-    reps, n_pairs_all = _representations(bundle, names, seeds, settings)
-    if reps:
-        _refuse_wider_than_n(plan, failures, reps[0], n_pairs_all)
-    pairs = [(t, s) for s, cands in plan for t in cands if (s, t) not in failures]
-    names = [m for m in names if any(m in p for p in pairs)]
-    tasks = grid_tasks(settings.estimators, seeds, reps, names, pairs)
-    results = run_grid(tasks, reps, settings.variant, _estimator_plan(settings), n_jobs=settings.n_jobs,
-                       progress=settings.progress, backend=settings.backend, scheduler=settings.scheduler)
-    ctx = RowContext(results=results, reps=reps, n_seeds=len(seeds), failures=failures,
-                     representation=settings.representation, variant=settings.variant, n_pairs=n_pairs_all,
-                     bundle=bundle, label_floor=settings.label_floor,
-                     class_probs=_class_probs(reps, names, bundle.n_classes, seeds))
-    rows = [ranking_row(s, t, e, ctx) for s, cands in plan for t in cands for e in settings.estimators]
+    with tqdm(total=len(seeds), desc="ranking", unit="step", disable=not settings.progress, leave=False) as bar:
+        reps, n_pairs_all = _representations(bundle, names, seeds, settings, bar)
+        if reps:
+            _refuse_wider_than_n(plan, failures, reps[0], n_pairs_all)
+        pairs = [(t, s) for s, cands in plan for t in cands if (s, t) not in failures]
+        names = [m for m in names if any(m in p for p in pairs)]
+        tasks = grid_tasks(settings.estimators, seeds, reps, names, pairs)
+        bar.total = len(seeds) + len(tasks) + 1
+        bar.set_postfix_str("MI estimates")
+        results = run_grid(tasks, reps, settings.variant, _estimator_plan(settings), n_jobs=settings.n_jobs,
+                           bar=bar, backend=settings.backend, scheduler=settings.scheduler)
+        bar.set_postfix_str("criteria")
+        ctx = RowContext(results=results, reps=reps, n_seeds=len(seeds), failures=failures,
+                         representation=settings.representation, variant=settings.variant, n_pairs=n_pairs_all,
+                         bundle=bundle, label_floor=settings.label_floor,
+                         class_probs=_class_probs(reps, names, bundle.n_classes, seeds))
+        rows = [ranking_row(s, t, e, ctx) for s, cands in plan for t in cands for e in settings.estimators]
+        bar.update()
     return add_ranks(pd.DataFrame(rows, columns=ranking_columns()), settings.criterion), results
 
 

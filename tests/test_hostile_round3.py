@@ -291,3 +291,19 @@ def test_the_bootstrap_in_small_chunks_draws_the_same_resamples(monkeypatch):
     chunked = [cchkit.estimate_mi(x, t, estimator="gaussian", n_bootstrap=30, random_state=1) for t in (y, z)]
     for a, b in zip(whole, chunked):
         assert a.ci == b.ci and a.value == b.value and "bootstrap" in a.ci_method
+
+
+def test_a_seed_beyond_64_bits_gives_an_answer_and_the_same_one_twice():
+    args = ["rank", "-d", "wdbc", "-s", "mean", "--n-bootstrap", "20", "--seed", str(2**70), "-f", "json"]
+    first, second = runner.invoke(app, args), runner.invoke(app, args)
+    assert first.exit_code == 0 and '"teacher"' in first.output, first.output
+    assert first.output == second.output
+
+
+@pytest.mark.parametrize("estimator", ["ksg", "gaussian"])
+@pytest.mark.parametrize("labels", [False, True])
+def test_an_estimate_at_tiny_n_is_one_input_error(estimator, labels):
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1, 0]) if labels else rng.normal(size=(3, 1))
+    with pytest.raises(InputError, match="needs at least|sample"):
+        cchkit.estimate_mi(rng.normal(size=(3, 1)), y, estimator=estimator)

@@ -55,7 +55,8 @@ def test_builtins_against_hand_computed_values():
     cch = get_criterion("cch_score").compute(INPUTS)  # 1.0 - 0.25, se 0.5
     assert cch == pytest.approx({"cch_score": 0.75, "cch_low": 0.75 - Z95 * 0.5, "cch_high": 0.75 + Z95 * 0.5})
     gain = get_criterion("label_gain").compute(INPUTS)  # 0.9 - 0.25, se 0.5
-    assert gain["label_gain"] == pytest.approx(0.65) and gain["label_gain_low"] == pytest.approx(0.65 - Z95 * 0.5)
+    assert gain["label_gain"] == pytest.approx(0.65) and gain["label_gain_high"] == pytest.approx(0.65 + Z95 * 0.5)
+    assert gain["label_gain_low"] == 0.0  # 0.65 - 0.98 < 0: a conditional MI's interval stops at 0
     # MFH: (0.8 + 0.25 - 0.9) / 0.8
     assert get_criterion("mfh_score").compute(INPUTS)["mfh_score"] == pytest.approx(0.15 / 0.8)
     assert get_criterion("teacher_accuracy").compute(INPUTS) == {"teacher_accuracy_on_h": 0.9, "student_accuracy_on_h": 0.7}

@@ -41,6 +41,32 @@ def test_label_gain_interval_adds_both_standard_errors():
     assert out["label_gain_high"] == pytest.approx(0.4 + Z95 * 0.1)
 
 
+def test_a_negative_label_gain_is_floored_at_0_and_says_so():
+    """I(H_T;Y|H_S) >= 0: a joint estimate 0.2 below I(S;Y) 0.9 (se 0.1) is 0 [0, 0], not -0.7,
+    and the caveat gives the raw difference; a gain straddling 0 keeps its upper end."""
+    from cchkit.criteria import CriterionInputs, get_criterion
+
+    nan = Term(float("nan"), float("nan"))
+    crit = get_criterion("label_gain")
+    below = CriterionInputs(nan, Term(0.9, 0.06), nan, Term(0.2, 0.08), float("nan"), float("nan"))
+    assert crit.compute(below) == {"label_gain": 0.0, "label_gain_low": 0.0, "label_gain_high": 0.0}
+    assert crit.caveat(below).startswith(f"label_gain = -0.700 [{-0.7 - Z95 * 0.1:.3f}, {-0.7 + Z95 * 0.1:.3f}] floored at 0")
+    straddles = CriterionInputs(nan, Term(0.5, 0.06), nan, Term(0.45, 0.08), float("nan"), float("nan"))
+    out = crit.compute(straddles)
+    assert out["label_gain"] == 0.0 and out["label_gain_low"] == 0.0
+    assert out["label_gain_high"] == pytest.approx(-0.05 + Z95 * 0.1)
+    assert crit.caveat(CriterionInputs(nan, Term(0.5, 0.08), nan, Term(0.9, 0.06), float("nan"), float("nan"))) is None
+
+
+def test_a_ranking_row_carries_the_label_gain_caveat(structured_bundle):
+    """A teacher of pure noise: whatever the estimate, the printed label gain is never negative."""
+    r = cchkit.rank_teachers(structured_bundle, "student", ["noise"], estimators=["gaussian"], n_bootstrap=20,
+                             criterion="label_gain")
+    row = r.table.iloc[0]
+    assert row["label_gain"] >= 0 and row["label_gain_low"] >= 0
+    assert ("floored at 0" in row["label_check"]) == (row["i_joint_label"] < row["i_student_label"])
+
+
 def test_combine_terms_with_two_seeds_adds_the_between_seed_spread():
     # seed 0: folds 1.0 (se 0.2) and 3.0 (se 0.2) -> mean 2.0, var (0.04 + 0.04) / 4 = 0.02
     # seed 1: one fold 4.0 (se 0.1) -> var 0.01

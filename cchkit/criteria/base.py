@@ -78,6 +78,11 @@ class Criterion(abc.ABC):
     def compute(self, inputs: CriterionInputs) -> dict[str, float]:
         """The values of :attr:`columns` for one ranking row."""
 
+    def caveat(self, inputs: CriterionInputs) -> str | None:
+        """A sentence for the row's ``label_check`` when :meth:`compute` had to correct its
+        value (for example an estimate outside what the quantity can take), else None."""
+        return None
+
     def decide(self, table: pd.DataFrame) -> pd.Series:
         """One decision per row of ``table`` (a ranking table, or validate's table): a Series
         of ``"helps"`` / ``"hurts"`` / ``"inconclusive"`` aligned with ``table``, by the

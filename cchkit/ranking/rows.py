@@ -89,12 +89,25 @@ def ranking_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
         student_h=ctx.reps[0].folds[0][s] if ctx.reps else None,
         student_labels=ctx.reps[0].labels[0] if ctx.reps else None,
     )
+    caveats = []
     for name in list_criteria():  # every registered criterion fills its own columns
         row.update(get_criterion(name).compute(inputs))
+        caveats.append(get_criterion(name).caveat(inputs))
     row["decision"] = decide(row["cch_low"], row["cch_high"])
+    _add_caveats(checks, [c for c in caveats if c], s, t, e)
     row.update(checks)
     _mark_too_few_pairs(row, s, t, ctx)
     return row
+
+
+def _add_caveats(checks: dict[str, Any], caveats: list[str], s: str, t: str, e: str) -> None:
+    """Criteria that corrected their value say so in ``label_check`` and in a log line."""
+    if not caveats:
+        return
+    for c in caveats:
+        logger.warning("%s <- %s (%s): %s.", s, t, e, c)
+    kept = [] if checks["label_check"] == "ok" else [checks["label_check"]]
+    checks["label_check"] = "; ".join(kept + caveats)
 
 
 def _mark_too_few_pairs(row: dict[str, Any], s: str, t: str, ctx: RowContext) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
+from ._warn import warn_user
 from .exceptions import InputError
 
 logger = logging.getLogger("cchkit")
@@ -95,6 +96,6 @@ def effective_n_jobs(n_jobs: int) -> int:
     if wanted < 1:
         raise InputError(f"n_jobs={n_jobs} leaves no worker on this machine's {cores} core(s).")
     if wanted > cores:
-        logger.warning("n_jobs=%d is more than the %d available core(s); using %d workers.", n_jobs, cores, cores)
+        warn_user("n_jobs=%d is more than the %d available core(s); using %d workers.", n_jobs, cores, cores)
         return cores
     return wanted

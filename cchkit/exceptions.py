@@ -16,6 +16,7 @@ __all__ = [
     "EstimatorError",
     "UnknownEstimatorError",
     "RankingFailedError",
+    "CchkitWarning",
 ]
 
 
@@ -61,3 +62,9 @@ class RankingFailedError(CchkitError):
     def __init__(self, message: str, ranking: object = None) -> None:
         super().__init__(message)
         self.ranking = ranking
+
+
+class CchkitWarning(UserWarning):
+    """Something about a result that its user must know (samples cut, an estimate corrected, a
+    seed that failed): shown by Python in notebooks and scripts, and on one ``warning:`` line
+    by the CLI. Filter it as any warning (``warnings.simplefilter("ignore", CchkitWarning)``)."""

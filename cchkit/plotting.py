@@ -29,13 +29,49 @@ def _axes(ax):
 
 
 def plot_ranking(ranking, ax=None, *, estimator: str | None = None, student: str | None = None):
-    """Horizontal bars: the CCH score of each teacher with its 95% interval, coloured by decision.
+    """Horizontal bars: the value of the criterion that decides the ranking's advice
+    (``ranking.settings["criterion"]``) for each teacher, with its 95% interval where it has one,
+    coloured by that advice, best-ranked on top; a dashed line marks the threshold its study
+    fitted (its band), else its own rule's 0.
 
     One bar per teacher of ``student`` (default: the ranking's first student) under ``estimator``
-    (default: the ranking's first). Failed rows (no score) get an empty bar labelled "failed";
-    missing interval ends draw no error bar.
+    (default: the ranking's first). Failed rows (no value) get an empty bar; missing interval
+    ends draw no error bar.
     """
     ax = _axes(ax)
+    t, est, student = _ranking_rows(ranking, estimator, student)
+    name, value, lo, hi, threshold = _deciding_values(ranking, t)
+    y = np.arange(len(t))
+    decisions = t["advice"] if "advice" in t and t["advice"].notna().any() else t["decision"]
+    colours = [DECISION_COLOURS.get(d, "#d3d3d3") for d in decisions]
+    ax.barh(y, np.nan_to_num(value), color=colours)
+    err = _asym_err(value, lo, hi)
+    ok = np.isfinite(err).all(0) & np.isfinite(value)
+    if ok.any():
+        ax.errorbar(value[ok], y[ok], xerr=err[:, ok], fmt="none", ecolor="black", capsize=3, lw=1)
+    ax.axvline(0, color="black", lw=0.8)
+    if threshold is not None and threshold != 0:
+        ax.axvline(threshold, color="black", lw=0.8, ls="--", label=f"helps above {threshold:.3g}")
+    _both_sides(ax, np.concatenate([value, lo, hi, [threshold or 0.0]]), "x")
+    ax.set_yticks(y, list(t["teacher"]))
+    ax.set_xlabel(_CRITERION_AXES.get(name, name))
+    ax.set_ylabel("teacher (best-ranked on top)")
+    ax.set_title(f"teachers for {student}: decided by {name} ({est})")
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=DECISION_COLOURS[d], label=d) for d in dict.fromkeys(decisions) if d in DECISION_COLOURS]
+    ax.legend(handles=handles + ax.get_legend_handles_labels()[0], loc="best", fontsize=8)
+    return ax
+
+
+#: Axis labels of the built-in criteria (others are labelled by their column).
+_CRITERION_AXES = {"cch_score": "CCH score  I(H_T;H_S) − I(H_S;Y)  [nats]",
+                   "label_gain": "label gain  I(H_T;Y | H_S)  [nats]",
+                   "teacher_accuracy": "teacher − student accuracy on H"}
+
+
+def _ranking_rows(ranking, estimator: str | None, student: str | None):
+    """The rows of one student under one estimator, best-ranked last (the top bar)."""
     table = ranking.table
     est = estimator or ranking.primary_estimator
     t = table[table["estimator"] == est]
@@ -45,31 +81,28 @@ def plot_ranking(ranking, ax=None, *, estimator: str | None = None, student: str
     t = t[t["student"] == student]
     if t.empty:
         raise ValueError(f"the ranking has no row for student {student!r}.")
-    t = t.sort_values("cch_score", na_position="first")
-    y = np.arange(len(t))
-    score = t["cch_score"].to_numpy(float)
-    lo = t["cch_low"].to_numpy(float)
-    hi = t["cch_high"].to_numpy(float)
-    colours = [DECISION_COLOURS.get(d, "#d3d3d3") for d in t["decision"]]
-    ax.barh(y, np.nan_to_num(score), color=colours)
-    err = _asym_err(score, lo, hi)
-    ok = np.isfinite(err).all(0) & np.isfinite(score)
-    if ok.any():
-        ax.errorbar(score[ok], y[ok], xerr=err[:, ok], fmt="none", ecolor="black", capsize=3, lw=1)
-    ax.axvline(0, color="black", lw=0.8)
-    _both_sides(ax, np.concatenate([score, lo, hi]), "x")
-    sides = dict(fontsize=8, transform=ax.transAxes, va="bottom")
-    ax.figure.text(0.0, 1.0, "  ← predicted to hurt", ha="left", color="#a33", **sides)
-    ax.figure.text(1.0, 1.0, "predicted to help →  ", ha="right", color="#3a3", **sides)
-    ax.set_yticks(y, list(t["teacher"]))
-    ax.set_xlabel("CCH score  I(H_T;H_S) − I(H_S;Y)  [nats]")
-    ax.set_ylabel("teacher")
-    ax.set_title(f"teachers for {student} ({est})")
-    from matplotlib.patches import Patch
+    return t.sort_values("rank", ascending=False, na_position="first"), est, student
 
-    present = list(dict.fromkeys(t["decision"]))
-    ax.legend(handles=[Patch(color=DECISION_COLOURS[d], label=d) for d in present if d in DECISION_COLOURS], loc="best", fontsize=8)
-    return ax
+
+def _deciding_values(ranking, t):
+    """(criterion name, value, low, high, threshold) of the deciding criterion on ``t``'s rows:
+    its signal (oriented so that higher predicts a gain), the interval columns that follow its
+    column where it has them, and the lower end of its study band (None without a band)."""
+    from .criteria import get_criterion
+    from .criteria.track_record import load_track_record
+
+    name = ranking.settings.get("criterion") or "cch_score"
+    crit = get_criterion(name)
+    value = crit.signal(t).to_numpy(float)
+    cols = crit.columns
+    if len(cols) >= 3 and cols[1].endswith("low") and cols[2].endswith("high") and crit.higher_is_better:
+        lo, hi = t[cols[1]].to_numpy(float), t[cols[2]].to_numpy(float)
+    else:
+        lo = hi = np.full(len(t), np.nan)
+    record = load_track_record()
+    band = record.bands.get(name) if record else None
+    threshold = float(band[1]) if band and np.isfinite(band[1]) else (0.0 if band is None else None)
+    return name, value, lo, hi, threshold
 
 
 def _both_sides(ax: Any, values: np.ndarray, axis: str) -> None:

@@ -307,3 +307,23 @@ def test_an_estimate_at_tiny_n_is_one_input_error(estimator, labels):
     y = np.array([0, 1, 0]) if labels else rng.normal(size=(3, 1))
     with pytest.raises(InputError, match="needs at least|sample"):
         cchkit.estimate_mi(rng.normal(size=(3, 1)), y, estimator=estimator)
+
+
+def test_a_dataframe_column_with_an_index_belongs_to_everything_before_it():
+    df = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 5)),
+                      columns=["rna_seq_0", "rna_seq_1", "atac_0", "atac_1", "audio_mfcc"])
+    df["label"] = ["x", "y", "z"] * 10
+    assert cchkit.load_bundle(df).names == ["rna_seq", "atac", "audio"]
+    by_sep = df.rename(columns=lambda c: c.replace("_", ".", 1) if c != "label" else c)
+    assert cchkit.load_bundle(by_sep, sep=".").names == ["rna", "atac", "audio"]
+    mapped = cchkit.load_bundle(df, modalities={"omics": ["rna_seq_0", "rna_seq_1", "atac_0"], "a": ["atac_1"]})
+    assert mapped.names == ["omics", "a"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"sep": "."}, "sep= is the column-prefix separator of a DataFrame"),
+    ({"modalities": {"a": "X"}}, "modalities= chooses the modalities of a DataFrame, an AnnData or a MuData"),
+])
+def test_a_grouping_for_data_that_cannot_use_it_is_refused(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        cchkit.load_bundle("wdbc", **kwargs)

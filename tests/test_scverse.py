@@ -71,3 +71,39 @@ def test_validate_stores_its_verdict_and_plots(mdata):
     assert list(summary)[0] == "verdict" and summary["verdict"]["outcome"] in ("held", "did not hold", "not confirmed")
     assert set(table["teacher"]) == {"atac"}
     assert isinstance(cchkit.pl.validation(mdata), matplotlib.axes.Axes)
+
+
+def test_anndata_modalities_are_chosen_by_name_from_x_layers_and_obsm(tmp_path):
+    rna, atac, obs = _views()
+    adata = anndata.AnnData(rna.astype(np.float32), obs=obs, obsm={"atac": atac.astype(np.float32)},
+                            layers={"scaled": (rna + np.random.default_rng(1).normal(size=rna.shape)).astype(np.float32)})
+    cchkit.tl.rank_teachers(adata, "rna", label_key="cell_type", n_bootstrap=20,
+                            modalities={"rna": "X", "scaled": "layers:scaled", "peaks": "obsm:atac"})
+    table, _ = cchkit.tl.stored(adata, "ranking")
+    assert sorted(table["teacher"]) == ["peaks", "scaled"]
+    assert table["rank"].dtype.kind == "i"  # an integer in .uns, not a float
+    with pytest.raises(cchkit.InputError, match="maps each modality name to its source"):
+        cchkit.tl.rank_teachers(adata, "rna", label_key="cell_type", modalities=["X"])
+
+
+def test_tl_advise_stores_its_own_answer_beside_the_measurement_and_pl_saves(mdata, tmp_path):
+    cchkit.tl.advise(mdata, "rna", label_key="cell_type", seeds=2, budget=1e-3, epochs=2, min_steps=0,
+                     rank_params={"n_bootstrap": 20})
+    table, meta = cchkit.tl.stored(mdata, "advice")
+    assert list(meta)[:2] == ["teacher", "text"] and meta["text"].split(":")[0] in (
+        "Train rna alone", "Use atac as the teacher of rna", "atac or")
+    assert list(table["teacher"].unique()) == ["atac"]
+    assert cchkit.tl.stored(mdata, "validation")[1]["method"] == meta["method"]
+    assert cchkit.tl.stored(mdata, "ranking")[0]["teacher"].tolist() == ["atac"]
+    path = tmp_path / "ranking.png"
+    assert cchkit.pl.ranking(mdata, save=path) is not None and path.stat().st_size > 0
+    assert cchkit.pl.advice(mdata, save=tmp_path / "advice.svg") is not None
+    with pytest.raises(cchkit.InputError, match="name a file ending in one of"):
+        cchkit.pl.ranking(mdata, save=tmp_path / "ranking.txt")
+    assert not (tmp_path / "ranking.txt").exists()
+
+
+def test_the_ranking_plot_draws_the_deciding_criterion_best_first(mdata):
+    cchkit.tl.rank_teachers(mdata, "rna", label_key="cell_type", n_bootstrap=20, criterion="label_gain")
+    ax = cchkit.pl.ranking(mdata)
+    assert "label gain" in ax.get_xlabel() and "decided by label_gain" in ax.get_title()

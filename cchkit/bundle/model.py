@@ -22,7 +22,7 @@ from ..exceptions import BundleError, InputError, NotPairedError, UnknownModalit
 from .format import BundleParts, check_name, read_bundle_parts, write_bundle_files
 from .sources import anndata_source, obs_labels
 
-__all__ = ["Modality", "ModalityBundle", "PairedView", "MIN_SAMPLES"]
+__all__ = ["Modality", "ModalityBundle", "PairedView", "MIN_SAMPLES", "column_prefix"]
 
 #: Fewest samples a modality may have: below this no estimate or split is meaningful.
 MIN_SAMPLES = 10
@@ -71,6 +71,15 @@ class PairedView:
     @property
     def n(self) -> int:
         return int(self.labels.shape[0])
+
+
+def column_prefix(column: str, sep: str) -> str | None:
+    """The modality a DataFrame column belongs to (see :meth:`ModalityBundle.from_dataframe`), or
+    None when it has no ``sep``."""
+    if sep not in column:
+        return None
+    head, tail = column.rsplit(sep, 1)
+    return head if tail.isdigit() and head else column.split(sep, 1)[0]
 
 
 @dataclass(repr=False)
@@ -204,7 +213,9 @@ class ModalityBundle:
         """Build a bundle from a table with one row per sample.
 
         Columns are grouped into modalities either by ``modalities`` (name -> column list) or by
-        the prefix before the first ``sep`` (``audio_0, audio_1, image_0`` -> audio, image).
+        their prefix: a column ``<modality><sep><index>`` (the index all digits) belongs to
+        everything before its last ``sep`` (``rna_seq_0, rna_seq_1, atac_0`` -> rna_seq, atac);
+        any other column to what precedes its first ``sep`` (``audio_mfcc`` -> audio).
         ``label`` names the label column; ``id_column`` an optional sample-id column.
         """
         if modalities is None and not sep:
@@ -222,7 +233,7 @@ class ModalityBundle:
             for col in df.columns:
                 if col in used:
                     continue
-                prefix = str(col).split(sep, 1)[0] if sep in str(col) else None
+                prefix = column_prefix(str(col), sep)
                 if not prefix:
                     raise BundleError(
                         f"column {col!r} has no '<modality>{sep}' prefix; rename it or pass a "

@@ -16,6 +16,7 @@ from typing import Any, Optional, TypeVar
 import typer
 
 from .._params import Options, check_param
+from .._warn import WARNED
 from ..exceptions import CchkitError
 from ..runlog import redact
 from . import _output
@@ -157,6 +158,10 @@ class _StderrHandler(logging.StreamHandler):
     @property
     def stream(self):  # noqa: ANN201
         return sys.stderr
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not getattr(record, WARNED, False):  # the same text comes as a Python warning: one line
+            super().emit(record)
 
     @stream.setter
     def stream(self, value) -> None:  # noqa: ANN001

@@ -24,7 +24,7 @@ def import_table(
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the bundle (.npz file or a directory)."),
     label: str = typer.Option("label", "--label", "-l", help="The label column."),
     mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help='JSON file {"modality": ["col", ...], ...}.'),
-    sep: str = typer.Option("_", "--sep", help="Without --mapping: columns are grouped by the prefix before this separator."),
+    sep: str = typer.Option("_", "--sep", help="Without --mapping: a column <modality><sep><index> belongs to <modality> (rna_seq_0 -> rna_seq); other columns to the prefix before the first separator."),
     id_column: Optional[str] = typer.Option(None, "--id-column", help="A sample-id column (optional)."),
     name: str = typer.Option("", "--name", help="Bundle name (default: the table's file name)."),
 ) -> None:

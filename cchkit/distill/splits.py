@@ -16,6 +16,7 @@ import torch
 
 from .._torch import to_tensor
 from .._validation import standardize_fit
+from .._warn import warn_user
 from ..exceptions import BundleError, InputError, NotPairedError
 
 logger = logging.getLogger("cchkit")
@@ -39,7 +40,7 @@ def _stratified(idx: np.ndarray, labels: np.ndarray, seed: int, *, test_size: fl
     counts = np.bincount(labels[idx])
     stratify = labels[idx] if counts[counts > 0].min() >= 2 else None
     if stratify is None:
-        logger.warning("a student class has fewer than 2 samples; the split is not stratified.")
+        warn_user("a student class has fewer than 2 samples; the split is not stratified.")
     try:
         a, b = train_test_split(idx, test_size=test_size, train_size=train_size, stratify=stratify, random_state=seed)
     except ValueError as exc:
@@ -185,7 +186,7 @@ def _check_teacher_classes(teacher: str, teacher_labels: np.ndarray, student_lab
         )
     lacking = np.setdiff1d(s_cls, t_cls)
     if lacking.size:
-        logger.warning("teacher %r has no training sample of %d of the student's classes; those classes get no "
+        warn_user("teacher %r has no training sample of %d of the student's classes; those classes get no "
                        "teacher targets.", teacher, lacking.size)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._warn import warn_user
 from .losses import class_soft_targets
 from .models import KDNet, build_net, freeze, pretrain_teacher
 from .splits import Prepared
@@ -116,7 +117,7 @@ class TeacherBatcher:
             pool = self.pools[c]
             if pool.size == 0:
                 if not self._warned:
-                    logger.warning("class %d has no teacher training sample; class-matched batches draw it from all classes.", c)
+                    warn_user("class %d has no teacher training sample; class-matched batches draw it from all classes.", c)
                     self._warned = True
                 pool = np.arange(self.n)
             parts.append(self.rng.choice(pool, size=int(h), replace=bool(h > pool.size)))

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,6 +40,7 @@ import numpy as np
 
 from .._params import BOOL, NONE, Integral, Interval, Options, Real, validate_params
 from .._random import derive_seed
+from .._warn import warn_user
 from ..exceptions import InputError
 from .base import MIEstimator
 from .contract import RawEstimate
@@ -551,8 +551,7 @@ class NeuralEstimator(MIEstimator):
                     f"(K = {block} held-out rows per block): the true MI may be higher; use more "
                     "samples (a larger held-out set) or MINE."
                 )
-                logger.warning(msg)
-                warnings.warn(msg, UserWarning, stacklevel=5)
+                warn_user(msg, stacklevel=5)
                 extra["warnings"] = [msg]
         return RawEstimate(value=value, ci=ci, extra=extra, se=best_eval.se, ci_method=ci_method)
 

@@ -25,6 +25,7 @@ from .._parallel import effective_n_jobs
 from .._params import BOOL, NONE, Integral, Interval, Options, validate_params
 from .._random import RandomState, as_generator
 from .._torch import limit_threads, resolve_device
+from .._warn import warn_user
 from ..bundle import MIN_SAMPLES, ModalityBundle
 from ..cch import SCORE_VARIANTS
 from ..criteria import default_criterion
@@ -310,7 +311,7 @@ def _warn_if_pairs_cut(bundle: ModalityBundle, names: list[str], n_used: int) ->
         own = max((bundle.n_paired(a, b) for b in names if b != a), default=n_used)
         if own > n_used:
             worst = min((b for b in names if b != a), key=lambda b: bundle.n_paired(a, b))
-            logger.warning(
+            warn_user(
                 "every MI estimate uses the %d samples shared by all of %s, although %r shares up to %d with another "
                 "modality; %r shares only %d with %r. Rank it separately (--candidates) to use more pairs.",
                 n_used, ", ".join(names), a, own, worst, bundle.n_paired(a, worst), a,

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._warn import warn_user
 from ..bundle import ModalityBundle
 from ..cch import Term, decide
 from ..criteria import CriterionInputs, get_criterion, list_criteria
@@ -70,7 +71,7 @@ def ranking_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
     tb = term_of(ctx.results, "bound", t, "variational", ctx.n_seeds, "label")
     sy, ty, checks = consistent_label_terms(s, t, sy, ty, sb, tb, floor=ctx.label_floor)
     if checks["label_check"] != "ok":
-        logger.warning("%s <- %s (%s): %s.", s, t, e, checks["label_check"])
+        warn_user("%s <- %s (%s): %s.", s, t, e, checks["label_check"])
     entropies = [np.nan if est.label_entropy is None else est.label_entropy for est in sy.estimates]
     row.update(
         i_teacher_student=ts.value, i_teacher_student_low=ts.low, i_teacher_student_high=ts.high,
@@ -105,7 +106,7 @@ def _add_caveats(checks: dict[str, Any], caveats: list[str], s: str, t: str, e: 
     if not caveats:
         return
     for c in caveats:
-        logger.warning("%s <- %s (%s): %s.", s, t, e, c)
+        warn_user("%s <- %s (%s): %s.", s, t, e, c)
     kept = [] if checks["label_check"] == "ok" else [checks["label_check"]]
     checks["label_check"] = "; ".join(kept + caveats)
 
@@ -119,7 +120,7 @@ def _mark_too_few_pairs(row: dict[str, Any], s: str, t: str, ctx: RowContext) ->
             f"{TOO_FEW_PAIRS}: n={ctx.n_pairs} for {dims} representation dimensions (needs "
             f">= {MIN_PAIRS_PER_DIM * dims}); the MI estimates are biased at this n/d"
         )
-        logger.warning("%s <- %s: %s.", s, t, row["note"])
+        warn_user("%s <- %s: %s.", s, t, row["note"])
 
 
 def consistent_label_terms(s: str, t: str, sy: Term, ty: Term, sb: Any, tb: Any, floor: bool

@@ -57,6 +57,7 @@ from .._params import BOOL, NONE, Integral, Interval, Real, validate_params
 from .._random import RandomState, derive_seed
 from .._torch import resolve_device, torch_threads
 from .._validation import as_float_matrix, as_labels, find_constant_columns, standardize_fit
+from .._warn import warn_user
 from ..exceptions import InputError
 from .batched import MIN_STEPS, VAL_FRACTION, EncoderFit, EncoderJob, TrainSettings, fit_group, group_jobs, make_job
 from .set import RepresentationSet
@@ -205,7 +206,7 @@ def _store_trained(store: _FoldStore, name: str, fits: list[EncoderFit], fallbac
     for f, fit in enumerate(fits):
         h = fit.h
         if find_constant_columns(h).size == h.shape[1]:
-            logger.warning(
+            warn_user(
                 "encoder of %r, fold %d: every representation unit is constant on the held-out "
                 "fold (dead ReLUs); using the layer's pre-activations instead.",
                 name,

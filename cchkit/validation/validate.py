@@ -26,6 +26,7 @@ from .._parallel import effective_n_jobs
 from .._params import BOOL, NONE, Integral, Interval, Real, check_params, validate_params
 from .._random import RandomState, as_generator
 from .._stats import is_significant, t_interval
+from .._warn import warn_user
 from ..criteria import criteria_columns, get_criterion, list_criteria
 from ..datasets import load_bundle
 from ..distill import DistillConfig, TeacherCache, distill, list_methods
@@ -169,7 +170,7 @@ def _run_one(bundle: Any, student: str, teacher: str, seed: int, methods: Sequen
             rows.append(dict(teacher=teacher, method=m, seed=seed, accuracy=r.accuracy,
                              teacher_net_accuracy=r.teacher_net_accuracy, seconds=r.seconds, error=""))
         except CchkitError as exc:
-            logger.warning("validate: %s with teacher %r, seed %d failed: %s", m, teacher, seed, exc)
+            warn_user("validate: %s with teacher %r, seed %d failed: %s", m, teacher, seed, exc)
             rows.append(dict(teacher=teacher, method=m, seed=seed, accuracy=math.nan, teacher_net_accuracy=math.nan,
                              seconds=math.nan, error=f"{type(exc).__name__}: {exc}"))
     return rows
@@ -451,7 +452,7 @@ class _Measure:
         for teacher in self.teachers:
             rinfo = self.rtab.loc[teacher] if teacher in self.rtab.index else None
             if rinfo is None:
-                logger.warning("validate: the ranking has no row for teacher %r; its scores are NaN.", teacher)
+                warn_user("validate: the ranking has no row for teacher %r; its scores are NaN.", teacher)
             tr = runs[runs["teacher"] == teacher]
             rows += [_gain_row(self.student, teacher, m, tr, rinfo, len(seeds), base)
                      for m in self.methods if m != "none"]
@@ -546,7 +547,7 @@ def _ranking_or_none(bundle: Any, student: str, candidates: list[str], random_st
         return rank_teachers(bundle, student=student, candidates=candidates, random_state=random_state,
                              device=device, progress=progress, n_jobs=n_jobs, **dict(rank_params or {}))
     except RankingFailedError as exc:  # e.g. unpaired data: the distiller still measures the gains
-        logger.warning("validate: no CCH score could be computed (%s); gains are measured without one.", exc)
+        warn_user("validate: no CCH score could be computed (%s); gains are measured without one.", exc)
         return exc.ranking
 
 
@@ -654,7 +655,7 @@ def _baseline(bundle: Any, student: str, seeds: list[int], tune_seeds: list[int]
 
 def _warn_if_probe_wins(base: Baseline) -> None:
     if base.kind == "probe":
-        logger.warning(
+        warn_user(
             "validate: the no-KD MLP student (accuracy %.3f) ends below a tuned linear probe on the same split "
             "(%.3f); every gain is measured over the probe, the stronger baseline.",
             float(np.nanmean(base.mlp)), float(np.nanmean(base.probe)))

@@ -120,18 +120,22 @@ class ModalityBundle:
                 raise BundleError(f"modality {m.name!r} has duplicated sample id {_plain(dup)!r}; ids must be unique.")
 
     def __repr__(self) -> str:
-        mods = ", ".join(f"{m.name}({m.n}x{m.dim})" for m in self.modalities.values())
-        unl = self.n_unlabeled()
-        tail = f"; {unl:,} unlabeled rows" if unl else ""
-        return f"ModalityBundle({self.name or 'unnamed'!s}: {len(self.classes)} classes; {mods}{tail})"
+        mods = ", ".join(f"{m.name}({m.n}x{m.dim}{self._unlabeled_note(m.name)})" for m in self.modalities.values())
+        return f"ModalityBundle({self.name or 'unnamed'!s}: {len(self.classes)} classes; {mods})"
+
+    def _unlabeled_note(self, name: str) -> str:
+        unl = self.n_unlabeled(name)
+        return f", {unl:,} unlabeled" if unl else ""
 
     def _repr_html_(self) -> str:
         import html
 
-        rows = "".join(f"<tr><td>{html.escape(m.name)}</td><td>{m.n}</td><td>{m.dim}</td>"
-                       f"<td>{html.escape(m.description[:80])}</td></tr>" for m in self.modalities.values())
+        rows = "".join(f"<tr><td>{html.escape(m.name)}</td><td>{m.n}</td><td>{self.n_unlabeled(m.name)}</td>"
+                       f"<td>{m.dim}</td><td>{html.escape(m.description[:80])}</td></tr>"
+                       for m in self.modalities.values())
         return (f"<p><b>ModalityBundle</b> {html.escape(self.name or 'unnamed')}: {len(self.classes)} classes</p>"
-                f"<table><tr><th>modality</th><th>samples</th><th>dims</th><th>description</th></tr>{rows}</table>")
+                "<table><tr><th>modality</th><th>samples</th><th>unlabeled</th><th>dims</th><th>description</th>"
+                f"</tr>{rows}</table>")
 
     # ------------------------------------------------------------------ construction
     @classmethod

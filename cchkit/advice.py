@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ._params import Integral, Interval, Real, validate_params
+from ._warn import warn_user
 from .datasets import load_bundle
 from .exceptions import RankingFailedError
 from .ranking import Ranking, rank_teachers, resolve_candidates
@@ -48,12 +49,18 @@ class Advice:
         None with few labels (the full-label ranking's criteria would read labels the student
         does not have there).
     validation : ValidationReport, or FewLabelReport with few labels
+    budget : float or None
+        The seconds the caller gave the whole call (None with few labels: no budget applies).
+    seconds : float
+        The wall time of the whole call (kept out of :meth:`to_dict`, whose JSON repeats exactly).
     """
 
     teacher: str | None
     text: str
     ranking: Ranking | None
     validation: Any
+    budget: float | None = None
+    seconds: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         return {"teacher": self.teacher, "text": self.text,
@@ -162,7 +169,9 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, s
               if k in validate_params_}
     if regime.get("labels_per_class") is not None or regime.get("labelled_fraction") is not None \
             or bundle.n_unlabeled(student):
-        return _few_label_advice(bundle, student, cands, seeds, random_state, progress, regime, validate_params_)
+        advice = _few_label_advice(bundle, student, cands, seeds, random_state, progress, regime, validate_params_)
+        advice.seconds = time.perf_counter() - started
+        return advice
     try:
         ranking = rank_teachers(bundle, student, cands, random_state=random_state, device=device, progress=progress,
                                 **dict(rank_params or {}))
@@ -186,7 +195,18 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, s
                             if r.teacher in unmeasured and r.error)[:300]
         text += (f" Not measured: {', '.join(unmeasured)} (the ranking could not score "
                  f"{'it' if len(unmeasured) == 1 else 'them'}: {reasons}); the answer covers the others only.")
-    return Advice(teacher=choice, text=text, ranking=ranking, validation=report)
+    seconds = time.perf_counter() - started
+    _warn_if_over_budget(seconds, budget, seeds, len(best))
+    return Advice(teacher=choice, text=text, ranking=ranking, validation=report, budget=float(budget),
+                  seconds=seconds)
+
+
+def _warn_if_over_budget(seconds: float, budget: float, seeds: int, n_teachers: int) -> None:
+    """More than twice the budget: say why (the first round always runs) and what fits it."""
+    if seconds > 2 * budget:
+        warn_user("advise took %.1f s, over twice its budget of %.1f s: the ranking and the first round of %d seeds "
+                  "for %d teacher(s) always run. Fewer --seeds (at least 2), a smaller --top or a larger --budget "
+                  "makes the budget hold.", seconds, budget, seeds, n_teachers)
 
 
 def _few_label_advice(bundle: Any, student: str, cands: list[str], seeds: int, random_state: int, progress: bool,

@@ -19,7 +19,7 @@ import platform
 import sys
 from typing import Any
 
-__all__ = ["ranking_report", "validation_report", "provenance"]
+__all__ = ["ranking_report", "validation_report", "provenance", "git_commit"]
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; padding: 0 1em; color: #222; }
@@ -64,9 +64,11 @@ GLOSSARY: dict[str, tuple[str, str]] = {
 
 def provenance(bundle: Any = None, *, settings: dict[str, Any] | None = None, command: str | None = None,
                seconds: float | None = None) -> dict[str, Any]:
-    """Where a result came from: cchkit version, command, date, data name and SHA-256, the
-    settings that matter (seeds, epochs, methods, train size, device), library versions, wall time."""
+    """Where a result came from: cchkit version (and git commit when run from a checkout),
+    command, date, data name and SHA-256, the settings that matter (seeds, epochs, methods, train
+    size, budget), the device it computed on, the threads, library versions, wall time."""
     import numpy as np
+    import sklearn
 
     from . import __version__
 
@@ -76,16 +78,50 @@ def provenance(bundle: Any = None, *, settings: dict[str, Any] | None = None, co
             "variant", "dim", "n_bootstrap", "criterion", "random_state", "budget", "labels_per_class",
             "labelled_fraction", "teacher_labels", "tune", "tuning")
     return {
-        "cchkit": __version__, "command": command or "(Python API)",
+        "cchkit": __version__, "git_commit": git_commit(), "command": command or "(Python API)",
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "data": getattr(bundle, "name", None) or s.get("data", ""),
         "data_sha256": bundle.digest() if bundle is not None else "(no bundle given)",
         **{k: s[k] for k in keep if k in s},
-        "device": s.get("device", "cpu"),  # a ranking on PCA or raw features computes on the CPU
-        "python": platform.python_version(), "numpy": np.__version__,
+        "device": _resolved_device(s.get("device", "cpu")),
+        "threads": torch.get_num_threads() if torch is not None else 1,
+        "python": platform.python_version(), "numpy": np.__version__, "scikit-learn": sklearn.__version__,
         "torch": getattr(torch, "__version__", "(not loaded)"),
         "wall_time_s": None if seconds is None else round(float(seconds), 2),
     }
+
+
+def _resolved_device(device: Any) -> str:
+    """The device the numbers were computed on: ``auto`` as :func:`cchkit._torch.resolve_device`
+    resolves it (the CPU unless a GPU pays; without torch loaded nothing ran on a GPU)."""
+    if device in (None, "auto"):
+        return f"auto -> {_auto_device() if 'torch' in sys.modules else 'cpu'}"
+    return str(device)
+
+
+def _auto_device() -> str:
+    from ._torch import resolve_device
+
+    return str(resolve_device("auto"))
+
+
+def git_commit() -> str:
+    """The commit of the checkout cchkit runs from (``+dirty`` with uncommitted changes), or
+    ``"(not a git checkout)"`` for an installed package: ``0.1.0`` names every commit."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return "(not a git checkout)"
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "(git unavailable)"
+    return head + ("+dirty" if dirty else "")
 
 
 def _plot(draw: Any, size: tuple[float, float] = (7.5, 3.8)) -> str:
@@ -177,10 +213,11 @@ def ranking_report(ranking: Any, bundle: Any = None, *, command: str | None = No
 
 
 def validation_report(report: Any, bundle: Any = None, *, command: str | None = None,
-                      answer: str | None = None) -> str:
-    """The HTML page of a :class:`~cchkit.validation.ValidationReport`; with ``answer`` (what
-    ``advise`` answered), the page of that advice: its answer first, then the ranking's prediction
-    and whether it held, then the measurement."""
+                      answer: str | None = None, advice: Any = None) -> str:
+    """The HTML page of a :class:`~cchkit.validation.ValidationReport`; with ``advice`` (an
+    :class:`~cchkit.advice.Advice`, or only its ``answer`` text), the page of that advice: its
+    answer first, then the ranking's prediction and whether it held, then the measurement, with
+    advise's own budget and time in the provenance."""
     import pandas as pd
 
     from .validation.stacked import tuned_line
@@ -196,13 +233,14 @@ def validation_report(report: Any, bundle: Any = None, *, command: str | None = 
              for name, c in s.get("baselines", {}).items()]
     verdict = [str(s.get("verdict", {}).get("text", "-")), str(s.get("power", {}).get("statement", ""))]
     settings = {"data": getattr(bundle, "name", ""), "seeds": s.get("seeds"), "method": s.get("method"),
-                **(s.get("settings") or {}), "tuning": tuned_line(s.get("tuned"))}
+                **(s.get("settings") or {}), "tuning": tuned_line(s.get("tuned")), "budget": s.get("budget")}
+    answer, settings, seconds = _advice_parts(advice, answer, settings, s.get("seconds"))
     sections = [
         ("Criterion against measured gain (dots: one seed each)", _plot(lambda ax: report.plot(ax=ax))),
         ("Gains", short + _all_columns(t)),
         ("Does each criterion predict the gain?", _table(pd.DataFrame(crit))),
         ("Where these numbers came from", _provenance_block(provenance(bundle, settings=settings, command=command,
-                                                                       seconds=s.get("seconds")))),
+                                                                       seconds=seconds))),
         ("Summary (JSON)", "<details><summary>the validation's summary</summary><pre>" + html.escape(
             json.dumps({k: v for k, v in s.items() if k not in ("baselines", "power", "verdict")}, indent=2,
                        default=str)) + "</pre></details>"),
@@ -213,8 +251,17 @@ def validation_report(report: Any, bundle: Any = None, *, command: str | None = 
     return _page(title, ([f"Advice: {answer}"] if answer else []) + verdict, sections)
 
 
+def _advice_parts(advice: Any, answer: str | None, settings: dict[str, Any],
+                  seconds: float | None) -> tuple[str | None, dict[str, Any], float | None]:
+    """(answer, settings, seconds) of an advice page: advise's text, the budget the caller gave
+    (the validation's own is what the ranking left it) and the whole call's time."""
+    if advice is None:
+        return answer, settings, seconds
+    return advice.text, {**settings, "budget": advice.budget}, advice.seconds
+
+
 def few_label_report(report: Any, bundle: Any = None, *, command: str | None = None,
-                     answer: str | None = None) -> str:
+                     answer: str | None = None, advice: Any = None) -> str:
     """The HTML page of a :class:`~cchkit.fewlabels.FewLabelReport`: the verdict, what the
     criterion predicted, the accuracies, the gains over the best teacher-free student and the
     placebo margins."""
@@ -226,17 +273,18 @@ def few_label_report(report: Any, bundle: Any = None, *, command: str | None = N
         "gain_fl": [_interval(*r) for r in t[["gain", "gain_low", "gain_high"]].itertuples(index=False)],
         "vs_placebo": [_interval(*r) for r in t[["vs_placebo", "vs_placebo_low", "vs_placebo_high"]].itertuples(index=False)],
         "helps": t["helps"], "teacher_cv_accuracy": t["teacher_cv_accuracy"]})
-    verdict = [f"Advice: {answer}"] if answer else [str(s["verdict"]["text"])]
-    verdict.append(str((s.get("prediction") or {}).get("text", "")))
     settings = {"data": getattr(bundle, "name", ""), "seeds": s.get("seeds"), "methods": s.get("methods"),
                 **s.get("regime", {}), "teacher_labels": s.get("teacher_labels")}
+    answer, settings, seconds = _advice_parts(advice, answer, settings, s.get("seconds"))
+    verdict = [f"Advice: {answer}"] if answer else [str(s["verdict"]["text"])]
+    verdict.append(str((s.get("prediction") or {}).get("text", "")))
     sections = [
         ("Accuracy with few labels (x: the placebo teacher; dashed: the best teacher-free student)",
          _plot(lambda ax: report.plot(ax=ax))),
         ("Gains", short + _all_columns(t)),
         ("Teacher-free students", _table(report.baselines)),
         ("Where these numbers came from", _provenance_block(provenance(bundle, settings=settings, command=command,
-                                                                       seconds=s.get("seconds")))),
+                                                                       seconds=seconds))),
         ("Data", _data_summary(bundle)),
     ]
     title = f"cchkit validation with few labels: {getattr(bundle, 'name', '') or 'data'}, student {s.get('student', '')}"

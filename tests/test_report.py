@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import cchkit
 from cchkit.cli import app
 
 runner = CliRunner()
@@ -68,7 +69,8 @@ def _parse_text(fragment: str) -> list[str]:
     return page.text
 
 
-PROVENANCE = ("cchkit", "command", "date", "data", "data_sha256", "device", "python", "numpy", "torch", "wall_time_s")
+PROVENANCE = ("cchkit", "git_commit", "command", "date", "data", "data_sha256", "device", "threads", "python", "numpy",
+              "scikit-learn", "torch", "wall_time_s")
 
 
 def _provenance(path: Path) -> dict[str, str]:
@@ -147,3 +149,33 @@ def test_report_renders_in_headless_chromium(reports, tmp_path):
                     "--window-size=1200,1600", (reports / "rank.html").as_uri()], capture_output=True, timeout=180, check=True)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a real rendering, not a blank page
+
+
+def test_provenance_names_the_commit_the_device_it_ran_on_and_the_threads():
+    import subprocess
+
+    import sklearn
+
+    from cchkit.report import git_commit, provenance
+
+    prov = provenance(cchkit.load_bundle("wdbc"), settings={"device": "auto", "budget": 12.0})
+    root = Path(cchkit.__file__).resolve().parents[1]
+    if (root / ".git").exists():
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+        assert git_commit().split("+")[0] == head and prov["git_commit"] == git_commit()
+    else:
+        assert prov["git_commit"] == "(not a git checkout)"
+    assert prov["device"] in ("auto -> cpu", "auto -> cuda") and prov["budget"] == 12.0
+    assert prov["scikit-learn"] == sklearn.__version__ and int(prov["threads"]) >= 1
+
+
+def test_the_advise_page_records_the_callers_budget_and_the_whole_time(tmp_path):
+    from cchkit.report import validation_report
+
+    a = cchkit.advise("wdbc", "mean", ["se"], seeds=2, budget=7.5, epochs=2, min_steps=0,
+                      rank_params={"n_bootstrap": 20})
+    path = tmp_path / "advice.html"
+    path.write_text(validation_report(a.validation, cchkit.load_bundle("wdbc"), advice=a), encoding="utf-8")
+    prov = _provenance(path)
+    assert prov["budget"] == "7.5" and float(prov["wall_time_s"]) == round(a.seconds, 2)
+    assert _verdict(path)[0] == f"Advice: {a.text}"

@@ -56,7 +56,7 @@ def advise(
         from ..report import few_label_report, validation_report
 
         page = few_label_report if result.ranking is None else validation_report
-        html = page(result.validation, load_bundle(data), command=c.command_line(), answer=result.text)
+        html = page(result.validation, load_bundle(data), command=c.command_line(), advice=result)
     c.write_outputs(text, run.out, html, run.report)
     c.log_run(run, result, html)
 

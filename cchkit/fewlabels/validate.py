@@ -100,7 +100,7 @@ def _summary(bundle: Any, student: str, regime: LabelRegime, plans: list[Any], o
         "n_test": int(np.median([p.test.size for p in plans])),
         "baseline_text": f"the best teacher-free student ({best.acc:.3f} [{best.acc_low:.3f}, {best.acc_high:.3f}])",
         "baseline_chosen": kinds,
-        "seeds": seeds, "data": bundle.name,
+        "seeds": seeds, "data": bundle.name, "data_sha256": bundle.digest(),
     }
 
 

@@ -178,14 +178,15 @@ def rank_teachers(
     settings.estimator_params.update(_checked_estimator_params(settings, estimator_params))
     check_backend(backend, scheduler)
     resolve_device(device)  # an unknown or unavailable device fails now, whatever the representation
-    bundle = load_bundle(bundle, label=label).labelled_for("the ranking")
+    loaded = load_bundle(bundle, label=label)
+    bundle = loaded.labelled_for("the ranking")
     plan = resolve_candidates(bundle, student, candidates)
     failures = _unpaired_failures(bundle, plan)
     usable = {m for s, cands in plan for t in cands if (s, t) not in failures for m in (s, t)}
     names = [n for n in bundle.names if n in usable]
     with limit_threads(1 if n_threads is None else n_threads):
         table, results = _rank(bundle, plan, failures, names, settings)
-    ranking = Ranking(table=table, settings=_settings_record(bundle, student, candidates, settings),
+    ranking = Ranking(table=table, settings=_settings_record(loaded, student, candidates, settings),
                       seconds=time.perf_counter() - start)
     _refuse_if_all_failed(ranking, results)
     if log is not None:
@@ -366,6 +367,7 @@ def _settings_record(bundle: ModalityBundle, student: str, candidates: Any, sett
     rs = settings.random_state
     return {
         "data": bundle.name,
+        "data_sha256": bundle.digest(),
         "student": student,
         "candidates": None if candidates is None else list(candidates) if not isinstance(candidates, str) else candidates,
         "estimators": settings.estimators,

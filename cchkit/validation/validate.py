@@ -303,6 +303,7 @@ def validate(
     check_log(log)
     check_backend(backend, scheduler)
     bundle = load_bundle(bundle, label=label)
+    identity = {"data": bundle.name, "data_sha256": bundle.digest()}
     if labels_per_class is not None or labelled_fraction is not None or bundle.n_unlabeled(student):
         given = {"ranking": ranking, "rank_params": rank_params or None, "budget": budget,
                  "tune": None if tune else False, "epochs": None if epochs == 30 else epochs,
@@ -337,7 +338,7 @@ def validate(
     seed_list, runs_df, stop = _seeds_until_separated(ctx, pool, n_first, budget, t0)
     table, base = ctx.table(seed_list, runs_df)
     _warn_if_probe_wins(base)
-    summary = _summarise(table, kd_methods[0], seed_list)
+    summary = {**identity, **_summarise(table, kd_methods[0], seed_list)}
     summary["baseline"] = base.summary()
     criterion = str(getattr(ranking, "settings", {}).get("criterion", "cch_score")) if ranking is not None else "cch_score"
     summary["verdict"] = advice_verdict(ranking_advice(rtab), criterion, table, kd_methods[0], base.kind)

@@ -103,12 +103,33 @@ def test_plot_ranking_bars_errorbars_labels(ranking3):
     # the 'good' bar's interval runs from 0.2 to 0.6
     assert any(np.allclose(sorted(s[:, 0]), [0.2, 0.6]) for s in segs)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["bad", "meh", "good"]  # ascending score
-    assert "CCH score" in ax.get_xlabel() and ax.get_ylabel() == "teacher"
+    assert "CCH score" in ax.get_xlabel() and ax.get_ylabel() == "teacher (best-ranked on top)"
     assert "gaussian" in ax.get_title()
     legend = ax.get_legend()
-    assert {t.get_text() for t in legend.get_texts()} == {"helps", "hurts", "inconclusive"}
+    assert {t.get_text() for t in legend.get_texts()} - {"helps", "hurts", "inconclusive"} <= {"helps above 11"}
     colours = {b.get_facecolor()[:3] for b in bars}
     assert len(colours) == 3
+
+
+def test_plot_ranking_draws_the_deciding_criterion_in_rank_order_with_its_threshold():
+    """Ranked by label_gain, the bars are label gains (not CCH scores), best-ranked on top,
+    coloured by the criterion's advice, with the study's threshold drawn."""
+    from cchkit.criteria.track_record import load_track_record
+
+    rows = [_ranking_row("s", t, cch, cch - 0.1, cch + 0.1, "hurts", label_gain=g, label_gain_low=g - 0.05,
+                         label_gain_high=g + 0.05, advice=a)
+            for t, cch, g, a in (("a", 0.5, 0.02, "inconclusive"), ("b", -0.4, 0.30, "helps"), ("c", 0.1, 0.15, "helps"))]
+    table = pd.DataFrame(rows, columns=RANKING_COLUMNS)
+    table["rank"] = table["label_gain"].rank(ascending=False).astype("Int64")
+    ax = plotting.plot_ranking(Ranking(table=table, settings={"estimators": ["gaussian"], "criterion": "label_gain"}))
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "c", "b"]  # b (rank 1) on top
+    assert sorted(b.get_width() for b in _bars(ax)) == pytest.approx([0.02, 0.15, 0.30])
+    assert "label gain" in ax.get_xlabel() and "decided by label_gain" in ax.get_title()
+    threshold = load_track_record().bands["label_gain"][1]
+    dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert len(dashed) == 1 and dashed[0].get_xdata()[0] == pytest.approx(threshold)
+    colours = [b.get_facecolor()[:3] for b in _bars(ax)]
+    assert colours[1] == colours[2] != colours[0]  # both "helps" by the criterion, though the CCH says hurts
 
 
 def test_plot_ranking_other_estimator_and_method_alias(ranking3):

@@ -228,9 +228,7 @@ def validation_report(report: Any, bundle: Any = None, *, command: str | None = 
         "teacher": t["teacher"], "method": t["method"], "acc_none": t["acc_none"], "acc_probe": t["acc_probe"],
         "acc": t["acc"], "gain": [_interval(*r) for r in t[["gain", "gain_low", "gain_high"]].itertuples(index=False)],
         "significant": t["significant"], "decision": t["decision"]})
-    crit = [{"criterion": "cch_score", **{k: s.get(k) for k in ("spearman", "sign_agree", "n_significant", "top_is_best")}}]
-    crit += [{"criterion": name, **{k: c.get(k) for k in ("spearman", "sign_agree", "n_significant", "top_is_best")}}
-             for name, c in s.get("baselines", {}).items()]
+    crit = [_criterion_row("cch_score", s)] + [_criterion_row(name, c) for name, c in s.get("baselines", {}).items()]
     verdict = [str(s.get("verdict", {}).get("text", "-")), str(s.get("power", {}).get("statement", ""))]
     settings = {"data": getattr(bundle, "name", ""), "seeds": s.get("seeds"), "method": s.get("method"),
                 **(s.get("settings") or {}), "tuning": tuned_line(s.get("tuned")), "budget": s.get("budget")}
@@ -249,6 +247,14 @@ def validation_report(report: Any, bundle: Any = None, *, command: str | None = 
     kind = "advice" if answer else "validation"
     title = f"cchkit {kind}: {getattr(bundle, 'name', '') or 'data'}, student {s.get('student', '')}"
     return _page(title, ([f"Advice: {answer}"] if answer else []) + verdict, sections)
+
+
+def _criterion_row(name: str, stats: dict[str, Any]) -> dict[str, Any]:
+    """A criterion's agreement with the gains; "within noise" where the gains have no order."""
+    row = {"criterion": name, **{k: stats.get(k) for k in ("spearman", "sign_agree", "n_significant", "top_is_best")}}
+    if stats.get("gains_separated") is False:
+        row.update(spearman="within noise", top_is_best="within noise")
+    return row
 
 
 def _advice_parts(advice: Any, answer: str | None, settings: dict[str, Any],

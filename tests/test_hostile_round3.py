@@ -327,3 +327,31 @@ def test_a_dataframe_column_with_an_index_belongs_to_everything_before_it():
 def test_a_grouping_for_data_that_cannot_use_it_is_refused(kwargs, message):
     with pytest.raises(InputError, match=message):
         cchkit.load_bundle("wdbc", **kwargs)
+
+
+def test_the_rank_table_shows_the_deciding_number_and_its_threshold_in_rank_order():
+    from cchkit.criteria import helps_threshold
+
+    res = runner.invoke(app, ["rank", "-d", "digits-avt", "-s", "audio", "--n-bootstrap", "20", "-q"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    header = next(ln for ln in lines if ln.lstrip().startswith("teacher"))
+    crit = cchkit.criteria.default_criterion()
+    assert f"{crit} (helps > {helps_threshold(crit):.3g})" in header
+    assert header.index(crit) < header.index("CCH score")  # the number that decides comes first
+    r = cchkit.rank_teachers("digits-avt", "audio", n_bootstrap=20)
+    assert list(r.table["rank"]) == sorted(r.table["rank"])  # the table itself is in rank order
+    assert (r.table["criterion_threshold"] == helps_threshold(crit)).all()
+    assert np.allclose(r.table["criterion_value"], r.table[cchkit.criteria.get_criterion(crit).column])
+    assert "criterion_value" in repr(r)
+
+
+def test_an_order_of_teachers_is_not_claimed_over_gains_within_noise():
+    from cchkit.validation.validate import criterion_stats, gains_separated
+
+    t = pd.DataFrame({"teacher": ["a", "b", "c"], "gain": [0.03, 0.02, 0.01], "gain_low": [0.01, 0.0, -0.01],
+                      "gain_high": [0.05, 0.04, 0.03], "significant": [True, False, False],
+                      "cch_score": [0.3, 0.2, 0.1], "cch_low": [0.2, 0.1, 0.0], "cch_high": [0.4, 0.3, 0.2]})
+    assert not gains_separated(t) and criterion_stats(t, "cch_score")["gains_separated"] is False
+    apart = t.assign(gain=[0.10, 0.02, 0.01], gain_low=[0.08, 0.0, -0.01], gain_high=[0.12, 0.04, 0.03])
+    assert gains_separated(apart) and criterion_stats(apart, "cch_score")["top_is_best"] is True

@@ -48,3 +48,9 @@ def test_the_cli_says_each_warning_once(tmp_path):
     assert res.exit_code == 0, res.output
     lines = [ln for ln in res.output.splitlines() if "shares only 30" in ln]
     assert len(lines) == 1 and lines[0].startswith("warning: "), res.output
+
+
+def test_a_warning_points_at_the_users_line_not_at_cchkits():
+    with pytest.warns(cchkit.CchkitWarning) as caught:
+        cchkit.rank_teachers(_cut_bundle(), "s", representation="raw", n_bootstrap=20)
+    assert {w.filename for w in caught} == {__file__}

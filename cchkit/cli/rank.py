@@ -73,6 +73,24 @@ def rank(
     c.log_run(run, ranking, html)
 
 
+def deciding_cells(t, criterion: str) -> tuple[str, list[str]]:  # noqa: ANN001
+    """The column header (the criterion and the threshold its advice needs) and the values that
+    decide each row's advice: the criterion with its interval where it has one."""
+    import math
+
+    from ..criteria import get_criterion, helps_threshold
+
+    crit = get_criterion(criterion)
+    thr = helps_threshold(criterion)
+    cols = crit.columns
+    if len(cols) >= 3 and cols[1].endswith("low") and cols[2].endswith("high"):
+        values = [fmt_interval(*r) for r in t[list(cols[:3])].itertuples(index=False)]
+    else:  # a point value: the signal the threshold applies to (teacher_accuracy: teacher minus student)
+        values = [fmt_num(v) for v in t["criterion_value"]]
+    rule = f"helps > {thr:.3g}" if math.isfinite(thr) else "its own rule"
+    return f"{criterion} ({rule})", values
+
+
 def _ranking_text(ranking) -> str:  # noqa: ANN001
     import pandas as pd
 
@@ -83,21 +101,23 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
     lines = [
         f"cchkit rank  data={s['data']}  representation={s['representation']}  variant={s['variant']}  "
         f"n_pairs={int(t['n_pairs'].max()) if len(t) else 0}  units=nats",
-        "CCH score = I(H_T; H_S) - I(H_S; Y): > 0 predicts that distilling from the teacher helps the student. "
-        "Intervals: 95%.",
+        f"the advice follows {s.get('criterion') or 'cch_score'} (its value and threshold first); the paper's "
+        "CCH score = I(H_T; H_S) - I(H_S; Y) and its decision are shown beside it. Intervals: 95%.",
         "",
     ]
+    header, values = deciding_cells(t, s.get("criterion") or "cch_score")
     view = pd.DataFrame(
         {
             "student": t["student"],
             "teacher": t["teacher"],
             "estimator": t["estimator"],
+            "rank": [fmt_num(v) if pd.notna(v) else "-" for v in t["rank"]],
+            header: values,
+            "advice": t["advice"].fillna("-"),
             "I(T;S)": [fmt_interval(*r) for r in t[["i_teacher_student", "i_teacher_student_low", "i_teacher_student_high"]].itertuples(index=False)],
             "I(S;Y)": [fmt_interval(*r) for r in t[["i_student_label", "i_student_label_low", "i_student_label_high"]].itertuples(index=False)],
             "CCH score": [fmt_interval(*r) for r in t[["cch_score", "cch_low", "cch_high"]].itertuples(index=False)],
             "CCH decision": t["decision"],
-            "advice": t["advice"].fillna("-"),
-            "rank": [fmt_num(v) if pd.notna(v) else "-" for v in t["rank"]],
             "teacher acc": [fmt_num(v) for v in t["teacher_accuracy_on_h"]],
             "I(T;Y)": [fmt_num(v) for v in t["i_teacher_label"]],
             "MFH share": [fmt_num(v) for v in t["mfh_score"]],

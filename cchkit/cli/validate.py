@@ -146,12 +146,14 @@ def _validation_text(report) -> str:  # noqa: ANN001
     lines.append(f"does each criterion predict the measured gain of {s.get('method')}? (sign agreement counts gains whose interval excludes 0)")
     rows = []
     for name, crit in [("cch_score", s)] + list(s.get("baselines", {}).items()):
+        noise = crit.get("gains_separated") is False  # no order among the gains to compare with
         rows.append(
             {
                 "criterion": name,
-                "spearman": fmt_num(crit.get("spearman")),
+                "spearman": "within noise" if noise else fmt_num(crit.get("spearman")),
                 "sign agreement": f"{crit.get('sign_agree', '-')}/{crit.get('n_significant', '-')}",
-                "top-ranked is best": {True: "yes", False: "no"}.get(crit.get("top_is_best"), "-"),
+                "top-ranked is best": "within noise" if noise else {True: "yes", False: "no"}.get(
+                    crit.get("top_is_best"), "-"),
             }
         )
     lines.append(render_frame(pd.DataFrame(rows)))

@@ -54,6 +54,7 @@ from .track_record import (  # noqa: E402
     TrackRecord,
     advice_decisions,
     default_criterion,
+    helps_threshold,
     load_track_record,
     track_statement,
 )
@@ -62,7 +63,7 @@ __all__ = [
     "Criterion", "CriterionInputs", "Decision", "DECISIONS", "decide_by_interval", "decide_by_threshold", "decide_by_band",
     "register_criterion", "unregister_criterion", "get_criterion", "list_criteria", "criteria_columns",
     "DEFAULT_CRITERION", "TrackRecord", "advice_decisions", "default_criterion", "load_track_record",
-    "track_statement", "advisable_criteria", "advice_rule",
+    "track_statement", "advisable_criteria", "advice_rule", "helps_threshold",
 ]
 
 def __getattr__(name: str) -> str:

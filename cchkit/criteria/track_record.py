@@ -23,7 +23,7 @@ from .base import decide_by_band
 from .registry import get_criterion, list_criteria
 
 __all__ = ["TrackRecord", "load_track_record", "check_track_record", "advice_decisions", "track_statement", "default_criterion",
-           "TRACK_FILE"]
+           "helps_threshold", "TRACK_FILE"]
 
 TRACK_FILE = Path(__file__).with_name("track_record.json")
 #: What decides when no study has been committed (the paper's criterion).
@@ -123,6 +123,15 @@ def advice_decisions(table: pd.DataFrame, criterion: str) -> pd.Series:
         return crit.decide(table)
     low, high = record.bands[criterion]
     return pd.Series(decide_by_band(crit.signal(table), low, high), index=table.index)
+
+
+def helps_threshold(criterion: str) -> float:
+    """The value of ``criterion``'s signal above which its advice is "helps" (its study band's
+    upper end), or NaN where it decides by its own rule (an interval, or no band)."""
+    record = load_track_record()
+    if record is None or criterion not in record.bands:
+        return math.nan
+    return float(record.bands[criterion][1])
 
 
 def track_statement(criterion: str) -> str:

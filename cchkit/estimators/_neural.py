@@ -551,7 +551,7 @@ class NeuralEstimator(MIEstimator):
                     f"(K = {block} held-out rows per block): the true MI may be higher; use more "
                     "samples (a larger held-out set) or MINE."
                 )
-                warn_user(msg, stacklevel=5)
+                warn_user(msg)
                 extra["warnings"] = [msg]
         return RawEstimate(value=value, ci=ci, extra=extra, se=best_eval.se, ci_method=ci_method)
 

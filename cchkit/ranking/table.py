@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..criteria import (
@@ -19,6 +20,7 @@ from ..criteria import (
     criteria_columns,
     default_criterion,
     get_criterion,
+    helps_threshold,
 )
 from ..exceptions import InputError
 
@@ -70,6 +72,8 @@ RANKING_COLUMNS = [
     "label_entropy",
     "bound",
     "criterion",
+    "criterion_value",
+    "criterion_threshold",
     "advice",
     "predicts_gain",
     "note",
@@ -202,7 +206,8 @@ class Ranking:
             Path(path).write_text(text)
         return text
 
-    _SHORT = ["student", "teacher", "estimator", "cch_score", "cch_low", "cch_high", "decision", "advice", "rank"]
+    _SHORT = ["student", "teacher", "estimator", "rank", "criterion_value", "criterion_threshold", "advice",
+              "cch_score", "cch_low", "cch_high", "decision"]
 
     def __repr__(self) -> str:
         crit = self.settings.get("criterion", "cch_score")
@@ -232,6 +237,9 @@ def add_ranks(table: pd.DataFrame, criterion: str | None = None) -> pd.DataFrame
     )
     table["rank"] = table["rank"].astype("Int64")
     table["criterion"] = criterion
+    # the number that decides, beside the decision: the criterion's signal and the threshold it must pass
+    table["criterion_value"] = crit.signal(table).where(ok)
+    table["criterion_threshold"] = helps_threshold(criterion)
     # a row whose data are too few for a decision predicts nothing, whatever the criterion
     decidable = ~table["note"].fillna("").astype(str).str.startswith(TOO_FEW_PAIRS)
     advice = advice_decisions(table, criterion).where(ok & decidable, "inconclusive")
@@ -245,4 +253,12 @@ def add_ranks(table: pd.DataFrame, criterion: str | None = None) -> pd.DataFrame
         table.loc[idx, "consensus"] = consensus
         table.loc[idx, "estimators_disagree"] = len(set(decisions)) > 1
     table["estimators_disagree"] = table["estimators_disagree"].astype(bool)
-    return table
+    return _in_rank_order(table)
+
+
+def _in_rank_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows by student and estimator (in their first order), then rank (failed rows last)."""
+    order = {c: {v: i for i, v in enumerate(dict.fromkeys(table[c]))} for c in ("student", "estimator")}
+    keys = pd.DataFrame({"s": table["student"].map(order["student"]), "e": table["estimator"].map(order["estimator"]),
+                         "r": table["rank"].astype("float64").fillna(np.inf)}, index=table.index)
+    return table.loc[keys.sort_values(["s", "e", "r"], kind="stable").index].reset_index(drop=True)

@@ -772,7 +772,18 @@ def criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:
         top = bool(np.nanargmax(np.where(ok, x, -np.inf)) == np.nanargmax(np.where(ok, g, -np.inf)))
     return {"spearman": rho, "sign_agree": agree, "n_significant": n_sig,
             "n_inconclusive": int((decision[sig] == "inconclusive").sum()),
-            "sign_share": agree / n_sig if n_sig else math.nan, "top_is_best": top, "rule": criterion.helps_when}
+            "sign_share": agree / n_sig if n_sig else math.nan, "top_is_best": top,
+            "gains_separated": gains_separated(t), "rule": criterion.helps_when}
+
+
+def gains_separated(t: pd.DataFrame) -> bool:
+    """Whether the teacher with the best gain has an interval above every other teacher's: only
+    then can an order of the teachers (a Spearman, "top-ranked is best") be read from the gains."""
+    ok = t[np.isfinite(t["gain"].to_numpy(dtype=float))] if "gain" in t else t.iloc[:0]
+    if len(ok) < 2 or "gain_low" not in ok or not np.isfinite(ok["gain_low"].to_numpy(dtype=float)).all():
+        return False
+    order = ok.sort_values("gain", ascending=False)
+    return bool(order["gain_low"].iloc[0] > order["gain_high"].iloc[1:].max())
 
 
 def _summarise(table: pd.DataFrame, method: str, seeds: list[int]) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from _common import RESULTS, ROOT, header, load_average, log, md_table, now, wri
 ROWS = RESULTS / "few_labels_rows.csv"
 REFERENCE = RESULTS / "few_labels_reference.csv"
 RECORD = ROOT / "cchkit" / "fewlabels" / "track_record.json"
-REGIMES = [("L5-same", 5, "same"), ("L5-own", 5, "own")]
+REGIMES = [("L5-same", 5, "same"), ("L5-own", 5, "own"), ("L20-same", 20, "same"), ("L20-own", 20, "own")]
 CONTROLS = ("noise", "copy")
 
 

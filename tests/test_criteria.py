@@ -161,3 +161,25 @@ def test_class_structure_criteria_in_a_ranking():
                       "gain_low": [0.0] * 3, "gain_high": [0.1] * 3})
     st = criterion_stats(v, "non_target_divergence")
     assert st["spearman"] == pytest.approx(1.0) and st["top_is_best"] is True  # lower divergence, larger gain
+
+
+def test_teacher_cv_accuracy_against_hand_computed_values():
+    """acc_CV(X_T) - acc_CV(X_S): 0.95 - 0.70 = +0.25 helps; a teacher below the student hurts."""
+    import dataclasses
+
+    crit = get_criterion("teacher_cv_accuracy")
+    inputs = dataclasses.replace(INPUTS, teacher_accuracy_on_x=0.95, student_accuracy_on_x=0.70)
+    assert crit.compute(inputs) == {"teacher_accuracy_on_x": 0.95, "student_accuracy_on_x": 0.70}
+    t = pd.DataFrame({"teacher_accuracy_on_x": [0.95, 0.60, np.nan], "student_accuracy_on_x": [0.70, 0.70, 0.70]})
+    assert crit.signal(t).round(6).tolist()[:2] == [0.25, -0.1]
+    assert list(crit.decide(t)) == ["helps", "hurts", "inconclusive"]
+
+
+def test_teacher_cv_accuracy_ranks_a_label_rich_teacher_above_noise(structured_bundle):
+    """Known answer: the teacher that reads the label is ranked first, the noise teacher last."""
+    from cchkit import rank_teachers
+
+    r = rank_teachers(structured_bundle, "student", ["label_only", "noise"], criterion="teacher_cv_accuracy",
+                      n_bootstrap=20)
+    t = r.table.set_index("teacher")
+    assert t.loc["label_only", "rank"] == 1 and t.loc["noise", "advice"] == "hurts"

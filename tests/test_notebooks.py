@@ -100,3 +100,34 @@ def test_committed_notebooks_hold_outputs_and_figures():
         assert all(c.get("execution_count") for c in code), f"{path.name}: not executed"
         assert not any(o.get("output_type") == "error" for c in code for o in c.outputs), f"{path.name}: has errors"
         assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs), f"{path.name}: no figure"
+
+
+#: A measured figure in prose: a decimal with two or more places (``0.827``, ``+0.024``, ``−0.009``).
+_QUOTED = r"(?<![\w.])[+\-−]?\d+\.\d{2,}"
+
+
+def _quoted_numbers_missing_from_outputs(nb) -> list[str]:
+    import re
+
+    outputs = ""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            outputs += "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+            outputs += "".join(out.get("data", {}).get("text/html", ""))
+    quoted = [n for c in nb.cells if c.cell_type == "markdown" for n in re.findall(_QUOTED, c.source)]
+    return [n for n in quoted if n.replace("−", "-").lstrip("+") not in outputs]
+
+
+def test_notebook_prose_quotes_only_what_its_cells_printed():
+    """A number in a notebook's prose is one of its computed outputs, so prose cannot go stale or
+    claim a figure another run did not give."""
+    for path in NOTEBOOKS:
+        missing = _quoted_numbers_missing_from_outputs(nbformat.read(path, as_version=4))
+        assert not missing, f"{path.name}: prose quotes {missing}, which no cell printed"
+
+
+def test_a_stale_number_in_prose_is_caught():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(0.827)", outputs=[nbformat.v4.new_output("stream", text="0.827\n")]),
+                nbformat.v4.new_markdown_cell("the student is at 0.827; kar gains −0.009, significant")]
+    assert _quoted_numbers_missing_from_outputs(nb) == ["−0.009"]

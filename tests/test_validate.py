@@ -77,7 +77,7 @@ def test_report_table_summary_json_and_plot(bundle, tmp_path):
     s = rep.summary
     assert s["method"] == "align" and s["n_teachers"] == 2 and s["seeds"] == [0, 1, 2]
     assert math.isnan(s["spearman"])  # 2 teachers: no rank correlation
-    assert set(s["baselines"]) == {"teacher_accuracy", "label_gain", "i_teacher_label", "i_teacher_student", "mfh_score",
+    assert set(s["baselines"]) == {"teacher_accuracy", "label_gain", "teacher_cv_accuracy", "i_teacher_label", "i_teacher_student", "mfh_score",
                                    "non_target_divergence", "class_structure", "pid_unique", "probe_kd"}
     assert isinstance(s["top_is_best"], bool)
     doc = json.loads(rep.to_json(tmp_path / "r.json"))

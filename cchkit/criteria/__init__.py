@@ -38,6 +38,9 @@ from . import teacher_accuracy  # noqa: F401,E402
 from . import label_gain  # noqa: F401,E402
 
 # isort: split
+from . import teacher_cv_accuracy  # noqa: F401,E402
+
+# isort: split
 from . import baselines  # noqa: F401,E402
 
 # isort: split

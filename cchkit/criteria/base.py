@@ -42,6 +42,8 @@ class CriterionInputs:
     student_h: np.ndarray | None = None  # H_S on the ranking's samples (first seed), for fitted criteria
     student_labels: np.ndarray | None = None
     random_state: int = 0
+    teacher_accuracy_on_x: float = float("nan")  # cross-validated on the whole modality (labelled rows only)
+    student_accuracy_on_x: float = float("nan")
 
 
 class Criterion(abc.ABC):

@@ -87,6 +87,7 @@ def ranking_row(s: str, t: str, e: str, ctx: RowContext) -> dict[str, Any]:
         teacher_accuracy_on_h=_mean_over_seeds(ctx.reps, "accuracy", t),
         student_accuracy_on_h=_mean_over_seeds(ctx.reps, "accuracy", s),
         teacher_class_probs=(ctx.class_probs or {}).get(t), student_class_probs=(ctx.class_probs or {}).get(s),
+        teacher_accuracy_on_x=row["teacher_accuracy_on_x"], student_accuracy_on_x=row["student_accuracy_on_x"],
         student_h=ctx.reps[0].folds[0][s] if ctx.reps else None,
         student_labels=ctx.reps[0].labels[0] if ctx.reps else None,
     )

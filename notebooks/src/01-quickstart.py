@@ -112,18 +112,18 @@ print(f"more accurate teacher: {acc.idxmax()} ({acc.max():.3f}) vs {acc.idxmin()
 # ranking's representations H (16 PCA components) a linear probe reads the digit from the image
 # far better than from the caption (`teacher_accuracy_on_h`, printed above: image 0.915, caption
 # 0.436), because the caption's PCA keeps the speaker words and drops much of the digit word; on
-# the raw caption features the same probe is perfect (`teacher_accuracy_on_x` = 1.000). Every value
+# the raw caption features the same probe reads the digit far better (`teacher_accuracy_on_x`). Every value
 # on a representation says so in its name. The CCH does not look at the teacher's own strength at
 # all. Both CCH scores are below zero: the audio's own label information `I(H_S; Y)` is larger than
 # what either teacher shares with it, so the paper's rule says "hurts" (`decision`). The `advice`
 # column is what cchkit's default criterion decides: the criterion and abstention band that the
 # criterion study chose on held-out bundles (`ranking.settings["criterion"]`; today the label gain
-# I(H_T; Y | H_S), which says "helps" above 0.107 nats and otherwise abstains). Here it says
+# I(H_T; Y | H_S), which says "helps" above the threshold in `criterion_threshold` and otherwise abstains). Here it says
 # "helps" for both and recommends the image, against the paper's rule; the track record printed
 # by `cchkit rank` says how often such advice held on held-out bundles (about half of the
-# significant gains). Notebook 03 and `cchkit validate` check predictions by distilling: on this
-# pair both gains are significant with 5 seeds (caption +0.024, image +0.019) and their intervals
-# overlap, so the validation cannot rank the two teachers.
+# significant gains). Notebook 03, `cchkit validate` and `cchkit advise` check predictions by
+# distilling; where two teachers' gain intervals overlap, `advise` names both and says that the
+# validation cannot tell them apart.
 #
 # A caution we measured: the image/text order is fragile. On random class-balanced subsets of
 # 1,000 of the 2,000 rows the order flipped on one of two subsets (scores about 0.05 nats apart,

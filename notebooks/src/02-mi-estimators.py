@@ -176,7 +176,7 @@ print(f"{time.perf_counter() - t0:.1f} s"); tr_tab
 # InfoNCE scores each positive pair against `K − 1` negatives; its value is
 # `log K + E[f(x,y) − log Σ_j e^{f(x,y_j)}] ≤ log K` whatever the critic. Here `K` is set by the
 # batch (training) and `eval_block` (held-out evaluation). With `K = 8` the estimate cannot pass
-# `log 8 = 2.08` nats; with larger `K` the ceiling rises. MINE (Donsker–Varadhan) has no such cap
+# `log 8` (about 2.1) nats; with larger `K` the ceiling rises. MINE (Donsker–Varadhan) has no such cap
 # but is high-variance and needs long training: the 200 steps of fast mode are not enough to trust
 # it, the 1,000 steps of full mode are on these 2 + 2 dimensions (see the table).
 
@@ -216,5 +216,5 @@ nn_df.groupby(["estimator", "true_mi"])[["estimate", "cap"]].mean().round(3)
 #   strongly non-linear dependence is under-scored.
 # * **InfoNCE** can never report more than `log K`: check `extra["cap"]` against the value.
 # * **MINE** (separable critic, quadratic term fitted first: the default) needs training: in the
-#   full run (2 + 2 dimensions, n = 2,000) it is within 0.02 nats of the truth from 0.5 to 6 nats;
+#   full run (2 + 2 dimensions, n = 2,000) it stays close to the truth from 0.5 to 6 nats (section 5);
 #   at fast-mode budgets (200 steps) its values are unreliable.

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..cch import Term
 
-__all__ = ["Criterion", "CriterionInputs", "Decision", "DECISIONS", "decide_by_interval", "decide_by_threshold",
+__all__ = ["Criterion", "AccuracyGap", "CriterionInputs", "Decision", "DECISIONS", "decide_by_interval", "decide_by_threshold",
            "decide_by_band"]
 
 Decision = Literal["helps", "hurts", "inconclusive"]
@@ -98,6 +98,20 @@ class Criterion(abc.ABC):
         better). The criterion study (``benchmarks/criteria.py``) fits its band."""
         col = table[self.column].astype(float)
         return col if self.higher_is_better else -col
+
+
+class AccuracyGap(Criterion):
+    """A criterion whose two columns are the teacher's and the student's accuracy (read from the
+    :class:`CriterionInputs` fields of the same names) and whose signal is their difference;
+    the point rule "helps" when the teacher is the more accurate."""
+
+    def compute(self, inputs: CriterionInputs) -> dict[str, float]:
+        return {col: getattr(inputs, col) for col in self.columns}
+
+    def signal(self, table: pd.DataFrame) -> pd.Series:
+        """The accuracy gap, teacher minus student."""
+        teacher, student = self.columns
+        return table[teacher].astype(float) - table[student].astype(float)
 
 
 def decide_by_interval(low: Any, high: Any) -> np.ndarray:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .base import Criterion, CriterionInputs
+from .base import AccuracyGap
 from .registry import register_criterion
 
 __all__ = ["TeacherAccuracy"]
 
 
 @register_criterion("teacher_accuracy")
-class TeacherAccuracy(Criterion):
+class TeacherAccuracy(AccuracyGap):
     r"""The simple rule "a more accurate teacher helps": the cross-validated linear (LDA)
     accuracy of H_T against that of H_S,
 
@@ -31,11 +31,9 @@ class TeacherAccuracy(Criterion):
     columns = ("teacher_accuracy_on_h", "student_accuracy_on_h")
     helps_when = "the teacher's held-out accuracy on H_T beats the student's on H_S"
 
-    def compute(self, inputs: CriterionInputs) -> dict[str, float]:
-        return {"teacher_accuracy_on_h": inputs.teacher_accuracy_on_h, "student_accuracy_on_h": inputs.student_accuracy_on_h}
-
     def signal(self, table: pd.DataFrame) -> pd.Series:
-        """The accuracy gap, teacher minus student."""
+        """The accuracy gap, teacher minus student (in ``validate``'s table, the measured no-KD
+        accuracy where the ranking has none for the student)."""
         student = table["student_accuracy_on_h"].to_numpy(dtype=float)
         if "acc_none" in table:
             student = np.where(np.isfinite(student), student, table["acc_none"].to_numpy(dtype=float))

@@ -2,16 +2,14 @@ r"""The teacher's cross-validated accuracy on its own features against the stude
 
 from __future__ import annotations
 
-import pandas as pd
-
-from .base import Criterion, CriterionInputs
+from .base import AccuracyGap
 from .registry import register_criterion
 
 __all__ = ["TeacherCVAccuracy"]
 
 
 @register_criterion("teacher_cv_accuracy")
-class TeacherCVAccuracy(Criterion):
+class TeacherCVAccuracy(AccuracyGap):
     r""""A teacher more accurate than the student helps", each cross-validated on its whole
     modality X (not a representation H) with the labelled rows only:
 
@@ -31,10 +29,3 @@ class TeacherCVAccuracy(Criterion):
     column = "teacher_accuracy_on_x"
     columns = ("teacher_accuracy_on_x", "student_accuracy_on_x")
     helps_when = "the teacher's cross-validated accuracy on its features beats the student's on its own"
-
-    def compute(self, inputs: CriterionInputs) -> dict[str, float]:
-        return {"teacher_accuracy_on_x": inputs.teacher_accuracy_on_x, "student_accuracy_on_x": inputs.student_accuracy_on_x}
-
-    def signal(self, table: pd.DataFrame) -> pd.Series:
-        """The accuracy gap, teacher minus student."""
-        return table["teacher_accuracy_on_x"].astype(float) - table["student_accuracy_on_x"].astype(float)

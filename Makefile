@@ -49,9 +49,11 @@ lint: $(STAMP)
 notebooks: $(STAMP)
 	$(PY) notebooks/build.py
 
-# the API reference (numpydoc docstrings) as HTML in docs/api/_build/html
-docs: $(STAMP)
+# the API reference (numpydoc docstrings) as HTML in docs/api/_build/html, and the README's
+# report screenshots re-shot from the current code (headless Chromium, installed as for `make test`)
+docs: $(STAMP) $(CHROMIUM_STAMP)
 	$(PY) -m sphinx -W -q -b html docs/api docs/api/_build/html
+	$(PY) docs/screenshots.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -94,8 +94,8 @@ def _deciding_values(ranking, t):
     name = ranking.settings.get("criterion") or "cch_score"
     crit = get_criterion(name)
     value = crit.signal(t).to_numpy(float)
-    cols = crit.columns
-    if len(cols) >= 3 and cols[1].endswith("low") and cols[2].endswith("high") and crit.higher_is_better:
+    cols = crit.interval_columns if crit.higher_is_better else None
+    if cols:
         lo, hi = t[cols[1]].to_numpy(float), t[cols[2]].to_numpy(float)
     else:
         lo = hi = np.full(len(t), np.nan)
@@ -180,49 +180,86 @@ def plot_estimates_vs_truth(results: Any, ax=None, *, x: str = "true_mi", y: str
     return ax
 
 
-def plot_validation(report, ax=None, *, criterion: str = "cch_score", method: str | None = None):
-    """A criterion (default the CCH score) against the measured KD gain, both with intervals.
+def plot_validation(report, ax=None, *, criterion: str | None = None, method: str | None = None):
+    """The criterion that decided the advice against the measured KD gain, both with intervals.
 
     One point per teacher of ``report.table`` for ``method`` (default: the report's primary
-    method, ``report.summary["method"]``). ``criterion`` is any numeric column of the table
-    (``cch_score`` and the baselines ``teacher_accuracy_on_h``, ``i_teacher_label``,
-    ``i_teacher_student``, ``mfh_score``); only the CCH score has an x interval. Rows with a
-    missing criterion or gain are left out; missing interval ends (one seed) draw no bar.
+    method, ``report.summary["method"]``). ``criterion``: a registered criterion (drawn as its
+    signal, with its interval where it has one, and the threshold of its advice) or any numeric
+    column of the table; default: the one the ranking's advice followed
+    (``report.summary["verdict"]["criterion"]``), else the CCH score. The y axis names the
+    baseline the gain is over. Rows with a missing value or gain are left out; missing interval
+    ends (one seed) draw no bar.
     """
     ax = _axes(ax)
-    t = report.table
-    if criterion not in t.columns:
-        from .exceptions import InputError
-
-        raise InputError(f"unknown criterion {criterion!r}; the table has {list(t.columns)}.")
     summary = getattr(report, "summary", None) or {}
+    name = criterion or (summary.get("verdict") or {}).get("criterion") or "cch_score"
+    t = report.table
     method = method or summary.get("method") or next((m for m in t["method"].unique() if m != "none"), None)
     t = t[t["method"] == method]
-    xv = t[criterion].to_numpy(float)
+    xv, lo, hi, threshold, label = _criterion_axis(name, t)
     yv = t["gain"].to_numpy(float)
     ok = np.isfinite(xv) & np.isfinite(yv)
-    t, xv, yv = t[ok], xv[ok], yv[ok]
+    t, xv, yv, lo, hi = t[ok], xv[ok], yv[ok], lo[ok], hi[ok]
     yerr = np.nan_to_num(_asym_err(yv, t["gain_low"].to_numpy(float), t["gain_high"].to_numpy(float)))
-    xerr = None
-    if criterion == "cch_score" and {"cch_low", "cch_high"} <= set(t.columns):
-        xerr = np.nan_to_num(_asym_err(xv, t["cch_low"].to_numpy(float), t["cch_high"].to_numpy(float)))
+    xerr = np.nan_to_num(_asym_err(xv, lo, hi)) if np.isfinite(lo).any() else None
     seeds = _seed_gains(t)
     for xi, g in zip(xv, seeds):  # each seed's paired gain, as a dot
         ax.plot(np.full(len(g), xi), g, ".", color="#999", ms=4, zorder=1)
     if len(t):
         ax.errorbar(xv, yv, xerr=xerr, yerr=yerr, fmt="o", capsize=3, zorder=2)
-    for xi, yi, name in zip(xv, yv, t["teacher"]):
-        ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    for xi, yi, teacher in zip(xv, yv, t["teacher"]):
+        ax.annotate(str(teacher), (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.axhline(0, color="black", lw=0.8)
-    if criterion == "cch_score":
-        ax.axvline(0, color="black", lw=0.8, ls=":")
-        _both_sides(ax, np.concatenate([xv, *(([xv - xerr[0], xv + xerr[1]]) if xerr is not None else [])]), "x")
-        _quadrants(ax)
+    _threshold_line(ax, threshold, np.concatenate([xv, lo, hi]))
     _both_sides(ax, np.concatenate([yv, t["gain_low"].to_numpy(float), t["gain_high"].to_numpy(float),
                                     *[np.asarray(g, float) for g in seeds]]), "y")
-    ax.set_xlabel("CCH score [nats]" if criterion == "cch_score" else criterion)
-    ax.set_ylabel(f"measured KD gain ({method} − none)")
+    ax.set_xlabel(label)
+    ax.set_ylabel(f"KD gain ({method}) over {_baseline_words(summary)}")
     return ax
+
+
+def _criterion_axis(name: str, t: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None, str]:
+    """(x, low, high, threshold or None, axis label) of a criterion or a column on ``t``'s rows."""
+    from .criteria import get_criterion, helps_threshold, list_criteria
+    from .exceptions import InputError
+
+    nan = np.full(len(t), np.nan)
+    if name not in list_criteria():
+        if name not in t.columns:
+            raise InputError(f"unknown criterion {name!r}; give one of {', '.join(list_criteria())} or a column "
+                             f"of the table.")
+        return t[name].to_numpy(float), nan, nan, None, name
+    crit = get_criterion(name)
+    x = crit.signal(t).to_numpy(float)
+    cols = crit.interval_columns if crit.higher_is_better else None
+    lo, hi = (t[cols[1]].to_numpy(float), t[cols[2]].to_numpy(float)) if cols else (nan, nan)
+    band = helps_threshold(name)
+    threshold = band if np.isfinite(band) else 0.0
+    return x, lo, hi, threshold, f"{_CRITERION_AXES.get(name, crit.signal_text or name)} (advice: helps > {threshold:.3g})"
+
+
+def _threshold_line(ax: Any, threshold: float | None, xs: np.ndarray) -> None:
+    """The advice's threshold as a dotted line with the quadrants named, where it lies near the
+    data; a threshold far off the data (a band fitted on other bundles) is said, not drawn."""
+    if threshold is None:
+        return
+    v = xs[np.isfinite(xs)]
+    lo, hi = (float(v.min()), float(v.max())) if v.size else (threshold, threshold)
+    span = max(hi - lo, 1e-9)
+    if lo - span <= threshold <= hi + span:
+        ax.axvline(threshold, color="black", lw=0.8, ls=":")
+        ax.set_xlim(min(lo, threshold) - 0.15 * span, max(hi, threshold) + 0.15 * span)
+        _quadrants(ax)
+    else:
+        side = "right" if threshold > hi else "left"
+        ax.figure.text(0.99 if side == "right" else 0.01, 0.5, f"advice threshold {threshold:.3g}: off the axis ({side})",
+                       transform=ax.transAxes, ha=side, va="center", fontsize=7, color="#777")  # axes texts: teachers
+
+
+def _baseline_words(summary: dict) -> str:
+    kind = (summary.get("baseline") or {}).get("kind")
+    return {"probe": "the linear probe", "mlp": "the tuned no-KD student"}.get(kind, "the no-KD student")
 
 
 def _seed_gains(t: Any) -> list[list[float]]:

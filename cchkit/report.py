@@ -43,6 +43,10 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     "teacher_accuracy_on_h": ("teacher acc. on H", "cross-validated linear accuracy of the teacher's representation"),
     "student_accuracy_on_h": ("student acc. on H", "the same for the student"),
     "rank": ("rank", "order of the teachers by the deciding criterion (1 = best)"),
+    "criterion_value": ("deciding value [95%]", "the value of the criterion the advice follows (named in the "
+                        "verdict above), with its interval where it has one"),
+    "criterion_threshold": ("helps above", "the value the deciding criterion must pass for 'helps' (its band, "
+                            "fitted by the criterion study)"),
     "method": ("method", "the distiller: class-align (unpaired, default) or logit-kd (paired)"),
     "acc_none": ("no-KD MLP", "the tuned student without a teacher (test accuracy, mean over seeds)"),
     "acc_probe": ("linear probe", "a tuned logistic regression on the student's training split"),
@@ -183,6 +187,16 @@ def _data_summary(bundle: Any) -> str:
     return head + _table(bundle.summary().drop(columns="description"))
 
 
+def _deciding_values(t: Any, criterion: str) -> list[str]:
+    """Each row's deciding value, with its interval where the criterion has one."""
+    from .criteria import get_criterion
+
+    cols = get_criterion(criterion).interval_columns
+    if cols:
+        return [_interval(*r) for r in t[list(cols)].itertuples(index=False)]
+    return [_interval(v, float("nan"), float("nan")) for v in t["criterion_value"]]
+
+
 def ranking_report(ranking: Any, bundle: Any = None, *, command: str | None = None) -> str:
     """The HTML page of a :class:`~cchkit.ranking.Ranking` (and the bundle it was made from)."""
     from .plotting import plot_mi_matrix
@@ -191,10 +205,12 @@ def ranking_report(ranking: Any, bundle: Any = None, *, command: str | None = No
     t = ranking.table
     short = _short(t, {
         **({"student": t["student"]} if t["student"].nunique() > 1 else {}), "teacher": t["teacher"],
+        "rank": t["rank"].astype("object").where(t["rank"].notna(), "–"),
+        "criterion_value": _deciding_values(t, ranking.settings.get("criterion") or "cch_score"),
+        "criterion_threshold": t["criterion_threshold"],
         "advice": t["advice"].fillna("–"), "decision": t["decision"],
         "cch": [_interval(*r) for r in t[["cch_score", "cch_low", "cch_high"]].itertuples(index=False)],
-        "teacher_accuracy_on_h": t["teacher_accuracy_on_h"], "student_accuracy_on_h": t["student_accuracy_on_h"],
-        "rank": t["rank"].astype("object").where(t["rank"].notna(), "–")})
+        "teacher_accuracy_on_h": t["teacher_accuracy_on_h"], "student_accuracy_on_h": t["student_accuracy_on_h"]})
     remarks = [f"{html.escape(str(r['student']))} &lt;- {html.escape(str(r['teacher']))}: {html.escape(str(r[c]))}"
                for r in t.to_dict(orient="records") for c in ("label_check", "note", "error")
                if isinstance(r.get(c), str) and r[c] not in ("", "ok")]
@@ -246,7 +262,9 @@ def validation_report(report: Any, bundle: Any = None, *, command: str | None = 
     ]
     kind = "advice" if answer else "validation"
     title = f"cchkit {kind}: {getattr(bundle, 'name', '') or 'data'}, student {s.get('student', '')}"
-    return _page(title, ([f"Advice: {answer}"] if answer else []) + verdict, sections)
+    # advise's answer already ends with the power statement: the page says it once
+    lines = [f"Advice: {answer}", verdict[0]] if answer else verdict
+    return _page(title, lines, sections)
 
 
 def _criterion_row(name: str, stats: dict[str, Any]) -> dict[str, Any]:

@@ -226,8 +226,8 @@ def test_plot_validation_points_errorbars_labels():
     assert len(eb) == 1
     assert len(eb[0].lines[0].get_xdata()) == 3
     assert eb[0].has_xerr and eb[0].has_yerr
-    assert sorted(t.get_text() for t in ax.texts) == ["a", "b", "c"]
-    assert ax.get_xlabel() == "CCH score [nats]" and "ucmkd" in ax.get_ylabel()
+    assert sorted(t.get_text() for t in ax.texts if len(t.get_text()) == 1) == ["a", "b", "c"]
+    assert ax.get_xlabel().startswith("CCH score") and "ucmkd" in ax.get_ylabel()
 
 
 def test_plot_validation_baseline_criterion_has_no_xerr():
@@ -284,3 +284,21 @@ def test_plots_of_real_results(small_bundle):
     assert len(ax.lines[0].get_xdata()) == 2
     assert not any(isinstance(c, LineCollection) for c in ax.collections)
     _ = Rectangle  # imported for readers: bars are Rectangle patches
+
+
+def test_plot_validation_follows_the_criterion_that_decided_and_names_the_baseline():
+    from cchkit.criteria import helps_threshold
+
+    report = make_report(["a", "b", "c"], [0.03, -0.02, 0.0], [0.5, -0.3, 0.1])
+    report.table["label_gain"] = [0.05, 0.12, 0.30]
+    report.table["label_gain_low"] = report.table["label_gain"] - 0.02
+    report.table["label_gain_high"] = report.table["label_gain"] + 0.02
+    report.summary.update(verdict={"criterion": "label_gain"}, baseline={"kind": "probe"})
+    ax = plotting.plot_validation(report)
+    thr = helps_threshold("label_gain")
+    assert ax.get_xlabel().startswith("label gain") and f"helps > {thr:.3g}" in ax.get_xlabel()
+    assert ax.get_ylabel() == "KD gain (ucmkd) over the linear probe"
+    xs = sorted(float(x) for x in _errorbar_containers(ax)[0].lines[0].get_xdata())
+    dotted = [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+    assert len(dotted) == 1 and dotted[0].get_xdata()[0] == pytest.approx(thr)
+    assert xs == pytest.approx([0.05, 0.12, 0.30])  # the label gains, not the CCH scores

@@ -178,4 +178,4 @@ def test_the_advise_page_records_the_callers_budget_and_the_whole_time(tmp_path)
     path.write_text(validation_report(a.validation, cchkit.load_bundle("wdbc"), advice=a), encoding="utf-8")
     prov = _provenance(path)
     assert prov["budget"] == "7.5" and float(prov["wall_time_s"]) == round(a.seconds, 2)
-    assert _verdict(path)[0] == f"Advice: {a.text}"
+    assert _verdict(path)[0] == f"Advice: {a.text}" and len(_verdict(path)) == 2  # the power statement once

@@ -82,9 +82,9 @@ def deciding_cells(t, criterion: str) -> tuple[str, list[str]]:  # noqa: ANN001
 
     crit = get_criterion(criterion)
     thr = helps_threshold(criterion)
-    cols = crit.columns
-    if len(cols) >= 3 and cols[1].endswith("low") and cols[2].endswith("high"):
-        values = [fmt_interval(*r) for r in t[list(cols[:3])].itertuples(index=False)]
+    cols = crit.interval_columns
+    if cols:
+        values = [fmt_interval(*r) for r in t[list(cols)].itertuples(index=False)]
     else:  # a point value: the signal the threshold applies to (teacher_accuracy: teacher minus student)
         values = [fmt_num(v) for v in t["criterion_value"]]
     rule = f"helps > {thr:.3g}" if math.isfinite(thr) else "its own rule"

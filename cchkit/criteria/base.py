@@ -80,6 +80,12 @@ class Criterion(abc.ABC):
     def compute(self, inputs: CriterionInputs) -> dict[str, float]:
         """The values of :attr:`columns` for one ranking row."""
 
+    @property
+    def interval_columns(self) -> tuple[str, str, str] | None:
+        """(value, low, high) columns where the criterion has a 95% interval, else None."""
+        c = self.columns
+        return (c[0], c[1], c[2]) if len(c) >= 3 and c[1].endswith("low") and c[2].endswith("high") else None
+
     def caveat(self, inputs: CriterionInputs) -> str | None:
         """A sentence for the row's ``label_check`` when :meth:`compute` had to correct its
         value (for example an estimate outside what the quantity can take), else None."""

@@ -107,9 +107,10 @@ class ValidationReport:
         """The report as JSON (NaN -> null); written to ``path`` when given."""
         return dump_json(self.to_dict(), path, indent=indent)
 
-    def plot(self, ax: Any = None, *, method: str | None = None, criterion: str = "cch_score") -> Any:
-        """Criterion (default the CCH score, with its interval) against the measured gain (with
-        its 95% interval), one point per teacher; see :func:`cchkit.plotting.plot_validation`."""
+    def plot(self, ax: Any = None, *, method: str | None = None, criterion: str | None = None) -> Any:
+        """Criterion (default: the one the ranking's advice followed, with its interval and
+        threshold) against the measured gain (with its 95% interval), one point per teacher; see
+        :func:`cchkit.plotting.plot_validation`."""
         from ..plotting import plot_validation
 
         return plot_validation(self, ax=ax, criterion=criterion, method=method)

@@ -20,11 +20,9 @@ __all__ = ["resolve_device", "mlp", "adamw_step", "seeded", "to_tensor", "torch_
 
 
 #: ``device="auto"`` picks CUDA only for work where a GPU was measured faster: the neural MI
-#: estimators from this many rows on. Figures (issue #26, one NVIDIA H200 + 16 cores against
-#: the same machine's CPU): MINE n = 10,000 took 8.1 s on CUDA vs 22.2 s on CPU, InfoNCE
-#: n = 100,000 8.7 s vs 19.5 s; the small MLPs of the distiller and the encoders were slower or
-#: no faster on CUDA (validate 75.4 s vs 49.5 s, rank -r encoder 13.4 s vs 12.8 s), so they
-#: stay on the CPU under "auto". Smaller neural estimates were not measured: CPU.
+#: estimators from this many rows on (their large batched critics fill a GPU). The small MLPs of
+#: the distiller and the encoders launch too little work per step to gain from one, so they stay
+#: on the CPU under "auto"; the measurements are in benchmarks/gpu_check.py's table.
 GPU_MIN_ROWS_NEURAL = 10_000
 
 

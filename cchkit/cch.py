@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -225,6 +225,3 @@ def mfh_share(i_teacher_label: float, i_student_label: float, i_joint_label: flo
         return float("nan")
     red = i_teacher_label + i_student_label - i_joint_label
     return float(min(max(red / i_teacher_label, 0.0), 1.0))
-
-
-_ = Any

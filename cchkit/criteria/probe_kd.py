@@ -73,7 +73,7 @@ class ProbeDistillation(Criterion):
     ``class-align`` distils, after UCMKD's class-level transfer), and the column is the
     cross-fitted accuracy of the second minus that of the first (5 stratified folds). "helps"
     when positive. A learned probe of the effect, in the spirit of KD-prediction work that fits
-    small proxies rather than reading MI (see ../shared/reference/kd_prediction.md). Column
+    small proxies rather than reading MI (e.g. Panigrahi et al. 2025, arXiv:2511.02833). Column
     ``probe_kd``."""
 
     signal_text = "the linear probe's distillation gain"

@@ -16,11 +16,10 @@ class TeacherCVAccuracy(AccuracyGap):
     .. math:: \text{helps} \iff \mathrm{acc}_{CV}(X_T) > \mathrm{acc}_{CV}(X_S),
 
     with a shrinkage linear discriminant in 5 stratified folds (:func:`cchkit.representations.linear.cv_accuracy`).
-    It reads no label the user lacks and no test row. This is the rule that ranked teachers
-    best where they matter, a student with few labels and a teacher with the same labels
-    (issue #34's measurement: the best teacher first for 75% of students, 41% by chance; cchkit's
-    own study: ``benchmarks/results/few_labels.md``, where the few-label validation computes it
-    on the regime's labelled rows). Point rule, no abstention. Columns
+    It reads no label the user lacks and no test row. It is the rule that ranks teachers where
+    they matter most, a student with few labels and a teacher with the same labels (cchkit's
+    study: ``benchmarks/results/few_labels.md``, where the few-label validation computes it on
+    the regime's labelled rows). Point rule, no abstention. Columns
     ``teacher_accuracy_on_x``, ``student_accuracy_on_x``.
     """
 

@@ -48,17 +48,14 @@ Data handling
   class histogram as the student batch) and never use pairs.
 * Each modality is standardised with the mean and standard deviation of its training split.
 
-Optimisation (all methods alike, measured on small tabular data): outer SGD with momentum
-0.9 and the paper's lr 1e-2, linear warm-up over the first ``warmup_epochs`` (default
-``max(1, epochs // 10)``; the paper: 5 of 100) then cosine decay to ``lr * 1e-3``, gradient
-norm clipped at 5. The paper's outer lr does learn here: on a 2,000-sample, 4-class noisy
-student (24 features) ``none`` reached 0.640 test accuracy with lr 1e-2 against 0.591 with
-5e-2 (3 seeds, 30 epochs; the larger lr overfits). The ``ucmkd`` inner AdamW (weight decay
-0.05, fresh state per batch) defaults to lr 1e-3, not the paper's 1e-5..5e-5: the first
-AdamW step moves every weight by about ``lr`` whatever its gradient, so at 1e-5 the adapted copy
-equals the student to within float noise and ``ucmkd`` reproduces ``none`` (measured gain
-+0.001 over 4 seeds); at 1e-2 and above the inner steps hurt (-2 to -7 accuracy points); 1e-3
-is the largest value measured that did not hurt.
+Optimisation (all methods alike): outer SGD with momentum 0.9 and the paper's lr 1e-2, linear
+warm-up over the first ``warmup_epochs`` (default ``max(1, epochs // 10)``; the paper: 5 of 100)
+then cosine decay to ``lr * 1e-3``, gradient norm clipped at 5; larger outer rates overfit the
+small tabular students this package trains. The ``ucmkd`` inner AdamW (weight decay 0.05, fresh
+state per batch) defaults to lr 1e-3, not the paper's 1e-5..5e-5: the first AdamW step moves
+every weight by about ``lr`` whatever its gradient, so at 1e-5 the adapted copy equals the
+student to within float noise and ``ucmkd`` reduces to ``none``, while much larger inner steps
+hurt the student.
 """
 
 from __future__ import annotations

@@ -30,9 +30,8 @@ import numpy as np
 
 __all__ = ["tree_kth_distances", "tree_counts_within", "LEAF_SIZE"]
 
-#: rows per leaf: small leaves prune better, large ones vectorise the leaf scans better (one
-#: manual run, 2026-12-01, KSG point estimate at n = 100,000 in 2, 4, 8 and 16 total dimensions:
-#: 128 was fastest everywhere, 64 up to 1.34x and 32 up to 1.37x slower)
+#: rows per leaf: small leaves prune better, large ones vectorise the leaf scans better; 128 was
+#: the fastest of the sizes tried for KSG at 2 to 16 total dimensions (benchmarks/ksg_kernel.py)
 LEAF_SIZE = 128
 #: queries per parallel chunk (consecutive in tree order, so they share the nodes they visit)
 _CHUNK = 256

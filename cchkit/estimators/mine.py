@@ -32,20 +32,16 @@ class MINEEstimator(NeuralEstimator):
     form of a Gaussian pair's log density ratio) is fitted alone first, then the MLP
     embeddings ``g(x) . h(y)``, which start at zero, are trained on top. Without the warm start
     the all-pairs ``g . h`` scores grow quadratically and ``e^T`` of rare pairs dominates the DV
-    term, which is why the concat critic was the default before. Measured on the estimator
-    benchmark's tasks (n = 10,000, one seed each, benchmarks/results/estimators.md has the
-    5-seed table): sparse 50x50 at 5 nats 4.84 (concat 4.33), dense 5x5 at 5 nats 4.91
-    (concat 3.51), sparse 5x5 at 5 nats 4.99 (concat 4.67).
+    term; with it, the separable critic is closer to the truth than the concat critic on the
+    estimator benchmark's high-MI tasks (benchmarks/results/estimators.md).
 
     Known bias and where MINE is worse: a lower bound, but its held-out estimate has high
     variance at high MI (the ``log E[e^T]`` term is dominated by rare pairs). The quadratic
     term has rank ``rank`` (8): dependence spread over many weak channels is beyond it, and
-    there the MLPs must carry the fit (dense 50x50 at 5 nats: 1.38 separable, 2.40 concat, one
-    seed; the Gaussian estimator gets 5.02). A very sharp ratio can outlast the training budget:
-    sparse 1x1 at 5 nats gives 3.83 over 5 seeds (concat 4.02 in the previous table), and one
-    dense 5x5 seed of five stopped at 2.67. The warm start costs time: 11-36 s per seed on one
-    CPU thread at n = 10,000 in estimators.md (2026-12-01), against 2.2-5.5 s for the concat
-    critic in the previous run (2026-11-30).
+    there the MLPs must carry the fit, so MINE falls well below the truth on dense
+    high-dimensional dependence where the Gaussian estimator does not. A very sharp density
+    ratio can outlast the training budget (an underestimate). The warm start costs training
+    time; the benchmark gives the seconds per seed.
 
     Interval (``extra["ci_method"]``): value +- 1.96 standard errors from the delta-method
     influence terms of the held-out DV bound, conditional on the trained critic.

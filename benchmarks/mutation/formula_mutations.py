@@ -53,17 +53,19 @@ MUTATIONS = [
 ]
 
 
-def run_tests(extra: list[str]) -> tuple[bool, list[str]]:
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-n", "2", *TESTS,
+def run_tests(tests: list[str], extra: list[str]) -> tuple[bool, list[str]]:
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-n", "2", *tests,
                           *extra], cwd=ROOT, capture_output=True, text=True)
     failed = [line.split(" ")[1] for line in res.stdout.splitlines() if line.startswith("FAILED ")]
     return res.returncode == 0, failed
 
 
-def main() -> None:
-    extra = sys.argv[1:]
+def run_set(title: str, command: str, mutations: list[tuple[str, str, str, str]], tests: list[str],
+            out_name: str, extra: list[str]) -> list[tuple[str, str, str, str]]:
+    """Apply each mutation alone to the source, run ``tests`` (stopping at the first failure),
+    restore the file, and write the table to ``benchmarks/results/<out_name>``."""
     rows = []
-    for name, rel, old, new in MUTATIONS:
+    for name, rel, old, new in mutations:
         path = ROOT / rel
         text = path.read_text()
         if text.count(old) != 1:
@@ -71,22 +73,30 @@ def main() -> None:
             continue
         path.write_text(text.replace(old, new))
         try:
-            passed, failed = run_tests(extra)
+            passed, failed = run_tests(tests, extra)
         finally:
             path.write_text(text)
         rows.append((name, rel, "NOT caught" if passed else "caught", ", ".join(f.split("::")[-1] for f in failed)))
         print(f"{rows[-1][2]:>10}  {name}  {rows[-1][3]}", flush=True)
+    caught = sum(r[2] == "caught" for r in rows)
     lines = [
-        "# Formula mutations (issue #24)", "",
-        f"Command: `python benchmarks/mutation/formula_mutations.py`; {datetime.date.today()}, "
-        f"{platform.machine()} with {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; tests: {', '.join(TESTS)} "
-        "(stopping at the first failure, so one catching test is named).", "",
+        f"# {title}", "",
+        f"Command: `{command}`; {datetime.date.today()}, {platform.machine()} with {os.cpu_count()} cores, load "
+        f"{os.getloadavg()[0]:.1f}; tests: {', '.join(tests)} (stopping at the first failure, so one catching test "
+        "is named).", "",
+        f"**{caught} of {len(rows)} mutations caught ({caught / max(len(rows), 1):.0%}).**", "",
         "| mutation | file | result | first test that failed |", "|---|---|---|---|",
         *[f"| {n} | `{f}` | {r} | {t} |" for n, f, r, t in rows],
     ]
-    out = ROOT / "benchmarks" / "results" / "formula_mutations.md"
+    out = ROOT / "benchmarks" / "results" / out_name
     out.write_text("\n".join(lines) + "\n")
     print(f"wrote {out}")
+    return rows
+
+
+def main() -> None:
+    run_set("Formula mutations (issue #24)", "python benchmarks/mutation/formula_mutations.py", MUTATIONS, TESTS,
+            "formula_mutations.md", sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ from .config import DistillConfig
 from .models import build_net
 from .stacked_mlp import Batch, sgd_step_, stack_forward, stack_gradients
 
-__all__ = ["StudentData", "Member", "StackSettings", "MemberResult", "StackRun", "train_stack", "KD_KINDS"]
+__all__ = ["StudentData", "Member", "DropoutMasks", "StackSettings", "MemberResult", "StackRun", "train_stack", "KD_KINDS"]
 
 KD_KINDS = ("none", "class", "paired")
 
@@ -137,7 +137,7 @@ def _stacked_init(members: Sequence[Member], in_dims: int | Sequence[int], s: St
     return [torch.stack([ps[i] for ps in per]).to(dev) for i in range(len(per[0]))]
 
 
-class _Dropout:
+class DropoutMasks:
     """Each member's dropout multipliers, drawn per epoch from its batch seed (members that share
     a batch seed share the uniform draws, whatever their rate)."""
 
@@ -271,7 +271,7 @@ class StackRun:
         self.best_epoch = torch.full((len(members),), self.epochs, dtype=torch.long)
         self.best = [p.clone() for p in self.params]
         self.bufs: list[torch.Tensor | None] = [None] * len(self.params)
-        self.dropout = _Dropout(members, [p.shape[1] for p in self.params[0:-4:2]], n, dev)
+        self.dropout = DropoutMasks(members, [p.shape[1] for p in self.params[0:-4:2]], n, dev)
         #: positions (in ``members``) of the members still training
         self.index = np.arange(len(members))
         self.epoch = self.step = 0

@@ -38,7 +38,8 @@ from .verdict import advice_verdict, ranking_advice
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["validate", "ValidationReport", "REPORT_COLUMNS", "baseline_criteria", "criterion_stats"]
+__all__ = ["validate", "ValidationReport", "REPORT_COLUMNS", "baseline_criteria", "criterion_stats", "next_seeds",
+           "gains_separated"]
 
 #: The criteria compared with the measured gains besides the CCH score: every registered one
 #: (:mod:`cchkit.criteria`), each with its own rule for "helps" / "hurts" / "inconclusive".
@@ -501,10 +502,16 @@ def _seeds_until_separated(ctx: _Measure, pool: list[int], n_first: int, budget:
         room = int((budget - (time.perf_counter() - t0)) / max(per_seed, 1e-9))
         if room < 1:
             return seeds, runs, "budget spent"
-        new = pool[len(seeds):len(seeds) + min(room, len(seeds))]
+        new = next_seeds(pool, len(seeds), room)
         t_runs, n_round = time.perf_counter(), len(new)
         runs = pd.concat([runs, ctx.runs(new)], ignore_index=True)
         seeds = seeds + new
+
+
+def next_seeds(pool: Sequence[int], n_done: int, room: int) -> list[int]:
+    """The seeds of the next budget round: as many as the budget has room for, at most as many
+    as have run (the count at most doubles, so one slow round cannot overrun the budget by much)."""
+    return list(pool[n_done:n_done + min(room, n_done)])
 
 
 def _checked_plan(bundle: Any, student: str, candidates: Sequence[str] | str, methods: Sequence[str] | None,

@@ -1,0 +1,119 @@
+"""Tests written against mutations that survived the unit tests (issue #35, part 6): each says
+which change of the code it catches. benchmarks/mutation/hidden_mutations.py applies them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cchkit.advice import measured_choice
+from cchkit.criteria import get_criterion
+from cchkit.distill import DistillConfig
+from cchkit.distill.batched import Member
+from cchkit.ranking import RANKING_COLUMNS, Ranking
+from cchkit.validation.probe import linear_probe
+
+
+def test_a_significantly_negative_gain_is_never_the_advice():
+    """Catches: the advice taking the largest significant gain whatever its sign."""
+    t = pd.DataFrame({"teacher": ["a", "b"], "method": ["m", "m"], "gain": [-0.09, -0.02],
+                      "significant": [True, True]})
+    assert measured_choice(t, "m") is None
+    assert measured_choice(t.assign(gain=[-0.09, 0.01]), "m") == "b"
+
+
+def test_the_probe_is_standardised_with_its_training_rows_only():
+    """Catches: moments taken over every row (the test rows would reach the fit). Moving the
+    rows the probe never trains on must leave its fit, and so its validation accuracy, alone."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 60)
+    x = rng.normal(size=(180, 4)) + y[:, None]
+    base = linear_probe(x, y, 0)
+    from cchkit.distill.splits import student_split
+
+    fit, val, test = student_split(y, 0, test_size=0.3)
+    moved = x.copy()
+    moved[test] = moved[test] * 50.0 + 1e3  # far off, as a leak through the moments would notice
+    again = linear_probe(moved, y, 0)
+    assert (again.C, again.val_accuracy) == (base.C, base.val_accuracy)
+
+
+def test_the_recommendation_is_the_best_ranked_teacher_predicted_to_help_not_the_first_row():
+    """Catches: the advice taken as the first teacher in table order that is predicted to help."""
+    rows = []
+    for teacher, rank in (("second", 2), ("first", 1), ("third", 3)):
+        row = dict.fromkeys(RANKING_COLUMNS, np.nan)
+        row.update(student="s", teacher=teacher, estimator="gaussian", rank=rank, predicts_gain=True, error=None,
+                   cch_score=1.0 / rank)
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=RANKING_COLUMNS)
+    assert Ranking(table=table, settings={"estimators": ["gaussian"]}).recommended == "first"
+
+
+def test_the_stacks_default_temperature_is_the_configs():
+    """Catches: the stacks' default temperature drifting from DistillConfig's."""
+    assert Member.__dataclass_fields__["temperature"].default == DistillConfig().temperature
+
+
+def test_i_teacher_student_cuts_at_the_median_not_the_mean():
+    """Catches: the cut at the mean over candidates. Values 1, 2, 3, 10: median 2.5 (3 and 10
+    help), mean 4 (only 10 would)."""
+    t = pd.DataFrame({"student": ["s"] * 4, "i_teacher_student": [1.0, 2.0, 3.0, 10.0]})
+    assert list(get_criterion("i_teacher_student").decide(t)) == ["hurts", "hurts", "helps", "helps"]
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_dropout_keeps_the_expected_activation(p):
+    """Catches: dropout not inverted (kept units not scaled by 1/(1 - p)): over many draws a
+    hidden unit's mean multiplier is 1, as at evaluation."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from cchkit.distill import batched
+
+    member = SimpleNamespace(dropout=p, batch_seed=3)  # what the masks read of a stack member
+    drop = batched.DropoutMasks([member], [64], 2000, torch.device("cpu"))
+    keep = drop.batch(drop.epoch(), slice(0, 2000))[0]
+    assert float(keep.mean()) == pytest.approx(1.0, abs=0.03)
+    assert set(np.unique(keep.numpy()).round(6)) <= {0.0, round(1 / (1 - p), 6)}
+
+
+def test_a_budget_round_at_most_doubles_the_seeds():
+    """Catches: a budget round allowed to take every seed left at once."""
+    from cchkit.validation.validate import next_seeds
+
+    pool = list(range(100, 120))
+    assert next_seeds(pool, 5, room=50) == pool[5:10]  # doubling: 5 more, not 15
+    assert next_seeds(pool, 5, room=2) == pool[5:7]
+    assert next_seeds(pool, 18, room=50) == pool[18:20]
+
+
+def test_the_t_interval_uses_students_t_quantile():
+    """Catches: the normal quantile in place of Student's t (too narrow with 3 seeds). Values
+    1, 2, 3: mean 2, se 1/sqrt(3), t(0.975, 2 df) = 4.3027."""
+    from cchkit.validation.validate import t_interval
+
+    m, lo, hi = t_interval(np.array([1.0, 2.0, 3.0]))
+    assert m == 2.0 and hi - m == pytest.approx(4.302653 / np.sqrt(3), rel=1e-5) and m - lo == pytest.approx(hi - m)
+
+
+def test_a_gain_that_does_not_beat_its_placebo_does_not_help():
+    """Catches: "helps" read from the gain alone. The teacher gains +0.10 on every seed (with
+    noise) and so does its placebo: significant, but nothing of the teacher's knowledge."""
+    from cchkit.fewlabels.report import summarise_table
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in range(5):
+        base = 0.6 + rng.normal(0, 0.01)
+        rows.append({"seed": seed, "teacher": "", "method": "best teacher-free", "chosen": "supervised",
+                     "accuracy": base, "baseline": base, "placebo": np.nan, "teacher_cv": np.nan, "student_cv": np.nan})
+        acc = base + 0.10 + rng.normal(0, 0.01)
+        for teacher, placebo in (("real", base), ("smoothing", acc - rng.normal(0, 0.005) ** 2)):
+            rows.append({"seed": seed, "teacher": teacher, "method": "logit-kd", "chosen": "", "accuracy": acc,
+                         "baseline": base, "placebo": placebo, "teacher_cv": 0.8, "student_cv": 0.6})
+    t = summarise_table(pd.DataFrame(rows), "s", {"real": "same", "smoothing": "same"}).set_index("teacher")
+    assert t.loc["real", "significant"] and t.loc["real", "helps"]
+    assert t.loc["smoothing", "significant"] and not t.loc["smoothing", "helps"]

@@ -191,6 +191,31 @@ def test_class_align_reads_class_targets_and_no_pair():
     np.testing.assert_allclose(q[1], np.exp(cls[1] / 2) .__truediv__(np.exp(cls[1] / 2).sum(1, keepdims=True)).mean(0))
 
 
+def test_label_dist_is_the_kl_of_the_teachers_class_marginal_to_the_students_unlabeled_mean():
+    """Hand-computed: pi_T = mean softmax(z_T / tau) over the teacher's own rows; pbar_S = mean of
+    p_S over the unlabeled rows; loss = CE_L + lam * KL(pi_T || pbar_S). No pair is read, and the
+    method is not among the defaults."""
+    from cchkit.fewlabels.objectives import teacher_objectives
+
+    rng = np.random.default_rng(0)
+    cls = tuple(rng.normal(size=(k, 3)) for k in (2, 5, 3))
+    obj = get_objective("label-dist")
+    a = obj.targets(TeacherView(rng.normal(size=(6, 3)), np.ones(6, bool), cls), {"lam": 2.0, "tau": 2.0})
+    b = obj.targets(TeacherView(rng.normal(size=(6, 3)), np.zeros(6, bool), cls), {"lam": 2.0, "tau": 2.0})
+    np.testing.assert_array_equal(a["marginal"], b["marginal"])
+    z = np.concatenate(cls) / 2.0
+    pi = (np.exp(z) / np.exp(z).sum(1, keepdims=True)).mean(0)
+    np.testing.assert_allclose(a["marginal"], pi)
+    batch = _batch(lam=2.0, tau=2.0)
+    batch.targets = {"marginal": torch.tensor(pi, dtype=torch.float32).expand(2, -1)}
+    got = obj.loss(batch)
+    p = torch.softmax(batch.logits[0, 3:], -1).mean(0)
+    pit = torch.tensor(pi, dtype=torch.float32)
+    expected = torch.nn.functional.cross_entropy(batch.logits[0, :3], batch.y[:3]) + 2.0 * (pit * (pit / p).log()).sum()
+    torch.testing.assert_close(got[0], expected)
+    assert "label-dist" in teacher_objectives(False) and "label-dist" not in teacher_objectives(False, default_only=True)
+
+
 def test_the_linear_student_keeps_its_kd_term():
     """A linear member distilled from a teacher ends elsewhere than the same member without one."""
     rng = np.random.default_rng(0)

@@ -1,7 +1,8 @@
 """The built-in objectives of the few-label validation (registered on import).
 
 Teacher-free: ``supervised``, ``label-smoothing``, ``self-training``. With a teacher:
-``logit-kd`` (paired rows) and ``class-align`` (no pairs). Every objective but ``supervised``
+``logit-kd`` (paired rows) and ``class-align`` (no pairs); ``label-dist`` (no pairs) runs when
+named. Every objective but ``supervised``
 searches four settings; ``supervised`` searches the weight decay that all the others reuse.
 """
 
@@ -12,7 +13,15 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from .objectives import Batch, Objective, TeacherView, log_softmax, register_objective, softmax_nograd
+from .objectives import (
+    Batch,
+    Objective,
+    TeacherView,
+    log_softmax,
+    register_objective,
+    softmax_nograd,
+    teacher_probs,
+)
 
 #: Self-training's term starts after this share of the training (the student first fits its labels).
 SELF_TRAINING_WARMUP = 0.25
@@ -121,3 +130,37 @@ class ClassAlign(Objective):
         unl = b.unl if b.progress >= SELF_TRAINING_WARMUP else torch.zeros_like(b.unl)
         mask = torch.clamp(b.lab + unl, max=1.0)
         return b.labelled_ce() + b.settings["lam"] * b.soft_ce(targets, mask, b.settings["tau"])
+
+
+@register_objective("label-dist")
+class LabelDistribution(Objective):
+    """Unpaired label-distribution alignment: the student's mean prediction over its unlabeled
+    rows is pulled to the teacher's class marginal,
+
+    ``CE_L + lam * KL(pi_T || pbar_S)``, ``pi_T = mean_j softmax(z_T,j / tau)`` over the teacher's
+    own training rows, ``pbar_S = mean_{i in U} p_S(. | x_i)`` (per batch; after the
+    distribution alignment of Berthelot et al., 2020, ReMixMatch, and the label-distribution
+    term of unpaired cross-modal transfer). It carries no information about *which* unlabeled
+    row is which class, only how many of each there are, so it can correct a student whose
+    predictions drift to a few classes and no more. No pair is read. Not run by default (name it:
+    ``methods=["label-dist"]``); its term joins after the first quarter of the training."""
+
+    uses_teacher = True
+    by_default = False
+    grid = _KD_GRID
+
+    def targets(self, teacher: TeacherView | None, setting: Mapping[str, float]) -> dict[str, np.ndarray]:
+        assert teacher is not None
+        rows = np.concatenate([z for z in teacher.class_logits if len(z)])
+        return {"marginal": teacher_probs(rows, setting["tau"]).mean(axis=0)}
+
+    def loss(self, b: Batch) -> torch.Tensor:
+        ce = b.labelled_ce()
+        if b.progress < SELF_TRAINING_WARMUP:
+            return ce
+        pi = b.targets["marginal"]  # (m, C)
+        p = log_softmax(b.logits).exp()  # (m, n, C)
+        unl = b.unl.unsqueeze(-1)
+        pbar = (p * unl).sum(1) / unl.sum(1).clamp(min=1.0)
+        kl = (pi * (pi.clamp_min(1e-8).log() - pbar.clamp_min(1e-8).log())).sum(-1)
+        return ce + b.settings["lam"] * kl

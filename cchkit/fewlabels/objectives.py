@@ -27,7 +27,7 @@ from ..exceptions import InputError
 
 __all__ = ["Objective", "Batch", "TeacherView", "register_objective", "unregister_objective", "get_objective",
            "list_objectives",
-           "teacher_free_objectives", "teacher_objectives"]
+           "teacher_free_objectives", "teacher_objectives", "teacher_probs"]
 
 _REGISTRY: dict[str, Objective] = {}
 
@@ -68,6 +68,11 @@ def softmax_nograd(z: torch.Tensor) -> torch.Tensor:
     """softmax of detached logits through :func:`log_softmax` (faster on rows of a few classes)."""
     with torch.no_grad():
         return log_softmax(z.detach()).exp()
+
+
+def teacher_probs(z: np.ndarray, tau: float) -> np.ndarray:
+    """``softmax(z / tau)`` over the last axis (a frozen teacher's soft predictions)."""
+    return _softmax(z / tau)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -128,6 +133,8 @@ class Objective:
     row_targets: tuple[str, ...] = ()
     uses_teacher: bool = False
     paired: bool = False
+    #: whether ``validate`` runs it when no methods are named (False: only when named)
+    by_default: bool = True
     grid: tuple[Mapping[str, float], ...] = ({},)
 
     def targets(self, teacher: TeacherView | None, setting: Mapping[str, float]) -> dict[str, np.ndarray]:
@@ -178,9 +185,11 @@ def teacher_free_objectives() -> list[str]:
     return [n for n, o in _REGISTRY.items() if not o.uses_teacher]
 
 
-def teacher_objectives(paired: bool) -> list[str]:
-    """Objectives that use a teacher (``paired=False``: only those that need no pairs)."""
-    return [n for n, o in _REGISTRY.items() if o.uses_teacher and (paired or not o.paired)]
+def teacher_objectives(paired: bool, *, default_only: bool = False) -> list[str]:
+    """Objectives that use a teacher (``paired=False``: only those that need no pairs;
+    ``default_only``: only those run when no methods are named)."""
+    return [n for n, o in _REGISTRY.items()
+            if o.uses_teacher and (paired or not o.paired) and (o.by_default or not default_only)]
 
 
 def settings_tensor(grid_settings: list[Mapping[str, float]]) -> dict[str, torch.Tensor]:

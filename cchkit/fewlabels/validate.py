@@ -47,9 +47,10 @@ def teacher_label_modes(bundle: Any, student: str, candidates: Sequence[str], re
 
 
 def default_objectives(bundle: Any, student: str, candidates: Sequence[str]) -> list[str]:
-    """Every registered teacher objective; the paired ones only when every teacher shares samples with the student."""
+    """Every registered teacher objective run by default; the paired ones only when every teacher
+    shares samples with the student."""
     paired = all(bundle.n_paired(student, c) > 0 for c in candidates)
-    return teacher_objectives(paired)
+    return teacher_objectives(paired, default_only=True)
 
 
 def _checked_objectives(methods: Sequence[str] | None, bundle: Any, student: str, candidates: Sequence[str]) -> list[str]:

@@ -25,3 +25,34 @@ def test_api_reference_builds_without_warnings(tmp_path):
     page = (out / "generated" / "cchkit.estimators.knn.KSGEstimator.html").read_text()
     assert "Kraskov" in page and "Parameters" in page
     assert (out / "generated" / "cchkit.rank_teachers.html").is_file()
+
+
+def test_every_registered_method_objective_criterion_and_estimator_has_a_docstring():
+    """A registered class documents its formula (the first line shows in `cchkit methods`);
+    a class attribute written above the docstring silently turns it into a plain string."""
+    from cchkit.criteria import get_criterion, list_criteria
+    from cchkit.distill.methods import get_method, list_methods
+    from cchkit.estimators import estimator_class, list_estimators
+    from cchkit.fewlabels.objectives import get_objective, list_objectives
+
+    classes = ([type(get_method(n)) for n in list_methods()] + [type(get_objective(n)) for n in list_objectives()]
+               + [type(get_criterion(n)) for n in list_criteria()] + [estimator_class(n) for n in list_estimators()])
+    bare = [c.__name__ for c in classes if not (c.__dict__.get("__doc__") or "").strip()]
+    assert not bare, bare
+
+
+def test_cchkit_methods_lists_both_registries():
+    from typer.testing import CliRunner
+
+    from cchkit.cli import app
+    from cchkit.distill.methods import list_methods
+    from cchkit.fewlabels.objectives import teacher_objectives
+
+    res = CliRunner().invoke(app, ["methods", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    rows = json.loads(res.output)["rows"]
+    assert [r["name"] for r in rows] == list_methods() + teacher_objectives(paired=True)
+    assert {r["name"] for r in rows if r["by default"] != "no" and r["labels"] == "all"} == {"class-align", "logit-kd"}
+    assert all(r["description"] for r in rows)

@@ -1,4 +1,4 @@
-"""``cchkit datasets`` and ``cchkit estimators``: what is bundled and registered."""
+"""``cchkit datasets``, ``cchkit estimators`` and ``cchkit methods``: what is bundled and registered."""
 
 from __future__ import annotations
 
@@ -73,3 +73,39 @@ def estimators(fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
     df = pd.DataFrame(rows, columns=["name", "bound", "description"])
     text = json.dumps({"rows": rows}, indent=2) if fmt == "json" else df.to_csv(index=False) if fmt == "csv" else render_frame(df)
     write_output(text, out)
+
+
+@app.command(epilog="Example: cchkit methods --format json")
+@handle_errors
+def methods(fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
+    """List the distillation methods `validate --method` accepts, from their registries: with every
+    label (the distillers) and with few labels (the few-label objectives)."""
+    import json
+
+    import pandas as pd
+
+    check_format(fmt)
+    rows = method_rows()
+    df = pd.DataFrame(rows, columns=["name", "labels", "pairs", "by default", "description"])
+    text = json.dumps({"rows": rows}, indent=2) if fmt == "json" else df.to_csv(index=False) if fmt == "csv" else render_frame(df)
+    write_output(text, out)
+
+
+def method_rows() -> list[dict]:
+    """One row per registered method: where it runs, whether it needs pairs, whether it runs by
+    default, and the first line of its docstring."""
+    from ..distill.methods import get_method, list_methods
+    from ..fewlabels.objectives import get_objective, teacher_objectives
+
+    def first_line(obj: object) -> str:
+        return ((type(obj).__doc__ or "").strip().splitlines() or [""])[0]
+
+    rows = [{"name": n, "labels": "all", "pairs": "needs" if get_method(n).paired else "no",
+             "by default": ("with pairs" if get_method(n).paired else "yes") if get_method(n).by_default else "no",
+             "description": first_line(get_method(n))} for n in list_methods()]
+    default = set(teacher_objectives(paired=True, default_only=True))
+    rows += [{"name": n, "labels": "few", "pairs": "needs" if get_objective(n).paired else "no",
+              "by default": ("with pairs" if get_objective(n).paired else "yes") if n in default else "no",
+              "description": first_line(get_objective(n))}
+             for n in teacher_objectives(paired=True)]
+    return rows

@@ -20,7 +20,7 @@ def validate(
     student: str = typer.Option(..., "--student", "-s", help="The student modality."),
     candidates: Optional[str] = c.CandidatesOpt,
     data: str = c.DataOpt,
-    method: Optional[list[str]] = typer.Option(None, "--method", "-m", help="KD method (repeatable): class-align, ucmkd, align, logit-kd, feature-kd; 'none' is always run. Default: class-align, plus logit-kd when the data are paired."),
+    method: Optional[list[str]] = typer.Option(None, "--method", "-m", help="KD method (repeatable; `cchkit methods` lists them, with every label and with few labels); the teacher-free students always run. Default: class-align, plus logit-kd when the data are paired."),
     seeds: int = typer.Option(5, "--seeds", help="Seeds per teacher and method (intervals over seeds)."),
     train_size: Optional[int] = typer.Option(None, "--train-size", help="The student's labelled budget: training samples (the teacher keeps its own split)."),
     epochs: int = typer.Option(30, "--epochs", help="Training epochs of the student."),

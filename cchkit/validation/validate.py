@@ -29,7 +29,7 @@ from .._stats import is_significant, t_interval
 from .._warn import warn_user
 from ..criteria import criteria_columns, get_criterion, list_criteria
 from ..datasets import load_bundle
-from ..distill import DistillConfig, TeacherCache, distill, list_methods
+from ..distill import DistillConfig, TeacherCache, distill, get_method, list_methods
 from ..exceptions import CchkitError, InputError, RankingFailedError
 from ..ranking import rank_teachers
 from ..runlog import check_log
@@ -706,7 +706,7 @@ def _default_methods(bundle: Any, student: str, candidates: Sequence[str]) -> li
     from ..distill.splits import MIN_TRAIN_PAIRS
 
     paired = all(bundle.n_paired(student, c) >= MIN_TRAIN_PAIRS for c in candidates)
-    return ["class-align", "logit-kd"] if paired else ["class-align"]
+    return [n for n in list_methods() if get_method(n).by_default and (paired or not get_method(n).paired)]
 
 
 def power_statement(table: pd.DataFrame, method: str, n_seeds: int, *, stop: str = "fixed seeds",

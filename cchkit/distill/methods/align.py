@@ -13,8 +13,6 @@ __all__ = ["Align"]
 
 @register_method("align")
 class Align(KDMethod):
-
-    own_settings = ('cost', 'eps', 'lambda2', 'teacher_grad', 'class_matched')
     r"""UCMKD's two alignment losses in one level (Tran et al., ICML 2026):
 
     .. math:: \mathcal{L} = \mathrm{CE}(p_S, y) + \lambda_1\, \mathrm{FA}(z_S, z_T)
@@ -24,6 +22,8 @@ class Align(KDMethod):
     independently drawn teacher batch (:func:`~cchkit.distill.losses.sinkhorn_alignment`), LA
     the label alignment through the frozen teacher head
     (:func:`~cchkit.distill.losses.label_alignment`). Never uses pairs."""
+
+    own_settings = ('cost', 'eps', 'lambda2', 'teacher_grad', 'class_matched')
 
     def loss(self, s: Step, z: torch.Tensor, logits: torch.Tensor,
              ce: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:

@@ -67,6 +67,8 @@ class KDMethod(abc.ABC):
 
     name: ClassVar[str] = ""
     paired: ClassVar[bool] = False
+    #: whether ``validate`` runs it when no methods are named (a paired one only on paired data)
+    by_default: ClassVar[bool] = False
     own_settings: ClassVar[tuple[str, ...]] = ()
 
     def class_temperature(self, cfg: Any) -> float | None:

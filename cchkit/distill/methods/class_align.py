@@ -16,8 +16,6 @@ __all__ = ["ClassAlign"]
 
 @register_method("class-align")
 class ClassAlign(KDMethod):
-
-    own_settings = ('class_targets', 'cost', 'eps', 'lambda_fa')
     r"""Class-conditional KD, unpaired (after UCMKD's class-level transfer, Tran et al., ICML
     2026): the student's softened prediction is pulled towards the teacher's class-mean soft
     target of the sample's class,
@@ -31,6 +29,10 @@ class ClassAlign(KDMethod):
     ``class_targets="sample"``: one same-class teacher sample's instead), and the optional
     class-conditional Sinkhorn alignment of the student's mapped features with same-class teacher
     features. Uses labels, never pairs."""
+
+    by_default = True
+
+    own_settings = ('class_targets', 'cost', 'eps', 'lambda_fa')
 
     def class_temperature(self, cfg: Any) -> float | None:
         return float(cfg.temperature)

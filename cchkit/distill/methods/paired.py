@@ -41,6 +41,8 @@ class LogitKD(_PairedKD):
 
     on each student row's paired teacher sample (:func:`~cchkit.distill.losses.vanilla_kd`)."""
 
+    by_default = True
+
     def kd(self, s: Step, z: torch.Tensor, logits: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         bidx = torch.as_tensor(s.bidx, device=s.dev)
         return vanilla_kd(logits[m], s.ctx.lt_pair[bidx][m], T=s.cfg.temperature)

@@ -33,8 +33,6 @@ def functional_forward(net: KDNet, params: list[torch.Tensor], x: torch.Tensor) 
 
 @register_method("ucmkd")
 class UCMKD(KDMethod):
-
-    own_settings = ('cost', 'eps', 'inner_lr', 'inner_weight_decay', 'n1', 'n2', 'teacher_grad', 'class_matched')
     r"""Unpaired Cross-Modal KD (Tran et al., ICML 2026), first order: per student batch, a copy
     :math:`\theta'` of the student takes ``n1`` inner AdamW steps on the feature alignment
     :math:`\mathrm{FA}(z_{\theta'}, z_T)` against an independently drawn teacher batch
@@ -42,6 +40,8 @@ class UCMKD(KDMethod):
     :math:`\mathrm{LA}` (:func:`~cchkit.distill.losses.label_alignment`); the outer gradient is
     that of :math:`\mathrm{CE}(p_{\theta'}, y)` at the adapted copy, applied to the student (as
     FOMAML). The inner AdamW has a fresh state per batch, as the public code."""
+
+    own_settings = ('cost', 'eps', 'inner_lr', 'inner_weight_decay', 'n1', 'n2', 'teacher_grad', 'class_matched')
 
     def loss(self, s: Step, z: torch.Tensor, logits: torch.Tensor,
              ce: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:

@@ -99,7 +99,7 @@ def replay(jobs: list[Any], hist: np.ndarray, test: np.ndarray, search: Any, run
 def record(bundle: Any, student: str, teachers: list[str], regime: str) -> dict[str, Any]:
     """Both searches of one group trained to the end, with what each policy makes of them."""
     from cchkit.validation import stacked as S
-    from cchkit.validation.validate import _seed_list
+    from cchkit.validation.seeds import seed_list as _seed_list
 
     dp = {"train_size": 10 * bundle.n_classes} if regime == "starved" else {}
     seeds = _seed_list(S.TUNE_SEEDS, 0)  # validate's tuning seeds for random_state=0

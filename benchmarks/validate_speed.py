@@ -97,8 +97,8 @@ def demo_command(args: list[str]) -> dict[str, object]:
 def main() -> None:
     import cchkit
     from cchkit.validation import validate
+    from cchkit.validation.seeds import seed_list as _seed_list
     from cchkit.validation.stacked import KD_GRID, STUDENT_GRID, TUNE_SEEDS
-    from cchkit.validation.validate import _seed_list
 
     started, load0, t_all = now(), load_average(), time.perf_counter()
     bundle = cchkit.load_bundle("digits-avt")

@@ -2,8 +2,10 @@
 over tuned baselines and compare the measured gains with the criteria (a layer above
 :mod:`cchkit.ranking` and :mod:`cchkit.distill`).
 
-Modules: :mod:`~cchkit.validation.validate` (:func:`validate`), :mod:`~cchkit.validation.stacked`
-(the tuned stacks of students), :mod:`~cchkit.validation.probe` (the linear-probe baseline),
+Modules: :mod:`~cchkit.validation.validate` (:func:`validate`, the procedure),
+:mod:`~cchkit.validation.plan` (what will run, checked first), :mod:`~cchkit.validation.seeds`
+(the seeds and the budget's rounds), :mod:`~cchkit.validation.evidence` (what the seeds can detect,
+how each criterion did), :mod:`~cchkit.validation.stacked` (the tuned stacks of students), :mod:`~cchkit.validation.probe` (the linear-probe baseline),
 :mod:`~cchkit.validation.verdict` (whether the advice held).
 """
 

@@ -23,16 +23,19 @@ import pandas as pd
 from .._backends import check_backend, run_chunked
 from .._json import dump_json, jsonable
 from .._parallel import effective_n_jobs
-from .._params import BOOL, NONE, Integral, Interval, Real, check_params, validate_params
-from .._random import RandomState, as_generator
+from .._params import BOOL, NONE, Integral, Interval, Real, validate_params
+from .._random import RandomState
 from .._stats import is_significant, t_interval
 from .._warn import warn_user
-from ..criteria import criteria_columns, get_criterion, list_criteria
+from ..criteria import criteria_columns
 from ..datasets import load_bundle
-from ..distill import DistillConfig, TeacherCache, distill, get_method, list_methods
+from ..distill import DistillConfig, TeacherCache, distill
 from ..exceptions import CchkitError, InputError, RankingFailedError
 from ..ranking import rank_teachers
 from ..runlog import check_log
+from .evidence import baseline_criteria, criterion_stats, gains_separated, power_statement, summarise
+from .plan import RUN_OPTIONS, checked_candidates, checked_plan
+from .seeds import next_seeds, seed_pool, seeds_until_separated
 from .stacked import RUN_COLUMNS, STACKABLE, TUNE_SEEDS, Tuned, stackable_methods, stacked_runs, tuned_settings
 from .verdict import advice_verdict, ranking_advice
 
@@ -40,11 +43,6 @@ logger = logging.getLogger("cchkit")
 
 __all__ = ["validate", "ValidationReport", "REPORT_COLUMNS", "baseline_criteria", "criterion_stats", "next_seeds",
            "gains_separated"]
-
-#: The criteria compared with the measured gains besides the CCH score: every registered one
-#: (:mod:`cchkit.criteria`), each with its own rule for "helps" / "hurts" / "inconclusive".
-def baseline_criteria() -> list[str]:
-    return [c for c in list_criteria() if c != "cch_score"]
 
 
 #: Columns of :attr:`ValidationReport.table`, in order.
@@ -128,17 +126,6 @@ class ValidationReport:
 
         verdict = html.escape((self.summary.get("verdict") or {}).get("text", ""))
         return f"<p><b>ValidationReport</b>: {verdict}</p>" + self.table[self._SHORT].to_html(index=False)
-
-
-def _seed_list(seeds: int | Sequence[int], random_state: RandomState) -> list[int]:
-    """``seeds`` seeds drawn from ``random_state``, or the given list of seeds."""
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        gen = as_generator(random_state)
-        return [int(s) for s in gen.integers(0, 2**31 - 1, size=int(seeds))]
-    out = [int(s) for s in seeds]
-    if not out or any(s < 0 for s in out):
-        raise InputError(f"seeds must be a positive count or a list of non-negative ints, got {seeds!r}.")
-    return out
 
 
 def _ranking_table(ranking: Any, student: str) -> pd.DataFrame:
@@ -322,13 +309,13 @@ def validate(
     if teacher_labels != "auto":
         raise InputError("teacher_labels applies only with few labels (labels_per_class or labelled_fraction).")
     bundle = bundle.labelled_for("validate")
-    candidates, methods = _checked_plan(bundle, student, candidates, methods, distill_params)
+    candidates, methods = checked_plan(bundle, student, candidates, methods, distill_params)
     fixed = [k for k in tuned_settings(methods, distill_params) if k in distill_params] if tune else []
     if fixed:
         raise InputError(f"validate tunes {', '.join(fixed)} itself (tune=True); pass tune=False (--no-tune) to "
                          "use your value(s).")
     kd_methods = [m for m in methods if m != "none"]
-    pool, n_first = _seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
+    pool, n_first = seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
     n_jobs = effective_n_jobs(n_jobs)
     if ranking is None and backend != "loky":
         rank_params = {"backend": backend, "scheduler": scheduler, **(rank_params or {})}
@@ -338,10 +325,10 @@ def validate(
     ctx = _Measure(bundle, student, candidates, methods, rtab, dict(epochs=epochs, device=device, tune=tune,
                    distill_params=distill_params, n_jobs=n_jobs, progress=progress), distill_params,
                    backend=backend, scheduler=scheduler)
-    seed_list, runs_df, stop = _seeds_until_separated(ctx, pool, n_first, budget, t0)
+    seed_list, runs_df, stop = seeds_until_separated(ctx, pool, n_first, budget, t0)
     table, base = ctx.table(seed_list, runs_df)
     _warn_if_probe_wins(base)
-    summary = {**identity, **_summarise(table, kd_methods[0], seed_list)}
+    summary = {**identity, **summarise(table, kd_methods[0], seed_list)}
     summary["baseline"] = base.summary()
     criterion = str(getattr(ranking, "settings", {}).get("criterion", "cch_score")) if ranking is not None else "cch_score"
     summary["verdict"] = advice_verdict(ranking_advice(rtab), criterion, table, kd_methods[0], base.kind)
@@ -360,22 +347,6 @@ def validate(
 
         log_result(report, to=log)
     return report
-
-
-def checked_candidates(bundle: Any, student: str, candidates: Sequence[str] | str) -> list[str]:
-    """The candidate teachers (a list or a comma-separated string), once each, all modalities of
-    ``bundle`` and none the student."""
-    bundle.modality(student)
-    if isinstance(candidates, str):
-        candidates = [c.strip() for c in candidates.split(",") if c.strip()]
-    out = list(dict.fromkeys(candidates))
-    if not out:
-        raise InputError("no candidate teachers were given.")
-    for c in out:
-        bundle.modality(c)
-    if student in out:
-        raise InputError(f"the student {student!r} is among the candidate teachers; remove it.")
-    return out
 
 
 def _few_labels(bundle: Any, student: str, candidates: Sequence[str] | str, methods: Sequence[str] | None,
@@ -472,83 +443,6 @@ def _runs_of_seeds(chunk: list[Any], shared: tuple) -> list[tuple[list[dict[str,
     return [(runs.to_dict("records"), chosen)]
 
 
-def _seed_pool(seeds: int | Sequence[int], random_state: RandomState, max_seeds: int) -> tuple[list[int], int]:
-    """The seeds to start with and, with a budget, the ones that may follow (a prefix-stable draw)."""
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        if max_seeds and seeds > max_seeds:
-            raise InputError(f"seeds={seeds} is above max_seeds={max_seeds}; raise max_seeds or start with fewer.")
-        return _seed_list(max(int(seeds), max_seeds), random_state), int(seeds)
-    fixed = _seed_list(seeds, random_state)
-    return fixed, len(fixed)
-
-
-def _seeds_until_separated(ctx: _Measure, pool: list[int], n_first: int, budget: float | None,
-                           t0: float) -> tuple[list[int], pd.DataFrame, str]:
-    """Runs for the first seeds; with a budget, more seeds (at most doubling each round) until the
-    teachers' gain intervals separate, the seeds run out or the budget is spent."""
-    seeds = pool[:n_first]
-    t_runs, n_round = time.perf_counter(), len(seeds)
-    runs = ctx.runs(seeds)
-    if budget is None:
-        return seeds, runs, "fixed seeds"
-    while True:
-        table, _ = ctx.table(seeds, runs)
-        if power_statement(table, [m for m in ctx.methods if m != "none"][0], len(seeds))["separated"]:
-            return seeds, runs, "intervals separated"
-        if len(seeds) >= len(pool):
-            return seeds, runs, "seed cap reached"
-        # the latest round prices a seed: after the tuning round a seed trains no search
-        per_seed = (time.perf_counter() - t_runs) / n_round
-        room = int((budget - (time.perf_counter() - t0)) / max(per_seed, 1e-9))
-        if room < 1:
-            return seeds, runs, "budget spent"
-        new = next_seeds(pool, len(seeds), room)
-        t_runs, n_round = time.perf_counter(), len(new)
-        runs = pd.concat([runs, ctx.runs(new)], ignore_index=True)
-        seeds = seeds + new
-
-
-def next_seeds(pool: Sequence[int], n_done: int, room: int) -> list[int]:
-    """The seeds of the next budget round: as many as the budget has room for, at most as many
-    as have run (the count at most doubles, so one slow round cannot overrun the budget by much)."""
-    return list(pool[n_done:n_done + min(room, n_done)])
-
-
-def _checked_plan(bundle: Any, student: str, candidates: Sequence[str] | str, methods: Sequence[str] | None,
-                  distill_params: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """The candidate teachers and the methods (``none`` last), checked."""
-    candidates = checked_candidates(bundle, student, candidates)
-    methods = _default_methods(bundle, student, candidates) if methods is None else list(dict.fromkeys(methods))
-    known = list_methods()
-    bad = [m for m in methods if m not in known]
-    if bad:
-        raise InputError(f"unknown method(s) {bad}; use some of {', '.join(known)}.")
-    if "none" not in methods:
-        methods.append("none")
-    if not [m for m in methods if m != "none"]:
-        raise InputError("methods has only 'none'; give at least one KD method (e.g. 'ucmkd').")
-    for key in ("method", "seed", "random_state", "student", "teacher", "bundle"):
-        if key in distill_params:
-            raise InputError(f"{key!r} cannot be passed through validate(); it is set per run.")
-    settings = {k: v for k, v in distill_params.items() if k not in _RUN_OPTIONS}
-    DistillConfig.build(**settings)  # an unknown setting or a bad value is refused before any training
-    _refuse_unread_settings(settings, methods)
-    check_params("distill", distill_params, distill.__cchkit_constraints__)
-    return candidates, methods
-
-
-def _refuse_unread_settings(settings: Mapping[str, Any], methods: Sequence[str]) -> None:
-    """A method-specific setting that no method of this validation reads is refused by name
-    (it would otherwise change nothing, or, worse, how the others train)."""
-    from ..distill.methods import get_method, list_methods
-
-    for key in settings:
-        readers = [m for m in list_methods() if key in get_method(m).own_settings]
-        if readers and not set(readers) & set(methods):
-            raise InputError(f"{key!r} is a setting of {', '.join(readers)}, which this validation does not run "
-                             f"(methods: {', '.join(methods)}); leave it out or add one of those methods.")
-
-
 def _ranking_or_none(bundle: Any, student: str, candidates: list[str], random_state: RandomState, device: str,
                      progress: bool, n_jobs: int, rank_params: Mapping[str, Any] | None) -> Any:
     """The ranking of the candidates; a ranking whose every row failed (unpaired data, say) is
@@ -637,13 +531,12 @@ class Baseline:
 
 
 #: distill's options that are not settings of a DistillConfig
-_RUN_OPTIONS = ("n_threads", "keep_models")
 
 
 def _split_settings(distill_params: Mapping[str, Any]) -> dict[str, Any]:
     """``test_size``, ``train_size`` and ``val_size`` as the distiller uses them (its defaults unless given)."""
 
-    cfg = DistillConfig.build(**{k: v for k, v in distill_params.items() if k not in _RUN_OPTIONS})
+    cfg = DistillConfig.build(**{k: v for k, v in distill_params.items() if k not in RUN_OPTIONS})
     return {"test_size": cfg.test_size, "train_size": cfg.train_size, "val_size": cfg.val_size}
 
 
@@ -702,50 +595,6 @@ def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: 
     return row
 
 
-def _default_methods(bundle: Any, student: str, candidates: Sequence[str]) -> list[str]:
-    from ..distill.splits import MIN_TRAIN_PAIRS
-
-    paired = all(bundle.n_paired(student, c) >= MIN_TRAIN_PAIRS for c in candidates)
-    return [n for n in list_methods() if get_method(n).by_default and (paired or not get_method(n).paired)]
-
-
-def power_statement(table: pd.DataFrame, method: str, n_seeds: int, *, stop: str = "fixed seeds",
-                    initial: int | None = None) -> dict[str, Any]:
-    """What these seeds can detect, and whether they separate the teachers.
-
-    ``min_detectable_gain`` is the median half-width of the per-teacher gain intervals of
-    ``method`` (a gain must exceed it to be significant); ``separated`` says whether the teacher
-    with the best mean gain has an interval entirely above every other teacher's. ``statement``
-    says it in words, with what to change when the validation cannot rank the teachers.
-    """
-    t = table[table["method"] == method]
-    half = ((t["gain_high"] - t["gain_low"]) / 2).to_numpy(dtype=float)
-    half = half[np.isfinite(half)]
-    mdg = float(np.median(half)) if half.size else math.nan
-    ok = t[np.isfinite(t["gain"].to_numpy(dtype=float))]
-    separated = False
-    if len(ok) >= 2 and np.isfinite(ok["gain_low"]).all():
-        order = ok.sort_values("gain", ascending=False)
-        separated = bool(order["gain_low"].iloc[0] > order["gain_high"].iloc[1:].max())
-    if not math.isfinite(mdg):
-        text = (f"with {n_seeds} seed(s) there is no interval for the gains: use --seeds 3 or more.")
-    else:
-        text = f"with {n_seeds} seeds, {method} gains smaller than about {mdg:+.3f} cannot be told from 0"
-        if len(ok) < 2:
-            text += "."
-        elif separated:
-            text += f"; the best teacher ({order['teacher'].iloc[0]}) is separated from the others."
-        else:
-            text += (
-                "; the gain intervals of the teachers overlap, so this validation cannot rank them. "
-                "More seeds (--seeds) or a larger test split (more samples) narrow the intervals."
-            )
-    if stop != "fixed seeds":
-        text += f" Seeds: {initial} at first, {n_seeds} in the end ({stop})."
-    return {"min_detectable_gain": mdg, "separated": separated, "n_seeds": int(n_seeds), "stopped": stop,
-            "statement": text}
-
-
 def _refuse_if_all_runs_failed(runs: pd.DataFrame) -> None:
     """Every KD run (or every no-KD baseline) failed: there is no gain to report."""
     for part, what in ((runs[runs["method"] != "none"], "KD"), (runs[runs["method"] == "none"], "no-KD baseline")):
@@ -757,52 +606,3 @@ def _refuse_if_all_runs_failed(runs: pd.DataFrame) -> None:
             )
 
 
-def criterion_stats(t: pd.DataFrame, crit: str) -> dict[str, Any]:
-    """Spearman of the criterion's value with the gain, its decisions' agreement with the sign
-    of the significant gains (an "inconclusive" is not an agreement), and top-is-best."""
-    from scipy import stats
-
-    criterion = get_criterion(crit)
-    # the criterion's value oriented so that higher predicts a larger gain
-    x = t[criterion.column].to_numpy(dtype=float) * (1.0 if criterion.higher_is_better else -1.0)
-    g = t["gain"].to_numpy(dtype=float)
-    ok = np.isfinite(x) & np.isfinite(g)
-    rho = math.nan
-    if ok.sum() >= 3 and np.ptp(x[ok]) > 0 and np.ptp(g[ok]) > 0:
-        rho = float(stats.spearmanr(x[ok], g[ok]).statistic)
-    decision = criterion.decide(t).to_numpy()
-    sig = t["significant"].to_numpy(dtype=bool) & np.isfinite(g)
-    agree = int(((decision[sig] == "helps") & (g[sig] > 0) | (decision[sig] == "hurts") & (g[sig] < 0)).sum())
-    n_sig = int(sig.sum())
-    top = math.nan
-    has_intervals = "gain_low" not in t or np.isfinite(t["gain_low"].to_numpy(dtype=float)[ok]).all()
-    if ok.sum() >= 2 and has_intervals:
-        # a claim needs two teachers to compare and gains with intervals (two seeds or more)
-        top = bool(np.nanargmax(np.where(ok, x, -np.inf)) == np.nanargmax(np.where(ok, g, -np.inf)))
-    return {"spearman": rho, "sign_agree": agree, "n_significant": n_sig,
-            "n_inconclusive": int((decision[sig] == "inconclusive").sum()),
-            "sign_share": agree / n_sig if n_sig else math.nan, "top_is_best": top,
-            "gains_separated": gains_separated(t), "rule": criterion.helps_when}
-
-
-def gains_separated(t: pd.DataFrame) -> bool:
-    """Whether the teacher with the best gain has an interval above every other teacher's: only
-    then can an order of the teachers (a Spearman, "top-ranked is best") be read from the gains."""
-    ok = t[np.isfinite(t["gain"].to_numpy(dtype=float))] if "gain" in t else t.iloc[:0]
-    if len(ok) < 2 or "gain_low" not in ok or not np.isfinite(ok["gain_low"].to_numpy(dtype=float)).all():
-        return False
-    order = ok.sort_values("gain", ascending=False)
-    return bool(order["gain_low"].iloc[0] > order["gain_high"].iloc[1:].max())
-
-
-def _summarise(table: pd.DataFrame, method: str, seeds: list[int]) -> dict[str, Any]:
-    t = table[table["method"] == method].reset_index(drop=True)
-    main = criterion_stats(t, "cch_score")
-    return {
-        "student": str(t["student"].iloc[0]) if len(t) else "",
-        "method": method,
-        **{k: v for k, v in main.items() if k != "rule"},
-        "baselines": {c: criterion_stats(t, c) for c in baseline_criteria()},
-        "n_teachers": int(len(t)),
-        "seeds": list(seeds),
-    }

@@ -321,8 +321,8 @@ def test_a_dataframe_column_with_an_index_belongs_to_everything_before_it():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"sep": "."}, "sep= is the column-prefix separator of a DataFrame"),
-    ({"modalities": {"a": "X"}}, "modalities= chooses the modalities of a DataFrame, an AnnData or a MuData"),
+    ({"sep": "."}, r"sep= does not apply to a dataset \(it applies to dataframe\)"),
+    ({"modalities": {"a": "X"}}, r"modalities= does not apply to a dataset \(it applies to dataframe, mudata, anndata\)"),
 ])
 def test_a_grouping_for_data_that_cannot_use_it_is_refused(kwargs, message):
     with pytest.raises(InputError, match=message):
@@ -355,3 +355,26 @@ def test_an_order_of_teachers_is_not_claimed_over_gains_within_noise():
     assert not gains_separated(t) and criterion_stats(t, "cch_score")["gains_separated"] is False
     apart = t.assign(gain=[0.10, 0.02, 0.01], gain_low=[0.08, 0.0, -0.01], gain_high=[0.12, 0.04, 0.03])
     assert gains_separated(apart) and criterion_stats(apart, "cch_score")["top_is_best"] is True
+
+
+def test_an_input_format_is_one_function_and_a_registration():
+    """The trial: a plain dict of arrays (modality -> matrix, plus the labels) becomes readable
+    by every entry point that loads data, with no list edited."""
+    from cchkit.bundle.readers import register_reader, unregister_reader
+
+    @register_reader("dict-of-arrays", accepts=lambda o: isinstance(o, dict) and "label" in o)
+    def from_dict(obj, *, label, **_):
+        return ModalityBundle.from_arrays({k: v for k, v in obj.items() if k != label}, labels=obj[label])
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 40)
+    data = {"a": rng.normal(size=(120, 3)) + y[:, None], "b": rng.normal(size=(120, 2)) + y[:, None], "label": y}
+    try:
+        assert cchkit.load_bundle(data).names == ["a", "b"]
+        assert len(cchkit.rank_teachers(data, "a", n_bootstrap=20).table) == 1
+        with pytest.raises(InputError, match=r"sep= does not apply to a dict-of-arrays"):
+            cchkit.load_bundle(data, sep=".")
+    finally:
+        unregister_reader("dict-of-arrays")
+    with pytest.raises(InputError, match="cannot make a bundle from a dict"):
+        cchkit.load_bundle(data)

@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -56,6 +56,7 @@ from .exceptions import InputError
 __all__ = [
     "cch_score",
     "decide",
+    "decide_by_interval",
     "ScoreVariant",
     "SCORE_VARIANTS",
     "Term",
@@ -77,13 +78,18 @@ def cch_score(i_teacher_student: float, i_student_label: float) -> float:
 
 def decide(low: float, high: float) -> Decision:
     """``helps`` if the interval is above 0, ``hurts`` if below, else ``inconclusive``."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return "inconclusive"
-    if low > 0:
-        return "helps"
-    if high < 0:
-        return "hurts"
-    return "inconclusive"
+    return decide_by_interval([low], [high])[0]
+
+
+def decide_by_interval(low: Any, high: Any) -> np.ndarray:
+    """The interval rule on arrays, the one implementation of it: ``helps`` where the interval
+    lies above 0, ``hurts`` where below, ``inconclusive`` otherwise and wherever an end is missing."""
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    out = np.full(low.shape, "inconclusive", dtype=object)
+    both = np.isfinite(low) & np.isfinite(high)
+    out[both & (low > 0)] = "helps"
+    out[both & (high < 0)] = "hurts"
+    return out
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import pandas as pd
 
-from ..cch import Term
+from ..cch import Term, decide_by_interval
 
 __all__ = ["Criterion", "AccuracyGap", "CriterionInputs", "Decision", "DECISIONS", "decide_by_interval", "decide_by_threshold",
            "decide_by_band"]
@@ -118,15 +118,6 @@ class AccuracyGap(Criterion):
         """The accuracy gap, teacher minus student."""
         teacher, student = self.columns
         return table[teacher].astype(float) - table[student].astype(float)
-
-
-def decide_by_interval(low: Any, high: Any) -> np.ndarray:
-    """``helps`` where the interval lies above 0, ``hurts`` below, else ``inconclusive`` (NaN too)."""
-    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
-    out = np.full(low.shape, "inconclusive", dtype=object)
-    out[low > 0] = "helps"
-    out[high < 0] = "hurts"
-    return out
 
 
 def decide_by_band(signal: Any, low: float, high: float) -> np.ndarray:

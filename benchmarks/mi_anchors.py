@@ -176,7 +176,7 @@ def infonce_ceiling(t: dict, x, y) -> float:
     import torch
 
     from cchkit.datasets.mi_tasks import gaussian_task_covariance
-    from cchkit.estimators._neural import infonce_terms
+    from cchkit.estimators.bounds import infonce_terms
 
     d = x.shape[1]
     _, _, _, cov = gaussian_task_covariance(t["kind"], d, d, t["mi"], n_pairs=_n_pairs(t))

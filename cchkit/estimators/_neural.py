@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +43,7 @@ from .._random import derive_seed
 from .._warn import warn_user
 from ..exceptions import InputError
 from .base import MIEstimator
+from .bounds import get_bound
 from .contract import RawEstimate
 
 logger = logging.getLogger("cchkit")
@@ -50,7 +51,7 @@ logger = logging.getLogger("cchkit")
 #: held-out rows used for the per-round curve / early stopping (the final value uses all)
 _CURVE_ROWS = 2048
 
-__all__ = ["NeuralEstimator", "resolve_device", "build_critic", "infonce_terms", "dv_terms"]
+__all__ = ["NeuralEstimator", "resolve_device", "build_critic"]
 
 
 # --------------------------------------------------------------------------- device
@@ -148,36 +149,6 @@ def build_critic(
     raise InputError(f"critic must be one of {CRITICS}, got {kind!r}.")
 
 
-# --------------------------------------------------------------------------- bounds
-def infonce_terms(scores):
-    """Per-row InfoNCE terms ``f(x_i, y_i) - logsumexp_j f(x_i, y_j) + log K`` of a K x K matrix.
-
-    Their mean is the InfoNCE bound (van den Oord et al. 2018), at most ``log K``.
-    """
-    import torch
-
-    k = scores.shape[1]
-    return scores.diagonal() - torch.logsumexp(scores, dim=1) + math.log(k)
-
-
-def offdiag_logmeanexp(scores):
-    import torch
-
-    k = scores.shape[0]
-    masked = scores.masked_fill(torch.eye(k, dtype=torch.bool, device=scores.device), -math.inf)
-    return torch.logsumexp(masked.reshape(-1), dim=0) - math.log(k * (k - 1))
-
-
-def dv_terms(scores):
-    """Donsker-Varadhan bound ``E_P[T] - log E_{P_X P_Y}[e^T]`` of a K x K score matrix.
-
-    The joint sample is the diagonal; the product of marginals is every off-diagonal pair.
-    Returns ``(bound, log_mean_exp_marginal)``.
-    """
-    lme = offdiag_logmeanexp(scores)
-    return scores.diagonal().mean() - lme, lme
-
-
 # --------------------------------------------------------------------------- results
 @dataclass
 class _EvalResult:
@@ -188,7 +159,7 @@ class _EvalResult:
 
 @dataclass
 class _Config:
-    objective: Literal["infonce", "dv"]
+    objective: str
     critic: str
     hidden: int
     layers: int
@@ -282,7 +253,8 @@ class NeuralEstimator(MIEstimator):
     """
 
     bound = "lower"
-    _objective: Literal["infonce", "dv"] = "infonce"
+    #: the held-out bound it evaluates, by name (:mod:`cchkit.estimators.bounds`)
+    _objective: str = "infonce"
 
     @validate_params(
         {
@@ -364,7 +336,7 @@ class NeuralEstimator(MIEstimator):
     @property
     def _pairwise(self) -> bool:
         """DV with a concat critic: train and evaluate on pairs, marginals by shuffling."""
-        return self._objective == "dv" and self.critic == "concat"
+        return self.critic in get_bound(self._objective).pairwise_critics
 
     @property
     def _all_pairs(self) -> bool:
@@ -379,29 +351,15 @@ class NeuralEstimator(MIEstimator):
         n = x.shape[0]
         if self._pairwise:
             return self._evaluate_pairs(model, x, y)
+        bound = get_bound(self._objective)
         terms: list[Any] = []
         with torch.no_grad():
             for s in range(0, n, block):
                 xb, yb = x[s : s + block], y[s : s + block]
                 if xb.shape[0] < 2:
                     continue
-                scores = self._score_matrix(model, xb, yb)
-                if self._objective == "infonce":
-                    terms.append(infonce_terms(scores).double().cpu())
-                else:
-                    terms.append(_dv_influence(scores))
-        if self._objective == "infonce":
-            t = torch.cat(terms)
-            value = float(t.mean())
-            se = float(t.std(unbiased=True) / math.sqrt(t.numel())) if t.numel() > 1 else 0.0
-        else:
-            # each block gives (bound, per-row influence); combine blocks weighted by rows
-            vals = [b[0] for b in terms]
-            rows = [b[1] for b in terms]
-            w = np.array([r.numel() for r in rows], dtype=np.float64)
-            value = float(np.dot(w, [float(v) for v in vals]) / w.sum())
-            infl = torch.cat(rows)
-            se = float(infl.std(unbiased=True) / math.sqrt(infl.numel())) if infl.numel() > 1 else 0.0
+                terms.append(bound.block(self._score_matrix(model, xb, yb)))
+        value, se = bound.pool(terms)
         return _EvalResult(value=value, se=se, k=min(block, n))
 
     def _evaluate_pairs(self, model, x, y, n_shifts: int = 16) -> _EvalResult:
@@ -536,18 +494,19 @@ class NeuralEstimator(MIEstimator):
         """The estimate with its held-out interval; the InfoNCE cap warning where it binds."""
         value = best_eval.value
         ci = (value - 1.96 * best_eval.se, value + 1.96 * best_eval.se)
-        terms = "per-row InfoNCE terms" if self._objective == "infonce" else "delta-method influence of the DV bound"
+        bound = get_bound(self._objective)
+        terms = bound.terms_text
         ci_method = (
             "held-out standard error: value +- 1.96 se over the per-row terms of the "
             f"held-out bound ({extra['n_eval']} rows; {terms}); "
             "conditional on the trained critic, it excludes seed-to-seed training variance"
         )
-        if self._objective == "infonce":
-            cap = math.log(block)
+        cap = bound.cap(block)
+        if cap is not None:
             extra["cap"] = cap
             if not discrete and value >= 0.9 * cap:
                 msg = (
-                    f"InfoNCE estimate {value:.3f} is within 10% of its cap log K = {cap:.3f} "
+                    f"{type(self).__name__} estimate {value:.3f} is within 10% of its cap log K = {cap:.3f} "
                     f"(K = {block} held-out rows per block): the true MI may be higher; use more "
                     "samples (a larger held-out set) or MINE."
                 )
@@ -565,20 +524,3 @@ class NeuralEstimator(MIEstimator):
         raw = self._fit(x, onehot, discrete=True)
         raw.extra["label_encoding"] = "one-hot"
         return raw
-
-
-def _dv_influence(scores):
-    """DV bound of a block and the per-row influence terms used for its standard error.
-
-    Returns ``(bound, influence)`` with ``influence_i = T_ii - r_i / mean(r)`` where ``r_i`` is
-    row i's mean of ``exp(T_ij - c)`` over ``j != i`` (delta method for ``log mean exp``).
-    """
-    import torch
-
-    k = scores.shape[0]
-    bound, _ = dv_terms(scores)
-    masked = scores.masked_fill(torch.eye(k, dtype=torch.bool, device=scores.device), -math.inf)
-    c = masked.max()
-    r = torch.exp(masked - c).sum(dim=1) / (k - 1)
-    infl = scores.diagonal() - r / r.mean()
-    return bound.double().cpu(), infl.double().cpu()

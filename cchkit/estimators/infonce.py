@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._neural import NeuralEstimator, infonce_terms
+from ._neural import NeuralEstimator
+from .bounds import infonce_terms
 from .registry import register_estimator
 
 __all__ = ["InfoNCEEstimator"]

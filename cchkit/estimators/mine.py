@@ -6,7 +6,8 @@ import math
 from typing import Any
 
 from .._params import Interval, Real, validate_params
-from ._neural import NeuralEstimator, offdiag_logmeanexp
+from ._neural import NeuralEstimator
+from .bounds import offdiag_logmeanexp
 from .registry import register_estimator
 
 __all__ = ["MINEEstimator"]

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .._registry import Registry
 from ..exceptions import InputError
 from .model import ModalityBundle
 
@@ -38,7 +39,7 @@ class Reader:
     options: tuple[str, ...] = ()
 
 
-_REGISTRY: dict[str, Reader] = {}
+_REGISTRY: Registry[Reader] = Registry("input format")
 
 
 def register_reader(name: str, *, accepts: Callable[[Any], bool],
@@ -66,10 +67,7 @@ def list_readers() -> list[str]:
 
 
 def get_reader(name: str) -> Reader:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise InputError(f"unknown input format {name!r}; registered: {', '.join(_REGISTRY)}.") from None
+    return _REGISTRY.lookup(name)
 
 
 def reader_for(obj: Any) -> Reader | None:

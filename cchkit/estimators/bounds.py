@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..exceptions import InputError
+from .._registry import Registry
 
 __all__ = ["Bound", "register_bound", "get_bound", "list_bounds", "infonce_terms", "dv_terms", "offdiag_logmeanexp",
            "dv_influence"]
@@ -89,7 +89,7 @@ class Bound:
         return None
 
 
-_REGISTRY: dict[str, Bound] = {}
+_REGISTRY: Registry[Bound] = Registry("bound")
 
 
 def register_bound(name: str) -> Callable[[type[Bound]], type[Bound]]:
@@ -102,10 +102,7 @@ def register_bound(name: str) -> Callable[[type[Bound]], type[Bound]]:
 
 
 def get_bound(name: str) -> Bound:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise InputError(f"unknown bound {name!r}; registered: {', '.join(_REGISTRY)}.") from None
+    return _REGISTRY.lookup(name)
 
 
 def list_bounds() -> list[str]:

@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._registry import Registry
 from ..exceptions import InputError
 
 __all__ = ["Objective", "Batch", "TeacherView", "register_objective", "unregister_objective", "get_objective",
            "list_objectives",
            "teacher_free_objectives", "teacher_objectives", "teacher_probs"]
 
-_REGISTRY: dict[str, Objective] = {}
+_REGISTRY: Registry[Objective] = Registry("objective")
 
 
 @dataclass(frozen=True)
@@ -171,10 +172,7 @@ def unregister_objective(name: str) -> None:
 
 
 def get_objective(name: str) -> Objective:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise InputError(f"unknown objective {name!r}; use one of {', '.join(_REGISTRY)}.") from None
+    return _REGISTRY.lookup(name)
 
 
 def list_objectives() -> list[str]:

@@ -56,3 +56,22 @@ def test_every_relative_link_of_the_docs_resolves():
             if "://" not in target and not (page.parent / target).exists():
                 broken.append(f"{page.relative_to(root)} -> {target}")
     assert not broken, broken
+
+
+def test_the_quoted_advise_answer_matches_a_run():
+    """The README's quote of `cchkit advise ... --budget 0.001`: the same words, every number
+    within 0.01 (another machine's float rounding moves the last digits, not the answer's shape)."""
+    from typer.testing import CliRunner
+
+    from cchkit.cli import app
+
+    quote = " ".join(line.lstrip("> ").strip() for line in README.read_text(encoding="utf-8").splitlines()
+                     if line.startswith("> text or image") or line.startswith("> [+0.007"))
+    res = CliRunner().invoke(app, ["advise", "--student", "audio", "--candidates", "image,text", "--budget", "0.001",
+                                   "--quiet"])
+    assert res.exit_code == 0, res.output
+    answer = res.output.splitlines()[0].removeprefix("advice: ")
+    number = r"[+-]?\d+\.\d+"
+    assert re.sub(number, "#", answer).startswith(re.sub(number, "#", quote)), (answer, quote)
+    quoted, got = re.findall(number, quote), re.findall(number, answer)[: len(re.findall(number, quote))]
+    assert len(quoted) == 6 and all(abs(float(a) - float(b)) <= 0.01 for a, b in zip(quoted, got)), (quoted, got)

@@ -15,6 +15,17 @@ differ, does not fail ``make test`` while any real change does:
 * sentences that quote numbers (a verdict, a power statement): the same words, each quoted
   number within the case's tolerance plus one unit of its last printed digit.
 
+What is stable across machines and what is not (another CPU, another BLAS: the float rounding
+of hundreds of SGD steps moves each trained student). Rankings on linear representations are
+stable to ~1e-9. A validation's means and interval ends move by up to about 0.01 (within the
+tolerance); its per-seed gains move more (one seed's 0.017 became 0.04 on an AVX-512 machine), so
+only their count is compared; and a decision that sits near its threshold can flip: a
+``significant`` flag whose interval end lies within the tolerance of 0, the stronger baseline
+when the two are within the tolerance of each other, and the tuned choice among settings whose
+validation accuracies are close. Those are not goldens (:func:`stable_view`): they are left out
+of the comparison, with what they decide (the verdict, the power statement and the criterion
+statistics, when any flag was left out).
+
 Serial and parallel runs of one version are compared byte for byte elsewhere
 (``tests/test_hostile_inputs.py``).
 """
@@ -52,6 +63,47 @@ def run_case(name: str, out: Path) -> None:
 #: (rtol, atol) per case; see the module docstring
 TOLERANCE: dict[str, tuple[float, float]] = {name: (1e-6, 1e-6) for name in CASES}
 TOLERANCE.update({"rank_encoder": (0.0, 5e-3), "validate_digits": (0.0, 0.02), "validate_mfeat_mor": (0.0, 0.02)})
+
+
+def stable_view(golden: dict, now: dict, atol: float) -> tuple[dict, dict]:
+    """A validation's golden and current JSON without what another machine may flip (see the
+    module docstring), decided from the golden: the same keys are removed from both."""
+    golden, now = json.loads(json.dumps(golden)), json.loads(json.dumps(now))
+    flipped = False
+    for g, n in zip(golden.get("rows", []), now.get("rows", [])):
+        for row in (g, n):
+            row["gain_seeds"] = len(row.get("gain_seeds") or [])
+        low, high = g.get("gain_low"), g.get("gain_high")
+        if not (isinstance(low, float) and isinstance(high, float)) or min(abs(low), abs(high)) <= atol:
+            flipped |= "significant" in g
+            for row in (g, n):
+                row.pop("significant", None)
+        if abs((g.get("acc_none") or 0.0) - (g.get("acc_probe") or 0.0)) <= atol:
+            for row in (g, n):
+                row.pop("baseline", None)
+    for summary in (golden.get("summary", {}), now.get("summary", {})):
+        summary.pop("tuned", None)  # a choice among settings whose validation accuracies are close
+        if flipped:
+            for key in ("verdict", "power", "spearman", "sign_agree", "n_significant", "n_inconclusive", "sign_share",
+                        "top_is_best", "gains_separated", "baselines", "baseline"):
+                summary.pop(key, None)
+    return golden, now
+
+
+def test_stable_view_leaves_out_a_flag_near_its_threshold_and_what_it_decides():
+    gold = {"rows": [{"gain": 0.01, "gain_low": 0.004, "gain_high": 0.016, "significant": True, "gain_seeds": [0.1, 0.2],
+                      "acc_none": 0.70, "acc_probe": 0.71, "baseline": "probe"},
+                     {"gain": 0.2, "gain_low": 0.15, "gain_high": 0.25, "significant": True, "gain_seeds": [0.2],
+                      "acc_none": 0.6, "acc_probe": 0.7, "baseline": "probe"}],
+            "summary": {"verdict": {"text": "held"}, "method": "m", "tuned": {"x": 1}}}
+    now = json.loads(json.dumps(gold))
+    now["rows"][0].update(significant=False, baseline="mlp", gain_seeds=[0.4, 0.0])
+    now["summary"]["verdict"]["text"] = "not confirmed"
+    g, n = stable_view(gold, now, 0.02)
+    assert differences(g, n, 0.0, 0.02) == []
+    assert "significant" in g["rows"][1] and g["summary"] == {"method": "m"}
+    now["rows"][1]["significant"] = False  # a flag far from its threshold is still a golden
+    assert differences(*stable_view(gold, now, 0.02), 0.0, 0.02)
 
 
 def differences(golden: Any, now: Any, rtol: float, atol: float, where: str = "") -> list[str]:
@@ -106,6 +158,8 @@ def test_json_matches_golden_within_tolerance(name: str, tmp_path: Path) -> None
     run_case(name, out)
     golden = json.loads((GOLDEN / f"{name}.json").read_text())
     now = json.loads(out.read_text())
+    if name.startswith("validate"):
+        golden, now = stable_view(golden, now, TOLERANCE[name][1])
     diffs = differences(golden, now, *TOLERANCE[name])
     assert not diffs, f"{name}: {len(diffs)} difference(s), first: " + "; ".join(diffs[:5])
 

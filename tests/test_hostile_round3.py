@@ -378,3 +378,28 @@ def test_an_input_format_is_one_function_and_a_registration():
         unregister_reader("dict-of-arrays")
     with pytest.raises(InputError, match="cannot make a bundle from a dict"):
         cchkit.load_bundle(data)
+
+
+def test_a_ranking_of_label_scarce_data_says_whose_record_it_gives():
+    """The ranking uses the labelled rows only; with unlabeled rows in the data it says that its
+    track record is of fully labelled data and where the label-scarce answer is."""
+    import warnings
+
+    from cchkit.ranking.verdict import advice_lines
+
+    rng = np.random.default_rng(0)
+    n = 600
+    y = rng.integers(0, 3, n)
+    df = pd.DataFrame(np.c_[y[:, None] + rng.normal(size=(n, 3)), y[:, None] + rng.normal(size=(n, 2))],
+                      columns=["a_0", "a_1", "a_2", "b_0", "b_1"])
+    df["label"] = y.astype(float)
+    df.loc[rng.random(n) < 0.5, "label"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = cchkit.rank_teachers(df, "a", n_bootstrap=20)
+    n_unl = int(df["label"].isna().sum())
+    assert r.settings["unlabeled_rows"] == {"a": n_unl, "b": n_unl}
+    regime = [ln for ln in advice_lines(r) if ln.startswith("regime: ")]
+    assert regime == [regime[0]] and f"a has {n_unl:,} unlabeled rows" in regime[0] and "cchkit advise" in regime[0]
+    full = cchkit.rank_teachers("wdbc", "mean", n_bootstrap=20)
+    assert "unlabeled_rows" not in full.settings and not any(ln.startswith("regime") for ln in advice_lines(full))

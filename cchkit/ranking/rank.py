@@ -180,6 +180,7 @@ def rank_teachers(
     resolve_device(device)  # an unknown or unavailable device fails now, whatever the representation
     loaded = load_bundle(bundle, label=label)
     bundle = loaded.labelled_for("the ranking")
+    settings.unlabeled = {m: loaded.n_unlabeled(m) for m in loaded.names if loaded.n_unlabeled(m)}
     plan = resolve_candidates(bundle, student, candidates)
     failures = _unpaired_failures(bundle, plan)
     usable = {m for s, cands in plan for t in cands if (s, t) not in failures for m in (s, t)}
@@ -216,6 +217,8 @@ class RankSettings:
     scheduler: str | None
     encoder_params: dict[str, Any] = field(default_factory=dict)
     estimator_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: modality -> its unlabeled rows the ranking set aside (the data are then label-scarce)
+    unlabeled: dict[str, int] = field(default_factory=dict)
 
 
 def _check_criterion(criterion: str | None) -> None:
@@ -365,9 +368,11 @@ def _class_probs(reps: list[RepresentationSet], names: list[str], n_classes: int
 def _settings_record(bundle: ModalityBundle, student: str, candidates: Any, settings: RankSettings) -> dict[str, Any]:
     """How the ranking was made, as written to its JSON."""
     rs = settings.random_state
+    regime = {"unlabeled_rows": settings.unlabeled} if settings.unlabeled else {}
     return {
         "data": bundle.name,
         "data_sha256": bundle.digest(),
+        **regime,
         "student": student,
         "candidates": None if candidates is None else list(candidates) if not isinstance(candidates, str) else candidates,
         "estimators": settings.estimators,

@@ -127,8 +127,12 @@ def _verdict_text(student: str, choice: str | None, report: Any) -> str:
     said = f"use {v.get('advice')}" if v.get("advice") else "no teacher predicted to help"
     power = s.get("power", {}).get("statement", "")
     outcome = OUTCOME_PHRASES.get(v.get("outcome", ""), "-")
+    caution = ("" if choice is None else
+               " These gains are over the no-KD student of this validation; `cchkit validate --labelled-fraction 1` "
+               "measures them over the best teacher-free student (label smoothing included) against a placebo "
+               "teacher, which can take them away.")
     return (f"{head} The ranking ({v.get('criterion', '-')}) said: {said}; that advice {outcome}. "
-            f"{power[:1].upper() + power[1:]}")
+            f"{power[:1].upper() + power[1:]}{caution}")
 
 
 @validate_params({"top": [Interval(Integral, 1, None)], "budget": [Interval(Real, 0, None, closed="neither")],

@@ -61,6 +61,8 @@ def test_advise_answers_from_the_measurement(bundle):
     assert isinstance(a, cchkit.Advice) and a.teacher == measured_choice(a.validation.table, a.validation.summary["method"])
     assert set(a.validation.table["teacher"]) == set(a.ranking.top(2)["teacher"])
     assert ("Use " if a.teacher else "Train s alone") in a.text and f"The ranking ({a.ranking.settings['criterion']}) said" in a.text
+    # a full-label gain names the stricter, placebo-controlled check that can take it away
+    assert ("--labelled-fraction 1" in a.text) == (a.teacher is not None)
     assert f"that advice {OUTCOME_PHRASES[a.validation.summary['verdict']['outcome']]}." in a.text
     doc = a.to_dict()
     assert doc["teacher"] == a.teacher and doc["validation"]["summary"]["verdict"]["text"]

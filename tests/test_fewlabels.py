@@ -469,3 +469,18 @@ def test_a_trial_objective_joins_the_stacks_and_the_search_as_one_class():
     # every setting of its grid, for both families, real and placebo teachers, every fold and the final fit
     assert trial.groupby("seed").size().unique().tolist() == [4 * 2 * 2 * 4]
     assert np.isfinite(r.table["gain"]).all()
+
+
+def test_the_record_of_the_regime_the_data_are_in_is_the_one_quoted():
+    """5 labels per class quote the L5 study, 20 (and 15) the L20 study, 10 and 50 none; each
+    sentence gives the shipped counts of its regime."""
+    from cchkit.fewlabels.track_record import load_record, record_sentence
+
+    record = load_record()["regimes"]
+    for lpc, mode, key in ((5, "same", "L5-same"), (20, "own", "L20-own"), (15, "same", "L20-same")):
+        entry = record[key]
+        sentence = record_sentence(LabelRegime(labels_per_class=lpc, teacher_labels=mode), mode)
+        assert sentence.startswith(f"In the study of {key} ({entry['n_bundles']} bundles)")
+        assert f"{entry['top1_right']} of {entry['n_students']} students" in sentence
+    for lpc in (10, 50):
+        assert record_sentence(LabelRegime(labels_per_class=lpc), "same").startswith("No study")

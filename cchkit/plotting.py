@@ -40,7 +40,8 @@ def plot_ranking(ranking, ax=None, *, estimator: str | None = None, student: str
     """
     ax = _axes(ax)
     t, est, student = _ranking_rows(ranking, estimator, student)
-    name, value, lo, hi, threshold = _deciding_values(ranking, t)
+    name = ranking.settings.get("criterion") or "cch_score"
+    value, lo, hi, threshold, label = _criterion_axis(name, t)
     y = np.arange(len(t))
     decisions = t["advice"] if "advice" in t and t["advice"].notna().any() else t["decision"]
     colours = [DECISION_COLOURS.get(d, "#d3d3d3") for d in decisions]
@@ -54,7 +55,7 @@ def plot_ranking(ranking, ax=None, *, estimator: str | None = None, student: str
         ax.axvline(threshold, color="black", lw=0.8, ls="--", label=f"helps above {threshold:.3g}")
     _both_sides(ax, np.concatenate([value, lo, hi, [threshold or 0.0]]), "x")
     ax.set_yticks(y, list(t["teacher"]))
-    ax.set_xlabel(_CRITERION_AXES.get(name, name))
+    ax.set_xlabel(label)
     ax.set_ylabel("teacher (best-ranked on top)")
     ax.set_title(f"teachers for {student}: decided by {name} ({est})")
     from matplotlib.patches import Patch
@@ -82,27 +83,6 @@ def _ranking_rows(ranking, estimator: str | None, student: str | None):
     if t.empty:
         raise ValueError(f"the ranking has no row for student {student!r}.")
     return t.sort_values("rank", ascending=False, na_position="first"), est, student
-
-
-def _deciding_values(ranking, t):
-    """(criterion name, value, low, high, threshold) of the deciding criterion on ``t``'s rows:
-    its signal (oriented so that higher predicts a gain), the interval columns that follow its
-    column where it has them, and the lower end of its study band (None without a band)."""
-    from .criteria import get_criterion
-    from .criteria.track_record import load_track_record
-
-    name = ranking.settings.get("criterion") or "cch_score"
-    crit = get_criterion(name)
-    value = crit.signal(t).to_numpy(float)
-    cols = crit.interval_columns if crit.higher_is_better else None
-    if cols:
-        lo, hi = t[cols[1]].to_numpy(float), t[cols[2]].to_numpy(float)
-    else:
-        lo = hi = np.full(len(t), np.nan)
-    record = load_track_record()
-    band = record.bands.get(name) if record else None
-    threshold = float(band[1]) if band and np.isfinite(band[1]) else (0.0 if band is None else None)
-    return name, value, lo, hi, threshold
 
 
 def _both_sides(ax: Any, values: np.ndarray, axis: str) -> None:

@@ -12,7 +12,6 @@ work's.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -25,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ._json import dump_json, jsonable
 from .exceptions import InputError
 
 logger = logging.getLogger("cchkit")
@@ -125,7 +125,7 @@ def _advice_content(advice: Any) -> _Run:
     if advice.budget is not None:
         params["budget"] = str(advice.budget)
     tags = {"advice": advice.teacher or "none: train the student alone", "advice_text": advice.text[:5000]}
-    return _Run("advise", params, run.metrics, tags, json.dumps(advice.to_dict(), default=str),
+    return _Run("advise", params, run.metrics, tags, dump_json(jsonable(advice.to_dict())),
                 seconds=float(advice.seconds), data=run.data, data_sha256=run.data_sha256, student=run.student)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import functools
 import html
 import io
 import json
@@ -97,18 +98,18 @@ def provenance(bundle: Any = None, *, settings: dict[str, Any] | None = None, co
 
 def _resolved_device(device: Any) -> str:
     """The device the numbers were computed on: ``auto`` as :func:`cchkit._torch.resolve_device`
-    resolves it (the CPU unless a GPU pays; without torch loaded nothing ran on a GPU)."""
-    if device in (None, "auto"):
-        return f"auto -> {_auto_device() if 'torch' in sys.modules else 'cpu'}"
-    return str(device)
+    resolves it (the CPU, unless CUDA is there for the neural estimates large enough to pay)."""
+    if device not in (None, "auto"):
+        return str(device)
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return "auto -> cpu"
+    from ._torch import GPU_MIN_ROWS_NEURAL
+
+    return f"auto -> cuda for neural MI estimates from {GPU_MIN_ROWS_NEURAL:,} rows, cpu for the rest"
 
 
-def _auto_device() -> str:
-    from ._torch import resolve_device
-
-    return str(resolve_device("auto"))
-
-
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str:
     """The commit of the checkout cchkit runs from (``+dirty`` with uncommitted changes), or
     ``"(not a git checkout)"`` for an installed package: ``0.1.0`` names every commit."""

@@ -180,7 +180,7 @@ def rank_teachers(
     resolve_device(device)  # an unknown or unavailable device fails now, whatever the representation
     loaded = load_bundle(bundle, label=label)
     bundle = loaded.labelled_for("the ranking")
-    settings.unlabeled = {m: loaded.n_unlabeled(m) for m in loaded.names if loaded.n_unlabeled(m)}
+    settings.unlabeled = {m: n for m, n in ((m, loaded.n_unlabeled(m)) for m in loaded.names) if n}
     plan = resolve_candidates(bundle, student, candidates)
     failures = _unpaired_failures(bundle, plan)
     usable = {m for s, cands in plan for t in cands if (s, t) not in failures for m in (s, t)}

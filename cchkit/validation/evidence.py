@@ -35,10 +35,7 @@ def power_statement(table: pd.DataFrame, method: str, n_seeds: int, *, stop: str
     half = half[np.isfinite(half)]
     mdg = float(np.median(half)) if half.size else math.nan
     ok = t[np.isfinite(t["gain"].to_numpy(dtype=float))]
-    separated = False
-    if len(ok) >= 2 and np.isfinite(ok["gain_low"]).all():
-        order = ok.sort_values("gain", ascending=False)
-        separated = bool(order["gain_low"].iloc[0] > order["gain_high"].iloc[1:].max())
+    separated = gains_separated(t)
     if not math.isfinite(mdg):
         text = (f"with {n_seeds} seed(s) there is no interval for the gains: use --seeds 3 or more.")
     else:
@@ -46,7 +43,8 @@ def power_statement(table: pd.DataFrame, method: str, n_seeds: int, *, stop: str
         if len(ok) < 2:
             text += "."
         elif separated:
-            text += f"; the best teacher ({order['teacher'].iloc[0]}) is separated from the others."
+            best = ok.sort_values("gain", ascending=False)["teacher"].iloc[0]
+            text += f"; the best teacher ({best}) is separated from the others."
         else:
             text += (
                 "; the gain intervals of the teachers overlap, so this validation cannot rank them. "

@@ -188,26 +188,17 @@ def _data_summary(bundle: Any) -> str:
     return head + _table(bundle.summary().drop(columns="description"))
 
 
-def _deciding_values(t: Any, criterion: str) -> list[str]:
-    """Each row's deciding value, with its interval where the criterion has one."""
-    from .criteria import get_criterion
-
-    cols = get_criterion(criterion).interval_columns
-    if cols:
-        return [_interval(*r) for r in t[list(cols)].itertuples(index=False)]
-    return [_interval(v, float("nan"), float("nan")) for v in t["criterion_value"]]
-
-
 def ranking_report(ranking: Any, bundle: Any = None, *, command: str | None = None) -> str:
     """The HTML page of a :class:`~cchkit.ranking.Ranking` (and the bundle it was made from)."""
     from .plotting import plot_mi_matrix
+    from .ranking.table import deciding_intervals
     from .ranking.verdict import advice_lines
 
     t = ranking.table
     short = _short(t, {
         **({"student": t["student"]} if t["student"].nunique() > 1 else {}), "teacher": t["teacher"],
         "rank": t["rank"].astype("object").where(t["rank"].notna(), "–"),
-        "criterion_value": _deciding_values(t, ranking.settings.get("criterion") or "cch_score"),
+        "criterion_value": [_interval(*r) for r in deciding_intervals(t, ranking.settings.get("criterion") or "cch_score")],
         "criterion_threshold": t["criterion_threshold"],
         "advice": t["advice"].fillna("–"), "decision": t["decision"],
         "cch": [_interval(*r) for r in t[["cch_score", "cch_low", "cch_high"]].itertuples(index=False)],

@@ -78,15 +78,11 @@ def deciding_cells(t, criterion: str) -> tuple[str, list[str]]:  # noqa: ANN001
     decide each row's advice: the criterion with its interval where it has one."""
     import math
 
-    from ..criteria import get_criterion, helps_threshold
+    from ..criteria import helps_threshold
+    from ..ranking.table import deciding_intervals
 
-    crit = get_criterion(criterion)
     thr = helps_threshold(criterion)
-    cols = crit.interval_columns
-    if cols:
-        values = [fmt_interval(*r) for r in t[list(cols)].itertuples(index=False)]
-    else:  # a point value: the signal the threshold applies to (teacher_accuracy: teacher minus student)
-        values = [fmt_num(v) for v in t["criterion_value"]]
+    values = [fmt_interval(*r) for r in deciding_intervals(t, criterion)]
     rule = f"helps > {thr:.3g}" if math.isfinite(thr) else "its own rule"
     return f"{criterion} ({rule})", values
 

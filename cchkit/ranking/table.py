@@ -24,7 +24,7 @@ from ..criteria import (
 )
 from ..exceptions import InputError
 
-__all__ = ["Ranking", "RANKING_COLUMNS", "RECOMMEND_BY", "add_ranks", "ranking_columns", "MIN_PAIRS_PER_DIM", "TOO_FEW_PAIRS",
+__all__ = ["Ranking", "RANKING_COLUMNS", "RECOMMEND_BY", "add_ranks", "deciding_intervals", "ranking_columns", "MIN_PAIRS_PER_DIM", "TOO_FEW_PAIRS",
            "MIN_PER_CLASS"]
 
 #: Columns of :attr:`Ranking.table`, in order (documented in the README).
@@ -254,6 +254,15 @@ def add_ranks(table: pd.DataFrame, criterion: str | None = None) -> pd.DataFrame
         table.loc[idx, "estimators_disagree"] = len(set(decisions)) > 1
     table["estimators_disagree"] = table["estimators_disagree"].astype(bool)
     return _in_rank_order(table)
+
+
+def deciding_intervals(table: pd.DataFrame, criterion: str) -> list[tuple[float, float, float]]:
+    """Each row's (value, low, high) of the criterion the advice follows: its interval columns
+    where it has them, else its signal (``criterion_value``) with no interval (NaN ends)."""
+    cols = get_criterion(criterion).interval_columns
+    if cols:
+        return [tuple(float(v) for v in r) for r in table[list(cols)].itertuples(index=False)]
+    return [(float(v), np.nan, np.nan) for v in table["criterion_value"]]
 
 
 def _in_rank_order(table: pd.DataFrame) -> pd.DataFrame:

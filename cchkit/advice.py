@@ -1,13 +1,14 @@
 """One call that answers "which teacher should I use?": rank, then measure, then one verdict.
 
 :func:`advise` ranks the candidate teachers (:func:`~cchkit.ranking.rank_teachers`), validates
-the ``top`` best-ranked ones by distilling (:func:`~cchkit.validation.validate`, tuned baselines,
-gains over the stronger of the tuned no-KD student and the linear probe, seeds added within
-``budget``), and states one recommendation **from the measurement**: the teacher with the
-largest significantly positive gain of the primary method, or "train the student alone" when no
-teacher's gain is significantly positive. The answer names that teacher alone only when its gain
-interval is separated from the others'; otherwise it opens with every significant teacher it cannot
-tell apart. The ranking's prediction is shown beside it, with whether it held.
+the ``top`` best-ranked ones by distilling (:func:`~cchkit.validation.validate`: each teacher's
+gain over the best teacher-free student, beside a placebo teacher, seeds added within
+``budget``), and states one recommendation **from the measurement**: the teacher whose gain is
+significantly positive and beats its placebo, or "train the student alone". It names one teacher
+only when its gain interval is separated from the others'; otherwise every helping teacher it
+cannot tell apart. The ranking's prediction is shown beside it, with whether it held. With few
+labels there is no ranking (its criteria would read labels the student does not have) and every
+candidate is measured; ``baseline="no-kd"`` gives the earlier answer, over the tuned no-KD student.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from .ranking import Ranking, rank_teachers, resolve_candidates
 
 __all__ = ["advise", "Advice", "ADVISE_BUDGET", "answer_head", "not_separated_from"]
 
-#: Default seconds for a whole ``advise`` (torch's import, ranking and validation): about what the
-#: demo's first round (ranking and 5 tuned seeds) takes on 2 cores, so a default run adds a seed
-#: or two at most (timings: benchmarks/results/validate_speed.md).
-ADVISE_BUDGET = 10.0
+#: Default seconds for a whole ``advise`` (torch's import, ranking and validation): a little more
+#: than the demo's first round (ranking and 5 seeds) takes on 2 cores, so a default run adds a
+#: seed at most (timings: benchmarks/results/validate_speed.md).
+ADVISE_BUDGET = 45.0
 #: What the validation gets when the ranking used the whole budget (its first round still runs).
 _LEAST_BUDGET = 1e-3
 
@@ -128,9 +129,9 @@ def _verdict_text(student: str, choice: str | None, report: Any) -> str:
     power = s.get("power", {}).get("statement", "")
     outcome = OUTCOME_PHRASES.get(v.get("outcome", ""), "-")
     caution = ("" if choice is None else
-               " These gains are over the no-KD student of this validation; `cchkit validate --labelled-fraction 1` "
-               "measures them over the best teacher-free student (label smoothing included) against a placebo "
-               "teacher, which can take them away.")
+               " These gains are over the tuned no-KD student (--baseline no-kd); the default measurement, over the "
+               "best teacher-free student (label smoothing included) and against a placebo teacher, can take them "
+               "away.")
     return (f"{head} The ranking ({v.get('criterion', '-')}) said: {said}; that advice {outcome}. "
             f"{power[:1].upper() + power[1:]}{caution}")
 
@@ -165,8 +166,6 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, s
         Keyword arguments of :func:`~cchkit.validation.validate` (``methods``, ``epochs``...).
     """
     started = time.perf_counter()
-    from .validation import validate  # torch's first import is part of the budget
-
     bundle = load_bundle(bundle, label=label)
     cands = resolve_candidates(bundle, student, candidates)[0][1]
     regime = {k: validate_params_.pop(k) for k in ("labels_per_class", "labelled_fraction", "teacher_labels")
@@ -176,6 +175,24 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, s
         advice = _few_label_advice(bundle, student, cands, seeds, random_state, progress, regime, validate_params_)
         advice.seconds = time.perf_counter() - started
         return advice
+    ranking, best, dropped = _ranked(bundle, student, cands, top, random_state, device, progress, rank_params)
+    left = max(budget - (time.perf_counter() - started), _LEAST_BUDGET)  # the first round runs in any case
+    if validate_params_.get("baseline", "teacher-free") == "no-kd":
+        choice, text, report = _no_kd_answer(bundle, student, best, ranking, seeds, left, random_state, device,
+                                             progress, validate_params_)
+    else:
+        choice, text, report = _teacher_free_answer(bundle, student, best, ranking, seeds, left, random_state,
+                                                    progress, validate_params_)
+    text += _unmeasured_note(ranking, cands, best, dropped)
+    seconds = time.perf_counter() - started
+    _warn_if_over_budget(seconds, budget, seeds, len(best))
+    return Advice(teacher=choice, text=text, ranking=ranking, validation=report, budget=float(budget),
+                  seconds=seconds)
+
+
+def _ranked(bundle: Any, student: str, cands: list[str], top: int, random_state: int, device: str, progress: bool,
+            rank_params: dict[str, Any] | None) -> tuple[Ranking, list[str], list[str]]:
+    """The ranking, the ``top`` best-ranked candidates it could score, and those it could not."""
     try:
         ranking = rank_teachers(bundle, student, cands, random_state=random_state, device=device, progress=progress,
                                 **dict(rank_params or {}))
@@ -184,31 +201,58 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, s
     dropped = [t for t in cands if t not in set(ranking.table.loc[ranking.table["error"].fillna("") == "", "teacher"])]
     best = [t for t in ranking.top(top)["teacher"].tolist() if t not in dropped] or [t for t in cands
                                                                                      if t not in dropped][:top]
-    if not best:
-        best = cands[:top]  # no ranking row at all (unpaired data): measure the first candidates
-    left = max(budget - (time.perf_counter() - started), _LEAST_BUDGET)  # the first round runs in any case
+    return ranking, best or cands[:top], dropped  # no ranking row at all (unpaired data): the first candidates
+
+
+def _no_kd_answer(bundle: Any, student: str, best: list[str], ranking: Ranking, seeds: int, left: float,
+                  random_state: int, device: str, progress: bool, rest: dict[str, Any]) -> tuple[str | None, str, Any]:
+    """``baseline="no-kd"``: gains over the tuned no-KD student, the ranking compared by validate."""
+    from .validation import validate  # torch's first import is part of the budget
+
     report = validate(bundle, student, best, ranking=ranking, seeds=seeds, budget=left, random_state=random_state,
-                      device=device, progress=progress, **validate_params_)
+                      device=device, progress=progress, **rest)
     choice = measured_choice(report.table, report.summary["method"])
-    text = _verdict_text(student, choice, report)
+    return choice, _verdict_text(student, choice, report), report
+
+
+def _teacher_free_answer(bundle: Any, student: str, best: list[str], ranking: Ranking, seeds: int, left: float,
+                         random_state: int, progress: bool, rest: dict[str, Any]) -> tuple[str | None, str, Any]:
+    """The default: gains over the best teacher-free student with placebo teachers; the answer is
+    that measurement's verdict, then what the ranking said and whether it held."""
+    from .validation import validate  # torch's first import is part of the budget
+    from .validation.verdict import OUTCOME_PHRASES, advice_verdict
+
+    report = validate(bundle, student, best, seeds=seeds, budget=left, random_state=random_state, progress=progress,
+                      **rest)
+    s = report.summary
+    t = report.table.copy()
+    t["significant"] = t["significant"] & ((t["gain"] < 0) | t["beats_placebo"])  # a gain its placebo matches is not the teacher's
+    criterion = str(ranking.settings.get("criterion", "cch_score"))
+    held = advice_verdict(ranking.recommended, criterion, t, s["method"], "teacher-free")
+    s["verdict"]["ranking"] = held
+    said = f"use {held['advice']}" if held["advice"] else "no teacher predicted to help"
+    power = s["power"]["statement"]
+    text = (f"{s['verdict']['text']} The ranking ({criterion}) said: {said}; that advice "
+            f"{OUTCOME_PHRASES[held['outcome']]} ({held['reason']}). {power[:1].upper() + power[1:]}")
+    return (s["verdict"]["teachers"] or [None])[0], text, report
+
+
+def _unmeasured_note(ranking: Ranking, cands: list[str], best: list[str], dropped: list[str]) -> str:
     unmeasured = [t for t in dropped if t not in best]
     if len(dropped) == len(cands):
-        text += " The ranking could score no candidate (no paired samples?), so no prediction was made."
-    elif unmeasured:
-        reasons = "; ".join(f"{r.teacher}: {r.error}" for r in ranking.table.itertuples()
-                            if r.teacher in unmeasured and r.error)[:300]
-        text += (f" Not measured: {', '.join(unmeasured)} (the ranking could not score "
-                 f"{'it' if len(unmeasured) == 1 else 'them'}: {reasons}); the answer covers the others only.")
-    seconds = time.perf_counter() - started
-    _warn_if_over_budget(seconds, budget, seeds, len(best))
-    return Advice(teacher=choice, text=text, ranking=ranking, validation=report, budget=float(budget),
-                  seconds=seconds)
+        return " The ranking could score no candidate (no paired samples?), so no prediction was made."
+    if not unmeasured:
+        return ""
+    reasons = "; ".join(f"{r.teacher}: {r.error}" for r in ranking.table.itertuples()
+                        if r.teacher in unmeasured and r.error)[:300]
+    return (f" Not measured: {', '.join(unmeasured)} (the ranking could not score "
+            f"{'it' if len(unmeasured) == 1 else 'them'}: {reasons}); the answer covers the others only.")
 
 
 def _warn_if_over_budget(seconds: float, budget: float, seeds: int, n_teachers: int) -> None:
     """More than twice the budget: say why (the first round always runs) and what fits it."""
     if seconds > 2 * budget:
-        warn_user("advise took %.1f s, over twice its budget of %.1f s: the ranking and the first round of %d seeds "
+        warn_user("advise took %.1f s, over twice its budget of %.3g s: the ranking and the first round of %d seeds "
                   "for %d teacher(s) always run. Fewer --seeds (at least 2), a smaller --top or a larger --budget "
                   "makes the budget hold.", seconds, budget, seeds, n_teachers)
 

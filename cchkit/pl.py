@@ -34,7 +34,9 @@ def ranking(data: Any, *, key: str = "cchkit", ax: Any = None, show: bool = Fals
 
 def validation(data: Any, *, key: str = "cchkit", ax: Any = None, show: bool = False,
                save: str | os.PathLike | None = None, **kwargs: Any) -> Any:
-    """The stored validation: criterion against measured gain (:func:`cchkit.plotting.plot_validation`)."""
+    """The stored validation: each teacher's accuracy beside the teacher-free students
+    (:func:`cchkit.plotting.plot_few_labels`), or with ``baseline="no-kd"`` the criterion
+    against the measured gain (:func:`cchkit.plotting.plot_validation`)."""
     return _validation_plot(data, "validation", key, ax, show, save, kwargs)
 
 
@@ -45,14 +47,18 @@ def advice(data: Any, *, key: str = "cchkit", ax: Any = None, show: bool = False
 
 
 def _validation_plot(data: Any, what: str, key: str, ax: Any, show: bool, save: Any, kwargs: dict) -> Any:
-    from .plotting import plot_validation
+    import pandas as pd
+
+    from .fewlabels import FewLabelReport
+    from .plotting import plot_few_labels, plot_validation
     from .validation import ValidationReport
 
     _check_save(save)
     table, summary = stored(data, what, key)
-    if "regime" in summary:
-        raise InputError("this validation was run with few labels; plot it from the report "
-                         "(cchkit.plotting.plot_few_labels(report)), which holds the teacher-free baselines too.")
+    if "regime" in summary:  # the teacher-free measurement: its students and each teacher's, with intervals
+        report = FewLabelReport(table=table, baselines=pd.DataFrame(summary.get("baseline_students", [])),
+                                summary=summary)
+        return _finish(plot_few_labels(report, ax=ax, **kwargs), show, save)
     return _finish(plot_validation(ValidationReport(table=table, summary=summary), ax=ax, **kwargs), show, save)
 
 

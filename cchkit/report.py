@@ -56,9 +56,10 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     "significant": ("significant", "the gain's 95% interval excludes 0 (3 seeds or more)"),
     "teacher_labels": ("teacher labels", "same: the teacher learned from the student's labelled samples only; own: from "
                        "every labelled row of its modality but the test samples"),
-    "acc_fl": ("with the teacher", "test accuracy of the KD student chosen by cross-validation on the labelled rows"),
+    "acc_fl": ("with the teacher", "test accuracy of the KD student chosen on the labelled rows alone (cross-validation "
+                                   "with few labels, one validation split with many)"),
     "gain_fl": ("gain [95%]", "with the teacher minus the best teacher-free student (supervised, label smoothing or "
-                "self-training, chosen by cross-validation), paired by seed"),
+                "self-training, chosen the same way), paired by seed"),
     "vs_placebo": ("over the placebo [95%]", "with the teacher minus the same search with the teacher trained on "
                    "permuted labels: what the teacher's knowledge adds"),
     "helps": ("helps", "a significant gain that also beats the placebo"),
@@ -81,7 +82,7 @@ def provenance(bundle: Any = None, *, settings: dict[str, Any] | None = None, co
     torch = sys.modules.get("torch")
     keep = ("seeds", "epochs", "methods", "method", "train_size", "test_size", "estimators", "representation",
             "variant", "dim", "n_bootstrap", "criterion", "random_state", "budget", "labels_per_class",
-            "labelled_fraction", "teacher_labels", "tune", "tuning")
+            "labelled_fraction", "teacher_labels", "selection", "tune", "tuning")
     return {
         "cchkit": __version__, "git_commit": git_commit(), "command": command or "(Python API)",
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
@@ -276,6 +277,16 @@ def _advice_parts(advice: Any, answer: str | None, settings: dict[str, Any],
     return advice.text, {**settings, "budget": advice.budget}, advice.seconds
 
 
+def _ranking_section(advice: Any) -> list[tuple[str, str]]:
+    """The ranking an advice measured (its prediction is in the answer), as a short table."""
+    ranking = getattr(advice, "ranking", None)
+    if ranking is None:
+        return []
+    cols = [c for c in ("rank", "teacher", "advice", "criterion", "criterion_value", "criterion_threshold",
+                        "cch_score", "decision") if c in ranking.table]
+    return [("The ranking's prediction", _table(ranking.table[cols]))]
+
+
 def few_label_report(report: Any, bundle: Any = None, *, command: str | None = None,
                      answer: str | None = None, advice: Any = None) -> str:
     """The HTML page of a :class:`~cchkit.fewlabels.FewLabelReport`: the verdict, what the
@@ -290,19 +301,21 @@ def few_label_report(report: Any, bundle: Any = None, *, command: str | None = N
         "vs_placebo": [_interval(*r) for r in t[["vs_placebo", "vs_placebo_low", "vs_placebo_high"]].itertuples(index=False)],
         "helps": t["helps"], "teacher_cv_accuracy": t["teacher_cv_accuracy"]})
     settings = {"data": getattr(bundle, "name", ""), "seeds": s.get("seeds"), "methods": s.get("methods"),
-                **s.get("regime", {}), "teacher_labels": s.get("teacher_labels")}
+                **s.get("regime", {}), "teacher_labels": s.get("teacher_labels"), "selection": s.get("selection")}
     answer, settings, seconds = _advice_parts(advice, answer, settings, s.get("seconds"))
     verdict = [f"Advice: {answer}"] if answer else [str(s["verdict"]["text"])]
     verdict.append(str((s.get("prediction") or {}).get("text", "")))
     sections = [
-        ("Accuracy with few labels (x: the placebo teacher; dashed: the best teacher-free student)",
+        ("Accuracy of every student (x: the placebo teacher; dashed: the best teacher-free student)",
          _plot(lambda ax: report.plot(ax=ax))),
         ("Gains", short + _all_columns(t)),
         ("Teacher-free students", _table(report.baselines)),
+        *_ranking_section(advice),
         ("Where these numbers came from", _provenance_block(provenance(bundle, settings=settings, command=command,
                                                                        seconds=seconds))),
         ("Data", _data_summary(bundle)),
     ]
-    title = f"cchkit validation with few labels: {getattr(bundle, 'name', '') or 'data'}, student {s.get('student', '')}"
+    regime = "every label" if not s.get("n_unlabeled") else s.get("regime_text", "few labels")
+    title = f"cchkit validation ({regime}): {getattr(bundle, 'name', '') or 'data'}, student {s.get('student', '')}"
     return _page(title, verdict, sections)
 

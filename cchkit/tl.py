@@ -85,8 +85,17 @@ def validate(data: Any, student: str, *, label_key: str = "label", candidates: S
     if candidates is None:
         candidates = [m for m in bundle.names if m != student]
     report = run(bundle, student, candidates, **kwargs)
-    summary = {"verdict": report.summary.get("verdict"), **{k: v for k, v in report.summary.items() if k != "verdict"}}
+    summary = {"verdict": report.summary.get("verdict"), **_summary(report)}
     return _store(data, key_added, "validation", report.table, summary, copy)
+
+
+def _summary(report: Any) -> dict[str, Any]:
+    """A validation's summary as stored; a teacher-free one also carries its teacher-free
+    students (``baseline_students``), which its plot draws."""
+    out = {k: v for k, v in report.summary.items() if k != "verdict"}
+    if hasattr(report, "baselines"):
+        out["baseline_students"] = report.baselines.to_dict(orient="records")
+    return out
 
 
 def advise(data: Any, student: str, *, label_key: str = "label", candidates: Sequence[str] | str | None = None,
@@ -99,10 +108,12 @@ def advise(data: Any, student: str, *, label_key: str = "label", candidates: Seq
 
     advice = run(bundle_of(data, label_key, modalities), student, candidates, **kwargs)
     report = advice.validation
-    meta = {"teacher": advice.teacher, "text": advice.text, **report.summary}
+    meta = {"teacher": advice.teacher, "text": advice.text, "verdict": report.summary.get("verdict"),
+            **_summary(report)}
     target = _store(data, key_added, "advice", report.table, meta, copy)
     held = data if target is None else target
-    _store(held, key_added, "validation", report.table, dict(report.summary), False)
+    _store(held, key_added, "validation", report.table, {"verdict": report.summary.get("verdict"), **_summary(report)},
+           False)
     if advice.ranking is not None:
         _store(held, key_added, "ranking", advice.ranking.table, advice.ranking.settings, False)
     return target

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 import cchkit
 from cchkit.advice import answer_head, measured_choice
 from cchkit.cli import app
+from cchkit.fewlabels import FewLabelReport
 from cchkit.validation.verdict import OUTCOME_PHRASES, OUTCOMES
 
 FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8)
@@ -56,31 +57,45 @@ def test_every_verdict_outcome_ends_a_sentence():
     assert OUTCOME_PHRASES["not confirmed"] == "was not confirmed"  # "that advice not confirmed" has no verb
 
 
-def test_advise_answers_from_the_measurement(bundle):
-    a = cchkit.advise(bundle, "s", top=2, seeds=2, budget=1e-3, rank_params={"representation": "raw"}, **FAST)
-    assert isinstance(a, cchkit.Advice) and a.teacher == measured_choice(a.validation.table, a.validation.summary["method"])
-    assert set(a.validation.table["teacher"]) == set(a.ranking.top(2)["teacher"])
-    assert ("Use " if a.teacher else "Train s alone") in a.text and f"The ranking ({a.ranking.settings['criterion']}) said" in a.text
-    # a full-label gain names the stricter, placebo-controlled check that can take it away
-    assert ("--labelled-fraction 1" in a.text) == (a.teacher is not None)
-    assert f"that advice {OUTCOME_PHRASES[a.validation.summary['verdict']['outcome']]}." in a.text
+def test_advise_answers_from_the_teacher_free_measurement(bundle):
+    a = cchkit.advise(bundle, "s", top=2, seeds=3, budget=1e-3, rank_params={"representation": "raw"})
+    v = a.validation
+    assert isinstance(v, FewLabelReport)
+    assert set(v.table["teacher"]) == set(a.ranking.top(2)["teacher"])
+    assert a.teacher == (v.summary["verdict"]["teachers"] or [None])[0]
+    assert a.teacher != "noise"  # a teacher of pure noise is never the answer
+    assert a.text.startswith(v.summary["verdict"]["text"])
+    held = v.summary["verdict"]["ranking"]
+    assert f"The ranking ({a.ranking.settings['criterion']}) said" in a.text
+    assert f"that advice {OUTCOME_PHRASES[held['outcome']]} ({held['reason']})" in a.text
+    assert held["advice"] == a.ranking.recommended
     doc = a.to_dict()
     assert doc["teacher"] == a.teacher and doc["validation"]["summary"]["verdict"]["text"]
 
 
+def test_advise_over_the_no_kd_student_names_the_default_that_can_take_a_gain_away(bundle):
+    a = cchkit.advise(bundle, "s", top=2, seeds=2, budget=1e-3, rank_params={"representation": "raw"},
+                      baseline="no-kd", **FAST)
+    assert isinstance(a, cchkit.Advice) and a.teacher == measured_choice(a.validation.table, a.validation.summary["method"])
+    assert set(a.validation.table["teacher"]) == set(a.ranking.top(2)["teacher"])
+    assert ("Use " if a.teacher else "Train s alone") in a.text and f"The ranking ({a.ranking.settings['criterion']}) said" in a.text
+    assert ("the default measurement" in a.text) == (a.teacher is not None)
+    assert f"that advice {OUTCOME_PHRASES[a.validation.summary['verdict']['outcome']]}." in a.text
+
+
 def test_the_budget_covers_the_ranking_too(bundle):
-    a = cchkit.advise(bundle, "s", top=1, seeds=2, budget=30.0, rank_params={"representation": "raw"}, **FAST)
+    a = cchkit.advise(bundle, "s", top=1, seeds=3, budget=30.0, rank_params={"representation": "raw"})
     left = a.validation.summary["budget"]
     assert 0 < left < 30.0  # the validation got what the ranking left of the 30 s
-    assert a.validation.summary["seconds"] <= left + 30.0
+    assert a.budget == 30.0 and a.validation.summary["seconds"] <= left + 30.0
 
 
 def test_cli_advise(tmp_path):
     out = tmp_path / "a.json"
-    res = CliRunner().invoke(app, ["advise", "-s", "audio", "-c", "text", "--seeds", "2", "--budget", "0.001", "-q",
+    res = CliRunner().invoke(app, ["advise", "-s", "audio", "-c", "text", "--seeds", "3", "--budget", "0.001", "-q",
                                    "-f", "json", "-o", str(out)])
     assert res.exit_code == 0, res.output
     doc = json.loads(out.read_text())
-    assert "teacher" in doc and doc["validation"]["summary"]["power"]["n_seeds"] == 2
+    assert "teacher" in doc and doc["validation"]["summary"]["power"]["n_seeds"] == 3
     res = CliRunner().invoke(app, ["advise", "-s", "audio", "--backend", "dask", "-q"])
     assert res.exit_code == 2 and "advise runs its ranking in this process" in res.output

@@ -115,7 +115,7 @@ def test_validate_json_shape(tmp_path):
     path = tmp_path / "b.npz"
     make_structured_bundle(n=400).save(path)
     res = run(
-        "validate", "-d", path, "-s", "student", "-c", "shared,noise", "--seeds", 2, "--epochs", 3,
+        "validate", "--baseline", "no-kd", "-d", path, "-s", "student", "-c", "shared,noise", "--seeds", 2, "--epochs", 3,
         "--n-bootstrap", 20, "-f", "json", "-q",
     )
     assert res.exit_code == 0, res.output
@@ -127,7 +127,7 @@ def test_validate_json_shape(tmp_path):
 
 @pytest.mark.parametrize("args, message", [(("--seeds", 0), "seeds must be an integer >= 1"), (("--epochs", -1), "epochs must be an integer >= 1"), (("-m", "magic"), "magic")])
 def test_validate_bad_input(args, message):
-    res = run("validate", "-s", "audio", "-c", "image", *args)
+    res = run("validate", "--baseline", "no-kd", "-s", "audio", "-c", "image", *args)
     assert res.exit_code == 2 and message in res.output, res.output
 
 

@@ -53,6 +53,7 @@ def test_cchkit_methods_lists_both_registries():
     import json
 
     rows = json.loads(res.output)["rows"]
-    assert [r["name"] for r in rows] == list_methods() + teacher_objectives(paired=True)
-    assert {r["name"] for r in rows if r["by default"] != "no" and r["labels"] == "all"} == {"class-align", "logit-kd"}
+    assert [r["name"] for r in rows] == teacher_objectives(paired=True) + list_methods()
+    assert [r["baseline"] for r in rows[:2]] == ["teacher-free"] * 2  # the default measurement's methods first
+    assert {r["name"] for r in rows if r["by default"] != "no" and r["baseline"] == "no-kd"} == {"class-align", "logit-kd"}
     assert all(r["description"] for r in rows)

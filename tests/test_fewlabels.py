@@ -290,12 +290,13 @@ def test_an_unpaired_bundle_runs_class_align_only():
 # ---------------------------------------------------------------- bad input
 @pytest.mark.parametrize("kwargs, message", [
     (dict(labels_per_class=70), "class .* has .* labelled training row.*seed"),
-    (dict(labels_per_class=5, train_size=50), "train_size does not apply"),
+    (dict(labels_per_class=5, train_size=50), "train_size applies only to baseline='no-kd'"),
+    (dict(labels_per_class=5, baseline="no-kd"), "baseline='no-kd' measures with every label"),
     (dict(labels_per_class=5, labelled_fraction=0.1), "not both"),
     (dict(labels_per_class=1), "integer >= 2"),
     (dict(labelled_fraction=0.1, methods=["ucmkd"]), "cannot run there"),
-    (dict(teacher_labels="same"), "applies only with few labels"),
-    (dict(labels_per_class=5, seeds=2), "at least 3 seeds"),
+    (dict(teacher_labels="same", baseline="no-kd"), "applies to the default baseline only"),
+    (dict(labels_per_class=5, seeds=2), "count >= 3"),
 ])
 def test_bad_few_label_requests_are_refused(kwargs, message):
     with pytest.raises(CchkitError, match=message):
@@ -371,8 +372,9 @@ def test_advise_never_recommends_a_significantly_negative_gain():
 
 # ---------------------------------------------------------------- the command line
 @pytest.mark.parametrize("args, words", [
-    (["--labels-per-class", "5", "--train-size", "100"], "--train-size does not apply with few labels"),
-    (["--labels-per-class", "5", "--epochs", "10", "--no-tune"], "--epochs, --no-tune do not apply"),
+    (["--labels-per-class", "5", "--train-size", "100"], "--train-size applies only with --baseline no-kd"),
+    (["--labels-per-class", "5", "--epochs", "10", "--no-tune"], "--epochs, --no-tune apply only with --baseline no-kd"),
+    (["--labels-per-class", "5", "--baseline", "no-kd"], "measures with every label"),
     (["--teacher-labels", "own", "--method", "class-align", "--seeds", "3", "--labelled-fraction", "0.5",
       "--labels-per-class", "5"], "not both"),
     (["--labels-per-class", "150"], "class .* has 140 labelled training row.* seed"),
@@ -474,7 +476,7 @@ def test_a_trial_objective_joins_the_stacks_and_the_search_as_one_class():
 def test_the_record_of_the_regime_the_data_are_in_is_the_one_quoted():
     """5 labels per class quote the L5 study, 20 (and 15) the L20 study, 10 and 50 none; each
     sentence gives the shipped counts of its regime."""
-    from cchkit.fewlabels.track_record import load_record, record_sentence
+    from cchkit.fewlabels.track_record import load_record, record_sentence, regime_key
 
     record = load_record()["regimes"]
     for lpc, mode, key in ((5, "same", "L5-same"), (20, "own", "L20-own"), (15, "same", "L20-same")):
@@ -484,3 +486,7 @@ def test_the_record_of_the_regime_the_data_are_in_is_the_one_quoted():
         assert f"{entry['top1_right']} of {entry['n_students']} students" in sentence
     for lpc in (10, 50):
         assert record_sentence(LabelRegime(labels_per_class=lpc), "same").startswith("No study")
+    # every label is one regime whatever the teachers' labels; a fraction or unlabeled rows are not it
+    assert regime_key(LabelRegime(), "own") == regime_key(LabelRegime(labelled_fraction=1.0), "same") == "all-same"
+    assert regime_key(LabelRegime(), "same", n_unlabeled=5) is None
+    assert regime_key(LabelRegime(labelled_fraction=0.5), "same") is None

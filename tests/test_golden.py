@@ -49,8 +49,8 @@ CASES: dict[str, list[str]] = {
     "rank_mfeat_all": ["rank", "-d", "mfeat", "-s", "all"],
     "rank_ksg": ["rank", "-s", "audio", "-e", "ksg"],
     "rank_encoder": ["rank", "-s", "audio", "-r", "encoder"],
-    "validate_digits": ["validate", "-s", "audio"],
-    "validate_mfeat_mor": ["validate", "-d", "mfeat", "-s", "mor"],
+    "validate_digits": ["validate", "--baseline", "no-kd", "-s", "audio"],
+    "validate_mfeat_mor": ["validate", "--baseline", "no-kd", "-d", "mfeat", "-s", "mor"],
 }
 
 

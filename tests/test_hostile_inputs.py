@@ -149,7 +149,7 @@ def test_unpaired_data_for_paired_method(tmp_path):
     b = cchkit.ModalityBundle.from_arrays({"a": A, "b": B}, labels=Y, paired=False)
     path = b.save(tmp_path / "unpaired.npz")
     # paired logit KD needs pairs: every KD run fails, so the batch fails (exit 2), never a table of NaN
-    res = run("validate", "-d", path, "-s", "a", "-c", "b", "-m", "logit-kd", "--seeds", 1, "--epochs", 1, "-q")
+    res = run("validate", "--baseline", "no-kd", "-d", path, "-s", "a", "-c", "b", "-m", "logit-kd", "--seeds", 1, "--epochs", 1, "-q")
     assert_user_error(res, "every KD run failed")
     # the ranking side needs pairs too: the whole ranking fails with the reason, exit 2
     assert_user_error(run("rank", "-d", path, "-s", "a", "-c", "b"), "every one of the 1 ranking rows failed")
@@ -208,7 +208,7 @@ def test_same_seed_byte_identical_json(good):
 
 @pytest.mark.slow
 def test_validate_same_seed_byte_identical_json(good):
-    args = ("validate", "-d", good, "-s", "a", "-c", "b", "--seeds", 2, "--epochs", 2, "--n-bootstrap", 20, "-f", "json", "-q")
+    args = ("validate", "--baseline", "no-kd", "-d", good, "-s", "a", "-c", "b", "--seeds", 2, "--epochs", 2, "--n-bootstrap", 20, "-f", "json", "-q")
     first, second = run(*args), run(*args)
     assert first.exit_code == 0, first.output
     assert first.output == second.output
@@ -675,7 +675,7 @@ def test_validate_passes_n_jobs_to_its_ranking(good, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(validate_module, "rank_teachers", spy)
-    cchkit.validate(good, "a", ["b"], methods=("logit-kd",), seeds=1, epochs=1, n_jobs=2, progress=False,
+    cchkit.validate(good, "a", ["b"], baseline="no-kd", methods=("logit-kd",), seeds=1, epochs=1, n_jobs=2, progress=False,
                     rank_params={"n_bootstrap": 10})
     assert seen["n_jobs"] == min(2, os.cpu_count() or 1) and seen["n_bootstrap"] == 10
 
@@ -683,8 +683,8 @@ def test_validate_passes_n_jobs_to_its_ranking(good, monkeypatch):
 def test_parallel_validate_equals_serial(good):
     kw = dict(methods=("class-align", "logit-kd"), seeds=3, epochs=2, min_steps=0, progress=False,
               rank_params={"n_bootstrap": 10}, random_state=5)
-    serial = cchkit.validate(good, "a", ["b", "c"], n_jobs=1, **kw)
-    parallel = cchkit.validate(good, "a", ["b", "c"], n_jobs=2, **kw)
+    serial = cchkit.validate(good, "a", ["b", "c"], baseline="no-kd", n_jobs=1, **kw)
+    parallel = cchkit.validate(good, "a", ["b", "c"], baseline="no-kd", n_jobs=2, **kw)
     assert serial.to_json() == parallel.to_json()
 
 
@@ -723,10 +723,10 @@ def test_validate_on_a_dask_local_cluster_gives_the_local_json(good):
     go out in chunks with those settings."""
     distributed = pytest.importorskip("distributed")
     kw = dict(seeds=5, epochs=2, rank_params={"n_bootstrap": 10}, random_state=5, progress=False)
-    local = cchkit.validate(good, "a", ["b", "c"], **kw)
+    local = cchkit.validate(good, "a", ["b", "c"], baseline="no-kd", **kw)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
-        on_dask = cchkit.validate(good, "a", ["b", "c"], n_jobs=2, backend="dask", scheduler=cluster.scheduler_address,
+        on_dask = cchkit.validate(good, "a", ["b", "c"], baseline="no-kd", n_jobs=2, backend="dask", scheduler=cluster.scheduler_address,
                                   **kw)
     assert on_dask.to_json() == local.to_json()
     with pytest.raises(cchkit.InputError, match="unknown backend 'spark'"):

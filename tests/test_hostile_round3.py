@@ -59,7 +59,7 @@ def test_the_data_digest_tells_text_ids_from_integer_ids():
 # ---------------------------------------------------------------- 3: a setting no method reads
 def test_a_ucmkd_setting_without_ucmkd_is_refused_by_name():
     with pytest.raises(InputError, match="'inner_lr' is a setting of ucmkd"):
-        validate("digits-avt", "audio", "image", methods=["class-align"], inner_lr=1e-3, seeds=3, progress=False)
+        validate("digits-avt", "audio", "image", baseline="no-kd", methods=["class-align"], inner_lr=1e-3, seeds=3, progress=False)
 
 
 def test_a_ucmkd_setting_leaves_the_other_methods_in_their_tuned_stacks():
@@ -212,7 +212,7 @@ def test_a_bogus_criterion_in_a_validation_plot_is_one_line():
 # ---------------------------------------------------------------- 7: every setting that changes the numbers
 def test_no_tune_is_in_the_recorded_command_and_the_provenance(tmp_path):
     page = tmp_path / "v.html"
-    res = runner.invoke(app, ["validate", "-s", "audio", "-c", "image", "--method", "class-align", "--seeds", "2",
+    res = runner.invoke(app, ["validate", "--baseline", "no-kd", "-s", "audio", "-c", "image", "--method", "class-align", "--seeds", "2",
                               "--epochs", "2", "--no-tune", "--quiet", "--report", str(page)])
     assert res.exit_code == 0, res.output
     html = page.read_text()

@@ -48,7 +48,7 @@ def reports(tmp_path_factory):
     d = tmp_path_factory.mktemp("reports")
     r = runner.invoke(app, ["rank", "--student", "audio", "--candidates", "image,text", "-q", "--report", str(d / "rank.html")])
     assert r.exit_code == 0, r.output
-    v = runner.invoke(app, ["validate", "--student", "audio", "--candidates", "image,text", "--seeds", "3", "--epochs", "2",
+    v = runner.invoke(app, ["validate", "--baseline", "no-kd", "--student", "audio", "--candidates", "image,text", "--seeds", "3", "--epochs", "2",
                             "-q", "--report", str(d / "validate.html")])
     assert v.exit_code == 0, v.output
     return d
@@ -174,12 +174,11 @@ def test_provenance_names_the_commit_the_device_it_ran_on_and_the_threads():
 
 
 def test_the_advise_page_records_the_callers_budget_and_the_whole_time(tmp_path):
-    from cchkit.report import validation_report
+    from cchkit.report import few_label_report
 
-    a = cchkit.advise("wdbc", "mean", ["se"], seeds=2, budget=7.5, epochs=2, min_steps=0,
-                      rank_params={"n_bootstrap": 20})
+    a = cchkit.advise("wdbc", "mean", ["se"], seeds=3, budget=7.5, rank_params={"n_bootstrap": 20})
     path = tmp_path / "advice.html"
-    path.write_text(validation_report(a.validation, cchkit.load_bundle("wdbc"), advice=a), encoding="utf-8")
+    path.write_text(few_label_report(a.validation, cchkit.load_bundle("wdbc"), advice=a), encoding="utf-8")
     prov = _provenance(path)
     assert prov["budget"] == "7.5" and float(prov["wall_time_s"]) == round(a.seconds, 2)
     assert _verdict(path)[0] == f"Advice: {a.text}" and len(_verdict(path)) == 2  # the power statement once

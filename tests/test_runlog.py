@@ -55,8 +55,7 @@ def test_the_cli_logs_the_report_and_refuses_an_unknown_tracker(store, tmp_path)
 
 
 def test_an_advice_is_one_named_run_with_its_own_answer_the_data_and_the_users_budget(store):
-    a = cchkit.advise("wdbc", "mean", ["se"], seeds=2, budget=3.0, epochs=2, min_steps=0,
-                      rank_params={"n_bootstrap": 20})
+    a = cchkit.advise("wdbc", "mean", ["se"], seeds=3, budget=3.0, rank_params={"n_bootstrap": 20})
     run_id = cchkit.runlog.log_result(a, command="cchkit advise -d wdbc -s mean")
     client, run = _only_run(store)
     assert run.info.run_id == run_id and run.info.run_name == "cchkit advise wdbc mean"
@@ -73,7 +72,7 @@ def test_an_advice_is_one_named_run_with_its_own_answer_the_data_and_the_users_b
 
 
 def test_a_validation_records_its_data_and_digest(store):
-    r = cchkit.validate("wdbc", "mean", ["se"], seeds=2, epochs=2, min_steps=0, log="mlflow")
+    r = cchkit.validate("wdbc", "mean", ["se"], baseline="no-kd", seeds=2, epochs=2, min_steps=0, log="mlflow")
     _, run = _only_run(store)
     assert run.info.run_name == "cchkit validate wdbc mean"
     assert run.data.tags["cchkit.data_sha256"] == r.summary["data_sha256"] == cchkit.load_bundle("wdbc").digest()

@@ -51,7 +51,7 @@ def _ranking(**extra):
 
 
 def test_report_table_summary_json_and_plot(bundle, tmp_path):
-    rep = validate(bundle, "s", ["clean", "noise"], methods=("align", "none"), seeds=[0, 1, 2], ranking=_ranking(),
+    rep = validate(bundle, "s", ["clean", "noise"], baseline="no-kd", methods=("align", "none"), seeds=[0, 1, 2], ranking=_ranking(),
                    progress=False, **FAST)
     assert isinstance(rep, ValidationReport)
     assert list(rep.table.columns) == REPORT_COLUMNS
@@ -93,7 +93,7 @@ def test_paired_method_on_unpaired_teacher_is_recorded_not_raised(bundle):
         {k: v.data for k, v in m.items()}, labels={k: v.labels for k, v in m.items()},
         ids={"s": np.arange(150), "clean": np.arange(1000, 1150)},
     )
-    rep = validate(unpaired, "s", "clean", methods=("logit-kd", "ucmkd"), seeds=1, ranking=_ranking(),
+    rep = validate(unpaired, "s", "clean", baseline="no-kd", methods=("logit-kd", "ucmkd"), seeds=1, ranking=_ranking(),
                    progress=False, **FAST)
     row = rep.table.set_index("method").loc["logit-kd"]
     assert "NotPairedError" in row.error and math.isnan(row.gain)
@@ -134,13 +134,13 @@ def test_criterion_statistics_by_hand():
 
 def test_bad_arguments(bundle):
     with pytest.raises(InputError, match="unknown method"):
-        validate(bundle, "s", ["clean"], methods=("nope",), ranking=_ranking(), progress=False)
+        validate(bundle, "s", ["clean"], baseline="no-kd", methods=("nope",), ranking=_ranking(), progress=False)
     with pytest.raises(InputError, match="among the candidate"):
-        validate(bundle, "s", ["s", "clean"], ranking=_ranking(), progress=False)
+        validate(bundle, "s", ["s", "clean"], baseline="no-kd", ranking=_ranking(), progress=False)
     with pytest.raises(InputError, match="only 'none'"):
-        validate(bundle, "s", ["clean"], methods=("none",), ranking=_ranking(), progress=False)
+        validate(bundle, "s", ["clean"], baseline="no-kd", methods=("none",), ranking=_ranking(), progress=False)
     with pytest.raises(InputError, match=".table"):
-        validate(bundle, "s", ["clean"], ranking=object(), progress=False, **FAST)
+        validate(bundle, "s", ["clean"], baseline="no-kd", ranking=object(), progress=False, **FAST)
 
 
 # ---------------------------------------------------------------------- power statement, defaults
@@ -161,14 +161,14 @@ def test_power_statement_says_when_the_teachers_cannot_be_ranked():
 
 
 def test_validate_defaults_to_class_align_with_paired_logit_kd_beside_it(bundle):
-    rep = validate(bundle, "s", ["clean"], seeds=3, ranking=_ranking(), progress=False, **FAST)
+    rep = validate(bundle, "s", ["clean"], baseline="no-kd", seeds=3, ranking=_ranking(), progress=False, **FAST)
     assert list(rep.table["method"]) == ["class-align", "logit-kd"] and rep.summary["method"] == "class-align"
     assert "power" in rep.summary and rep.summary["power"]["n_seeds"] == 3
     unpaired = ModalityBundle.from_arrays(
         {"s": bundle.modality("s").data, "clean": bundle.modality("clean").data},
         labels=bundle.classes[bundle.modality("s").labels], paired=False,
     )
-    rep = validate(unpaired, "s", ["clean"], seeds=1, progress=False, **FAST)
+    rep = validate(unpaired, "s", ["clean"], baseline="no-kd", seeds=1, progress=False, **FAST)
     assert list(rep.table["method"]) == ["class-align"]  # no pairs: the paired column is left out
 
 
@@ -178,13 +178,13 @@ def test_cli_validate_train_size_and_power_line(bundle, tmp_path):
     from cchkit.cli import app
 
     path = bundle.save(tmp_path / "b.npz")
-    res = CliRunner().invoke(app, ["validate", "-d", str(path), "-s", "s", "-c", "clean", "--seeds", "3", "--epochs", "2",
+    res = CliRunner().invoke(app, ["validate", "--baseline", "no-kd", "-d", str(path), "-s", "s", "-c", "clean", "--seeds", "3", "--epochs", "2",
                                    "--train-size", "30", "-q"])
     assert res.exit_code == 0, res.output
     assert "power: with 3 seeds" in res.output and "gain class-align" in res.output and "gain logit-kd" in res.output
     tuned = next(line for line in res.output.splitlines() if line.startswith("tuned on the validation splits of seeds"))
     assert "student lr" in tuned and "hidden" in tuned and "dropout" in tuned and "clean class-align" in tuned
-    bad = CliRunner().invoke(app, ["validate", "-d", str(path), "-s", "s", "-c", "clean", "--train-size", "0"])
+    bad = CliRunner().invoke(app, ["validate", "--baseline", "no-kd", "-d", str(path), "-s", "s", "-c", "clean", "--train-size", "0"])
     assert bad.exit_code == 2 and "train_size must be None or an integer >= 1" in bad.output
 
 
@@ -245,7 +245,7 @@ def test_gains_are_measured_over_the_stronger_baseline():
 
 def test_validate_reports_the_probe_and_measures_gains_over_it(bundle, caplog):
     with caplog.at_level("WARNING", logger="cchkit"):
-        rep = validate(bundle, "s", ["clean"], methods=("class-align",), seeds=3, ranking=_ranking(),
+        rep = validate(bundle, "s", ["clean"], baseline="no-kd", methods=("class-align",), seeds=3, ranking=_ranking(),
                        progress=False, **FAST)
     row = rep.table.iloc[0]
     base = rep.summary["baseline"]
@@ -280,7 +280,7 @@ def test_search_spaces_are_of_one_size_and_never_switch_kd_off():
 def test_untuned_stacked_runs_equal_single_distill_runs(bundle):
     from cchkit.distill import distill
 
-    rep = validate(bundle, "s", ["clean"], methods=("class-align", "logit-kd"), seeds=[4, 9], ranking=_ranking(),
+    rep = validate(bundle, "s", ["clean"], baseline="no-kd", methods=("class-align", "logit-kd"), seeds=[4, 9], ranking=_ranking(),
                    progress=False, tune=False, **FAST)
     for r in rep.runs.itertuples(index=False):
         one = distill(bundle, "s", r.teacher, method=r.method, random_state=r.seed, progress=False, **FAST)
@@ -307,7 +307,7 @@ def test_tuned_settings_are_chosen_on_the_first_seeds_and_kept(bundle):
 
     seeds = [4, 9, 2, 7]
     assert TUNE_SEEDS == 3
-    rep = validate(bundle, "s", ["clean"], methods=("class-align",), seeds=seeds, ranking=_ranking(),
+    rep = validate(bundle, "s", ["clean"], baseline="no-kd", methods=("class-align",), seeds=seeds, ranking=_ranking(),
                    progress=False, **FAST)
     runs, tuned = rep.runs, rep.summary["tuned"]
     assert tuned["chosen_on_seeds"] == seeds[:TUNE_SEEDS]
@@ -318,7 +318,7 @@ def test_tuned_settings_are_chosen_on_the_first_seeds_and_kept(bundle):
     assert len(set(zip(kd["kd_weight"], kd["temperature"]))) == 1
     assert set(zip(kd["kd_weight"], kd["temperature"])) <= set(KD_GRID)
     # the tuning seeds' runs do not depend on the seeds that follow them
-    head = validate(bundle, "s", ["clean"], methods=("class-align",), seeds=seeds[:TUNE_SEEDS], ranking=_ranking(),
+    head = validate(bundle, "s", ["clean"], baseline="no-kd", methods=("class-align",), seeds=seeds[:TUNE_SEEDS], ranking=_ranking(),
                     progress=False, **FAST).runs
     cols = ["teacher", "method", "seed", "accuracy", "val_accuracy", "lr", "hidden", "kd_weight", "temperature"]
     pd.testing.assert_frame_equal(runs[runs.seed.isin(seeds[:TUNE_SEEDS])][cols].reset_index(drop=True),
@@ -328,10 +328,10 @@ def test_tuned_settings_are_chosen_on_the_first_seeds_and_kept(bundle):
 @pytest.mark.parametrize("setting", [{"lr": 0.1}, {"hidden": 32}, {"lambda1": 2.0}, {"temperature": 3.0}])
 def test_a_tuned_setting_passed_with_tune_is_refused(bundle, setting):
     with pytest.raises(InputError, match=f"validate tunes {next(iter(setting))} itself.*tune=False"):
-        validate(bundle, "s", ["clean"], methods=("class-align",), seeds=2, ranking=_ranking(), progress=False,
+        validate(bundle, "s", ["clean"], baseline="no-kd", methods=("class-align",), seeds=2, ranking=_ranking(), progress=False,
                  **FAST, **setting)
     # and used when tuning is off
-    rep = validate(bundle, "s", ["clean"], methods=("class-align",), seeds=2, ranking=_ranking(), progress=False,
+    rep = validate(bundle, "s", ["clean"], baseline="no-kd", methods=("class-align",), seeds=2, ranking=_ranking(), progress=False,
                    tune=False, **FAST, **setting)
     key, value = next(iter(setting.items()))
     column = {"lambda1": "kd_weight"}.get(key, key)
@@ -373,7 +373,7 @@ def test_ranking_advice_is_the_best_ranked_teacher_predicted_to_help():
 
 
 def test_validate_states_its_verdict(bundle):
-    rep = validate(bundle, "s", ["clean", "noise"], methods=("class-align",), seeds=3, ranking=_ranking(),
+    rep = validate(bundle, "s", ["clean", "noise"], baseline="no-kd", methods=("class-align",), seeds=3, ranking=_ranking(),
                    progress=False, **FAST)
     v = rep.summary["verdict"]
     assert v["advice"] == "clean"  # the hand ranking: clean "helps" (decision) and ranks first
@@ -383,18 +383,18 @@ def test_validate_states_its_verdict(bundle):
 # ---------------------------------------------------------------------- power by budget (#26)
 def test_budget_adds_seeds_until_separated_or_spent(bundle):
     kw = dict(methods=("class-align",), ranking=_ranking(), progress=False, **FAST)
-    fixed = validate(bundle, "s", ["clean", "noise"], seeds=2, **kw)
-    tiny = validate(bundle, "s", ["clean", "noise"], seeds=2, budget=1e-6, **kw)
+    fixed = validate(bundle, "s", ["clean", "noise"], baseline="no-kd", seeds=2, **kw)
+    tiny = validate(bundle, "s", ["clean", "noise"], baseline="no-kd", seeds=2, budget=1e-6, **kw)
     assert tiny.summary["seeds"] == fixed.summary["seeds"]  # the budget draws the same first seeds
     assert tiny.summary["power"]["stopped"] in ("budget spent", "intervals separated")
     assert tiny.table["gain"].tolist() == pytest.approx(fixed.table["gain"].tolist())
-    big = validate(bundle, "s", ["clean", "noise"], seeds=2, budget=600, max_seeds=4, **kw)
+    big = validate(bundle, "s", ["clean", "noise"], baseline="no-kd", seeds=2, budget=600, max_seeds=4, **kw)
     stop = big.summary["power"]["stopped"]
     assert stop in ("intervals separated", "seed cap reached")
     assert len(big.summary["seeds"]) == 4 if stop == "seed cap reached" else 2 <= len(big.summary["seeds"]) <= 4
     assert big.summary["seeds"][:2] == fixed.summary["seeds"] and "Seeds: 2 at first" in big.summary["power"]["statement"]
     with pytest.raises(InputError, match="max_seeds"):
-        validate(bundle, "s", ["clean"], seeds=8, budget=10, max_seeds=4, **kw)
+        validate(bundle, "s", ["clean"], baseline="no-kd", seeds=8, budget=10, max_seeds=4, **kw)
 
 
 def test_tuned_line_says_what_was_chosen_or_given():

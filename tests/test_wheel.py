@@ -43,6 +43,6 @@ def test_wheel_in_a_fresh_venv_runs_rank_and_validate(tmp_path):
     assert "advice for audio:" in rank.stdout
     where = _run([venv / "bin" / "python", "-c", "import cchkit; print(cchkit.datasets.data_dir())"], cwd=elsewhere, env=env)
     assert str(venv) in where.stdout and str(ROOT) not in where.stdout  # the installed copy, not the checkout
-    val = _run([cli, "validate", "--student", "audio", "--candidates", "image", "--seeds", "2", "-q"], cwd=elsewhere,
+    val = _run([cli, "validate", "--student", "audio", "--candidates", "image", "--seeds", "3", "-q"], cwd=elsewhere,
                env=env, timeout=600)
-    assert "gain class-align" in val.stdout
+    assert val.stdout.startswith("verdict: With every training row labelled") and "best teacher-free" in val.stdout

@@ -24,6 +24,7 @@ def advise(
     labels_per_class: Optional[int] = typer.Option(None, "--labels-per-class", help="Few labels: keep L labelled training rows per class, the other training rows unlabeled (see cchkit validate)."),
     labelled_fraction: Optional[float] = typer.Option(None, "--labelled-fraction", help="Few labels: keep this fraction of the labelled training rows."),
     teacher_labels: str = typer.Option("auto", "--teacher-labels", help="Few labels: same, own or auto (see cchkit validate)."),
+    baseline: str = typer.Option("teacher-free", "--baseline", help="What a gain is measured over: teacher-free (default) or no-kd (see cchkit validate)."),
     run: c.RunOptions = None,  # type: ignore[assignment]  (--format ... --report, see run_options)
 ) -> None:
     """Which teacher should the student learn from? Rank, measure, and answer from the measurement."""
@@ -41,9 +42,12 @@ def advise(
         few["teacher_labels"] = teacher_labels
     elif teacher_labels != "auto":
         raise c.CchkitError("--teacher-labels applies only with few labels (--labels-per-class or --labelled-fraction).")
+    if baseline not in ("teacher-free", "no-kd"):
+        raise c.CchkitError(f"--baseline must be teacher-free or no-kd, got {baseline!r}.")
+    extra = {"baseline": baseline} if baseline != "teacher-free" else {}
     result = run_advise(data, student, c.split_names(candidates, "--candidates"), top=top, seeds=seeds, budget=budget,
                         random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet),
-                        rank_params={"n_jobs": run.n_jobs}, **{k: v for k, v in few.items() if v is not None})
+                        rank_params={"n_jobs": run.n_jobs}, **{k: v for k, v in few.items() if v is not None}, **extra)
     if run.fmt == "json":
         text = json.dumps(result.to_dict(), indent=2, default=str)
     elif run.fmt == "csv":
@@ -55,7 +59,7 @@ def advise(
         from ..datasets import load_bundle
         from ..report import few_label_report, validation_report
 
-        page = few_label_report if result.ranking is None else validation_report
+        page = few_label_report if _teacher_free(result) else validation_report
         html = page(result.validation, load_bundle(data), command=c.command_line(), advice=result)
     c.write_outputs(text, run.out, html, run.report)
     c.log_run(run, result, html)
@@ -64,5 +68,9 @@ def advise(
 def _advice_text(result) -> str:  # noqa: ANN001
     from .validate import _validation_text, few_labels_text
 
-    body = few_labels_text(result.validation) if result.ranking is None else _validation_text(result.validation)
+    body = few_labels_text(result.validation) if _teacher_free(result) else _validation_text(result.validation)
     return "\n".join([f"advice: {result.text}", "", "the measurement behind it:", body])
+
+
+def _teacher_free(result) -> bool:  # noqa: ANN001
+    return type(result.validation).__name__ == "FewLabelReport"

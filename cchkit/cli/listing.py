@@ -78,34 +78,35 @@ def estimators(fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
 @app.command(epilog="Example: cchkit methods --format json")
 @handle_errors
 def methods(fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
-    """List the distillation methods `validate --method` accepts, from their registries: with every
-    label (the distillers) and with few labels (the few-label objectives)."""
+    """List the distillation methods `validate --method` accepts, from their registries: the
+    teacher objectives of the default measurement, then the distillers of `--baseline no-kd`."""
     import json
 
     import pandas as pd
 
     check_format(fmt)
     rows = method_rows()
-    df = pd.DataFrame(rows, columns=["name", "labels", "pairs", "by default", "description"])
+    df = pd.DataFrame(rows, columns=["name", "baseline", "pairs", "by default", "description"])
     text = json.dumps({"rows": rows}, indent=2) if fmt == "json" else df.to_csv(index=False) if fmt == "csv" else render_frame(df)
     write_output(text, out)
 
 
 def method_rows() -> list[dict]:
-    """One row per registered method: where it runs, whether it needs pairs, whether it runs by
-    default, and the first line of its docstring."""
+    """One row per registered method: the baseline it is measured over (``teacher-free``, the
+    default, or ``no-kd``), whether it needs pairs, whether it runs by default, and the first line
+    of its docstring."""
     from ..distill.methods import get_method, list_methods
     from ..fewlabels.objectives import get_objective, teacher_objectives
 
     def first_line(obj: object) -> str:
         return ((type(obj).__doc__ or "").strip().splitlines() or [""])[0]
 
-    rows = [{"name": n, "labels": "all", "pairs": "needs" if get_method(n).paired else "no",
-             "by default": ("with pairs" if get_method(n).paired else "yes") if get_method(n).by_default else "no",
-             "description": first_line(get_method(n))} for n in list_methods()]
     default = set(teacher_objectives(paired=True, default_only=True))
-    rows += [{"name": n, "labels": "few", "pairs": "needs" if get_objective(n).paired else "no",
-              "by default": ("with pairs" if get_objective(n).paired else "yes") if n in default else "no",
-              "description": first_line(get_objective(n))}
-             for n in teacher_objectives(paired=True)]
+    rows = [{"name": n, "baseline": "teacher-free", "pairs": "needs" if get_objective(n).paired else "no",
+             "by default": ("with pairs" if get_objective(n).paired else "yes") if n in default else "no",
+             "description": first_line(get_objective(n))}
+            for n in teacher_objectives(paired=True)]
+    rows += [{"name": n, "baseline": "no-kd", "pairs": "needs" if get_method(n).paired else "no",
+              "by default": ("with pairs" if get_method(n).paired else "yes") if get_method(n).by_default else "no",
+              "description": first_line(get_method(n))} for n in list_methods()]
     return rows

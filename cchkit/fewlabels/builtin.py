@@ -62,6 +62,7 @@ class SelfTraining(Objective):
     training, then 1.
     """
 
+    needs_unlabeled = True
     grid = tuple({"hard": h, "lam": lam} for h in (1.0, 0.0) for lam in (0.5, 1.0))
 
     def loss(self, b: Batch) -> torch.Tensor:

@@ -136,6 +136,9 @@ class Objective:
     paired: bool = False
     #: whether ``validate`` runs it when no methods are named (False: only when named)
     by_default: bool = True
+    #: a teacher-free objective that only differs from ``supervised`` on unlabeled rows (skipped
+    #: where a seed has none: it would repeat the supervised search)
+    needs_unlabeled: bool = False
     grid: tuple[Mapping[str, float], ...] = ({},)
 
     def targets(self, teacher: TeacherView | None, setting: Mapping[str, float]) -> dict[str, np.ndarray]:

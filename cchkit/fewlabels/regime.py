@@ -8,8 +8,13 @@ labelled row of the teacher modality). :func:`plan_seed` draws one seed's split:
 
 * test rows: a stratified share of the student's *labelled* rows, never used for training,
   tuning, a teacher or a criterion;
-* the student's labelled training rows (the regime's labels), split into ``k`` stratified
-  cross-validation folds that choose every setting;
+* the student's labelled training rows (the regime's labels). Few of them (fewer than
+  :data:`HOLDOUT_MIN_PER_CLASS` in some class) are split into ``k`` stratified
+  cross-validation folds that choose every setting; many are split once into a stratified
+  validation share (:data:`HOLDOUT_SHARE`) that chooses. Either way the chosen setting is
+  trained again on every labelled row, and only that fit is tested. Cross-validation spends
+  ``k`` fits per setting to make the most of a few labels; with many labels one split chooses
+  as well, at a third of the cost;
 * the student's unlabeled training rows: rows the data hold without a label, plus the
   training rows whose label the regime hides. They are data, never dropped.
 """
@@ -24,13 +29,21 @@ import numpy as np
 from .._validation import UNLABELED
 from ..exceptions import InputError
 
-__all__ = ["LabelRegime", "SeedPlan", "plan_seed", "TEACHER_LABELS", "CV_FOLDS"]
+__all__ = ["LabelRegime", "SeedPlan", "plan_seed", "TEACHER_LABELS", "CV_FOLDS", "HOLDOUT_MIN_PER_CLASS",
+           "HOLDOUT_SHARE"]
 
 #: Which labels a teacher learns from.
 TEACHER_LABELS = ("auto", "same", "own")
 
 #: Cross-validation folds on the labelled training rows (fewer when a class has fewer rows).
 CV_FOLDS = 3
+
+#: From this many labelled training rows in every class, one validation split chooses instead
+#: of cross-validation (the study's regimes, 5 and 20 labels per class, stay cross-validated).
+HOLDOUT_MIN_PER_CLASS = 50
+
+#: The stratified share of the labelled training rows that the validation split holds out.
+HOLDOUT_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -91,7 +104,9 @@ class SeedPlan:
 
     ``folds[f]`` are the labelled rows held out by fold ``f``; the labelled rows a fold trains
     on are ``labelled`` without them, and its unlabeled rows are ``unlabeled`` (a fold's held-out
-    rows are left out of its training entirely).
+    rows are left out of its training entirely). Fold key ``None`` is the fit on every labelled
+    row, the one tested. With ``refit_all`` (cross-validation, few labels) every setting searched
+    gets that fit; without it (one validation split, many labels) only the chosen ones do.
     """
 
     seed: int
@@ -99,10 +114,21 @@ class SeedPlan:
     labelled: np.ndarray
     unlabeled: np.ndarray
     folds: tuple[np.ndarray, ...]
+    refit_all: bool = True
 
     @property
     def n_folds(self) -> int:
         return len(self.folds)
+
+    @property
+    def search_keys(self) -> list[int | None]:
+        """The fits of every setting searched: each fold, and the final fit when ``refit_all``."""
+        return [*range(self.n_folds), None] if self.refit_all else list(range(self.n_folds))
+
+    @property
+    def selection(self) -> str:
+        """How settings are chosen, in words."""
+        return f"{self.n_folds}-fold cross-validation" if self.refit_all else f"a {HOLDOUT_SHARE:.0%} validation split"
 
     def fold_train(self, f: int | None) -> np.ndarray:
         """The labelled rows that fold ``f`` trains on (None: the final fit, on all of them)."""
@@ -154,6 +180,11 @@ def _folds(labelled: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tup
     return tuple(np.sort(labelled[fold_of == f]) for f in range(k))
 
 
+def _holdout(labelled: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """One stratified validation share of the labelled rows."""
+    return (_stratified_take(labelled, y, HOLDOUT_SHARE, rng),)
+
+
 def plan_seed(labels: np.ndarray, classes: np.ndarray, regime: LabelRegime, seed: int) -> SeedPlan:
     """One seed's split of the student's rows (``labels``: codes, -1 for unlabeled rows).
 
@@ -171,4 +202,6 @@ def plan_seed(labels: np.ndarray, classes: np.ndarray, regime: LabelRegime, seed
     pool = np.setdiff1d(labelled_rows, test)
     kept = _kept_labels(pool, labels, regime, classes, seed, rng)
     unlabeled = np.sort(np.concatenate([np.flatnonzero(labels == UNLABELED), np.setdiff1d(pool, kept)]))
-    return SeedPlan(seed=seed, test=test, labelled=kept, unlabeled=unlabeled, folds=_folds(kept, labels, rng))
+    many = int(np.bincount(labels[kept], minlength=len(classes)).min()) >= HOLDOUT_MIN_PER_CLASS
+    folds = _holdout(kept, labels, rng) if many else _folds(kept, labels, rng)
+    return SeedPlan(seed=seed, test=test, labelled=kept, unlabeled=unlabeled, folds=folds, refit_all=not many)

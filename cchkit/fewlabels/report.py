@@ -36,8 +36,8 @@ FEWLABEL_COLUMNS = [
 
 def seed_outcomes(runs: pd.DataFrame, teacher_cv: dict[str, float]) -> list[dict[str, Any]]:
     """One seed's chosen students: a row per (teacher, method), and the teacher-free ones."""
-    free_names = teacher_free_objectives()
-    free = runs[runs["objective"].isin(free_names) & (runs["teacher"] == "")]
+    free = runs[runs["objective"].isin(teacher_free_objectives()) & (runs["teacher"] == "")]
+    free_names = [o for o in teacher_free_objectives() if (free["objective"] == o).any()]
     best_free = choose(free)
     student_cv = float(choose(free[free["objective"] == "supervised"])["cv_accuracy"])
     out = [{"teacher": "", "method": o, "accuracy": float(choose(free[free["objective"] == o])["accuracy"])}
@@ -92,6 +92,8 @@ def _gain(r: Any) -> str:
 
 
 def _regime_words(summary: dict[str, Any]) -> str:
+    if not summary["n_unlabeled"]:
+        return f"with every training row labelled ({summary['n_labelled']:,})"
     return f"with {summary['regime_text']} and {summary['n_unlabeled']:,} unlabeled rows"
 
 

@@ -4,16 +4,19 @@ Stage 1 trains the supervised student of every family over :data:`~.stack.WEIGHT
 and keeps, per family, the weight decay with the best cross-validated accuracy on the
 labelled rows. Stage 2 trains every family, with its decay, on every other teacher-free
 objective and every teacher objective, with each teacher and its placebo, each over a grid of
-the same size. Every
-(family, setting) is trained once per cross-validation fold and once on all labelled rows
-(the *final* fit, the only one evaluated on the test rows). A student of each kind is chosen
-by its cross-validated accuracy alone, so no test row reaches a choice.
+the same size. Every (family, setting) is trained once per fold of the seed's plan (three
+cross-validation folds with few labels, one validation split with many) and scored on the
+fold's held-out labelled rows. A student of each kind is chosen by that score alone, so no
+test row reaches a choice; the chosen setting's *final* fit, on every labelled row, is the
+only one evaluated on the test rows. With few labels every setting gets its final fit
+(trained beside its folds, in the same stacks); with many labels only the chosen ones do, in
+a third stack.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,12 +25,16 @@ import pandas as pd
 from .._validation import UNLABELED
 from .objectives import TeacherView, get_objective, teacher_free_objectives
 from .regime import LabelRegime, SeedPlan, plan_seed
-from .stack import FAMILIES, WEIGHT_DECAYS, Member, train_members
+from .stack import FAMILIES, LABELLED_BATCH, STEPS, WEIGHT_DECAYS, Member, train_members
 from .teachers import SeedTeachers, fit_teachers
 
 __all__ = ["SeedRows", "run_seed", "RUN_COLUMNS", "choose"]
 
 #: Columns of the raw runs (one row per trained member); ``fold`` -1 is the final fit.
+#: Steps of a search member with many labels (mini-batches of :data:`~.stack.LABELLED_BATCH`
+#: labelled rows); the chosen settings' final fits train :data:`~.stack.STEPS` full-batch steps.
+SEARCH_STEPS = 200
+
 RUN_COLUMNS = ["seed", "family", "objective", "setting", "weight_decay", "fold", "teacher", "placebo", "accuracy",
                "nll"]
 
@@ -66,31 +73,63 @@ class SeedRows:
         return lab, unl, ev
 
 
+def _row(sr: SeedRows, m: Member, acc: float, nll: float) -> dict[str, Any]:
+    return dict(seed=sr.plan.seed, family=m.family, objective=m.objective, setting=_setting_text(m),
+                weight_decay=m.weight_decay, fold=-1 if m.fold is None else m.fold, teacher=m.teacher or "",
+                placebo=m.placebo, accuracy=float(acc), nll=float(nll))
+
+
+def _setting_text(m: Member) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in m.setting) or "-"
+
+
 def _train(sr: SeedRows, n_classes: int, members: list[Member], views: list[TeacherView | None]) -> pd.DataFrame:
+    """Train ``members``; a row per member, scored on its fold's held-out rows (the test rows
+    for a final fit). With many labels each step draws :data:`~.stack.LABELLED_BATCH` of them."""
     masks = [sr.masks(m.fold) for m in members]
     lab, unl, ev = (np.stack([mk[i] for mk in masks]) for i in range(3))
-    acc, nll, _ = train_members(sr.x, sr.y, n_classes, members, lab, unl, ev, views, seed=sr.plan.seed)
-    return pd.DataFrame([dict(seed=sr.plan.seed, family=m.family, objective=m.objective,
-                              setting=", ".join(f"{k}={v:g}" for k, v in m.setting) or "-",
-                              weight_decay=m.weight_decay, fold=-1 if m.fold is None else m.fold,
-                              teacher=m.teacher or "", placebo=m.placebo, accuracy=float(a), nll=float(v))
-                         for m, a, v in zip(members, acc, nll)], columns=RUN_COLUMNS)
+    search = not sr.plan.refit_all and not all(m.fold is None for m in members)
+    acc, nll, _ = train_members(sr.x, sr.y, n_classes, members, lab, unl, ev, views, seed=sr.plan.seed,
+                                labelled_batch=LABELLED_BATCH if search else None,
+                                steps=SEARCH_STEPS if search else STEPS)
+    return pd.DataFrame([_row(sr, m, a, v) for m, a, v in zip(members, acc, nll)], columns=RUN_COLUMNS)
 
 
-def choose(runs: pd.DataFrame) -> pd.Series:
-    """The final-fit row with the best mean cross-validated accuracy; ties (frequent on a few
-    held-out rows) go to the lower cross-validated negative log-likelihood, then to the first
-    in the order trained (linear before mlp, a grid in its order)."""
-    keys = ["family", "setting", "weight_decay"]
-    folds = runs[runs["fold"] >= 0].groupby(keys, sort=False)
+_KEYS = ["family", "setting", "weight_decay"]
+
+
+def best_setting(runs: pd.DataFrame) -> tuple[tuple[str, str, float], float]:
+    """The (family, setting, weight decay) with the best mean accuracy over the held-out folds,
+    and that accuracy; ties (frequent on a few held-out rows) go to the lower held-out negative
+    log-likelihood, then to the first in the order trained (linear before mlp, a grid in its order)."""
+    folds = runs[runs["fold"] >= 0].groupby(_KEYS, sort=False)
     acc, nll = folds["accuracy"].mean(), folds["nll"].mean()
     top = acc[acc >= acc.max() - 1e-12].index
     best = nll.loc[top].idxmin()
-    final = runs[(runs["fold"] < 0)].set_index(keys)
-    row = final.loc[best]
+    return best, float(acc.loc[best])
+
+
+def choose(runs: pd.DataFrame) -> pd.Series:
+    """The final-fit row (tested) of :func:`best_setting`, with its ``cv_accuracy``."""
+    best, cv = best_setting(runs)
+    row = runs[(runs["fold"] < 0)].set_index(_KEYS).loc[best]
     row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
-    return pd.concat([row, pd.Series({"cv_accuracy": float(acc.loc[best]), "family": best[0], "setting": best[1],
+    return pd.concat([row, pd.Series({"cv_accuracy": cv, "family": best[0], "setting": best[1],
                                       "weight_decay": best[2]})])
+
+
+def _refit_chosen(sr: SeedRows, n_classes: int, runs: pd.DataFrame, searched: list[Member],
+                  fitted: dict[str, SeedTeachers]) -> pd.DataFrame:
+    """The final fit, on every labelled row, of each kind's chosen setting (a kind: an objective,
+    with its teacher and placebo flag); with one validation split only these are tested."""
+    index = {(m.family, m.objective, _setting_text(m), m.weight_decay, m.teacher or "", m.placebo): m for m in searched}
+    members, views = [], []
+    for (objective, teacher, placebo), g in runs.groupby(["objective", "teacher", "placebo"], sort=False):
+        (fam, setting, wd), _ = best_setting(g)
+        m = replace(index[(fam, objective, setting, wd, teacher, bool(placebo))], fold=None)
+        members.append(m)
+        views.append(fitted[teacher].views[(None, m.placebo)] if teacher else None)
+    return _train(sr, n_classes, members, views)
 
 
 def _members(objective: str, decay: dict[str, float], keys: list[int | None], teacher: str | None = None,
@@ -100,12 +139,12 @@ def _members(objective: str, decay: dict[str, float], keys: list[int | None], te
             for fam in FAMILIES for setting in obj.grid for k in keys]
 
 
-def _stage_one(sr: SeedRows, n_classes: int, keys: list[int | None]) -> tuple[pd.DataFrame, dict[str, float]]:
+def _stage_one(sr: SeedRows, n_classes: int, keys: list[int | None]) -> tuple[pd.DataFrame, list[Member], dict[str, float]]:
     """The supervised search: each family's weight decay, which its later students reuse (every
     family goes on: with a teacher's targets on many rows the best family is often another)."""
     members = [Member(fam, "supervised", (), wd, k) for fam in FAMILIES for wd in WEIGHT_DECAYS for k in keys]
     runs = _train(sr, n_classes, members, [None] * len(members))
-    return runs, {fam: float(choose(runs[runs["family"] == fam])["weight_decay"]) for fam in FAMILIES}
+    return runs, members, {fam: float(best_setting(runs[runs["family"] == fam])[0][2]) for fam in FAMILIES}
 
 
 def run_seed(bundle: Any, student: str, teachers: Sequence[str], regime: LabelRegime, seed: int,
@@ -115,12 +154,12 @@ def run_seed(bundle: Any, student: str, teachers: Sequence[str], regime: LabelRe
     n_classes = len(bundle.classes)
     plan = plan_seed(s.labels, bundle.classes, regime, seed)
     sr = SeedRows.build(s.data, s.labels, plan)
-    keys: list[int | None] = [*range(plan.n_folds), None]
-    runs1, decay = _stage_one(sr, n_classes, keys)
+    keys = plan.search_keys
+    runs1, members1, decay = _stage_one(sr, n_classes, keys)
     members: list[Member] = []
     views: list[TeacherView | None] = []
     for name in teacher_free_objectives():
-        if name != "supervised":
+        if name != "supervised" and (plan.unlabeled.size or not get_objective(name).needs_unlabeled):
             members += _members(name, decay, keys)
     views += [None] * len(members)
     fitted = {}
@@ -133,8 +172,10 @@ def run_seed(bundle: Any, student: str, teachers: Sequence[str], regime: LabelRe
                 block = _members(name, decay, keys, t, placebo)
                 members += block
                 views += [fitted[t].views[(m.fold, placebo)] for m in block]
-    runs2 = _train(sr, n_classes, members, views)
-    return pd.concat([runs1, runs2], ignore_index=True), fitted, plan
+    runs = pd.concat([runs1, _train(sr, n_classes, members, views)], ignore_index=True)
+    if not plan.refit_all:
+        runs = pd.concat([runs, _refit_chosen(sr, n_classes, runs, members1 + members, fitted)], ignore_index=True)
+    return runs, fitted, plan
 
 
 def _student_labels(labels: np.ndarray, plan: SeedPlan) -> np.ndarray:

@@ -21,7 +21,7 @@ import torch
 
 from .objectives import Batch, TeacherView, get_objective, settings_tensor, stack_targets
 
-__all__ = ["Member", "FAMILIES", "WEIGHT_DECAYS", "train_members", "STEPS"]
+__all__ = ["Member", "FAMILIES", "WEIGHT_DECAYS", "train_members", "STEPS", "LABELLED_BATCH"]
 
 #: Student families: hidden width (0: linear) and Adam's learning rate.
 FAMILIES: dict[str, dict[str, float]] = {"linear": {"hidden": 0, "lr": 0.05}, "mlp": {"hidden": 32, "lr": 0.02}}
@@ -83,17 +83,26 @@ def _init(d: int, c: int, hidden: int, gen: torch.Generator) -> list[torch.Tenso
     return out
 
 
-#: Unlabeled rows drawn for each step (every labelled row is in every step).
+#: Unlabeled rows drawn for each step.
 UNLABELED_BATCH = 256
 
+#: Labelled rows drawn for each step where the caller asks for mini-batches (many labels: the
+#: full batch of a thousand labelled rows costs four times as much for the same accuracy).
+LABELLED_BATCH = 256
 
-def _batch_rows(labelled: torch.Tensor, unlabeled: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Every labelled row and a fresh draw of at most :data:`UNLABELED_BATCH` unlabeled rows:
-    the unlabeled terms are means over rows, estimated without bias from the draw."""
-    if unlabeled.numel() <= UNLABELED_BATCH:
-        return torch.cat([labelled, unlabeled])
-    pick = torch.randperm(unlabeled.numel(), generator=gen)[:UNLABELED_BATCH]
-    return torch.cat([labelled, unlabeled[pick]])
+
+def _draw(rows: torch.Tensor, size: int | None, gen: torch.Generator) -> torch.Tensor:
+    if size is None or rows.numel() <= size:
+        return rows
+    return rows[torch.randperm(rows.numel(), generator=gen)[:size]]
+
+
+def _batch_rows(labelled: torch.Tensor, unlabeled: torch.Tensor, gen: torch.Generator,
+                labelled_batch: int | None = None) -> torch.Tensor:
+    """Every labelled row (or a fresh draw of ``labelled_batch`` of them) and a fresh draw of at
+    most :data:`UNLABELED_BATCH` unlabeled rows: each loss term is a mean over rows, estimated
+    without bias from its draw."""
+    return torch.cat([_draw(labelled, labelled_batch, gen), _draw(unlabeled, UNLABELED_BATCH, gen)])
 
 
 def _groups(members: Sequence[Member]) -> dict[str, list[int]]:
@@ -104,7 +113,8 @@ def _groups(members: Sequence[Member]) -> dict[str, list[int]]:
 
 
 def _family_accuracy(x: torch.Tensor, y: torch.Tensor, members: Sequence[Member], masks: Mapping[str, torch.Tensor],
-                     views: Sequence[TeacherView | None], seed: int, steps: int) -> tuple[np.ndarray, ...]:
+                     views: Sequence[TeacherView | None], seed: int, steps: int,
+                     labelled_batch: int | None = None) -> tuple[np.ndarray, ...]:
     fam = FAMILIES[members[0].family]
     n_classes = int(masks["n_classes"])
     inits: dict[Any, list[torch.Tensor]] = {}
@@ -125,7 +135,7 @@ def _family_accuracy(x: torch.Tensor, y: torch.Tensor, members: Sequence[Member]
     unlabeled_rows = torch.nonzero(unl.any(0) & ~lab.any(0)).view(-1)
     gen = torch.Generator().manual_seed(int(seed) * 7919 + 3)
     for step in range(steps):
-        rows = _batch_rows(labelled_rows, unlabeled_rows, gen)
+        rows = _batch_rows(labelled_rows, unlabeled_rows, gen, labelled_batch)
         opt.zero_grad(set_to_none=True)
         logits = net(x[rows])
         total = (wd * net.decay()).sum()
@@ -149,13 +159,14 @@ def _family_accuracy(x: torch.Tensor, y: torch.Tensor, members: Sequence[Member]
 
 def train_members(x: np.ndarray, y: np.ndarray, n_classes: int, members: Sequence[Member], lab: np.ndarray,
                   unl: np.ndarray, evaluate: np.ndarray, views: Sequence[TeacherView | None], *, seed: int,
-                  steps: int = STEPS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  steps: int = STEPS, labelled_batch: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train every member; return its accuracy and its mean negative log-likelihood on its
     ``evaluate`` rows (members,) and its final logits on every row (members, n, C).
 
     ``x`` (n, d) and ``y`` (n,) are the rows (labels -1 where a row has none; a member's
     labelled rows must all have one); ``lab``, ``unl``, ``evaluate`` are (members, n) boolean
-    masks; ``views[i]`` is member i's teacher (None for a teacher-free objective).
+    masks; ``views[i]`` is member i's teacher (None for a teacher-free objective). Each step
+    uses every labelled row, or a fresh draw of ``labelled_batch`` of them.
     """
     if (y[lab.any(axis=0)] < 0).any() or (y[evaluate.any(axis=0)] < 0).any():
         raise ValueError("a member trains or is evaluated on a row without a label")
@@ -171,5 +182,5 @@ def train_members(x: np.ndarray, y: np.ndarray, n_classes: int, members: Sequenc
         masks = {"lab": torch.as_tensor(lab[ix], dtype=torch.float32), "unl": torch.as_tensor(unl[ix], dtype=torch.float32),
                  "eval": torch.as_tensor(evaluate[ix], dtype=torch.float32), "n_classes": n_classes}
         acc[ix], nll[ix], logits[ix] = _family_accuracy(xt, yt, [members[i] for i in ix], masks,
-                                                        [views[i] for i in ix], seed, steps)
+                                                        [views[i] for i in ix], seed, steps, labelled_batch)
     return acc, nll, logits

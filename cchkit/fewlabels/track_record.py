@@ -2,7 +2,7 @@
 
 ``track_record.json`` beside this module is written by ``benchmarks/few_labels.py`` (never at
 run time): for each studied regime (``L5-same``: 5 labels per class, teachers with the same
-labels; ``L5-own``: label-rich teachers; ``L20-...``), how often ``teacher_cv_accuracy``'s
+labels; ``L5-own``: label-rich teachers; ``L20-...``; ``all-same``: every label), how often ``teacher_cv_accuracy``'s
 first-ranked teacher was the best measured one, over students of bundles held out of nothing
 (the criterion has no fitted parameter). The file is checked when read; a bad one is one line.
 """
@@ -22,10 +22,13 @@ __all__ = ["load_record", "record_sentence", "regime_key", "check_record"]
 _FIELDS = {"top1_right": int, "n_students": int, "n_bundles": int, "always_helps_right": int, "n_pairs": int}
 
 
-def regime_key(regime: LabelRegime, mode: str) -> str | None:
-    """The studied regime closest to ``regime`` (None where none was studied)."""
+def regime_key(regime: LabelRegime, mode: str, n_unlabeled: int = 0) -> str | None:
+    """The studied regime closest to ``regime`` (None where none was studied). Every label, with
+    no unlabeled row, is ``all-same`` whatever the teachers' labels: a paired teacher's own
+    labels are then the student's."""
     if regime.labels_per_class is None:
-        return None
+        every = regime.labelled_fraction in (None, 1.0) and n_unlabeled == 0
+        return "all-same" if every else None
     studied = (5, 20)
     nearest = min(studied, key=lambda k: abs(k - regime.labels_per_class))
     return f"L{nearest}-{mode}" if abs(nearest - regime.labels_per_class) <= nearest // 2 else None
@@ -59,9 +62,9 @@ def load_record() -> dict[str, Any]:
     return check_record(record)
 
 
-def record_sentence(regime: LabelRegime, mode: str) -> str:
+def record_sentence(regime: LabelRegime, mode: str, n_unlabeled: int = 0) -> str:
     """One sentence on how often the advice held in the study of this regime."""
-    key = regime_key(regime, mode)
+    key = regime_key(regime, mode, n_unlabeled)
     entry = load_record()["regimes"].get(key) if key else None
     if not entry or not entry["n_students"]:
         return "No study has measured this criterion at this label regime yet."

@@ -10,12 +10,13 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._random import RandomState, as_generator
+from .._random import RandomState
 from .._stats import t_interval
 from .._validation import UNLABELED
 from ..exceptions import InputError
@@ -68,15 +69,45 @@ def _checked_objectives(methods: Sequence[str] | None, bundle: Any, student: str
     return names
 
 
-def _seed_list(seeds: int | Sequence[int], random_state: RandomState) -> list[int]:
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        if seeds < 3:
-            raise InputError(f"the few-label validation needs at least 3 seeds for a gain's interval, got {seeds}.")
-        return [int(s) for s in as_generator(random_state).integers(0, 2**31 - 1, size=int(seeds))]
-    out = [int(s) for s in seeds]
-    if len(out) < 3 or any(s < 0 for s in out):
-        raise InputError(f"seeds must be a count >= 3 or a list of at least 3 non-negative ints, got {seeds!r}.")
-    return out
+def _seed_pool(seeds: int | Sequence[int], random_state: RandomState, max_seeds: int) -> tuple[list[int], int]:
+    from ..validation.seeds import seed_pool
+
+    n = seeds if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool) else len(list(seeds))
+    if n < 3 or (not isinstance(seeds, (int, np.integer)) and any(int(s) < 0 for s in seeds)):
+        raise InputError(f"seeds must be a count >= 3 or a list of at least 3 non-negative ints (a gain's interval "
+                         f"needs them), got {seeds!r}.")
+    return seed_pool(seeds, random_state, max_seeds)
+
+
+@dataclass
+class _Rounds:
+    """The seeds measured so far, in the shape the budget rounds
+    (:func:`cchkit.validation.seeds.seeds_until_separated`) ask for."""
+
+    bundle: Any
+    student: str
+    candidates: Sequence[str]
+    regime: LabelRegime
+    methods: list[str]
+    modes: dict[str, str]
+    progress: bool
+    plans: list[Any] = field(default_factory=list)
+    raw: list[pd.DataFrame] = field(default_factory=list)
+
+    def runs(self, seeds: list[int]) -> pd.DataFrame:
+        from tqdm.auto import tqdm
+
+        rows = []
+        for seed in tqdm(seeds, desc="seeds", file=sys.stderr, disable=not self.progress):
+            runs, fitted, plan = run_seed(self.bundle, self.student, self.candidates, self.regime, seed, self.methods,
+                                          self.modes)
+            rows += [{"seed": seed, **r} for r in seed_outcomes(runs, {t: f.cv_accuracy for t, f in fitted.items()})]
+            self.plans.append(plan)
+            self.raw.append(runs)
+        return pd.DataFrame(rows)
+
+    def table(self, seeds: list[int], per_seed: pd.DataFrame) -> tuple[pd.DataFrame, None]:
+        return summarise_table(per_seed, self.student, self.modes), None
 
 
 def _baselines(per_seed: pd.DataFrame) -> pd.DataFrame:
@@ -99,6 +130,7 @@ def _summary(bundle: Any, student: str, regime: LabelRegime, plans: list[Any], o
         "n_labelled": int(np.median([p.labelled.size for p in plans])),
         "n_unlabeled": int(np.median([p.unlabeled.size for p in plans])),
         "n_test": int(np.median([p.test.size for p in plans])),
+        "selection": plans[0].selection,
         "baseline_text": f"the best teacher-free student ({best.acc:.3f} [{best.acc_low:.3f}, {best.acc_high:.3f}])",
         "baseline_chosen": kinds,
         "seeds": seeds, "data": bundle.name, "data_sha256": bundle.digest(),
@@ -107,43 +139,44 @@ def _summary(bundle: Any, student: str, regime: LabelRegime, plans: list[Any], o
 
 def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *, regime: LabelRegime,
                         methods: Sequence[str] | None = None, seeds: int | Sequence[int] = 5,
-                        random_state: RandomState = 0, progress: bool = True) -> FewLabelReport:
+                        random_state: RandomState = 0, progress: bool = True, budget: float | None = None,
+                        max_seeds: int = 20) -> FewLabelReport:
     """Distil each candidate into ``student`` with the labels the regime leaves it.
 
     Per seed: the test rows (labelled, never trained on), the regime's labelled rows and every
     other training row as unlabeled (:func:`.regime.plan_seed`); teachers and their placebos
     (:mod:`.teachers`); the teacher-free students and each teacher's KD students trained and
     tuned in stacks (:mod:`.run`). See :class:`.report.FewLabelReport` for what is reported.
+    With a ``budget`` (seconds), seeds are added after the first ``seeds`` (at most doubling
+    each round, up to ``max_seeds``) while the primary method's gain intervals overlap.
     """
-    from tqdm.auto import tqdm
-
     from .._parallel import thread_budget
     from .._torch import torch_threads
+    from ..validation.evidence import power_statement
+    from ..validation.seeds import seeds_until_separated
 
     t0 = time.perf_counter()
     objectives = _checked_objectives(methods, bundle, student, candidates)
     modes = teacher_label_modes(bundle, student, candidates, regime.teacher_labels)
-    seed_list = _seed_list(seeds, random_state)
-    rows, plans, all_runs = [], [], []
+    pool, n_first = _seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
+    rounds = _Rounds(bundle, student, candidates, regime, objectives, modes, progress)
     with torch_threads(thread_budget()):
-        for seed in tqdm(seed_list, desc="seeds (few labels)", file=sys.stderr, disable=not progress):
-            runs, fitted, plan = run_seed(bundle, student, candidates, regime, seed, objectives, modes)
-            rows += [{"seed": seed, **r} for r in seed_outcomes(runs, {t: f.cv_accuracy for t, f in fitted.items()})]
-            plans.append(plan)
-            all_runs.append(runs)
-    per_seed = pd.DataFrame(rows)
+        seed_list, per_seed, stop = seeds_until_separated(rounds, pool, n_first, budget, t0)
     table = summarise_table(per_seed, student, modes)
     baselines = _baselines(per_seed)
-    summary = _summary(bundle, student, regime, plans, objectives, baselines, per_seed, seed_list)
+    summary = _summary(bundle, student, regime, rounds.plans, objectives, baselines, per_seed, seed_list)
     summary["teacher_labels"] = modes
     summary["verdict"] = verdict(table, summary)
-    summary["prediction"] = criterion_prediction(table, summary["method"], regime, modes)
+    summary["prediction"] = criterion_prediction(table, summary["method"], regime, modes, summary["n_unlabeled"])
+    summary["power"] = power_statement(table, objectives[0], len(seed_list), stop=stop, initial=n_first)
+    summary["budget"] = budget
     summary["seconds"] = time.perf_counter() - t0
     return FewLabelReport(table=table, baselines=baselines, summary=summary,
-                          runs=pd.concat(all_runs, ignore_index=True))
+                          runs=pd.concat(rounds.raw, ignore_index=True))
 
 
-def criterion_prediction(table: pd.DataFrame, method: str, regime: LabelRegime, modes: dict[str, str]) -> dict[str, Any]:
+def criterion_prediction(table: pd.DataFrame, method: str, regime: LabelRegime, modes: dict[str, str],
+                         n_unlabeled: int = 0) -> dict[str, Any]:
     """What ``teacher_cv_accuracy`` (the teacher cross-validated on the labelled rows) predicted,
     whether it held on these seeds, and its record in the study of this regime."""
     t = table[table["method"] == method]
@@ -162,5 +195,5 @@ def criterion_prediction(table: pd.DataFrame, method: str, regime: LabelRegime, 
     else:
         held, words = None, f"{best} measured higher, but their gains overlap: neither confirmed nor refuted"
     mode = "same" if set(modes.values()) == {"same"} else "own"
-    text = (f"teacher_cv_accuracy ranked {top} first; {words}. " + record_sentence(regime, mode)).strip()
+    text = (f"teacher_cv_accuracy ranked {top} first; {words}. " + record_sentence(regime, mode, n_unlabeled)).strip()
     return {"criterion": "teacher_cv_accuracy", "top": top, "best_measured": best, "held": held, "text": text}

@@ -23,7 +23,7 @@ import pandas as pd
 from .._backends import check_backend, run_chunked
 from .._json import dump_json, jsonable
 from .._parallel import effective_n_jobs
-from .._params import BOOL, NONE, Integral, Interval, Real, validate_params
+from .._params import BOOL, NONE, Integral, Interval, Options, Real, validate_params
 from .._random import RandomState
 from .._stats import is_significant, t_interval
 from .._warn import warn_user
@@ -41,8 +41,11 @@ from .verdict import advice_verdict, ranking_advice
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["validate", "ValidationReport", "REPORT_COLUMNS", "baseline_criteria", "criterion_stats", "next_seeds",
-           "gains_separated"]
+#: What a gain can be measured over (``validate``'s ``baseline``): the first is the default.
+BASELINES = ("teacher-free", "no-kd")
+
+__all__ = ["validate", "BASELINES", "ValidationReport", "REPORT_COLUMNS", "baseline_criteria", "criterion_stats",
+           "next_seeds", "gains_separated"]
 
 
 #: Columns of :attr:`ValidationReport.table`, in order.
@@ -176,6 +179,7 @@ def _run_one(bundle: Any, student: str, teacher: str, seed: int, methods: Sequen
         "tune": [BOOL],
         "budget": [NONE, Interval(Real, 0, None, closed="neither")],
         "max_seeds": [Interval(Integral, 2, None)],
+        "baseline": [Options(BASELINES)],
     }
 )
 def validate(
@@ -202,12 +206,21 @@ def validate(
     labelled_fraction: float | None = None,
     teacher_labels: str = "auto",
     label: str = "label",
+    baseline: str = "teacher-free",
     **distill_params: Any,
 ) -> Any:
-    """Distil each candidate teacher into ``student`` and compare the gains with the ranking.
+    """Distil each candidate teacher into ``student`` and measure whose gain is the teacher's.
 
-    For every teacher and seed, each method of ``methods`` (``"none"`` is always added: it is
-    the baseline) is run by :func:`~cchkit.distill.distill` with the same seed, hence the same
+    By default (``baseline="teacher-free"``) each teacher's gain is measured over the best
+    teacher-free student (softmax regression and an MLP; supervised, label smoothing or
+    self-training), every student chosen on validation rows only, with a placebo teacher beside
+    each teacher, in any label regime: :func:`cchkit.fewlabels.validate_few_labels`, which
+    returns a :class:`~cchkit.fewlabels.FewLabelReport`. Of the parameters below, ``methods``,
+    ``seeds``, ``random_state``, ``progress``, ``budget``, ``max_seeds``, ``log``, the label
+    regime and ``label`` apply there; the others belong to ``baseline="no-kd"`` and are refused.
+
+    ``baseline="no-kd"`` is the earlier measurement, with every label: for every teacher and
+    seed, each method of ``methods`` (``"none"`` is always added: it is the baseline) is run by :func:`~cchkit.distill.distill` with the same seed, hence the same
     split, student initialisation and batch order; the per-seed gain ``acc(method) - acc(none)``
     is a paired difference. Means and 95% Student-t intervals are taken over seeds.
 
@@ -283,31 +296,41 @@ def validate(
         ``own`` where the data label teacher samples the student lacks, else ``same``.
     label : str, default "label"
         With a DataFrame, AnnData or MuData: the column (``obs`` key) holding the labels.
+    baseline : {"teacher-free", "no-kd"}, default "teacher-free"
+        What a gain is measured over (see above). ``no-kd``: the stronger of a tuned no-KD MLP
+        student and a linear probe, every label, no placebo; it runs every registered method
+        (``ucmkd``, ``align``, ``feature-kd`` only there) and compares the gains with the ranking.
+        With all labels its gains are upper bounds: label smoothing, which it lacks, can make
+        them up.
 
     Returns
     -------
-    ValidationReport, or :class:`~cchkit.fewlabels.FewLabelReport` when the labels are scarce
-    (``labels_per_class``, ``labelled_fraction``, or a student with unlabeled rows in the data).
+    :class:`~cchkit.fewlabels.FewLabelReport` (the default), or ValidationReport with
+    ``baseline="no-kd"``.
     """
     t0 = time.perf_counter()
     check_log(log)
     check_backend(backend, scheduler)
     bundle = load_bundle(bundle, label=label)
-    identity = {"data": bundle.name, "data_sha256": bundle.digest()}
-    if labels_per_class is not None or labelled_fraction is not None or bundle.n_unlabeled(student):
-        given = {"ranking": ranking, "rank_params": rank_params or None, "budget": budget,
-                 "tune": None if tune else False, "epochs": None if epochs == 30 else epochs,
-                 "backend": None if backend == "loky" else backend, **distill_params}
+    if baseline == "teacher-free":
+        given = {"ranking": ranking, "rank_params": rank_params or None, "tune": None if tune else False,
+                 "epochs": None if epochs == 30 else epochs, "backend": None if backend == "loky" else backend,
+                 "n_jobs": None if n_jobs == 1 else n_jobs, "device": None if device == "auto" else device,
+                 **distill_params}
         report = _few_labels(bundle, student, candidates, methods, seeds, random_state, progress, given,
-                             labels_per_class=labels_per_class, labelled_fraction=labelled_fraction,
-                             teacher_labels=teacher_labels)
+                             budget=budget, max_seeds=max_seeds, labels_per_class=labels_per_class,
+                             labelled_fraction=labelled_fraction, teacher_labels=teacher_labels)
         if log is not None:
             from ..runlog import log_result
 
             log_result(report, to=log)
         return report
+    if labels_per_class is not None or labelled_fraction is not None or bundle.n_unlabeled(student):
+        raise InputError("baseline='no-kd' measures with every label; with few labels (labels_per_class, "
+                         "labelled_fraction or unlabeled rows) leave it out: the default baseline applies.")
+    identity = {"data": bundle.name, "data_sha256": bundle.digest()}
     if teacher_labels != "auto":
-        raise InputError("teacher_labels applies only with few labels (labels_per_class or labelled_fraction).")
+        raise InputError("teacher_labels applies to the default baseline only (baseline='teacher-free').")
     bundle = bundle.labelled_for("validate")
     candidates, methods = checked_plan(bundle, student, candidates, methods, distill_params)
     fixed = [k for k in tuned_settings(methods, distill_params) if k in distill_params] if tune else []
@@ -351,21 +374,22 @@ def validate(
 
 def _few_labels(bundle: Any, student: str, candidates: Sequence[str] | str, methods: Sequence[str] | None,
                 seeds: int | Sequence[int], random_state: RandomState, progress: bool, given: Mapping[str, Any],
-                **regime: Any) -> Any:
-    """The few-label validation (:func:`cchkit.fewlabels.validate_few_labels`); a setting of the
-    full-label validation that does not apply there is refused by name."""
+                budget: float | None, max_seeds: int, **regime: Any) -> Any:
+    """The teacher-free measurement (:func:`cchkit.fewlabels.validate_few_labels`); a setting of
+    ``baseline="no-kd"`` that does not apply there is refused by name."""
     from ..fewlabels import LabelRegime, validate_few_labels
 
     unused = [k for k, v in given.items() if v is not None and k != "test_size"]
     if unused:
-        verb = "does" if len(unused) == 1 else "do"
-        raise InputError(f"{', '.join(unused)} {verb} not apply to the few-label validation "
-                         "(labels_per_class / labelled_fraction / unlabeled rows); leave it out.")
+        verb = "applies" if len(unused) == 1 else "apply"
+        raise InputError(f"{', '.join(unused)} {verb} only to baseline='no-kd' (--baseline no-kd: the tuned no-KD "
+                         "student, every label), not to the default teacher-free measurement; leave "
+                         f"{'it' if len(unused) == 1 else 'them'} out or pass baseline='no-kd'.")
     cands = checked_candidates(bundle, student, candidates)
     test_size = given.get("test_size")
     reg = LabelRegime(**regime, **({"test_size": float(test_size)} if test_size is not None else {}))
     return validate_few_labels(bundle, student, cands, regime=reg, methods=methods, seeds=seeds,
-                               random_state=random_state, progress=progress)
+                               random_state=random_state, progress=progress, budget=budget, max_seeds=max_seeds)
 
 
 @dataclass

@@ -76,7 +76,8 @@ def advice_verdict(advice: str | None, criterion: str, table: pd.DataFrame, meth
     t = table[table["method"] == method].set_index("teacher", drop=False)
     outcome, reason = _outcome(advice, t)
     said = f"use {advice}" if advice else "no teacher is predicted to help"
-    over = "the linear probe" if baseline == "probe" else "the tuned no-KD student"
+    over = {"probe": "the linear probe", "teacher-free": "the best teacher-free student"}.get(baseline,
+                                                                                             "the tuned no-KD student")
     measured = "; ".join(_gain_text(r) for r in t.sort_values("gain", ascending=False).itertuples(index=False))
     text = (f"advice ({criterion}): {said}. measured ({method}, gain over {over}): {measured}. "
             f"Advice {outcome}: {reason}.")

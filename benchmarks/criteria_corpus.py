@@ -105,7 +105,7 @@ def measure(group: Group, regime: str, seeds: int = SEEDS, tune: bool = True) ->
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rep = cchkit.validate(group.bundle, group.student, group.teachers, seeds=seeds, tune=tune, progress=False,
+        rep = cchkit.validate(group.bundle, group.student, group.teachers, baseline="no-kd", seeds=seeds, tune=tune, progress=False,
                               random_state=0, **kw)
     rows = []
     for r in rep.table.to_dict("records"):

@@ -173,7 +173,7 @@ def run_unit(u: Unit, s: Settings, jobs: int, reuse: dict[str, Any] | None = Non
             if first is None:
                 first = r
     with Stopwatch() as sw:
-        rep = cchkit.validate(u.bundle, u.student, u.candidates, methods=METHODS, seeds=s.seeds, epochs=s.epochs,
+        rep = cchkit.validate(u.bundle, u.student, u.candidates, baseline="no-kd", methods=METHODS, seeds=s.seeds, epochs=s.epochs,
                               ranking=first, random_state=0, progress=False, n_jobs=jobs, **u.distill_params)
     out["validation"] = rep.table
     out["runs"] = rep.runs

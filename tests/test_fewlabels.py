@@ -473,6 +473,56 @@ def test_a_trial_objective_joins_the_stacks_and_the_search_as_one_class():
     assert np.isfinite(r.table["gain"]).all()
 
 
+def _sinkhorn(cost: torch.Tensor, a: torch.Tensor, eps: float, iters: int) -> torch.Tensor:
+    """Entropic OT cost per member, log-domain Sinkhorn (Cuturi, 2013): ``cost`` (m, n, k), ``a``
+    (m, n) the student's row weights, uniform weights on the k teacher points."""
+    m, n, k = cost.shape
+    log_a = torch.log(a.clamp_min(1e-30))
+    log_b = torch.full((m, k), -float(np.log(k)))
+    f, g = torch.zeros(m, n), torch.zeros(m, k)
+    for _ in range(iters):
+        f = -eps * torch.logsumexp(log_b[:, None, :] + (g[:, None, :] - cost) / eps, dim=2)
+        g = -eps * torch.logsumexp(log_a[:, :, None] + (f[:, :, None] - cost) / eps, dim=1)
+    return (a * f).sum(1) + g.mean(1)
+
+
+def test_an_optimal_transport_loss_joins_the_stacks_and_the_search_as_one_class():
+    """A loss that is no per-row target, UCMKD-style optimal transport of the student's unlabeled
+    predictions onto the teacher's (issue #35's Sinkhorn trial; it reads no pair), written here as
+    a user would: trained stacked and tuned like the built-ins."""
+    from cchkit.fewlabels import Objective, register_objective, unregister_objective
+    from cchkit.fewlabels.objectives import teacher_probs
+
+    @register_objective("sinkhorn-trial")
+    class SinkhornAlign(Objective):
+        """CE + lam * OT_eps(student's softened predictions on its unlabeled rows, 64 of the teacher's
+        on its own rows), squared Euclidean cost."""
+
+        uses_teacher = True
+        grid = tuple({"lam": lam, "tau": tau} for lam in (0.5, 2.0) for tau in (2.0, 4.0))
+
+        def targets(self, teacher, setting):  # noqa: ANN001
+            cloud = np.concatenate([z for z in teacher.class_logits if len(z)])
+            pick = np.random.default_rng(0).integers(0, len(cloud), 64)
+            return {"cloud": teacher_probs(cloud[pick], setting["tau"]).astype(np.float32)}
+
+        def loss(self, b):  # noqa: ANN001
+            p = torch.softmax(b.logits / b.settings["tau"].view(-1, 1, 1), -1)
+            cost = torch.cdist(p, b.targets["cloud"]) ** 2
+            w = b.unl / b.unl.sum(1, keepdim=True).clamp_min(1.0)
+            return b.labelled_ce() + b.settings["lam"] * _sinkhorn(cost, w, eps=0.05, iters=10)
+
+    try:
+        r = validate(_bundle(n=120), "weak", ["strong"], labels_per_class=3, teacher_labels="own",
+                     methods=["sinkhorn-trial"], seeds=3, progress=False)
+    finally:
+        unregister_objective("sinkhorn-trial")
+    trial = r.runs[r.runs["objective"] == "sinkhorn-trial"]
+    # every setting of its grid, for both families, real and placebo teachers, every fold and the final fit
+    assert trial.groupby("seed").size().unique().tolist() == [4 * 2 * 2 * 4]
+    assert np.isfinite(r.table["gain"]).all() and list(r.table["method"]) == ["sinkhorn-trial"]
+
+
 def test_the_record_of_the_regime_the_data_are_in_is_the_one_quoted():
     """5 labels per class quote the L5 study, 20 (and 15) the L20 study, 10 and 50 none; each
     sentence gives the shipped counts of its regime."""

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._parallel import thread_budget
+from .._torch import torch_threads
 from .objectives import Batch, TeacherView, get_objective, settings_tensor, stack_targets
 
 __all__ = ["Member", "FAMILIES", "WEIGHT_DECAYS", "train_members", "STEPS", "LABELLED_BATCH"]
@@ -181,6 +183,8 @@ def train_members(x: np.ndarray, y: np.ndarray, n_classes: int, members: Sequenc
             continue
         masks = {"lab": torch.as_tensor(lab[ix], dtype=torch.float32), "unl": torch.as_tensor(unl[ix], dtype=torch.float32),
                  "eval": torch.as_tensor(evaluate[ix], dtype=torch.float32), "n_classes": n_classes}
-        acc[ix], nll[ix], logits[ix] = _family_accuracy(xt, yt, [members[i] for i in ix], masks,
-                                                        [views[i] for i in ix], seed, steps, labelled_batch)
+        # threads the machine has idle, whoever calls: a pool larger than that spins under load
+        with torch_threads(thread_budget()):
+            acc[ix], nll[ix], logits[ix] = _family_accuracy(xt, yt, [members[i] for i in ix], masks,
+                                                            [views[i] for i in ix], seed, steps, labelled_batch)
     return acc, nll, logits

@@ -22,7 +22,7 @@
 # then the same with every label (the right end of the curve: `cchkit validate`'s default there):
 #
 # * the **teacher-free** students: supervised, label smoothing, self-training (each tuned on the
-#   labelled rows alone, by cross-validation, or by one validation split where every class has 50
+#   labelled rows alone, by cross-validation, or by one validation split where every class has 40
 #   or more; the *best teacher-free* one is chosen the same way);
 # * each teacher's distilled student (`logit-kd` on the paired rows, labelled or not), tuned the same way;
 # * each teacher's **placebo** (the same teacher trained on permuted labels).
@@ -32,7 +32,7 @@
 # labelled samples. Every number quoted below is computed by the cells of this notebook.
 #
 # **Outputs stored in this file** come from a full-mode run (`make notebooks`). `CCHKIT_FAST=1`
-# keeps 800 rows (enough for every class to have 50 labelled training rows: one validation split, not
+# keeps 800 rows (enough for every class to have 40 labelled training rows: one validation split, not
 # cross-validation, chooses at "all"), 3 seeds and two label counts (one with same-label teachers).
 
 # %% tags=["parameters"]

@@ -75,6 +75,16 @@ def test_validate_stores_its_verdict_and_plots(mdata):
     assert isinstance(cchkit.pl.validation(mdata), matplotlib.axes.Axes)
 
 
+def test_the_default_validation_stores_its_teacher_free_students_and_plots_them(mdata):
+    cchkit.tl.validate(mdata, student="rna", label_key="cell_type", seeds=3, progress=False)
+    table, summary = cchkit.tl.stored(mdata, "validation")
+    assert list(summary)[0] == "verdict" and summary["verdict"]["outcome"] in ("use", "use any", "train alone")
+    assert {"supervised", "best teacher-free"} <= {b["student"] for b in summary["baseline_students"]}
+    ax = cchkit.pl.validation(mdata)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "best teacher-free" in labels and any(x.startswith("atac (") for x in labels)
+
+
 def test_anndata_modalities_are_chosen_by_name_from_x_layers_and_obsm(tmp_path):
     rna, atac, obs = _views()
     adata = anndata.AnnData(rna.astype(np.float32), obs=obs, obsm={"atac": atac.astype(np.float32)},

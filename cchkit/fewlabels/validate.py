@@ -61,8 +61,8 @@ def _checked_objectives(methods: Sequence[str] | None, bundle: Any, student: str
     names = [m for m in dict.fromkeys(methods) if m != "none"]
     bad = [m for m in names if m not in allowed]
     if bad or not names:
-        raise InputError(f"with few labels validate runs the methods {', '.join(allowed)}; {bad or 'none'} "
-                         "cannot run there (the others need every label).")
+        raise InputError(f"the default measurement runs the methods {', '.join(allowed)}; {bad or 'none'} "
+                         "cannot run there (the other distillers run with baseline='no-kd', every label).")
     for m in names:
         if get_objective(m).paired and not all(bundle.n_paired(student, c) > 0 for c in candidates):
             raise InputError(f"method {m!r} needs paired samples, and a candidate shares none with {student!r}.")

@@ -42,8 +42,10 @@ def advise(
         few["teacher_labels"] = teacher_labels
     elif teacher_labels != "auto":
         raise c.CchkitError("--teacher-labels applies only with few labels (--labels-per-class or --labelled-fraction).")
-    if baseline not in ("teacher-free", "no-kd"):
-        raise c.CchkitError(f"--baseline must be teacher-free or no-kd, got {baseline!r}.")
+    from ..validation import BASELINES
+
+    if baseline not in BASELINES:
+        raise c.CchkitError(f"--baseline must be {' or '.join(BASELINES)}, got {baseline!r}.")
     extra = {"baseline": baseline} if baseline != "teacher-free" else {}
     result = run_advise(data, student, c.split_names(candidates, "--candidates"), top=top, seeds=seeds, budget=budget,
                         random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet),

@@ -46,8 +46,10 @@ def validate(
     c.start_command(run.quiet, run.fmt, data, run.out, run.report)
     bundle = load_bundle(data)
     cands = resolve_candidates(bundle, student, c.split_names(candidates, "--candidates"))[0][1]
-    if baseline not in ("teacher-free", "no-kd"):
-        raise InputError(f"--baseline must be teacher-free or no-kd, got {baseline!r}.")
+    from ..validation import BASELINES
+
+    if baseline not in BASELINES:
+        raise InputError(f"--baseline must be {' or '.join(BASELINES)}, got {baseline!r}.")
     if baseline == "teacher-free":
         no_kd_only = {"--train-size": train_size is not None, "--epochs": epochs != 30, "--no-tune": not tune,
                       "--estimator": c.repeated(estimator) != ["gaussian"], "--representation": representation != "pca",

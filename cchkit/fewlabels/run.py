@@ -25,16 +25,12 @@ import pandas as pd
 from .._validation import UNLABELED
 from .objectives import TeacherView, get_objective, teacher_free_objectives
 from .regime import LabelRegime, SeedPlan, plan_seed
-from .stack import FAMILIES, LABELLED_BATCH, STEPS, WEIGHT_DECAYS, Member, train_members
+from .stack import FAMILIES, LABELLED_BATCH, WEIGHT_DECAYS, Member, train_members
 from .teachers import SeedTeachers, fit_teachers
 
 __all__ = ["SeedRows", "run_seed", "RUN_COLUMNS", "choose"]
 
 #: Columns of the raw runs (one row per trained member); ``fold`` -1 is the final fit.
-#: Steps of a search member with many labels (mini-batches of :data:`~.stack.LABELLED_BATCH`
-#: labelled rows); the chosen settings' final fits train :data:`~.stack.STEPS` full-batch steps.
-SEARCH_STEPS = 200
-
 RUN_COLUMNS = ["seed", "family", "objective", "setting", "weight_decay", "fold", "teacher", "placebo", "accuracy",
                "nll"]
 
@@ -90,8 +86,7 @@ def _train(sr: SeedRows, n_classes: int, members: list[Member], views: list[Teac
     lab, unl, ev = (np.stack([mk[i] for mk in masks]) for i in range(3))
     search = not sr.plan.refit_all and not all(m.fold is None for m in members)
     acc, nll, _ = train_members(sr.x, sr.y, n_classes, members, lab, unl, ev, views, seed=sr.plan.seed,
-                                labelled_batch=LABELLED_BATCH if search else None,
-                                steps=SEARCH_STEPS if search else STEPS)
+                                labelled_batch=LABELLED_BATCH if search else None)
     return pd.DataFrame([_row(sr, m, a, v) for m, a, v in zip(members, acc, nll)], columns=RUN_COLUMNS)
 
 

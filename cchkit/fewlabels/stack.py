@@ -88,8 +88,9 @@ def _init(d: int, c: int, hidden: int, gen: torch.Generator) -> list[torch.Tenso
 #: Unlabeled rows drawn for each step.
 UNLABELED_BATCH = 256
 
-#: Labelled rows drawn for each step where the caller asks for mini-batches (many labels: the
-#: full batch of a thousand labelled rows costs four times as much for the same accuracy).
+#: Labelled rows drawn for each step where the caller asks for mini-batches: the searches with
+#: many labels, whose members only need to rank settings (the chosen settings' final fits take
+#: every labelled row in every step).
 LABELLED_BATCH = 256
 
 

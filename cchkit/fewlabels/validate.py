@@ -72,8 +72,10 @@ def _checked_objectives(methods: Sequence[str] | None, bundle: Any, student: str
 def _seed_pool(seeds: int | Sequence[int], random_state: RandomState, max_seeds: int) -> tuple[list[int], int]:
     from ..validation.seeds import seed_pool
 
-    n = seeds if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool) else len(list(seeds))
-    if n < 3 or (not isinstance(seeds, (int, np.integer)) and any(int(s) < 0 for s in seeds)):
+    count = isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool)
+    if not count:
+        seeds = [int(s) for s in seeds]
+    if (seeds if count else len(seeds)) < 3 or (not count and min(seeds) < 0):
         raise InputError(f"seeds must be a count >= 3 or a list of at least 3 non-negative ints (a gain's interval "
                          f"needs them), got {seeds!r}.")
     return seed_pool(seeds, random_state, max_seeds)
@@ -150,8 +152,6 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     With a ``budget`` (seconds), seeds are added after the first ``seeds`` (at most doubling
     each round, up to ``max_seeds``) while the primary method's gain intervals overlap.
     """
-    from .._parallel import thread_budget
-    from .._torch import torch_threads
     from ..validation.evidence import power_statement
     from ..validation.seeds import seeds_until_separated
 
@@ -160,8 +160,7 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     modes = teacher_label_modes(bundle, student, candidates, regime.teacher_labels)
     pool, n_first = _seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
     rounds = _Rounds(bundle, student, candidates, regime, objectives, modes, progress)
-    with torch_threads(thread_budget()):
-        seed_list, per_seed, stop = seeds_until_separated(rounds, pool, n_first, budget, t0)
+    seed_list, per_seed, stop = seeds_until_separated(rounds, pool, n_first, budget, t0)
     table = summarise_table(per_seed, student, modes)
     baselines = _baselines(per_seed)
     summary = _summary(bundle, student, regime, rounds.plans, objectives, baselines, per_seed, seed_list)

@@ -9,6 +9,6 @@ how each criterion did), :mod:`~cchkit.validation.stacked` (the tuned stacks of 
 :mod:`~cchkit.validation.verdict` (whether the advice held).
 """
 
-from .validate import ValidationReport, validate
+from .validate import BASELINES, ValidationReport, validate
 
-__all__ = ["validate", "ValidationReport"]
+__all__ = ["validate", "ValidationReport", "BASELINES"]

@@ -215,6 +215,8 @@ def _criterion_axis(name: str, t: Any) -> tuple[np.ndarray, np.ndarray, np.ndarr
     cols = crit.interval_columns if crit.higher_is_better else None
     lo, hi = (t[cols[1]].to_numpy(float), t[cols[2]].to_numpy(float)) if cols else (nan, nan)
     band = helps_threshold(name)
+    if {"criterion", "criterion_threshold"} <= set(t.columns) and len(t) and (t["criterion"] == name).all():
+        band = float(t["criterion_threshold"].iloc[0])  # the band of the ranking's own label regime
     threshold = band if np.isfinite(band) else 0.0
     return x, lo, hi, threshold, f"{_CRITERION_AXES.get(name, crit.signal_text or name)} (advice: helps > {threshold:.3g})"
 

@@ -79,9 +79,12 @@ def clean_noise_bundle() -> ModalityBundle:
 def paper_rule(tmp_path, monkeypatch):
     """Rank without the criterion study's bands: each criterion advises by its own rule (the CCH:
     its 95% interval against 0), as the tests of the rules and of known rankings need."""
-    from cchkit.criteria import track_record
+    from cchkit.criteria import regimes, track_record
 
     monkeypatch.setattr(track_record, "TRACK_FILE", tmp_path / "no_track_record.json")
+    monkeypatch.setattr(regimes, "REGIME_FILE", tmp_path / "no_regime_records.json")
     track_record.load_track_record.cache_clear()
+    regimes.load_regime_records.cache_clear()
     yield
     track_record.load_track_record.cache_clear()
+    regimes.load_regime_records.cache_clear()

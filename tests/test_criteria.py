@@ -175,6 +175,7 @@ def test_teacher_cv_accuracy_against_hand_computed_values():
     assert list(crit.decide(t)) == ["helps", "hurts", "inconclusive"]
 
 
+@pytest.mark.usefixtures("paper_rule")  # the criterion's own rule, no study band
 def test_teacher_cv_accuracy_ranks_a_label_rich_teacher_above_noise(structured_bundle):
     """Known answer: the teacher that reads the label is ranked first, the noise teacher last."""
     from cchkit import rank_teachers

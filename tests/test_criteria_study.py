@@ -12,7 +12,7 @@ import pytest
 
 import cchkit
 from cchkit.cch import Term
-from cchkit.criteria import CriterionInputs, decide_by_band, get_criterion, track_record
+from cchkit.criteria import CriterionInputs, decide_by_band, get_criterion, regimes, track_record
 from cchkit.criteria.pid_unique import mmi_unique
 from cchkit.criteria.probe_kd import probe_distillation_gain, soft_target_logreg
 
@@ -82,9 +82,12 @@ def record(tmp_path, monkeypatch):
                      "cch_score": {"band": [None, 0.5], "held_out_sign_right": 2, "held_out_significant": 12,
                                    "held_out_committed": 4, "held_out_abstain_null": 0.1, "held_out_null": 40}}}))
     monkeypatch.setattr(track_record, "TRACK_FILE", path)
+    monkeypatch.setattr(regimes, "REGIME_FILE", tmp_path / "no_regime_study.json")  # no regime was studied
     track_record.load_track_record.cache_clear()
+    regimes.load_regime_records.cache_clear()
     yield path
     track_record.load_track_record.cache_clear()
+    regimes.load_regime_records.cache_clear()
 
 
 def test_advice_follows_the_study_band(record):

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import cchkit
 from cchkit import ModalityBundle, validate
 from cchkit.cli import app
-from cchkit.criteria import Criterion, register_criterion
+from cchkit.criteria import Criterion, regimes, register_criterion
 from cchkit.criteria import track_record as tr
 from cchkit.exceptions import CchkitError, InputError
 from cchkit.runlog import check_log, redact
@@ -101,11 +101,14 @@ def bad_record(tmp_path, monkeypatch):
         path = tmp_path / "track_record.json"
         path.write_text(content)
         monkeypatch.setattr(tr, "TRACK_FILE", path)
+        monkeypatch.setattr(regimes, "REGIME_FILE", tmp_path / "no_regime_study.json")  # the full-label study decides
         tr.load_track_record.cache_clear()
+        regimes.load_regime_records.cache_clear()
         return path
 
     yield write
     tr.load_track_record.cache_clear()
+    regimes.load_regime_records.cache_clear()
 
 
 GOOD = {"default": "label_gain", "criteria": {"label_gain": {"band": [None, 0.1], "held_out_sign_right": 2,
@@ -130,6 +133,23 @@ def test_a_bad_track_record_is_one_line_naming_the_field(bad_record, content, me
     assert runner.invoke(app, ["datasets"]).exit_code == 0  # a command that uses no criterion never reads it
     res = runner.invoke(app, ["rank", "-s", "audio", "-c", "image", "--n-bootstrap", "10", "--quiet"])
     assert res.exit_code == 2 and "track_record.json" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("content, message", [
+    (json.dumps({"regimes": {"all-same": {"criteria": {"label_gain": {"band": [0.1]}}}}}), "two numbers or nulls"),
+    ("{not json", "not valid JSON"),
+])
+def test_a_bad_regime_record_is_one_line_naming_the_file(tmp_path, monkeypatch, content, message):
+    path = tmp_path / "regime_records.json"
+    path.write_text(content)
+    monkeypatch.setattr(regimes, "REGIME_FILE", path)
+    regimes.load_regime_records.cache_clear()
+    try:
+        res = runner.invoke(app, ["rank", "-s", "audio", "-c", "image", "--n-bootstrap", "10", "--quiet"])
+        assert res.exit_code == 2 and "regime_records.json" in res.output and message in res.output
+        assert "Traceback" not in res.output
+    finally:
+        regimes.load_regime_records.cache_clear()
 
 
 def test_the_good_record_reads(bad_record):
@@ -336,13 +356,15 @@ def test_the_rank_table_shows_the_deciding_number_and_its_threshold_in_rank_orde
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
     header = next(ln for ln in lines if ln.lstrip().startswith("teacher"))
-    crit = cchkit.criteria.default_criterion()
-    assert f"{crit} (helps > {helps_threshold(crit):.3g})" in header
-    assert header.index(crit) < header.index("CCH score")  # the number that decides comes first
     r = cchkit.rank_teachers("digits-avt", "audio", n_bootstrap=20)
+    regime = r.settings["label_regime"]  # every label: the study of that regime decides
+    crit = cchkit.criteria.default_criterion(regime)
+    assert regime == "all-same" and r.settings["criterion"] == crit
+    assert f"{crit} (helps > {helps_threshold(crit, regime):.3g})" in header
+    assert header.index(crit) < header.index("CCH score")  # the number that decides comes first
     assert list(r.table["rank"]) == sorted(r.table["rank"])  # the table itself is in rank order
-    assert (r.table["criterion_threshold"] == helps_threshold(crit)).all()
-    assert np.allclose(r.table["criterion_value"], r.table[cchkit.criteria.get_criterion(crit).column])
+    assert (r.table["criterion_threshold"] == helps_threshold(crit, regime)).all()
+    assert np.allclose(r.table["criterion_value"], cchkit.criteria.get_criterion(crit).signal(r.table))
     assert "criterion_value" in repr(r)
 
 

@@ -30,19 +30,25 @@ def test_the_your_own_data_block_runs_and_prints_what_it_quotes():
     assert printed[1].startswith(quoted_start), printed[1]
 
 
-def test_the_intro_names_the_deciding_criterion_and_its_record_as_shipped():
-    from cchkit.criteria.track_record import load_track_record
+def test_the_intro_names_the_deciding_criteria_and_their_records_as_shipped():
+    from cchkit.criteria.regimes import load_regime_records
 
-    record = load_track_record()
-    intro = README.read_text(encoding="utf-8").split("## Two commands")[0]
-    said = re.search(r"What decides the advice today:\*\* `(\w+)` \(helps above ([\d.]+) nats\), right in sign "
-                     r"on (\d+) of\s+(\d+) significant", intro)
-    assert said, "the intro must say what decides the advice"
-    name, threshold, right, n_sig = said.groups()
-    assert name == record.default
-    assert float(threshold) == round(record.bands[name][1], 3)
-    held = record.held_out[name]
-    assert (int(right), int(n_sig)) == (held["held_out_sign_right"], held["held_out_significant"])
+    records = load_regime_records()
+    intro = " ".join(README.read_text(encoding="utf-8").split("## Two commands")[0].split())
+    every = re.search(r"With every label that is `(\w+)`, whose band, fitted with each bundle held out, said \"helps\" "
+                      r"on (\d+) of (\d+) gains within noise \(no teacher helped any of the (\d+) pairs", intro)
+    assert every, "the intro must say what decides the advice with every label"
+    name, helps, null, pairs = every.groups()
+    entry = records["all-same"]
+    crit = entry["criteria"][name]
+    assert name == entry["default"] and entry["helped"] == 0 and int(pairs) == entry["pairs"]
+    assert (int(helps), int(null)) == (crit["held_out_null"] - crit["held_out_not_helps_null"], crit["held_out_null"])
+    few = re.search(r"with 5 labels per class and teachers with the same labels it is `(\w+)`, and the same choice "
+                    r"made with each bundle held out ranked the best teacher first for (\d+) of (\d+) students", intro)
+    assert few, "the intro must say what decides the advice with 5 labels per class"
+    proc = records["L5-same"]["default_procedure_held_out"]
+    assert few.group(1) == records["L5-same"]["default"]
+    assert (int(few.group(2)), int(few.group(3))) == (proc["top1_right"], proc["n_students"])
 
 
 def test_every_relative_link_of_the_docs_resolves():

@@ -11,19 +11,22 @@ from ._output import fmt_interval, fmt_num, render_frame
 
 
 def _criterion_help() -> str:
-    """The --criterion help, from the study's record; a record that cannot be read leaves the help
-    without it (the commands that use a criterion then refuse it in one line)."""
+    """The --criterion help, from the studies' records; a record that cannot be read leaves the
+    help without it (the commands that use a criterion then refuse it in one line)."""
     from ..exceptions import CchkitError
 
     try:
         from ..criteria import DEFAULT_CRITERION
+        from ..criteria.regimes import load_regime_records
         from ..ranking import RECOMMEND_BY
 
-        rules = "; ".join(f"{name}: helps when {rule}" for name, rule in RECOMMEND_BY.items())
+        chosen = "; ".join(f"{key}: {entry['default']}" for key, entry in load_regime_records().items())
+        names = ", ".join(RECOMMEND_BY)
     except CchkitError as exc:
         return f"What the rank and the advice follow (the criterion study's record could not be read: {exc})"
-    return (f"What the rank and the advice follow (default {DEFAULT_CRITERION}, chosen by the criterion study). "
-            f"{rules}.")
+    return (f"What the rank and the advice follow, one of {names}. Default: the criterion the study of the "
+            f"data's label regime chose ({chosen or 'none studied'}); other regimes: {DEFAULT_CRITERION}, the "
+            "full-label study's. The output's 'decided by' line gives the rule and its band.")
 
 
 _CRITERION_HELP = _criterion_help()
@@ -73,7 +76,7 @@ def rank(
     c.log_run(run, ranking, html)
 
 
-def deciding_cells(t, criterion: str) -> tuple[str, list[str]]:  # noqa: ANN001
+def deciding_cells(t, criterion: str, regime: str | None = None) -> tuple[str, list[str]]:  # noqa: ANN001
     """The column header (the criterion and the threshold its advice needs) and the values that
     decide each row's advice: the criterion with its interval where it has one."""
     import math
@@ -81,7 +84,7 @@ def deciding_cells(t, criterion: str) -> tuple[str, list[str]]:  # noqa: ANN001
     from ..criteria import helps_threshold
     from ..ranking.table import deciding_intervals
 
-    thr = helps_threshold(criterion)
+    thr = helps_threshold(criterion, regime)
     values = [fmt_interval(*r) for r in deciding_intervals(t, criterion)]
     rule = f"helps > {thr:.3g}" if math.isfinite(thr) else "its own rule"
     return f"{criterion} ({rule})", values
@@ -101,7 +104,7 @@ def _ranking_text(ranking) -> str:  # noqa: ANN001
         "CCH score = I(H_T; H_S) - I(H_S; Y) and its decision are shown beside it. Intervals: 95%.",
         "",
     ]
-    header, values = deciding_cells(t, s.get("criterion") or "cch_score")
+    header, values = deciding_cells(t, s.get("criterion") or "cch_score", s.get("label_regime"))
     view = pd.DataFrame(
         {
             "student": t["student"],

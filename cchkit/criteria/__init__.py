@@ -53,12 +53,14 @@ from . import pid_unique  # noqa: F401,E402
 from . import probe_kd  # noqa: F401,E402
 
 # isort: split
+from .regimes import data_regime, studied_regime  # noqa: E402
 from .track_record import (  # noqa: E402
     TrackRecord,
     advice_decisions,
     default_criterion,
     helps_threshold,
     load_track_record,
+    record_for,
     track_statement,
 )
 
@@ -66,7 +68,8 @@ __all__ = [
     "Criterion", "CriterionInputs", "Decision", "DECISIONS", "decide_by_interval", "decide_by_threshold", "decide_by_band",
     "register_criterion", "unregister_criterion", "get_criterion", "list_criteria", "criteria_columns",
     "DEFAULT_CRITERION", "TrackRecord", "advice_decisions", "default_criterion", "load_track_record",
-    "track_statement", "advisable_criteria", "advice_rule", "helps_threshold",
+    "track_statement", "advisable_criteria", "advice_rule", "helps_threshold", "record_for", "data_regime",
+    "studied_regime",
 ]
 
 def __getattr__(name: str) -> str:
@@ -78,17 +81,18 @@ def __getattr__(name: str) -> str:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def advisable_criteria() -> list[str]:
+def advisable_criteria(regime: str | None = None) -> list[str]:
     """The criteria a ranking may decide by: those with a rule of their own (recommendable) and
-    those the criterion study gave a band."""
-    record = load_track_record()
+    those the criterion study (of ``regime``, where one ran) gave a band."""
+    record = record_for(regime)
     banded = set(record.bands) if record else set()
     return [c for c in list_criteria() if get_criterion(c).recommendable or c in banded]
 
 
-def advice_rule(name: str) -> str:
-    """How ``name`` decides, in words: its study band where it has one, else its own rule."""
-    record = load_track_record()
+def advice_rule(name: str, regime: str | None = None) -> str:
+    """How ``name`` decides, in words: its study band (of ``regime``, where one ran) where it
+    has one, else its own rule."""
+    record = record_for(regime)
     if record is None or name not in record.bands:
         return get_criterion(name).helps_when
     low, high = record.bands[name]

@@ -20,10 +20,11 @@ import pandas as pd
 
 from ..exceptions import InputError
 from .base import decide_by_band
+from .regimes import load_regime_records, regime_statement
 from .registry import get_criterion, list_criteria
 
 __all__ = ["TrackRecord", "load_track_record", "check_track_record", "advice_decisions", "track_statement", "default_criterion",
-           "helps_threshold", "TRACK_FILE"]
+           "helps_threshold", "record_for", "TRACK_FILE"]
 
 TRACK_FILE = Path(__file__).with_name("track_record.json")
 #: What decides when no study has been committed (the paper's criterion).
@@ -108,34 +109,53 @@ def load_track_record(path: str | None = None) -> TrackRecord | None:
                        date=data.get("date", ""))
 
 
-def default_criterion() -> str:
-    """The criterion the ranking decides by when the user names none: the study's choice."""
-    record = load_track_record()
+def record_for(regime: str | None = None) -> TrackRecord | None:
+    """The record a ranking decides with: the study of ``regime`` (a key of
+    :func:`~cchkit.criteria.regimes.studied_regime`) where one scored the criteria there, else
+    the full-label study of ``track_record.json`` (None: neither ships)."""
+    entry = load_regime_records().get(regime) if regime else None
+    if not entry:
+        return load_track_record()
+    known = set(list_criteria())
+    crit = {k: v for k, v in entry["criteria"].items() if k in known}
+    default = entry.get("default") if entry.get("default") in known else FALLBACK_CRITERION
+    bands = {k: (_bound(v["band"][0], -math.inf), _bound(v["band"][1], math.inf)) for k, v in crit.items()}
+    return TrackRecord(default=default, bands=bands, held_out=crit, units=tuple(entry.get("units", ())),
+                       method=entry.get("method", "logit-kd"), regime=str(regime), date=entry.get("date", ""))
+
+
+def default_criterion(regime: str | None = None) -> str:
+    """The criterion the ranking decides by when the user names none: the study's choice for
+    ``regime`` (None: the full-label study's)."""
+    record = record_for(regime)
     return record.default if record else FALLBACK_CRITERION
 
 
-def advice_decisions(table: pd.DataFrame, criterion: str) -> pd.Series:
+def advice_decisions(table: pd.DataFrame, criterion: str, regime: str | None = None) -> pd.Series:
     """The decisions ``criterion`` advises on ``table``'s rows: its study band on its signal
-    where the study fitted one, else its own rule."""
+    where the study of ``regime`` fitted one, else its own rule."""
     crit = get_criterion(criterion)
-    record = load_track_record()
+    record = record_for(regime)
     if record is None or criterion not in record.bands:
         return crit.decide(table)
     low, high = record.bands[criterion]
     return pd.Series(decide_by_band(crit.signal(table), low, high), index=table.index)
 
 
-def helps_threshold(criterion: str) -> float:
+def helps_threshold(criterion: str, regime: str | None = None) -> float:
     """The value of ``criterion``'s signal above which its advice is "helps" (its study band's
     upper end), or NaN where it decides by its own rule (an interval, or no band)."""
-    record = load_track_record()
+    record = record_for(regime)
     if record is None or criterion not in record.bands:
         return math.nan
     return float(record.bands[criterion][1])
 
 
-def track_statement(criterion: str) -> str:
-    """How often ``criterion``'s advice held on the study's held-out bundles, in one sentence."""
+def track_statement(criterion: str, regime: str | None = None) -> str:
+    """How often ``criterion``'s advice held in the study of ``regime`` (where one scored it)
+    or on the full-label study's held-out bundles, in one sentence."""
+    if regime and (said := regime_statement(criterion, regime)):
+        return said
     record = load_track_record()
     if record is None or criterion not in record.held_out:
         return f"{criterion} has no track record in this release's criterion study."

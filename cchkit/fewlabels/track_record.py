@@ -14,6 +14,7 @@ import json
 from importlib import resources
 from typing import Any
 
+from ..criteria.regimes import studied_regime
 from ..exceptions import InputError
 from .regime import LabelRegime
 
@@ -29,9 +30,7 @@ def regime_key(regime: LabelRegime, mode: str, n_unlabeled: int = 0) -> str | No
     if regime.labels_per_class is None:
         every = regime.labelled_fraction in (None, 1.0) and n_unlabeled == 0
         return "all-same" if every else None
-    studied = (5, 20)
-    nearest = min(studied, key=lambda k: abs(k - regime.labels_per_class))
-    return f"L{nearest}-{mode}" if abs(nearest - regime.labels_per_class) <= nearest // 2 else None
+    return studied_regime(regime.labels_per_class, mode)
 
 
 def check_record(record: Any, where: str = "track_record.json") -> dict[str, Any]:

@@ -28,7 +28,7 @@ from .._torch import limit_threads, resolve_device
 from .._warn import warn_user
 from ..bundle import MIN_SAMPLES, ModalityBundle
 from ..cch import SCORE_VARIANTS
-from ..criteria import default_criterion
+from ..criteria import data_regime, default_criterion
 from ..datasets import load_bundle
 from ..estimators import get_estimator, list_estimators
 from ..exceptions import BundleError, CchkitError, InputError, RankingFailedError, UnknownEstimatorError
@@ -172,13 +172,15 @@ def rank_teachers(
         estimators=_checked_estimators(estimators), representation=representation, variant=variant, dim=int(dim),
         n_bootstrap=int(n_bootstrap), n_seeds=int(n_seeds), random_state=random_state, device=device,
         n_jobs=effective_n_jobs(n_jobs), progress=progress,
-        criterion=default_criterion() if criterion is None else criterion, label_floor=label_floor, backend=backend,
+        criterion=criterion or "", label_floor=label_floor, backend=backend,
         scheduler=scheduler, encoder_params=dict(encoder_params or {}),
     )
     settings.estimator_params.update(_checked_estimator_params(settings, estimator_params))
     check_backend(backend, scheduler)
     resolve_device(device)  # an unknown or unavailable device fails now, whatever the representation
     loaded = load_bundle(bundle, label=label)
+    settings.regime = _regime_of(loaded, student, candidates)
+    settings.criterion = criterion or default_criterion(settings.regime)
     bundle = loaded.labelled_for("the ranking")
     settings.unlabeled = {m: n for m, n in ((m, loaded.n_unlabeled(m)) for m in loaded.names) if n}
     plan = resolve_candidates(bundle, student, candidates)
@@ -219,6 +221,15 @@ class RankSettings:
     estimator_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: modality -> its unlabeled rows the ranking set aside (the data are then label-scarce)
     unlabeled: dict[str, int] = field(default_factory=dict)
+    #: the studied label regime the data are in (:func:`cchkit.criteria.data_regime`), None if none
+    regime: str | None = None
+
+
+def _regime_of(loaded: ModalityBundle, student: Any, candidates: Any) -> str | None:
+    """The studied label regime of the students' labels (None where they differ or none was studied)."""
+    keys = {data_regime(loaded[s].labels, loaded[s].ids, [(loaded[t].labels, loaded[t].ids) for t in cands],
+                        loaded.n_classes) for s, cands in resolve_candidates(loaded, student, candidates)}
+    return keys.pop() if len(keys) == 1 else None
 
 
 def _check_criterion(criterion: str | None) -> None:
@@ -351,7 +362,7 @@ def _rank(bundle: ModalityBundle, plan: list[tuple[str, list[str]]], failures: d
                          class_probs=_class_probs(reps, names, bundle.n_classes, seeds))
         rows = [ranking_row(s, t, e, ctx) for s, cands in plan for t in cands for e in settings.estimators]
         bar.update()
-    return add_ranks(pd.DataFrame(rows, columns=ranking_columns()), settings.criterion), results
+    return add_ranks(pd.DataFrame(rows, columns=ranking_columns()), settings.criterion, settings.regime), results
 
 
 def _class_probs(reps: list[RepresentationSet], names: list[str], n_classes: int,
@@ -382,6 +393,7 @@ def _settings_record(bundle: ModalityBundle, student: str, candidates: Any, sett
         "n_bootstrap": settings.n_bootstrap,
         "n_seeds": settings.n_seeds,
         "criterion": settings.criterion,
+        "label_regime": settings.regime,
         "label_floor": bool(settings.label_floor),
         "random_state": rs if isinstance(rs, (int, type(None))) else "generator",
         "unit": "nats",

@@ -223,13 +223,13 @@ class Ranking:
                 + self.table[self._SHORT].to_html(index=False))
 
 
-def add_ranks(table: pd.DataFrame, criterion: str | None = None) -> pd.DataFrame:
+def add_ranks(table: pd.DataFrame, criterion: str | None = None, regime: str | None = None) -> pd.DataFrame:
     """Rank the teachers of each (student, estimator) by the criterion's column (higher first;
-    None: the study's default, :func:`cchkit.criteria.default_criterion`, read at call time),
-    write its advice (helps / hurts / inconclusive: the study's band where it fitted one, see
-    :func:`cchkit.criteria.advice_decisions`), mark the rows it predicts to help, and the
-    estimators' consensus on the CCH decision."""
-    criterion = criterion or default_criterion()
+    None: the study's default for the label ``regime``, :func:`cchkit.criteria.default_criterion`,
+    read at call time), write its advice (helps / hurts / inconclusive: the band the study of
+    ``regime`` fitted where it fitted one, see :func:`cchkit.criteria.advice_decisions`), mark the
+    rows it predicts to help, and the estimators' consensus on the CCH decision."""
+    criterion = criterion or default_criterion(regime)
     ok = table["error"].isna()
     crit = get_criterion(criterion)
     table.loc[ok, "rank"] = (
@@ -239,10 +239,10 @@ def add_ranks(table: pd.DataFrame, criterion: str | None = None) -> pd.DataFrame
     table["criterion"] = criterion
     # the number that decides, beside the decision: the criterion's signal and the threshold it must pass
     table["criterion_value"] = crit.signal(table).where(ok)
-    table["criterion_threshold"] = helps_threshold(criterion)
+    table["criterion_threshold"] = helps_threshold(criterion, regime)
     # a row whose data are too few for a decision predicts nothing, whatever the criterion
     decidable = ~table["note"].fillna("").astype(str).str.startswith(TOO_FEW_PAIRS)
-    advice = advice_decisions(table, criterion).where(ok & decidable, "inconclusive")
+    advice = advice_decisions(table, criterion, regime).where(ok & decidable, "inconclusive")
     table["advice"] = advice.where(ok, None)
     table["predicts_gain"] = (advice == "helps").astype(bool)
     for _key, grp in table[ok].groupby(["student", "teacher"], sort=False):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..criteria import track_statement
-from .table import RECOMMEND_BY
+from ..criteria import advice_rule, track_statement
+from ..criteria.regimes import load_regime_records
 
 __all__ = ["advice_lines"]
 
@@ -16,15 +16,16 @@ def advice_lines(ranking: Any) -> list[str]:
     """One line per student (the advice), then the deciding criterion, its rule and its track
     record, then the rows where the CCH's own decision differs."""
     crit = str(ranking.settings.get("criterion", "cch_score"))
+    regime = ranking.settings.get("label_regime")
     ok = ranking.table[ranking.table["error"].isna() & (ranking.table["estimator"] == ranking.primary_estimator)]
     lines = []
     for student, teacher in ranking.recommendations.items():
         each = ", ".join(f"{r.teacher}: {r.advice}" for r in ok[ok["student"] == student].itertuples(index=False))
         lines.append(f"advice for {student}: " + (f"use {teacher}" if teacher else "no teacher is predicted to help")
                      + (f" ({each})" if each else ""))
-    lines.append(f"decided by {crit}: helps when {RECOMMEND_BY.get(crit, '-')}")
-    lines.append(f"track record of {crit}: {track_statement(crit)}")
-    lines += _regime_lines(ranking)
+    lines.append(f"decided by {crit}: helps when {advice_rule(crit, regime)}")
+    lines.append(f"track record of {crit}: {track_statement(crit, regime)}")
+    lines += _regime_lines(ranking, regime)
     t = ranking.table[ranking.table["error"].isna()]
     differ = t[t["advice"] != t["decision"]]
     if len(differ):
@@ -33,11 +34,16 @@ def advice_lines(ranking: Any) -> list[str]:
     return lines
 
 
-def _regime_lines(ranking: Any) -> list[str]:
-    """Where the data hold unlabeled rows of a student, say that this advice and its record come
-    from fully labelled data, and where the label-scarce answer is."""
+def _regime_lines(ranking: Any, regime: str | None) -> list[str]:
+    """Which label regime's study the advice and its record come from; where the data hold
+    unlabeled rows, that the ranking set them aside and where the label-scarce answer is."""
     unlabeled = ranking.settings.get("unlabeled_rows") or {}
-    return [f"regime: {student} has {unlabeled[student]:,} unlabeled rows, which the ranking set aside; the track "
-            "record above is of fully labelled data, where teachers barely matter. With few labels `cchkit advise` "
-            "(or `validate`) measures each teacher on the unlabeled rows instead, and gives the few-label study's "
-            "record of teacher_cv_accuracy." for student in ranking.students if unlabeled.get(student)]
+    studied = regime is not None and regime in load_regime_records()
+    where = (f"the study of {regime} chose this criterion and its band" if studied else
+             "no study covers these labels, so the criterion and its band are the full-label study's "
+             "(gains over a tuned no-KD student)")
+    lines = [f"label regime: {regime or 'not studied'}; {where}."]
+    lines += [f"regime: {student} has {unlabeled[student]:,} unlabeled rows, which the ranking set aside (its criteria "
+              "read labelled rows only). `cchkit advise` (or `validate`) measures each teacher on the unlabeled rows."
+              for student in ranking.students if unlabeled.get(student)]
+    return lines

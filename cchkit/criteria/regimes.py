@@ -1,0 +1,116 @@
+"""The label regimes the criterion study measured, which one a dataset is in, and its record.
+
+How well a criterion predicts a teacher's gain depends on the labels: with 5 labels per class a
+teacher can add much and the choice between teachers matters; with every label, no teacher has
+helped any student of the bundled corpus over the best teacher-free student
+(``benchmarks/results/few_labels.md``). ``benchmarks/criteria_regimes.py`` scores every
+registered criterion on the default (teacher-free) gains of each studied regime, held out by
+bundle, and writes ``regime_records.json`` beside this module: per regime, the default criterion
+(chosen by top-1), each criterion's band and its held-out figures. The ranking reads the record
+of the regime its data are in (:func:`studied_regime`); where no study covers that regime it
+falls back to the full-label study of ``track_record.json`` and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import InputError
+
+__all__ = ["REGIME_FILE", "STUDIED_LEVELS", "studied_regime", "data_regime", "load_regime_records",
+           "regime_statement"]
+
+REGIME_FILE = Path(__file__).with_name("regime_records.json")
+#: Labels per class the study measured (besides every label).
+STUDIED_LEVELS = (5, 20)
+_COUNTS = ("held_out_sign_right", "held_out_significant", "held_out_committed", "held_out_null",
+           "held_out_not_helps_null", "top1_right", "n_students")
+
+
+def studied_regime(labels_per_class: float | None, mode: str) -> str | None:
+    """The studied regime nearest ``labels_per_class`` labels per class with teachers that have
+    the ``same`` labels or their ``own`` (None: every label, ``all-same``: a paired teacher's own
+    labels are then the student's); None where no studied level is within half of it."""
+    if labels_per_class is None:
+        return "all-same"
+    nearest = min(STUDIED_LEVELS, key=lambda k: abs(k - labels_per_class))
+    return f"L{nearest}-{mode}" if abs(nearest - labels_per_class) <= nearest // 2 else None
+
+
+def data_regime(student_labels: np.ndarray, student_ids: np.ndarray,
+                teachers: list[tuple[np.ndarray, np.ndarray]], n_classes: int) -> str | None:
+    """The studied regime of a student's labels (codes, -1 for unlabeled) among its candidate
+    teachers' (labels, ids): every label, or the median labelled rows per class; ``own`` where
+    a teacher has labelled rows the student has not labelled."""
+    labelled = student_labels != -1
+    if labelled.all():
+        return "all-same"
+    per_class = float(np.median(np.bincount(student_labels[labelled], minlength=n_classes)))
+    known = student_ids[labelled]
+    own = any(np.setdiff1d(ids[labels != -1], known).size for labels, ids in teachers)
+    return studied_regime(per_class, "own" if own else "same")
+
+
+def _check_regime(key: str, entry: Any, where: str) -> None:
+    if not isinstance(entry, dict) or not isinstance(entry.get("criteria"), dict):
+        raise InputError(f"{where}: regimes.{key} must be an object with a 'criteria' object.")
+    for name, crit in entry["criteria"].items():
+        band = crit.get("band") if isinstance(crit, dict) else None
+        if not (isinstance(band, list) and len(band) == 2 and all(
+                b is None or (isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b))
+                for b in band)):
+            raise InputError(f"{where}: regimes.{key}.criteria.{name}.band must be two numbers or nulls.")
+        for field in _COUNTS:
+            v = crit.get(field, 0)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise InputError(f"{where}: regimes.{key}.criteria.{name}.{field} must be a non-negative integer.")
+        if crit.get("top1_right", 0) > crit.get("n_students", 0) or crit.get("held_out_sign_right", 0) > crit.get(
+                "held_out_significant", 0) or crit.get("held_out_not_helps_null", 0) > crit.get("held_out_null", 0):
+            raise InputError(f"{where}: regimes.{key}.criteria.{name} counts more right answers than cases.")
+
+
+def check_regime_records(data: Any, where: str = "regime_records.json") -> dict[str, Any]:
+    """The records as read, or :class:`InputError` naming the first bad field."""
+    if not isinstance(data, dict) or not isinstance(data.get("regimes"), dict):
+        raise InputError(f"{where}: expected an object with a 'regimes' object.")
+    for key, entry in data["regimes"].items():
+        _check_regime(key, entry, where)
+    return data
+
+
+@lru_cache(maxsize=4)
+def load_regime_records(path: str | None = None) -> dict[str, Any]:
+    """regime key -> its record (empty where the package ships none)."""
+    p = Path(path) if path else REGIME_FILE
+    if not p.is_file():
+        return {}
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{p.name} is not valid JSON ({str(exc)[:80]}).") from None
+    return {k: {**v, "date": data.get("date", "")} for k, v in check_regime_records(data, p.name)["regimes"].items()}
+
+
+def regime_statement(criterion: str, regime: str) -> str | None:
+    """How ``criterion`` did in the study of ``regime`` (None where that study did not score it)."""
+    entry = load_regime_records().get(regime)
+    crit = (entry or {}).get("criteria", {}).get(criterion)
+    if not crit:
+        return None
+    n_sig, null = crit["held_out_significant"], crit["held_out_null"]
+    sign = f"right in sign on {crit['held_out_sign_right']} of {n_sig} significant gains" if n_sig else \
+        "no gain was significant"
+    proc = entry.get("default_procedure_held_out") or {}
+    chosen = (f"the criterion chosen with each bundle held out ranked the best teacher first for "
+              f"{proc['top1_right']} of {proc['n_students']} held-out students; " if proc.get("n_students") else "")
+    return (f"in the study of {regime} ({entry.get('method', 'logit-kd')} gains over the best teacher-free student; "
+            f"{entry.get('helped', 0)} of {entry.get('pairs', 0)} pairs helped; {len(entry.get('units', []))} bundles) "
+            f"{chosen}{criterion} ranked it first for {crit['top1_right']} of {crit['n_students']} students; its band, "
+            f"fitted with each bundle held out, was {sign} and said no 'helps' on {crit['held_out_not_helps_null']} "
+            f"of {null} gains within noise (benchmarks/results/criteria_regimes.md, {str(entry.get('date', ''))[:10]})")

@@ -1,0 +1,108 @@
+"""The ranking decides with the record of the label regime its data are in."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cchkit
+from cchkit.criteria import data_regime, regimes, studied_regime, track_record
+from cchkit.exceptions import InputError
+
+
+def _entry(default: str, band: list, top1: int = 3, **counts) -> dict:
+    crit = {"band": band, "held_out_sign_right": 4, "held_out_significant": 5, "held_out_committed": 5,
+            "held_out_null": 10, "held_out_not_helps_null": 8, "top1_right": top1, "n_students": 4, **counts}
+    return {"method": "logit-kd", "units": ["a", "b", "c"], "default": default, "pairs": 15, "helped": 2,
+            "criteria": {default: crit}, "default_procedure_held_out": {"top1_right": 2, "n_students": 4}}
+
+
+@pytest.fixture
+def regime_file(tmp_path, monkeypatch):
+    """Records where every label decides by teacher_accuracy (band -0.1, 0.2) and 5 labels per
+    class by teacher_cv_accuracy with a band that never says 'helps'."""
+    path = tmp_path / "regime_records.json"
+    path.write_text(json.dumps({"date": "2026-12-06", "regimes": {
+        "all-same": _entry("teacher_accuracy", [-0.1, 0.2]),
+        "L5-same": _entry("teacher_cv_accuracy", [None, None], top1=4)}}))
+    monkeypatch.setattr(regimes, "REGIME_FILE", path)
+    regimes.load_regime_records.cache_clear()
+    yield path
+    regimes.load_regime_records.cache_clear()
+
+
+def test_labels_per_class_map_to_the_nearest_studied_regime_or_none():
+    assert studied_regime(None, "same") == "all-same"
+    assert [studied_regime(k, "same") for k in (3, 5, 7)] == ["L5-same"] * 3
+    assert studied_regime(8, "same") is None  # 3 from 5 (more than half of 5), 12 from 20
+    assert [studied_regime(k, "own") for k in (13, 20, 30)] == ["L20-own"] * 3
+    assert studied_regime(10, "own") is None  # nearer 5 than 20, but twice it
+    assert studied_regime(31, "own") is None and studied_regime(2, "same") is None
+
+
+def test_the_data_regime_reads_the_students_labels_and_the_teachers():
+    ids = np.arange(40)
+    full = np.repeat([0, 1], 20)
+    assert data_regime(full, ids, [(full, ids)], 2) == "all-same"
+    few = np.where(np.isin(ids, [0, 1, 2, 3, 4, 20, 21, 22, 23, 24]), full, -1)  # 5 labelled per class
+    assert data_regime(few, ids, [(few, ids)], 2) == "L5-same"
+    assert data_regime(few, ids, [(few, ids), (full, ids)], 2) == "L5-own"  # a teacher labels rows the student lacks
+
+
+def test_a_fully_labelled_ranking_decides_by_the_every_label_record(regime_file):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = cchkit.rank_teachers("digits-avt", "audio", ["image", "text"], n_bootstrap=20)
+    t = r.table.set_index("teacher")
+    assert r.settings["label_regime"] == "all-same" and r.settings["criterion"] == "teacher_accuracy"
+    gap = t["teacher_accuracy_on_h"] - t["student_accuracy_on_h"]
+    assert list(t["advice"]) == list(np.where(gap > 0.2, "helps", np.where(gap < -0.1, "hurts", "inconclusive")))
+    assert (t["criterion_threshold"] == 0.2).all()
+    from cchkit.ranking.verdict import advice_lines
+
+    text = "\n".join(advice_lines(r))
+    assert "label regime: all-same; the study of all-same chose this criterion" in text
+    assert ("the criterion chosen with each bundle held out ranked the best teacher first for 2 of 4 held-out "
+            "students; teacher_accuracy ranked it first for 3 of 4 students; its band, fitted with each bundle held "
+            "out, was right in sign on 4 of 5 significant gains and said no 'helps' on 8 of 10 gains within noise") in text
+
+
+def test_a_label_scarce_ranking_decides_by_its_regimes_record(regime_file):
+    b = cchkit.datasets.load("digits-avt")
+    s = b["audio"]
+    keep = np.zeros(s.n, bool)
+    for c in range(b.n_classes):
+        keep[np.flatnonzero(s.labels == c)[:5]] = True
+    labelled_ids = s.ids[keep]
+    from dataclasses import replace
+
+    mods = {n: replace(m, labels=np.where(np.isin(m.ids, labelled_ids), m.labels, -1)) for n, m in b.modalities.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = cchkit.rank_teachers(replace(b, modalities=mods), "audio", ["image", "text"], n_bootstrap=20)
+    assert r.settings["label_regime"] == "L5-same" and r.settings["criterion"] == "teacher_cv_accuracy"
+    assert set(r.table["advice"]) == {"inconclusive"}  # the L5 band (None, None) never commits
+    assert not r.table["predicts_gain"].any()
+
+
+def test_an_unstudied_regime_falls_back_to_the_full_label_study(regime_file):
+    assert track_record.record_for("L20-own") == track_record.load_track_record()
+    assert track_record.default_criterion("L5-same") == "teacher_cv_accuracy"
+    assert track_record.helps_threshold("teacher_accuracy", "all-same") == 0.2
+    t = pd.DataFrame({"teacher_accuracy_on_h": [0.95, 0.8, 0.5], "student_accuracy_on_h": [0.7, 0.7, 0.7]})
+    assert list(track_record.advice_decisions(t, "teacher_accuracy", "all-same")) == ["helps", "inconclusive", "hurts"]
+
+
+@pytest.mark.parametrize("bad, word", [
+    ({"regimes": {"L5-same": {"criteria": {"x": {"band": [0.0]}}}}}, "band"),
+    ({"regimes": {"L5-same": {"criteria": {"x": {"band": [0, 1], "top1_right": 5, "n_students": 4}}}}}, "more right"),
+    ({"regimes": {"L5-same": {"criteria": {"x": {"band": [0, 1], "held_out_null": -1}}}}}, "non-negative"),
+    ({"regimes": []}, "'regimes'"),
+])
+def test_a_malformed_regime_record_is_one_line(bad, word):
+    with pytest.raises(InputError, match=word):
+        regimes.check_regime_records(bad)

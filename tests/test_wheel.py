@@ -30,6 +30,8 @@ def test_wheel_in_a_fresh_venv_runs_rank_and_validate(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for bundle in ("digits-avt", "mfeat", "wdbc", "digits-rows"):
         assert f"cchkit/datasets/data/{bundle}/bundle.json" in names
+    for record in ("criteria/track_record.json", "criteria/regime_records.json", "fewlabels/track_record.json"):
+        assert f"cchkit/{record}" in names  # the studies' records the advice quotes
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", venv], timeout=300)
     pip = [venv / "bin" / "python", "-m", "pip", "install", "-q"]
@@ -41,6 +43,7 @@ def test_wheel_in_a_fresh_venv_runs_rank_and_validate(tmp_path):
     cli = venv / "bin" / "cchkit"
     rank = _run([cli, "rank", "--student", "audio", "--candidates", "image,text", "-q"], cwd=elsewhere, env=env, timeout=600)
     assert "advice for audio:" in rank.stdout
+    assert "label regime: all-same; the study of all-same chose this criterion" in rank.stdout
     where = _run([venv / "bin" / "python", "-c", "import cchkit; print(cchkit.datasets.data_dir())"], cwd=elsewhere, env=env)
     assert str(venv) in where.stdout and str(ROOT) not in where.stdout  # the installed copy, not the checkout
     val = _run([cli, "validate", "--student", "audio", "--candidates", "image", "--seeds", "3", "-q"], cwd=elsewhere,

@@ -68,7 +68,8 @@ df.iloc[:3, [0, 1, 56, 57, -1]]
 #
 # `speech` is the weakest view (a linear model reads about a fifth of the categories from it). Which
 # of `print` and `typed` should teach it? The table shows, per teacher, the advice of the deciding
-# criterion (chosen by the criterion study, with its held-out track record) beside the paper's CCH.
+# criterion (the one the criterion study chose for the data's label regime, here every label, with
+# its held-out track record) beside the paper's CCH.
 
 # %%
 ranking = cchkit.rank_teachers(df, "speech", n_bootstrap=100)

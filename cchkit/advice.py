@@ -20,18 +20,20 @@ from typing import Any
 
 import pandas as pd
 
-from ._params import Integral, Interval, Real, validate_params
+from ._params import NONE, Integral, Interval, Real, validate_params
 from ._warn import warn_user
 from .datasets import load_bundle
-from .exceptions import RankingFailedError
+from .exceptions import InputError, RankingFailedError
 from .ranking import Ranking, rank_teachers, resolve_candidates
 
-__all__ = ["advise", "Advice", "ADVISE_BUDGET", "answer_head", "not_separated_from"]
+__all__ = ["advise", "Advice", "ADVISE_BUDGET", "ADVISE_TOP", "answer_head", "not_separated_from"]
 
 #: Default seconds for a whole ``advise`` (torch's import, ranking and validation): a little more
 #: than the demo's first round (ranking and 5 seeds) takes on 2 cores, so a default run adds a
 #: seed at most (timings: benchmarks/results/validate_speed.md).
 ADVISE_BUDGET = 45.0
+#: How many of the best-ranked candidates ``advise`` validates with every label.
+ADVISE_TOP = 3
 #: What the validation gets when the ranking used the whole budget (its first round still runs).
 _LEAST_BUDGET = 1e-3
 
@@ -51,7 +53,7 @@ class Advice:
         does not have there).
     validation : ValidationReport, or FewLabelReport with few labels
     budget : float or None
-        The seconds the caller gave the whole call (None with few labels: no budget applies).
+        The seconds the caller gave the whole call.
     seconds : float
         The wall time of the whole call (kept out of :meth:`to_dict`, whose JSON repeats exactly).
     """
@@ -136,9 +138,9 @@ def _verdict_text(student: str, choice: str | None, report: Any) -> str:
             f"{power[:1].upper() + power[1:]}{caution}")
 
 
-@validate_params({"top": [Interval(Integral, 1, None)], "budget": [Interval(Real, 0, None, closed="neither")],
+@validate_params({"top": [Interval(Integral, 1, None), NONE], "budget": [Interval(Real, 0, None, closed="neither")],
                   "seeds": [Interval(Integral, 2, None)]}, owner="advise")
-def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, seeds: int = 5,
+def advise(bundle: Any, student: str, candidates: Any = None, *, top: int | None = None, seeds: int = 5,
            budget: float = ADVISE_BUDGET, random_state: int = 0, device: str = "auto", progress: bool = False,
            rank_params: dict[str, Any] | None = None, label: str = "label", **validate_params_: Any) -> Advice:
     """Rank the candidates, validate the ``top`` best-ranked ones within ``budget`` seconds, and
@@ -149,8 +151,9 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, s
     bundle : ModalityBundle, path or bundled dataset name
     student : str
     candidates : list of str, comma-separated str, or None (every other modality)
-    top : int, default 3
-        How many of the best-ranked candidates to validate.
+    top : int or None
+        How many of the best-ranked candidates to validate (None: :data:`ADVISE_TOP`). With few
+        labels every candidate is measured and nothing is ranked, so ``top`` is refused there.
     seeds : int, default 5
         Seeds to start with; more are added while the teachers' gain intervals overlap and
         the budget allows.
@@ -172,9 +175,14 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int = 3, s
               if k in validate_params_}
     if regime.get("labels_per_class") is not None or regime.get("labelled_fraction") is not None \
             or bundle.n_unlabeled(student):
-        advice = _few_label_advice(bundle, student, cands, seeds, random_state, progress, regime, validate_params_)
-        advice.seconds = time.perf_counter() - started
+        _refuse_ranking_options(top, rank_params, device)
+        left = max(budget - (time.perf_counter() - started), _LEAST_BUDGET)
+        advice = _few_label_advice(bundle, student, cands, seeds, left, random_state, progress, regime,
+                                   validate_params_)
+        advice.budget, advice.seconds = float(budget), time.perf_counter() - started
+        _warn_if_over_budget(advice.seconds, budget, seeds, len(cands), ranked=False)
         return advice
+    top = ADVISE_TOP if top is None else top
     ranking, best, dropped = _ranked(bundle, student, cands, top, random_state, device, progress, rank_params)
     left = max(budget - (time.perf_counter() - started), _LEAST_BUDGET)  # the first round runs in any case
     if validate_params_.get("baseline", "teacher-free") == "no-kd":
@@ -249,22 +257,35 @@ def _unmeasured_note(ranking: Ranking, cands: list[str], best: list[str], droppe
             f"{'it' if len(unmeasured) == 1 else 'them'}: {reasons}); the answer covers the others only.")
 
 
-def _warn_if_over_budget(seconds: float, budget: float, seeds: int, n_teachers: int) -> None:
+def _warn_if_over_budget(seconds: float, budget: float, seeds: int, n_teachers: int, ranked: bool = True) -> None:
     """More than twice the budget: say why (the first round always runs) and what fits it."""
     if seconds > 2 * budget:
-        warn_user("advise took %.1f s, over twice its budget of %.3g s: the ranking and the first round of %d seeds "
-                  "for %d teacher(s) always run. Fewer --seeds (at least 2), a smaller --top or a larger --budget "
-                  "makes the budget hold.", seconds, budget, seeds, n_teachers)
+        first = "the ranking and the first round" if ranked else "the first round"
+        smaller = "a smaller --top" if ranked else "fewer --candidates"
+        warn_user("advise took %.1f s, over twice its budget of %.3g s: %s of %d seeds for %d teacher(s) always "
+                  "run%s. Fewer --seeds (at least 2), %s or a larger --budget makes the budget hold.", seconds, budget,
+                  first, seeds, n_teachers, "" if ranked else " (with few labels every candidate is measured)", smaller)
 
 
-def _few_label_advice(bundle: Any, student: str, cands: list[str], seeds: int, random_state: int, progress: bool,
-                      regime: dict[str, Any], rest: dict[str, Any]) -> Advice:
-    """With few labels: every candidate measured by the few-label validation (no full-label
-    ranking: its criteria read labels the student does not have there); the answer is its verdict."""
+def _refuse_ranking_options(top: int | None, rank_params: dict[str, Any] | None, device: str) -> None:
+    """With few labels nothing is ranked: the options of the ranking would be dropped, so they are refused."""
+    given = [name for name, used in (("top", top is not None), ("rank_params", bool(rank_params)),
+                                     ("device", device != "auto")) if used]
+    if given:
+        raise InputError(f"advise: {', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply with few labels "
+                         "(every candidate is measured by the few-label validation and none is ranked); leave "
+                         f"{'it' if len(given) == 1 else 'them'} out.")
+
+
+def _few_label_advice(bundle: Any, student: str, cands: list[str], seeds: int, budget: float, random_state: int,
+                      progress: bool, regime: dict[str, Any], rest: dict[str, Any]) -> Advice:
+    """With few labels: every candidate measured by the few-label validation within ``budget``
+    seconds (no full-label ranking: its criteria read labels the student does not have there);
+    the answer is its verdict."""
     from .validation import validate
 
-    report = validate(bundle, student, cands, seeds=seeds, random_state=random_state, progress=progress,
-                      **regime, **rest)
+    report = validate(bundle, student, cands, seeds=seeds, budget=budget, random_state=random_state,
+                      progress=progress, **regime, **rest)
     v = report.summary["verdict"]
     text = v["text"] + " " + (report.summary.get("prediction") or {}).get("text", "")
     return Advice(teacher=v["teachers"][0] if v["teachers"] else None, text=text.strip(), ranking=None,

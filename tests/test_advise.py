@@ -58,7 +58,9 @@ def test_every_verdict_outcome_ends_a_sentence():
 
 
 def test_advise_answers_from_the_teacher_free_measurement(bundle):
-    a = cchkit.advise(bundle, "s", top=2, seeds=3, budget=1e-3, rank_params={"representation": "raw"})
+    with pytest.warns(cchkit.exceptions.CchkitWarning, match=r"over twice its budget of 0.001 s: the ranking and the "
+                                                            r"first round of 3 seeds for 2 teacher\(s\) always run\."):
+        a = cchkit.advise(bundle, "s", top=2, seeds=3, budget=1e-3, rank_params={"representation": "raw"})
     v = a.validation
     assert isinstance(v, FewLabelReport)
     assert set(v.table["teacher"]) == set(a.ranking.top(2)["teacher"])

@@ -360,6 +360,34 @@ def test_advise_with_few_labels_answers_from_the_few_label_measurement():
     assert json.loads(json.dumps(a.to_dict(), default=str))["ranking"] is None
 
 
+@pytest.mark.parametrize("kwargs, words", [
+    ({"top": 1}, "top does not apply with few labels"),
+    ({"rank_params": {"representation": "raw"}}, "rank_params does not apply"),
+    ({"device": "cpu", "top": 2}, "top, device do not apply"),
+])
+def test_advise_with_few_labels_refuses_the_rankings_options_by_name(kwargs, words):
+    """Nothing is ranked with few labels: an option of the ranking would be dropped, so it is refused."""
+    from cchkit import advise
+    from cchkit.exceptions import InputError
+
+    with pytest.raises(InputError, match=words):
+        advise(_bundle(unlabeled=120), "weak", ["strong"], seeds=3, **kwargs)
+
+
+def test_advise_with_few_labels_spends_its_budget():
+    """The budget is the whole call's, as with every label: the first round runs, no later one
+    would fit a tiny budget, and the validation records what it was given."""
+    from cchkit import advise
+    from cchkit.exceptions import CchkitWarning
+
+    with pytest.warns(CchkitWarning, match=r"over twice its budget .* the first round of 3 seeds for 1 teacher\(s\) "
+                                           r"always run \(with few labels every candidate is measured\)"):
+        a = advise(_bundle(unlabeled=150), "weak", ["strong"], seeds=3, budget=1e-3, methods=["logit-kd"])
+    assert a.budget == 1e-3 and a.validation.summary["budget"] == pytest.approx(1e-3)
+    assert len(a.validation.summary["seeds"]) == 3  # the first round only
+    assert "budget spent" in a.validation.summary["power"]["statement"]
+
+
 def test_advise_never_recommends_a_significantly_negative_gain():
     from cchkit.advice import measured_choice
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ..advice import ADVISE_BUDGET
+from ..advice import ADVISE_BUDGET, ADVISE_TOP
 from . import common as c
 
 
@@ -18,7 +18,7 @@ def advise(
     student: str = typer.Option(..., "--student", "-s", help="The student modality."),
     candidates: Optional[str] = c.CandidatesOpt,
     data: str = c.DataOpt,
-    top: int = typer.Option(3, "--top", help="How many of the best-ranked candidates to validate by distilling."),
+    top: Optional[int] = typer.Option(None, "--top", help=f"How many of the best-ranked candidates to validate by distilling (default {ADVISE_TOP}; with few labels every candidate is measured)."),
     seeds: int = typer.Option(5, "--seeds", help="Seeds to start with (more are added within --budget)."),
     budget: float = typer.Option(ADVISE_BUDGET, "--budget", help="Seconds the ranking and the validation may take together (the first round of seeds always runs; a later round that would overrun the budget is not started)."),
     labels_per_class: Optional[int] = typer.Option(None, "--labels-per-class", help="Few labels: keep L labelled training rows per class, the other training rows unlabeled (see cchkit validate)."),
@@ -35,10 +35,9 @@ def advise(
         raise c.CchkitError("advise runs its ranking in this process; --backend/--scheduler are for rank and validate.")
     few = {"labels_per_class": labels_per_class, "labelled_fraction": labelled_fraction}
     if labels_per_class is not None or labelled_fraction is not None:
-        given = [k for k, v in {"--top": top != 3, "--budget": budget != ADVISE_BUDGET}.items() if v]
-        if given:
-            raise c.CchkitError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply with few labels "
-                                "(every candidate is measured, with --seeds seeds); leave it out.")
+        if top is not None:
+            raise c.CchkitError("--top does not apply with few labels (every candidate is measured, and none is "
+                                "ranked); leave it out.")
         few["teacher_labels"] = teacher_labels
     elif teacher_labels != "auto":
         raise c.CchkitError("--teacher-labels applies only with few labels (--labels-per-class or --labelled-fraction).")
@@ -49,7 +48,8 @@ def advise(
     extra = {"baseline": baseline} if baseline != "teacher-free" else {}
     result = run_advise(data, student, c.split_names(candidates, "--candidates"), top=top, seeds=seeds, budget=budget,
                         random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet),
-                        rank_params={"n_jobs": run.n_jobs}, **{k: v for k, v in few.items() if v is not None}, **extra)
+                        rank_params={"n_jobs": run.n_jobs} if run.n_jobs != 1 else None,
+                        **{k: v for k, v in few.items() if v is not None}, **extra)
     if run.fmt == "json":
         text = json.dumps(result.to_dict(), indent=2, default=str)
     elif run.fmt == "csv":

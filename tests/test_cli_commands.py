@@ -150,3 +150,48 @@ def test_import_parquet_and_the_one_line_hint_without_pyarrow(tmp_path, monkeypa
     res = run("import", path, "--out", tmp_path / "c.npz")
     assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1
     assert "pip install 'cchkit[parquet]'" in res.output
+
+
+def test_an_input_file_format_is_one_function_and_a_registration(tmp_path):
+    """A trial format (JSON lines, one sample per line) joins `cchkit import` with no list edited;
+    an unknown suffix is refused naming every registered one."""
+    from cchkit.bundle.tables import file_suffixes, register_file_format, unregister_file_format
+
+    path = tmp_path / "cells.jsonl"
+    rows = [{"a_0": float(i), "a_1": float(i % 3), "b_0": float(-i), "label": i % 2} for i in range(30)]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    res = run("import", path, "--out", tmp_path / "before.npz")
+    assert res.exit_code == 2 and "unsupported file type '.jsonl'" in res.output and ".h5mu" in res.output
+
+    @register_file_format("json-lines", (".jsonl",), options=("sep",))
+    def _jsonl(p, *, label, name, sep="_"):
+        return ModalityBundle.from_dataframe(pd.read_json(p, lines=True), label=label, name=name, sep=sep)
+
+    try:
+        assert ".jsonl" in file_suffixes()
+        res = run("import", path, "--out", tmp_path / "b.npz")
+        assert res.exit_code == 0, res.output
+        b = ModalityBundle.load(tmp_path / "b.npz")
+        assert b.names == ["a", "b"] and b["a"].dim == 2 and b.name == "cells"
+        res = run("import", path, "--id-column", "a_0", "--out", tmp_path / "c.npz")
+        assert res.exit_code == 2 and "--id-column does not apply to json-lines files" in res.output
+    finally:
+        unregister_file_format("json-lines")
+    assert ".jsonl" not in file_suffixes()
+
+
+def test_a_grouping_option_an_h5ad_does_not_read_is_refused_not_dropped(tmp_path):
+    anndata = pytest.importorskip("anndata")
+    rng = np.random.default_rng(0)
+    adata = anndata.AnnData(rng.normal(size=(40, 5)).astype(np.float32),
+                            obs=pd.DataFrame({"cell_type": np.array(["x", "y"])[np.arange(40) % 2]},
+                                             index=[f"c{i}" for i in range(40)]))
+    path = tmp_path / "cells.h5ad"
+    adata.write_h5ad(path)
+    mapping = tmp_path / "m.json"
+    mapping.write_text(json.dumps({"rna": ["0", "1"]}))
+    res = run("import", path, "--label", "cell_type", "--mapping", mapping, "--out", tmp_path / "o.npz")
+    assert res.exit_code == 2 and "--mapping does not apply to anndata files" in res.output
+    assert not (tmp_path / "o.npz").exists()
+    res = run("import", path, "--label", "cell_type", "--out", tmp_path / "o.npz")
+    assert res.exit_code == 0, res.output

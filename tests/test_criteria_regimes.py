@@ -37,11 +37,9 @@ def regime_file(tmp_path, monkeypatch):
 
 def test_labels_per_class_map_to_the_nearest_studied_regime_or_none():
     assert studied_regime(None, "same") == "all-same"
-    assert [studied_regime(k, "same") for k in (3, 5, 7)] == ["L5-same"] * 3
-    assert studied_regime(8, "same") is None  # 3 from 5 (more than half of 5), 12 from 20
-    assert [studied_regime(k, "own") for k in (13, 20, 30)] == ["L20-own"] * 3
-    assert studied_regime(10, "own") is None  # nearer 5 than 20, but twice it
-    assert studied_regime(31, "own") is None and studied_regime(2, "same") is None
+    assert [studied_regime(k, "same") for k in (2.5, 5, 8, 10)] == ["L5-same"] * 4  # within a factor 2 of 5
+    assert [studied_regime(k, "own") for k in (10.5, 20, 40)] == ["L20-own"] * 3  # nearer 20 on a log scale
+    assert studied_regime(2, "same") is None and studied_regime(41, "own") is None and studied_regime(0, "same") is None
 
 
 def test_the_data_regime_reads_the_students_labels_and_the_teachers():

@@ -552,7 +552,7 @@ def test_an_optimal_transport_loss_joins_the_stacks_and_the_search_as_one_class(
 
 
 def test_the_record_of_the_regime_the_data_are_in_is_the_one_quoted():
-    """5 labels per class quote the L5 study, 20 (and 15) the L20 study, 10 and 50 none; each
+    """5 labels per class quote the L5 study, 20 (and 15) the L20 study, 2 and 50 none; each
     sentence gives the shipped counts of its regime."""
     from cchkit.fewlabels.track_record import load_record, record_sentence, regime_key
 
@@ -562,9 +562,14 @@ def test_the_record_of_the_regime_the_data_are_in_is_the_one_quoted():
         sentence = record_sentence(LabelRegime(labels_per_class=lpc, teacher_labels=mode), mode)
         assert sentence.startswith(f"In the study of {key} ({entry['n_bundles']} bundles)")
         assert f"{entry['top1_right']} of {entry['n_students']} students" in sentence
-    for lpc in (10, 50):
+    for lpc in (2, 50):
         assert record_sentence(LabelRegime(labels_per_class=lpc), "same").startswith("No study")
     # every label is one regime whatever the teachers' labels; a fraction or unlabeled rows are not it
     assert regime_key(LabelRegime(), "own") == regime_key(LabelRegime(labelled_fraction=1.0), "same") == "all-same"
     assert regime_key(LabelRegime(), "same", n_unlabeled=5) is None
     assert regime_key(LabelRegime(labelled_fraction=0.5), "same") is None
+    # ... unless the labelled training rows per class place them: the labels the data hold, 12 per class
+    assert regime_key(LabelRegime(), "same", n_unlabeled=128, per_class=12.0) == "L20-same"
+    assert regime_key(LabelRegime(labelled_fraction=0.2), "own", per_class=4.0) == "L5-own"
+    assert regime_key(LabelRegime(), "same", n_unlabeled=128, per_class=45.0) is None
+    assert record_sentence(LabelRegime(), "same", 128, 12.0).startswith("In the study of L20-same")

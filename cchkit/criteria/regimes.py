@@ -34,13 +34,16 @@ _COUNTS = ("held_out_sign_right", "held_out_significant", "held_out_committed", 
 
 
 def studied_regime(labels_per_class: float | None, mode: str) -> str | None:
-    """The studied regime nearest ``labels_per_class`` labels per class with teachers that have
-    the ``same`` labels or their ``own`` (None: every label, ``all-same``: a paired teacher's own
-    labels are then the student's); None where no studied level is within half of it."""
+    """The studied regime nearest ``labels_per_class`` labels per class (on a log scale: label
+    counts matter by ratio) with teachers that have the ``same`` labels or their ``own``; None
+    where no studied level is within a factor of 2 (None labels per class: every label,
+    ``all-same``, where a paired teacher's own labels are the student's)."""
     if labels_per_class is None:
         return "all-same"
-    nearest = min(STUDIED_LEVELS, key=lambda k: abs(k - labels_per_class))
-    return f"L{nearest}-{mode}" if abs(nearest - labels_per_class) <= nearest // 2 else None
+    if not labels_per_class > 0:
+        return None
+    nearest = min(STUDIED_LEVELS, key=lambda k: abs(math.log(labels_per_class / k)))
+    return f"L{nearest}-{mode}" if abs(math.log(labels_per_class / nearest)) <= math.log(2) + 1e-12 else None
 
 
 def data_regime(student_labels: np.ndarray, student_ids: np.ndarray,

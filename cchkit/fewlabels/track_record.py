@@ -23,14 +23,16 @@ __all__ = ["load_record", "record_sentence", "regime_key", "check_record"]
 _FIELDS = {"top1_right": int, "n_students": int, "n_bundles": int, "always_helps_right": int, "n_pairs": int}
 
 
-def regime_key(regime: LabelRegime, mode: str, n_unlabeled: int = 0) -> str | None:
+def regime_key(regime: LabelRegime, mode: str, n_unlabeled: int = 0, per_class: float | None = None) -> str | None:
     """The studied regime closest to ``regime`` (None where none was studied). Every label, with
     no unlabeled row, is ``all-same`` whatever the teachers' labels: a paired teacher's own
-    labels are then the student's."""
-    if regime.labels_per_class is None:
-        every = regime.labelled_fraction in (None, 1.0) and n_unlabeled == 0
-        return "all-same" if every else None
-    return studied_regime(regime.labels_per_class, mode)
+    labels are then the student's. With the labels the data hold (or a labelled fraction) and
+    unlabeled rows, ``per_class`` (labelled training rows per class, where known) places it."""
+    if regime.labels_per_class is not None:
+        return studied_regime(regime.labels_per_class, mode)
+    if regime.labelled_fraction in (None, 1.0) and n_unlabeled == 0:
+        return "all-same"
+    return studied_regime(per_class, mode) if per_class is not None else None
 
 
 def check_record(record: Any, where: str = "track_record.json") -> dict[str, Any]:
@@ -61,9 +63,9 @@ def load_record() -> dict[str, Any]:
     return check_record(record)
 
 
-def record_sentence(regime: LabelRegime, mode: str, n_unlabeled: int = 0) -> str:
+def record_sentence(regime: LabelRegime, mode: str, n_unlabeled: int = 0, per_class: float | None = None) -> str:
     """One sentence on how often the advice held in the study of this regime."""
-    key = regime_key(regime, mode, n_unlabeled)
+    key = regime_key(regime, mode, n_unlabeled, per_class)
     entry = load_record()["regimes"].get(key) if key else None
     if not entry or not entry["n_students"]:
         return "No study has measured this criterion at this label regime yet."

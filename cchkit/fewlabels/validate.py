@@ -166,7 +166,8 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     summary = _summary(bundle, student, regime, rounds.plans, objectives, baselines, per_seed, seed_list)
     summary["teacher_labels"] = modes
     summary["verdict"] = verdict(table, summary)
-    summary["prediction"] = criterion_prediction(table, summary["method"], regime, modes, summary["n_unlabeled"])
+    summary["prediction"] = criterion_prediction(table, summary["method"], regime, modes, summary["n_unlabeled"],
+                                                 summary["n_labelled"] / bundle.n_classes)
     summary["power"] = power_statement(table, objectives[0], len(seed_list), stop=stop, initial=n_first)
     summary["budget"] = budget
     summary["seconds"] = time.perf_counter() - t0
@@ -175,7 +176,7 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
 
 
 def criterion_prediction(table: pd.DataFrame, method: str, regime: LabelRegime, modes: dict[str, str],
-                         n_unlabeled: int = 0) -> dict[str, Any]:
+                         n_unlabeled: int = 0, per_class: float | None = None) -> dict[str, Any]:
     """What ``teacher_cv_accuracy`` (the teacher cross-validated on the labelled rows) predicted,
     whether it held on these seeds, and its record in the study of this regime."""
     t = table[table["method"] == method]
@@ -194,5 +195,5 @@ def criterion_prediction(table: pd.DataFrame, method: str, regime: LabelRegime, 
     else:
         held, words = None, f"{best} measured higher, but their gains overlap: neither confirmed nor refuted"
     mode = "same" if set(modes.values()) == {"same"} else "own"
-    text = (f"teacher_cv_accuracy ranked {top} first; {words}. " + record_sentence(regime, mode, n_unlabeled)).strip()
+    text = (f"teacher_cv_accuracy ranked {top} first; {words}. " + record_sentence(regime, mode, n_unlabeled, per_class)).strip()
     return {"criterion": "teacher_cv_accuracy", "top": top, "best_measured": best, "held": held, "text": text}

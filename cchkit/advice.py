@@ -22,6 +22,8 @@ import pandas as pd
 
 from ._params import NONE, Integral, Interval, Real, validate_params
 from ._warn import warn_user
+from .criteria import default_criterion
+from .criteria.regimes import load_regime_records, regime_words
 from .datasets import load_bundle
 from .exceptions import InputError, RankingFailedError
 from .ranking import Ranking, rank_teachers, resolve_candidates
@@ -240,7 +242,10 @@ def _teacher_free_answer(bundle: Any, student: str, best: list[str], ranking: Ra
     s["verdict"]["ranking"] = held
     said = f"use {held['advice']}" if held["advice"] else "no teacher predicted to help"
     power = s["power"]["statement"]
-    text = (f"{s['verdict']['text']} The ranking ({criterion}) said: {said}; that advice "
+    regime = ranking.settings.get("label_regime")
+    chosen = (f", the study's choice for {regime_words(regime)}" if regime in load_regime_records()
+              and criterion == default_criterion(regime) else "")
+    text = (f"{s['verdict']['text']} The ranking ({criterion}{chosen}) said: {said}; that advice "
             f"{OUTCOME_PHRASES[held['outcome']]} ({held['reason']}). {power[:1].upper() + power[1:]}")
     return (s["verdict"]["teachers"] or [None])[0], text, report
 

@@ -68,7 +68,9 @@ def test_advise_answers_from_the_teacher_free_measurement(bundle):
     assert a.teacher != "noise"  # a teacher of pure noise is never the answer
     assert a.text.startswith(v.summary["verdict"]["text"])
     held = v.summary["verdict"]["ranking"]
-    assert f"The ranking ({a.ranking.settings['criterion']}) said" in a.text
+    # the ranking names its criterion and the label regime whose study chose it (every label here)
+    assert a.ranking.settings["label_regime"] == "all-same"
+    assert f"The ranking ({a.ranking.settings['criterion']}, the study's choice for every label) said" in a.text
     assert f"that advice {OUTCOME_PHRASES[held['outcome']]} ({held['reason']})" in a.text
     assert held["advice"] == a.ranking.recommended
     doc = a.to_dict()

@@ -24,7 +24,7 @@ import numpy as np
 from ..exceptions import InputError
 
 __all__ = ["REGIME_FILE", "STUDIED_LEVELS", "studied_regime", "data_regime", "load_regime_records",
-           "regime_statement"]
+           "regime_statement", "regime_words"]
 
 REGIME_FILE = Path(__file__).with_name("regime_records.json")
 #: Labels per class the study measured (besides every label).
@@ -44,6 +44,16 @@ def studied_regime(labels_per_class: float | None, mode: str) -> str | None:
         return None
     nearest = min(STUDIED_LEVELS, key=lambda k: abs(math.log(labels_per_class / k)))
     return f"L{nearest}-{mode}" if abs(math.log(labels_per_class / nearest)) <= math.log(2) + 1e-12 else None
+
+
+def regime_words(regime: str | None) -> str:
+    """A studied regime in words (``L5-own`` -> "5 labels per class, label-rich teachers")."""
+    if regime == "all-same":
+        return "every label"
+    if not regime or not regime.startswith("L") or "-" not in regime:
+        return "an unstudied label regime"
+    level, mode = regime[1:].split("-", 1)
+    return f"{level} labels per class, " + ("label-rich teachers" if mode == "own" else "same-label teachers")
 
 
 def data_regime(student_labels: np.ndarray, student_ids: np.ndarray,

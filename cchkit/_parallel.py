@@ -52,9 +52,9 @@ def _own_load() -> float:
 
 def _idle_cores(cores: int) -> int:
     """Cores not already busy with other processes, from the 1-minute load average less this
-    process's own share: a thread pool that spins on a core another process holds makes the work
-    several times slower (``make demo`` was 10x slower beside a load of twice the cores), one
-    thread fewer costs at most a factor of 2."""
+    process's own share: a thread pool that spins on a core another process holds slows the work
+    by far more than the factor of 2 that one thread fewer can cost
+    (``benchmarks/results/threads_under_load.md``)."""
     own = _own_load()
     try:
         load = os.getloadavg()[0]

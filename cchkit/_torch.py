@@ -98,8 +98,8 @@ def adamw_step(
     ``state`` (a dict, empty at the start) holds the step count and the moments. Parameters
     whose gradient is None are skipped (no decay either), as torch does. Element-wise, so the
     stacked models of the batched encoders are optimised independently. Written out because
-    creating a ``torch.optim`` optimiser imports ``torch._dynamo`` (about 2 s on a small CPU),
-    which would double the latency of ``cchkit rank``; ``torch._foreach_*`` makes one call per
+    creating a ``torch.optim`` optimiser imports ``torch._dynamo``, a cost on the order of the
+    whole of ``cchkit rank``'s latency; ``torch._foreach_*`` makes one call per
     operation for all tensors.
     """
     import torch

@@ -2,7 +2,8 @@
 in advance (for the criterion study: a corpus with effects of both signs).
 
 Each function takes a real bundle and returns a new bundle with derived teacher modalities added
-(the real modalities are kept). After ../shared/reference/kd_prediction.md:
+(the real modalities are kept). Each is built so that the direction of its effect can be argued
+before any distillation:
 
 * :func:`permuted_teacher` (``"<m>.perm"``): for a sample of class c, a row of modality ``m``
   from the class that follows c inside a group of classes. The teacher is as accurate, but its

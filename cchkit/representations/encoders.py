@@ -24,11 +24,10 @@ Speed
 The (modality, fold) encoders are independent, so they are trained *together*: stacked along
 a leading axis and run with batched matrix products (:func:`~cchkit.representations.batched.fit_group`), mini-batches cut
 from one index permutation per model and epoch (no DataLoader). For networks this small the
-cost is per-operation overhead, so this is several times faster than one loop per encoder:
-2,000 samples x 3 modalities (dims 60-240, 2 folds, 60 epochs) take about 1-3 s on one CPU
-core. On a CPU shared with other processes, torch's intra-op threads can make it ten times
-slower; ``n_threads=1`` avoids that (the default leaves the thread count untouched).
-Results do not depend on the thread count beyond float rounding.
+cost is per-operation overhead, which one stacked run pays once for every encoder (timings:
+``benchmarks/results/end_to_end.md``). On a CPU shared with other processes, torch's intra-op
+threads spin on cores other work holds; ``n_threads=1`` avoids that (the default leaves the
+thread count untouched). Results do not depend on the thread count beyond float rounding.
 
 Dead ReLU units
 ---------------

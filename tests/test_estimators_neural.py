@@ -276,3 +276,72 @@ def test_a_bound_is_one_class_and_a_registration():
     est = NWJEstimator(**{**FAST, "critic": "separable", "max_steps": 2000}).estimate(x, y)
     assert "per-row NWJ terms" in est.ci_method and "cap" not in est.extra
     assert 0.3 < est.value < 0.6
+
+
+# ---------------------------------------------------------------- one settings object
+def test_the_critic_settings_are_one_object_shared_by_every_neural_estimator():
+    """A default lives in CriticSettings once; an estimator changes one only through
+    setting_defaults (MINE's learning rate, InfoNCE's patience)."""
+    from dataclasses import fields
+
+    from cchkit.estimators import CriticSettings
+
+    base = CriticSettings()
+    mine, infonce = get_estimator("mine"), get_estimator("infonce")
+    for f in fields(CriticSettings):
+        expected = {"lr": 1e-3} if f.name == "lr" else {}
+        assert getattr(mine, f.name) == expected.get(f.name, getattr(base, f.name)), f.name
+        assert getattr(infonce, f.name) == (3 if f.name == "patience" else getattr(base, f.name)), f.name
+    assert mine.settings == CriticSettings(lr=1e-3) and infonce.settings == CriticSettings(patience=3)
+
+
+def test_settings_and_named_changes_combine_and_round_trip():
+    from sklearn.base import clone
+
+    from cchkit.estimators import CriticSettings
+
+    est = get_estimator("mine", settings=CriticSettings(hidden=16, lr=5e-4), max_steps=40, ema_rate=0.05)
+    assert (est.hidden, est.lr, est.max_steps, est.ema_rate) == (16, 5e-4, 40, 0.05)
+    params = est.get_params()
+    assert "settings" not in params and params["hidden"] == 16 and params["max_steps"] == 40
+    again = clone(est)
+    assert again.settings == est.settings and again.ema_rate == 0.05
+    est.set_params(max_steps=7)
+    assert est.max_steps == 7 and est.settings.max_steps == 7 and est.hidden == 16
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"max_stepz": 5}, "EstimatorError", "has no parameter(s) 'max_stepz'; it accepts ema_rate, settings"),
+    ({"hidden": 0}, "InputError", "mine: hidden must be an integer >= 1"),
+    ({"settings": {"hidden": 16}}, "InputError", "settings must be a CriticSettings or None"),
+])
+def test_a_bad_setting_is_refused_by_name(kwargs, error, words):
+    with pytest.raises(Exception) as info:
+        get_estimator("mine", **kwargs)
+    assert type(info.value).__name__ == error and words in str(info.value)
+    from cchkit.estimators import CriticSettings
+
+    with pytest.raises(InputError, match="CriticSettings: batch_size must be an integer >= 2"):
+        CriticSettings(batch_size=1)
+
+
+def test_a_neural_estimator_with_another_default_is_a_class_and_a_registration():
+    """The trial: a registered subclass that only names its bound and a default, no constructor."""
+    from cchkit.estimators import register_estimator, unregister_estimator
+    from cchkit.estimators.infonce import InfoNCEEstimator
+
+    @register_estimator("infonce-quadratic-trial")
+    class QuadraticInfoNCE(InfoNCEEstimator):
+        """InfoNCE with the quadratic critic by default."""
+
+        setting_defaults = {**InfoNCEEstimator.setting_defaults, "critic": "quadratic"}
+
+    try:
+        est = get_estimator("infonce-quadratic-trial", max_steps=60, random_state=0)
+        assert est.critic == "quadratic" and est.patience == 3 and est.max_steps == 60
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(400, 2))
+        y = x + 0.5 * rng.normal(size=(400, 2))
+        assert est.estimate(x, y).value > 0.3
+    finally:
+        unregister_estimator("infonce-quadratic-trial")

@@ -17,6 +17,7 @@ To add an estimator: subclass :class:`MIEstimator`, implement ``_estimate_contin
 """
 
 from . import gaussian, infonce, knn, mine, registry  # noqa: F401  (importing registers the built-ins)
+from ._neural import CriticSettings, NeuralEstimator
 from .base import MIEstimator, label_entropy
 from .contract import Bound, Estimator, MIEstimate, RawEstimate, Unit
 from .registry import *  # noqa: F403  (the registry functions; listed in registry.__all__)
@@ -28,6 +29,8 @@ __all__ = [
     "MIEstimate",
     "RawEstimate",
     "MIEstimator",
+    "NeuralEstimator",
+    "CriticSettings",
     "label_entropy",
     *registry.__all__,
 ]

@@ -31,17 +31,18 @@ every bound is <= H(Y) in expectation, and the base class clips to [0, H(Y)].
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .._params import BOOL, NONE, Integral, Interval, Options, Real, validate_params
+from .._params import BOOL, NONE, Integral, Interval, Options, Real, check_params
 from .._random import derive_seed
 from .._warn import warn_user
-from ..exceptions import InputError
+from ..exceptions import EstimatorError, InputError
 from .base import MIEstimator
 from .bounds import get_bound
 from .contract import RawEstimate
@@ -51,7 +52,7 @@ logger = logging.getLogger("cchkit")
 #: held-out rows used for the per-round curve / early stopping (the final value uses all)
 _CURVE_ROWS = 2048
 
-__all__ = ["NeuralEstimator", "resolve_device", "build_critic"]
+__all__ = ["NeuralEstimator", "CriticSettings", "SETTING_NAMES", "resolve_device", "build_critic"]
 
 
 # --------------------------------------------------------------------------- device
@@ -198,10 +199,35 @@ class _TrainLog:
         return True
 
 
-class NeuralEstimator(MIEstimator):
-    """Common base of the neural lower-bound estimators (``"mine"``, ``"infonce"``).
+_SETTING_CONSTRAINTS = {
+    "critic": [Options(CRITICS)],
+    "warm_start": [BOOL],
+    "rank": [Interval(Integral, 1, None)],
+    "activation": [Options(_ACTIVATIONS)],
+    "hidden": [Interval(Integral, 1, None)],
+    "layers": [Interval(Integral, 0, None)],
+    "embed_dim": [Interval(Integral, 1, None)],
+    "batch_size": [Interval(Integral, 2, None)],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "max_steps": [Interval(Integral, 1, None)],
+    "eval_every": [Interval(Integral, 1, None)],
+    "patience": [Interval(Integral, 1, None)],
+    "eval_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "eval_block": [NONE, Interval(Integral, 2, None)],
+    "weight_decay": [Interval(Real, 0, None)],
+    "device": [str],
+    "n_threads": [NONE, Interval(Integral, 1, None)],
+    "progress": [BOOL],
+}
 
-    Parameters
+
+@dataclass(frozen=True)
+class CriticSettings:
+    """How a neural estimator's critic is built and trained: one checked object that MINE,
+    InfoNCE and any estimator on :class:`NeuralEstimator` share (each may change a default:
+    :attr:`NeuralEstimator.setting_defaults`).
+
+    Attributes
     ----------
     critic : {"separable", "quadratic", "concat"}
         Critic family (see the module docstring).
@@ -210,8 +236,8 @@ class NeuralEstimator(MIEstimator):
         early stopping), then the whole critic from the best of that phase (again up to
         ``max_steps``); the best held-out critic of both phases is kept. The MLP part starts at
         exactly zero, so the second phase can only add to the quadratic fit. Without it, the
-        MLPs overfit high-dimensional noise before the quadratic term has converged (InfoNCE,
-        sparse 50x50 at 5 nats: 3.92 without, see the estimator benchmark for with).
+        MLPs overfit high-dimensional noise before the quadratic term has converged
+        (``benchmarks/results/estimators.md``).
     rank : int, default 8
         Rank ``r`` of the quadratic term (``"separable"`` and ``"quadratic"`` critics), capped at
         ``min(dim_x, dim_y)``. On sparse 50x50 at 5 nats the quadratic critic gave 4.90 with
@@ -247,80 +273,91 @@ class NeuralEstimator(MIEstimator):
         One thread is fastest for these small networks and avoids oversubscription.
     progress : bool
         Show a tqdm progress bar.
+    """
+
+    critic: str = "separable"
+    warm_start: bool = True
+    rank: int = 8
+    activation: str = "silu"
+    hidden: int = 128
+    layers: int = 2
+    embed_dim: int = 32
+    batch_size: int = 512
+    lr: float = 2e-3
+    max_steps: int = 2000
+    eval_every: int = 100
+    patience: int = 5
+    eval_fraction: float = 0.5
+    eval_block: int | None = None
+    weight_decay: float = 0.0
+    device: str = "auto"
+    n_threads: int | None = 1
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        check_params("CriticSettings", {f.name: getattr(self, f.name) for f in fields(self)}, _SETTING_CONSTRAINTS)
+
+
+#: the settings' names, which a neural estimator also takes one by one
+SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CriticSettings))
+
+
+class NeuralEstimator(MIEstimator):
+    """Common base of the neural lower-bound estimators (``"mine"``, ``"infonce"``).
+
+    Parameters
+    ----------
+    settings : CriticSettings or None
+        How the critic is built and trained (None: :class:`CriticSettings` with this class's
+        :attr:`setting_defaults`).
+    **changes
+        Any field of :class:`CriticSettings` by name (``max_steps=300``), applied over
+        ``settings``; any other name is refused, naming the accepted ones.
     standardize : bool
     random_state : int, Generator or None
         Seeds the split, the initialisation and the batches (deterministic on CPU).
+
+    Every setting reads as an attribute (``est.max_steps``), and :meth:`get_params` lists them
+    one by one, as scikit-learn's tools expect.
     """
 
     bound = "lower"
     #: the held-out bound it evaluates, by name (:mod:`cchkit.estimators.bounds`)
     _objective: str = "infonce"
+    #: this estimator's defaults where they differ from :class:`CriticSettings`'
+    setting_defaults: ClassVar[dict[str, Any]] = {}
 
-    @validate_params(
-        {
-            "critic": [Options(CRITICS)],
-            "warm_start": [BOOL],
-            "rank": [Interval(Integral, 1, None)],
-            "activation": [Options(_ACTIVATIONS)],
-            "hidden": [Interval(Integral, 1, None)],
-            "layers": [Interval(Integral, 0, None)],
-            "embed_dim": [Interval(Integral, 1, None)],
-            "batch_size": [Interval(Integral, 2, None)],
-            "lr": [Interval(Real, 0, None, closed="neither")],
-            "max_steps": [Interval(Integral, 1, None)],
-            "eval_every": [Interval(Integral, 1, None)],
-            "patience": [Interval(Integral, 1, None)],
-            "eval_fraction": [Interval(Real, 0, 1, closed="neither")],
-            "eval_block": [NONE, Interval(Integral, 2, None)],
-            "weight_decay": [Interval(Real, 0, None)],
-            "device": [str],
-            "n_threads": [NONE, Interval(Integral, 1, None)],
-            "progress": [BOOL],
-        }
-    )
-    def __init__(
-        self,
-        *,
-        critic: str = "separable",
-        warm_start: bool = True,
-        rank: int = 8,
-        activation: str = "silu",
-        hidden: int = 128,
-        layers: int = 2,
-        embed_dim: int = 32,
-        batch_size: int = 512,
-        lr: float = 2e-3,
-        max_steps: int = 2000,
-        eval_every: int = 100,
-        patience: int = 5,
-        eval_fraction: float = 0.5,
-        eval_block: int | None = None,
-        weight_decay: float = 0.0,
-        device: str = "auto",
-        n_threads: int | None = 1,
-        progress: bool = False,
-        standardize: bool = True,
-        random_state: Any = None,
-    ) -> None:
+    def __init__(self, *, settings: CriticSettings | None = None, standardize: bool = True,
+                 random_state: Any = None, **changes: Any) -> None:
         super().__init__(standardize=standardize, random_state=random_state)
-        self.critic = critic
-        self.warm_start = bool(warm_start)
-        self.rank = int(rank)
-        self.activation = activation
-        self.hidden = int(hidden)
-        self.layers = int(layers)
-        self.embed_dim = int(embed_dim)
-        self.batch_size = int(batch_size)
-        self.lr = float(lr)
-        self.max_steps = int(max_steps)
-        self.eval_every = int(eval_every)
-        self.patience = int(patience)
-        self.eval_fraction = float(eval_fraction)
-        self.eval_block = None if eval_block is None else int(eval_block)
-        self.weight_decay = float(weight_decay)
-        self.device = device
-        self.n_threads = None if n_threads is None else int(n_threads)
-        self.progress = bool(progress)
+        owner = getattr(type(self), "name", "") or type(self).__name__
+        unknown = sorted(set(changes) - set(SETTING_NAMES))
+        if unknown:
+            raise EstimatorError(f"{owner} has no parameter(s) {unknown}; it accepts {', '.join(self.accepted_params())}.")
+        if settings is not None and not isinstance(settings, CriticSettings):
+            raise InputError(f"{owner}: settings must be a CriticSettings or None, got {type(settings).__name__}.")
+        check_params(owner, changes, _SETTING_CONSTRAINTS)
+        self.settings = replace(settings or CriticSettings(**self.setting_defaults), **changes)
+
+    @classmethod
+    def accepted_params(cls) -> list[str]:
+        """Every keyword the constructor takes: its own and each setting's name."""
+        own = [k for cls_ in cls.__mro__ if "__init__" in cls_.__dict__
+               for k, p in inspect.signature(cls_.__init__).parameters.items()
+               if k != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        return list(dict.fromkeys([*own, *SETTING_NAMES]))
+
+    def __getattr__(self, name: str) -> Any:
+        settings = self.__dict__.get("settings")  # (absent while unpickling: no recursion)
+        if settings is not None and name in SETTING_NAMES:
+            return getattr(settings, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The settings one by one, then the constructor's own parameters (``settings`` is
+        spelt out, so that ``set_params`` and ``sklearn.base.clone`` rebuild it)."""
+        own = {k: v for k, v in super().get_params(deep).items() if k != "settings"}
+        return {**asdict(self.settings), **own}
 
     def min_samples(self) -> int:
         """At least 8 rows: 4 to train on and 4 to evaluate on."""

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from .._params import Interval, Real, validate_params
-from ._neural import NeuralEstimator
+from ._neural import CriticSettings, NeuralEstimator
 from .bounds import offdiag_logmeanexp
 from .registry import register_estimator
 
@@ -51,52 +51,20 @@ class MINEEstimator(NeuralEstimator):
     ----------
     ema_rate : float, default 0.01
         Rate of the moving average of ``E[e^T]``.
-    critic : {"separable", "quadratic", "concat"}, default "separable"
-    lr : float, default 1e-3
-    other parameters
-        ``warm_start``, ``rank``, ``activation``, ``hidden``, ``layers``, ``embed_dim``,
-        ``batch_size``, ``max_steps``, ``eval_every``, ``patience``, ``eval_fraction``,
-        ``eval_block``, ``weight_decay``, ``device``, ``n_threads``, ``progress``,
-        ``standardize``, ``random_state``: as in :class:`~cchkit.estimators._neural.NeuralEstimator`.
+    settings, **changes, standardize, random_state
+        As in :class:`~cchkit.estimators._neural.NeuralEstimator`: the critic's settings
+        (:class:`~cchkit.estimators._neural.CriticSettings`), here with ``lr=1e-3``.
     """
 
     description = "MINE Donsker-Varadhan lower bound with moving-average gradient (Belghazi 2018)"
     _objective = "dv"
 
+    setting_defaults = {"lr": 1e-3}
+
     @validate_params({"ema_rate": [Interval(Real, 0, 1, closed="right")]})
-    def __init__(
-        self,
-        *,
-        ema_rate: float = 0.01,
-        critic: str = "separable",
-        warm_start: bool = True,
-        rank: int = 8,
-        activation: str = "silu",
-        hidden: int = 128,
-        layers: int = 2,
-        embed_dim: int = 32,
-        batch_size: int = 512,
-        lr: float = 1e-3,
-        max_steps: int = 2000,
-        eval_every: int = 100,
-        patience: int = 5,
-        eval_fraction: float = 0.5,
-        eval_block: int | None = None,
-        weight_decay: float = 0.0,
-        device: str = "auto",
-        n_threads: int | None = 1,
-        progress: bool = False,
-        standardize: bool = True,
-        random_state: Any = None,
-    ) -> None:
-        # explicit parameters (no **kwargs, scikit-learn's rule): every one is seen by
-        # get_params and by the registry's check of what a caller passes
-        super().__init__(
-            critic=critic, warm_start=warm_start, rank=rank, activation=activation, hidden=hidden, layers=layers,
-            embed_dim=embed_dim, batch_size=batch_size, lr=lr, max_steps=max_steps, eval_every=eval_every,
-            patience=patience, eval_fraction=eval_fraction, eval_block=eval_block, weight_decay=weight_decay,
-            device=device, n_threads=n_threads, progress=progress, standardize=standardize, random_state=random_state,
-        )
+    def __init__(self, *, ema_rate: float = 0.01, settings: CriticSettings | None = None, standardize: bool = True,
+                 random_state: Any = None, **changes: Any) -> None:
+        super().__init__(settings=settings, standardize=standardize, random_state=random_state, **changes)
         self.ema_rate = float(ema_rate)
 
     def _train_loss(self, scores, state):

@@ -37,10 +37,12 @@ def register_estimator(name: str) -> Callable[[E], E]:
     def decorator(cls: E) -> E:
         if not (isinstance(cls, type) and callable(getattr(cls, "estimate", None))):
             raise TypeError("register_estimator decorates estimator classes (with an estimate method)")
-        if any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values()):
+        takes_any = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
+        if takes_any and not callable(getattr(cls, "accepted_params", None)):
             raise TypeError(
                 f"{cls.__name__}.__init__ takes **kwargs; list every parameter explicitly (as scikit-learn "
-                "requires), so that a misspelt parameter is refused instead of dropped"
+                "requires), or say which it takes with an accepted_params() classmethod that the "
+                "constructor enforces, so that a misspelt parameter is refused instead of dropped"
             )
         if name in _REGISTRY and _REGISTRY[name] is not cls:
             raise EstimatorError(f"an estimator named {name!r} is already registered")
@@ -77,7 +79,10 @@ def estimator_class(name: str) -> type:
 
 
 def _accepted(cls: type) -> list[str]:
-    """The keyword arguments a registered class's constructor takes (no ``**kwargs`` allowed)."""
+    """The keyword arguments a registered class's constructor takes (its ``accepted_params()``
+    where it takes ``**kwargs``)."""
+    if callable(getattr(cls, "accepted_params", None)):
+        return list(cls.accepted_params())
     params = inspect.signature(cls.__init__).parameters
     return [k for k, p in params.items() if k != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
 

@@ -240,11 +240,11 @@ class CriticSettings:
         (``benchmarks/results/estimators.md``).
     rank : int, default 8
         Rank ``r`` of the quadratic term (``"separable"`` and ``"quadratic"`` critics), capped at
-        ``min(dim_x, dim_y)``. On sparse 50x50 at 5 nats the quadratic critic gave 4.90 with
-        rank 4, 4.84 with 8 and 4.63 with 50 (more parameters overfit the noise dimensions).
+        ``min(dim_x, dim_y)``. Low, because more parameters overfit the noise dimensions of
+        sparse high-dimensional dependence (``benchmarks/results/estimators.md``).
     activation : {"silu", "relu", "elu", "tanh"}
         Hidden-layer activation (SiLU: smooth critics fit the sharp log density ratios of high
-        MI far better than ReLU, e.g. InfoNCE on 5x5 at 5 nats 4.79 vs 4.39).
+        MI far better than ReLU).
     hidden, layers : int
         Width and number of hidden layers of each MLP.
     embed_dim : int

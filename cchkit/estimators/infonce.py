@@ -35,8 +35,8 @@ class InfoNCEEstimator(NeuralEstimator):
     the quadratic term is fitted first, then the whole critic), ``"quadratic"`` (the quadratic
     term alone: the exact form of a Gaussian pair's log density ratio, few parameters, no
     non-linear dependence) or ``"concat"``. The warm start matters in high dimension with few
-    informative directions, where the MLPs otherwise overfit the noise dimensions: sparse 50x50
-    at 5 nats, n = 10,000, two seeds: 4.83 with it, 3.92 without.
+    informative directions, where the MLPs otherwise overfit the noise dimensions
+    (``benchmarks/results/estimators.md``).
 
     Parameters: as :class:`~cchkit.estimators._neural.NeuralEstimator`, except ``patience``
     defaults to 3 (the held-out InfoNCE curve flattens early, so later rounds only cost time).

@@ -34,13 +34,12 @@ logger = logging.getLogger("cchkit")
 __all__ = ["KSGEstimator", "ksg_mi", "ross_mi", "use_brute_force", "BRUTE_FORCE_DIM", "UNRELIABLE_DIM"]
 
 
-#: above this many total dimensions the compiled brute force beats the k-d tree (one thread,
-#: benchmarks/results/ksg_kernel.md: 20 dims at n = 10,000 / 30,000: 0.26 vs 0.43 s, 2.0 vs
-#: 2.6 s; at n = 100,000 a tie, 23.4 vs 23.1 s, and 24 dims 25.6 vs 45.7 s; 16 dims at
-#: n = 30,000: 1.76 vs 1.58 s, the tree)
+#: above this many total dimensions the compiled brute force beats the k-d tree (one thread;
+#: the crossover is measured in benchmarks/results/ksg_kernel.md): a k-d tree prunes less as
+#: the dimension grows
 BRUTE_FORCE_DIM = 16
-#: ... and above this many up to SMALL_N samples (16 dims at n = 10,000: 0.23 vs 0.27 s; 12 dims
-#: 0.21 vs 0.17 s, the tree); brute force is O(n^2), the tree is not
+#: ... and above this many up to SMALL_N samples (same table), where brute force's O(n^2)
+#: still costs less than the tree's overhead
 BRUTE_FORCE_DIM_SMALL_N = 12
 SMALL_N = 10_000
 #: above this many total dimensions KSG is strongly biased low (see the anchor tables); warn

@@ -73,9 +73,10 @@ __all__ = [
 ]
 
 def __getattr__(name: str) -> str:
-    """``DEFAULT_CRITERION``: the criterion rank_teachers decides by when none is named (the one
-    the criterion study chose by leave-one-bundle-out), read from track_record.json when asked
-    for, so that a command that uses no criterion never reads the record."""
+    """``DEFAULT_CRITERION``: the criterion rank_teachers decides by when none is named and no
+    study covers the data's label regime (the full-label study's choice by leave-one-bundle-out;
+    a studied regime uses :func:`default_criterion` of that regime), read from track_record.json
+    when asked for, so that a command that uses no criterion never reads the record."""
     if name == "DEFAULT_CRITERION":
         return default_criterion()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

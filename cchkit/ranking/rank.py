@@ -150,9 +150,11 @@ def rank_teachers(
         (:mod:`cchkit.estimators.variational`, on the same H) by that bound; the row's
         ``label_check`` says so. False keeps the estimator's value and only flags it.
     criterion : str or None
-        What ``rank`` and ``recommended`` follow, from :data:`RECOMMEND_BY` (default
-        :data:`DEFAULT_CRITERION`). Every row carries the CCH score, its interval and decision
-        whatever the criterion.
+        What ``rank`` and ``recommended`` follow, from :data:`RECOMMEND_BY` (default: the
+        criterion the study of the data's label regime chose, :func:`cchkit.criteria.data_regime`
+        and ``regime_records.json``; an unstudied regime: :data:`DEFAULT_CRITERION`, the
+        full-label study's). Every row carries the CCH score, its interval and decision whatever
+        the criterion.
     log : {"mlflow"} or None
         Also record the ranking in that experiment tracker (:func:`cchkit.runlog.log_result`).
     n_threads : int or None

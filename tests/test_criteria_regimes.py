@@ -100,6 +100,7 @@ def test_an_unstudied_regime_falls_back_to_the_full_label_study(regime_file):
     ({"regimes": {"L5-same": {"criteria": {"x": {"band": [0, 1], "top1_right": 5, "n_students": 4}}}}}, "more right"),
     ({"regimes": {"L5-same": {"criteria": {"x": {"band": [0, 1], "held_out_null": -1}}}}}, "non-negative"),
     ({"regimes": []}, "'regimes'"),
+    ({"regimes": {"all-same": {"criteria": {"x": {"band": [0.5, 0.1]}}}}}, "low end 0.5 above its high end 0.1"),
 ])
 def test_a_malformed_regime_record_is_one_line(bad, word):
     with pytest.raises(InputError, match=word):

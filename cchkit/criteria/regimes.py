@@ -70,22 +70,42 @@ def data_regime(student_labels: np.ndarray, student_ids: np.ndarray,
     return studied_regime(per_class, "own" if own else "same")
 
 
+def check_band(band: Any, where: str) -> None:
+    """A study band: two numbers or nulls (null: unbounded), the low end not above the high end."""
+    if not (isinstance(band, list) and len(band) == 2
+            and all(b is None or (isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b))
+                    for b in band)):
+        raise InputError(f"{where}.band must be two numbers or nulls, got {band!r:.60}.")
+    if None not in band and band[0] > band[1]:
+        raise InputError(f"{where}.band has its low end {band[0]} above its high end {band[1]}.")
+
+
+def check_counts(entry: dict[str, Any], names: tuple[str, ...], where: str) -> None:
+    """Each of ``names`` absent or a non-negative integer."""
+    for name in names:
+        v = entry.get(name, 0)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise InputError(f"{where}.{name} must be a non-negative integer, got {v!r:.40}.")
+
+
+def band_bounds(band: list[Any]) -> tuple[float, float]:
+    """A checked band as (low, high), a null end unbounded."""
+    low, high = band
+    return (-math.inf if low is None else float(low), math.inf if high is None else float(high))
+
+
 def _check_regime(key: str, entry: Any, where: str) -> None:
     if not isinstance(entry, dict) or not isinstance(entry.get("criteria"), dict):
         raise InputError(f"{where}: regimes.{key} must be an object with a 'criteria' object.")
     for name, crit in entry["criteria"].items():
-        band = crit.get("band") if isinstance(crit, dict) else None
-        if not (isinstance(band, list) and len(band) == 2 and all(
-                b is None or (isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b))
-                for b in band)):
-            raise InputError(f"{where}: regimes.{key}.criteria.{name}.band must be two numbers or nulls.")
-        for field in _COUNTS:
-            v = crit.get(field, 0)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise InputError(f"{where}: regimes.{key}.criteria.{name}.{field} must be a non-negative integer.")
+        at = f"{where}: regimes.{key}.criteria.{name}"
+        if not isinstance(crit, dict):
+            raise InputError(f"{at} must be an object.")
+        check_band(crit.get("band"), at)
+        check_counts(crit, _COUNTS, at)
         if crit.get("top1_right", 0) > crit.get("n_students", 0) or crit.get("held_out_sign_right", 0) > crit.get(
                 "held_out_significant", 0) or crit.get("held_out_not_helps_null", 0) > crit.get("held_out_null", 0):
-            raise InputError(f"{where}: regimes.{key}.criteria.{name} counts more right answers than cases.")
+            raise InputError(f"{at} counts more right answers than cases.")
 
 
 def check_regime_records(data: Any, where: str = "regime_records.json") -> dict[str, Any]:

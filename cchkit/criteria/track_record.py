@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..exceptions import InputError
 from .base import decide_by_band
-from .regimes import load_regime_records, regime_statement
+from .regimes import band_bounds, check_band, check_counts, load_regime_records, regime_statement
 from .registry import get_criterion, list_criteria
 
 __all__ = ["TrackRecord", "load_track_record", "check_track_record", "advice_decisions", "track_statement", "default_criterion",
@@ -44,10 +44,6 @@ class TrackRecord:
     date: str = ""
 
 
-def _bound(v: Any, missing: float) -> float:
-    return missing if v is None else float(v)
-
-
 _COUNTS = ("held_out_sign_right", "held_out_significant", "held_out_committed", "held_out_null")
 
 
@@ -55,17 +51,8 @@ def _check_entry(name: str, entry: Any, where: str) -> None:
     """One criterion's record: a band of two numbers or nulls, low <= high, counts that add up."""
     if not isinstance(entry, dict):
         raise InputError(f"{where}: criteria.{name} must be an object.")
-    band = entry.get("band")
-    if not (isinstance(band, list) and len(band) == 2
-            and all(b is None or (isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b))
-                    for b in band)):
-        raise InputError(f"{where}: criteria.{name}.band must be two numbers or nulls, got {band!r:.60}.")
-    if None not in band and band[0] > band[1]:
-        raise InputError(f"{where}: criteria.{name}.band has its low end {band[0]} above its high end {band[1]}.")
-    for key in _COUNTS:
-        v = entry.get(key, 0)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            raise InputError(f"{where}: criteria.{name}.{key} must be a non-negative integer, got {v!r:.40}.")
+    check_band(entry.get("band"), f"{where}: criteria.{name}")
+    check_counts(entry, _COUNTS, f"{where}: criteria.{name}")
     right, significant = entry.get("held_out_sign_right", 0), entry.get("held_out_significant", 0)
     committed = entry.get("held_out_committed", significant)  # absent: every significant gain was decided on
     if not right <= committed <= significant:
@@ -103,7 +90,7 @@ def load_track_record(path: str | None = None) -> TrackRecord | None:
     check_track_record(data, p.name)
     known = set(list_criteria())
     crit = {k: v for k, v in data.get("criteria", {}).items() if k in known}
-    bands = {k: (_bound(v["band"][0], -math.inf), _bound(v["band"][1], math.inf)) for k, v in crit.items()}
+    bands = {k: band_bounds(v["band"]) for k, v in crit.items()}
     return TrackRecord(default=data["default"], bands=bands, held_out=crit, units=tuple(data.get("units", ())),
                        method=data.get("method", "class-align"), regime=data.get("regime", "full"),
                        date=data.get("date", ""))
@@ -119,7 +106,7 @@ def record_for(regime: str | None = None) -> TrackRecord | None:
     known = set(list_criteria())
     crit = {k: v for k, v in entry["criteria"].items() if k in known}
     default = entry.get("default") if entry.get("default") in known else FALLBACK_CRITERION
-    bands = {k: (_bound(v["band"][0], -math.inf), _bound(v["band"][1], math.inf)) for k, v in crit.items()}
+    bands = {k: band_bounds(v["band"]) for k, v in crit.items()}
     return TrackRecord(default=default, bands=bands, held_out=crit, units=tuple(entry.get("units", ())),
                        method=entry.get("method", "logit-kd"), regime=str(regime), date=entry.get("date", ""))
 

@@ -31,7 +31,6 @@ every bound is <= H(Y) in expectation, and the base class clips to [0, H(Y)].
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -342,10 +341,7 @@ class NeuralEstimator(MIEstimator):
     @classmethod
     def accepted_params(cls) -> list[str]:
         """Every keyword the constructor takes: its own and each setting's name."""
-        own = [k for cls_ in cls.__mro__ if "__init__" in cls_.__dict__
-               for k, p in inspect.signature(cls_.__init__).parameters.items()
-               if k != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-        return list(dict.fromkeys([*own, *SETTING_NAMES]))
+        return list(dict.fromkeys([*cls.constructor_params(), *SETTING_NAMES]))
 
     def __getattr__(self, name: str) -> Any:
         settings = self.__dict__.get("settings")  # (absent while unpickling: no recursion)

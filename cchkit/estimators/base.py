@@ -79,16 +79,19 @@ class MIEstimator(abc.ABC):
         """The constructor's keyword arguments and their current values (``random_state``
         included), as scikit-learn's ``get_params``; ``deep`` is accepted for compatibility
         (an estimator holds no sub-estimators)."""
-        params: dict[str, Any] = {}
-        for cls in type(self).__mro__:
-            if cls is object or "__init__" not in cls.__dict__:
+        return {name: getattr(self, name) for name in self.constructor_params() if hasattr(self, name)}
+
+    @classmethod
+    def constructor_params(cls) -> list[str]:
+        """The named keyword parameters of the constructors along the class's MRO, subclass first."""
+        names: dict[str, None] = {}
+        for klass in cls.__mro__:
+            if klass is object or "__init__" not in klass.__dict__:
                 continue
-            for pname, p in inspect.signature(cls.__init__).parameters.items():
-                if pname == "self" or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
-                    continue
-                if pname not in params and hasattr(self, pname):
-                    params[pname] = getattr(self, pname)
-        return params
+            for pname, p in inspect.signature(klass.__init__).parameters.items():
+                if pname != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                    names.setdefault(pname)
+        return list(names)
 
     def set_params(self, **params: Any) -> MIEstimator:
         """Set constructor parameters, validated as the constructor validates them; returns self.

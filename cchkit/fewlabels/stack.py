@@ -64,8 +64,10 @@ class _StackNet(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w0, b0 = self.params[0], self.params[1]
         m, d, out = w0.shape
-        # the members share their input rows: the first layer is one (rows, d) x (d, m * out) product
-        h = (x @ w0.permute(1, 0, 2).reshape(d, m * out)).view(x.shape[0], m, out).transpose(0, 1) + b0.unsqueeze(1)
+        # the members share their input rows: the first layer is one (rows, d) x (d, m * out) product,
+        # laid out member-major once (the batched products and the losses run faster on it)
+        h = (x @ w0.permute(1, 0, 2).reshape(d, m * out)).view(x.shape[0], m, out).transpose(0, 1).contiguous()
+        h = h + b0.unsqueeze(1)
         for i in range(2, len(self.params), 2):
             h = torch.baddbmm(self.params[i + 1].unsqueeze(1), torch.relu(h), self.params[i])
         return h
@@ -108,11 +110,25 @@ def _batch_rows(labelled: torch.Tensor, unlabeled: torch.Tensor, gen: torch.Gene
     return torch.cat([_draw(labelled, labelled_batch, gen), _draw(unlabeled, UNLABELED_BATCH, gen)])
 
 
-def _groups(members: Sequence[Member]) -> dict[str, list[int]]:
-    groups: dict[str, list[int]] = {}
+def _groups(members: Sequence[Member]) -> dict[str, slice]:
+    """Each objective's members, which :func:`train_members` hands over as one contiguous run:
+    a slice of the stack's logits is a view, where an index would copy them and scatter the
+    gradient back."""
+    groups: dict[str, slice] = {}
     for i, m in enumerate(members):
-        groups.setdefault(m.objective, []).append(i)
+        start = groups[m.objective].start if m.objective in groups else i
+        if m.objective in groups and groups[m.objective].stop != i:
+            raise ValueError(f"the members of objective {m.objective!r} are not contiguous")
+        groups[m.objective] = slice(start, i + 1)
     return groups
+
+
+def _prepare(members: Sequence[Member], views: Sequence[TeacherView | None], lab: torch.Tensor,
+             unl: torch.Tensor) -> dict[str, tuple[torch.Tensor, ...]]:
+    """Per objective (in stack order): its members' labelled and unlabeled masks, settings and targets."""
+    return {name: (lab[ix], unl[ix], settings_tensor([m.settings for m in members[ix]]),
+                   stack_targets([get_objective(name).targets(v, m.settings) for m, v in zip(members[ix], views[ix])]))
+            for name, ix in _groups(members).items()}
 
 
 def _family_accuracy(x: torch.Tensor, y: torch.Tensor, members: Sequence[Member], masks: Mapping[str, torch.Tensor],
@@ -127,26 +143,26 @@ def _family_accuracy(x: torch.Tensor, y: torch.Tensor, members: Sequence[Member]
             gen = torch.Generator().manual_seed(int(seed) * 1009 + (-1 if key is None else key) + 7)
             inits[key] = _init(x.shape[1], n_classes, int(fam["hidden"]), gen)
     net = _StackNet([inits[m.fold] for m in members])
-    opt = torch.optim.Adam(net.parameters(), lr=float(fam["lr"]))
+    opt = torch.optim.Adam(net.parameters(), lr=float(fam["lr"]), foreach=True)
     wd = torch.tensor([m.weight_decay for m in members], dtype=torch.float32)
-    groups = _groups(members)
-    prepared = {name: (torch.tensor(ix), settings_tensor([members[i].settings for i in ix]),
-                       stack_targets([get_objective(name).targets(views[i], members[i].settings) for i in ix]))
-                for name, ix in groups.items()}
     lab, unl = masks["lab"], masks["unl"]
+    prepared = _prepare(members, views, lab, unl)
+    sizes = [len(t[0]) for t in prepared.values()]
     labelled_rows = torch.nonzero(lab.any(0)).view(-1)
     unlabeled_rows = torch.nonzero(unl.any(0) & ~lab.any(0)).view(-1)
     gen = torch.Generator().manual_seed(int(seed) * 7919 + 3)
     for step in range(steps):
         rows = _batch_rows(labelled_rows, unlabeled_rows, gen, labelled_batch)
         opt.zero_grad(set_to_none=True)
-        logits = net(x[rows])
+        # one view per objective: the backward pass joins their gradients in one copy
+        parts = net(x[rows]).split(sizes)
         total = (wd * net.decay()).sum()
-        for name, (ix, sets, targets) in prepared.items():
+        y_rows = y[rows]
+        for (name, (lab_g, unl_g, sets, targets)), logits in zip(prepared.items(), parts):
             obj = get_objective(name)
-            rt = {k: (v[:, rows] if k in obj.row_targets else v) for k, v in targets.items()}
-            b = Batch(logits=logits[ix], y=y[rows], lab=lab[ix][:, rows], unl=unl[ix][:, rows], settings=sets,
-                      targets=rt, progress=step / steps, n_labelled_rows=int(labelled_rows.numel()))
+            rt = {k: (v.index_select(1, rows) if k in obj.row_targets else v) for k, v in targets.items()}
+            b = Batch(logits=logits, y=y_rows, lab=lab_g.index_select(1, rows), unl=unl_g.index_select(1, rows),
+                      settings=sets, targets=rt, progress=step / steps, n_labelled_rows=int(labelled_rows.numel()))
             total = total + obj.loss(b).sum()
         total.backward()
         opt.step()
@@ -179,7 +195,10 @@ def train_members(x: np.ndarray, y: np.ndarray, n_classes: int, members: Sequenc
     nll = np.full(len(members), np.nan)
     logits = np.zeros((len(members), x.shape[0], n_classes), dtype=np.float32)
     for fam in FAMILIES:
+        # one family's members, each objective's in one contiguous run (see _groups)
         ix = [i for i, m in enumerate(members) if m.family == fam]
+        order = {o: k for k, o in enumerate(dict.fromkeys(members[i].objective for i in ix))}
+        ix.sort(key=lambda i: order[members[i].objective])
         if not ix:
             continue
         masks = {"lab": torch.as_tensor(lab[ix], dtype=torch.float32), "unl": torch.as_tensor(unl[ix], dtype=torch.float32),

@@ -177,6 +177,54 @@ def test_label_smoothing_is_the_smoothed_cross_entropy():
     torch.testing.assert_close(got[0], expected)
 
 
+def _confident_batch(**settings) -> Batch:
+    """Unlabeled rows 3 and 4 with a top probability above 0.8, row 5 unsure (about 0.37)."""
+    b = _batch(**settings)
+    logits = b.logits.detach().clone()
+    logits[:, 3] = torch.tensor([4.0, 0.0, 0.0])
+    logits[:, 4] = torch.tensor([0.0, 0.0, 5.0])
+    logits[:, 5] = torch.tensor([0.1, 0.0, -0.1])
+    b.logits = logits.requires_grad_()
+    return b
+
+
+def test_self_training_hard_pseudo_labels_only_where_the_student_is_confident():
+    """hard = 1: CE_L + lam * mean over the unlabeled rows whose top probability reaches 0.8 of
+    -log p_S(argmax); the unsure row 5 is left out. Before a quarter of the training, CE_L alone."""
+    b = _confident_batch(hard=1.0, lam=0.5)
+    ce = torch.nn.functional.cross_entropy(b.logits[0, :3], b.y[:3])
+    lp = torch.log_softmax(b.logits[0], -1)
+    expected = ce + 0.5 * -(lp[3, 0] + lp[4, 2]) / 2
+    torch.testing.assert_close(get_objective("self-training").loss(b)[0], expected)
+    b.progress = 0.1
+    torch.testing.assert_close(get_objective("self-training").loss(b)[0], ce)
+
+
+def test_self_training_soft_targets_are_the_sharpened_posterior_on_every_unlabeled_row():
+    """hard = 0: r = p_S^2 / sum p_S^2 (detached) on every unlabeled row, unsure ones included."""
+    b = _confident_batch(hard=0.0, lam=1.0)
+    ce = torch.nn.functional.cross_entropy(b.logits[0, :3], b.y[:3])
+    p = torch.softmax(b.logits[0].detach(), -1)
+    r = p**2 / (p**2).sum(-1, keepdim=True)
+    lp = torch.log_softmax(b.logits[0], -1)
+    expected = ce + 1.0 * (-(r * lp).sum(-1))[3:].mean()
+    torch.testing.assert_close(get_objective("self-training").loss(b)[0], expected)
+
+
+def test_class_align_targets_an_unlabeled_row_through_the_students_posterior():
+    """A labelled row of class y gets q_T(.|y); an unlabeled row the posterior-weighted mixture
+    sum_c p_S(c|x) q_T(.|c) (its placeholder label 0 is never read); the term is lam tau^2 times
+    the mean soft cross-entropy over both."""
+    b = _confident_batch(lam=2.0, tau=2.0)
+    q = torch.softmax(torch.randn(3, 3, generator=torch.Generator().manual_seed(2)), -1)
+    b.targets = {"class_targets": q.expand(2, -1, -1)}
+    s = b.logits[0]
+    t = torch.cat([q[b.y[:3]], torch.softmax(s[3:].detach(), -1) @ q])
+    soft = -(t * torch.log_softmax(s / 2.0, -1)).sum(-1)
+    expected = torch.nn.functional.cross_entropy(s[:3], b.y[:3]) + 2.0 * 4.0 * soft.mean()
+    torch.testing.assert_close(get_objective("class-align").loss(b)[0], expected)
+
+
 def test_class_align_reads_class_targets_and_no_pair():
     """Two teachers with the same class logits and different paired outputs give the same targets."""
     rng = np.random.default_rng(0)

@@ -621,3 +621,19 @@ def test_the_record_of_the_regime_the_data_are_in_is_the_one_quoted():
     assert regime_key(LabelRegime(labelled_fraction=0.2), "own", per_class=4.0) == "L5-own"
     assert regime_key(LabelRegime(), "same", n_unlabeled=128, per_class=45.0) is None
     assert record_sentence(LabelRegime(), "same", 128, 12.0).startswith("In the study of L20-same")
+
+
+@pytest.mark.parametrize("family", ["linear", "mlp"])
+def test_weight_decay_spares_the_biases(family: str):
+    """Features that carry nothing and a decay strong enough to zero every weight: a student whose
+    biases are not decayed still learns the class prior (80% of class 2), so it predicts class 2
+    with the prior's log-loss, H = 0.639; decayed biases would give uniform logits (log 3 = 1.099)."""
+    rng = np.random.default_rng(0)
+    y = rng.permutation(np.repeat([0, 1, 2], [20, 20, 160]))
+    x = rng.normal(size=(200, 4)).astype(np.float32)
+    every = np.ones((1, 200), bool)
+    acc, nll, _ = train_members(x, y, 3, [Member(family, "supervised", (), 1e3, None)], every, np.zeros_like(every),
+                                every, [None], seed=0)
+    prior = np.array([0.1, 0.1, 0.8])
+    assert acc[0] == pytest.approx(0.8)
+    assert nll[0] == pytest.approx(-(prior * np.log(prior)).sum(), abs=0.01)

@@ -111,6 +111,35 @@ def test_hidden_labels_are_gone_from_the_rows_the_students_see():
             assert not unl[ev].any()  # a fold's held-out rows are not even unlabeled rows of that fold
 
 
+def test_the_student_is_standardised_with_its_training_rows_moments_only():
+    """Labelled and unlabeled training rows: mean 0 and sd 1 per column; the test rows take those
+    moments and do not move them (test rows changed wholesale leave the training rows as they were)."""
+    b = _bundle(unlabeled=30)
+    s = b["weak"]
+    plan = plan_seed(s.labels, b.classes, LabelRegime(labels_per_class=4), seed=2)
+    sr = SeedRows.build(s.data, s.labels, plan)
+    n_fit = plan.labelled.size + plan.unlabeled.size
+    np.testing.assert_allclose(sr.x[:n_fit].mean(axis=0), 0.0, atol=1e-9)
+    np.testing.assert_allclose(sr.x[:n_fit].std(axis=0), 1.0, atol=1e-9)
+    moved = s.data.copy()
+    moved[plan.test] = moved[plan.test] * 10.0 + 5.0
+    np.testing.assert_array_equal(SeedRows.build(moved, s.labels, plan).x[:n_fit], sr.x[:n_fit])
+
+
+def test_a_tie_in_held_out_accuracy_goes_to_the_lower_held_out_nll():
+    from cchkit.fewlabels.run import RUN_COLUMNS, choose
+
+    def row(setting: str, fold: int, acc: float, nll: float) -> dict:
+        return dict(seed=0, family="linear", objective="supervised", setting=setting, weight_decay=0.1, fold=fold,
+                    teacher="", placebo=False, accuracy=acc, nll=nll)
+
+    runs = pd.DataFrame([row("a", 0, 0.8, 0.9), row("a", 1, 0.6, 0.9), row("b", 0, 0.7, 0.5), row("b", 1, 0.7, 0.5),
+                         row("c", 0, 0.5, 0.1), row("a", -1, 0.11, 0.0), row("b", -1, 0.22, 0.0),
+                         row("c", -1, 0.33, 0.0)], columns=RUN_COLUMNS)
+    chosen = choose(runs)
+    assert chosen["setting"] == "b" and chosen["accuracy"] == 0.22 and chosen["cv_accuracy"] == pytest.approx(0.7)
+
+
 def test_a_member_cannot_train_on_a_row_without_a_label():
     x = np.random.default_rng(0).normal(size=(12, 3))
     y = np.array([0, 1] * 5 + [-1, -1])

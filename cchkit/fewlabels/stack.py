@@ -131,6 +131,17 @@ def _prepare(members: Sequence[Member], views: Sequence[TeacherView | None], lab
             for name, ix in _groups(members).items()}
 
 
+def _cut(x: torch.Tensor, y: torch.Tensor, prepared: Mapping[str, tuple[Any, ...]],
+         rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, tuple[Any, ...]]]:
+    """A step's rows of the inputs, the labels and each objective's masks and row targets."""
+    cut = {}
+    for name, (lab_g, unl_g, sets, targets) in prepared.items():
+        row_targets = get_objective(name).row_targets
+        rt = {k: (v.index_select(1, rows) if k in row_targets else v) for k, v in targets.items()}
+        cut[name] = (sets, lab_g.index_select(1, rows), unl_g.index_select(1, rows), rt)
+    return x[rows], y[rows], cut
+
+
 def _family_accuracy(x: torch.Tensor, y: torch.Tensor, members: Sequence[Member], masks: Mapping[str, torch.Tensor],
                      views: Sequence[TeacherView | None], seed: int, steps: int,
                      labelled_batch: int | None = None) -> tuple[np.ndarray, ...]:
@@ -151,19 +162,21 @@ def _family_accuracy(x: torch.Tensor, y: torch.Tensor, members: Sequence[Member]
     labelled_rows = torch.nonzero(lab.any(0)).view(-1)
     unlabeled_rows = torch.nonzero(unl.any(0) & ~lab.any(0)).view(-1)
     gen = torch.Generator().manual_seed(int(seed) * 7919 + 3)
+    # with every row in every step (full batch), the rows are cut once
+    full = ((labelled_batch is None or labelled_rows.numel() <= labelled_batch)
+            and unlabeled_rows.numel() <= UNLABELED_BATCH)
+    fixed = _cut(x, y, prepared, torch.cat([labelled_rows, unlabeled_rows])) if full else None
     for step in range(steps):
-        rows = _batch_rows(labelled_rows, unlabeled_rows, gen, labelled_batch)
+        x_rows, y_rows, cut = fixed or _cut(x, y, prepared, _batch_rows(labelled_rows, unlabeled_rows, gen,
+                                                                          labelled_batch))
         opt.zero_grad(set_to_none=True)
         # one view per objective: the backward pass joins their gradients in one copy
-        parts = net(x[rows]).split(sizes)
+        parts = net(x_rows).split(sizes)
         total = (wd * net.decay()).sum()
-        y_rows = y[rows]
-        for (name, (lab_g, unl_g, sets, targets)), logits in zip(prepared.items(), parts):
-            obj = get_objective(name)
-            rt = {k: (v.index_select(1, rows) if k in obj.row_targets else v) for k, v in targets.items()}
-            b = Batch(logits=logits, y=y_rows, lab=lab_g.index_select(1, rows), unl=unl_g.index_select(1, rows),
-                      settings=sets, targets=rt, progress=step / steps, n_labelled_rows=int(labelled_rows.numel()))
-            total = total + obj.loss(b).sum()
+        for (name, (sets, lab_g, unl_g, rt)), logits in zip(cut.items(), parts):
+            b = Batch(logits=logits, y=y_rows, lab=lab_g, unl=unl_g, settings=sets, targets=rt,
+                      progress=step / steps, n_labelled_rows=int(labelled_rows.numel()))
+            total = total + get_objective(name).loss(b).sum()
         total.backward()
         opt.step()
     with torch.no_grad():

@@ -666,3 +666,20 @@ def test_weight_decay_spares_the_biases(family: str):
     prior = np.array([0.1, 0.1, 0.8])
     assert acc[0] == pytest.approx(0.8)
     assert nll[0] == pytest.approx(-(prior * np.log(prior)).sum(), abs=0.01)
+
+
+@pytest.mark.slow
+def test_imbalanced_labels_are_placed_by_the_median_class_as_the_ranking_places_them():
+    """70 labelled training rows of one class and 4 of each other: the median class has 4 (the
+    5-per-class study), where the mean, 26, would have placed it with 20 per class."""
+    labels = np.arange(300) % 3
+    hidden = np.flatnonzero(labels > 0)[12:]
+    b = _bundle(n=300)
+    mods = {name: b[name].data for name in b.names}
+    lab = labels.astype(float)
+    lab[hidden] = np.nan
+    b = ModalityBundle.from_arrays(mods, labels=lab, name="toy")
+    report = validate(b, "weak", ["strong"], methods=["logit-kd"], teacher_labels="same", seeds=3, progress=False)
+    plan = plan_seed(b["weak"].labels, b.classes, LabelRegime(), report.summary["seeds"][0])
+    assert np.bincount(b["weak"].labels[plan.labelled]).tolist() == [70, 4, 4]
+    assert "In the study of L5-same" in report.summary["prediction"]["text"]

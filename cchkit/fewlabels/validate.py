@@ -28,7 +28,8 @@ from .track_record import record_sentence
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["validate_few_labels", "teacher_label_modes", "default_objectives", "criterion_prediction"]
+__all__ = ["validate_few_labels", "teacher_label_modes", "default_objectives", "criterion_prediction",
+           "labelled_per_class"]
 
 
 def teacher_label_modes(bundle: Any, student: str, candidates: Sequence[str], requested: str) -> dict[str, str]:
@@ -167,12 +168,20 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     summary["teacher_labels"] = modes
     summary["verdict"] = verdict(table, summary)
     summary["prediction"] = criterion_prediction(table, summary["method"], regime, modes, summary["n_unlabeled"],
-                                                 summary["n_labelled"] / bundle.n_classes)
+                                                 labelled_per_class(bundle[student].labels, rounds.plans,
+                                                                    bundle.n_classes))
     summary["power"] = power_statement(table, objectives[0], len(seed_list), stop=stop, initial=n_first)
     summary["budget"] = budget
     summary["seconds"] = time.perf_counter() - t0
     return FewLabelReport(table=table, baselines=baselines, summary=summary,
                           runs=pd.concat(rounds.raw, ignore_index=True))
+
+
+def labelled_per_class(labels: np.ndarray, plans: Sequence[Any], n_classes: int) -> float:
+    """The labelled training rows per class that place a validation in a studied regime: the
+    median over classes (as the ranking counts them, :func:`cchkit.criteria.data_regime`), the
+    median over seeds."""
+    return float(np.median([np.median(np.bincount(labels[p.labelled], minlength=n_classes)) for p in plans]))
 
 
 def criterion_prediction(table: pd.DataFrame, method: str, regime: LabelRegime, modes: dict[str, str],

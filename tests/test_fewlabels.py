@@ -683,3 +683,42 @@ def test_imbalanced_labels_are_placed_by_the_median_class_as_the_ranking_places_
     plan = plan_seed(b["weak"].labels, b.classes, LabelRegime(), report.summary["seeds"][0])
     assert np.bincount(b["weak"].labels[plan.labelled]).tolist() == [70, 4, 4]
     assert "In the study of L5-same" in report.summary["prediction"]["text"]
+
+
+def test_the_baseline_is_the_teacher_free_student_that_cross_validates_best():
+    """Label smoothing cross-validates above the supervised student: it is the best teacher-free
+    student, and every teacher's gain is measured over its test accuracy (0.45), not the
+    supervised student's (0.40)."""
+    from cchkit.fewlabels.report import seed_outcomes
+    from cchkit.fewlabels.run import RUN_COLUMNS
+
+    def row(objective: str, fold: int, acc: float, teacher: str = "", placebo: bool = False) -> dict:
+        setting = {"supervised": "-", "label-smoothing": "eps=0.1"}.get(objective, "lam=2, tau=4")
+        return dict(seed=0, family="linear", objective=objective, setting=setting, weight_decay=0.1, fold=fold,
+                    teacher=teacher, placebo=placebo, accuracy=acc, nll=1.0)
+
+    runs = pd.DataFrame([row("supervised", 0, 0.5), row("supervised", -1, 0.40),
+                         row("label-smoothing", 0, 0.7), row("label-smoothing", -1, 0.45),
+                         row("logit-kd", 0, 0.8, "t"), row("logit-kd", -1, 0.60, "t"),
+                         row("logit-kd", 0, 0.6, "t", True), row("logit-kd", -1, 0.50, "t", True)], columns=RUN_COLUMNS)
+    out = {(r["teacher"], r["method"]): r for r in seed_outcomes(runs, {"t": 0.9})}
+    best = out[("", "best teacher-free")]
+    assert best["chosen"] == "label-smoothing" and best["accuracy"] == 0.45
+    assert out[("t", "logit-kd")]["baseline"] == 0.45 and out[("t", "logit-kd")]["student_cv"] == 0.5
+
+
+def test_two_objectives_whose_settings_read_alike_are_never_pooled():
+    """A registered teacher-free objective may write its settings as another does (here both
+    "-"): the search still scores each objective's own folds, so label smoothing (0.7 held out)
+    is chosen over the supervised student (0.5), not an average of the two."""
+    from cchkit.fewlabels.report import seed_outcomes
+    from cchkit.fewlabels.run import RUN_COLUMNS
+
+    def row(objective: str, fold: int, acc: float) -> dict:
+        return dict(seed=0, family="linear", objective=objective, setting="-", weight_decay=0.1, fold=fold,
+                    teacher="", placebo=False, accuracy=acc, nll=1.0)
+
+    runs = pd.DataFrame([row("supervised", 0, 0.5), row("supervised", -1, 0.40),
+                         row("label-smoothing", 0, 0.7), row("label-smoothing", -1, 0.45)], columns=RUN_COLUMNS)
+    best = {r["method"]: r for r in seed_outcomes(runs, {})}["best teacher-free"]
+    assert best["chosen"] == "label-smoothing" and best["accuracy"] == 0.45

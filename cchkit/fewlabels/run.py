@@ -90,13 +90,11 @@ def _train(sr: SeedRows, n_classes: int, members: list[Member], views: list[Teac
     return pd.DataFrame([_row(sr, m, a, v) for m, a, v in zip(members, acc, nll)], columns=RUN_COLUMNS)
 
 
-_KEYS = ["family", "setting", "weight_decay"]
+#: what a searched setting is: two objectives whose settings read alike are never pooled
+_KEYS = ["family", "objective", "setting", "weight_decay"]
 
 
-def best_setting(runs: pd.DataFrame) -> tuple[tuple[str, str, float], float]:
-    """The (family, setting, weight decay) with the best mean accuracy over the held-out folds,
-    and that accuracy; ties (frequent on a few held-out rows) go to the lower held-out negative
-    log-likelihood, then to the first in the order trained (linear before mlp, a grid in its order)."""
+def _best(runs: pd.DataFrame) -> tuple[tuple[Any, ...], float]:
     folds = runs[runs["fold"] >= 0].groupby(_KEYS, sort=False)
     acc, nll = folds["accuracy"].mean(), folds["nll"].mean()
     top = acc[acc >= acc.max() - 1e-12].index
@@ -104,13 +102,20 @@ def best_setting(runs: pd.DataFrame) -> tuple[tuple[str, str, float], float]:
     return best, float(acc.loc[best])
 
 
+def best_setting(runs: pd.DataFrame) -> tuple[tuple[str, str, float], float]:
+    """The (family, setting, weight decay) with the best mean accuracy over the held-out folds,
+    and that accuracy; ties (frequent on a few held-out rows) go to the lower held-out negative
+    log-likelihood, then to the first in the order trained (linear before mlp, a grid in its order)."""
+    (family, _, setting, decay), acc = _best(runs)
+    return (family, setting, decay), acc
+
+
 def choose(runs: pd.DataFrame) -> pd.Series:
     """The final-fit row (tested) of :func:`best_setting`, with its ``cv_accuracy``."""
-    best, cv = best_setting(runs)
+    best, cv = _best(runs)
     row = runs[(runs["fold"] < 0)].set_index(_KEYS).loc[best]
     row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
-    return pd.concat([row, pd.Series({"cv_accuracy": cv, "family": best[0], "setting": best[1],
-                                      "weight_decay": best[2]})])
+    return pd.concat([row, pd.Series(dict(zip(_KEYS, best)) | {"cv_accuracy": cv})])
 
 
 def _refit_chosen(sr: SeedRows, n_classes: int, runs: pd.DataFrame, searched: list[Member],

@@ -117,3 +117,46 @@ def test_a_gain_that_does_not_beat_its_placebo_does_not_help():
     t = summarise_table(pd.DataFrame(rows), "s", {"real": "same", "smoothing": "same"}).set_index("teacher")
     assert t.loc["real", "significant"] and t.loc["real", "helps"]
     assert t.loc["smoothing", "significant"] and not t.loc["smoothing", "helps"]
+
+
+def test_the_detectable_gain_is_the_median_half_width_of_the_teachers_intervals():
+    """Catches: the widest (or the mean) half-width quoted as the smallest gain the seeds can see.
+    Half-widths 0.01, 0.02 and 0.06: the median is 0.02 (the mean 0.03, the widest 0.06)."""
+    from cchkit.validation.evidence import power_statement
+
+    t = pd.DataFrame([dict(teacher=k, method="m", gain=g, gain_low=g - h, gain_high=g + h)
+                      for k, g, h in (("a", 0.05, 0.01), ("b", 0.04, 0.02), ("c", 0.0, 0.06))])
+    assert power_statement(t, "m", 5)["min_detectable_gain"] == pytest.approx(0.02)
+
+
+class _Clock:
+    """A clock that moves only when seeds run: the first round costs 1 s a seed (it tunes), the
+    later ones 0.125 s (binary fractions: the budget arithmetic is exact)."""
+
+    def __init__(self) -> None:
+        self.now, self.calls, self.methods = 0.0, 0, ["m"]
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def runs(self, seeds: list[int]) -> pd.DataFrame:
+        self.now += len(seeds) * (1.0 if self.calls == 0 else 0.125)
+        self.calls += 1
+        return pd.DataFrame({"seed": seeds})
+
+    def table(self, seeds: list[int], runs: pd.DataFrame) -> tuple[pd.DataFrame, None]:
+        return pd.DataFrame(), None
+
+
+def test_a_budget_round_is_priced_by_the_latest_round_not_the_tuning_one(monkeypatch):
+    """Catches: the next round priced by the mean cost of every seed so far (the first round's
+    tuning included), which starves the budget. 2 seeds tune in 2 s of a 3 s budget: 1 seed fits
+    (priced at 1 s); then at 0.125 s a seed 3 (the count at most doubles), then the 4 that fill
+    the budget: 10 seeds (priced by the mean of every seed so far, 8)."""
+    from cchkit.validation import seeds as seeds_module
+
+    clock = _Clock()
+    monkeypatch.setattr(seeds_module, "time", clock)
+    monkeypatch.setattr(seeds_module, "power_statement", lambda *a, **k: {"separated": False})
+    seeds, _, stop = seeds_module.seeds_until_separated(clock, list(range(20)), 2, 3.0, 0.0)
+    assert len(seeds) == 10 and stop == "budget spent"

@@ -11,6 +11,7 @@ between two objectives is not a difference of initialisation.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -115,11 +116,12 @@ def _groups(members: Sequence[Member]) -> dict[str, slice]:
     a slice of the stack's logits is a view, where an index would copy them and scatter the
     gradient back."""
     groups: dict[str, slice] = {}
-    for i, m in enumerate(members):
-        start = groups[m.objective].start if m.objective in groups else i
-        if m.objective in groups and groups[m.objective].stop != i:
-            raise ValueError(f"the members of objective {m.objective!r} are not contiguous")
-        groups[m.objective] = slice(start, i + 1)
+    start = 0
+    for name, run in itertools.groupby(members, key=lambda m: m.objective):
+        if name in groups:
+            raise ValueError(f"the members of objective {name!r} are not contiguous")
+        size = sum(1 for _ in run)
+        groups[name], start = slice(start, start + size), start + size
     return groups
 
 
@@ -210,10 +212,10 @@ def train_members(x: np.ndarray, y: np.ndarray, n_classes: int, members: Sequenc
     for fam in FAMILIES:
         # one family's members, each objective's in one contiguous run (see _groups)
         ix = [i for i, m in enumerate(members) if m.family == fam]
-        order = {o: k for k, o in enumerate(dict.fromkeys(members[i].objective for i in ix))}
-        ix.sort(key=lambda i: order[members[i].objective])
         if not ix:
             continue
+        order = {o: k for k, o in enumerate(dict.fromkeys(members[i].objective for i in ix))}
+        ix.sort(key=lambda i: order[members[i].objective])
         masks = {"lab": torch.as_tensor(lab[ix], dtype=torch.float32), "unl": torch.as_tensor(unl[ix], dtype=torch.float32),
                  "eval": torch.as_tensor(evaluate[ix], dtype=torch.float32), "n_classes": n_classes}
         # threads the machine has idle, whoever calls: a pool larger than that spins under load

@@ -137,3 +137,21 @@ def leave_one_unit_out(pairs: pd.DataFrame, signals: list[str]) -> dict[str, Any
                        **{f"held-out {k}": v for k, v in decision_quality(held[best][out], gain[out], sig[out]).items()
                           if k in ("sign", "n_sig", "abstain_null")}})
     return {"held": held, "nested": nested, "chosen": chosen}
+
+
+def top1_stability(seed_gains: np.ndarray, n_boot: int = 20000, random_state: int = 0) -> float:
+    """How often the measured best teacher stays best when the seeds are drawn again.
+
+    ``seed_gains`` is (teachers, seeds): each teacher's gain on each seed (the seeds share a
+    split, so a seed is resampled for every teacher at once). The share of ``n_boot``
+    bootstrap resamples of the seeds whose best mean gain belongs to the teacher with the best
+    mean gain on every seed (the first of tied teachers, as ``argmax`` reads them). Summed over
+    students, it approximates the top-1 that a criterion naming each student's true best teacher
+    could expect against this measurement: the measurement's own ceiling (Efron & Tibshirani,
+    *An Introduction to the Bootstrap*, 1993, on the bootstrap of a selected maximum).
+    """
+    g = np.asarray(seed_gains, dtype=float)
+    rng = np.random.default_rng(random_state)
+    draws = rng.integers(0, g.shape[1], size=(n_boot, g.shape[1]))
+    means = g[:, draws].mean(axis=2)  # (teachers, n_boot)
+    return float((means.argmax(axis=0) == g.mean(axis=1).argmax()).mean())

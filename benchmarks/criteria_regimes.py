@@ -43,7 +43,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, ROOT, header, load_average, log, md_table, now, write_atomic  # noqa: E402
-from criteria_eval import decision_quality, fit_band, leave_one_unit_out, per_student  # noqa: E402
+from criteria_eval import decision_quality, fit_band, leave_one_unit_out, per_student, top1_stability  # noqa: E402
 
 ROWS = RESULTS / "few_labels_rows.csv"
 SIGNALS = RESULTS / "criteria_regimes_signals.csv"
@@ -126,7 +126,7 @@ def regime_pairs(rows: pd.DataFrame, sig: pd.DataFrame, regime: str) -> pd.DataF
     """The study's logit-kd gains of the real teachers in ``regime`` joined with the signals."""
     g = rows[(rows["regime"] == regime) & (rows["method"] == METHOD) & ~rows["teacher"].isin(CONTROLS)]
     level = regime.split("-")[0]
-    p = g[["bundle", "student", "teacher", "gain", "significant", "helps"]].merge(
+    p = g[["bundle", "student", "teacher", "gain", "significant", "helps", "gain_seeds"]].merge(
         sig[sig["level"] == level].drop(columns="level"), on=["bundle", "student", "teacher"], how="inner")
     p = p.assign(unit=p["bundle"], group=p["bundle"] + ":" + p["student"])
     for name, v in CONSTANTS.items():
@@ -146,6 +146,19 @@ def _top1(pairs: pd.DataFrame, col: str) -> pd.DataFrame:
     st = students(pairs, col)
     n_teachers = pairs.groupby("group").size()
     return st.assign(chance=1.0 / st["group"].map(n_teachers).to_numpy())
+
+
+def top1_ceiling(pairs: pd.DataFrame) -> tuple[float, int]:
+    """The top-1 a criterion naming each student's true best teacher could expect against
+    this noisy measurement (:func:`criteria_eval.top1_stability`, summed over the students
+    with 2+ teachers), and that number of students."""
+    total, n = 0.0, 0
+    for _, t in pairs.groupby("group", sort=False):
+        if len(t) < 2:
+            continue
+        seeds = np.array([json.loads(v) for v in t["gain_seeds"]], dtype=float)
+        total, n = total + top1_stability(seeds), n + 1
+    return total, n
 
 
 def choose_by_top1(pairs: pd.DataFrame, cols: list[str]) -> tuple[str, float]:
@@ -245,6 +258,12 @@ def analyse(sig: pd.DataFrame, started: str, seconds: float, load0: str) -> None
         text += (f"\nThe default chosen held out (top-1 on the other bundles): top-1 "
                  f"{rec['default_procedure_held_out']['top1_right']}/{rec['default_procedure_held_out']['n_students']} "
                  f"on the left-out bundles; chosen on every bundle: **{rec['default']}**.\n\n" + md_table(chosen))
+        ceiling, n_st = top1_ceiling(pairs)
+        rec["top1_ceiling"] = {"expected_top1": round(ceiling, 2), "n_students": n_st}
+        text += (f"\nThe measurement's own ceiling: drawn again (a bootstrap over the seeds), each student's "
+                 f"measured best teacher stays best with a probability whose sum is {ceiling:.1f} of {n_st}. A "
+                 "criterion that always named the true best teacher could expect about that top-1 here; no "
+                 "criterion's top-1 above it says more than noise.\n")
     write_atomic(OUT_MD, text)
     write_atomic(RECORD, json.dumps({"study": "benchmarks/results/criteria_regimes.md", "date": started,
                                      "gains": "teacher-free (benchmarks/few_labels.py)", "regimes": record},

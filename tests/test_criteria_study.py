@@ -154,3 +154,24 @@ def test_the_study_report_ships_the_criterion_whose_held_out_decisions_follow_th
     best = record["criteria"]["teacher_accuracy"]
     assert best["held_out_sign_right"] == best["held_out_significant"] == sum(r["significant"] for r in rows)
     assert "## class-align, full regime: 40 pairs" in text
+
+
+def test_the_top1_ceiling_is_the_bootstrap_chance_that_the_best_teacher_stays_best():
+    """Two teachers whose per-seed difference is +1, -1, +1, -1, +1: a resample of the five
+    seeds keeps the first teacher best when it draws three or more of the +1 seeds,
+    P(Binomial(5, 3/5) >= 3) = 0.68256; a teacher ahead on every seed always stays best."""
+    import sys
+    from pathlib import Path
+
+    from scipy import stats
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from criteria_eval import top1_stability
+
+    alternating = np.array([[1.0, 0.0, 1.0, 0.0, 1.0], [0.0, 1.0, 0.0, 1.0, 0.0]])
+    expected = float(stats.binom.sf(2, 5, 0.6))
+    assert expected == pytest.approx(0.68256)
+    assert top1_stability(alternating, n_boot=40000) == pytest.approx(expected, abs=0.01)
+    assert top1_stability(alternating[::-1], n_boot=40000) == pytest.approx(expected, abs=0.01)  # whoever is listed first
+    ahead = np.array([[0.0, 0.1, 0.2, 0.0, 0.3], [-0.1, 0.0, 0.1, -0.1, 0.2]])
+    assert top1_stability(ahead) == 1.0

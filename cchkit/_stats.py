@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["t_interval", "is_significant"]
+__all__ = ["t_interval", "is_significant", "wilson_interval"]
 
 
 def t_interval(x: np.ndarray, level: float = 0.95,
@@ -39,3 +39,17 @@ def is_significant(gain_low: float, gain_high: float, n_seeds: int) -> bool:
         n_seeds >= 3 and np.isfinite(gain_low) and np.isfinite(gain_high) and gain_high > gain_low
         and (gain_low > 0 or gain_high < 0)
     )
+
+
+def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``k / n`` (Wilson, 1927, JASA 22:209):
+
+    ``(p + z^2/2n -/+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``, ``p = k/n``; it stays inside
+    [0, 1] and is not empty at ``k = 0`` or ``k = n``, where the normal interval collapses.
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = k / n
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (max(0.0, (centre - half) / (1 + z * z / n)), min(1.0, (centre + half) / (1 + z * z / n)))

@@ -14,10 +14,10 @@ from cchkit.criteria import data_regime, regimes, studied_regime, track_record
 from cchkit.exceptions import InputError
 
 
-def _entry(default: str, band: list, top1: int = 3, **counts) -> dict:
+def _entry(default: str, band: list, top1: int = 3, pairs: int = 15, helped: int = 2, **counts) -> dict:
     crit = {"band": band, "held_out_sign_right": 4, "held_out_significant": 5, "held_out_committed": 5,
             "held_out_null": 10, "held_out_not_helps_null": 8, "top1_right": top1, "n_students": 4, **counts}
-    return {"method": "logit-kd", "units": ["a", "b", "c"], "default": default, "pairs": 15, "helped": 2,
+    return {"method": "logit-kd", "units": ["a", "b", "c"], "default": default, "pairs": pairs, "helped": helped,
             "criteria": {default: crit}, "default_procedure_held_out": {"top1_right": 2, "n_students": 4}}
 
 
@@ -27,7 +27,7 @@ def regime_file(tmp_path, monkeypatch):
     class by teacher_cv_accuracy with a band that never says 'helps'."""
     path = tmp_path / "regime_records.json"
     path.write_text(json.dumps({"date": "2026-12-06", "regimes": {
-        "all-same": _entry("teacher_accuracy", [-0.1, 0.2]),
+        "all-same": _entry("teacher_accuracy", [-0.1, 0.2], pairs=60, helped=0),
         "L5-same": _entry("teacher_cv_accuracy", [None, None], top1=4)}}))
     monkeypatch.setattr(regimes, "REGIME_FILE", path)
     regimes.load_regime_records.cache_clear()
@@ -64,6 +64,9 @@ def test_a_fully_labelled_ranking_decides_by_the_every_label_record(regime_file)
 
     text = "\n".join(advice_lines(r))
     assert "label regime: all-same; the study of all-same chose this criterion" in text
+    assert r.settings["regime_expectation"].startswith("no gain expected from any teacher")
+    assert ("expectation: no gain expected from any teacher with these labels: in the study of all-same, 0 of 60 "
+            "teachers (0%-6%, Wilson 95%) beat both") in text
     assert ("the criterion chosen with each bundle held out ranked the best teacher first for 2 of 4 held-out "
             "students; teacher_accuracy ranked it first for 3 of 4 students; its band, fitted with each bundle held "
             "out, was right in sign on 4 of 5 significant gains and said no 'helps' on 8 of 10 gains within noise") in text
@@ -84,6 +87,7 @@ def test_a_label_scarce_ranking_decides_by_its_regimes_record(regime_file):
         r = cchkit.rank_teachers(replace(b, modalities=mods), "audio", ["image", "text"], n_bootstrap=20)
     assert r.settings["label_regime"] == "L5-same" and r.settings["criterion"] == "teacher_cv_accuracy"
     assert set(r.table["advice"]) == {"inconclusive"}  # the L5 band (None, None) never commits
+    assert r.settings["regime_expectation"] is None  # 2 of 15 helped: Wilson 4%-38%, the teacher decides
     assert not r.table["predicts_gain"].any()
 
 
@@ -105,3 +109,35 @@ def test_an_unstudied_regime_falls_back_to_the_full_label_study(regime_file):
 def test_a_malformed_regime_record_is_one_line(bad, word):
     with pytest.raises(InputError, match=word):
         regimes.check_regime_records(bad)
+
+
+def test_the_wilson_interval_is_scipys():
+    from scipy import stats
+
+    from cchkit._stats import wilson_interval
+
+    for k, n in [(0, 60), (2, 15), (44, 60), (60, 60), (3, 28)]:
+        ci = stats.binomtest(k, n).proportion_ci(method="wilson")
+        assert wilson_interval(k, n) == pytest.approx((ci.low, ci.high), abs=1e-9)
+
+
+@pytest.mark.parametrize("helped, pairs, words", [
+    (0, 60, "no gain expected"),  # Wilson 0%-6%, below 10%
+    (2, 60, None),  # 1%-11%: not below 10%
+    (18, 60, None),
+    (44, 60, "a gain expected"),  # 61%-83%, above 50%
+    (36, 60, None),  # 47%-72%: not above 50%
+])
+def test_a_regimes_study_sets_an_expectation_only_where_its_interval_is_clear(tmp_path, monkeypatch, helped, pairs,
+                                                                              words):
+    path = tmp_path / "regime_records.json"
+    path.write_text(json.dumps({"date": "2026-12-06", "regimes": {
+        "L5-own": _entry("teacher_accuracy", [-0.1, 0.2], pairs=pairs, helped=helped)}}))
+    monkeypatch.setattr(regimes, "REGIME_FILE", path)
+    regimes.load_regime_records.cache_clear()
+    try:
+        said = regimes.regime_expectation("L5-own")
+        assert (said is None) if words is None else said.startswith(words)
+        assert regimes.regime_expectation("L20-own") is None  # no study of it
+    finally:
+        regimes.load_regime_records.cache_clear()

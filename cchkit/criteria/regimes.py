@@ -24,11 +24,16 @@ import numpy as np
 from ..exceptions import InputError
 
 __all__ = ["REGIME_FILE", "STUDIED_LEVELS", "studied_regime", "data_regime", "load_regime_records",
-           "regime_statement", "regime_words"]
+           "regime_statement", "regime_words", "regime_expectation", "EXPECT_NO_GAIN_BELOW", "EXPECT_GAIN_ABOVE"]
 
 REGIME_FILE = Path(__file__).with_name("regime_records.json")
 #: Labels per class the study measured (besides every label).
 STUDIED_LEVELS = (5, 20)
+#: A regime's study says "no gain expected" of any teacher when the Wilson interval of its share of
+#: pairs that helped (beat the best teacher-free student and their placebo) lies below this ...
+EXPECT_NO_GAIN_BELOW = 0.10
+#: ... and "a gain expected" when that interval lies above this; between them, the teacher decides.
+EXPECT_GAIN_ABOVE = 0.50
 _COUNTS = ("held_out_sign_right", "held_out_significant", "held_out_committed", "held_out_null",
            "held_out_not_helps_null", "top1_right", "n_students")
 
@@ -147,3 +152,28 @@ def regime_statement(criterion: str, regime: str) -> str | None:
             f"{chosen}{criterion} ranked it first for {crit['top1_right']} of {crit['n_students']} students; its band, "
             f"fitted with each bundle held out, was {sign} and said no 'helps' on {crit['held_out_not_helps_null']} "
             f"of {null} gains within noise (benchmarks/results/criteria_regimes.md, {str(entry.get('date', ''))[:10]})")
+
+
+def regime_expectation(regime: str | None) -> str | None:
+    """What the study of ``regime`` says of *any* teacher, before a criterion compares them.
+
+    Where the Wilson interval of the share of pairs that helped lies below
+    :data:`EXPECT_NO_GAIN_BELOW`, no gain is expected here (with every label: 0 of 60); above
+    :data:`EXPECT_GAIN_ABOVE`, a gain is; otherwise None (the choice of teacher decides).
+    """
+    from .._stats import wilson_interval
+
+    entry = load_regime_records().get(regime or "")
+    if not entry or not entry.get("pairs"):
+        return None
+    k, n = int(entry.get("helped", 0)), int(entry["pairs"])
+    lo, hi = wilson_interval(k, n)
+    if hi < EXPECT_NO_GAIN_BELOW:
+        words = "no gain expected from any teacher"
+    elif lo > EXPECT_GAIN_ABOVE:
+        words = "a gain expected from most teachers"
+    else:
+        return None
+    return (f"{words} with these labels: in the study of {regime}, {k} of {n} teachers "
+            f"({lo:.0%}-{hi:.0%}, Wilson 95%) beat both the best teacher-free student and their placebo "
+            f"({len(entry.get('units', []))} bundles, benchmarks/results/criteria_regimes.md)")

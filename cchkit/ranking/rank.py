@@ -29,6 +29,7 @@ from .._warn import warn_user
 from ..bundle import MIN_SAMPLES, ModalityBundle
 from ..cch import SCORE_VARIANTS
 from ..criteria import data_regime, default_criterion
+from ..criteria.regimes import regime_expectation
 from ..datasets import load_bundle
 from ..estimators import get_estimator, list_estimators
 from ..exceptions import BundleError, CchkitError, InputError, RankingFailedError, UnknownEstimatorError
@@ -396,6 +397,7 @@ def _settings_record(bundle: ModalityBundle, student: str, candidates: Any, sett
         "n_seeds": settings.n_seeds,
         "criterion": settings.criterion,
         "label_regime": settings.regime,
+        "regime_expectation": regime_expectation(settings.regime),
         "label_floor": bool(settings.label_floor),
         "random_state": rs if isinstance(rs, (int, type(None))) else "generator",
         "unit": "nats",

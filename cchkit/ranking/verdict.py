@@ -43,6 +43,9 @@ def _regime_lines(ranking: Any, regime: str | None) -> list[str]:
              "no study covers these labels, so the criterion and its band are the full-label study's "
              "(gains over a tuned no-KD student)")
     lines = [f"label regime: {regime or 'not studied'}; {where}."]
+    expectation = ranking.settings.get("regime_expectation")
+    if expectation:
+        lines.append(f"expectation: {expectation}.")
     lines += [f"regime: {student} has {unlabeled[student]:,} unlabeled rows, which the ranking set aside (its criteria "
               "read labelled rows only). `cchkit advise` (or `validate`) measures each teacher on the unlabeled rows."
               for student in ranking.students if unlabeled.get(student)]

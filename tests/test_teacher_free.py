@@ -34,14 +34,14 @@ def report() -> FewLabelReport:
 def test_many_labels_choose_on_one_validation_split_few_labels_cross_validate():
     y = np.arange(300) % 3  # 70 training rows per class after the test rows
     many = plan_seed(y, np.arange(3), LabelRegime(), seed=1)
-    assert many.n_folds == 1 and not many.refit_all and many.search_keys == [0]
+    assert many.n_folds == 1 and not many.cross_validated and many.search_keys == [0]
     held = many.folds[0]
     assert np.isin(held, many.labelled).all() and not np.isin(held, many.test).any()
     per_class = np.bincount(y[held], minlength=3) / np.bincount(y[many.labelled], minlength=3)
     assert np.allclose(per_class, HOLDOUT_SHARE, atol=0.02)  # stratified
     assert np.bincount(y[many.labelled]).min() >= HOLDOUT_MIN_PER_CLASS
     few = plan_seed(y, np.arange(3), LabelRegime(labels_per_class=20), seed=1)
-    assert few.n_folds == 3 and few.refit_all and few.search_keys == [0, 1, 2, None]
+    assert few.n_folds == 3 and few.cross_validated and few.search_keys == [0, 1, 2]
 
 
 def test_only_each_kinds_chosen_setting_is_refitted_on_every_labelled_row_and_tested():
@@ -58,6 +58,18 @@ def test_only_each_kinds_chosen_setting_is_refitted_on_every_labelled_row_and_te
     assert set(runs.loc[runs["fold"] >= 0, "fold"]) == {0}
     # no unlabeled row: self-training would repeat the supervised search, so it does not run
     assert "self-training" not in set(runs["objective"]) and plan.unlabeled.size == 0
+
+
+def test_with_few_labels_too_only_each_kinds_chosen_setting_gets_a_final_fit():
+    runs, _, plan = run_seed(_bundle(), "weak", ["strong"], LabelRegime(labels_per_class=5), seed=3,
+                             objectives=["logit-kd"], modes={"strong": "same"})
+    assert plan.cross_validated and set(runs.loc[runs["fold"] >= 0, "fold"]) == {0, 1, 2}
+    final = runs[runs["fold"] < 0]
+    kinds = runs.groupby(["objective", "teacher", "placebo"], sort=False)
+    assert len(final) == kinds.ngroups
+    for (objective, teacher, placebo), g in kinds:
+        row = final[(final["objective"] == objective) & (final["teacher"] == teacher) & (final["placebo"] == placebo)]
+        assert row[["family", "setting", "weight_decay"]].iloc[0].tolist() == list(best_setting(g)[0])
 
 
 def test_validate_with_every_label_measures_over_the_best_teacher_free_student(report):

@@ -106,8 +106,8 @@ class SeedPlan:
     ``folds[f]`` are the labelled rows held out by fold ``f``; the labelled rows a fold trains
     on are ``labelled`` without them, and its unlabeled rows are ``unlabeled`` (a fold's held-out
     rows are left out of its training entirely). Fold key ``None`` is the fit on every labelled
-    row, the one tested. With ``refit_all`` (cross-validation, few labels) every setting searched
-    gets that fit; without it (one validation split, many labels) only the chosen ones do.
+    row, the one tested; only the settings chosen on the folds get it. ``cross_validated``: the
+    folds are cross-validation folds (few labels), else one validation split (many labels).
     """
 
     seed: int
@@ -115,7 +115,7 @@ class SeedPlan:
     labelled: np.ndarray
     unlabeled: np.ndarray
     folds: tuple[np.ndarray, ...]
-    refit_all: bool = True
+    cross_validated: bool = True
 
     @property
     def n_folds(self) -> int:
@@ -123,13 +123,13 @@ class SeedPlan:
 
     @property
     def search_keys(self) -> list[int | None]:
-        """The fits of every setting searched: each fold, and the final fit when ``refit_all``."""
-        return [*range(self.n_folds), None] if self.refit_all else list(range(self.n_folds))
+        """The fits of every setting searched: one per fold (the chosen settings' final fits follow)."""
+        return list(range(self.n_folds))
 
     @property
     def selection(self) -> str:
         """How settings are chosen, in words."""
-        return f"{self.n_folds}-fold cross-validation" if self.refit_all else f"a {HOLDOUT_SHARE:.0%} validation split"
+        return f"{self.n_folds}-fold cross-validation" if self.cross_validated else f"a {HOLDOUT_SHARE:.0%} validation split"
 
     def fold_train(self, f: int | None) -> np.ndarray:
         """The labelled rows that fold ``f`` trains on (None: the final fit, on all of them)."""
@@ -205,4 +205,4 @@ def plan_seed(labels: np.ndarray, classes: np.ndarray, regime: LabelRegime, seed
     unlabeled = np.sort(np.concatenate([np.flatnonzero(labels == UNLABELED), np.setdiff1d(pool, kept)]))
     many = int(np.bincount(labels[kept], minlength=len(classes)).min()) >= HOLDOUT_MIN_PER_CLASS
     folds = _holdout(kept, labels, rng) if many else _folds(kept, labels, rng)
-    return SeedPlan(seed=seed, test=test, labelled=kept, unlabeled=unlabeled, folds=folds, refit_all=not many)
+    return SeedPlan(seed=seed, test=test, labelled=kept, unlabeled=unlabeled, folds=folds, cross_validated=not many)

@@ -8,9 +8,9 @@ the same size. Every (family, setting) is trained once per fold of the seed's pl
 cross-validation folds with few labels, one validation split with many) and scored on the
 fold's held-out labelled rows. A student of each kind is chosen by that score alone, so no
 test row reaches a choice; the chosen setting's *final* fit, on every labelled row, is the
-only one evaluated on the test rows. With few labels every setting gets its final fit
-(trained beside its folds, in the same stacks); with many labels only the chosen ones do, in
-a third stack.
+only one evaluated on the test rows. Only the chosen settings get a final fit, in a third
+stack: fitting every setting beside its folds would cost a quarter more members with three
+folds, for fits that are never tested.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _train(sr: SeedRows, n_classes: int, members: list[Member], views: list[Teac
     for a final fit). With many labels each step draws :data:`~.stack.LABELLED_BATCH` of them."""
     masks = [sr.masks(m.fold) for m in members]
     lab, unl, ev = (np.stack([mk[i] for mk in masks]) for i in range(3))
-    search = not sr.plan.refit_all and not all(m.fold is None for m in members)
+    search = not sr.plan.cross_validated and not all(m.fold is None for m in members)
     acc, nll, _ = train_members(sr.x, sr.y, n_classes, members, lab, unl, ev, views, seed=sr.plan.seed,
                                 labelled_batch=LABELLED_BATCH if search else None)
     return pd.DataFrame([_row(sr, m, a, v) for m, a, v in zip(members, acc, nll)], columns=RUN_COLUMNS)
@@ -121,7 +121,7 @@ def choose(runs: pd.DataFrame) -> pd.Series:
 def _refit_chosen(sr: SeedRows, n_classes: int, runs: pd.DataFrame, searched: list[Member],
                   fitted: dict[str, SeedTeachers]) -> pd.DataFrame:
     """The final fit, on every labelled row, of each kind's chosen setting (a kind: an objective,
-    with its teacher and placebo flag); with one validation split only these are tested."""
+    with its teacher and placebo flag): the only fits tested."""
     index = {(m.family, m.objective, _setting_text(m), m.weight_decay, m.teacher or "", m.placebo): m for m in searched}
     members, views = [], []
     for (objective, teacher, placebo), g in runs.groupby(["objective", "teacher", "placebo"], sort=False):
@@ -173,8 +173,7 @@ def run_seed(bundle: Any, student: str, teachers: Sequence[str], regime: LabelRe
                 members += block
                 views += [fitted[t].views[(m.fold, placebo)] for m in block]
     runs = pd.concat([runs1, _train(sr, n_classes, members, views)], ignore_index=True)
-    if not plan.refit_all:
-        runs = pd.concat([runs, _refit_chosen(sr, n_classes, runs, members1 + members, fitted)], ignore_index=True)
+    runs = pd.concat([runs, _refit_chosen(sr, n_classes, runs, members1 + members, fitted)], ignore_index=True)
     return runs, fitted, plan
 
 

@@ -58,7 +58,10 @@ def test_a_fully_labelled_ranking_decides_by_the_every_label_record(regime_file)
     t = r.table.set_index("teacher")
     assert r.settings["label_regime"] == "all-same" and r.settings["criterion"] == "teacher_accuracy"
     gap = t["teacher_accuracy_on_h"] - t["student_accuracy_on_h"]
-    assert list(t["advice"]) == list(np.where(gap > 0.2, "helps", np.where(gap < -0.1, "hurts", "inconclusive")))
+    assert gap["image"] > 0.2  # the band says 'helps' for image ...
+    # ... but no teacher helped in this regime's study (0 of 60): 'helps' is not advice there
+    assert list(t["advice"]) == list(np.where(gap < -0.1, "hurts", "inconclusive"))
+    assert r.recommended is None
     assert (t["criterion_threshold"] == 0.2).all()
     from cchkit.ranking.verdict import advice_lines
 
@@ -141,3 +144,18 @@ def test_a_regimes_study_sets_an_expectation_only_where_its_interval_is_clear(tm
         assert regimes.regime_expectation("L20-own") is None  # no study of it
     finally:
         regimes.load_regime_records.cache_clear()
+
+
+def test_where_the_regimes_study_is_not_clear_the_bands_helps_stands(regime_file):
+    data = json.loads(regime_file.read_text())
+    data["regimes"]["all-same"]["helped"] = 30  # 30 of 60: Wilson 37%-63%, no outlook
+    regime_file.write_text(json.dumps(data))
+    regimes.load_regime_records.cache_clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = cchkit.rank_teachers("digits-avt", "audio", ["image", "text"], n_bootstrap=20)
+    t = r.table.set_index("teacher")
+    gap = t["teacher_accuracy_on_h"] - t["student_accuracy_on_h"]
+    assert r.settings["regime_expectation"] is None
+    assert list(t["advice"]) == list(np.where(gap > 0.2, "helps", np.where(gap < -0.1, "hurts", "inconclusive")))
+    assert r.recommended == "image"

@@ -24,7 +24,7 @@ import numpy as np
 from ..exceptions import InputError
 
 __all__ = ["REGIME_FILE", "STUDIED_LEVELS", "studied_regime", "data_regime", "load_regime_records",
-           "regime_statement", "regime_words", "regime_expectation", "EXPECT_NO_GAIN_BELOW", "EXPECT_GAIN_ABOVE"]
+           "regime_statement", "regime_words", "regime_expectation", "regime_outlook", "EXPECT_NO_GAIN_BELOW", "EXPECT_GAIN_ABOVE"]
 
 REGIME_FILE = Path(__file__).with_name("regime_records.json")
 #: Labels per class the study measured (besides every label).
@@ -154,26 +154,32 @@ def regime_statement(criterion: str, regime: str) -> str | None:
             f"of {null} gains within noise (benchmarks/results/criteria_regimes.md, {str(entry.get('date', ''))[:10]})")
 
 
-def regime_expectation(regime: str | None) -> str | None:
-    """What the study of ``regime`` says of *any* teacher, before a criterion compares them.
-
-    Where the Wilson interval of the share of pairs that helped lies below
-    :data:`EXPECT_NO_GAIN_BELOW`, no gain is expected here (with every label: 0 of 60); above
-    :data:`EXPECT_GAIN_ABOVE`, a gain is; otherwise None (the choice of teacher decides).
-    """
+def regime_outlook(regime: str | None) -> str | None:
+    """What the study of ``regime`` says of *any* teacher, before a criterion compares them:
+    ``"no gain"`` where the Wilson 95% interval of the share of its pairs that helped (beat the
+    best teacher-free student and their placebo) lies below :data:`EXPECT_NO_GAIN_BELOW` (with
+    every label: 0 of 60), ``"gain"`` where it lies above :data:`EXPECT_GAIN_ABOVE`, else None
+    (the choice of teacher decides)."""
     from .._stats import wilson_interval
 
     entry = load_regime_records().get(regime or "")
     if not entry or not entry.get("pairs"):
         return None
+    lo, hi = wilson_interval(int(entry.get("helped", 0)), int(entry["pairs"]))
+    return "no gain" if hi < EXPECT_NO_GAIN_BELOW else "gain" if lo > EXPECT_GAIN_ABOVE else None
+
+
+def regime_expectation(regime: str | None) -> str | None:
+    """:func:`regime_outlook` in words, with the study's counts (None without an outlook)."""
+    from .._stats import wilson_interval
+
+    outlook = regime_outlook(regime)
+    if outlook is None:
+        return None
+    entry = load_regime_records()[str(regime)]
     k, n = int(entry.get("helped", 0)), int(entry["pairs"])
     lo, hi = wilson_interval(k, n)
-    if hi < EXPECT_NO_GAIN_BELOW:
-        words = "no gain expected from any teacher"
-    elif lo > EXPECT_GAIN_ABOVE:
-        words = "a gain expected from most teachers"
-    else:
-        return None
+    words = "no gain expected from any teacher" if outlook == "no gain" else "a gain expected from most teachers"
     return (f"{words} with these labels: in the study of {regime}, {k} of {n} teachers "
             f"({lo:.0%}-{hi:.0%}, Wilson 95%) beat both the best teacher-free student and their placebo "
             f"({len(entry.get('units', []))} bundles, benchmarks/results/criteria_regimes.md)")

@@ -22,6 +22,7 @@ from ..criteria import (
     get_criterion,
     helps_threshold,
 )
+from ..criteria.regimes import regime_outlook
 from ..exceptions import InputError
 
 __all__ = ["Ranking", "RANKING_COLUMNS", "RECOMMEND_BY", "add_ranks", "deciding_intervals", "ranking_columns", "MIN_PAIRS_PER_DIM", "TOO_FEW_PAIRS",
@@ -227,8 +228,10 @@ def add_ranks(table: pd.DataFrame, criterion: str | None = None, regime: str | N
     """Rank the teachers of each (student, estimator) by the criterion's column (higher first;
     None: the study's default for the label ``regime``, :func:`cchkit.criteria.default_criterion`,
     read at call time), write its advice (helps / hurts / inconclusive: the band the study of
-    ``regime`` fitted where it fitted one, see :func:`cchkit.criteria.advice_decisions`), mark the
-    rows it predicts to help, and the estimators' consensus on the CCH decision."""
+    ``regime`` fitted where it fitted one, see :func:`cchkit.criteria.advice_decisions`; never
+    'helps' where that regime's study found no teacher helping,
+    :func:`cchkit.criteria.regimes.regime_outlook`), mark the rows it predicts to help, and the
+    estimators' consensus on the CCH decision."""
     criterion = criterion or default_criterion(regime)
     ok = table["error"].isna()
     crit = get_criterion(criterion)
@@ -243,6 +246,9 @@ def add_ranks(table: pd.DataFrame, criterion: str | None = None, regime: str | N
     # a row whose data are too few for a decision predicts nothing, whatever the criterion
     decidable = ~table["note"].fillna("").astype(str).str.startswith(TOO_FEW_PAIRS)
     advice = advice_decisions(table, criterion, regime).where(ok & decidable, "inconclusive")
+    if regime_outlook(regime) == "no gain":
+        # the regime's study found no teacher helping: a criterion's 'helps' is not advice there
+        advice = advice.where(advice != "helps", "inconclusive")
     table["advice"] = advice.where(ok, None)
     table["predicts_gain"] = (advice == "helps").astype(bool)
     for _key, grp in table[ok].groupby(["student", "teacher"], sort=False):

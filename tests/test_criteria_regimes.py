@@ -159,3 +159,12 @@ def test_where_the_regimes_study_is_not_clear_the_bands_helps_stands(regime_file
     assert r.settings["regime_expectation"] is None
     assert list(t["advice"]) == list(np.where(gap > 0.2, "helps", np.where(gap < -0.1, "hurts", "inconclusive")))
     assert r.recommended == "image"
+
+
+def test_a_criterion_the_user_names_decides_by_its_own_band_whatever_the_outlook(regime_file):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = cchkit.rank_teachers("digits-avt", "audio", ["image", "text"], criterion="teacher_accuracy", n_bootstrap=20)
+    t = r.table.set_index("teacher")
+    assert r.settings["regime_expectation"].startswith("no gain expected")  # the evidence is still stated
+    assert t.loc["image", "advice"] == "helps" and r.recommended == "image"  # the named criterion's band decides

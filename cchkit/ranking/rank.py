@@ -175,7 +175,7 @@ def rank_teachers(
         estimators=_checked_estimators(estimators), representation=representation, variant=variant, dim=int(dim),
         n_bootstrap=int(n_bootstrap), n_seeds=int(n_seeds), random_state=random_state, device=device,
         n_jobs=effective_n_jobs(n_jobs), progress=progress,
-        criterion=criterion or "", label_floor=label_floor, backend=backend,
+        criterion=criterion or "", criterion_named=criterion is not None, label_floor=label_floor, backend=backend,
         scheduler=scheduler, encoder_params=dict(encoder_params or {}),
     )
     settings.estimator_params.update(_checked_estimator_params(settings, estimator_params))
@@ -217,6 +217,8 @@ class RankSettings:
     n_jobs: int
     progress: bool
     criterion: str
+    #: whether the user named the criterion (its rule then decides, whatever the regime's outlook)
+    criterion_named: bool
     label_floor: bool
     backend: str
     scheduler: str | None
@@ -365,7 +367,9 @@ def _rank(bundle: ModalityBundle, plan: list[tuple[str, list[str]]], failures: d
                          class_probs=_class_probs(reps, names, bundle.n_classes, seeds))
         rows = [ranking_row(s, t, e, ctx) for s, cands in plan for t in cands for e in settings.estimators]
         bar.update()
-    return add_ranks(pd.DataFrame(rows, columns=ranking_columns()), settings.criterion, settings.regime), results
+    table = add_ranks(pd.DataFrame(rows, columns=ranking_columns()), settings.criterion, settings.regime,
+                      follow_outlook=not settings.criterion_named)
+    return table, results
 
 
 def _class_probs(reps: list[RepresentationSet], names: list[str], n_classes: int,

@@ -224,13 +224,15 @@ class Ranking:
                 + self.table[self._SHORT].to_html(index=False))
 
 
-def add_ranks(table: pd.DataFrame, criterion: str | None = None, regime: str | None = None) -> pd.DataFrame:
+def add_ranks(table: pd.DataFrame, criterion: str | None = None, regime: str | None = None, *,
+              follow_outlook: bool = True) -> pd.DataFrame:
     """Rank the teachers of each (student, estimator) by the criterion's column (higher first;
     None: the study's default for the label ``regime``, :func:`cchkit.criteria.default_criterion`,
     read at call time), write its advice (helps / hurts / inconclusive: the band the study of
     ``regime`` fitted where it fitted one, see :func:`cchkit.criteria.advice_decisions`; never
     'helps' where that regime's study found no teacher helping,
-    :func:`cchkit.criteria.regimes.regime_outlook`), mark the rows it predicts to help, and the
+    :func:`cchkit.criteria.regimes.regime_outlook`, unless ``follow_outlook`` is False: a criterion
+    the user named decides by its own rule), mark the rows it predicts to help, and the
     estimators' consensus on the CCH decision."""
     criterion = criterion or default_criterion(regime)
     ok = table["error"].isna()
@@ -246,7 +248,7 @@ def add_ranks(table: pd.DataFrame, criterion: str | None = None, regime: str | N
     # a row whose data are too few for a decision predicts nothing, whatever the criterion
     decidable = ~table["note"].fillna("").astype(str).str.startswith(TOO_FEW_PAIRS)
     advice = advice_decisions(table, criterion, regime).where(ok & decidable, "inconclusive")
-    if regime_outlook(regime) == "no gain":
+    if follow_outlook and regime_outlook(regime) == "no gain":
         # the regime's study found no teacher helping: a criterion's 'helps' is not advice there
         advice = advice.where(advice != "helps", "inconclusive")
     table["advice"] = advice.where(ok, None)

@@ -175,3 +175,32 @@ def test_the_top1_ceiling_is_the_bootstrap_chance_that_the_best_teacher_stays_be
     assert top1_stability(alternating[::-1], n_boot=40000) == pytest.approx(expected, abs=0.01)  # whoever is listed first
     ahead = np.array([[0.0, 0.1, 0.2, 0.0, 0.3], [-0.1, 0.0, 0.1, -0.1, 0.2]])
     assert top1_stability(ahead) == 1.0
+
+
+def test_a_tie_at_the_criterions_top_earns_a_share_of_the_top1_not_the_table_order():
+    """mfeat fou at 5 labels per class: fac and pix tie at 0.860 cross-validated accuracy, fac
+    has the best gain; a tie of two earns 1/2 whichever is listed first."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from few_labels import top1_credit
+
+    tcv, gain = np.array([0.86, 0.783, 0.86, 0.68]), np.array([0.166, 0.134, 0.160, 0.136])
+    assert top1_credit(tcv, gain) == 0.5 and top1_credit(tcv[::-1], gain[::-1]) == 0.5
+    as_measured = np.array([0.8600000023841858, 0.783, 0.8599999984105429, 0.68])  # the same 43/50, float32 means
+    assert top1_credit(as_measured, gain) == 0.5
+    assert top1_credit(np.array([0.9, 0.8]), np.array([0.1, 0.0])) == 1.0
+    assert top1_credit(np.array([0.8, 0.9]), np.array([0.1, 0.0])) == 0.0
+
+
+def test_the_few_label_record_takes_a_fractional_top1_and_refuses_a_negative_one():
+    from cchkit.exceptions import InputError
+    from cchkit.fewlabels.track_record import check_record
+
+    entry = {"top1_right": 14.5, "n_students": 21, "n_bundles": 6, "always_helps_right": 19, "n_pairs": 31}
+    assert check_record({"regimes": {"L5-same": entry}})["regimes"]["L5-same"]["top1_right"] == 14.5
+    with pytest.raises(InputError, match="non-negative number"):
+        check_record({"regimes": {"L5-same": {**entry, "top1_right": -1.0}}})
+    with pytest.raises(InputError, match="non-negative integer"):
+        check_record({"regimes": {"L5-same": {**entry, "n_students": 21.0}}})

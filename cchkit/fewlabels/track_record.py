@@ -20,7 +20,8 @@ from .regime import LabelRegime
 
 __all__ = ["load_record", "record_sentence", "regime_key", "check_record"]
 
-_FIELDS = {"top1_right": int, "n_students": int, "n_bundles": int, "always_helps_right": int, "n_pairs": int}
+#: top1_right may be fractional: a criterion tying k teachers, the best among them, earns 1/k
+_FIELDS = {"top1_right": (int, float), "n_students": int, "n_bundles": int, "always_helps_right": int, "n_pairs": int}
 
 
 def regime_key(regime: LabelRegime, mode: str, n_unlabeled: int = 0, per_class: float | None = None) -> str | None:
@@ -45,7 +46,8 @@ def check_record(record: Any, where: str = "track_record.json") -> dict[str, Any
         for name, typ in _FIELDS.items():
             v = entry.get(name)
             if not isinstance(v, typ) or isinstance(v, bool) or v < 0:
-                raise InputError(f"{where}: regimes.{key}.{name} must be a non-negative integer, got {v!r:.40}.")
+                kind = "number" if typ == (int, float) else "integer"
+                raise InputError(f"{where}: regimes.{key}.{name} must be a non-negative {kind}, got {v!r:.40}.")
         if entry["top1_right"] > entry["n_students"] or entry["always_helps_right"] > entry["n_pairs"]:
             raise InputError(f"{where}: regimes.{key} counts more right answers than cases.")
     return record
@@ -71,4 +73,4 @@ def record_sentence(regime: LabelRegime, mode: str, n_unlabeled: int = 0, per_cl
         return "No study has measured this criterion at this label regime yet."
     share = entry["top1_right"] / entry["n_students"]
     return (f"In the study of {key} ({entry['n_bundles']} bundles), it picked the best teacher for "
-            f"{entry['top1_right']} of {entry['n_students']} students ({share:.0%}).")
+            f"{entry['top1_right']:g} of {entry['n_students']} students ({share:.0%}).")

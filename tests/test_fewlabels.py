@@ -640,7 +640,7 @@ def test_the_record_of_the_regime_the_data_are_in_is_the_one_quoted():
         entry = record[key]
         sentence = record_sentence(LabelRegime(labels_per_class=lpc, teacher_labels=mode), mode)
         assert sentence.startswith(f"In the study of {key} ({entry['n_bundles']} bundles)")
-        assert f"{entry['top1_right']} of {entry['n_students']} students" in sentence
+        assert f"{entry['top1_right']:g} of {entry['n_students']} students" in sentence
     for lpc in (2, 50):
         assert record_sentence(LabelRegime(labels_per_class=lpc), "same").startswith("No study")
     # every label is one regime whatever the teachers' labels; a fraction or unlabeled rows are not it

@@ -32,8 +32,9 @@
 # labelled samples. Every number quoted below is computed by the cells of this notebook.
 #
 # **Outputs stored in this file** come from a full-mode run (`make notebooks`). `CCHKIT_FAST=1`
-# keeps 800 rows (enough for every class to have 40 labelled training rows: one validation split, not
-# cross-validation, chooses at "all"), 3 seeds and two label counts (one with same-label teachers).
+# keeps 500 rows (then every label is chosen by cross-validation too: the one validation split that
+# full mode uses at "all" is tested in tests/test_teacher_free.py), 3 seeds and two label counts (one
+# with same-label teachers).
 
 # %% tags=["parameters"]
 import os
@@ -52,9 +53,9 @@ import cchkit
 warnings.filterwarnings("ignore", message="IProgress not found")
 bundle = cchkit.datasets.load("digits-avt")
 if FAST:
-    keep = np.random.default_rng(0).permutation(bundle["audio"].n)[:800]
+    keep = np.random.default_rng(0).permutation(bundle["audio"].n)[:500]
     bundle = cchkit.ModalityBundle.from_arrays({m: bundle[m].data[keep] for m in bundle.names},
-                                               labels=bundle.classes[bundle["audio"].labels[keep]], name="digits-avt (800 rows)")
+                                               labels=bundle.classes[bundle["audio"].labels[keep]], name="digits-avt (500 rows)")
 LABELS = (5, 20) if FAST else (5, 10, 20, 50)
 SEEDS = 3 if FAST else 5
 print(f"mode: {'FAST' if FAST else 'full'}; {bundle}; labels per class {LABELS}; {SEEDS} seeds")

@@ -133,13 +133,12 @@ def run_corpus(seeds: int, only: list[str] | None, regimes: list[str] | None) ->
 
 
 def wilson(k: int, n: int) -> str:
+    from cchkit._stats import wilson_interval
+
     if n == 0:
         return "–"
-    z = 1.959964
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return f"{k}/{n} = {p:.0%} [{max(0, centre - half):.0%}, {min(1, centre + half):.0%}]"
+    lo, hi = wilson_interval(k, n)
+    return f"{k}/{n} = {k / n:.0%} [{lo:.0%}, {hi:.0%}]"
 
 
 def gains_table(rows: pd.DataFrame) -> list[dict]:

@@ -154,32 +154,40 @@ def regime_statement(criterion: str, regime: str) -> str | None:
             f"of {null} gains within noise (benchmarks/results/criteria_regimes.md, {str(entry.get('date', ''))[:10]})")
 
 
+def _helped_share(regime: str | None) -> tuple[int, int, float, float] | None:
+    """(pairs that helped, pairs, Wilson 95% interval of the share) in the study of ``regime``."""
+    from .._stats import wilson_interval
+
+    entry = load_regime_records().get(regime or "")
+    if not entry or not entry.get("pairs"):
+        return None
+    k, n = int(entry.get("helped", 0)), int(entry["pairs"])
+    return (k, n, *wilson_interval(k, n))
+
+
 def regime_outlook(regime: str | None) -> str | None:
     """What the study of ``regime`` says of *any* teacher, before a criterion compares them:
     ``"no gain"`` where the Wilson 95% interval of the share of its pairs that helped (beat the
     best teacher-free student and their placebo) lies below :data:`EXPECT_NO_GAIN_BELOW` (with
     every label: 0 of 60), ``"gain"`` where it lies above :data:`EXPECT_GAIN_ABOVE`, else None
     (the choice of teacher decides)."""
-    from .._stats import wilson_interval
+    share = _helped_share(regime)
+    return None if share is None else _outlook(*share[2:])
 
-    entry = load_regime_records().get(regime or "")
-    if not entry or not entry.get("pairs"):
-        return None
-    lo, hi = wilson_interval(int(entry.get("helped", 0)), int(entry["pairs"]))
+
+def _outlook(lo: float, hi: float) -> str | None:
     return "no gain" if hi < EXPECT_NO_GAIN_BELOW else "gain" if lo > EXPECT_GAIN_ABOVE else None
 
 
 def regime_expectation(regime: str | None) -> str | None:
     """:func:`regime_outlook` in words, with the study's counts (None without an outlook)."""
-    from .._stats import wilson_interval
-
-    outlook = regime_outlook(regime)
-    if outlook is None:
+    share = _helped_share(regime)
+    outlook = None if share is None else _outlook(*share[2:])
+    if share is None or outlook is None:
         return None
-    entry = load_regime_records()[str(regime)]
-    k, n = int(entry.get("helped", 0)), int(entry["pairs"])
-    lo, hi = wilson_interval(k, n)
+    k, n, lo, hi = share
+    units = load_regime_records()[str(regime)].get("units", [])
     words = "no gain expected from any teacher" if outlook == "no gain" else "a gain expected from most teachers"
     return (f"{words} with these labels: in the study of {regime}, {k} of {n} teachers "
             f"({lo:.0%}-{hi:.0%}, Wilson 95%) beat both the best teacher-free student and their placebo "
-            f"({len(entry.get('units', []))} bundles, benchmarks/results/criteria_regimes.md)")
+            f"({len(units)} bundles, benchmarks/results/criteria_regimes.md)")

@@ -1,5 +1,5 @@
-"""The stacks' written-out gradients and SGD step (cchkit.distill.stacked_mlp) against autograd
-and torch.optim.SGD on the loss the batched module documents."""
+"""The stacks' loss, forward pass and SGD step (cchkit.distill.stacked_mlp) against each member's
+own network, torch's loss functions and torch.optim.SGD."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cchkit.distill.stacked_mlp import Batch, sgd_step_, softmax_last, stack_forward, stack_gradients
+from cchkit.distill.stacked_mlp import Batch, member_losses, sgd_step_, stack_forward, stack_gradients
 
 M, B, D, C = 4, 9, 5, 3
 WIDTHS = (D, 7, 6, 4, C)  # two hidden ReLU layers, Z, head
@@ -41,63 +41,77 @@ def _keep(gen):
             for w in WIDTHS[1:3]]
 
 
-def _autograd_loss(params, batch: Batch, keep):
-    """The loss of the batched module's docstring, written with torch's own functions (KL with
-    the targets' entropy: the same gradient)."""
-    h = batch.x
+def _member_loss(params, batch: Batch, keep, m: int) -> torch.Tensor:
+    """Member ``m``'s loss as the batched module's docstring writes it, on its own network and
+    with torch's own functions (KL to the targets: the soft cross-entropy less the targets'
+    entropy, a constant)."""
+    h = batch.x[m]
     n = len(params) // 2
     for i in range(n):
-        h = h @ params[2 * i].transpose(1, 2) + params[2 * i + 1][:, None, :]
+        h = h @ params[2 * i][m].T + params[2 * i + 1][m]
         if i < n - 2:
             h = torch.relu(h)
             if keep is not None:
-                h = h * keep[i]
-    total = 0.0
-    for m in range(M):
-        loss = F.cross_entropy(h[m], batch.y[m])
-        if batch.targets is not None and batch.has_target[m].any():
-            rows = batch.has_target[m]
-            t = batch.temperature[m]
-            kl = F.kl_div(F.log_softmax(h[m][rows] / t, 1), batch.targets[m][rows], reduction="batchmean")
-            loss = loss + batch.weight[m] * t**2 * kl
-        total = total + loss
-    return total
+                h = h * keep[i][m]
+    loss = F.cross_entropy(h, batch.y[m])
+    if batch.targets is not None and batch.has_target[m].any():
+        rows = batch.has_target[m]
+        t = batch.temperature[m]
+        kl = F.kl_div(F.log_softmax(h[rows] / t, 1), batch.targets[m][rows], reduction="batchmean")
+        loss = loss + batch.weight[m] * t**2 * kl
+    return loss
 
 
-@pytest.mark.parametrize("kd", [False, True])
-@pytest.mark.parametrize("dropout", [False, True])
-def test_gradients_are_autograds(kd, dropout):
+def _entropy_term(batch: Batch, m: int) -> torch.Tensor:
+    """What member ``m``'s soft cross-entropy adds to its KL: lambda T^2 times the targets' mean entropy."""
+    if batch.targets is None or not batch.has_target[m].any():
+        return torch.tensor(0.0, dtype=torch.float64)
+    q = batch.targets[m][batch.has_target[m]]
+    t = batch.temperature[m]
+    return batch.weight[m] * t**2 * -(q * q.log()).sum(1).mean()
+
+
+@pytest.fixture(params=[(False, False), (False, True), (True, False), (True, True)], ids=lambda p: f"kd={p[0]}-dropout={p[1]}")
+def case(request):
+    """Parameters, a batch (with KD targets or not) and dropout multipliers (or none)."""
+    kd, dropout = request.param
     gen = torch.Generator().manual_seed(3)
     params, batch = _params(gen), _batch(gen, kd)
-    keep = _keep(gen) if dropout else None
-    leaves = [p.clone().requires_grad_(True) for p in params]
-    _autograd_loss(leaves, batch, keep).backward()
+    return params, batch, _keep(gen) if dropout else None
+
+
+def test_each_members_loss_is_its_own_networks(case):
+    params, batch, keep = case
+    losses = member_losses(stack_forward(params, batch.x, keep), batch)
+    for m in range(M):
+        torch.testing.assert_close(losses[m], _member_loss(params, batch, keep, m) + _entropy_term(batch, m),
+                                   rtol=1e-10, atol=1e-12)
+
+
+def test_each_members_gradient_is_its_own_networks(case):
+    params, batch, keep = case
     ours = stack_gradients(params, batch, keep)
-    for mine, ref in zip(ours, leaves):
-        torch.testing.assert_close(mine, ref.grad, rtol=1e-10, atol=1e-12)
+    assert all(not p.requires_grad for p in params)  # the stack's parameters stay plain tensors
+    for m in range(M):
+        own = [p.clone().requires_grad_(True) for p in params]
+        _member_loss(own, batch, keep, m).backward()
+        for mine, ref in zip(ours, own):  # a member's gradient is its own loss's, nothing of the others'
+            torch.testing.assert_close(mine[m], ref.grad[m], rtol=1e-10, atol=1e-12)
 
 
 def test_forward_is_the_mlp():
     gen = torch.Generator().manual_seed(5)
     params, batch, keep = _params(gen), _batch(gen, False), _keep(gen)
     before = [p.clone() for p in params] + [batch.x.clone()] + [k.clone() for k in keep]
-    logits, inputs = stack_forward(params, batch.x, keep, record=True)
-    assert len(inputs) == len(params) // 2 and inputs[0] is batch.x
+    logits = stack_forward(params, batch.x, keep)
     h = batch.x
     for i in range(4):
         h = h @ params[2 * i].transpose(1, 2) + params[2 * i + 1][:, None, :]
         if i < 2:
             h = torch.relu(h) * keep[i]
     torch.testing.assert_close(logits, h, rtol=1e-12, atol=1e-12)
-    # its in-place ReLU and dropout act on its own activations only: parameters, inputs and
-    # dropout multipliers are left as they were
     for now, then in zip([*params, batch.x, *keep], before):
         assert torch.equal(now, then)
-
-
-def test_softmax_last_is_softmax():
-    x = torch.randn(5, 7, 10, generator=torch.Generator().manual_seed(0)) * 30
-    torch.testing.assert_close(softmax_last(x), torch.softmax(x, -1))
 
 
 @pytest.mark.parametrize("weight_decay", [None, (0.0, 1e-2, 1e-3, 0.1)])

@@ -6,9 +6,9 @@ along a leading member axis and trains them together: every layer is one batched
 (``torch.baddbmm``) over the members, every member keeps its own initialisation, batch order,
 learning rate, weight decay, KD targets, weight and temperature, its own gradient clipping and
 momentum buffer, and its own best validation epoch. A step of the stack runs no Python loop over
-its members and no autograd graph: the gradients and the SGD step are written out
-(:mod:`~cchkit.distill.stacked_mlp`). On a CPU the batched products then take most of a step, so
-a stack costs about its members' floating-point work, in one loop instead of one per student.
+its members: autograd takes every member's gradient in one backward pass through the summed
+member losses, and the SGD step updates every member in place (:mod:`~cchkit.distill.stacked_mlp`),
+so a stack costs about its members' floating-point work, in one loop instead of one per student.
 A :class:`StackRun` can pause after any epoch and let members go (``validate``'s searches stop
 their worse settings early, by successive halving); the members that go on are not affected.
 
@@ -240,7 +240,7 @@ def _row_targets(m: Member, y: torch.Tensor, n_classes: int) -> tuple[torch.Tens
 def _accuracy(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     if x.shape[1] == 0:
         return torch.full((x.shape[0],), float("nan"))
-    return (stack_forward(params, x)[0].argmax(2) == y).to(torch.float64).mean(1).cpu()
+    return (stack_forward(params, x).argmax(2) == y).to(torch.float64).mean(1).cpu()
 
 
 class StackRun:

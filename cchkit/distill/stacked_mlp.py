@@ -54,15 +54,15 @@ def stack_forward(params: Sequence[torch.Tensor], x: torch.Tensor,
         w, b = params[2 * i], params[2 * i + 1]
         h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
         if i < n_layers - 2:  # no activation on Z (the encoder's output) nor on the logits
-            h = torch.relu(h)
-            if keep is not None:
-                h = h * keep[i]
+            # relu(h) * keep = relu(h * keep) (keep >= 0); in place on a fresh product, which
+            # autograd allows (neither baddbmm nor mul needs its output for its gradient)
+            h = torch.relu_(h if keep is None else h * keep[i])
     return h
 
 
 def member_losses(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
     """Every member's loss (M,) on its batch (see the module docstring)."""
-    ce = F.cross_entropy(logits.transpose(1, 2), batch.y, reduction="none").mean(1)
+    ce = -F.log_softmax(logits, dim=2).gather(2, batch.y.unsqueeze(2)).squeeze(2).mean(1)
     if batch.targets is None:
         return ce
     t = batch.temperature  # type: ignore[assignment]

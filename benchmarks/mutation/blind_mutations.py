@@ -92,25 +92,26 @@ MUTATIONS = [
 ]
 
 
-def survivors() -> list[tuple[str, str, str, str]]:
-    """The mutations that blind_mutations.md reports as not caught."""
-    table = (ROOT / "benchmarks" / "results" / "blind_mutations.md").read_text()
+def survivors(mutations: list[tuple[str, str, str, str]], stem: str) -> list[tuple[str, str, str, str]]:
+    """The mutations that ``<stem>.md`` reports as not caught."""
+    table = (ROOT / "benchmarks" / "results" / f"{stem}.md").read_text()
     missed = {line.split(" | ")[0].lstrip("| ") for line in table.splitlines() if "| NOT caught |" in line}
-    return [m for m in MUTATIONS if m[0] in missed]
+    return [m for m in mutations if m[0] in missed]
 
 
-def main() -> None:
+def run_round(mutations: list[tuple[str, str, str, str]], stem: str, script: str, title: str) -> None:
+    """The blind run of ``mutations`` (``<stem>.md``), or with ``--after`` its survivors again
+    once tests were written for them (``<stem>_after.md``, a regression guard)."""
     args = sys.argv[1:]
-    if "--after" in args:  # the blind run's survivors, once tests were written for them
+    if "--after" in args:
         args.remove("--after")
-        run_set("Blind mutations (issue #35, item 6): the blind run's survivors, run again after tests were "
-                "written for them (a regression guard, no longer a blind score)",
-                "python benchmarks/mutation/blind_mutations.py --after", survivors(), TESTS,
-                "blind_mutations_after.md", args)
+        run_set(f"{title}: the blind run's survivors, run again after tests were written for them (a regression "
+                "guard, no longer a blind score)", f"python {script} --after", survivors(mutations, stem), TESTS,
+                f"{stem}_after.md", args)
         return
-    run_set("Blind mutations (issue #35, item 6): a fresh set listed from the source before its tests",
-            "python benchmarks/mutation/blind_mutations.py", MUTATIONS, TESTS, "blind_mutations.md", args)
+    run_set(f"{title}: a fresh set listed from the source before its tests", f"python {script}", mutations, TESTS,
+            f"{stem}.md", args)
 
 
 if __name__ == "__main__":
-    main()
+    run_round(MUTATIONS, "blind_mutations", "benchmarks/mutation/blind_mutations.py", "Blind mutations (issue #35, item 6)")

@@ -202,6 +202,13 @@ def criterion_rows(pairs: pd.DataFrame, cols: list[str], lobo: dict[str, Any]) -
     return rows
 
 
+def held_out_spearman(held: pd.DataFrame) -> dict[str, Any]:
+    """The median per-student Spearman of the criteria chosen held out, over the left-out
+    students with 3+ teachers (None where there are none), and their number."""
+    sp = held["spearman"].dropna() if "spearman" in held else pd.Series(dtype=float)
+    return {"median_spearman": round(float(sp.median()), 3) if len(sp) else None, "n_spearman": int(len(sp))}
+
+
 def regime_record(pairs: pd.DataFrame, registered: list[str], lobo: dict[str, Any], held_top1: pd.DataFrame) -> dict:
     """What ``rank`` reads for this regime: the default (top-1 on every bundle), each registered
     criterion's band fitted on every bundle, and its held-out figures."""
@@ -221,8 +228,14 @@ def regime_record(pairs: pd.DataFrame, registered: list[str], lobo: dict[str, An
                   "top1_right": int(st["top1"].sum()), "n_students": int(len(st))}
     return {"method": METHOD, "units": sorted(set(pairs["unit"])), "default": default, "criteria": per,
             "default_procedure_held_out": {"top1_right": int(held_top1["top1"].sum()),
-                                           "n_students": int(len(held_top1))},
+                                           "n_students": int(len(held_top1)), **held_out_spearman(held_top1)},
             "pairs": int(len(pairs)), "helped": int(pairs["helps"].sum())}
+
+
+def _spearman_words(proc: dict[str, Any]) -> str:
+    if not proc["n_spearman"]:
+        return " (no left-out student has 3+ teachers, so no Spearman)"
+    return f", median Spearman {proc['median_spearman']:.2f} over the {proc['n_spearman']} of them with 3+ teachers"
 
 
 def analyse(sig: pd.DataFrame, started: str, seconds: float, load0: str) -> None:
@@ -257,7 +270,8 @@ def analyse(sig: pd.DataFrame, started: str, seconds: float, load0: str) -> None
                  f"not 'helps' {int((nested[null] != 'helps').sum())}.\n")
         text += (f"\nThe default chosen held out (top-1 on the other bundles): top-1 "
                  f"{rec['default_procedure_held_out']['top1_right']}/{rec['default_procedure_held_out']['n_students']} "
-                 f"on the left-out bundles; chosen on every bundle: **{rec['default']}**.\n\n" + md_table(chosen))
+                 f"on the left-out bundles{_spearman_words(rec['default_procedure_held_out'])}; chosen on every "
+                 f"bundle: **{rec['default']}**.\n\n" + md_table(chosen))
         ceiling, n_st = top1_ceiling(pairs)
         rec["top1_ceiling"] = {"expected_top1": round(ceiling, 2), "n_students": n_st}
         text += (f"\nThe measurement's own ceiling: drawn again (a bootstrap over the seeds), each student's "

@@ -204,3 +204,17 @@ def test_the_few_label_record_takes_a_fractional_top1_and_refuses_a_negative_one
         check_record({"regimes": {"L5-same": {**entry, "top1_right": -1.0}}})
     with pytest.raises(InputError, match="non-negative integer"):
         check_record({"regimes": {"L5-same": {**entry, "n_students": 21.0}}})
+
+
+def test_the_held_out_spearman_is_the_median_over_students_with_three_teachers():
+    """Spearman is only defined for a student with 3+ teachers (NaN otherwise): the median over
+    those, not over every student, and None where no student has three."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from criteria_regimes import held_out_spearman
+
+    held = pd.DataFrame({"top1": [1.0, 0.0, 1.0, 1.0], "spearman": [0.5, np.nan, -0.5, 1.0]})
+    assert held_out_spearman(held) == {"median_spearman": 0.5, "n_spearman": 3}
+    assert held_out_spearman(held.assign(spearman=np.nan)) == {"median_spearman": None, "n_spearman": 0}

@@ -155,15 +155,22 @@ def gains_table(rows: pd.DataFrame) -> list[dict]:
     return out
 
 
+def _control_row(regime: str, control: str, g: pd.DataFrame) -> dict:
+    """Significant positive gains of the control rows ``g`` and how often a control was advised
+    (a draw: one (regime, student, control) run)."""
+    draws = g.drop_duplicates(["regime", "bundle", "student", "teacher"])
+    advised = int(sum(t in str(a).split(",") for t, a in zip(draws["teacher"], draws["advised"].fillna(""))))
+    sig = int((g.significant & (g.gain > 0)).sum())
+    return {"regime": regime, "control": control, "significant positive gains (all methods)": wilson(sig, len(g)),
+            "advised": wilson(advised, len(draws))}
+
+
 def controls_table(rows: pd.DataFrame) -> list[dict]:
-    out = []
-    for (key, teacher), g in rows[rows["teacher"].isin(CONTROLS)].groupby(["regime", "teacher"], sort=False):
-        draws = g.drop_duplicates(["bundle", "student"])
-        advised = int(sum(teacher in str(a).split(",") for a in draws["advised"].fillna("")))
-        sig = int((g.significant & (g.gain > 0)).sum())
-        out.append({"regime": key, "control": teacher, "significant positive gains (all methods)": wilson(sig, len(g)),
-                    "advised": wilson(advised, len(draws))})
-    return out
+    """Per regime and control, then every regime together: per control and both controls."""
+    ctrl = rows[rows["teacher"].isin(CONTROLS)]
+    out = [_control_row(key, teacher, g) for (key, teacher), g in ctrl.groupby(["regime", "teacher"], sort=False)]
+    out += [_control_row("every regime", teacher, g) for teacher, g in ctrl.groupby("teacher", sort=False)]
+    return out + [_control_row("every regime", " and ".join(CONTROLS), ctrl)]
 
 
 def top1_credit(signal: np.ndarray, gain: np.ndarray) -> float:

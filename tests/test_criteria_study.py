@@ -218,3 +218,25 @@ def test_the_held_out_spearman_is_the_median_over_students_with_three_teachers()
     held = pd.DataFrame({"top1": [1.0, 0.0, 1.0, 1.0], "spearman": [0.5, np.nan, -0.5, 1.0]})
     assert held_out_spearman(held) == {"median_spearman": 0.5, "n_spearman": 3}
     assert held_out_spearman(held.assign(spearman=np.nan)) == {"median_spearman": None, "n_spearman": 0}
+
+
+def test_the_controls_table_counts_every_regime_per_control_and_both_together():
+    """A draw is one (regime, student, control) run; a significant positive gain counts per row."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from few_labels import controls_table
+
+    rows = pd.DataFrame({"regime": ["L5-same"] * 4 + ["all-same"] * 2, "bundle": ["b"] * 6,
+                         "student": ["s", "s", "s", "s", "s", "s"],
+                         "teacher": ["noise", "noise", "copy", "copy", "noise", "copy"],
+                         "method": ["logit-kd", "class-align"] * 2 + ["logit-kd"] * 2,
+                         "significant": [True, True, True, False, False, True], "gain": [0.1, -0.1, 0.2, 0.3, 0.1, 0.1],
+                         "advised": ["copy", "copy", "copy", "copy", "", ""]})
+    table = {(r["regime"], r["control"]): r for r in controls_table(rows)}
+    col = "significant positive gains (all methods)"
+    assert table[("L5-same", "noise")][col].startswith("1/2 ") and table[("L5-same", "copy")]["advised"].startswith("1/1 ")
+    assert table[("every regime", "noise")][col].startswith("1/3 ") and table[("every regime", "copy")][col].startswith("2/3 ")
+    assert table[("every regime", "noise and copy")][col].startswith("3/6 ")
+    assert table[("every regime", "noise and copy")]["advised"].startswith("1/4 ")  # 4 draws, the copy advised in one

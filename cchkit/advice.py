@@ -28,7 +28,7 @@ from .datasets import load_bundle
 from .exceptions import InputError, RankingFailedError
 from .ranking import Ranking, rank_teachers, resolve_candidates
 
-__all__ = ["advise", "Advice", "ADVISE_BUDGET", "ADVISE_TOP", "answer_head", "not_separated_from"]
+__all__ = ["advise", "Advice", "ADVISE_BUDGET", "ADVISE_TOP", "answer_head", "not_separated_from", "budget_overrun"]
 
 #: Default seconds for a whole ``advise`` (torch's import, ranking and validation): a little more
 #: than the demo's first round (ranking and 5 seeds) takes on 2 cores, so a default run adds a
@@ -262,14 +262,22 @@ def _unmeasured_note(ranking: Ranking, cands: list[str], best: list[str], droppe
             f"{'it' if len(unmeasured) == 1 else 'them'}: {reasons}); the answer covers the others only.")
 
 
-def _warn_if_over_budget(seconds: float, budget: float, seeds: int, n_teachers: int, ranked: bool = True) -> None:
-    """More than twice the budget: say why (the first round always runs) and what fits it."""
+def budget_overrun(seconds: float, budget: float, seeds: int, n_teachers: int, ranked: bool = True) -> str | None:
+    """What ``advise`` warns when it took more than twice its budget: why (the first round
+    always runs) and what would fit; None within twice the budget."""
     if seconds > 2 * budget:
         first = "the ranking and the first round" if ranked else "the first round"
         smaller = "a smaller --top" if ranked else "fewer --candidates"
-        warn_user("advise took %.1f s, over twice its budget of %.3g s: %s of %d seeds for %d teacher(s) always "
-                  "run%s. Fewer --seeds (at least 2), %s or a larger --budget makes the budget hold.", seconds, budget,
-                  first, seeds, n_teachers, "" if ranked else " (with few labels every candidate is measured)", smaller)
+        return (f"advise took {seconds:.1f} s, over twice its budget of {budget:.3g} s: {first} of {seeds} seeds for "
+                f"{n_teachers} teacher(s) always run{'' if ranked else ' (with few labels every candidate is measured)'}."
+                f" Fewer --seeds (at least 2), {smaller} or a larger --budget makes the budget hold.")
+    return None
+
+
+def _warn_if_over_budget(seconds: float, budget: float, seeds: int, n_teachers: int, ranked: bool = True) -> None:
+    message = budget_overrun(seconds, budget, seeds, n_teachers, ranked)
+    if message:
+        warn_user("%s", message)
 
 
 def _refuse_ranking_options(top: int | None, rank_params: dict[str, Any] | None, device: str) -> None:

@@ -103,3 +103,69 @@ def test_cli_advise(tmp_path):
     assert "teacher" in doc and doc["validation"]["summary"]["power"]["n_seeds"] == 3
     res = CliRunner().invoke(app, ["advise", "-s", "audio", "--backend", "dask", "-q"])
     assert res.exit_code == 2 and "advise runs its ranking in this process" in res.output
+
+
+# ------------------------------------------------------------- what advise hands over and reads back
+class _Measured:
+    """A validation report as advise reads it, whose verdict names ``chosen`` in that order."""
+
+    def __init__(self, teachers: list[str], chosen: list[str]) -> None:
+        self.table = pd.DataFrame({"teacher": teachers, "method": "logit-kd", "gain": 0.1, "gain_low": 0.05,
+                                   "gain_high": 0.15, "significant": True, "beats_placebo": True})
+        self.summary = {"method": "logit-kd", "verdict": {"text": "Measured.", "teachers": chosen},
+                        "power": {"statement": "enough seeds."}, "prediction": {"text": ""}}
+
+    def to_dict(self) -> dict:
+        return {"summary": self.summary}
+
+
+@pytest.fixture
+def measured(monkeypatch):
+    """validate replaced by a stub that records what advise asks it to measure; its verdict
+    names the candidates in reverse order."""
+    import cchkit.validation
+
+    asked: dict = {}
+
+    def stub(bundle, student, candidates, **kwargs):
+        asked["candidates"] = list(candidates)
+        return _Measured(list(candidates), list(candidates)[::-1])
+
+    monkeypatch.setattr(cchkit.validation, "validate", stub)
+    return asked
+
+
+def test_advise_measures_the_top_best_ranked_candidates_and_no_more(bundle, measured):
+    a = cchkit.advise(bundle, "s", top=1, rank_params={"representation": "raw"})
+    assert measured["candidates"] == a.ranking.top(1)["teacher"].tolist() and len(measured["candidates"]) == 1
+    assert a.teacher == measured["candidates"][0]
+
+
+@pytest.mark.parametrize("regime", [{}, {"labels_per_class": 5}])
+def test_advise_answers_with_the_verdicts_first_teacher(bundle, measured, regime):
+    """The verdict lists the teachers it cannot tell apart best first: advise names the first,
+    with every label and with few labels."""
+    top = {} if regime else {"top": 2, "rank_params": {"representation": "raw"}}
+    a = cchkit.advise(bundle, "s", **top, **regime)
+    assert len(measured["candidates"]) == 2 and a.teacher == measured["candidates"][-1]
+
+
+def test_advise_warns_past_twice_its_budget_and_says_why():
+    from cchkit.advice import budget_overrun
+
+    assert budget_overrun(19.9, 10.0, 5, 2) is None
+    said = budget_overrun(25.0, 10.0, 5, 2)
+    assert said.startswith("advise took 25.0 s, over twice its budget of 10 s: the ranking and the first round of 5 "
+                           "seeds for 2 teacher(s) always run.")
+    assert "with few labels every candidate is measured" in budget_overrun(25.0, 10.0, 5, 3, ranked=False)
+
+
+@pytest.mark.parametrize("other, near", [((0.030, 0.012, 0.048), True), ((0.003, -0.010, 0.020), True),
+                                         ((0.002, -0.010, 0.014), False)])
+def test_a_teacher_is_not_separated_from_the_choice_while_its_interval_reaches_the_choices(other, near):
+    """The choice's interval starts at 0.015: a teacher whose interval ends at 0.020 reaches it,
+    though its mean gain (0.003) does not; one ending at 0.014 does not."""
+    from cchkit.advice import not_separated_from
+
+    t = _gains(text=(0.04, 0.015, 0.065), other=other)
+    assert not_separated_from(t, "m", "text") == (["other"] if near else [])

@@ -51,6 +51,16 @@ def test_the_data_regime_reads_the_students_labels_and_the_teachers():
     assert data_regime(few, ids, [(few, ids), (full, ids)], 2) == "L5-own"  # a teacher labels rows the student lacks
 
 
+def test_the_data_regimes_labels_per_class_are_the_median_class_count():
+    """Three classes with 5, 5 and 30 labelled rows: the median, 5, is the regime's level (the
+    mean, 13.3, would be nearer 20 on a log scale); one large class does not make data label-rich."""
+    y = np.repeat([0, 1, 2], 40)
+    ids = np.arange(y.size)
+    keep = np.concatenate([np.arange(5), 40 + np.arange(5), 80 + np.arange(30)])
+    labels = np.where(np.isin(ids, keep), y, -1)
+    assert data_regime(labels, ids, [(labels, ids)], 3) == "L5-same"
+
+
 def test_a_fully_labelled_ranking_decides_by_the_every_label_record(regime_file):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -99,6 +99,15 @@ def test_the_t_interval_uses_students_t_quantile():
     assert m == 2.0 and hi - m == pytest.approx(4.302653 / np.sqrt(3), rel=1e-5) and m - lo == pytest.approx(hi - m)
 
 
+def _teacher_free_seeds(rows: list, rng: np.random.Generator):
+    """Five seeds' best teacher-free rows (accuracy about 0.6), appended to ``rows``; yields (seed, its accuracy)."""
+    for seed in range(5):
+        base = 0.6 + rng.normal(0, 0.01)
+        rows.append({"seed": seed, "teacher": "", "method": "best teacher-free", "chosen": "supervised",
+                     "accuracy": base, "baseline": base, "placebo": np.nan, "teacher_cv": np.nan, "student_cv": np.nan})
+        yield seed, base
+
+
 def test_a_gain_that_does_not_beat_its_placebo_does_not_help():
     """Catches: "helps" read from the gain alone. The teacher gains +0.10 on every seed (with
     noise) and so does its placebo: significant, but nothing of the teacher's knowledge."""
@@ -106,10 +115,7 @@ def test_a_gain_that_does_not_beat_its_placebo_does_not_help():
 
     rng = np.random.default_rng(0)
     rows = []
-    for seed in range(5):
-        base = 0.6 + rng.normal(0, 0.01)
-        rows.append({"seed": seed, "teacher": "", "method": "best teacher-free", "chosen": "supervised",
-                     "accuracy": base, "baseline": base, "placebo": np.nan, "teacher_cv": np.nan, "student_cv": np.nan})
+    for seed, base in _teacher_free_seeds(rows, rng):
         acc = base + 0.10 + rng.normal(0, 0.01)
         for teacher, placebo in (("real", base), ("smoothing", acc - rng.normal(0, 0.005) ** 2)):
             rows.append({"seed": seed, "teacher": teacher, "method": "logit-kd", "chosen": "", "accuracy": acc,
@@ -117,6 +123,24 @@ def test_a_gain_that_does_not_beat_its_placebo_does_not_help():
     t = summarise_table(pd.DataFrame(rows), "s", {"real": "same", "smoothing": "same"}).set_index("teacher")
     assert t.loc["real", "significant"] and t.loc["real", "helps"]
     assert t.loc["smoothing", "significant"] and not t.loc["smoothing", "helps"]
+
+
+@pytest.mark.parametrize("gain, placebo_gain", [(-0.05, -0.15), (0.05, 0.15)])
+def test_a_teacher_helps_only_with_a_positive_gain_above_its_placebo(gain, placebo_gain):
+    """Catches: "helps" without the gain's sign, or a placebo beaten whatever the sign of the
+    margin. A gain of -0.05 beats a placebo at -0.15 and does not help; a gain of +0.05 under a
+    placebo at +0.15 does not beat it."""
+    from cchkit.fewlabels.report import summarise_table
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for seed, base in _teacher_free_seeds(rows, rng):
+        rows.append({"seed": seed, "teacher": "t", "method": "logit-kd", "chosen": "", "baseline": base,
+                     "accuracy": base + gain + rng.normal(0, 0.005), "placebo": base + placebo_gain + rng.normal(0, 0.005),
+                     "teacher_cv": 0.8, "student_cv": 0.6})
+    r = summarise_table(pd.DataFrame(rows), "s", {"t": "same"}).iloc[0]
+    assert r["significant"] and np.sign(r["gain"]) == np.sign(gain)
+    assert bool(r["beats_placebo"]) == (gain > placebo_gain) and not r["helps"]
 
 
 def test_the_detectable_gain_is_the_median_half_width_of_the_teachers_intervals():

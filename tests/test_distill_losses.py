@@ -169,3 +169,18 @@ def test_feature_kd_is_mse_and_detaches_teacher():
     with pytest.raises(InputError):
         vanilla_kd(torch.zeros(2, 3), torch.zeros(2, 4))
     assert math.isfinite(float(label_alignment(torch.zeros(3, 2), torch.zeros(3, 2), torch.tensor([0, 1, 0]))))
+
+
+def test_class_conditional_alignment_weights_each_class_by_its_share_of_the_student_batch():
+    """Student batch: 6 rows of class 0, 2 of class 1 (shares 3/4, 1/4); teacher batch: 2 and 6
+    (the teacher's shares are the other way round); a class only the teacher has is skipped."""
+    from cchkit.distill.losses import class_conditional_alignment
+
+    zs, zt = _batches(8, 9, seed=3)
+    ys = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1])
+    yt = torch.tensor([0, 0, 1, 1, 1, 1, 1, 1, 2])
+    per_class = [float(sinkhorn_alignment(zs[ys == c], zt[yt == c], eps=0.1, cost="cosine")) for c in (0, 1)]
+    expected = 0.75 * per_class[0] + 0.25 * per_class[1]
+    got = float(class_conditional_alignment(zs, ys, zt, yt, eps=0.1, cost="cosine"))
+    assert got == pytest.approx(expected, rel=1e-9)
+    assert abs(expected - (0.25 * per_class[0] + 0.75 * per_class[1])) > 1e-3  # the teacher's shares would differ

@@ -204,3 +204,26 @@ def test_npy_with_trailing_bytes_is_refused(tmp_path):
     path.write_bytes(path.read_bytes() + b"\0" * 16)
     with pytest.raises(BundleFormatError, match="holds"):
         read_npy(path, "a")
+
+
+def test_kolchinsky_tracey_bounds_by_hand():
+    """Two classes N(0, 1) and N(2, 1), equal priors: the Bhattacharyya distance is 2^2 / 8 = 0.5
+    and the KL divergence 2^2 / 2 = 2, so the bounds are -log(1/2 + e^-0.5 / 2) and
+    -log(1/2 + e^-2 / 2); with unequal variances (1 and 4, same means) D_B is
+    log(2.5 / 2) / 2 and KL(1 || 2) = (1/4 - 1 + log 4) / 2."""
+    import torch
+
+    from cchkit.estimators.gaussian import kolchinsky_tracey_bounds
+
+    mu = torch.tensor([[0.0], [2.0]], dtype=torch.float64)
+    pi = torch.tensor([0.5, 0.5], dtype=torch.float64)
+    lo, hi = kolchinsky_tracey_bounds(mu, torch.ones(1, 1, 1, dtype=torch.float64), pi)
+    assert lo == pytest.approx(-math.log(0.5 + 0.5 * math.exp(-0.5)), rel=1e-12)
+    assert hi == pytest.approx(-math.log(0.5 + 0.5 * math.exp(-2.0)), rel=1e-12)
+    same = torch.zeros(2, 1, dtype=torch.float64)
+    lo, hi = kolchinsky_tracey_bounds(same, torch.tensor([[[1.0]], [[4.0]]], dtype=torch.float64), pi)
+    d_b = 0.5 * math.log(2.5 / 2.0)
+    kl_12, kl_21 = 0.5 * (0.25 - 1 + math.log(4)), 0.5 * (4 - 1 - math.log(4))
+    assert lo == pytest.approx(-math.log(0.5 + 0.5 * math.exp(-d_b)), rel=1e-12)
+    assert hi == pytest.approx(-0.5 * math.log(0.5 + 0.5 * math.exp(-kl_12)) - 0.5 * math.log(0.5 + 0.5 * math.exp(-kl_21)),
+                               rel=1e-12)

@@ -64,7 +64,7 @@ from .base import MIEstimator
 from .contract import RawEstimate
 from .registry import register_estimator
 
-__all__ = ["GaussianMI", "wishart_logdet_bias", "MAX_MC_DRAWS"]
+__all__ = ["GaussianMI", "wishart_logdet_bias", "kolchinsky_tracey_bounds", "MAX_MC_DRAWS"]
 
 _BOOTSTRAP_BUDGET = 3e9  # multiply-adds allowed for the vectorised bootstrap under ci="auto"
 _BOOTSTRAP_WEIGHTS = 1e7  # resample weights held at once (80 MB of float64)
@@ -319,7 +319,7 @@ class GaussianMI(MIEstimator):
                 f"the class covariances of x ({n} samples, {d} dims, {n_cls} classes) are singular, so the "
                 "Gaussian label form is undefined; give more samples per class or fewer dimensions."
             )
-        lo_kt, hi_kt = _kolchinsky_tracey_bounds(mu[0], cov[0], pi[0])
+        lo_kt, hi_kt = kolchinsky_tracey_bounds(mu[0], cov[0], pi[0])
         extra = {"method": "stratified Monte Carlo MI of the class-conditional Gaussian mixture",
                  "class_covariance": mode, "bias_correction": label_bias,
                  "kt_lower_bhattacharyya": lo_kt, "kt_upper_kl": hi_kt}
@@ -666,8 +666,18 @@ def _mc_mixture_mi(mu, cov, pi, eps, m_c, mask):
     return torch.where(failed, torch.full_like(mi, math.nan), mi)
 
 
-def _kolchinsky_tracey_bounds(mu, cov, pi) -> tuple[float, float]:
-    """Closed-form lower (Bhattacharyya) and upper (KL) bounds on I(H; Y) for a Gaussian mixture."""
+def kolchinsky_tracey_bounds(mu, cov, pi) -> tuple[float, float]:
+    r"""Closed-form lower and upper bounds on :math:`I(H; Y)` for the Gaussian mixture
+    :math:`p(h) = \sum_c \pi_c \mathcal{N}(\mu_c, \Sigma_c)` (Kolchinsky & Tracey 2017,
+    "Estimating mixture entropy with pairwise distances", Entropy 19(7)):
+
+    .. math:: -\sum_i \pi_i \log \sum_j \pi_j e^{-D(p_i \| p_j)},
+
+    a lower bound with the Bhattacharyya distance
+    :math:`D_B = \tfrac18 \Delta^\top \bar\Sigma^{-1} \Delta + \tfrac12 \log\frac{|\bar\Sigma|}{\sqrt{|\Sigma_i||\Sigma_j|}}`
+    (:math:`\Delta = \mu_i - \mu_j`, :math:`\bar\Sigma = (\Sigma_i + \Sigma_j)/2`), an upper bound with
+    the KL divergence. ``mu`` (C, d), ``cov`` (C, d, d) or one shared (1, d, d), ``pi`` (C,)
+    torch tensors. Returns (lower, upper) in nats."""
     import torch
 
     d = mu.shape[-1]

@@ -288,6 +288,27 @@ def test_untuned_stacked_runs_equal_single_distill_runs(bundle):
         assert r.teacher_net_accuracy == pytest.approx(one.teacher_net_accuracy, abs=1e-6)
 
 
+def test_a_registered_method_with_a_stack_kind_trains_in_the_stacks(bundle):
+    """A method registered the documented way, with per-row paired targets, joins the stacks
+    (no list to edit): it trains there as logit-kd does, seed for seed."""
+    from cchkit.distill import register_method, unregister_method
+    from cchkit.distill.methods.paired import LogitKD
+    from cchkit.validation.stacked import stackable_methods, stackable_names
+
+    @register_method("logit-kd-twin", paired=True)
+    class Twin(LogitKD):
+        """logit-kd under another name."""
+
+    try:
+        assert "logit-kd-twin" in stackable_names() and stackable_methods(["logit-kd-twin"], {}) == ["logit-kd-twin"]
+        rep = validate(bundle, "s", ["clean"], baseline="no-kd", methods=("logit-kd", "logit-kd-twin"),
+                       seeds=[4], ranking=_ranking(), progress=False, tune=False, **FAST)
+    finally:
+        unregister_method("logit-kd-twin")
+    acc = rep.runs.set_index("method")["accuracy"]
+    assert acc["logit-kd-twin"] == acc["logit-kd"]
+
+
 def test_pick_takes_the_best_mean_validation_accuracy_over_seeds():
     from cchkit.distill.batched import MemberResult
     from cchkit.validation.stacked import STUDENT_GRID, pick_best

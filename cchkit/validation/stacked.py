@@ -46,14 +46,18 @@ import pandas as pd
 from .._parallel import thread_budget
 from .._torch import torch_threads
 from ..distill.batched import Member, MemberResult, StackRun, StackSettings
+from ..distill.methods import get_method, list_methods
 from ..distill.prepare import PreparedSeed, prepare_seeds
 
-__all__ = ["STACKABLE", "STUDENT_GRID", "KD_GRID", "TUNE_SEEDS", "StudentSetting", "Tuned", "pick_best",
+__all__ = ["stackable_names", "STUDENT_GRID", "KD_GRID", "TUNE_SEEDS", "StudentSetting", "Tuned", "pick_best",
            "tuned_line", "stackable_methods", "tuned_settings", "stacked_runs", "RUN_COLUMNS", "HALVING_RUNGS",
            "HALVING_ETA", "STUDENT_SEARCH", "KD_SEARCH", "halving_survivors", "rank_variants"]
 
-#: Methods trained in stacks (the others run one by one through ``distill``).
-STACKABLE = ("none", "class-align", "logit-kd")
+def stackable_names() -> list[str]:
+    """The registered methods the stacks train (a ``stack_targets`` kind, see
+    :class:`~cchkit.distill.methods.base.KDMethod`); the others run one by one through ``distill``."""
+    return [m for m in list_methods() if get_method(m).stack_targets is not None]
+
 #: How many of the first seeds choose the settings of every seed.
 TUNE_SEEDS = 3
 #: Successive halving in both searches: at these fractions of the epochs each group keeps its
@@ -100,7 +104,6 @@ RUN_COLUMNS = ["teacher", "method", "seed", "accuracy", "val_accuracy", "teacher
 _STACK_SETTINGS = {"epochs", "min_steps", "batch_size", "feat_dim", "hidden", "lr", "momentum", "weight_decay",
                    "warmup_epochs", "grad_clip", "lambda1", "temperature", "teacher_epochs", "teacher_lr", "test_size",
                    "train_size", "val_size", "exclude_test_ids", "class_targets", "lambda_fa", "n_threads"}
-_KIND = {"class-align": "class", "logit-kd": "paired"}
 #: The student settings _given reads from a DistillConfig.
 _CONFIG_FIELDS = ("lr", "weight_decay", "hidden", "lambda1", "temperature")
 
@@ -133,13 +136,12 @@ def stackable_methods(methods: Sequence[str], distill_params: Mapping[str, Any])
     ``inner_lr``) leaves the stacks as they are; a general setting the stacks do not honour, or
     class-align's sampled targets or feature alignment, sends the methods it concerns through
     ``distill``."""
-    from ..distill.methods import get_method, list_methods
-
     owned = {k for m in list_methods() for k in get_method(m).own_settings}
     if set(distill_params) - _STACK_SETTINGS - owned:
         return []
     off = distill_params.get("class_targets", "mean") != "mean" or distill_params.get("lambda_fa", 0.0) > 0
-    return [m for m in methods if m in STACKABLE and not (off and "class_targets" in get_method(m).own_settings)]
+    return [m for m in methods
+            if get_method(m).stack_targets is not None and not (off and "class_targets" in get_method(m).own_settings)]
 
 
 def tuned_line(tuned: Mapping[str, Any] | None) -> str:
@@ -197,11 +199,12 @@ def _settings(n_classes: int, epochs: int, dp: Mapping[str, Any]) -> StackSettin
 def _member(job: _Job, data: int, p: PreparedSeed) -> Member:
     st = job.setting
     common = dict(lr=st.lr, weight_decay=st.weight_decay, dropout=st.dropout)
-    if job.method == "none":
+    kind = get_method(job.method).stack_targets
+    if kind == "none":
         return Member(data, p.init_seed, p.batch_seed, **common)
     tt = p.teachers[job.teacher]  # type: ignore[index]
-    paired = job.method == "logit-kd"
-    return Member(data, p.init_seed, p.batch_seed, kd=_KIND[job.method], kd_weight=job.kd_weight,  # type: ignore[arg-type]
+    paired = kind == "paired"
+    return Member(data, p.init_seed, p.batch_seed, kd=kind, kd_weight=job.kd_weight,  # type: ignore[arg-type]
                   temperature=job.temperature, targets=tt.pair_logits if paired else tt.class_targets(job.temperature),
                   pair_mask=tt.pair_mask if paired else None, **common)
 
@@ -296,7 +299,7 @@ def _kd_jobs(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods: S
     for seed, p in preps.items():
         for teacher in (t for t in teachers if t in p.teachers):
             for method in methods:
-                if method == "logit-kd" and p.teachers[teacher].pair_logits is None:
+                if get_method(method).stack_targets == "paired" and p.teachers[teacher].pair_logits is None:
                     continue
                 for setting, (w, t) in settings_of(teacher, method):
                     jobs.append(_Job(seed, teacher, method, setting, w, t))

@@ -36,7 +36,7 @@ from ..runlog import check_log
 from .evidence import baseline_criteria, criterion_stats, gains_separated, power_statement, summarise
 from .plan import RUN_OPTIONS, checked_candidates, checked_plan
 from .seeds import next_seeds, seed_pool, seeds_until_separated
-from .stacked import RUN_COLUMNS, STACKABLE, TUNE_SEEDS, Tuned, stackable_methods, stacked_runs, tuned_settings
+from .stacked import RUN_COLUMNS, TUNE_SEEDS, Tuned, stackable_methods, stackable_names, stacked_runs, tuned_settings
 from .verdict import advice_verdict, ranking_advice
 
 logger = logging.getLogger("cchkit")
@@ -495,7 +495,7 @@ def _all_runs(bundle: Any, student: str, teachers: list[str], seeds: list[int], 
     if rest:
         if tune:
             logger.info("validate: %s run(s) untuned, one by one (only %s train in stacks).", ", ".join(rest),
-                        ", ".join(STACKABLE))
+                        ", ".join(stackable_names()))
         tasks = [(t, s) for t in teachers for s in seeds]
         parts.append(_run_all(tasks, n_jobs, progress, lambda t, s: (bundle, student, t, s, rest, epochs, device,
                                                                       distill_params)))

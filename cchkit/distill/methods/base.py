@@ -63,6 +63,11 @@ class KDMethod(abc.ABC):
     own_settings : tuple of str
         The :class:`~cchkit.distill.DistillConfig` fields only some methods read that this one
         reads: a validation refuses such a setting when no method it runs reads it.
+    stack_targets : {"none", "class", "paired"} or None
+        How the full-label stacks of :mod:`cchkit.distill.batched` train it, when its loss is
+        cross-entropy plus a per-row target distribution: ``"none"`` (no KD term), ``"class"``
+        (the teacher's class-mean soft target of each row's label), ``"paired"`` (the paired
+        teacher's softened prediction); None: one student at a time through ``distill``.
     """
 
     name: ClassVar[str] = ""
@@ -70,6 +75,7 @@ class KDMethod(abc.ABC):
     #: whether ``validate`` runs it when no methods are named (a paired one only on paired data)
     by_default: ClassVar[bool] = False
     own_settings: ClassVar[tuple[str, ...]] = ()
+    stack_targets: ClassVar[str | None] = None
 
     def class_temperature(self, cfg: Any) -> float | None:
         """The temperature of the teacher's class-mean soft targets the method needs, or None."""

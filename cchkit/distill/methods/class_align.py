@@ -33,6 +33,7 @@ class ClassAlign(KDMethod):
     by_default = True
 
     own_settings = ('class_targets', 'cost', 'eps', 'lambda_fa')
+    stack_targets = "class"
 
     def class_temperature(self, cfg: Any) -> float | None:
         return float(cfg.temperature)

@@ -15,6 +15,8 @@ class NoKD(KDMethod):
     r"""Cross-entropy only, :math:`\mathcal{L} = \mathrm{CE}(p_S, y)`: the baseline every gain is
     measured against."""
 
+    stack_targets = "none"
+
     def loss(self, s: Step, z: torch.Tensor, logits: torch.Tensor,
              ce: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         return ce, nan_terms()

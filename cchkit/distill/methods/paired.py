@@ -42,6 +42,7 @@ class LogitKD(_PairedKD):
     on each student row's paired teacher sample (:func:`~cchkit.distill.losses.vanilla_kd`)."""
 
     by_default = True
+    stack_targets = "paired"
 
     def kd(self, s: Step, z: torch.Tensor, logits: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         bidx = torch.as_tensor(s.bidx, device=s.dev)

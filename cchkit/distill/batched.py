@@ -46,6 +46,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._torch import adamw_step
 from .config import DistillConfig
 from .models import build_net
 from .stacked_mlp import Batch, sgd_step_, stack_forward, stack_gradients
@@ -347,22 +348,6 @@ class TeacherJob:
     seed: int
 
 
-def _adamw_(params: list[torch.Tensor], grads: list[torch.Tensor], state: list[list[torch.Tensor]], step: int,
-            lr: float, weight_decay: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
-    """torch's AdamW update, element-wise on the stacked parameters (the same for every member),
-    each operation applied to every parameter in one call (as ``torch.optim.AdamW(foreach=True)``)."""
-    b1, b2 = betas
-    ms, vs = [m for m, _ in state], [v for _, v in state]
-    torch._foreach_mul_(params, 1 - lr * weight_decay)
-    torch._foreach_lerp_(ms, grads, 1 - b1)
-    torch._foreach_mul_(vs, b2)
-    torch._foreach_addcmul_(vs, grads, grads, value=1 - b2)
-    denom = torch._foreach_sqrt(vs)
-    torch._foreach_div_(denom, math.sqrt(1 - b2**step))
-    torch._foreach_add_(denom, eps)
-    torch._foreach_addcdiv_(params, ms, denom, value=-lr / (1 - b1**step))
-
-
 def train_teachers(jobs: Sequence[TeacherJob], *, n_classes: int, hidden: int | Sequence[int] = 64,
                    feat_dim: int = 32, epochs: int = 30, batch_size: int = 64, lr: float = 1e-2,
                    weight_decay: float = 1e-4) -> list[list[torch.Tensor]]:
@@ -378,7 +363,7 @@ def train_teachers(jobs: Sequence[TeacherJob], *, n_classes: int, hidden: int | 
     m, n = x.shape[0], x.shape[1]
     members = [Member(data=0, init_seed=j.seed, batch_seed=j.seed) for j in jobs]
     params = _stacked_init(members, dims, StackSettings(n_classes, hidden, feat_dim), x.device)
-    state = [[torch.zeros_like(p), torch.zeros_like(p)] for p in params]
+    state: dict[str, Any] = {}
     rngs = [np.random.default_rng(j.seed) for j in jobs]
     n_batches = max(1, math.ceil(n / batch_size))
     total, step = max(1, epochs * n_batches), 0
@@ -387,6 +372,7 @@ def train_teachers(jobs: Sequence[TeacherJob], *, n_classes: int, hidden: int | 
         for k in range(n_batches):
             idx = perms[:, k * batch_size:(k + 1) * batch_size]
             grads = stack_gradients(params, Batch(_rows(x, idx), _rows(y, idx)))
+            # AdamW is element-wise: on stacked parameters every member steps as it would alone
+            adamw_step(params, grads, state, lr=lr * 0.5 * (1.0 + np.cos(np.pi * step / total)), weight_decay=weight_decay)
             step += 1
-            _adamw_(params, grads, state, step, lr * 0.5 * (1.0 + np.cos(np.pi * (step - 1) / total)), weight_decay)
     return [[params[0][i, :, :dims[i]].clone(), *(p[i].clone() for p in params[1:])] for i in range(m)]

@@ -182,8 +182,7 @@ def _outlook(lo: float, hi: float) -> str | None:
 def regime_expectation(regime: str | None) -> str | None:
     """:func:`regime_outlook` in words, with the study's counts (None without an outlook)."""
     share = _helped_share(regime)
-    outlook = None if share is None else _outlook(*share[2:])
-    if share is None or outlook is None:
+    if share is None or (outlook := _outlook(*share[2:])) is None:
         return None
     k, n, lo, hi = share
     units = load_regime_records()[str(regime)].get("units", [])

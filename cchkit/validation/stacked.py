@@ -58,6 +58,7 @@ def stackable_names() -> list[str]:
     :class:`~cchkit.distill.methods.base.KDMethod`); the others run one by one through ``distill``."""
     return [m for m in list_methods() if get_method(m).stack_targets is not None]
 
+
 #: How many of the first seeds choose the settings of every seed.
 TUNE_SEEDS = 3
 #: Successive halving in both searches: at these fractions of the epochs each group keeps its
@@ -140,8 +141,8 @@ def stackable_methods(methods: Sequence[str], distill_params: Mapping[str, Any])
     if set(distill_params) - _STACK_SETTINGS - owned:
         return []
     off = distill_params.get("class_targets", "mean") != "mean" or distill_params.get("lambda_fa", 0.0) > 0
-    return [m for m in methods
-            if get_method(m).stack_targets is not None and not (off and "class_targets" in get_method(m).own_settings)]
+    stacks = stackable_names()
+    return [m for m in methods if m in stacks and not (off and "class_targets" in get_method(m).own_settings)]
 
 
 def tuned_line(tuned: Mapping[str, Any] | None) -> str:

@@ -32,6 +32,15 @@ def test_infonce_bound_of_known_scores():
     assert float(infonce_terms(big).mean()) == pytest.approx(math.log(k), abs=1e-6)  # the cap
 
 
+def test_infonce_terms_contrast_each_x_with_every_y_by_hand():
+    """Row i is x_i scored against every y_j (van den Oord et al. 2018): for scores
+    [[1, 0], [2, 3]], the terms are 1 - log(e + 1) + log 2 and 3 - log(e^2 + e^3) + log 2; the
+    columns (each y against every x) would give 1 - log(e + e^2) + log 2 for the first."""
+    scores = torch.tensor([[1.0, 0.0], [2.0, 3.0]], dtype=torch.float64)
+    expected = [1 - math.log(math.e + 1) + math.log(2), 3 - math.log(math.e**2 + math.e**3) + math.log(2)]
+    assert infonce_terms(scores).tolist() == pytest.approx(expected, abs=1e-12)
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_dv_bound_of_known_scores(seed):
     """Seeded float64 scores: the unseeded float32 version failed when log-mean-exp landed near 0

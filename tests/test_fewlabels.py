@@ -95,6 +95,26 @@ def test_every_row_is_test_labelled_or_unlabeled_and_none_is_dropped():
     assert np.array_equal(np.sort(np.concatenate(plan.folds)), plan.labelled)
 
 
+def test_one_validation_split_only_where_every_class_has_its_forty_labels():
+    """200 rows of class 0 and 40 of the others: after the test rows class 0 keeps 140 labels and
+    classes 1 and 2 keep 28, below HOLDOUT_MIN_PER_CLASS, so the seed cross-validates (a 20%
+    split would hold out 5 or 6 rows of those classes)."""
+    labels = np.repeat([0, 1, 2], [200, 40, 40])
+    plan = plan_seed(labels, np.arange(3), LabelRegime(), seed=0)
+    assert np.bincount(labels[plan.labelled]).tolist() == [140, 28, 28]
+    assert plan.cross_validated and plan.n_folds == 3
+
+
+@pytest.mark.parametrize("fraction, kept", [(0.1, [14, 3, 3]), (0.05, [7, 2, 2]), (0.5, [70, 14, 14])])
+def test_a_labelled_fraction_keeps_its_rounded_share_of_each_class_and_at_least_two(fraction, kept):
+    """140, 28 and 28 labelled training rows per class: a fraction keeps round(f * n) of each,
+    never fewer than the two a cross-validation needs (0.05 * 28 = 1.4 keeps 2, 0.1 * 28 = 2.8 keeps 3)."""
+    labels = np.repeat([0, 1, 2], [200, 40, 40])
+    plan = plan_seed(labels, np.arange(3), LabelRegime(labelled_fraction=fraction), seed=0)
+    assert np.bincount(labels[plan.labelled]).tolist() == kept
+    assert plan.unlabeled.size == 196 - sum(kept)
+
+
 def test_hidden_labels_are_gone_from_the_rows_the_students_see():
     b = _bundle()
     plan = plan_seed(b["weak"].labels, b.classes, LabelRegime(labels_per_class=3), seed=0)
@@ -417,6 +437,9 @@ _SUMMARY = {"method": "logit-kd", "student": "audio", "baseline_text": "the best
     ([_row("image", 0.25, 0.05), _row("text", 0.21, 0.04)], "use any", ["image", "text"], "cannot tell them apart"),
     # image's mean (0.25) is above text's interval (0.21-0.23), its interval (0.20-0.30) is not: not separated
     ([_row("image", 0.25, 0.05), _row("text", 0.22, 0.01)], "use any", ["image", "text"], "cannot tell them apart"),
+    # glyph's mean (0.18) is below image's interval (0.20-0.30), its interval (0.15-0.21) reaches it: tied too
+    ([_row("image", 0.25, 0.05), _row("text", 0.22, 0.01), _row("glyph", 0.18, 0.03)], "use any",
+     ["image", "text", "glyph"], "image or text or glyph can teach audio"),
     ([_row("image", 0.05, 0.02, placebo=0.04, placebo_half=0.03)], "train alone", [], "is not the teacher's"),
 ])
 def test_the_verdict_names_the_regime_and_only_separated_teachers(rows, outcome, teachers, words):
@@ -425,6 +448,33 @@ def test_the_verdict_names_the_regime_and_only_separated_teachers(rows, outcome,
     v = verdict(pd.DataFrame(rows), _SUMMARY)
     assert v["outcome"] == outcome and v["teachers"] == teachers
     assert words in v["text"] and v["text"].startswith("With 5 labels per class and 1,350 unlabeled rows")
+
+
+def test_the_report_table_is_the_per_seed_differences_by_hand():
+    """Two seeds of one teacher: gain = KD - best teacher-free, vs_placebo = KD - placebo,
+    placebo_gain = placebo - best teacher-free, each a mean over the seeds."""
+    from cchkit.fewlabels.report import summarise_table
+
+    rows = [dict(seed=s, teacher="t", method="logit-kd", accuracy=acc, placebo=fake, baseline=base, teacher_cv=0.9,
+                 student_cv=0.5) for s, acc, fake, base in [(0, 0.60, 0.45, 0.40), (1, 0.70, 0.52, 0.50)]]
+    rows += [dict(seed=s, teacher="", method="best teacher-free", accuracy=a, chosen="supervised")
+             for s, a in [(0, 0.40), (1, 0.50)]]
+    r = summarise_table(pd.DataFrame(rows), "s", {"t": "same"}).iloc[0]
+    assert r["n_seeds"] == 2 and r["baseline"] == "supervised"
+    assert (r["acc"], r["acc_baseline"], r["acc_placebo"]) == pytest.approx((0.65, 0.45, 0.485))
+    assert (r["gain"], r["vs_placebo"], r["placebo_gain"]) == pytest.approx((0.20, 0.165, 0.035))
+    assert r["gain_seeds"] == pytest.approx([0.20, 0.20])
+
+
+def test_a_paired_method_needs_every_candidate_paired():
+    """logit-kd reads the teacher's prediction on the student's own samples: with one candidate
+    that shares no sample with the student, it is refused by name before any training."""
+    b = _bundle(n=60)
+    ids = {"weak": b["weak"].ids, "strong": b["strong"].ids, "noise": b["noise"].ids + 10_000}
+    other = ModalityBundle.from_arrays({k: b[k].data for k in b.names}, labels={k: b[k].labels for k in b.names},
+                                       ids=ids)
+    with pytest.raises(InputError, match="needs paired samples"):
+        validate(other, "weak", ["strong", "noise"], labels_per_class=3, methods=["logit-kd"], progress=False)
 
 
 # ---------------------------------------------------------------- advise

@@ -461,3 +461,15 @@ def test_a_halved_search_trains_its_survivors_as_the_full_search_does(bundle):
     assert S.HALVING_RUNGS == (1 / 3, 2 / 3) and S.HALVING_ETA == 3  # 6 settings -> 2 -> 1
     assert len(kept) == 1 * 2 and len({jobs[i].setting for i in kept}) == 1  # one setting, both seeds
     assert all(halved[i] == full[i] for i in kept)
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2], [2, 1, 0], [1, 2, 0]])
+def test_gains_are_separated_by_the_best_teacher_whatever_the_table_order(order):
+    """c's gain (0.10 [0.08, 0.12]) sits above a's and b's intervals: separated in any row order;
+    with c's interval reaching b's (low 0.03 < 0.04) it is not, in any order either."""
+    from cchkit.validation.evidence import gains_separated
+
+    t = pd.DataFrame({"teacher": ["a", "b", "c"], "gain": [0.01, 0.02, 0.10], "gain_low": [-0.01, 0.0, 0.08],
+                      "gain_high": [0.03, 0.04, 0.12]}).iloc[order]
+    assert gains_separated(t)
+    assert not gains_separated(t.assign(gain_low=t["gain_low"].where(t["teacher"] != "c", 0.03)))

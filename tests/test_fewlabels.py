@@ -198,6 +198,31 @@ def test_the_teachers_labels_of_test_samples_change_nothing():
     np.testing.assert_array_equal(runs_a["accuracy"].to_numpy(), runs_b["accuracy"].to_numpy())
 
 
+
+def test_a_teacher_is_handed_the_students_labels_of_its_labelled_rows_only(monkeypatch):
+    """What run_seed gives the teachers: the student's labels where the regime keeps them, and -1
+    on the rows whose labels it hides and on the test rows (a teacher cannot read what it is not
+    handed, whichever rows its mode picks)."""
+    import cchkit.fewlabels.run as run_module
+
+    handed = []
+    real = run_module.fit_teachers
+
+    def spy(*args, **kwargs):
+        handed.append(args[4].copy())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "fit_teachers", spy)
+    b = _bundle(n=150, unlabeled=15)
+    regime = LabelRegime(labels_per_class=4)
+    _, _, plan = run_seed(b, "weak", ["strong"], regime, 2, ["logit-kd"], {"strong": "same"})
+    labels = b["weak"].labels
+    assert len(handed) == 1
+    np.testing.assert_array_equal(handed[0][plan.labelled], labels[plan.labelled])
+    assert (handed[0][plan.unlabeled] == -1).all() and (handed[0][plan.test] == -1).all()
+    assert (labels[plan.unlabeled] >= 0).sum() > 50  # labels the regime hid were there to leak
+
+
 # ---------------------------------------------------------------- objectives
 def _batch(m: int = 2, n: int = 6, c: int = 3, seed: int = 0, **settings) -> Batch:
     g = torch.Generator().manual_seed(seed)

@@ -598,12 +598,14 @@ def test_the_few_label_command_prints_the_verdict_first_and_writes_json(tmp_path
     ([(0.30, 0.02), (0.10, 0.02)], [0.5, 0.9], False, "a did better"),
     ([(0.30, 0.02), (0.28, 0.02)], [0.5, 0.9], None, "neither confirmed nor refuted"),
     ([(0.01, 0.02), (0.00, 0.02)], [0.9, 0.5], None, "all within noise"),
+    # both significantly harmful, none helps: the gains still order the teachers, and a (-0.10) is the best
+    ([(-0.10, 0.02), (-0.30, 0.02)], [0.9, 0.5], True, "that held"),
 ])
 def test_the_criterions_prediction_is_never_claimed_over_noise(gains, cv, held, words):
     from cchkit.fewlabels.validate import criterion_prediction
 
     t = pd.DataFrame([dict(teacher=n, method="logit-kd", gain=g, gain_low=g - h, gain_high=g + h,
-                           significant=g - h > 0, teacher_cv_accuracy=c)
+                           significant=abs(g) > h, helps=g - h > 0, teacher_cv_accuracy=c)
                       for n, (g, h), c in zip("ab", gains, cv)])
     p = criterion_prediction(t, "logit-kd", LabelRegime(labels_per_class=5), {"a": "same", "b": "same"})
     assert p["held"] is held and words in p["text"]

@@ -60,36 +60,46 @@ def run_tests(tests: list[str], extra: list[str]) -> tuple[bool, list[str]]:
     return res.returncode == 0, failed
 
 
-def run_set(title: str, command: str, mutations: list[tuple[str, str, str, str]], tests: list[str],
-            out_name: str, extra: list[str]) -> list[tuple[str, str, str, str]]:
-    """Apply each mutation alone to the source, run ``tests`` (stopping at the first failure),
-    restore the file, and write the table to ``benchmarks/results/<out_name>``."""
-    rows = []
-    for name, rel, old, new in mutations:
-        path = ROOT / rel
-        text = path.read_text()
-        if text.count(old) != 1:
-            rows.append((name, rel, "mutation site not found (once)", ""))
-            continue
-        path.write_text(text.replace(old, new))
-        try:
-            passed, failed = run_tests(tests, extra)
-        finally:
-            path.write_text(text)
-        rows.append((name, rel, "NOT caught" if passed else "caught", ", ".join(f.split("::")[-1] for f in failed)))
-        print(f"{rows[-1][2]:>10}  {name}  {rows[-1][3]}", flush=True)
+def write_table(title: str, command: str, tests: list[str], rows: list[tuple[str, str, str, str]], total: int,
+                out_name: str) -> Path:
+    """The table of the mutations run so far (``total`` in the set): written after each one, so that
+    a run stopped midway leaves what it measured, marked as partial."""
     caught = sum(r[2] == "caught" for r in rows)
+    partial = "" if len(rows) == total else f" **Partial: {len(rows)} of the {total} mutations have run.**"
     lines = [
         f"# {title}", "",
         f"Command: `{command}`; {datetime.date.today()}, {platform.machine()} with {os.cpu_count()} cores, load "
         f"{os.getloadavg()[0]:.1f}; tests: {', '.join(tests)} (stopping at the first failure, so one catching test "
         "is named).", "",
-        f"**{caught} of {len(rows)} mutations caught ({caught / max(len(rows), 1):.0%}).**", "",
+        f"**{caught} of {len(rows)} mutations caught ({caught / max(len(rows), 1):.0%}).**{partial}", "",
         "| mutation | file | result | first test that failed |", "|---|---|---|---|",
         *[f"| {n} | `{f}` | {r} | {t} |" for n, f, r, t in rows],
     ]
     out = ROOT / "benchmarks" / "results" / out_name
     out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def run_set(title: str, command: str, mutations: list[tuple[str, str, str, str]], tests: list[str],
+            out_name: str, extra: list[str]) -> list[tuple[str, str, str, str]]:
+    """Apply each mutation alone to the source, run ``tests`` (stopping at the first failure),
+    restore the file, and write the table to ``benchmarks/results/<out_name>`` (after every mutation)."""
+    rows: list[tuple[str, str, str, str]] = []
+    out = write_table(title, command, tests, rows, len(mutations), out_name)
+    for name, rel, old, new in mutations:
+        path = ROOT / rel
+        text = path.read_text()
+        if text.count(old) != 1:
+            rows.append((name, rel, "mutation site not found (once)", ""))
+        else:
+            path.write_text(text.replace(old, new))
+            try:
+                passed, failed = run_tests(tests, extra)
+            finally:
+                path.write_text(text)
+            rows.append((name, rel, "NOT caught" if passed else "caught", ", ".join(f.split("::")[-1] for f in failed)))
+        print(f"{rows[-1][2]:>10}  {name}  {rows[-1][3]}", flush=True)
+        out = write_table(title, command, tests, rows, len(mutations), out_name)
     print(f"wrote {out}")
     return rows
 

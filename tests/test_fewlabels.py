@@ -198,7 +198,6 @@ def test_the_teachers_labels_of_test_samples_change_nothing():
     np.testing.assert_array_equal(runs_a["accuracy"].to_numpy(), runs_b["accuracy"].to_numpy())
 
 
-
 def test_a_teacher_is_handed_the_students_labels_of_its_labelled_rows_only(monkeypatch):
     """What run_seed gives the teachers: the student's labels where the regime keeps them, and -1
     on the rows whose labels it hides and on the test rows (a teacher cannot read what it is not

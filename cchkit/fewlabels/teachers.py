@@ -24,7 +24,7 @@ from .regime import CV_FOLDS, SeedPlan
 from .stack import Member, train_members
 
 __all__ = ["TEACHER_DECAY", "TEACHER_FAMILIES", "MLP_TEACHER_MIN_PER_CLASS", "SeedTeachers", "fit_teachers",
-           "teacher_families", "teacher_rows"]
+           "chosen_family", "teacher_families", "teacher_rows"]
 
 #: The teachers' weight decay (on standardised features, either family).
 TEACHER_DECAY = 1e-3
@@ -130,7 +130,7 @@ def _cv_accuracies(x2: np.ndarray, y2: np.ndarray, final_rows: np.ndarray, final
     return {fam: float(np.mean(acc[i * k:(i + 1) * k])) for i, fam in enumerate(families)}
 
 
-def _chosen(cv: dict[str, float]) -> str:
+def chosen_family(cv: dict[str, float]) -> str:
     """The family with the best cross-validated accuracy; a tie goes to the simpler, listed first."""
     return max(cv, key=lambda fam: (cv[fam], -TEACHER_FAMILIES.index(fam)))
 
@@ -161,7 +161,7 @@ def fit_teachers(x_t: np.ndarray, labels_t: np.ndarray, ids_t: np.ndarray, ids_s
     x2 = np.concatenate([xs, xs])
     y2 = np.concatenate([y_true, y_perm])
     cv = _cv_accuracies(x2, y2, final_rows, final_y, n_classes, rng, plan.seed, name)
-    family = _chosen(cv)
+    family = chosen_family(cv)
     members, lab = [], []
     for k in keys:
         rows, _ = parts[k]

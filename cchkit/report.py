@@ -65,6 +65,8 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     "helps": ("helps", "a significant gain that also beats the placebo"),
     "teacher_cv_accuracy": ("teacher CV acc.", "the teacher cross-validated on its labelled training rows (the "
                             "criterion that predicts the best teacher)"),
+    "teacher_model": ("teacher model", "the teacher's family, chosen by its cross-validation: linear (softmax "
+                      "regression) or mlp (one hidden layer, a candidate where every class has 30 labelled rows)"),
 }
 
 
@@ -299,7 +301,7 @@ def few_label_report(report: Any, bundle: Any = None, *, command: str | None = N
         "teacher": t["teacher"], "method": t["method"], "teacher_labels": t["teacher_labels"], "acc_fl": t["acc"],
         "gain_fl": [_interval(*r) for r in t[["gain", "gain_low", "gain_high"]].itertuples(index=False)],
         "vs_placebo": [_interval(*r) for r in t[["vs_placebo", "vs_placebo_low", "vs_placebo_high"]].itertuples(index=False)],
-        "helps": t["helps"], "teacher_cv_accuracy": t["teacher_cv_accuracy"]})
+        "helps": t["helps"], "teacher_cv_accuracy": t["teacher_cv_accuracy"], "teacher_model": t["teacher_model"]})
     settings = {"data": getattr(bundle, "name", ""), "seeds": s.get("seeds"), "methods": s.get("methods"),
                 **s.get("regime", {}), "teacher_labels": s.get("teacher_labels"), "selection": s.get("selection")}
     answer, settings, seconds = _advice_parts(advice, answer, settings, s.get("seconds"))

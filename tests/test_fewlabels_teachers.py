@@ -4,9 +4,11 @@ rows, the hidden layer a candidate only where every class has enough labelled ro
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from cchkit import ModalityBundle
-from cchkit.fewlabels import LabelRegime, plan_seed
+from cchkit.cli.validate import few_labels_text
+from cchkit.fewlabels import LabelRegime, plan_seed, validate_few_labels
 from cchkit.fewlabels.teachers import (
     MLP_TEACHER_MIN_PER_CLASS,
     TEACHER_FAMILIES,
@@ -75,3 +77,25 @@ def test_a_teacher_with_five_labels_per_class_stays_linear():
     fitted, _ = _fit(b, LabelRegime(labels_per_class=5, teacher_labels="same"))
     assert fitted.family == "linear" and list(fitted.cv_by_family) == ["linear"]
     assert fitted.cv_accuracy == fitted.cv_by_family["linear"]
+
+
+def test_the_report_names_the_teacher_model_of_most_seeds_and_how_many_differ():
+    from cchkit.fewlabels.report import summarise_table
+
+    def row(seed: int, family: str) -> dict:
+        return dict(seed=seed, teacher="t", method="logit-kd", accuracy=0.6, placebo=0.5, baseline=0.55,
+                    teacher_cv=0.9, student_cv=0.5, teacher_family=family)
+
+    per_seed = pd.DataFrame([row(0, "mlp"), row(1, "mlp"), row(2, "linear")])
+    t = summarise_table(per_seed, "s", {"t": "own"})
+    assert t["teacher_model"].tolist() == ["mlp (2 of 3 seeds)"]
+    t = summarise_table(per_seed[per_seed["seed"] < 2], "s", {"t": "own"})
+    assert t["teacher_model"].tolist() == ["mlp"]
+
+
+def test_validate_reports_the_teacher_model_it_used():
+    b = _xor_bundle(n=400)
+    r = validate_few_labels(b, "student", ["teacher"], methods=["logit-kd"], seeds=3, progress=False,
+                            regime=LabelRegime(labels_per_class=5, teacher_labels="own"))
+    assert r.table["teacher_model"].tolist() == ["mlp"]
+    assert "teacher model" in few_labels_text(r) and "mlp" in few_labels_text(r)

@@ -111,6 +111,7 @@ def few_labels_text(report) -> str:  # noqa: ANN001
                  t[["gain", "gain_low", "gain_high", "significant"]].itertuples(index=False)],
         "over placebo": [fmt_interval(*r) for r in t[["vs_placebo", "vs_placebo_low", "vs_placebo_high"]].itertuples(index=False)],
         "teacher_cv_accuracy": [fmt_num(v) for v in t["teacher_cv_accuracy"]],
+        "teacher model": t["teacher_model"],
         "helps": ["yes" if h else "no" for h in t["helps"]],
     })
     base = pd.DataFrame({"teacher-free student": report.baselines["student"],

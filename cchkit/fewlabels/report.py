@@ -30,12 +30,15 @@ FEWLABEL_COLUMNS = [
     "gain", "gain_low", "gain_high", "significant", "gain_seeds",
     "acc_placebo", "vs_placebo", "vs_placebo_low", "vs_placebo_high", "beats_placebo",
     "placebo_gain", "placebo_gain_low", "placebo_gain_high",
-    "teacher_cv_accuracy", "student_cv_accuracy", "prediction", "helps",
+    "teacher_cv_accuracy", "student_cv_accuracy", "prediction", "helps", "teacher_model",
 ]
 
 
-def seed_outcomes(runs: pd.DataFrame, teacher_cv: dict[str, float]) -> list[dict[str, Any]]:
-    """One seed's chosen students: a row per (teacher, method), and the teacher-free ones."""
+def seed_outcomes(runs: pd.DataFrame, teacher_cv: dict[str, float],
+                  teacher_family: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One seed's chosen students: a row per (teacher, method), and the teacher-free ones
+    (``teacher_family``: the family each teacher's cross-validation chose; linear if not given)."""
+    families = teacher_family or {}
     free = runs[runs["objective"].isin(teacher_free_objectives()) & (runs["teacher"] == "")]
     free_names = [o for o in teacher_free_objectives() if (free["objective"] == o).any()]
     best_free = choose(free)
@@ -49,7 +52,8 @@ def seed_outcomes(runs: pd.DataFrame, teacher_cv: dict[str, float]) -> list[dict
         real, fake = choose(g[~g["placebo"].astype(bool)]), choose(g[g["placebo"].astype(bool)])
         out.append({"teacher": t, "method": m, "accuracy": float(real["accuracy"]),
                     "placebo": float(fake["accuracy"]), "baseline": float(best_free["accuracy"]),
-                    "teacher_cv": teacher_cv[t], "student_cv": student_cv})
+                    "teacher_cv": teacher_cv[t], "student_cv": student_cv,
+                    "teacher_family": families.get(t, "linear")})
     return out
 
 
@@ -83,8 +87,17 @@ def summarise_table(per_seed: pd.DataFrame, student: str, modes: dict[str, str])
         row["teacher_cv_accuracy"] = float(np.mean(g["teacher_cv"]))
         row["student_cv_accuracy"] = float(np.mean(g["student_cv"]))
         row["prediction"] = "helps" if row["teacher_cv_accuracy"] > row["student_cv_accuracy"] else "hurts"
+        row["teacher_model"] = _teacher_model(g)
         rows.append(row)
     return pd.DataFrame(rows, columns=FEWLABEL_COLUMNS)
+
+
+def _teacher_model(g: pd.DataFrame) -> str:
+    """The teacher family of most seeds, and in how many where the seeds' choices differ."""
+    fams = g["teacher_family"] if "teacher_family" in g else pd.Series(["linear"] * len(g))
+    counts = fams.value_counts()
+    top = str(counts.index[0])
+    return top if counts.iloc[0] == len(fams) else f"{top} ({counts.iloc[0]} of {len(fams)} seeds)"
 
 
 def _gain(r: Any) -> str:
@@ -140,7 +153,9 @@ class FewLabelReport:
         test accuracy, the best teacher-free student's (``baseline`` names the kind chosen most
         often), the paired ``gain`` over it, the margin over the placebo teacher, the criteria
         ``teacher_cv_accuracy`` / ``student_cv_accuracy`` (cross-validated on the labelled rows
-        only) and their ``prediction``, and ``helps`` (a significant gain that beats the placebo).
+        only) and their ``prediction``, ``helps`` (a significant gain that beats the placebo) and
+        ``teacher_model`` (the teacher's family, chosen per seed by its own cross-validation:
+        ``linear`` or ``mlp``, with the count of seeds where they differ).
     baselines : DataFrame
         Each teacher-free student's test accuracy (mean and interval over seeds).
     summary : dict

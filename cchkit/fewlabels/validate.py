@@ -104,7 +104,8 @@ class _Rounds:
         for seed in tqdm(seeds, desc="seeds", file=sys.stderr, disable=not self.progress):
             runs, fitted, plan = run_seed(self.bundle, self.student, self.candidates, self.regime, seed, self.methods,
                                           self.modes)
-            rows += [{"seed": seed, **r} for r in seed_outcomes(runs, {t: f.cv_accuracy for t, f in fitted.items()})]
+            rows += [{"seed": seed, **r} for r in seed_outcomes(runs, {t: f.cv_accuracy for t, f in fitted.items()},
+                                                                     {t: f.family for t, f in fitted.items()})]
             self.plans.append(plan)
             self.raw.append(runs)
         return pd.DataFrame(rows)

@@ -473,3 +473,23 @@ def test_gains_are_separated_by_the_best_teacher_whatever_the_table_order(order)
                       "gain_high": [0.03, 0.04, 0.12]}).iloc[order]
     assert gains_separated(t)
     assert not gains_separated(t.assign(gain_low=t["gain_low"].where(t["teacher"] != "c", 0.03)))
+
+
+def test_a_paired_stackable_method_of_another_name_gets_the_pairs(bundle):
+    """The stacks prepare paired splits for any registered paired method, not for a name: a copy
+    of logit-kd under another name gives logit-kd's accuracies seed for seed."""
+    from cchkit.distill import register_method, unregister_method
+    from cchkit.distill.methods import get_method
+
+    register_method("logit-kd-copy", paired=True)(type("LogitKDCopy", (type(get_method("logit-kd")),),
+                                                       {"__doc__": "logit-kd under another name."}))
+    try:
+        kw = dict(baseline="no-kd", seeds=[0, 1, 2], ranking=_ranking(), progress=False, tune=False, **FAST)
+        copy = validate(bundle, "s", ["clean"], methods=("logit-kd-copy",), **kw)
+        real = validate(bundle, "s", ["clean"], methods=("logit-kd",), **kw)
+    finally:
+        unregister_method("logit-kd-copy")
+    assert copy.runs["error"].fillna("").eq("").all()
+    a = copy.runs[copy.runs["method"] == "logit-kd-copy"].sort_values("seed")["accuracy"].to_numpy()
+    b = real.runs[real.runs["method"] == "logit-kd"].sort_values("seed")["accuracy"].to_numpy()
+    np.testing.assert_allclose(a, b)

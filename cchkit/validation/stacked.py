@@ -401,7 +401,8 @@ def stacked_runs(bundle: Any, student: str, teachers: Sequence[str], seeds: Sequ
     in ``distill_params``. See the module docstring."""
     dp = dict(distill_params)
     kd_methods = [m for m in methods if m != "none"]
-    prepared = _prepare_all(bundle, student, teachers, [int(s) for s in seeds], paired="logit-kd" in kd_methods,
+    prepared = _prepare_all(bundle, student, teachers, [int(s) for s in seeds],
+                            paired=any(get_method(m).paired for m in kd_methods),
                             epochs=epochs, device=device, dp=dp)
     preps = {s: p for s, p in prepared.items() if p.data is not None}
     settings = _settings(int(bundle.n_classes), epochs, dp)

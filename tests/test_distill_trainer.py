@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import cchkit
+from cchkit._stats import t_interval
 from cchkit._torch import adamw_step
 from cchkit.bundle import ModalityBundle
 from cchkit.distill import METHODS, DistillConfig, DistillResult, distill
@@ -15,7 +16,6 @@ from cchkit.distill.methods.ucmkd import bilevel_step, functional_forward
 from cchkit.distill.models import build_net, freeze
 from cchkit.distill.splits import student_split
 from cchkit.exceptions import InputError, NotPairedError
-from cchkit.validation.validate import t_interval
 
 FAST = dict(epochs=3, min_steps=0, batch_size=32, feat_dim=8, hidden=16)
 

@@ -187,7 +187,7 @@ def test_class_mean_soft_targets_at_temperature_two():
 
 
 def test_significance_needs_three_seeds():
-    from cchkit.validation.validate import is_significant
+    from cchkit._stats import is_significant
 
     assert not is_significant(0.01, 0.05, 2)
     assert is_significant(0.01, 0.05, 3)

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import cchkit
+from cchkit._stats import is_significant
 from cchkit.cch import Term, decide, discriminant_projection, mfh_share, score_interval
 from cchkit.ranking import RANKING_COLUMNS, Ranking, add_ranks
-from cchkit.validation.validate import is_significant
 
 Z95 = 1.959963984540054
 

@@ -257,7 +257,7 @@ def test_one_teacher_is_never_the_best_of_one():
 
 
 def test_accuracy_intervals_stay_in_zero_one():
-    from cchkit.validation.validate import t_interval
+    from cchkit._stats import t_interval
 
     m, lo, hi = t_interval(np.array([0.2, 0.95]), bounds=(0.0, 1.0))
     assert m == pytest.approx(0.575) and lo == 0.0 and hi == 1.0

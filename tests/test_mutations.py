@@ -93,7 +93,7 @@ def test_a_budget_round_at_most_doubles_the_seeds():
 def test_the_t_interval_uses_students_t_quantile():
     """Catches: the normal quantile in place of Student's t (too narrow with 3 seeds). Values
     1, 2, 3: mean 2, se 1/sqrt(3), t(0.975, 2 df) = 4.3027."""
-    from cchkit.validation.validate import t_interval
+    from cchkit._stats import t_interval
 
     m, lo, hi = t_interval(np.array([1.0, 2.0, 3.0]))
     assert m == 2.0 and hi - m == pytest.approx(4.302653 / np.sqrt(3), rel=1e-5) and m - lo == pytest.approx(hi - m)

@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from cchkit._stats import t_interval
 from cchkit.bundle import ModalityBundle
 from cchkit.exceptions import InputError
 from cchkit.validation import ValidationReport, validate
-from cchkit.validation.validate import REPORT_COLUMNS, criterion_stats, t_interval
+from cchkit.validation.validate import REPORT_COLUMNS, criterion_stats
 
 FAST = dict(epochs=2, min_steps=0, batch_size=32, feat_dim=8)
 
@@ -232,7 +233,7 @@ def test_tuned_probes_choose_one_c_by_the_mean_validation_accuracy_of_the_first_
 
 
 def test_gains_are_measured_over_the_stronger_baseline():
-    from cchkit.validation.validate import Baseline
+    from cchkit.validation.gains import Baseline
 
     mlp = pd.Series({1: 0.60, 2: 0.62})
     probe = pd.Series({1: 0.70, 2: 0.66})

@@ -3,6 +3,8 @@ over tuned baselines and compare the measured gains with the criteria (a layer a
 :mod:`cchkit.ranking` and :mod:`cchkit.distill`).
 
 Modules: :mod:`~cchkit.validation.validate` (:func:`validate`, the procedure),
+:mod:`~cchkit.validation.report` (:class:`ValidationReport`), :mod:`~cchkit.validation.gains`
+(the no-KD baseline and one gain row per teacher and method),
 :mod:`~cchkit.validation.plan` (what will run, checked first), :mod:`~cchkit.validation.seeds`
 (the seeds and the budget's rounds), :mod:`~cchkit.validation.evidence` (what the seeds can detect,
 how each criterion did), :mod:`~cchkit.validation.stacked` (the tuned stacks of students), :mod:`~cchkit.validation.probe` (the linear-probe baseline),

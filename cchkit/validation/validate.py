@@ -10,31 +10,28 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .._backends import check_backend, run_chunked
-from .._json import dump_json, jsonable
 from .._parallel import effective_n_jobs
 from .._params import BOOL, NONE, Integral, Interval, Options, Real, validate_params
 from .._random import RandomState
-from .._stats import is_significant, t_interval
 from .._warn import warn_user
-from ..criteria import criteria_columns
 from ..datasets import load_bundle
-from ..distill import DistillConfig, TeacherCache, distill
+from ..distill import TeacherCache, distill
 from ..exceptions import CchkitError, InputError, RankingFailedError
 from ..ranking import rank_teachers
 from ..runlog import check_log
 from .evidence import baseline_criteria, criterion_stats, gains_separated, power_statement, summarise
-from .plan import RUN_OPTIONS, checked_candidates, checked_plan
+from .gains import Baseline, gain_row, measured_baseline, refuse_if_all_runs_failed, split_settings, warn_if_probe_wins
+from .plan import checked_candidates, checked_plan
+from .report import REPORT_COLUMNS, ValidationReport, report_columns
 from .seeds import next_seeds, seed_pool, seeds_until_separated
 from .stacked import RUN_COLUMNS, TUNE_SEEDS, Tuned, stackable_methods, stackable_names, stacked_runs, tuned_settings
 from .verdict import advice_verdict, ranking_advice
@@ -47,88 +44,6 @@ BASELINES = ("teacher-free", "no-kd")
 __all__ = ["validate", "BASELINES", "ValidationReport", "REPORT_COLUMNS", "baseline_criteria", "criterion_stats",
            "next_seeds", "gains_separated"]
 
-
-#: Columns of :attr:`ValidationReport.table`, in order.
-REPORT_COLUMNS = [
-    "student", "teacher", "method", "n_seeds",
-    "acc_none", "acc_none_low", "acc_none_high",
-    "acc_probe", "acc_probe_low", "acc_probe_high", "baseline",
-    "acc", "acc_low", "acc_high",
-    "gain", "gain_low", "gain_high", "significant", "gain_seeds",
-    "teacher_net_accuracy",
-    "cch_score", "cch_low", "cch_high", "decision",
-    "teacher_accuracy_on_h", "student_accuracy_on_h", "teacher_accuracy_on_x", "student_accuracy_on_x",
-    "i_teacher_label", "i_student_label", "i_teacher_student", "mfh_score",
-    "label_gain", "label_gain_low", "label_gain_high", "non_target_divergence", "class_structure",
-    "pid_unique", "probe_kd",
-    "error",
-]
-
-
-@dataclass
-class ValidationReport:
-    """Measured KD gains per teacher, next to the ranking's predictions.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per (teacher, KD method) with columns :data:`REPORT_COLUMNS`: the student's
-        accuracy without KD (``acc_none``) and with the method (``acc``), the per-seed paired
-        ``gain = acc - acc_none``, each as mean and 95% t-interval over seeds; ``significant``
-        (the gain interval excludes 0); the teacher's measured accuracy; the ranking's CCH score,
-        interval and decision, and the baseline criteria. A failed method keeps its ``error``.
-    summary : dict
-        ``method`` (the primary KD method, the first of ``methods`` other than ``"none"``);
-        for the CCH score: ``spearman`` (rank correlation of score and mean gain over teachers),
-        ``sign_agree`` / ``n_significant`` / ``sign_share`` (among teachers whose gain interval
-        excludes 0, how many have the sign the score predicts), ``top_is_best`` (the
-        highest-scored teacher has the best mean gain); ``baselines``: the same for each
-        registered criterion (:func:`baseline_criteria`); ``n_teachers``, ``seeds``, ``seconds``.
-    runs : pandas.DataFrame
-        The raw runs: one row per (teacher, method, seed) with the test and validation
-        accuracies and the settings the student trained with (``lr``, ``weight_decay``,
-        ``hidden``, ``dropout``, ``kd_weight``, ``temperature``; see ``summary["tuned"]``).
-    """
-
-    table: pd.DataFrame
-    summary: dict[str, Any]
-    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    def to_dict(self, *, timing: bool = False) -> dict[str, Any]:
-        """``{"rows": [...], "summary": {...}}`` with NaN as None.
-
-        Wall-clock ``seconds`` and the ``budget`` (``advise`` gives the validation what its
-        ranking left) are left out unless ``timing`` is True, so that the same seed gives
-        byte-identical JSON.
-        """
-        rows = [jsonable(r) for r in self.table.to_dict(orient="records")]
-        summary = {k: v for k, v in self.summary.items() if timing or k not in ("seconds", "budget")}
-        return {"rows": rows, "summary": jsonable(summary)}
-
-    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 2) -> str:
-        """The report as JSON (NaN -> null); written to ``path`` when given."""
-        return dump_json(self.to_dict(), path, indent=indent)
-
-    def plot(self, ax: Any = None, *, method: str | None = None, criterion: str | None = None) -> Any:
-        """Criterion (default: the one the ranking's advice followed, with its interval and
-        threshold) against the measured gain (with its 95% interval), one point per teacher; see
-        :func:`cchkit.plotting.plot_validation`."""
-        from ..plotting import plot_validation
-
-        return plot_validation(self, ax=ax, criterion=criterion, method=method)
-
-    _SHORT = ["teacher", "method", "acc_none", "acc_probe", "acc", "gain", "gain_low", "gain_high", "significant",
-              "cch_score", "decision"]
-
-    def __repr__(self) -> str:
-        verdict = (self.summary.get("verdict") or {}).get("text", "")
-        return f"ValidationReport: {verdict}\n" + self.table[self._SHORT].to_string(index=False)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        verdict = html.escape((self.summary.get("verdict") or {}).get("text", ""))
-        return f"<p><b>ValidationReport</b>: {verdict}</p>" + self.table[self._SHORT].to_html(index=False)
 
 
 def _ranking_table(ranking: Any, student: str) -> pd.DataFrame:
@@ -350,7 +265,7 @@ def validate(
                    backend=backend, scheduler=scheduler)
     seed_list, runs_df, stop = seeds_until_separated(ctx, pool, n_first, budget, t0)
     table, base = ctx.table(seed_list, runs_df)
-    _warn_if_probe_wins(base)
+    warn_if_probe_wins(base)
     summary = {**identity, **summarise(table, kd_methods[0], seed_list)}
     summary["baseline"] = base.summary()
     criterion = str(getattr(ranking, "settings", {}).get("criterion", "cch_score")) if ranking is not None else "cch_score"
@@ -358,7 +273,7 @@ def validate(
     summary["power"] = power_statement(table, kd_methods[0], len(seed_list), stop=stop, initial=n_first)
     summary["tuned"] = ctx.tuned.summary() if ctx.tuned is not None else None
     summary["settings"] = {"epochs": epochs, "methods": methods, "tune": tune, "device": device,
-                           "train_size": _split_settings(distill_params)["train_size"],
+                           "train_size": split_settings(distill_params)["train_size"],
                            **{k: v for k, v in distill_params.items() if k != "train_size"}}
     summary["budget"] = budget
     summary["seconds"] = time.perf_counter() - t0
@@ -418,7 +333,7 @@ class _Measure:
         runs = self._runs(head, one_task=True)
         if tail:
             runs = pd.concat([runs, self._runs(tail)], ignore_index=True)
-        _refuse_if_all_runs_failed(runs)
+        refuse_if_all_runs_failed(runs)
         return runs
 
     def _runs(self, seeds: list[int], one_task: bool = False) -> pd.DataFrame:
@@ -446,14 +361,14 @@ class _Measure:
 
     def table(self, seeds: list[int], runs: pd.DataFrame) -> tuple[pd.DataFrame, Baseline]:
         chosen_on = list(self.tuned.seeds) if self.tuned is not None and self.tuned.seeds else seeds[:TUNE_SEEDS]
-        base = _baseline(self.bundle, self.student, seeds, chosen_on, runs, self.distill_params, self.probes)
+        base = measured_baseline(self.bundle, self.student, seeds, chosen_on, runs, self.distill_params, self.probes)
         rows = []
         for teacher in self.teachers:
             rinfo = self.rtab.loc[teacher] if teacher in self.rtab.index else None
             if rinfo is None:
                 warn_user("validate: the ranking has no row for teacher %r; its scores are NaN.", teacher)
             tr = runs[runs["teacher"] == teacher]
-            rows += [_gain_row(self.student, teacher, m, tr, rinfo, len(seeds), base)
+            rows += [gain_row(self.student, teacher, m, tr, rinfo, len(seeds), base)
                      for m in self.methods if m != "none"]
         return pd.DataFrame(rows, columns=report_columns()), base
 
@@ -517,116 +432,3 @@ def _run_all(tasks: list[tuple[str, int]], n_jobs: int, progress: bool, args_of:
         for rows in tqdm(out, total=len(tasks), desc="teacher x seed", file=sys.stderr, disable=not progress):
             runs.extend(rows)
     return pd.DataFrame(runs, columns=RUN_COLUMNS)
-
-
-def report_columns() -> list[str]:
-    """:data:`REPORT_COLUMNS` plus the columns of criteria registered beyond the built-ins."""
-    extra = [c for c in _ranking_copied() if c not in REPORT_COLUMNS]
-    return REPORT_COLUMNS[:-1] + extra + REPORT_COLUMNS[-1:]
-
-
-def _ranking_copied() -> list[str]:
-    """The ranking columns a report row carries: every criterion's, and I(H_S; Y) (a rule's threshold)."""
-    return list(dict.fromkeys([*criteria_columns(), "i_student_label"]))
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """What a gain is measured over: per seed, the no-KD MLP's accuracy (the same for every
-    teacher) and the linear probe's (:mod:`cchkit.validation.probe`); ``kind`` is the stronger of
-    the two on average over the seeds."""
-
-    mlp: pd.Series
-    probe: pd.Series
-    probe_c: dict[int, float]
-
-    @property
-    def kind(self) -> str:
-        mlp, probe = float(np.nanmean(self.mlp)), float(np.nanmean(self.probe))
-        return "probe" if np.isfinite(probe) and not probe <= mlp else "mlp"
-
-    def accuracy(self, teacher_runs: pd.Series) -> pd.Series:
-        """The baseline accuracy per seed (the teacher's own no-KD run where the MLP is it)."""
-        return self.probe if self.kind == "probe" else teacher_runs
-
-    def summary(self) -> dict[str, Any]:
-        mlp, probe = t_interval(self.mlp.to_numpy(), bounds=(0, 1)), t_interval(self.probe.to_numpy(), bounds=(0, 1))
-        return {"kind": self.kind, "mlp": list(mlp), "probe": list(probe), "probe_C": self.probe_c}
-
-
-#: distill's options that are not settings of a DistillConfig
-
-
-def _split_settings(distill_params: Mapping[str, Any]) -> dict[str, Any]:
-    """``test_size``, ``train_size`` and ``val_size`` as the distiller uses them (its defaults unless given)."""
-
-    cfg = DistillConfig.build(**{k: v for k, v in distill_params.items() if k not in RUN_OPTIONS})
-    return {"test_size": cfg.test_size, "train_size": cfg.train_size, "val_size": cfg.val_size}
-
-
-def _baseline(bundle: Any, student: str, seeds: list[int], tune_seeds: list[int], runs: pd.DataFrame,
-              distill_params: Mapping[str, Any], probes: dict[int, Any]) -> Baseline:
-    """The no-KD MLP and the linear probe on the student's split of every seed; ``probes`` keeps
-    the probes of earlier rounds (each seed's probe is fitted once, ``C`` chosen on
-    ``tune_seeds``, the seeds that chose the MLP students' settings)."""
-    from .probe import tuned_probes
-
-    missing = [s for s in seeds if s not in probes]
-    if missing:
-        m = bundle.modality(student)
-        probes |= tuned_probes(m.data, m.labels, missing, tune_seeds, **_split_settings(distill_params))
-    none = runs[runs["method"] == "none"].groupby("seed")["accuracy"].mean().reindex(seeds)
-    return Baseline(mlp=none, probe=pd.Series({s: probes[s].accuracy for s in seeds}).reindex(seeds),
-                    probe_c={int(s): probes[s].C for s in seeds})
-
-
-def _warn_if_probe_wins(base: Baseline) -> None:
-    if base.kind == "probe":
-        warn_user(
-            "validate: the no-KD MLP student (accuracy %.3f) ends below a tuned linear probe on the same split "
-            "(%.3f); every gain is measured over the probe, the stronger baseline.",
-            float(np.nanmean(base.mlp)), float(np.nanmean(base.probe)))
-
-
-def _gain_row(student: str, teacher: str, method: str, tr: pd.DataFrame, rinfo: Any, n_seeds: int,
-              baseline: Baseline) -> dict[str, Any]:
-    """One report row: accuracies and the paired gain over the stronger baseline, per seed, with
-    the ranking's scores."""
-    none = tr[tr["method"] == "none"].set_index("seed")["accuracy"]
-    an, ap = t_interval(none.to_numpy(), bounds=(0.0, 1.0)), t_interval(baseline.probe.to_numpy(), bounds=(0.0, 1.0))
-    base = baseline.accuracy(none)
-    mr = tr[tr["method"] == method].set_index("seed")
-    acc = mr["accuracy"]
-    gains = (acc - base.reindex(acc.index)).to_numpy(dtype=float)
-    a, g = t_interval(acc.to_numpy(), bounds=(0.0, 1.0)), t_interval(gains, bounds=(-1.0, 1.0))
-    errs = [e for e in mr["error"] if e]
-    teacher_acc = mr["teacher_net_accuracy"]
-    row: dict[str, Any] = dict(
-        student=student, teacher=teacher, method=method, n_seeds=int(np.isfinite(gains).sum()),
-        acc_none=an[0], acc_none_low=an[1], acc_none_high=an[2],
-        acc_probe=ap[0], acc_probe_low=ap[1], acc_probe_high=ap[2], baseline=baseline.kind,
-        acc=a[0], acc_low=a[1], acc_high=a[2],
-        gain=g[0], gain_low=g[1], gain_high=g[2],
-        significant=is_significant(g[1], g[2], n_seeds),
-        gain_seeds=[round(float(v), 10) for v in gains if np.isfinite(v)],
-        teacher_net_accuracy=float(np.nanmean(teacher_acc)) if np.isfinite(teacher_acc).any() else math.nan,
-        error=errs[0] if errs else "",
-    )
-    for col in _ranking_copied():
-        val = rinfo.get(col, math.nan) if rinfo is not None else math.nan
-        row[col] = float(val) if val is not None and not (isinstance(val, float) and math.isnan(val)) else math.nan
-    row["decision"] = str(rinfo.get("decision", "")) if rinfo is not None else ""
-    return row
-
-
-def _refuse_if_all_runs_failed(runs: pd.DataFrame) -> None:
-    """Every KD run (or every no-KD baseline) failed: there is no gain to report."""
-    for part, what in ((runs[runs["method"] != "none"], "KD"), (runs[runs["method"] == "none"], "no-KD baseline")):
-        errors = [e for e in part["error"] if e]
-        if len(part) and len(errors) == len(part):
-            reasons = list(dict.fromkeys(errors))
-            raise CchkitError(
-                f"every {what} run failed ({len(part)} runs), so no gain was measured: " + "; ".join(reasons[:3])
-            )
-
-

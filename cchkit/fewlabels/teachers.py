@@ -104,10 +104,11 @@ def teacher_families(final_y: np.ndarray, n_classes: int) -> tuple[str, ...]:
     return TEACHER_FAMILIES if counts.min() >= MLP_TEACHER_MIN_PER_CLASS else ("linear",)
 
 
-def _cv_accuracies(x2: np.ndarray, y2: np.ndarray, final_rows: np.ndarray, final_y: np.ndarray, n_classes: int,
+def _cv_accuracies(x: np.ndarray, y: np.ndarray, final_rows: np.ndarray, final_y: np.ndarray, n_classes: int,
                    rng: np.random.Generator, seed: int, name: str) -> dict[str, float]:
     """Each candidate family's accuracy cross-validated on the final teacher's rows (NaN for
-    the linear one alone where a class has a single row)."""
+    the linear one alone where a class has a single row). ``x``, ``y``: the teacher's rows with
+    their true labels only (the placebo's copy is not needed here)."""
     cv = _cv_folds(final_y, rng)
     if not cv:
         return {"linear": float("nan")}
@@ -115,16 +116,16 @@ def _cv_accuracies(x2: np.ndarray, y2: np.ndarray, final_rows: np.ndarray, final
     members, lab, ev = [], [], []
     for fam in families:
         for f, held in enumerate(cv):
-            tr = np.zeros(y2.size, bool)
+            tr = np.zeros(y.size, bool)
             tr[final_rows] = True
             tr[final_rows[held]] = False
-            e = np.zeros(y2.size, bool)
+            e = np.zeros(y.size, bool)
             e[final_rows[held]] = True
             members.append(Member(fam, "supervised", (), TEACHER_DECAY, 100 + f, name, False))
             lab.append(tr)
             ev.append(e)
     lab_a = np.stack(lab)
-    acc, _, _ = train_members(x2, y2, n_classes, members, lab_a, np.zeros_like(lab_a), np.stack(ev),
+    acc, _, _ = train_members(x, y, n_classes, members, lab_a, np.zeros_like(lab_a), np.stack(ev),
                               [None] * len(members), seed=seed)
     k = len(cv)
     return {fam: float(np.mean(acc[i * k:(i + 1) * k])) for i, fam in enumerate(families)}
@@ -160,7 +161,7 @@ def fit_teachers(x_t: np.ndarray, labels_t: np.ndarray, ids_t: np.ndarray, ids_s
     xs = _standardised(x_t, fit)
     x2 = np.concatenate([xs, xs])
     y2 = np.concatenate([y_true, y_perm])
-    cv = _cv_accuracies(x2, y2, final_rows, final_y, n_classes, rng, plan.seed, name)
+    cv = _cv_accuracies(xs, y_true, final_rows, final_y, n_classes, rng, plan.seed, name)
     family = chosen_family(cv)
     members, lab = [], []
     for k in keys:

@@ -5,8 +5,11 @@ tests run, goldens and end-to-end checks excluded (README, notebooks, wheel, doc
 the first failure. The list was committed before it was first run, so the first table it wrote
 is a blind score (``blind_mutations.md``); ``--after`` runs that run's survivors again once tests
 were written for them (``blind_mutations_after.md``), a regression guard.
+``--hollow [test_name ...]`` runs again the mutations whose catching test fails on the unmutated
+source as well, or is named (a test that failed for want of a tool when the round ran), so that
+their results say something (``blind_mutations_hollow.md``).
 
-    python benchmarks/mutation/blind_mutations.py [--after [tests/test_x.py ...]] [pytest args...]
+    python benchmarks/mutation/blind_mutations.py [--after [tests/test_x.py ...] | --hollow [test_name ...]] [pytest args...]
 
 Writes benchmarks/results/blind_mutations.md (or blind_mutations_after.md). The working tree is
 restored after each run.
@@ -14,6 +17,7 @@ restored after each run.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -92,6 +96,27 @@ MUTATIONS = [
 ]
 
 
+def hollow(mutations: list[tuple[str, str, str, str]], stem: str, named: list[str]) -> list[tuple[str, str, str, str]]:
+    """The mutations that ``<stem>.md`` reports as caught by a test named in ``named`` or by tests
+    that also fail on the unmutated source now: catches that may say nothing (a test that failed
+    for want of a tool, such as the browser of the HTML report's test, when the round ran)."""
+    table = (ROOT / "benchmarks" / "results" / f"{stem}.md").read_text()
+    caught = {}
+    for line in table.splitlines():
+        parts = [p.strip() for p in line.strip().strip("|").split("|")]
+        if len(parts) == 4 and parts[2] == "caught":
+            caught[parts[0]] = [t.strip() for t in parts[3].split(",")]
+    out = []
+    for m in mutations:
+        tests = caught.get(m[0])
+        if tests and set(tests) & set(named):
+            out.append(m)
+        elif tests and subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS,
+                                     "-k", " or ".join(tests)], cwd=ROOT, capture_output=True).returncode != 0:
+            out.append(m)
+    return out
+
+
 def survivors(mutations: list[tuple[str, str, str, str]], stem: str) -> list[tuple[str, str, str, str]]:
     """The mutations that ``<stem>.md`` reports as not caught."""
     table = (ROOT / "benchmarks" / "results" / f"{stem}.md").read_text()
@@ -103,6 +128,15 @@ def run_round(mutations: list[tuple[str, str, str, str]], stem: str, script: str
     """The blind run of ``mutations`` (``<stem>.md``), or with ``--after`` its survivors again
     once tests were written for them (``<stem>_after.md``, a regression guard)."""
     args = sys.argv[1:]
+    if "--hollow" in args:
+        # test names after --hollow (no "tests/" path): catches by them are run again too
+        args.remove("--hollow")
+        named = [a for a in args if a.startswith("test_")]
+        rest = [a for a in args if a not in named]
+        run_set(f"{title}: the blind run's catches by a test that failed without the mutation too, run again",
+                " ".join(["python", script, "--hollow", *named]), hollow(mutations, stem, named), TESTS,
+                f"{stem}_hollow.md", rest)
+        return
     if "--after" in args:
         args.remove("--after")
         # test files named after --after replace the whole unit suite (a quicker guard; the table lists them)

@@ -494,3 +494,16 @@ def test_a_paired_stackable_method_of_another_name_gets_the_pairs(bundle):
     a = copy.runs[copy.runs["method"] == "logit-kd-copy"].sort_values("seed")["accuracy"].to_numpy()
     b = real.runs[real.runs["method"] == "logit-kd"].sort_values("seed")["accuracy"].to_numpy()
     np.testing.assert_allclose(a, b)
+
+
+def test_the_probe_takes_the_most_regularised_c_among_ties():
+    """Two classes far apart: every C of the grid is right on every validation row, so the
+    tie goes to the smallest C (the most regularised), for one seed and for a tuned set."""
+    from cchkit.validation.probe import PROBE_CS, linear_probe, tuned_probes
+
+    rng = np.random.default_rng(0)
+    y = np.arange(200) % 2
+    x = rng.normal(size=(200, 3)) + 12.0 * y[:, None]
+    r = linear_probe(x, y, 0)
+    assert r.val_accuracy == 1.0 and r.C == min(PROBE_CS)
+    assert {p.C for p in tuned_probes(x, y, [0, 1, 2], [0, 1]).values()} == {min(PROBE_CS)}

@@ -65,8 +65,8 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     "helps": ("helps", "a significant gain that also beats the placebo"),
     "teacher_cv_accuracy": ("teacher CV acc.", "the teacher cross-validated on its labelled training rows (the "
                             "criterion that predicts the best teacher)"),
-    "teacher_model": ("teacher model", "the teacher's family, chosen by its cross-validation: linear (softmax "
-                      "regression) or mlp (one hidden layer, a candidate where every class has 30 labelled rows)"),
+    "teacher_model": ("teacher model", "the teacher's family: linear (softmax regression, the default) or mlp "
+                      "(one hidden layer, where it is a candidate and cross-validates better)"),
 }
 
 

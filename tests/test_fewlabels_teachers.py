@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
+import cchkit.fewlabels.teachers as teachers_module
 from cchkit import ModalityBundle
 from cchkit.cli.validate import few_labels_text
 from cchkit.fewlabels import LabelRegime, plan_seed, validate_few_labels
 from cchkit.fewlabels.teachers import (
+    CANDIDATE_FAMILIES,
     MLP_TEACHER_MIN_PER_CLASS,
-    TEACHER_FAMILIES,
     chosen_family,
     fit_teachers,
     teacher_families,
@@ -39,9 +41,21 @@ def _fit(b: ModalityBundle, regime: LabelRegime, seed: int = 0):
                         regime.teacher_labels, "teacher"), plan
 
 
-def test_the_hidden_layer_is_a_candidate_only_where_every_class_has_enough_rows():
+@pytest.fixture
+def with_mlp_teachers(monkeypatch):
+    monkeypatch.setattr(teachers_module, "TEACHER_FAMILIES", CANDIDATE_FAMILIES)
+
+
+def test_teachers_are_linear_by_default_whatever_their_rows():
+    assert teachers_module.TEACHER_FAMILIES == ("linear",)
+    assert teacher_families(np.repeat([0, 1, 2], 10 * MLP_TEACHER_MIN_PER_CLASS), 3) == ("linear",)
+    fitted, _ = _fit(_xor_bundle(), LabelRegime(labels_per_class=5, teacher_labels="own"))
+    assert fitted.family == "linear" and list(fitted.cv_by_family) == ["linear"]
+
+
+def test_the_hidden_layer_is_a_candidate_only_where_every_class_has_enough_rows(with_mlp_teachers):
     k = MLP_TEACHER_MIN_PER_CLASS
-    assert teacher_families(np.repeat([0, 1, 2], k), 3) == TEACHER_FAMILIES
+    assert teacher_families(np.repeat([0, 1, 2], k), 3) == CANDIDATE_FAMILIES
     # the smallest class decides, not the mean (60, 29, 60 averages 49.7)
     assert teacher_families(np.repeat([0, 1, 2], [2 * k, k - 1, 2 * k]), 3) == ("linear",)
     # a class with no row at all counts as a class with too few
@@ -55,12 +69,12 @@ def test_the_best_cross_validated_family_is_chosen_and_a_tie_goes_to_the_linear_
     assert chosen_family({"linear": 0.5}) == "linear"
 
 
-def test_a_label_rich_teacher_of_an_xor_modality_has_the_hidden_layer():
+def test_a_label_rich_teacher_of_an_xor_modality_has_the_hidden_layer(with_mlp_teachers):
     b = _xor_bundle()
     fitted, plan = _fit(b, LabelRegime(labels_per_class=5, teacher_labels="own"))
     assert fitted.family == "mlp"
     cv = fitted.cv_by_family
-    assert set(cv) == set(TEACHER_FAMILIES)
+    assert set(cv) == set(CANDIDATE_FAMILIES)
     assert cv["linear"] < 0.7 and cv["mlp"] > cv["linear"] + 0.2
     assert fitted.cv_accuracy == cv["mlp"]
     # the final teacher the students learn from is the chosen family: right on the test samples
@@ -72,7 +86,7 @@ def test_a_label_rich_teacher_of_an_xor_modality_has_the_hidden_layer():
     assert (zp[plan.test].argmax(1) == y[plan.test]).mean() < 0.7
 
 
-def test_a_teacher_with_five_labels_per_class_stays_linear():
+def test_a_teacher_with_five_labels_per_class_stays_linear(with_mlp_teachers):
     b = _xor_bundle()
     fitted, _ = _fit(b, LabelRegime(labels_per_class=5, teacher_labels="same"))
     assert fitted.family == "linear" and list(fitted.cv_by_family) == ["linear"]
@@ -93,7 +107,7 @@ def test_the_report_names_the_teacher_model_of_most_seeds_and_how_many_differ():
     assert t["teacher_model"].tolist() == ["mlp"]
 
 
-def test_validate_reports_the_teacher_model_it_used():
+def test_validate_reports_the_teacher_model_it_used(with_mlp_teachers):
     b = _xor_bundle(n=400)
     r = validate_few_labels(b, "student", ["teacher"], methods=["logit-kd"], seeds=3, progress=False,
                             regime=LabelRegime(labels_per_class=5, teacher_labels="own"))

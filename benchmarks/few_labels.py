@@ -276,8 +276,8 @@ def analyse(started: str, seconds: float, load_start: str) -> None:
                                    f"students, every other modality as a teacher plus the noise and copy controls; "
                                    "5 seeds per run; gains over the best teacher-free student"})
     text += "\n## Gains of the real teachers\n\n" + md_table(gains_table(rows))
-    text += ("\n## The teachers\n\nEach teacher's family (softmax regression, or one hidden layer where every class "
-             "has 30 labelled teacher rows) is chosen per seed by cross-validation on its own training rows; "
+    text += ("\n## The teachers\n\nEach teacher's family is chosen per seed by cross-validation on its own training "
+             "rows among `cchkit.fewlabels.teachers.TEACHER_FAMILIES` (the softmax regression alone by default); "
              "`mlp (k of 5 seeds)` means the choice differed between seeds.\n\n" + md_table(teacher_table(rows)))
     text += "\n## Controls: a noise teacher and a copy of the student\n\n" + md_table(controls_table(rows))
     text += ("\n## Does teacher_cv_accuracy pick the best teacher?\n\n"

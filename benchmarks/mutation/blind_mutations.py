@@ -96,32 +96,39 @@ MUTATIONS = [
 ]
 
 
+def _results(stem: str) -> dict[str, tuple[str, list[str]]]:
+    """Per mutation of ``<stem>.md``: its result and the tests its row names."""
+    table = (ROOT / "benchmarks" / "results" / f"{stem}.md").read_text()
+    out = {}
+    for line in table.splitlines():
+        parts = [p.strip() for p in line.strip().strip("|").split("|")]
+        if len(parts) == 4 and parts[2] in ("caught", "NOT caught"):
+            out[parts[0]] = (parts[2], [t.strip() for t in parts[3].split(",") if t.strip()])
+    return out
+
+
+def _fails_unmutated(tests: list[str]) -> bool:
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS, "-k",
+                           " or ".join(tests)], cwd=ROOT, capture_output=True).returncode != 0
+
+
 def hollow(mutations: list[tuple[str, str, str, str]], stem: str, named: list[str]) -> list[tuple[str, str, str, str]]:
     """The mutations that ``<stem>.md`` reports as caught by a test named in ``named`` or by tests
     that also fail on the unmutated source now: catches that may say nothing (a test that failed
     for want of a tool, such as the browser of the HTML report's test, when the round ran)."""
-    table = (ROOT / "benchmarks" / "results" / f"{stem}.md").read_text()
-    caught = {}
-    for line in table.splitlines():
-        parts = [p.strip() for p in line.strip().strip("|").split("|")]
-        if len(parts) == 4 and parts[2] == "caught":
-            caught[parts[0]] = [t.strip() for t in parts[3].split(",")]
+    results = _results(stem)
     out = []
     for m in mutations:
-        tests = caught.get(m[0])
-        if tests and set(tests) & set(named):
-            out.append(m)
-        elif tests and subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS,
-                                     "-k", " or ".join(tests)], cwd=ROOT, capture_output=True).returncode != 0:
+        result, tests = results.get(m[0], ("", []))
+        if result == "caught" and tests and (set(tests) & set(named) or _fails_unmutated(tests)):
             out.append(m)
     return out
 
 
 def survivors(mutations: list[tuple[str, str, str, str]], stem: str) -> list[tuple[str, str, str, str]]:
     """The mutations that ``<stem>.md`` reports as not caught."""
-    table = (ROOT / "benchmarks" / "results" / f"{stem}.md").read_text()
-    missed = {line.split(" | ")[0].lstrip("| ") for line in table.splitlines() if "| NOT caught |" in line}
-    return [m for m in mutations if m[0] in missed]
+    results = _results(stem)
+    return [m for m in mutations if results.get(m[0], ("", []))[0] == "NOT caught"]
 
 
 def run_round(mutations: list[tuple[str, str, str, str]], stem: str, script: str, title: str) -> None:

@@ -154,8 +154,9 @@ class FewLabelReport:
         often), the paired ``gain`` over it, the margin over the placebo teacher, the criteria
         ``teacher_cv_accuracy`` / ``student_cv_accuracy`` (cross-validated on the labelled rows
         only) and their ``prediction``, ``helps`` (a significant gain that beats the placebo) and
-        ``teacher_model`` (the teacher's family, chosen per seed by its own cross-validation:
-        ``linear`` or ``mlp``, with the count of seeds where they differ).
+        ``teacher_model`` (the teacher's family: ``linear`` by default; ``mlp`` where that
+        family is allowed and its cross-validation chose it, with the count of seeds where the
+        choices differ).
     baselines : DataFrame
         Each teacher-free student's test accuracy (mean and interval over seeds).
     summary : dict

@@ -123,20 +123,16 @@ def _cv_accuracies(x: np.ndarray, y: np.ndarray, final_rows: np.ndarray, final_y
     if not cv:
         return {"linear": float("nan")}
     families = teacher_families(final_y, n_classes)
-    members, lab, ev = [], [], []
-    for fam in families:
-        for f, held in enumerate(cv):
-            tr = np.zeros(y.size, bool)
-            tr[final_rows] = True
-            tr[final_rows[held]] = False
-            e = np.zeros(y.size, bool)
-            e[final_rows[held]] = True
-            members.append(Member(fam, "supervised", (), TEACHER_DECAY, 100 + f, name, False))
-            lab.append(tr)
-            ev.append(e)
-    lab_a = np.stack(lab)
-    acc, _, _ = train_members(x, y, n_classes, members, lab_a, np.zeros_like(lab_a), np.stack(ev),
-                              [None] * len(members), seed=seed)
+    held_out = np.zeros((len(cv), y.size), bool)
+    for f, held in enumerate(cv):
+        held_out[f, final_rows[held]] = True
+    train = np.zeros(y.size, bool)
+    train[final_rows] = True
+    lab = np.tile(train & ~held_out, (len(families), 1))
+    ev = np.tile(held_out, (len(families), 1))
+    members = [Member(fam, "supervised", (), TEACHER_DECAY, 100 + f, name, False)
+               for fam in families for f in range(len(cv))]
+    acc, _, _ = train_members(x, y, n_classes, members, lab, np.zeros_like(lab), ev, [None] * len(members), seed=seed)
     k = len(cv)
     return {fam: float(np.mean(acc[i * k:(i + 1) * k])) for i, fam in enumerate(families)}
 

@@ -97,6 +97,7 @@ def reference_accuracy(bundle, student: str, regime, seeds: list[int]) -> list[f
 
 
 def run_corpus(seeds: int, only: list[str] | None, regimes: list[str] | None) -> None:
+    """Run every (bundle, student, regime) not yet in :data:`ROWS`, appending its rows."""
     import cchkit
     from cchkit.fewlabels import LabelRegime, validate_few_labels
 
@@ -289,10 +290,23 @@ def analyse(started: str, seconds: float, load_start: str) -> None:
              f"measured over, is at most 0.01 below it on {not_below} of {len(base)}.\n\n" + md_table(base))
     text += (f"\n## Time\n\nmedian {runs['seconds'].median():.0f} s per (student, regime) run, "
              f"{runs['seconds'].sum() / 60:.0f} min in all.\n")
-    write_atomic(RESULTS / "few_labels.md", text)
+    write_atomic(ROWS.with_name(ROWS.name.replace("_rows.csv", ".md")), text)
+    if ROWS.name != "few_labels_rows.csv":  # a variant's study does not write the shipped record
+        print(text)
+        return
     write_atomic(RECORD, json.dumps({"written_by": "benchmarks/few_labels.py", "date": started,
                                      "regimes": record}, indent=2) + "\n")
     print(text)
+
+
+def start_variant(name: str, regimes: list[str] | None) -> None:
+    """Point :data:`ROWS` at the variant's file; a new variant starts from the shipped rows of the
+    regimes it does not run, so that its analysis compares like with like."""
+    global ROWS
+    shipped, ROWS = ROWS, RESULTS / f"few_labels_{name}_rows.csv"
+    if not ROWS.exists():
+        rows = pd.read_csv(shipped)
+        write_atomic(ROWS, rows[~rows["regime"].isin(regimes or [k for k, _, _ in REGIMES])].to_csv(index=False))
 
 
 def main() -> None:
@@ -301,7 +315,12 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="analyse the saved rows only")
     ap.add_argument("--only", nargs="*", help="bundled datasets to run (default: all)")
     ap.add_argument("--regimes", nargs="*", choices=[k for k, _, _ in REGIMES], help="regimes to run (default: all)")
+    ap.add_argument("--variant", help="a variant of the measurement: its rows go to few_labels_VARIANT_rows.csv "
+                    "(started from the shipped rows less the --regimes it runs) and its analysis to "
+                    "few_labels_VARIANT.md; the shipped rows and track record are left alone")
     args = ap.parse_args()
+    if args.variant:
+        start_variant(args.variant, args.regimes)
     started, load_start, t0 = now(), load_average(), time.perf_counter()
     if not args.reuse:
         run_corpus(args.seeds, args.only, args.regimes)

@@ -28,7 +28,7 @@ from .regime import LabelRegime, SeedPlan, plan_seed
 from .stack import FAMILIES, LABELLED_BATCH, WEIGHT_DECAYS, Member, train_members
 from .teachers import SeedTeachers, fit_teachers
 
-__all__ = ["SeedRows", "run_seed", "RUN_COLUMNS", "choose"]
+__all__ = ["SeedRows", "run_seed", "RUN_COLUMNS", "choose", "decay_scales"]
 
 #: Columns of the raw runs (one row per trained member); ``fold`` -1 is the final fit.
 RUN_COLUMNS = ["seed", "family", "objective", "setting", "weight_decay", "fold", "teacher", "placebo", "accuracy",
@@ -132,11 +132,29 @@ def _refit_chosen(sr: SeedRows, n_classes: int, runs: pd.DataFrame, searched: li
     return _train(sr, n_classes, members, views)
 
 
+def decay_scales(plan: SeedPlan) -> tuple[float, ...]:
+    """The multiples of its family's supervised weight decay that every other objective searches.
+
+    The supervised search fits the decay to the ``n_L`` labelled rows; an objective with a term on
+    the ``n_U`` unlabeled rows (a teacher's targets, pseudo-labels) fits ``n_L + n_U`` rows, and a
+    decay that is right for ``n_L`` rows over-regularises it (for a softmax regression, decay ``w``
+    on ``n`` rows is scikit-learn's ``C = 1 / (w n)``: the same per-row strength on more rows is
+    ``w n_L / (n_L + n_U)``). So where the seed has unlabeled rows each objective also tries that
+    rescaled decay, chosen by the same held-out labelled rows; every objective, teacher-free and
+    placebo included, searches the same two, so that no kind gets a larger search. With every row
+    labelled there is nothing to rescale to: one decay, as before.
+    """
+    n_l, n_u = plan.labelled.size, plan.unlabeled.size
+    return (1.0, n_l / (n_l + n_u)) if n_u else (1.0,)
+
+
 def _members(objective: str, decay: dict[str, float], keys: list[int | None], teacher: str | None = None,
-             placebo: bool = False) -> list[Member]:
+             placebo: bool = False, scales: Sequence[float] = (1.0,)) -> list[Member]:
+    """Every (family, setting, decay, fold) of an objective; within a setting the family's own
+    decay comes first, so that a tie goes to it (see :func:`best_setting`)."""
     obj = get_objective(objective)
-    return [Member(fam, objective, tuple(setting.items()), decay[fam], k, teacher, placebo)
-            for fam in FAMILIES for setting in obj.grid for k in keys]
+    return [Member(fam, objective, tuple(setting.items()), decay[fam] * s, k, teacher, placebo)
+            for fam in FAMILIES for setting in obj.grid for s in scales for k in keys]
 
 
 def _stage_one(sr: SeedRows, n_classes: int, keys: list[int | None]) -> tuple[pd.DataFrame, list[Member], dict[str, float]]:
@@ -156,11 +174,12 @@ def run_seed(bundle: Any, student: str, teachers: Sequence[str], regime: LabelRe
     sr = SeedRows.build(s.data, s.labels, plan)
     keys = plan.search_keys
     runs1, members1, decay = _stage_one(sr, n_classes, keys)
+    scales = decay_scales(plan)
     members: list[Member] = []
     views: list[TeacherView | None] = []
     for name in teacher_free_objectives():
         if name != "supervised" and (plan.unlabeled.size or not get_objective(name).needs_unlabeled):
-            members += _members(name, decay, keys)
+            members += _members(name, decay, keys, scales=scales)
     views += [None] * len(members)
     fitted = {}
     for t in teachers:
@@ -169,7 +188,7 @@ def run_seed(bundle: Any, student: str, teachers: Sequence[str], regime: LabelRe
                                  n_classes, modes[t], t)
         for name in objectives:
             for placebo in (False, True):
-                block = _members(name, decay, keys, t, placebo)
+                block = _members(name, decay, keys, t, placebo, scales)
                 members += block
                 views += [fitted[t].views[(m.fold, placebo)] for m in block]
     runs = pd.concat([runs1, _train(sr, n_classes, members, views)], ignore_index=True)

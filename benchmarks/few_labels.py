@@ -25,7 +25,11 @@ which teacher models the rows had).
 Writes ``benchmarks/results/few_labels.md``, ``few_labels_rows.csv`` and the regime record
 ``cchkit/fewlabels/track_record.json``. ``--reuse`` analyses the saved rows again.
 
-    python benchmarks/few_labels.py [--seeds 5] [--reuse] [--only digits-avt] [--regimes all-same]
+    python benchmarks/few_labels.py [--seeds 5] [--reuse] [--only digits-avt] [--regimes all-same] [--variant NAME]
+
+``--variant NAME`` measures a changed setting without touching the shipped results: its rows go
+to ``few_labels_NAME_rows.csv`` and its analysis to ``few_labels_NAME.md``;
+``few_labels_compare.py`` pairs them with the shipped rows.
 """
 
 from __future__ import annotations
@@ -133,8 +137,19 @@ def run_corpus(seeds: int, only: list[str] | None, regimes: list[str] | None) ->
                 t["acc_best_free"] = float(b["best teacher-free"])
                 ref = reference_accuracy(bundle, student, regime, rep.summary["seeds"])
                 t["acc_reference"] = float(np.mean(ref))
-                t.to_csv(ROWS, mode="a", header=not ROWS.exists(), index=False)
+                append_rows(t)
                 log(f"{name} {student} {key}: {secs:.0f} s; {rep.summary['verdict']['text'][:150]}")
+
+
+def append_rows(t: pd.DataFrame) -> None:
+    """Append a run's rows to :data:`ROWS`; where the report has gained a column since the file
+    was started, the file is rewritten with it (empty in the older rows), never misaligned."""
+    if ROWS.exists():
+        old = pd.read_csv(ROWS, nrows=0)
+        if list(old.columns) != list(t.columns):
+            write_atomic(ROWS, pd.concat([pd.read_csv(ROWS), t], ignore_index=True).to_csv(index=False))
+            return
+    t.to_csv(ROWS, mode="a", header=not ROWS.exists(), index=False)
 
 
 def wilson(k: int, n: int) -> str:
@@ -270,7 +285,9 @@ def analyse(started: str, seconds: float, load_start: str) -> None:
     within = sum(abs(b["supervised − reference"]) <= 0.01 for b in base)
     not_below = sum(b["best teacher-free − reference"] >= -0.01 for b in base)
     runs = rows.drop_duplicates(["bundle", "student", "regime"])
-    text = header("Few labels: where teachers matter", started=started, seconds=seconds, load_start=load_start,
+    variant = ROWS.name.removeprefix("few_labels_").removesuffix("_rows.csv")
+    title = "Few labels: where teachers matter" + (f" (the {variant} variant)" if ROWS.name != "few_labels_rows.csv" else "")
+    text = header(title, started=started, seconds=seconds, load_start=load_start,
                   extra={"runs": f"{len(runs)} (student, regime) runs, {runs['seconds'].sum() / 60:.0f} min of validation "
                                  "(with --reuse this file re-reads them: the date above is the analysis')",
                          "corpus": f"{rows['bundle'].nunique()} bundles, {runs[['bundle', 'student']].drop_duplicates().shape[0]} "

@@ -352,6 +352,42 @@ def test_the_linear_student_keeps_its_kd_term():
     assert np.abs(logits[0] - logits[1]).max() > 0.1
 
 
+def test_the_rescaled_decay_is_the_per_row_strength_over_every_row_and_a_setting(monkeypatch):
+    """15 labelled and 405 unlabeled rows: with the setting on, every objective but the supervised
+    one searches its family's decay and that decay times 15 / 420 (the per-row strength kept over
+    the rows its loss reaches), the family's own first (ties go to it); with every row labelled,
+    or by default, one decay."""
+    import cchkit.fewlabels.run as run
+
+    b = _bundle(n=600)
+    few = plan_seed(b["weak"].labels, b.classes, LabelRegime(labels_per_class=5), seed=0)
+    every = plan_seed(b["weak"].labels, b.classes, LabelRegime(), seed=0)
+    assert few.labelled.size == 15 and few.unlabeled.size == 405 and every.unlabeled.size == 0
+    assert run.decay_scales(few) == (1.0,)
+    monkeypatch.setattr(run, "RESCALE_DECAY", True)
+    assert run.decay_scales(few) == (1.0, pytest.approx(15 / 420))
+    assert run.decay_scales(every) == (1.0,)
+
+
+@pytest.mark.slow
+def test_the_other_objectives_search_the_supervised_choice_and_its_rescaled_decay(monkeypatch):
+    import cchkit.fewlabels.run as run
+    from cchkit.fewlabels.run import best_setting, decay_scales
+
+    monkeypatch.setattr(run, "RESCALE_DECAY", True)
+    b = _bundle(n=150)
+    r = validate(b, "weak", ["strong"], labels_per_class=3, methods=["logit-kd"], seeds=3, progress=False)
+    seed = r.summary["seeds"][0]
+    plan = plan_seed(b["weak"].labels, b.classes, LabelRegime(labels_per_class=3), seed)
+    scale = decay_scales(plan)[1]
+    search = r.runs[(r.runs["fold"] >= 0) & (r.runs["seed"] == seed)]
+    for fam, runs in search.groupby("family"):
+        sup = runs[runs["objective"] == "supervised"]
+        decay = best_setting(sup)[0][2]
+        for objective, g in runs[runs["objective"] != "supervised"].groupby("objective"):
+            assert sorted(set(g["weight_decay"])) == pytest.approx(sorted({decay, decay * scale})), (fam, objective)
+
+
 def test_an_objective_with_a_larger_search_is_refused():
     from cchkit.fewlabels import Objective, register_objective
 

@@ -77,6 +77,8 @@ MUTATIONS = [
      "nll = (1 - eps) * nll - eps * lp.mean(dim=2)", "nll = (1 - eps) * nll - eps * lp.sum(dim=2)"),
     ("the soft cross-entropy without its tau^2", "cchkit/fewlabels/objectives.py",
      "return tau**2 * self.per_row_mean(ce, mask)", "return self.per_row_mean(ce, mask)"),
+    # as the round ran (13eba6d); the line now reads CANDIDATE_FAMILIES.index (the candidates, of
+    # which TEACHER_FAMILIES is the default subset), so a rerun from HEAD reports "mutation site not found"
     ("a teacher's family chosen by the worse cross-validated accuracy", "cchkit/fewlabels/teachers.py",
      "return max(cv, key=lambda fam: (cv[fam], -TEACHER_FAMILIES.index(fam)))",
      "return min(cv, key=lambda fam: (cv[fam], -TEACHER_FAMILIES.index(fam)))"),

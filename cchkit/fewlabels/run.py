@@ -2,7 +2,8 @@
 
 Stage 1 trains the supervised student of every family over :data:`~.stack.WEIGHT_DECAYS`
 and keeps, per family, the weight decay with the best cross-validated accuracy on the
-labelled rows. Stage 2 trains every family, with its decay, on every other teacher-free
+labelled rows. Stage 2 trains every family, with its decay (and, as a setting, that decay
+rescaled to every row too: :func:`decay_scales`), on every other teacher-free
 objective and every teacher objective, with each teacher and its placebo, each over a grid of
 the same size. Every (family, setting) is trained once per fold of the seed's plan (three
 cross-validation folds with few labels, one validation split with many) and scored on the
@@ -28,7 +29,7 @@ from .regime import LabelRegime, SeedPlan, plan_seed
 from .stack import FAMILIES, LABELLED_BATCH, WEIGHT_DECAYS, Member, train_members
 from .teachers import SeedTeachers, fit_teachers
 
-__all__ = ["SeedRows", "run_seed", "RUN_COLUMNS", "choose", "decay_scales"]
+__all__ = ["SeedRows", "run_seed", "RUN_COLUMNS", "choose", "decay_scales", "RESCALE_DECAY"]
 
 #: Columns of the raw runs (one row per trained member); ``fold`` -1 is the final fit.
 RUN_COLUMNS = ["seed", "family", "objective", "setting", "weight_decay", "fold", "teacher", "placebo", "accuracy",
@@ -132,6 +133,12 @@ def _refit_chosen(sr: SeedRows, n_classes: int, runs: pd.DataFrame, searched: li
     return _train(sr, n_classes, members, views)
 
 
+#: Whether every objective but the supervised one also searches the decay rescaled to every row
+#: (:func:`decay_scales`). Off: measured at 5 and 20 labels per class, it moved the gains by
+#: less than a hundredth for two fifths more time (benchmarks/results/few_labels_decay_compare.md).
+RESCALE_DECAY = False
+
+
 def decay_scales(plan: SeedPlan) -> tuple[float, ...]:
     """The multiples of its family's supervised weight decay that every other objective searches.
 
@@ -142,10 +149,10 @@ def decay_scales(plan: SeedPlan) -> tuple[float, ...]:
     ``w n_L / (n_L + n_U)``). So where the seed has unlabeled rows each objective also tries that
     rescaled decay, chosen by the same held-out labelled rows; every objective, teacher-free and
     placebo included, searches the same two, so that no kind gets a larger search. With every row
-    labelled there is nothing to rescale to: one decay, as before.
+    labelled there is nothing to rescale to. Only with :data:`RESCALE_DECAY`; else one decay.
     """
     n_l, n_u = plan.labelled.size, plan.unlabeled.size
-    return (1.0, n_l / (n_l + n_u)) if n_u else (1.0,)
+    return (1.0, n_l / (n_l + n_u)) if RESCALE_DECAY and n_u else (1.0,)
 
 
 def _members(objective: str, decay: dict[str, float], keys: list[int | None], teacher: str | None = None,

@@ -27,6 +27,7 @@ __all__ = [
     "standardize",
     "standardize_fit",
     "check_safe_magnitude",
+    "plain",
 ]
 
 
@@ -309,3 +310,8 @@ def check_safe_magnitude(x: np.ndarray, name: str) -> None:
             f"{name} has values of magnitude {peak:.1e}, whose squares overflow or underflow in float64; "
             "use standardize=True (scale-safe; MI does not depend on the scale) or rescale the data."
         )
+
+
+def plain(v: Any) -> Any:
+    """A numpy scalar as the Python value it holds, so that a message says '0', not np.str_('0')."""
+    return v.item() if isinstance(v, np.generic) else v

@@ -80,6 +80,10 @@ def test_estimators_lists_registry():
         (("rank", "-s", "audio", "--n-bootstrap", 0), "n_bootstrap must be an integer >= 1"),
         (("rank", "-s", "audio", "-f", "xml"), "--format must be one of"),
         (("rank", "-s", "audio", "-c", ","), "--candidates is empty"),
+        (("rank", "-s", "audio", "-c", "image,,text"), "--candidates 'image,,text' has an empty name"),
+        (("validate", "-s", "audio", "-c", "image,"), "--candidates 'image,' has an empty name"),
+        (("rank", "-s", "audio", "-e", "gaussian,"), "--estimator has an empty value"),
+        (("validate", "-s", "audio", "-c", "image", "-m", ""), "--method has an empty value"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, message):

@@ -594,7 +594,7 @@ def test_advise_never_recommends_a_significantly_negative_gain():
     (["--labels-per-class", "5", "--baseline", "no-kd"], "measures with every label"),
     (["--teacher-labels", "own", "--method", "class-align", "--seeds", "3", "--labelled-fraction", "0.5",
       "--labels-per-class", "5"], "not both"),
-    (["--labels-per-class", "150"], "class .* has 140 labelled training row.* seed"),
+    (["--labels-per-class", "150"], "class '0' has 140 labelled training row.* seed"),
     (["--labels-per-class", "5", "--teacher-labels", "mine"], "teacher_labels must be one of"),
 ])
 def test_bad_few_label_commands_are_one_line_and_exit_2(args, words):

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import UNLABELED, as_float_matrix, as_labels, find_constant_columns, to_numpy
+from .._validation import UNLABELED, as_float_matrix, as_labels, find_constant_columns, plain, to_numpy
 from ..exceptions import BundleError, InputError, NotPairedError, UnknownModalityError
 from .format import BundleParts, check_name, read_bundle_parts, write_bundle_files
 from .sources import anndata_source, obs_labels
@@ -117,7 +117,7 @@ class ModalityBundle:
                 raise BundleError(f"modality {m.name!r}: label codes outside 0..{len(self.classes) - 1}.")
             if pd.Index(m.ids).has_duplicates:
                 dup = pd.Index(m.ids)[pd.Index(m.ids).duplicated()][0]
-                raise BundleError(f"modality {m.name!r} has duplicated sample id {_plain(dup)!r}; ids must be unique.")
+                raise BundleError(f"modality {m.name!r} has duplicated sample id {plain(dup)!r}; ids must be unique.")
 
     def __repr__(self) -> str:
         mods = ", ".join(f"{m.name}({m.n}x{m.dim}{self._unlabeled_note(m.name)})" for m in self.modalities.values())
@@ -556,11 +556,6 @@ class ModalityBundle:
             label["file"] = files["label"]
         meta["label"] = label
         return meta
-
-
-def _plain(v: Any) -> Any:
-    """A numpy scalar as the Python value it holds (so messages say 0, not np.int64(0))."""
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def _label_values(v: Any, what: str) -> np.ndarray:

@@ -193,12 +193,15 @@ def input_paths(data: str) -> list[Path]:
 
 
 def split_names(value: str | None, option: str) -> list[str] | None:
-    """Comma-separated names (None stays None); an empty list is refused."""
+    """Comma-separated names (None stays None); an empty list, or an empty name between commas
+    (a name dropped by a typo would change the question without a word), is refused."""
     if value is None:
         return None
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    if not names:
+    names = [v.strip() for v in value.split(",")]
+    if not any(names):
         raise CchkitError(f"{option} is empty; give comma-separated modality names.")
+    if not all(names):
+        raise CchkitError(f"{option} {value!r} has an empty name between commas; give comma-separated modality names.")
     return names
 
 
@@ -224,9 +227,14 @@ def write_outputs(text: str, out: Path | None, html: str | None, report: Path | 
         typer.echo(f"report written to {escape_control(str(report))}", err=True)
 
 
-def repeated(values: list[str] | None) -> list[str]:
-    """A repeatable option whose values may also be comma-separated (``-e a,b -e c``)."""
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+def repeated(values: list[str] | None, option: str) -> list[str]:
+    """A repeatable option whose values may also be comma-separated (``-e a,b -e c``); an empty
+    value is refused, as in :func:`split_names`."""
+    out = [v.strip() for item in values or [] for v in item.split(",")]
+    if not all(out):
+        raise CchkitError(f"{option} has an empty value ({', '.join(map(repr, values or []))}); give names, "
+                          "comma-separated or the option repeated.")
+    return out
 
 
 def handle_errors(func: F) -> F:

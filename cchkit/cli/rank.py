@@ -55,7 +55,7 @@ def rank(
     from ..ranking import rank_teachers
 
     ranking = rank_teachers(
-        data, student, c.split_names(candidates, "--candidates"), estimators=c.repeated(estimator),
+        data, student, c.split_names(candidates, "--candidates"), estimators=c.repeated(estimator, "--estimator"),
         representation=representation, variant=variant, dim=dim, n_bootstrap=n_bootstrap, n_seeds=n_seeds,
         criterion=criterion, random_state=run.seed, device=run.device, n_jobs=run.n_jobs, backend=run.backend,
         scheduler=run.scheduler, progress=c.progress_enabled(run.quiet),

@@ -52,7 +52,7 @@ def validate(
         raise InputError(f"--baseline must be {' or '.join(BASELINES)}, got {baseline!r}.")
     if baseline == "teacher-free":
         no_kd_only = {"--train-size": train_size is not None, "--epochs": epochs != 30, "--no-tune": not tune,
-                      "--estimator": c.repeated(estimator) != ["gaussian"], "--representation": representation != "pca",
+                      "--estimator": c.repeated(estimator, "--estimator") != ["gaussian"], "--representation": representation != "pca",
                       "--variant": variant != "raw", "--n-bootstrap": n_bootstrap != 200,
                       "--backend": run.backend != "loky", "--device": run.device != "auto", "--n-jobs": run.n_jobs != 1}
         given = [k for k, v in no_kd_only.items() if v]
@@ -60,15 +60,15 @@ def validate(
             raise InputError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only with --baseline no-kd "
                              "(the tuned no-KD student, every label); leave "
                              f"{'it' if len(given) == 1 else 'them'} out or add --baseline no-kd.")
-        result = run_validation(bundle, student, cands, methods=c.repeated(method) or None, seeds=seeds,
+        result = run_validation(bundle, student, cands, methods=c.repeated(method, "--method") or None, seeds=seeds,
                                 random_state=run.seed, progress=c.progress_enabled(run.quiet), budget=budget,
                                 max_seeds=max_seeds, labels_per_class=labels_per_class,
                                 labelled_fraction=labelled_fraction, teacher_labels=teacher_labels)
         _write(result, bundle, run)
         return
-    rank_params = dict(estimators=c.repeated(estimator), representation=representation, variant=variant,
+    rank_params = dict(estimators=c.repeated(estimator, "--estimator"), representation=representation, variant=variant,
                        n_bootstrap=n_bootstrap, backend=run.backend, scheduler=run.scheduler)
-    methods = c.repeated(method) or None
+    methods = c.repeated(method, "--method") or None
     result = run_validation(
         bundle, student, cands, methods=methods, seeds=seeds, epochs=epochs, rank_params=rank_params,
         random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet), n_jobs=run.n_jobs,

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import UNLABELED
+from .._validation import UNLABELED, plain
 from ..exceptions import InputError
 
 __all__ = ["LabelRegime", "SeedPlan", "plan_seed", "TEACHER_LABELS", "CV_FOLDS", "HOLDOUT_MIN_PER_CLASS",
@@ -163,7 +163,7 @@ def _kept_labels(pool: np.ndarray, y: np.ndarray, regime: LabelRegime, classes: 
             k = rows.size
         if rows.size < max(k, 2):
             raise InputError(
-                f"class {classes[c]!r} has {rows.size} labelled training row(s) in seed {seed} "
+                f"class {plain(classes[c])!r} has {rows.size} labelled training row(s) in seed {seed} "
                 f"(after the test rows); {max(k, 2)} are needed ({regime.describe()}). Ask for fewer labels per "
                 "class, a smaller test_size, or label more rows of that class.")
         kept.append(rows[:k])

@@ -55,7 +55,7 @@ import numpy as np
 from .._params import BOOL, NONE, Integral, Interval, Real, validate_params
 from .._random import RandomState, derive_seed
 from .._torch import resolve_device, torch_threads
-from .._validation import as_float_matrix, as_labels, find_constant_columns, standardize_fit
+from .._validation import as_float_matrix, as_labels, find_constant_columns, plain, standardize_fit
 from .._warn import warn_user
 from ..exceptions import InputError
 from .batched import MIN_STEPS, VAL_FRACTION, EncoderFit, EncoderJob, TrainSettings, fit_group, group_jobs, make_job
@@ -154,7 +154,7 @@ def _check_classes(codes: np.ndarray, classes: np.ndarray, n_folds: int) -> None
         )
     counts = np.bincount(codes, minlength=classes.shape[0])
     if counts.min() < n_folds:
-        small = [f"{classes[c]!r} ({counts[c]})" for c in np.flatnonzero(counts < n_folds)[:5]]
+        small = [f"{plain(classes[c])!r} ({counts[c]})" for c in np.flatnonzero(counts < n_folds)[:5]]
         raise InputError(
             f"class(es) {', '.join(small)} have fewer samples than n_folds={n_folds}; every fold needs "
             "every class. Lower n_folds, merge or drop the rare classes, or collect more samples."

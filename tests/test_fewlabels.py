@@ -537,6 +537,19 @@ def test_a_paired_method_needs_every_candidate_paired():
         validate(other, "weak", ["strong", "noise"], labels_per_class=3, methods=["logit-kd"], progress=False)
 
 
+@pytest.mark.parametrize("kwargs, words", [
+    ({"labels_per_class": float("nan")}, "labels_per_class must be an integer >= 2"),
+    ({"labels_per_class": "5"}, "labels_per_class must be an integer >= 2"),
+    ({"seeds": [4, 4, 7]}, "seeds must be distinct"),
+    ({"methods": []}, "methods is empty"),
+])
+def test_a_bad_argument_is_refused_by_name_before_any_training(kwargs, words):
+    """A NaN count once reached int() (a ValueError, not a refusal); a repeated seed counted one
+    measurement twice; an empty method list read as 'the method none'."""
+    with pytest.raises(InputError, match=words):
+        validate(_bundle(n=150), "weak", ["strong"], **({"labels_per_class": 3, "seeds": 3} | kwargs), progress=False)
+
+
 # ---------------------------------------------------------------- advise
 @pytest.mark.slow
 def test_advise_with_few_labels_answers_from_the_few_label_measurement():

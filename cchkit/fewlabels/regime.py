@@ -47,6 +47,13 @@ HOLDOUT_MIN_PER_CLASS = 40
 HOLDOUT_SHARE = 0.2
 
 
+def _is_count(v: Any, least: int) -> bool:
+    """``v`` is a whole number (an int, or a float without a fraction; not a bool, NaN or text) >= ``least``."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        return False
+    return bool(np.isfinite(v)) and int(v) == v and v >= least
+
+
 @dataclass(frozen=True)
 class LabelRegime:
     """How many labels the student has, and which the teacher has.
@@ -74,9 +81,7 @@ class LabelRegime:
     def __post_init__(self) -> None:
         if self.labels_per_class is not None and self.labelled_fraction is not None:
             raise InputError("give labels_per_class or labelled_fraction, not both.")
-        if self.labels_per_class is not None and (isinstance(self.labels_per_class, bool)
-                                                  or int(self.labels_per_class) != self.labels_per_class
-                                                  or self.labels_per_class < 2):
+        if self.labels_per_class is not None and not _is_count(self.labels_per_class, 2):
             raise InputError(f"labels_per_class must be an integer >= 2 (cross-validation needs two labels of "
                              f"each class), got {self.labels_per_class!r}.")
         if self.labelled_fraction is not None and not 0 < self.labelled_fraction <= 1:

@@ -59,6 +59,9 @@ def _checked_objectives(methods: Sequence[str] | None, bundle: Any, student: str
     if methods is None:
         return default_objectives(bundle, student, candidates)
     allowed = teacher_objectives(paired=True)
+    if not len(methods):
+        raise InputError(f"methods is empty; name one or more of {', '.join(allowed)}, or leave it out (None) for "
+                         "the defaults.")
     names = [m for m in dict.fromkeys(methods) if m != "none"]
     bad = [m for m in names if m not in allowed]
     if bad or not names:

@@ -25,6 +25,10 @@ def seed_list(seeds: int | Sequence[int], random_state: RandomState) -> list[int
     out = [int(s) for s in seeds]
     if not out or any(s < 0 for s in out):
         raise InputError(f"seeds must be a positive count or a list of non-negative ints, got {seeds!r}.")
+    if len(set(out)) < len(out):
+        # a repeated seed repeats its split and training: one measurement counted twice narrows
+        # every interval for nothing
+        raise InputError(f"seeds must be distinct, got {seeds!r}.")
     return out
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "standardize_fit",
     "check_safe_magnitude",
     "plain",
+    "comma_names",
 ]
 
 
@@ -315,3 +316,14 @@ def check_safe_magnitude(x: np.ndarray, name: str) -> None:
 def plain(v: Any) -> Any:
     """A numpy scalar as the Python value it holds, so that a message says '0', not np.str_('0')."""
     return v.item() if isinstance(v, np.generic) else v
+
+
+def comma_names(text: str, what: str) -> list[str]:
+    """Comma-separated names, stripped; none at all, or an empty name between commas (a name
+    dropped by a typo would change the question without a word), is refused naming ``what``."""
+    names = [v.strip() for v in text.split(",")]
+    if not any(names):
+        raise InputError(f"{what} is empty; give comma-separated modality names.")
+    if not all(names):
+        raise InputError(f"{what} {text!r} has an empty name between commas; give comma-separated modality names.")
+    return names

@@ -731,3 +731,12 @@ def test_validate_on_a_dask_local_cluster_gives_the_local_json(good):
     assert on_dask.to_json() == local.to_json()
     with pytest.raises(cchkit.InputError, match="unknown backend 'spark'"):
         cchkit.validate(good, "a", ["b"], backend="spark", **kw)
+
+
+@pytest.mark.parametrize("call", ["rank", "validate"])
+def test_an_empty_name_between_commas_is_refused_in_the_api_too(call):
+    """'image,,text' once read as ['image', 'text']: a name lost to a typo changed the question."""
+    b = cchkit.datasets.load("digits-avt")
+    f = cchkit.rank_teachers if call == "rank" else cchkit.validate
+    with pytest.raises(cchkit.exceptions.InputError, match="has an empty name between commas"):
+        f(b, "audio", "image,,text")

@@ -16,6 +16,7 @@ from typing import Any, Optional, TypeVar
 import typer
 
 from .._params import Options, check_param
+from .._validation import comma_names
 from .._warn import WARNED
 from ..exceptions import CchkitError
 from ..runlog import redact
@@ -195,14 +196,7 @@ def input_paths(data: str) -> list[Path]:
 def split_names(value: str | None, option: str) -> list[str] | None:
     """Comma-separated names (None stays None); an empty list, or an empty name between commas
     (a name dropped by a typo would change the question without a word), is refused."""
-    if value is None:
-        return None
-    names = [v.strip() for v in value.split(",")]
-    if not any(names):
-        raise CchkitError(f"{option} is empty; give comma-separated modality names.")
-    if not all(names):
-        raise CchkitError(f"{option} {value!r} has an empty name between commas; give comma-separated modality names.")
-    return names
+    return None if value is None else comma_names(value, option)
 
 
 def start_command(quiet: bool, fmt: str, data: str, out: Path | None = None, report: Path | None = None) -> None:

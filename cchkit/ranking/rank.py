@@ -25,6 +25,7 @@ from .._parallel import effective_n_jobs
 from .._params import BOOL, NONE, Integral, Interval, Options, validate_params
 from .._random import RandomState, as_generator
 from .._torch import limit_threads, resolve_device
+from .._validation import comma_names
 from .._warn import warn_user
 from ..bundle import MIN_SAMPLES, ModalityBundle
 from ..cch import SCORE_VARIANTS
@@ -56,7 +57,7 @@ def resolve_candidates(
 ) -> list[tuple[str, list[str]]]:
     """(student, candidates) pairs to score; ``student="all"`` gives every ordered pair."""
     if isinstance(candidates, str):
-        candidates = [c.strip() for c in candidates.split(",") if c.strip()]
+        candidates = comma_names(candidates, "candidates")
     if student == "all":
         names = bundle.names if candidates is None else bundle.check_modalities(candidates)
         if len(names) < 2:

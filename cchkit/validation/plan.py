@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._params import check_params
+from .._validation import comma_names
 from ..distill import DistillConfig, distill, get_method, list_methods
 from ..exceptions import InputError
 
@@ -21,7 +22,7 @@ def checked_candidates(bundle: Any, student: str, candidates: Sequence[str] | st
     ``bundle`` and none the student."""
     bundle.modality(student)
     if isinstance(candidates, str):
-        candidates = [c.strip() for c in candidates.split(",") if c.strip()]
+        candidates = comma_names(candidates, "candidates")
     out = list(dict.fromkeys(candidates))
     if not out:
         raise InputError("no candidate teachers were given.")

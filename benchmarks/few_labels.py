@@ -48,7 +48,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, ROOT, header, load_average, log, md_table, now, write_atomic  # noqa: E402
 
-ROWS = RESULTS / "few_labels_rows.csv"
+SHIPPED_ROWS = RESULTS / "few_labels_rows.csv"
+#: the rows this run reads and appends to: the shipped ones, or a variant's (--variant)
+ROWS = SHIPPED_ROWS
 REFERENCE = RESULTS / "few_labels_reference.csv"
 RECORD = ROOT / "cchkit" / "fewlabels" / "track_record.json"
 #: (key, labels per class or None for every label, teacher labels). With every label a paired
@@ -286,7 +288,7 @@ def analyse(started: str, seconds: float, load_start: str) -> None:
     not_below = sum(b["best teacher-free − reference"] >= -0.01 for b in base)
     runs = rows.drop_duplicates(["bundle", "student", "regime"])
     variant = ROWS.name.removeprefix("few_labels_").removesuffix("_rows.csv")
-    title = "Few labels: where teachers matter" + (f" (the {variant} variant)" if ROWS.name != "few_labels_rows.csv" else "")
+    title = "Few labels: where teachers matter" + ("" if ROWS == SHIPPED_ROWS else f" (the {variant} variant)")
     text = header(title, started=started, seconds=seconds, load_start=load_start,
                   extra={"runs": f"{len(runs)} (student, regime) runs, {runs['seconds'].sum() / 60:.0f} min of validation "
                                  "(with --reuse this file re-reads them: the date above is the analysis')",
@@ -308,11 +310,9 @@ def analyse(started: str, seconds: float, load_start: str) -> None:
     text += (f"\n## Time\n\nmedian {runs['seconds'].median():.0f} s per (student, regime) run, "
              f"{runs['seconds'].sum() / 60:.0f} min in all.\n")
     write_atomic(ROWS.with_name(ROWS.name.replace("_rows.csv", ".md")), text)
-    if ROWS.name != "few_labels_rows.csv":  # a variant's study does not write the shipped record
-        print(text)
-        return
-    write_atomic(RECORD, json.dumps({"written_by": "benchmarks/few_labels.py", "date": started,
-                                     "regimes": record}, indent=2) + "\n")
+    if ROWS == SHIPPED_ROWS:  # a variant's study does not write the shipped record
+        write_atomic(RECORD, json.dumps({"written_by": "benchmarks/few_labels.py", "date": started,
+                                         "regimes": record}, indent=2) + "\n")
     print(text)
 
 
@@ -320,9 +320,9 @@ def start_variant(name: str, regimes: list[str] | None) -> None:
     """Point :data:`ROWS` at the variant's file; a new variant starts from the shipped rows of the
     regimes it does not run, so that its analysis compares like with like."""
     global ROWS
-    shipped, ROWS = ROWS, RESULTS / f"few_labels_{name}_rows.csv"
+    ROWS = RESULTS / f"few_labels_{name}_rows.csv"
     if not ROWS.exists():
-        rows = pd.read_csv(shipped)
+        rows = pd.read_csv(SHIPPED_ROWS)
         write_atomic(ROWS, rows[~rows["regime"].isin(regimes or [k for k, _, _ in REGIMES])].to_csv(index=False))
 
 

@@ -113,3 +113,54 @@ def test_validate_reports_the_teacher_model_it_used(with_mlp_teachers):
                             regime=LabelRegime(labels_per_class=5, teacher_labels="own"))
     assert r.table["teacher_model"].tolist() == ["mlp"]
     assert "teacher model" in few_labels_text(r) and "mlp" in few_labels_text(r)
+
+
+def _noise_teacher_bundle(n: int = 300, width: int = 400, seed: int = 0) -> ModalityBundle:
+    """A teacher of pure noise, wide enough to fit any labels it is trained on."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    s = rng.normal(size=(n, 4)) + 0.5 * y[:, None]
+    return ModalityBundle.from_arrays({"student": s, "teacher": rng.normal(size=(n, width))},
+                                      labels=y.astype(float), name="noise-teacher")
+
+
+def test_an_own_teacher_never_hands_the_student_the_label_of_the_sample_it_predicts():
+    """A noise teacher that memorises its labels: trained on the labels of the samples paired with
+    the student's unlabeled rows, its targets there would name their hidden labels (about 100%
+    right); cross-fitted, each target comes from a teacher that never saw that sample: chance."""
+    b = _noise_teacher_bundle()
+    fitted, plan = _fit(b, LabelRegime(labels_per_class=5, teacher_labels="own"))
+    hidden = b["student"].labels[plan.unlabeled]
+    for placebo in (False, True):
+        z = fitted.views[(None, placebo)].logits_on_rows[plan.unlabeled]
+        assert abs((z.argmax(1) == hidden).mean() - 0.5) < 0.12
+    # the teachers did memorise what they were trained on (the test above can fail)
+    z_lab = fitted.views[(None, False)].logits_on_rows[plan.labelled]
+    assert (z_lab.argmax(1) == b["student"].labels[plan.labelled]).mean() > 0.95
+
+
+def test_an_own_teachers_target_on_a_sample_does_not_move_with_that_samples_label():
+    b = _noise_teacher_bundle(n=200, width=30, seed=1)
+    fitted, plan = _fit(b, LabelRegime(labels_per_class=5, teacher_labels="own"))
+    row = int(plan.unlabeled[0])
+    labels = b["teacher"].labels.copy()
+    labels[row] = 1 - labels[row]  # ids are 0..n-1 in both modalities: the teacher row of the same sample
+    flipped = ModalityBundle.from_arrays({"student": b["student"].data, "teacher": b["teacher"].data},
+                                         labels={"student": b["student"].labels, "teacher": labels}, name="flipped")
+    again, _ = _fit(flipped, LabelRegime(labels_per_class=5, teacher_labels="own"))
+    before = fitted.views[(None, False)].logits_on_rows
+    after = again.views[(None, False)].logits_on_rows
+    np.testing.assert_allclose(after[row], before[row], rtol=0, atol=1e-6)
+    assert not np.allclose(after, before, atol=1e-6)  # other samples' targets did read it
+
+
+def test_a_same_teacher_is_not_cross_fitted():
+    b = _noise_teacher_bundle(n=200, width=10)
+    s, t = b["student"], b["teacher"]
+    plan = plan_seed(s.labels, b.classes, LabelRegime(labels_per_class=5, teacher_labels="same"), 0)
+    chunks, chunk_of = teachers_module.withheld_chunks(t.ids, s.ids, plan, "same")
+    assert len(chunks) == 1 and chunks[0].size == 0 and (chunk_of == -1).all()
+    chunks, chunk_of = teachers_module.withheld_chunks(t.ids, s.ids, plan, "own")
+    assert len(chunks) == teachers_module.OWN_CROSS_FIT
+    assert sorted(np.concatenate(chunks).tolist()) == sorted(plan.unlabeled.tolist())
+    assert (chunk_of[plan.unlabeled] >= 0).all() and (chunk_of[plan.labelled] == -1).all()

@@ -18,6 +18,7 @@ own labels on the student's paired unlabeled rows, then passed those labels on a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,8 @@ from .regime import CV_FOLDS, SeedPlan
 from .stack import Member, train_members
 
 __all__ = ["TEACHER_DECAY", "TEACHER_FAMILIES", "CANDIDATE_FAMILIES", "MLP_TEACHER_MIN_PER_CLASS", "SeedTeachers", "fit_teachers",
-           "chosen_family", "teacher_families", "teacher_rows"]
+           "chosen_family", "teacher_families", "teacher_rows",
+           "OWN_CROSS_FIT", "withheld_chunks"]
 
 #: The teachers' weight decay (on standardised features, either family).
 TEACHER_DECAY = 1e-3
@@ -47,6 +49,12 @@ TEACHER_FAMILIES: tuple[str, ...] = ("linear",)
 #: noise of a cross-validation on a few hundred rows; with 5 or 20 labels per class (``same``
 #: teachers) the teacher stays linear.
 MLP_TEACHER_MIN_PER_CLASS = 30
+
+#: An ``own`` teacher is cross-fitted over the student's unlabeled samples in this many chunks:
+#: its target on a sample comes from a teacher that never saw that sample's label. Trained on the
+#: sample's own label, the teacher would hand the student, through the pair, the very label the
+#: student lacks, and the "gain" would be that label's, not the teacher modality's.
+OWN_CROSS_FIT = 3
 
 
 def _standardised(x: np.ndarray, fit_rows: np.ndarray) -> np.ndarray:
@@ -142,11 +150,50 @@ def chosen_family(cv: dict[str, float]) -> str:
     return max(cv, key=lambda fam: (cv[fam], -CANDIDATE_FAMILIES.index(fam)))
 
 
+def withheld_chunks(ids_t: np.ndarray, ids_s: np.ndarray, plan: SeedPlan, mode: str) -> tuple[list[np.ndarray], np.ndarray]:
+    """The cross-fitting of an ``own`` teacher: per chunk, the teacher rows its teacher must not
+    train on (those paired with the chunk's unlabeled student samples); and each student row's
+    chunk (-1: none). A ``same`` teacher never sees an unlabeled sample's label: one chunk,
+    nothing withheld."""
+    chunk_of = np.full(ids_s.size, -1)
+    if mode != "own" or plan.unlabeled.size < OWN_CROSS_FIT:
+        return [np.zeros(0, dtype=np.int64)], chunk_of
+    order = np.random.default_rng([plan.seed, 2]).permutation(plan.unlabeled)
+    chunks = []
+    for j in range(OWN_CROSS_FIT):
+        sel = order[j::OWN_CROSS_FIT]
+        chunk_of[sel] = j
+        pos = pd.Index(ids_t).get_indexer(ids_s[sel])
+        chunks.append(pos[pos >= 0])
+    if not sum(c.size for c in chunks):  # no unlabeled sample has a labelled pair: nothing to withhold
+        return [np.zeros(0, dtype=np.int64)], np.full(ids_s.size, -1)
+    return chunks, chunk_of
+
+
+def _teacher_stack(keys: list[int | None], parts: dict[Any, tuple[np.ndarray, np.ndarray]], chunks: list[np.ndarray],
+                   y2: np.ndarray, n: int, family: str, name: str) -> tuple[list[Member], np.ndarray]:
+    """One member per (student fold, chunk, placebo): the fold's rows without the chunk's, with
+    the true labels (rows 0..n-1) or the permuted ones (rows n..2n-1)."""
+    members, lab = [], []
+    for k in keys:
+        for withheld in chunks:
+            rows = np.setdiff1d(parts[k][0], withheld)
+            for placebo in (False, True):
+                m = np.zeros(2 * n, bool)
+                m[rows + (n if placebo else 0)] = True
+                if placebo and not (y2[m] >= 0).all():
+                    m &= y2 >= 0
+                members.append(Member(family, "supervised", (), TEACHER_DECAY, k, name, placebo))
+                lab.append(m)
+    return members, np.stack(lab)
+
+
 def fit_teachers(x_t: np.ndarray, labels_t: np.ndarray, ids_t: np.ndarray, ids_s: np.ndarray, labels_s: np.ndarray,
                  student_rows: np.ndarray, plan: SeedPlan, n_classes: int, mode: str, name: str) -> SeedTeachers:
     """Train one seed's teachers of one modality: the cross-validation of the final teacher's
     rows chooses the family, then every student fold's teacher and placebo of that family train
-    as one stack; ``student_rows`` are the student rows (indices) the views are given for."""
+    as one stack (an ``own`` teacher cross-fitted over the student's unlabeled samples,
+    :func:`withheld_chunks`); ``student_rows`` are the student rows (indices) the views are given for."""
     rng = np.random.default_rng([plan.seed, 1])
     keys = [*range(plan.n_folds), None]
     parts = {k: teacher_rows(labels_t, ids_t, ids_s, labels_s, plan, k, mode, rng) for k in keys}
@@ -169,26 +216,23 @@ def fit_teachers(x_t: np.ndarray, labels_t: np.ndarray, ids_t: np.ndarray, ids_s
     y2 = np.concatenate([y_true, y_perm])
     cv = _cv_accuracies(xs, y_true, final_rows, final_y, n_classes, rng, plan.seed, name)
     family = chosen_family(cv)
-    members, lab = [], []
-    for k in keys:
-        rows, _ = parts[k]
-        for placebo in (False, True):
-            m = np.zeros(2 * n, bool)
-            m[rows + (n if placebo else 0)] = True
-            if placebo and not (y2[m] >= 0).all():
-                m &= y2 >= 0
-            members.append(Member(family, "supervised", (), TEACHER_DECAY, k, name, placebo))
-            lab.append(m)
-    lab_a = np.stack(lab)
+    chunks, chunk_of = withheld_chunks(ids_t, ids_s, plan, mode)
+    members, lab_a = _teacher_stack(keys, parts, chunks, y2, n, family, name)
     _, _, logits = train_members(x2, y2, n_classes, members, lab_a, np.zeros_like(lab_a), np.zeros_like(lab_a),
                                  [None] * len(members), seed=plan.seed)
     pos = pd.Index(ids_t).get_indexer(ids_s[student_rows])
+    chunk_rows = chunk_of[student_rows]
     views = {}
     for i, (k, placebo) in enumerate((k, p) for k in keys for p in (False, True)):
-        z = logits[i, n:] if placebo else logits[i, :n]
-        rows, _ = parts[k]
+        # member (k, chunk j, placebo) sits at ((k's index * chunks) + j) * 2 + placebo
+        first = (i // 2) * len(chunks) * 2 + (i % 2)
+        z_of = [logits[first + 2 * j, n:] if placebo else logits[first + 2 * j, :n] for j in range(len(chunks))]
+        on_rows = np.where((pos >= 0)[:, None], z_of[0][np.maximum(pos, 0)], 0.0)
+        for j in range(1, len(chunks)):
+            here = (chunk_rows == j) & (pos >= 0)
+            on_rows[here] = z_of[j][pos[here]]
+        rows = np.setdiff1d(parts[k][0], chunks[0])
         y_used = (y_perm if placebo else y_true)[rows]
-        on_rows = np.where((pos >= 0)[:, None], z[np.maximum(pos, 0)], 0.0)
-        views[(k, placebo)] = TeacherView(on_rows, pos >= 0, tuple(z[rows[y_used == c]] for c in range(n_classes)))
+        views[(k, placebo)] = TeacherView(on_rows, pos >= 0, tuple(z_of[0][rows[y_used == c]] for c in range(n_classes)))
     return SeedTeachers(views=views, cv_accuracy=cv[family], n_train=int(final_rows.size), family=family,
                         cv_by_family=cv)

@@ -250,6 +250,25 @@ def unpaired_table(rows: pd.DataFrame) -> list[dict]:
     return out
 
 
+def room_table(rows: pd.DataFrame) -> list[dict]:
+    """Per regime, how much of what every label would give the paired teacher gives: the *room* of
+    a student is the all-label regime's best teacher-free accuracy minus the regime's (paired by
+    student); a pair's share is its logit-kd gain over that room."""
+    real = rows[~rows["teacher"].isin(CONTROLS) & (rows["method"] == "logit-kd")]
+    every = real[real["regime"] == "all-same"].groupby(["bundle", "student"])["acc_baseline"].first()
+    out = []
+    for key, g in real[real["regime"] != "all-same"].groupby("regime", sort=False):
+        full = pd.Series([every.get((b, s), np.nan) for b, s in zip(g["bundle"], g["student"])], index=g.index)
+        room = full - g["acc_baseline"]
+        ok = room.notna() & (room > 0.01)
+        if not ok.any():
+            continue
+        out.append({"regime": key, "pairs": int(ok.sum()), "median room (every label − baseline)": float(room[ok].median()),
+                    "median gain": float(g["gain"][ok].median()), "median share of the room": float((g["gain"] / room)[ok].median()),
+                    "pairs within 0.01 of every label": int((g["acc"][ok] >= full[ok] - 0.01).sum())})
+    return out
+
+
 def baseline_table(rows: pd.DataFrame) -> list[dict]:
     """Per student and label count (the teacher-free students do not depend on the teachers' labels)."""
     rows = rows.assign(labels=rows["regime"].str.split("-").str[0])
@@ -303,6 +322,12 @@ def analyse(started: str, seconds: float, load_start: str) -> None:
     text += ("\n## Does teacher_cv_accuracy pick the best teacher?\n\n"
              "The criterion has no fitted parameter: every student is out of sample.\n\n" + md_table(crit))
     text += "\n## The unpaired default against paired KD\n\n" + md_table(unpaired_table(rows))
+    text += ("\n## How much of what every label would give the teacher gives\n\nA student's room is what labelling "
+             "every training row would add (the all-label run's best teacher-free accuracy minus the regime's); pairs "
+             "with a room above 0.01. In an `own` regime on these fully paired bundles the labels of the student's "
+             "unlabeled rows are held by the teacher modality: copying them across the pairs would give the whole "
+             "room, which is why the teacher is cross-fitted (`OWN_CROSS_FIT`): its target on a sample never comes "
+             "from that sample's label.\n\n" + md_table(room_table(rows)))
     text += (f"\n## The teacher-free students against a reference written apart\n\nThe supervised student is within "
              f"0.01 of scikit-learn's LogisticRegression (C chosen on the same folds or validation split) on {within} of "
              f"{len(base)} (student, label count) rows; the best teacher-free student, the baseline every gain is "

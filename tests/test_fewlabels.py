@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from cchkit import ModalityBundle, validate
-from cchkit.exceptions import CchkitError, InputError
+from cchkit.exceptions import CchkitError, CchkitWarning, InputError
 from cchkit.fewlabels import LabelRegime, TeacherView, get_objective, plan_seed, validate_few_labels
 from cchkit.fewlabels.objectives import Batch
 from cchkit.fewlabels.run import SeedRows, run_seed
@@ -851,3 +851,34 @@ def test_two_objectives_whose_settings_read_alike_are_never_pooled():
                          row("label-smoothing", 0, 0.7), row("label-smoothing", -1, 0.45)], columns=RUN_COLUMNS)
     best = {r["method"]: r for r in seed_outcomes(runs, {})}["best teacher-free"]
     assert best["chosen"] == "label-smoothing" and best["accuracy"] == 0.45
+
+
+def _student_unlabeled_where_teacher_is_not(n: int = 150, hidden: int = 30) -> ModalityBundle:
+    """The student ``weak`` lacks the labels of its first ``hidden`` samples; ``strong`` labels them."""
+    b = _bundle(n=n)
+    full = b["weak"].labels.astype(float)
+    weak = full.copy()
+    weak[:hidden] = np.nan
+    return ModalityBundle.from_arrays({k: b[k].data for k in b.names},
+                                      labels={"weak": weak, "strong": full, "noise": weak}, name="toy")
+
+
+def test_auto_gives_the_teacher_its_own_labels_where_it_labels_samples_the_student_lacks():
+    from cchkit.fewlabels import teacher_label_modes
+
+    b = _student_unlabeled_where_teacher_is_not()
+    assert teacher_label_modes(b, "weak", ["strong", "noise"], "auto") == {"strong": "own", "noise": "same"}
+    assert teacher_label_modes(_bundle(n=150), "weak", ["strong"], "auto") == {"strong": "same"}
+
+
+def test_labels_held_across_the_pairs_are_counted_and_the_user_is_told_to_copy_them():
+    """30 of the student's rows have no label but a labelled pair: the report counts them and the
+    warning says so; labels the regime hides on purpose are not counted."""
+    from cchkit.fewlabels import labels_across_pairs
+
+    b = _student_unlabeled_where_teacher_is_not()
+    assert labels_across_pairs(b, "weak", ["strong", "noise"]) == {"strong": 30, "noise": 0}
+    with pytest.warns(CchkitWarning, match=r"labelled pairs \(30 in 'strong'\).*copy it across the pair"):
+        r = validate(b, "weak", ["strong"], labels_per_class=4, methods=["logit-kd"], seeds=3, progress=False)
+    assert r.summary["labels_across_pairs"] == {"strong": 30}
+    assert labels_across_pairs(_bundle(n=150), "weak", ["strong"]) == {"strong": 0}

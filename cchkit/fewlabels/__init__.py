@@ -19,7 +19,8 @@ from .objectives import (
 )
 from .regime import LabelRegime, plan_seed
 from .report import FEWLABEL_COLUMNS, FewLabelReport
-from .validate import validate_few_labels
+from .validate import labels_across_pairs, teacher_label_modes, validate_few_labels
 
 __all__ = ["validate_few_labels", "FewLabelReport", "FEWLABEL_COLUMNS", "LabelRegime", "plan_seed", "Objective",
-           "Batch", "TeacherView", "register_objective", "unregister_objective", "get_objective", "list_objectives"]
+           "Batch", "TeacherView", "register_objective", "unregister_objective", "get_objective", "list_objectives",
+           "labels_across_pairs", "teacher_label_modes"]

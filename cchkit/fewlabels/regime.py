@@ -67,7 +67,9 @@ class LabelRegime:
         Keep this fraction of the labelled training rows (stratified; at least 2 per class).
     teacher_labels : {"auto", "same", "own"}
         ``same``: the teacher learns only from the student's labelled samples (the same labels);
-        ``own``: from every labelled row of its modality except the test samples (label-rich);
+        ``own``: from every labelled row of its modality except the test samples (label-rich),
+        cross-fitted over the student's unlabeled samples so that its target on a sample never
+        comes from that sample's label (:func:`cchkit.fewlabels.teachers.withheld_chunks`);
         ``auto``: ``own`` where the data label teacher rows that the student lacks, else ``same``.
     test_size : float
         Share of the student's labelled rows held out for testing.

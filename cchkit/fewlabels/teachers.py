@@ -4,7 +4,9 @@ A teacher is a model of its own modality (weight decay :data:`TEACHER_DECAY`), o
 fold (a fold's held-out samples and the test samples are never among its training rows), and
 beside each a *placebo*: the same model on the same rows with the labels permuted, so that what a
 teacher's gain owes to a teacher-shaped target and not to what the teacher knows can be
-measured. Its family is chosen by cross-validation on the final teacher's training rows among
+measured. An ``own`` teacher, which learns from labelled rows of its modality that pair with the
+student's unlabeled samples, is cross-fitted over those samples (:func:`withheld_chunks`). Its
+family is chosen by cross-validation on the final teacher's training rows among
 :data:`TEACHER_FAMILIES` (by default the softmax regression alone; with ``("linear", "mlp")``
 also one hidden ReLU layer where every class has :data:`MLP_TEACHER_MIN_PER_CLASS` labelled
 rows). The chosen family's cross-validated accuracy is the ``teacher_cv_accuracy`` criterion.

@@ -19,6 +19,7 @@ import pandas as pd
 from .._random import RandomState
 from .._stats import t_interval
 from .._validation import UNLABELED
+from .._warn import warn_user
 from ..exceptions import InputError
 from .objectives import get_objective, teacher_objectives
 from .regime import LabelRegime
@@ -28,7 +29,7 @@ from .track_record import record_sentence
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["validate_few_labels", "teacher_label_modes", "default_objectives", "criterion_prediction",
+__all__ = ["validate_few_labels", "teacher_label_modes", "labels_across_pairs", "default_objectives", "criterion_prediction",
            "labelled_per_class"]
 
 
@@ -46,6 +47,27 @@ def teacher_label_modes(bundle: Any, student: str, candidates: Sequence[str], re
         richer = bool(unlabeled_ids) and bool(set(tm.ids[labelled].tolist()) & unlabeled_ids)
         modes[t] = requested if requested != "auto" else ("own" if richer else "same")
     return modes
+
+
+def labels_across_pairs(bundle: Any, student: str, candidates: Sequence[str]) -> dict[str, int]:
+    """Per candidate, how many of the student's rows without a label in the data are paired with
+    a labelled row of that candidate (rows the regime hides are not counted: their labels are
+    known and set aside on purpose)."""
+    s = bundle.modality(student)
+    missing = s.ids[s.labels == UNLABELED]
+    out = {}
+    for t in candidates:
+        tm = bundle.modality(t)
+        out[t] = int(pd.Index(tm.ids[tm.labels != UNLABELED]).isin(missing).sum()) if missing.size else 0
+    return out
+
+
+def _warn_labels_across_pairs(counts: dict[str, int], student: str) -> None:
+    if any(counts.values()):
+        where = ", ".join(f"{n:,} in {t!r}" for t, n in counts.items() if n)
+        warn_user("%s's rows without a label have labelled pairs (%s): where a label belongs to the sample, the "
+                  "same in every modality, copy it across the pair before asking which teacher helps. Those teachers "
+                  "are cross-fitted, so no gain below comes from the label of the row it is measured on.", student, where)
 
 
 def default_objectives(bundle: Any, student: str, candidates: Sequence[str]) -> list[str]:
@@ -163,6 +185,8 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     t0 = time.perf_counter()
     objectives = _checked_objectives(methods, bundle, student, candidates)
     modes = teacher_label_modes(bundle, student, candidates, regime.teacher_labels)
+    across = labels_across_pairs(bundle, student, [t for t in candidates if modes[t] == "own"])
+    _warn_labels_across_pairs(across, student)
     pool, n_first = _seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
     rounds = _Rounds(bundle, student, candidates, regime, objectives, modes, progress)
     seed_list, per_seed, stop = seeds_until_separated(rounds, pool, n_first, budget, t0)
@@ -170,6 +194,7 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     baselines = _baselines(per_seed)
     summary = _summary(bundle, student, regime, rounds.plans, objectives, baselines, per_seed, seed_list)
     summary["teacher_labels"] = modes
+    summary["labels_across_pairs"] = across
     summary["verdict"] = verdict(table, summary)
     summary["prediction"] = criterion_prediction(table, summary["method"], regime, modes, summary["n_unlabeled"],
                                                  labelled_per_class(bundle[student].labels, rounds.plans,

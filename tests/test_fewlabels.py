@@ -878,7 +878,11 @@ def test_labels_held_across_the_pairs_are_counted_and_the_user_is_told_to_copy_t
 
     b = _student_unlabeled_where_teacher_is_not()
     assert labels_across_pairs(b, "weak", ["strong", "noise"]) == {"strong": 30, "noise": 0}
-    with pytest.warns(CchkitWarning, match=r"labelled pairs \(30 in 'strong'\).*copy it across the pair"):
+    with pytest.warns(CchkitWarning, match=r"labelled pairs \(30 in 'strong'\).*copy it across the pair.*cross-fitted"):
         r = validate(b, "weak", ["strong"], labels_per_class=4, methods=["logit-kd"], seeds=3, progress=False)
     assert r.summary["labels_across_pairs"] == {"strong": 30}
+    with pytest.warns(CchkitWarning, match=r"labelled pairs \(30 in 'strong'\)") as said:
+        validate(b, "weak", ["strong"], labels_per_class=4, teacher_labels="same", methods=["logit-kd"], seeds=3,
+                 progress=False)
+    assert not any("cross-fitted" in str(w.message) for w in said)
     assert labels_across_pairs(_bundle(n=150), "weak", ["strong"]) == {"strong": 0}

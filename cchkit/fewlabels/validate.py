@@ -62,12 +62,14 @@ def labels_across_pairs(bundle: Any, student: str, candidates: Sequence[str]) ->
     return out
 
 
-def _warn_labels_across_pairs(counts: dict[str, int], student: str) -> None:
+def _warn_labels_across_pairs(counts: dict[str, int], student: str, modes: dict[str, str]) -> None:
     if any(counts.values()):
         where = ", ".join(f"{n:,} in {t!r}" for t, n in counts.items() if n)
+        own = any(n and modes[t] == "own" for t, n in counts.items())
         warn_user("%s's rows without a label have labelled pairs (%s): where a label belongs to the sample, the "
-                  "same in every modality, copy it across the pair before asking which teacher helps. Those teachers "
-                  "are cross-fitted, so no gain below comes from the label of the row it is measured on.", student, where)
+                  "same in every modality, copy it across the pair before asking which teacher helps.%s", student, where,
+                  " Teachers with their own labels are cross-fitted, so no gain below comes from the label of the "
+                  "sample it is measured on." if own else "")
 
 
 def default_objectives(bundle: Any, student: str, candidates: Sequence[str]) -> list[str]:
@@ -185,8 +187,8 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     t0 = time.perf_counter()
     objectives = _checked_objectives(methods, bundle, student, candidates)
     modes = teacher_label_modes(bundle, student, candidates, regime.teacher_labels)
-    across = labels_across_pairs(bundle, student, [t for t in candidates if modes[t] == "own"])
-    _warn_labels_across_pairs(across, student)
+    across = labels_across_pairs(bundle, student, candidates)
+    _warn_labels_across_pairs(across, student, modes)
     pool, n_first = _seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
     rounds = _Rounds(bundle, student, candidates, regime, objectives, modes, progress)
     seed_list, per_seed, stop = seeds_until_separated(rounds, pool, n_first, budget, t0)

@@ -55,7 +55,8 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     "gain": ("gain [95%]", "with KD minus the stronger of the no-KD MLP and the probe, paired by seed"),
     "significant": ("significant", "the gain's 95% interval excludes 0 (3 seeds or more)"),
     "teacher_labels": ("teacher labels", "same: the teacher learned from the student's labelled samples only; own: from "
-                       "every labelled row of its modality but the test samples"),
+                       "every labelled row of its modality but the test samples, cross-fitted so that its target "
+                       "on a sample never came from that sample's label"),
     "acc_fl": ("with the teacher", "test accuracy of the KD student chosen on the labelled rows alone (cross-validation "
                                    "with few labels, one validation split with many)"),
     "gain_fl": ("gain [95%]", "with the teacher minus the best teacher-free student (supervised, label smoothing or "

@@ -164,3 +164,12 @@ def test_a_same_teacher_is_not_cross_fitted():
     assert len(chunks) == teachers_module.OWN_CROSS_FIT
     assert sorted(np.concatenate(chunks).tolist()) == sorted(plan.unlabeled.tolist())
     assert (chunk_of[plan.unlabeled] >= 0).all() and (chunk_of[plan.labelled] == -1).all()
+
+
+def test_cross_fitting_off_leaves_an_own_teacher_in_sample(monkeypatch):
+    b = _noise_teacher_bundle(n=200, width=10)
+    s, t = b["student"], b["teacher"]
+    plan = plan_seed(s.labels, b.classes, LabelRegime(labels_per_class=5, teacher_labels="own"), 0)
+    monkeypatch.setattr(teachers_module, "OWN_CROSS_FIT", 1)
+    chunks, chunk_of = teachers_module.withheld_chunks(t.ids, s.ids, plan, "own")
+    assert len(chunks) == 1 and chunks[0].size == 0 and (chunk_of == -1).all()

@@ -55,7 +55,9 @@ MLP_TEACHER_MIN_PER_CLASS = 30
 #: An ``own`` teacher is cross-fitted over the student's unlabeled samples in this many chunks:
 #: its target on a sample comes from a teacher that never saw that sample's label. Trained on the
 #: sample's own label, the teacher would hand the student, through the pair, the very label the
-#: student lacks, and the "gain" would be that label's, not the teacher modality's.
+#: student lacks, and the "gain" would be that label's, not the teacher modality's. Below 2: no
+#: cross-fitting (the in-sample teachers, kept only to measure what cross-fitting changes:
+#: benchmarks/results/few_labels_crossfit_compare.md).
 OWN_CROSS_FIT = 3
 
 
@@ -158,7 +160,7 @@ def withheld_chunks(ids_t: np.ndarray, ids_s: np.ndarray, plan: SeedPlan, mode: 
     chunk (-1: none). A ``same`` teacher never sees an unlabeled sample's label: one chunk,
     nothing withheld."""
     chunk_of = np.full(ids_s.size, -1)
-    if mode != "own" or plan.unlabeled.size < OWN_CROSS_FIT:
+    if mode != "own" or OWN_CROSS_FIT < 2 or plan.unlabeled.size < OWN_CROSS_FIT:
         return [np.zeros(0, dtype=np.int64)], chunk_of
     order = np.random.default_rng([plan.seed, 2]).permutation(plan.unlabeled)
     chunks = []

@@ -28,8 +28,9 @@
 # * each teacher's **placebo** (the same teacher trained on permuted labels).
 #
 # `teacher_labels="own"`: the teacher learns from every labelled row of its own modality (the
-# label-rich case: labelled images, unlabelled audio); `"same"`: only from the student's few
-# labelled samples. Every number quoted below is computed by the cells of this notebook.
+# label-rich case: labelled images, unlabelled audio), cross-fitted over the student's unlabeled
+# samples so that its target on a sample never comes from that sample's own label (the one the
+# student lacks); `"same"`: only from the student's few labelled samples. Every number quoted below is computed by the cells of this notebook.
 #
 # **Outputs stored in this file** come from a full-mode run (`make notebooks`). `CCHKIT_FAST=1`
 # keeps 500 rows (then every label is chosen by cross-validation too: the one validation split that

@@ -163,33 +163,34 @@ def withheld_chunks(ids_t: np.ndarray, ids_s: np.ndarray, plan: SeedPlan, mode: 
     if mode != "own" or OWN_CROSS_FIT < 2 or plan.unlabeled.size < OWN_CROSS_FIT:
         return [np.zeros(0, dtype=np.int64)], chunk_of
     order = np.random.default_rng([plan.seed, 2]).permutation(plan.unlabeled)
+    pos = pd.Index(ids_t).get_indexer(ids_s[order])
     chunks = []
     for j in range(OWN_CROSS_FIT):
-        sel = order[j::OWN_CROSS_FIT]
-        chunk_of[sel] = j
-        pos = pd.Index(ids_t).get_indexer(ids_s[sel])
-        chunks.append(pos[pos >= 0])
+        chunk_of[order[j::OWN_CROSS_FIT]] = j
+        chunks.append(pos[j::OWN_CROSS_FIT][pos[j::OWN_CROSS_FIT] >= 0])
     if not sum(c.size for c in chunks):  # no unlabeled sample has a labelled pair: nothing to withhold
         return [np.zeros(0, dtype=np.int64)], np.full(ids_s.size, -1)
     return chunks, chunk_of
 
 
 def _teacher_stack(keys: list[int | None], parts: dict[Any, tuple[np.ndarray, np.ndarray]], chunks: list[np.ndarray],
-                   y2: np.ndarray, n: int, family: str, name: str) -> tuple[list[Member], np.ndarray]:
+                   y2: np.ndarray, n: int, family: str, name: str) -> tuple[list[Member], np.ndarray, dict[Any, int]]:
     """One member per (student fold, chunk, placebo): the fold's rows without the chunk's, with
-    the true labels (rows 0..n-1) or the permuted ones (rows n..2n-1)."""
-    members, lab = [], []
+    the true labels (rows 0..n-1) or the permuted ones (rows n..2n-1); and each member's index
+    by (fold key, chunk, placebo)."""
+    members, lab, index = [], [], {}
     for k in keys:
-        for withheld in chunks:
+        for j, withheld in enumerate(chunks):
             rows = np.setdiff1d(parts[k][0], withheld)
             for placebo in (False, True):
                 m = np.zeros(2 * n, bool)
                 m[rows + (n if placebo else 0)] = True
                 if placebo and not (y2[m] >= 0).all():
                     m &= y2 >= 0
+                index[(k, j, placebo)] = len(members)
                 members.append(Member(family, "supervised", (), TEACHER_DECAY, k, name, placebo))
                 lab.append(m)
-    return members, np.stack(lab)
+    return members, np.stack(lab), index
 
 
 def fit_teachers(x_t: np.ndarray, labels_t: np.ndarray, ids_t: np.ndarray, ids_s: np.ndarray, labels_s: np.ndarray,
@@ -221,16 +222,15 @@ def fit_teachers(x_t: np.ndarray, labels_t: np.ndarray, ids_t: np.ndarray, ids_s
     cv = _cv_accuracies(xs, y_true, final_rows, final_y, n_classes, rng, plan.seed, name)
     family = chosen_family(cv)
     chunks, chunk_of = withheld_chunks(ids_t, ids_s, plan, mode)
-    members, lab_a = _teacher_stack(keys, parts, chunks, y2, n, family, name)
+    members, lab_a, index = _teacher_stack(keys, parts, chunks, y2, n, family, name)
     _, _, logits = train_members(x2, y2, n_classes, members, lab_a, np.zeros_like(lab_a), np.zeros_like(lab_a),
                                  [None] * len(members), seed=plan.seed)
     pos = pd.Index(ids_t).get_indexer(ids_s[student_rows])
     chunk_rows = chunk_of[student_rows]
     views = {}
-    for i, (k, placebo) in enumerate((k, p) for k in keys for p in (False, True)):
-        # member (k, chunk j, placebo) sits at ((k's index * chunks) + j) * 2 + placebo
-        first = (i // 2) * len(chunks) * 2 + (i % 2)
-        z_of = [logits[first + 2 * j, n:] if placebo else logits[first + 2 * j, :n] for j in range(len(chunks))]
+    for k, placebo in ((k, p) for k in keys for p in (False, True)):
+        half = slice(n, None) if placebo else slice(None, n)
+        z_of = [logits[index[(k, j, placebo)], half] for j in range(len(chunks))]
         on_rows = np.where((pos >= 0)[:, None], z_of[0][np.maximum(pos, 0)], 0.0)
         for j in range(1, len(chunks)):
             here = (chunk_rows == j) & (pos >= 0)

@@ -33,19 +33,17 @@ __all__ = ["validate_few_labels", "teacher_label_modes", "labels_across_pairs", 
            "labelled_per_class"]
 
 
-def teacher_label_modes(bundle: Any, student: str, candidates: Sequence[str], requested: str) -> dict[str, str]:
+def teacher_label_modes(bundle: Any, student: str, candidates: Sequence[str], requested: str,
+                        across: dict[str, int] | None = None) -> dict[str, str]:
     """``same`` or ``own`` per teacher. ``auto``: ``own`` where the data label teacher samples that
-    the student has no label for, else ``same``. ``own`` for a teacher modality without labels is refused."""
-    s = bundle.modality(student)
-    unlabeled_ids = set(s.ids[s.labels == UNLABELED].tolist())
+    the student has no label for (:func:`labels_across_pairs`, or its ``across`` counts), else
+    ``same``. ``own`` for a teacher modality without labels is refused."""
+    across = labels_across_pairs(bundle, student, candidates) if across is None else across
     modes = {}
     for t in candidates:
-        tm = bundle.modality(t)
-        labelled = tm.labels != UNLABELED
-        if requested == "own" and not labelled.any():
+        if requested == "own" and not (bundle.modality(t).labels != UNLABELED).any():
             raise InputError(f"teacher_labels='own', but the teacher modality {t!r} has no labelled row.")
-        richer = bool(unlabeled_ids) and bool(set(tm.ids[labelled].tolist()) & unlabeled_ids)
-        modes[t] = requested if requested != "auto" else ("own" if richer else "same")
+        modes[t] = requested if requested != "auto" else ("own" if across[t] else "same")
     return modes
 
 
@@ -186,8 +184,8 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
 
     t0 = time.perf_counter()
     objectives = _checked_objectives(methods, bundle, student, candidates)
-    modes = teacher_label_modes(bundle, student, candidates, regime.teacher_labels)
     across = labels_across_pairs(bundle, student, candidates)
+    modes = teacher_label_modes(bundle, student, candidates, regime.teacher_labels, across)
     _warn_labels_across_pairs(across, student, modes)
     pool, n_first = _seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
     rounds = _Rounds(bundle, student, candidates, regime, objectives, modes, progress)

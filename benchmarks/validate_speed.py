@@ -10,7 +10,8 @@ same students as stacks (``validate(tune=False)``, ranking passed in); (3) the t
 the first ``TUNE_SEEDS`` seeds, each search halved: see ``halving.py``; each later seed trains the
 chosen settings only), all three with ``baseline="no-kd"``; (4) ``validate``'s default, the
 teacher-free measurement (teacher-free and KD students of two families, placebo teachers, every
-setting chosen per seed), once per size. (2) and (3) are timed ``REPEATS`` times, alternating, and the table gives
+setting chosen per seed), once per size, serial and with ``n_jobs=2`` (the seeds on two processes; the
+two reports must be the same). (2) and (3) are timed ``REPEATS`` times, alternating, and the table gives
 their medians. Also the largest
 difference between the per-run accuracies of (1) and (2). Last, the demo commands as a user runs
 them (``cchkit validate --data digits-avt --student audio --candidates image,text --quiet`` and
@@ -80,6 +81,7 @@ def tuned_full_lengths(n_seeds: int, tune_seeds: int, n_student: int, n_kd: int,
 DEMO_COMMANDS = (  # the demo's validate, and make demo's advise (default budget: the whole call)
     ["validate", "--data", "digits-avt", "--student", "audio", "--candidates", "image,text", "--quiet"],
     ["advise", "--student", "audio", "--candidates", "image,text", "--quiet"],
+    ["validate", "--data", "digits-avt", "--student", "audio", "--candidates", "image,text", "--quiet", "--n-jobs", "2"],
 )
 
 
@@ -120,12 +122,17 @@ def main() -> None:
                 if not tune:
                     worst = max([worst] + [abs(r.accuracy - singles[n][(r.teacher, r.method, r.seed)])
                                            for r in rep.runs.itertuples(index=False)])
-    default = {}
+    default, parallel = {}, {}
     for n in (5, 20):
         t0 = time.perf_counter()
-        validate(bundle, "audio", ["image", "text"], seeds=n, progress=False)
+        serial = validate(bundle, "audio", ["image", "text"], seeds=n, progress=False)
         default[n] = time.perf_counter() - t0
-        print(n, "default", default[n], flush=True)
+        t0 = time.perf_counter()
+        on_two = validate(bundle, "audio", ["image", "text"], seeds=n, progress=False, n_jobs=2)
+        parallel[n] = time.perf_counter() - t0
+        if on_two.to_json() != serial.to_json():
+            raise SystemExit(f"{n} seeds: the report with n_jobs=2 differs from the serial one")
+        print(n, "default", default[n], "n_jobs=2", parallel[n], flush=True)
     table = []
     for n in (5, 20):
         table.append({"seeds": n, "one by one (s)": round(times[(n, "single")][0], 1),
@@ -133,6 +140,7 @@ def main() -> None:
                       "stacked, tuned (s)": round(statistics.median(times[(n, True)]), 1),
                       "tuned, each run (s)": " / ".join(f"{t:.1f}" for t in times[(n, True)]),
                       "default: teacher-free (s)": round(default[n], 1),
+                      "default, n_jobs=2 (s)": round(parallel[n], 1),
                       "students started, tuned": tuned_students(n, TUNE_SEEDS, len(STUDENT_GRID), len(KD_GRID)),
                       "in full-length trainings": round(tuned_full_lengths(n, TUNE_SEEDS, len(STUDENT_GRID),
                                                                            len(KD_GRID)), 1)})
@@ -146,7 +154,7 @@ def main() -> None:
                      "each run (s)": " / ".join(f"{w:.1f}" for w in walls)})
     print(demo, flush=True)
     ratio = {k: table[1][k] / table[0][k] for k in ("one by one (s)", "stacked, untuned (s)", "stacked, tuned (s)",
-                                                  "default: teacher-free (s)")}
+                                                  "default: teacher-free (s)", "default, n_jobs=2 (s)")}
     text = header("Validation speed: one by one against stacked students", started=started,
                   seconds=time.perf_counter() - t_all, load_start=load0,
                   extra={"data": "digits-avt, student audio, teachers image and text, methods none / class-align / "
@@ -154,6 +162,8 @@ def main() -> None:
                                  "column is validate without a baseline argument (logit-kd and class-align)"})
     text += "\n" + md_table(table) + "\n\n"
     text += ("20 seeds / 5 seeds: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratio.items()) + ".\n\n")
+    text += ("Serial / n_jobs=2, the default measurement (the same report, compared as JSON): "
+             + ", ".join(f"{n} seeds {default[n] / parallel[n]:.2f}x" for n in (5, 20)) + ".\n\n")
     text += (f"Largest difference between a stacked (untuned) student's test accuracy and the same student trained "
              f"alone: {worst:.2e}. A batched product sums in another order than a single one; over hundreds of SGD "
              "steps those last-bit differences grow into different (equally good) networks, a few test rows apart. "

@@ -96,10 +96,11 @@ def _ray() -> Iterator[dict[str, Any]]:
 
 
 def run_chunked(fn: Callable[..., list], tasks: Sequence[Any], shared: Any, *, n_jobs: int, backend: str = "loky",
-                scheduler: str | None = None) -> list:
-    """``fn(chunk, shared)`` over chunks of ``tasks`` in parallel; the concatenated results.
+                scheduler: str | None = None, on_chunk: Callable[[int], None] | None = None) -> list:
+    """``fn(chunk, shared)`` over chunks of ``tasks`` in parallel; the results in task order.
 
-    ``fn`` takes a list of tasks and the shared inputs and returns a list of results.
+    ``fn`` takes a list of tasks and the shared inputs and returns one result per task;
+    ``on_chunk(n)`` (a progress bar's update) is called as each chunk of ``n`` tasks comes back.
     """
     from joblib import Parallel, delayed
 
@@ -109,5 +110,9 @@ def run_chunked(fn: Callable[..., list], tasks: Sequence[Any], shared: Any, *, n
         workers = int(info.get("n_jobs", n_jobs))
         k = max(1, min(len(tasks), workers * _CHUNKS_PER_WORKER))
         chunks = [list(tasks[i::k]) for i in range(k)]
-        out = Parallel(n_jobs=workers)(delayed(fn)(c, shared) for c in chunks)
-    return [r for part in out for r in part]
+        out: list[Any] = [None] * len(tasks)
+        for i, part in enumerate(Parallel(n_jobs=workers, return_as="generator")(delayed(fn)(c, shared) for c in chunks)):
+            out[i::k] = part  # chunk i holds tasks i, i + k, i + 2k...
+            if on_chunk is not None:
+                on_chunk(len(part))
+    return out

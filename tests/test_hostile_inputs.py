@@ -688,6 +688,28 @@ def test_parallel_validate_equals_serial(good):
     assert serial.to_json() == parallel.to_json()
 
 
+def test_parallel_default_validate_equals_serial_on_the_cli(good):
+    """--n-jobs was refused without --baseline no-kd; now the seeds run on that many processes,
+    with the serial output."""
+    args = ("validate", "-d", good, "-s", "a", "-c", "b,c", "--seeds", 3, "-m", "class-align", "-f", "json", "--seed", 5)
+    serial, parallel = run(*args), run(*args, "--n-jobs", 2)
+    assert serial.exit_code == 0 and parallel.exit_code == 0, parallel.output
+    drop = lambda text: {k: v for k, v in json.loads(text).items() if k != "seconds"}  # noqa: E731
+    assert drop(parallel.stdout) == drop(serial.stdout) and json.loads(serial.stdout)["rows"]
+
+
+def test_run_chunked_returns_the_results_in_task_order():
+    from cchkit._backends import run_chunked
+
+    done = []
+    out = run_chunked(_tens, list(range(11)), 3, n_jobs=2, on_chunk=done.append)
+    assert out == [30 * t for t in range(11)] and sum(done) == 11 and len(done) > 1
+
+
+def _tens(chunk, shared):
+    return [shared * 10 * t for t in chunk]
+
+
 @pytest.mark.slow
 def test_dask_local_cluster_gives_the_serial_json(good):
     distributed = pytest.importorskip("distributed")
@@ -728,7 +750,11 @@ def test_validate_on_a_dask_local_cluster_gives_the_local_json(good):
                                   dashboard_address=None) as cluster:
         on_dask = cchkit.validate(good, "a", ["b", "c"], baseline="no-kd", n_jobs=2, backend="dask", scheduler=cluster.scheduler_address,
                                   **kw)
+        default_kw = dict(seeds=3, methods=["class-align"], random_state=5, progress=False)
+        default_on_dask = cchkit.validate(good, "a", ["b", "c"], n_jobs=2, backend="dask",
+                                          scheduler=cluster.scheduler_address, **default_kw)
     assert on_dask.to_json() == local.to_json()
+    assert default_on_dask.to_json() == cchkit.validate(good, "a", ["b", "c"], **default_kw).to_json()
     with pytest.raises(cchkit.InputError, match="unknown backend 'spark'"):
         cchkit.validate(good, "a", ["b"], backend="spark", **kw)
 

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cchkit import ModalityBundle, validate
+from cchkit._parallel import available_cores
 from cchkit.cli import app
 from cchkit.exceptions import InputError
 from cchkit.fewlabels import FewLabelReport, LabelRegime, plan_seed
@@ -102,7 +103,7 @@ def test_a_budget_adds_seeds_while_the_gains_overlap():
 
 @pytest.mark.parametrize("kwargs, name", [
     (dict(epochs=5), "epochs"), (dict(tune=False), "tune"), (dict(train_size=50), "train_size"),
-    (dict(ranking=object()), "ranking"), (dict(n_jobs=2), "n_jobs"), (dict(device="cpu"), "device"),
+    (dict(ranking=object()), "ranking"), (dict(device="cpu"), "device"),
 ])
 def test_a_setting_of_the_no_kd_baseline_is_refused_by_name(kwargs, name):
     with pytest.raises(InputError, match=f"{name} applies only to baseline='no-kd'"):
@@ -115,3 +116,25 @@ def test_the_cli_refuses_a_no_kd_option_in_one_line():
     assert "--epochs applies only with --baseline no-kd" in res.output
     res = CliRunner().invoke(app, ["validate", "-s", "audio", "-c", "image", "--baseline", "mine", "-q"])
     assert res.exit_code == 2 and "--baseline must be teacher-free or no-kd" in res.output
+
+
+def test_the_seeds_run_in_parallel_workers_and_give_the_serial_report(monkeypatch):
+    """n_jobs was refused here (the seeds ran one after the other): now a round's seeds go to
+    worker processes, and a seed's numbers depend on the seed alone, so the report is the serial one."""
+    import cchkit.fewlabels.validate as few
+
+    sent = []
+    real = few.run_chunked
+
+    def spy(fn, tasks, shared, **kw):
+        sent.append((list(tasks), kw["n_jobs"]))
+        return real(fn, tasks, shared, **kw)
+
+    monkeypatch.setattr(few, "run_chunked", spy)
+    kw = dict(seeds=3, methods=["class-align"], progress=False, random_state=4)
+    serial = validate(_bundle(n=150), "weak", ["strong"], n_jobs=1, **kw)
+    assert sent == []
+    parallel = validate(_bundle(n=150), "weak", ["strong"], n_jobs=2, **kw)
+    assert sent == [(parallel.summary["seeds"], min(2, available_cores()))]
+    assert parallel.to_json() == serial.to_json()
+    assert parallel.runs.equals(serial.runs)

@@ -48,8 +48,9 @@ def advise(
     extra = {"baseline": baseline} if baseline != "teacher-free" else {}
     result = run_advise(data, student, c.split_names(candidates, "--candidates"), top=top, seeds=seeds, budget=budget,
                         random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet),
-                        rank_params={"n_jobs": run.n_jobs} if run.n_jobs != 1 else None,
-                        **{k: v for k, v in few.items() if v is not None}, **extra)
+                        rank_params={"n_jobs": run.n_jobs} if run.n_jobs != 1 and "teacher_labels" not in few else None,
+                        **{k: v for k, v in few.items() if v is not None}, **extra,
+                        **({"n_jobs": run.n_jobs} if run.n_jobs != 1 else {}))
     if run.fmt == "json":
         text = json.dumps(result.to_dict(), indent=2, default=str)
     elif run.fmt == "csv":

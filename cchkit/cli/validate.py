@@ -54,7 +54,7 @@ def validate(
         no_kd_only = {"--train-size": train_size is not None, "--epochs": epochs != 30, "--no-tune": not tune,
                       "--estimator": c.repeated(estimator, "--estimator") != ["gaussian"], "--representation": representation != "pca",
                       "--variant": variant != "raw", "--n-bootstrap": n_bootstrap != 200,
-                      "--backend": run.backend != "loky", "--device": run.device != "auto", "--n-jobs": run.n_jobs != 1}
+                      "--device": run.device != "auto"}
         given = [k for k, v in no_kd_only.items() if v]
         if given:
             raise InputError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only with --baseline no-kd "
@@ -63,7 +63,8 @@ def validate(
         result = run_validation(bundle, student, cands, methods=c.repeated(method, "--method") or None, seeds=seeds,
                                 random_state=run.seed, progress=c.progress_enabled(run.quiet), budget=budget,
                                 max_seeds=max_seeds, labels_per_class=labels_per_class,
-                                labelled_fraction=labelled_fraction, teacher_labels=teacher_labels)
+                                labelled_fraction=labelled_fraction, teacher_labels=teacher_labels, n_jobs=run.n_jobs,
+                                backend=run.backend, scheduler=run.scheduler)
         _write(result, bundle, run)
         return
     rank_params = dict(estimators=c.repeated(estimator, "--estimator"), representation=representation, variant=variant,

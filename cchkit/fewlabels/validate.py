@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._backends import run_chunked
 from .._random import RandomState
 from .._stats import t_interval
 from .._validation import UNLABELED
@@ -107,10 +108,37 @@ def _seed_pool(seeds: int | Sequence[int], random_state: RandomState, max_seeds:
     return seed_pool(seeds, random_state, max_seeds)
 
 
+@dataclass(frozen=True)
+class _SeedOutcome:
+    """What one seed hands back from a worker: its raw runs, its split and each teacher's
+    cross-validated accuracy and family (not the teachers themselves, which are large)."""
+
+    runs: pd.DataFrame
+    plan: Any
+    cv_accuracy: dict[str, float]
+    family: dict[str, str]
+
+
+def _measure_seeds(seeds: list[int], shared: tuple[Any, ...]) -> list[_SeedOutcome]:
+    """The seeds of one task (serial, or a chunk sent to a worker of :func:`~cchkit._backends.run_chunked`).
+    A seed's numbers depend on the seed alone, not on the process, the thread count or the other
+    seeds, so the report is the same serial or parallel."""
+    bundle, student, candidates, regime, methods, modes, bar = shared
+    out = []
+    for seed in seeds:
+        runs, fitted, plan = run_seed(bundle, student, candidates, regime, seed, methods, modes)
+        out.append(_SeedOutcome(runs, plan, {t: f.cv_accuracy for t, f in fitted.items()},
+                                {t: f.family for t, f in fitted.items()}))
+        if bar is not None:
+            bar.update(1)
+    return out
+
+
 @dataclass
 class _Rounds:
     """The seeds measured so far, in the shape the budget rounds
-    (:func:`cchkit.validation.seeds.seeds_until_separated`) ask for."""
+    (:func:`cchkit.validation.seeds.seeds_until_separated`) ask for; with ``n_jobs`` > 1 a
+    round's seeds run in parallel on the ``backend``."""
 
     bundle: Any
     student: str
@@ -119,6 +147,9 @@ class _Rounds:
     methods: list[str]
     modes: dict[str, str]
     progress: bool
+    n_jobs: int = 1
+    backend: str = "loky"
+    scheduler: str | None = None
     plans: list[Any] = field(default_factory=list)
     raw: list[pd.DataFrame] = field(default_factory=list)
 
@@ -126,13 +157,17 @@ class _Rounds:
         from tqdm.auto import tqdm
 
         rows = []
-        for seed in tqdm(seeds, desc="seeds", file=sys.stderr, disable=not self.progress):
-            runs, fitted, plan = run_seed(self.bundle, self.student, self.candidates, self.regime, seed, self.methods,
-                                          self.modes)
-            rows += [{"seed": seed, **r} for r in seed_outcomes(runs, {t: f.cv_accuracy for t, f in fitted.items()},
-                                                                     {t: f.family for t, f in fitted.items()})]
-            self.plans.append(plan)
-            self.raw.append(runs)
+        with tqdm(total=len(seeds), desc="seeds", file=sys.stderr, disable=not self.progress) as bar:
+            shared = (self.bundle, self.student, self.candidates, self.regime, self.methods, self.modes)
+            if self.n_jobs == 1 or len(seeds) == 1:
+                outcomes = _measure_seeds(seeds, (*shared, bar))
+            else:
+                outcomes = run_chunked(_measure_seeds, seeds, (*shared, None), n_jobs=self.n_jobs, backend=self.backend,
+                                       scheduler=self.scheduler, on_chunk=bar.update)
+        for seed, o in zip(seeds, outcomes):
+            rows += [{"seed": seed, **r} for r in seed_outcomes(o.runs, o.cv_accuracy, o.family)]
+            self.plans.append(o.plan)
+            self.raw.append(o.runs)
         return pd.DataFrame(rows)
 
     def table(self, seeds: list[int], per_seed: pd.DataFrame) -> tuple[pd.DataFrame, None]:
@@ -169,7 +204,8 @@ def _summary(bundle: Any, student: str, regime: LabelRegime, plans: list[Any], o
 def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *, regime: LabelRegime,
                         methods: Sequence[str] | None = None, seeds: int | Sequence[int] = 5,
                         random_state: RandomState = 0, progress: bool = True, budget: float | None = None,
-                        max_seeds: int = 20) -> FewLabelReport:
+                        max_seeds: int = 20, n_jobs: int = 1, backend: str = "loky",
+                        scheduler: str | None = None) -> FewLabelReport:
     """Distil each candidate into ``student`` with the labels the regime leaves it.
 
     Per seed: the test rows (labelled, never trained on), the regime's labelled rows and every
@@ -177,7 +213,9 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     (:mod:`.teachers`); the teacher-free students and each teacher's KD students trained and
     tuned in stacks (:mod:`.run`). See :class:`.report.FewLabelReport` for what is reported.
     With a ``budget`` (seconds), seeds are added after the first ``seeds`` (at most doubling
-    each round, up to ``max_seeds``) while the primary method's gain intervals overlap.
+    each round, up to ``max_seeds``) while the primary method's gain intervals overlap. With
+    ``n_jobs`` > 1 the seeds of a round run in parallel on ``backend`` (joblib's local processes,
+    a Dask cluster at ``scheduler``, or Ray); the report is the serial one.
     """
     from ..validation.evidence import power_statement
     from ..validation.seeds import seeds_until_separated
@@ -188,7 +226,7 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     modes = teacher_label_modes(bundle, student, candidates, regime.teacher_labels, across)
     _warn_labels_across_pairs(across, student, modes)
     pool, n_first = _seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
-    rounds = _Rounds(bundle, student, candidates, regime, objectives, modes, progress)
+    rounds = _Rounds(bundle, student, candidates, regime, objectives, modes, progress, n_jobs, backend, scheduler)
     seed_list, per_seed, stop = seeds_until_separated(rounds, pool, n_first, budget, t0)
     table = summarise_table(per_seed, student, modes)
     baselines = _baselines(per_seed)

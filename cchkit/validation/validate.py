@@ -169,9 +169,11 @@ def validate(
     progress : bool
         tqdm bars over teachers and seeds (stderr).
     n_jobs : int
-        Parallel workers for the ranking's grid and for the methods that do not train in stacks
+        Parallel workers. By default (teacher-free): the seeds of a round run on ``n_jobs``
+        processes (``-1``: every core), each with one thread per core it is given. With
+        ``baseline="no-kd"``: the ranking's grid and the methods that do not train in stacks
         ((teacher, seed) runs with joblib processes); the stacks use one thread per available
-        core, capped by ``OMP_NUM_THREADS``.
+        core, capped by ``OMP_NUM_THREADS``. The report does not depend on it.
     tune : bool, default True
         Tune the no-KD student and every KD student with searches of the same size on the
         validation splits of the first 3 seeds (:mod:`cchkit.validation.stacked`: learning rate,
@@ -190,11 +192,13 @@ def validate(
     log : {"mlflow"} or None
         Also record the validation in that experiment tracker (:func:`cchkit.runlog.log_result`).
     backend : {"loky", "dask", "ray"}, default "loky"
-        Where the distillation runs go (and the ranking's grid, unless ``rank_params`` names its
-        own): ``loky`` keeps them in this process (stacks on every core's threads, other methods
-        on ``n_jobs`` processes); ``dask`` / ``ray`` send the seeds out in chunks (each chunk's
-        students train as one stack on a worker). A student's result does not depend on the
-        stack it trains in, so the report is the same as the local one.
+        Where the distillation runs go (and, with ``baseline="no-kd"``, the ranking's grid unless
+        ``rank_params`` names its own). By default: the seeds go to ``n_jobs`` local processes
+        (``loky``), or out in chunks to a Dask cluster or Ray. With ``baseline="no-kd"``:
+        ``loky`` keeps them in this process (stacks on every core's threads, other methods on
+        ``n_jobs`` processes); ``dask`` / ``ray`` send the seeds out in chunks (each chunk's
+        students train as one stack on a worker). A student's result does not depend on where
+        it trains, so the report is the same as the local one.
     scheduler : str or None
         A Dask scheduler address, with ``backend="dask"`` (default: the running client).
     **distill_params
@@ -229,11 +233,11 @@ def validate(
     bundle = load_bundle(bundle, label=label)
     if baseline == "teacher-free":
         given = {"ranking": ranking, "rank_params": rank_params or None, "tune": None if tune else False,
-                 "epochs": None if epochs == 30 else epochs, "backend": None if backend == "loky" else backend,
-                 "n_jobs": None if n_jobs == 1 else n_jobs, "device": None if device == "auto" else device,
+                 "epochs": None if epochs == 30 else epochs, "device": None if device == "auto" else device,
                  **distill_params}
+        parallel = {"n_jobs": effective_n_jobs(n_jobs), "backend": backend, "scheduler": scheduler}
         report = _few_labels(bundle, student, candidates, methods, seeds, random_state, progress, given,
-                             budget=budget, max_seeds=max_seeds, labels_per_class=labels_per_class,
+                             budget=budget, max_seeds=max_seeds, parallel=parallel, labels_per_class=labels_per_class,
                              labelled_fraction=labelled_fraction, teacher_labels=teacher_labels)
         if log is not None:
             from ..runlog import log_result
@@ -289,7 +293,7 @@ def validate(
 
 def _few_labels(bundle: Any, student: str, candidates: Sequence[str] | str, methods: Sequence[str] | None,
                 seeds: int | Sequence[int], random_state: RandomState, progress: bool, given: Mapping[str, Any],
-                budget: float | None, max_seeds: int, **regime: Any) -> Any:
+                budget: float | None, max_seeds: int, parallel: Mapping[str, Any], **regime: Any) -> Any:
     """The teacher-free measurement (:func:`cchkit.fewlabels.validate_few_labels`); a setting of
     ``baseline="no-kd"`` that does not apply there is refused by name."""
     from ..fewlabels import LabelRegime, validate_few_labels
@@ -304,7 +308,8 @@ def _few_labels(bundle: Any, student: str, candidates: Sequence[str] | str, meth
     test_size = given.get("test_size")
     reg = LabelRegime(**regime, **({"test_size": float(test_size)} if test_size is not None else {}))
     return validate_few_labels(bundle, student, cands, regime=reg, methods=methods, seeds=seeds,
-                               random_state=random_state, progress=progress, budget=budget, max_seeds=max_seeds)
+                               random_state=random_state, progress=progress, budget=budget, max_seeds=max_seeds,
+                               **parallel)
 
 
 @dataclass

@@ -576,6 +576,29 @@ def test_advise_with_few_labels_refuses_the_rankings_options_by_name(kwargs, wor
         advise(_bundle(unlabeled=120), "weak", ["strong"], seeds=3, **kwargs)
 
 
+def test_advise_on_the_cli_sends_n_jobs_to_its_validation_with_few_labels(tmp_path, monkeypatch):
+    """--n-jobs went only to the ranking's options, which few labels refuse (nothing is ranked),
+    so the command failed; now it reaches the validation, whose seeds run on that many processes."""
+    from typer.testing import CliRunner
+
+    import cchkit.fewlabels.validate as few
+    from cchkit.cli import app
+
+    sent = []
+    real = few.run_chunked
+
+    def spy(fn, tasks, shared, **kw):
+        sent.append(list(tasks))
+        return real(fn, tasks, shared, **kw)
+
+    monkeypatch.setattr(few, "run_chunked", spy)
+    path = _bundle(n=150).save(tmp_path / "b.npz")
+    res = CliRunner().invoke(app, ["advise", "-d", str(path), "-s", "weak", "-c", "strong", "--labels-per-class", "3",
+                                   "--seeds", "3", "--budget", "0.001", "--n-jobs", "2", "-q", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    assert len(sent) == 1 and len(sent[0]) == 3
+
+
 def test_advise_with_few_labels_spends_its_budget():
     """The budget is the whole call's, as with every label: the first round runs, no later one
     would fit a tiny budget, and the validation records what it was given."""

@@ -337,6 +337,61 @@ def test_label_dist_is_the_kl_of_the_teachers_class_marginal_to_the_students_unl
     assert "label-dist" in teacher_objectives(False) and "label-dist" not in teacher_objectives(False, default_only=True)
 
 
+def test_the_sinkhorn_plan_has_the_given_marginals_and_is_pots():
+    """Rows sum to the student's weights (0 for a row not moved), columns to 1/k, and the plan is
+    POT's entropic one (ot.sinkhorn, the same eps)."""
+    ot = pytest.importorskip("ot")
+    from cchkit.fewlabels.builtin import sinkhorn_plan
+
+    g = torch.Generator().manual_seed(0)
+    cost = torch.rand(2, 5, 4, generator=g, dtype=torch.float64) * 2
+    a = torch.tensor([[0.25, 0.25, 0.0, 0.25, 0.25], [0.2] * 5], dtype=torch.float64)
+    plan = sinkhorn_plan(cost, a, eps=0.1, iterations=500)
+    torch.testing.assert_close(plan.sum(2), a)
+    torch.testing.assert_close(plan.sum(1), torch.full((2, 4), 0.25, dtype=torch.float64))
+    ref = ot.sinkhorn(a[1].numpy(), np.full(4, 0.25), cost[1].numpy(), reg=0.1, numItermax=5000, stopThr=1e-12)
+    np.testing.assert_allclose(plan[1].numpy(), ref, atol=1e-8)
+
+
+def test_ot_align_is_ce_plus_lam_times_the_transport_cost_of_the_unlabeled_rows():
+    """Hand-computed with identical teacher points q (every plan is then a_i / K): CE_L + lam *
+    mean_{i in U} ||p_S(x_i) - q||^2; class-conditional (cond = 1) adds the penalty 2 to every
+    unlabeled row whose pseudo-label is not the points' class. Before a quarter of the training, CE_L."""
+    from cchkit.fewlabels.builtin import OT_CLASS_PENALTY
+
+    q = torch.tensor([0.6, 0.3, 0.1])
+    for cond in (0.0, 1.0):
+        b = _confident_batch(lam=4.0, cond=cond)  # unlabeled rows 3, 4, 5 argmax 0, 2, 0
+        b.n_labelled_rows = 3
+        b.targets = {"points": q.expand(2, 8, 3), "point_class": torch.eye(3)[[0] * 8].expand(2, 8, 3)}
+        p = torch.softmax(b.logits[0, 3:], -1)
+        moved = ((p - q) ** 2).sum(-1) + OT_CLASS_PENALTY * cond * torch.tensor([0.0, 1.0, 0.0])
+        expected = torch.nn.functional.cross_entropy(b.logits[0, :3], b.y[:3]) + 4.0 * moved.mean()
+        torch.testing.assert_close(get_objective("ot-align").loss(b)[0], expected)
+    b.progress = 0.1
+    torch.testing.assert_close(get_objective("ot-align").loss(b)[0],
+                               torch.nn.functional.cross_entropy(b.logits[0, :3], b.y[:3]))
+
+
+def test_ot_align_reads_the_teachers_own_rows_and_no_pair():
+    """The points are the teacher's predictions on its own rows, evenly through them in class
+    order (each class keeps its share), whatever its paired outputs; not a default method."""
+    from cchkit.fewlabels.builtin import OT_TEACHER_POINTS
+    from cchkit.fewlabels.objectives import teacher_objectives
+
+    rng = np.random.default_rng(0)
+    cls = tuple(rng.normal(size=(k, 3)) for k in (30, 90, 0))
+    obj = get_objective("ot-align")
+    a = obj.targets(TeacherView(rng.normal(size=(6, 3)), np.ones(6, bool), cls), {"lam": 1.0, "cond": 0.0})
+    b = obj.targets(TeacherView(rng.normal(size=(6, 3)), np.zeros(6, bool), cls), {"lam": 1.0, "cond": 0.0})
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert a["points"].shape == (OT_TEACHER_POINTS, 3) and a["point_class"].sum(0).tolist() == [16, 48, 0]
+    z = cls[0][0]
+    np.testing.assert_allclose(a["points"][0], np.exp(z) / np.exp(z).sum())
+    assert "ot-align" in teacher_objectives(False) and "ot-align" not in teacher_objectives(False, default_only=True)
+
+
 def test_the_linear_student_keeps_its_kd_term():
     """A linear member distilled from a teacher ends elsewhere than the same member without one."""
     rng = np.random.default_rng(0)
@@ -442,6 +497,18 @@ def test_an_unpaired_bundle_runs_class_align_only():
     with pytest.raises(InputError, match="needs paired samples"):
         validate_few_labels(b, "weak", ["strong"], regime=LabelRegime(labels_per_class=3), methods=["logit-kd"],
                             seeds=3, progress=False)
+
+
+def test_ot_align_runs_stacked_and_tuned_without_pairs():
+    """UCMKD-style transport needs no pair: on a bundle with none it trains every setting of its
+    grid (marginal and class-conditional) for both families, real and placebo teachers, every fold,
+    then the two chosen settings' final fits."""
+    r = validate_few_labels(_bundle(n=150, paired=False), "weak", ["strong"], methods=["ot-align"], seeds=3,
+                            regime=LabelRegime(labels_per_class=3, teacher_labels="own"), progress=False)
+    assert list(r.table["method"]) == ["ot-align"] and np.isfinite(r.table["gain"]).all()
+    ot = r.runs[r.runs["objective"] == "ot-align"]
+    assert ot.groupby("seed").size().unique().tolist() == [4 * 2 * 2 * 3 + 2]
+    assert {"cond=0", "cond=1"} <= {part for text in ot["setting"] for part in text.split(", ")}
 
 
 # ---------------------------------------------------------------- bad input

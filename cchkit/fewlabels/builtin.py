@@ -1,9 +1,8 @@
 """The built-in objectives of the few-label validation (registered on import).
 
 Teacher-free: ``supervised``, ``label-smoothing``, ``self-training``. With a teacher:
-``logit-kd`` (paired rows) and ``class-align`` (no pairs); ``label-dist`` (no pairs) runs when
-named. Every objective but ``supervised``
-searches four settings; ``supervised`` searches the weight decay that all the others reuse
+``logit-kd`` (paired rows) and ``class-align`` (no pairs); ``label-dist`` and ``ot-align`` (no
+pairs) run when named. Every objective but ``supervised`` searches four settings; ``supervised`` searches the weight decay that all the others reuse
 (as a setting, where a seed has unlabeled rows, at two strengths: :func:`~.run.decay_scales`).
 """
 
@@ -166,3 +165,75 @@ class LabelDistribution(Objective):
         pbar = (p * unl).sum(1) / unl.sum(1).clamp(min=1.0)
         kl = (pi * (pi.clamp_min(1e-8).log() - pbar.clamp_min(1e-8).log())).sum(-1)
         return ce + b.settings["lam"] * kl
+
+
+#: Teacher points an ``ot-align`` member is transported onto (the teacher's own training rows,
+#: evenly spaced through them in class order, so that every class keeps its share).
+OT_TEACHER_POINTS = 64
+#: Entropic regularisation of ``ot-align``'s plan, on costs in [0, 2 + OT_CLASS_PENALTY].
+OT_EPS = 0.1
+#: Sinkhorn iterations per step (the plan is recomputed from the current predictions every step).
+OT_ITERATIONS = 20
+#: Extra cost of moving a row pseudo-labelled c onto a teacher row of another class (class-conditional).
+OT_CLASS_PENALTY = 2.0
+
+
+def sinkhorn_plan(cost: torch.Tensor, a: torch.Tensor, eps: float, iterations: int) -> torch.Tensor:
+    r"""Entropic optimal-transport plans of a stack, without gradient (Cuturi, 2013):
+    ``cost`` (m, n, k), ``a`` (m, n) the row weights (each member's sum 1; 0 for a row it does
+    not move), uniform weights 1/k on the targets. Sinkhorn's scalings
+    :math:`u \leftarrow a / K v`, :math:`v \leftarrow b / K^\top u` with :math:`K = e^{-C/\varepsilon}`;
+    the plan :math:`P = \mathrm{diag}(u) K \mathrm{diag}(v)`."""
+    with torch.no_grad():
+        kernel = torch.exp(-cost / eps)
+        b = torch.full(cost.shape[::2], 1.0 / cost.shape[2], dtype=cost.dtype)
+        v = torch.ones_like(b)
+        for _ in range(iterations):
+            u = a / torch.bmm(kernel, v.unsqueeze(-1)).squeeze(-1).clamp_min(1e-30)
+            v = b / torch.bmm(kernel.transpose(1, 2), u.unsqueeze(-1)).squeeze(-1).clamp_min(1e-30)
+        return u.unsqueeze(-1) * kernel * v.unsqueeze(1)
+
+
+@register_objective("ot-align")
+class OTAlign(Objective):
+    r"""Unpaired optimal-transport alignment of the student's predictions on its unlabeled rows
+    with the teacher's on its own training rows (UCMKD's feature alignment, Kang et al., 2024,
+    moved to the prediction space that a softmax regression and an MLP student share):
+
+    ``CE_L + lam * <P, C>``, :math:`C_{ij} = \lVert p_S(\cdot \mid x_i) - q_j \rVert^2 + \kappa\,
+    \mathrm{cond}\,[\hat y_i \neq c_j]`, with :math:`q_j = \mathrm{softmax}(z_{T,j})` on
+    :data:`OT_TEACHER_POINTS` of the teacher's rows (class :math:`c_j`), :math:`\hat y_i` the
+    student's own current pseudo-label (``cond`` = 1: class-conditional through pseudo-labels; 0:
+    the marginal alignment) and :math:`P` the entropic plan (:func:`sinkhorn_plan`, ``eps`` =
+    :data:`OT_EPS`) between the student's unlabeled rows and those points. The plan is held
+    fixed in the gradient (the envelope theorem: the gradient of the OT cost in ``C``). No pair
+    is read. Not run by default (name it: ``methods=["ot-align"]``); its term joins after the
+    first quarter of the training."""
+
+    uses_teacher = True
+    by_default = False
+    grid = tuple({"lam": lam, "cond": cond} for lam in (1.0, 4.0) for cond in (0.0, 1.0))
+
+    def targets(self, teacher: TeacherView | None, setting: Mapping[str, float]) -> dict[str, np.ndarray]:
+        assert teacher is not None
+        c = len(teacher.class_logits)
+        rows = np.concatenate([z for z in teacher.class_logits if len(z)])
+        classes = np.concatenate([np.full(len(z), k) for k, z in enumerate(teacher.class_logits)])
+        pick = np.linspace(0, len(rows) - 1, OT_TEACHER_POINTS).round().astype(int)
+        return {"points": teacher_probs(rows[pick], 1.0), "point_class": np.eye(c)[classes[pick]]}
+
+    def loss(self, b: Batch) -> torch.Tensor:
+        ce = b.labelled_ce()
+        if b.progress < SELF_TRAINING_WARMUP:
+            return ce
+        k = b.n_labelled_rows or 0
+        p = log_softmax(b.logits[:, k:]).exp()  # (m, n_u, C): the rows after k are unlabeled
+        unl = b.unl[:, k:]
+        q = b.targets["points"]  # (m, K, C)
+        cost = (p * p).sum(-1, keepdim=True) + (q * q).sum(-1).unsqueeze(1) - 2 * torch.bmm(p, q.transpose(1, 2))
+        other = 1.0 - torch.bmm(torch.nn.functional.one_hot(p.detach().argmax(-1), p.shape[-1]).to(q.dtype),
+                                b.targets["point_class"].transpose(1, 2))
+        cost = cost + OT_CLASS_PENALTY * b.settings["cond"].view(-1, 1, 1) * other
+        weights = unl / unl.sum(1, keepdim=True).clamp_min(1.0)
+        plan = sinkhorn_plan(cost.detach(), weights, OT_EPS, OT_ITERATIONS)
+        return ce + b.settings["lam"] * (plan * cost).sum(dim=(1, 2))

@@ -109,7 +109,7 @@ class ClassAlign(Objective):
     ``q_T(. | c) = mean_{j: y_j = c} softmax(z_T,j / tau)`` over its own training rows is the
     target of every student row of class ``c``; an unlabeled row's class is the student's own
     current posterior ``r_i = p_S(. | x_i)`` (detached, refined as it trains; after UCMKD's
-    class-level alignment, Kang et al., 2024), so its target is ``sum_c r_ic q_T(. | c)``:
+    class-level alignment, Tran et al., ICML 2026), so its target is ``sum_c r_ic q_T(. | c)``:
     ``CE_L + lam * tau^2 * mean_{i in L u U} CE(t_i, p_S(. | x_i; tau))``, the unlabeled rows
     joining after the first quarter of the training (before it, pseudo-labels are noise). No
     pair is read: shuffling the pairing leaves it unchanged."""
@@ -197,7 +197,7 @@ def sinkhorn_plan(cost: torch.Tensor, a: torch.Tensor, eps: float, iterations: i
 @register_objective("ot-align")
 class OTAlign(Objective):
     r"""Unpaired optimal-transport alignment of the student's predictions on its unlabeled rows
-    with the teacher's on its own training rows (UCMKD's feature alignment, Kang et al., 2024,
+    with the teacher's on its own training rows (UCMKD's feature alignment, Tran et al., ICML 2026,
     moved to the prediction space that a softmax regression and an MLP student share):
 
     ``CE_L + lam * <P, C>``, :math:`C_{ij} = \lVert p_S(\cdot \mid x_i) - q_j \rVert^2 + \kappa\,

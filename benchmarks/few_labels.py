@@ -25,7 +25,7 @@ which teacher models the rows had).
 Writes ``benchmarks/results/few_labels.md``, ``few_labels_rows.csv`` and the regime record
 ``cchkit/fewlabels/track_record.json``. ``--reuse`` analyses the saved rows again.
 
-    python benchmarks/few_labels.py [--seeds 5] [--reuse] [--only digits-avt] [--regimes all-same] [--variant NAME]
+    python benchmarks/few_labels.py [--seeds 5] [--reuse] [--only digits-avt] [--regimes all-same] [--variant NAME] [--n-jobs 2]
 
 ``--variant NAME`` measures a changed setting without touching the shipped results: its rows go
 to ``few_labels_NAME_rows.csv`` and its analysis to ``few_labels_NAME.md``;
@@ -102,7 +102,7 @@ def reference_accuracy(bundle, student: str, regime, seeds: list[int]) -> list[f
     return out
 
 
-def run_corpus(seeds: int, only: list[str] | None, regimes: list[str] | None) -> None:
+def run_corpus(seeds: int, only: list[str] | None, regimes: list[str] | None, n_jobs: int = 1) -> None:
     """Run every (bundle, student, regime) not yet in :data:`ROWS`, appending its rows."""
     import cchkit
     from cchkit.fewlabels import LabelRegime, validate_few_labels
@@ -125,7 +125,8 @@ def run_corpus(seeds: int, only: list[str] | None, regimes: list[str] | None) ->
                 regime = LabelRegime(labels_per_class=lpc, teacher_labels=mode)
                 t0 = time.perf_counter()
                 try:
-                    rep = validate_few_labels(bundle, student, cands, regime=regime, seeds=seeds, progress=False)
+                    rep = validate_few_labels(bundle, student, cands, regime=regime, seeds=seeds, progress=False,
+                                              n_jobs=n_jobs)
                 except cchkit.exceptions.CchkitError as exc:
                     log(f"{name} {student} {key}: refused ({exc})")
                     continue
@@ -355,6 +356,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--reuse", action="store_true", help="analyse the saved rows only")
+    ap.add_argument("--n-jobs", type=int, default=1, help="processes for each validation's seeds (the rows do not "
+                    "depend on it; their 'seconds' do)")
     ap.add_argument("--only", nargs="*", help="bundled datasets to run (default: all)")
     ap.add_argument("--regimes", nargs="*", choices=[k for k, _, _ in REGIMES], help="regimes to run (default: all)")
     ap.add_argument("--variant", help="a variant of the measurement: its rows go to few_labels_VARIANT_rows.csv "
@@ -365,7 +368,7 @@ def main() -> None:
         start_variant(args.variant, args.regimes)
     started, load_start, t0 = now(), load_average(), time.perf_counter()
     if not args.reuse:
-        run_corpus(args.seeds, args.only, args.regimes)
+        run_corpus(args.seeds, args.only, args.regimes, args.n_jobs)
     analyse(started, time.perf_counter() - t0, load_start)
 
 

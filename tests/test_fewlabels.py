@@ -536,6 +536,29 @@ def test_own_labels_for_a_teacher_without_labels_are_refused():
         validate(other, "weak", ["strong"], labels_per_class=3, teacher_labels="own", progress=False)
 
 
+def test_the_first_seeds_refusal_is_raised_whichever_worker_fails_first(monkeypatch):
+    """With parallel seeds the refusal the user saw was the first worker's to fail; now each seed's
+    refusal comes back as a value and the first seed's is raised, as in the serial run. The
+    workers are stood in for by running the seeds last to first."""
+    import cchkit.fewlabels.validate as few
+
+    b = _bundle()
+    labels = {k: b[k].labels.astype(float) for k in b.names}
+    labels["strong"][labels["strong"] == 2] = np.nan  # no teacher label of class 2, in any seed
+    other = ModalityBundle.from_arrays({k: b[k].data for k in b.names}, labels=labels)
+    kw = dict(labels_per_class=3, teacher_labels="own", seeds=3, progress=False)
+    with pytest.raises(InputError, match="in seed") as serial:
+        validate(other, "weak", ["strong"], **kw)
+
+    def last_first(fn, tasks, shared, **_):
+        return [fn([t], shared)[0] for t in tasks[::-1]][::-1]
+
+    monkeypatch.setattr(few, "run_chunked", last_first)
+    with pytest.raises(InputError, match="in seed") as parallel:
+        validate(other, "weak", ["strong"], n_jobs=2, **kw)
+    assert str(parallel.value) == str(serial.value)
+
+
 def test_a_student_without_labels_is_refused():
     b = _bundle()
     labels = {k: b[k].labels.astype(float) for k in b.names}

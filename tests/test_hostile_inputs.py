@@ -698,6 +698,17 @@ def test_parallel_default_validate_equals_serial_on_the_cli(good):
     assert drop(parallel.stdout) == drop(serial.stdout) and json.loads(serial.stdout)["rows"]
 
 
+def test_a_refusal_in_a_worker_is_the_serial_one(tmp_path):
+    """A seed refused inside a worker reached the user as whichever worker failed first; now the
+    first seed's refusal is raised, one line and exit 2, as in the serial run."""
+    path = npz(tmp_path, "t.npz", a=A, b=B, label=Y, b__label=np.where(Y == 2, -1, Y))
+    args = ("validate", "-d", path, "-s", "a", "-c", "b", "--labels-per-class", 3, "--teacher-labels", "own",
+            "--seeds", 4, "-q")
+    serial, parallel = run(*args), run(*args, "--n-jobs", 2)
+    assert_user_error(serial, "has labelled rows of 2 of the 3 classes in seed")
+    assert parallel.output == serial.output
+
+
 def test_run_chunked_returns_the_results_in_task_order():
     from cchkit._backends import run_chunked
 

@@ -21,7 +21,7 @@ from .._random import RandomState
 from .._stats import t_interval
 from .._validation import UNLABELED
 from .._warn import warn_user
-from ..exceptions import InputError
+from ..exceptions import CchkitError, InputError
 from .objectives import get_objective, teacher_objectives
 from .regime import LabelRegime
 from .report import FewLabelReport, seed_outcomes, summarise_table, verdict
@@ -124,9 +124,12 @@ def _measure_seeds(seeds: list[int], shared: tuple[Any, ...]) -> list[_SeedOutco
     A seed's numbers depend on the seed alone, not on the process, the thread count or the other
     seeds, so the report is the same serial or parallel."""
     bundle, student, candidates, regime, methods, modes, bar = shared
-    out = []
-    for seed in seeds:
-        runs, fitted, plan = run_seed(bundle, student, candidates, regime, seed, methods, modes)
+    out: list[_SeedOutcome | CchkitError] = []
+    for i, seed in enumerate(seeds):
+        try:
+            runs, fitted, plan = run_seed(bundle, student, candidates, regime, seed, methods, modes)
+        except CchkitError as exc:  # handed back, so that the first seed's refusal is the one raised
+            return out + [exc] * (len(seeds) - i)
         out.append(_SeedOutcome(runs, plan, {t: f.cv_accuracy for t, f in fitted.items()},
                                 {t: f.family for t, f in fitted.items()}))
         if bar is not None:
@@ -164,6 +167,9 @@ class _Rounds:
             else:
                 outcomes = run_chunked(_measure_seeds, seeds, (*shared, None), n_jobs=self.n_jobs, backend=self.backend,
                                        scheduler=self.scheduler, on_chunk=bar.update)
+        refused = next((o for o in outcomes if isinstance(o, CchkitError)), None)
+        if refused is not None:
+            raise refused
         for seed, o in zip(seeds, outcomes):
             rows += [{"seed": seed, **r} for r in seed_outcomes(o.runs, o.cv_accuracy, o.family)]
             self.plans.append(o.plan)

@@ -101,8 +101,8 @@ def test_cli_advise(tmp_path):
     assert res.exit_code == 0, res.output
     doc = json.loads(out.read_text())
     assert "teacher" in doc and doc["validation"]["summary"]["power"]["n_seeds"] == 3
-    res = CliRunner().invoke(app, ["advise", "-s", "audio", "--backend", "dask", "-q"])
-    assert res.exit_code == 2 and "advise runs its ranking in this process" in res.output
+    res = CliRunner().invoke(app, ["advise", "-s", "audio", "--scheduler", "tcp://127.0.0.1:1", "-q"])
+    assert res.exit_code == 2 and "for the Dask backend" in res.output
 
 
 # ------------------------------------------------------------- what advise hands over and reads back

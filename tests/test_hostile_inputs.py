@@ -749,12 +749,23 @@ def test_per_modality_labels_that_are_not_vectors_are_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_validate_on_a_dask_local_cluster_gives_the_local_json(good):
+def test_validate_on_a_dask_local_cluster_gives_the_local_json(good, monkeypatch):
     """Issue #26, item 6: the distillation runs of validate go out on the ranking's backends; the
     seeds are sent in chunks, each chunk's students train as one stack on a worker, and the report
     is the local one. With 5 seeds the first 3 choose the settings in one task and the other 2
-    go out in chunks with those settings."""
+    go out in chunks with those settings. The default measurement's seeds go out too (with no
+    n_jobs they ran here, the backend dropped), also from advise."""
     distributed = pytest.importorskip("distributed")
+    import cchkit.fewlabels.validate as few
+
+    sent_to = []
+    real = few.run_chunked
+
+    def spy(fn, tasks, shared, **kw):
+        sent_to.append(kw["backend"])
+        return real(fn, tasks, shared, **kw)
+
+    monkeypatch.setattr(few, "run_chunked", spy)
     kw = dict(seeds=5, epochs=2, rank_params={"n_bootstrap": 10}, random_state=5, progress=False)
     local = cchkit.validate(good, "a", ["b", "c"], baseline="no-kd", **kw)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -762,10 +773,16 @@ def test_validate_on_a_dask_local_cluster_gives_the_local_json(good):
         on_dask = cchkit.validate(good, "a", ["b", "c"], baseline="no-kd", n_jobs=2, backend="dask", scheduler=cluster.scheduler_address,
                                   **kw)
         default_kw = dict(seeds=3, methods=["class-align"], random_state=5, progress=False)
-        default_on_dask = cchkit.validate(good, "a", ["b", "c"], n_jobs=2, backend="dask",
-                                          scheduler=cluster.scheduler_address, **default_kw)
+        # no n_jobs: the cluster's workers are the parallel ones
+        default_on_dask = cchkit.validate(good, "a", ["b", "c"], backend="dask", scheduler=cluster.scheduler_address,
+                                          **default_kw)
+        advised = run("advise", "-d", good, "-s", "a", "-c", "b,c", "--seeds", 3, "--budget", "0.001", "-f", "json",
+                      "--backend", "dask", "--scheduler", cluster.scheduler_address)
     assert on_dask.to_json() == local.to_json()
     assert default_on_dask.to_json() == cchkit.validate(good, "a", ["b", "c"], **default_kw).to_json()
+    assert advised.exit_code == 0, advised.output
+    assert sent_to == ["dask", "dask"]
+    assert json.loads(advised.stdout)["validation"]["summary"]["n_labelled"] > 0
     with pytest.raises(cchkit.InputError, match="unknown backend 'spark'"):
         cchkit.validate(good, "a", ["b"], backend="spark", **kw)
 

@@ -31,8 +31,6 @@ def advise(
     from ..advice import advise as run_advise
 
     c.start_command(run.quiet, run.fmt, data, run.out, run.report)
-    if run.backend != "loky" or run.scheduler is not None:
-        raise c.CchkitError("advise runs its ranking in this process; --backend/--scheduler are for rank and validate.")
     few = {"labels_per_class": labels_per_class, "labelled_fraction": labelled_fraction}
     if labels_per_class is not None or labelled_fraction is not None:
         if top is not None:
@@ -46,11 +44,13 @@ def advise(
     if baseline not in BASELINES:
         raise c.CchkitError(f"--baseline must be {' or '.join(BASELINES)}, got {baseline!r}.")
     extra = {"baseline": baseline} if baseline != "teacher-free" else {}
+    # the ranking's grid and the validation's seeds both go where --n-jobs / --backend say
+    parallel = {k: v for k, v in (("n_jobs", run.n_jobs), ("backend", run.backend), ("scheduler", run.scheduler))
+                if v != {"n_jobs": 1, "backend": "loky", "scheduler": None}[k]}
     result = run_advise(data, student, c.split_names(candidates, "--candidates"), top=top, seeds=seeds, budget=budget,
                         random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet),
-                        rank_params={"n_jobs": run.n_jobs} if run.n_jobs != 1 and "teacher_labels" not in few else None,
-                        **{k: v for k, v in few.items() if v is not None}, **extra,
-                        **({"n_jobs": run.n_jobs} if run.n_jobs != 1 else {}))
+                        rank_params=parallel or None if "teacher_labels" not in few else None,
+                        **{k: v for k, v in few.items() if v is not None}, **extra, **parallel)
     if run.fmt == "json":
         text = json.dumps(result.to_dict(), indent=2, default=str)
     elif run.fmt == "csv":

@@ -162,7 +162,7 @@ class _Rounds:
         rows = []
         with tqdm(total=len(seeds), desc="seeds", file=sys.stderr, disable=not self.progress) as bar:
             shared = (self.bundle, self.student, self.candidates, self.regime, self.methods, self.modes)
-            if self.n_jobs == 1 or len(seeds) == 1:
+            if self.backend == "loky" and (self.n_jobs == 1 or len(seeds) == 1):  # a cluster's workers count there
                 outcomes = _measure_seeds(seeds, (*shared, bar))
             else:
                 outcomes = run_chunked(_measure_seeds, seeds, (*shared, None), n_jobs=self.n_jobs, backend=self.backend,

@@ -640,6 +640,15 @@ def test_a_bad_argument_is_refused_by_name_before_any_training(kwargs, words):
         validate(_bundle(n=150), "weak", ["strong"], **({"labels_per_class": 3, "seeds": 3} | kwargs), progress=False)
 
 
+@pytest.mark.parametrize("kwargs, words", [({"n_jobs": 0}, "n_jobs must be a positive"),
+                                            ({"backend": "spark"}, "unknown backend 'spark'")])
+def test_validate_few_labels_checks_its_parallel_arguments_itself(kwargs, words):
+    """Called directly (it is public), n_jobs=0 reached joblib (a ValueError, not a refusal)."""
+    with pytest.raises(InputError, match=words):
+        validate_few_labels(_bundle(n=150), "weak", ["strong"], regime=LabelRegime(labels_per_class=3), seeds=3,
+                            progress=False, **kwargs)
+
+
 # ---------------------------------------------------------------- advise
 @pytest.mark.slow
 def test_advise_with_few_labels_answers_from_the_few_label_measurement():

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._backends import run_chunked
+from .._backends import check_backend, run_chunked
+from .._parallel import effective_n_jobs
 from .._random import RandomState
 from .._stats import t_interval
 from .._validation import UNLABELED
@@ -119,10 +120,11 @@ class _SeedOutcome:
     family: dict[str, str]
 
 
-def _measure_seeds(seeds: list[int], shared: tuple[Any, ...]) -> list[_SeedOutcome]:
+def _measure_seeds(seeds: list[int], shared: tuple[Any, ...]) -> list[_SeedOutcome | CchkitError]:
     """The seeds of one task (serial, or a chunk sent to a worker of :func:`~cchkit._backends.run_chunked`).
     A seed's numbers depend on the seed alone, not on the process, the thread count or the other
-    seeds, so the report is the same serial or parallel."""
+    seeds, so the report is the same serial or parallel. A seed's refusal is returned (for it and
+    the task's later seeds), not raised."""
     bundle, student, candidates, regime, methods, modes, bar = shared
     out: list[_SeedOutcome | CchkitError] = []
     for i, seed in enumerate(seeds):
@@ -171,6 +173,7 @@ class _Rounds:
         if refused is not None:
             raise refused
         for seed, o in zip(seeds, outcomes):
+            assert isinstance(o, _SeedOutcome)
             rows += [{"seed": seed, **r} for r in seed_outcomes(o.runs, o.cv_accuracy, o.family)]
             self.plans.append(o.plan)
             self.raw.append(o.runs)
@@ -227,6 +230,8 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     from ..validation.seeds import seeds_until_separated
 
     t0 = time.perf_counter()
+    check_backend(backend, scheduler)
+    n_jobs = effective_n_jobs(n_jobs)
     objectives = _checked_objectives(methods, bundle, student, candidates)
     across = labels_across_pairs(bundle, student, candidates)
     modes = teacher_label_modes(bundle, student, candidates, regime.teacher_labels, across)

@@ -881,14 +881,17 @@ def test_an_optimal_transport_loss_joins_the_stacks_and_the_search_as_one_class(
 
 def test_the_record_of_the_regime_the_data_are_in_is_the_one_quoted():
     """5 labels per class quote the L5 study, 20 (and 15) the L20 study, 2 and 50 none; each
-    sentence gives the shipped counts of its regime."""
+    sentence gives the shipped counts of its regime, named in words (it read "the study of
+    L5-same", the study's file key)."""
     from cchkit.fewlabels.track_record import load_record, record_sentence, regime_key
 
     record = load_record()["regimes"]
-    for lpc, mode, key in ((5, "same", "L5-same"), (20, "own", "L20-own"), (15, "same", "L20-same")):
+    for lpc, mode, key, words in ((5, "same", "L5-same", "at 5 labels per class, same-label teachers"),
+                                  (20, "own", "L20-own", "at 20 labels per class, label-rich teachers"),
+                                  (15, "same", "L20-same", "at 20 labels per class, same-label teachers")):
         entry = record[key]
         sentence = record_sentence(LabelRegime(labels_per_class=lpc, teacher_labels=mode), mode)
-        assert sentence.startswith(f"In the study of {key} ({entry['n_bundles']} bundles)")
+        assert sentence.startswith(f"In the study {words} ({entry['n_bundles']} bundles)")
         assert f"{entry['top1_right']:g} of {entry['n_students']} students" in sentence
     for lpc in (2, 50):
         assert record_sentence(LabelRegime(labels_per_class=lpc), "same").startswith("No study")
@@ -900,7 +903,8 @@ def test_the_record_of_the_regime_the_data_are_in_is_the_one_quoted():
     assert regime_key(LabelRegime(), "same", n_unlabeled=128, per_class=12.0) == "L20-same"
     assert regime_key(LabelRegime(labelled_fraction=0.2), "own", per_class=4.0) == "L5-own"
     assert regime_key(LabelRegime(), "same", n_unlabeled=128, per_class=45.0) is None
-    assert record_sentence(LabelRegime(), "same", 128, 12.0).startswith("In the study of L20-same")
+    assert record_sentence(LabelRegime(), "same", 128, 12.0).startswith("In the study at 20 labels per class, same")
+    assert record_sentence(LabelRegime(), "same").startswith("In the study with every label (")
 
 
 @pytest.mark.parametrize("family", ["linear", "mlp"])
@@ -933,7 +937,7 @@ def test_imbalanced_labels_are_placed_by_the_median_class_as_the_ranking_places_
     report = validate(b, "weak", ["strong"], methods=["logit-kd"], teacher_labels="same", seeds=3, progress=False)
     plan = plan_seed(b["weak"].labels, b.classes, LabelRegime(), report.summary["seeds"][0])
     assert np.bincount(b["weak"].labels[plan.labelled]).tolist() == [70, 4, 4]
-    assert "In the study of L5-same" in report.summary["prediction"]["text"]
+    assert "In the study at 5 labels per class, same-label teachers" in report.summary["prediction"]["text"]
 
 
 def test_the_baseline_is_the_teacher_free_student_that_cross_validates_best():

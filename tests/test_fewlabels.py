@@ -680,6 +680,7 @@ def test_advise_on_the_cli_sends_n_jobs_to_its_validation_with_few_labels(tmp_pa
     so the command failed; now it reaches the validation, whose seeds run on that many processes."""
     from typer.testing import CliRunner
 
+    import cchkit._parallel
     import cchkit.fewlabels.validate as few
     from cchkit.cli import app
 
@@ -691,6 +692,7 @@ def test_advise_on_the_cli_sends_n_jobs_to_its_validation_with_few_labels(tmp_pa
         return real(fn, tasks, shared, **kw)
 
     monkeypatch.setattr(few, "run_chunked", spy)
+    monkeypatch.setattr(cchkit._parallel, "available_cores", lambda: 2)  # two workers on a one-core machine too
     path = _bundle(n=150).save(tmp_path / "b.npz")
     res = CliRunner().invoke(app, ["advise", "-d", str(path), "-s", "weak", "-c", "strong", "--labels-per-class", "3",
                                    "--seeds", "3", "--budget", "0.001", "--n-jobs", "2", "-q", "-f", "json"])

@@ -45,8 +45,9 @@ def advise(
         raise c.CchkitError(f"--baseline must be {' or '.join(BASELINES)}, got {baseline!r}.")
     extra = {"baseline": baseline} if baseline != "teacher-free" else {}
     # the ranking's grid and the validation's seeds both go where --n-jobs / --backend say
-    parallel = {k: v for k, v in (("n_jobs", run.n_jobs), ("backend", run.backend), ("scheduler", run.scheduler))
-                if v != {"n_jobs": 1, "backend": "loky", "scheduler": None}[k]}
+    parallel: dict[str, object] = {"n_jobs": run.n_jobs} if run.n_jobs != 1 else {}
+    if run.backend != "loky" or run.scheduler is not None:
+        parallel.update(backend=run.backend, scheduler=run.scheduler)
     result = run_advise(data, student, c.split_names(candidates, "--candidates"), top=top, seeds=seeds, budget=budget,
                         random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet),
                         rank_params=parallel or None if "teacher_labels" not in few else None,

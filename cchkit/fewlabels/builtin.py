@@ -2,8 +2,9 @@
 
 Teacher-free: ``supervised``, ``label-smoothing``, ``self-training``. With a teacher:
 ``logit-kd`` (paired rows) and ``class-align`` (no pairs); ``label-dist`` and ``ot-align`` (no
-pairs) run when named. Every objective but ``supervised`` searches four settings; ``supervised`` searches the weight decay that all the others reuse
-(as a setting, where a seed has unlabeled rows, at two strengths: :func:`~.run.decay_scales`).
+pairs) run when named. Every objective but ``supervised`` searches four settings; ``supervised``
+searches the weight decay that all the others reuse (as a setting, where a seed has unlabeled
+rows, at two strengths: :func:`~.run.decay_scales`).
 """
 
 from __future__ import annotations

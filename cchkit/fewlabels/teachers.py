@@ -167,7 +167,8 @@ def withheld_chunks(ids_t: np.ndarray, ids_s: np.ndarray, plan: SeedPlan, mode: 
     chunks = []
     for j in range(OWN_CROSS_FIT):
         chunk_of[order[j::OWN_CROSS_FIT]] = j
-        chunks.append(pos[j::OWN_CROSS_FIT][pos[j::OWN_CROSS_FIT] >= 0])
+        paired = pos[j::OWN_CROSS_FIT]
+        chunks.append(paired[paired >= 0])
     if not sum(c.size for c in chunks):  # no unlabeled sample has a labelled pair: nothing to withhold
         return [np.zeros(0, dtype=np.int64)], np.full(ids_s.size, -1)
     return chunks, chunk_of

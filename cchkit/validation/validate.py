@@ -235,7 +235,7 @@ def validate(
         given = {"ranking": ranking, "rank_params": rank_params or None, "tune": None if tune else False,
                  "epochs": None if epochs == 30 else epochs, "device": None if device == "auto" else device,
                  **distill_params}
-        parallel = {"n_jobs": effective_n_jobs(n_jobs), "backend": backend, "scheduler": scheduler}
+        parallel = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler}  # checked where they are used
         report = _few_labels(bundle, student, candidates, methods, seeds, random_state, progress, given,
                              budget=budget, max_seeds=max_seeds, parallel=parallel, labels_per_class=labels_per_class,
                              labelled_fraction=labelled_fraction, teacher_labels=teacher_labels)

@@ -105,14 +105,33 @@ def test_one_validation_split_only_where_every_class_has_its_forty_labels():
     assert plan.cross_validated and plan.n_folds == 3
 
 
-@pytest.mark.parametrize("fraction, kept", [(0.1, [14, 3, 3]), (0.05, [7, 2, 2]), (0.5, [70, 14, 14])])
-def test_a_labelled_fraction_keeps_its_rounded_share_of_each_class_and_at_least_two(fraction, kept):
+@pytest.mark.parametrize("fraction, kept, raised", [(0.1, [14, 3, 3], ()), (0.05, [7, 2, 2], (1, 2)),
+                                                    (0.5, [70, 14, 14], ())])
+def test_a_labelled_fraction_keeps_its_rounded_share_of_each_class_and_at_least_two(fraction, kept, raised):
     """140, 28 and 28 labelled training rows per class: a fraction keeps round(f * n) of each,
-    never fewer than the two a cross-validation needs (0.05 * 28 = 1.4 keeps 2, 0.1 * 28 = 2.8 keeps 3)."""
+    never fewer than the two a cross-validation needs (0.05 * 28 = 1.4 keeps 2, 0.1 * 28 = 2.8 keeps 3);
+    the plan names the classes raised to two."""
     labels = np.repeat([0, 1, 2], [200, 40, 40])
     plan = plan_seed(labels, np.arange(3), LabelRegime(labelled_fraction=fraction), seed=0)
     assert np.bincount(labels[plan.labelled]).tolist() == kept
     assert plan.unlabeled.size == 196 - sum(kept)
+    assert plan.raised == raised
+
+
+@pytest.mark.parametrize("fraction, words", [(0.001, "0.1% of the labels"), (0.05, "5% of the labels"),
+                                             (1 / 3, "33.3% of the labels"), (1.0, "100% of the labels")])
+def test_a_labelled_fraction_is_described_without_rounding_it_away(fraction, words):
+    assert LabelRegime(labelled_fraction=fraction).describe() == words
+
+
+def test_a_fraction_raised_to_two_labels_per_class_is_said_and_counted_in_the_verdict():
+    """0.1% of 70 training rows per class rounds to 0: every class keeps 2, the user is told, and
+    the verdict gives the count the student really had (6), not only the fraction asked for."""
+    b = _bundle()
+    with pytest.warns(CchkitWarning, match=r"labelled_fraction=0\.001 leaves fewer than 2 .* class\(es\) 0, 1, 2"):
+        rep = validate(b, "weak", ["strong"], labelled_fraction=0.001, seeds=3, progress=False)
+    assert rep.summary["n_labelled"] == 6
+    assert "With 0.1% of the labels (6 labelled rows) and 162 unlabeled rows" in rep.summary["verdict"]["text"]
 
 
 def test_hidden_labels_are_gone_from_the_rows_the_students_see():

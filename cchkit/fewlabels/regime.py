@@ -98,7 +98,8 @@ class LabelRegime:
         if self.labels_per_class is not None:
             return f"{self.labels_per_class} labels per class"
         if self.labelled_fraction is not None:
-            return f"{self.labelled_fraction:.0%} of the labels"
+            # three significant digits: 0.001 is "0.1%", never "0%"
+            return f"{100 * self.labelled_fraction:.3g}% of the labels"
         return "the labels the data hold"
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,6 +116,8 @@ class SeedPlan:
     rows are left out of its training entirely). Fold key ``None`` is the fit on every labelled
     row, the one tested; only the settings chosen on the folds get it. ``cross_validated``: the
     folds are cross-validation folds (few labels), else one validation split (many labels).
+    ``raised``: the classes whose share of a ``labelled_fraction`` rounded below 2 rows and were
+    given 2 (cross-validation needs two), so that the caller can say so.
     """
 
     seed: int
@@ -123,6 +126,7 @@ class SeedPlan:
     unlabeled: np.ndarray
     folds: tuple[np.ndarray, ...]
     cross_validated: bool = True
+    raised: tuple[int, ...] = ()
 
     @property
     def n_folds(self) -> int:
@@ -157,15 +161,19 @@ def _stratified_take(idx: np.ndarray, y: np.ndarray, share: float, rng: np.rando
 
 
 def _kept_labels(pool: np.ndarray, y: np.ndarray, regime: LabelRegime, classes: np.ndarray, seed: int,
-                 rng: np.random.Generator) -> np.ndarray:
-    """The labelled training rows the regime keeps, per class; a class that cannot give them is named."""
-    kept = []
+                 rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The labelled training rows the regime keeps, per class, and the classes a fraction rounded
+    below two rows (given two); a class that cannot give its rows is named."""
+    kept, raised = [], []
     for c in range(len(classes)):
         rows = rng.permutation(pool[y[pool] == c])
         if regime.labels_per_class is not None:
             k = int(regime.labels_per_class)
         elif regime.labelled_fraction is not None:
-            k = max(2, int(round(regime.labelled_fraction * rows.size)))
+            k = int(round(regime.labelled_fraction * rows.size))
+            if k < 2:
+                raised.append(c)
+                k = 2
         else:
             k = rows.size
         if rows.size < max(k, 2):
@@ -174,7 +182,7 @@ def _kept_labels(pool: np.ndarray, y: np.ndarray, regime: LabelRegime, classes: 
                 f"(after the test rows); {max(k, 2)} are needed ({regime.describe()}). Ask for fewer labels per "
                 "class, a smaller test_size, or label more rows of that class.")
         kept.append(rows[:k])
-    return np.sort(np.concatenate(kept))
+    return np.sort(np.concatenate(kept)), tuple(raised)
 
 
 def _folds(labelled: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
@@ -208,8 +216,9 @@ def plan_seed(labels: np.ndarray, classes: np.ndarray, regime: LabelRegime, seed
         raise InputError(f"the student has no labelled row of class(es) {missing[:5]}; every class needs labelled rows.")
     test = _stratified_take(labelled_rows, labels, regime.test_size, rng)
     pool = np.setdiff1d(labelled_rows, test)
-    kept = _kept_labels(pool, labels, regime, classes, seed, rng)
+    kept, raised = _kept_labels(pool, labels, regime, classes, seed, rng)
     unlabeled = np.sort(np.concatenate([np.flatnonzero(labels == UNLABELED), np.setdiff1d(pool, kept)]))
     many = int(np.bincount(labels[kept], minlength=len(classes)).min()) >= HOLDOUT_MIN_PER_CLASS
     folds = _holdout(kept, labels, rng) if many else _folds(kept, labels, rng)
-    return SeedPlan(seed=seed, test=test, labelled=kept, unlabeled=unlabeled, folds=folds, cross_validated=not many)
+    return SeedPlan(seed=seed, test=test, labelled=kept, unlabeled=unlabeled, folds=folds, cross_validated=not many,
+                    raised=raised)

@@ -20,7 +20,7 @@ from .._backends import check_backend, run_chunked
 from .._parallel import effective_n_jobs
 from .._random import RandomState
 from .._stats import t_interval
-from .._validation import UNLABELED
+from .._validation import UNLABELED, plain
 from .._warn import warn_user
 from ..exceptions import CchkitError, InputError
 from .objectives import get_objective, teacher_objectives
@@ -70,6 +70,16 @@ def _warn_labels_across_pairs(counts: dict[str, int], student: str, modes: dict[
                   "same in every modality, copy it across the pair before asking which teacher helps.%s", student, where,
                   " Teachers with their own labels are cross-fitted, so no gain below comes from the label of the "
                   "sample it is measured on." if own else "")
+
+
+def _warn_raised(plans: Sequence[Any], regime: LabelRegime, classes: np.ndarray) -> None:
+    """Say where ``labelled_fraction`` rounded a class below two labelled rows and two were kept."""
+    raised = sorted({c for p in plans for c in p.raised})
+    if raised:
+        named = ", ".join(repr(plain(classes[c])) for c in raised[:5]) + (", ..." if len(raised) > 5 else "")
+        warn_user("labelled_fraction=%g leaves fewer than 2 labelled training rows of class(es) %s in some seed; "
+                  "each keeps 2 (cross-validation needs two), so the student has more labels than the fraction "
+                  "gives (the verdict counts them).", regime.labelled_fraction, named)
 
 
 def default_objectives(bundle: Any, student: str, candidates: Sequence[str]) -> list[str]:
@@ -239,6 +249,7 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     pool, n_first = _seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
     rounds = _Rounds(bundle, student, candidates, regime, objectives, modes, progress, n_jobs, backend, scheduler)
     seed_list, per_seed, stop = seeds_until_separated(rounds, pool, n_first, budget, t0)
+    _warn_raised(rounds.plans, regime, bundle.classes)
     table = summarise_table(per_seed, student, modes)
     baselines = _baselines(per_seed)
     summary = _summary(bundle, student, regime, rounds.plans, objectives, baselines, per_seed, seed_list)

@@ -794,3 +794,19 @@ def test_an_empty_name_between_commas_is_refused_in_the_api_too(call):
     f = cchkit.rank_teachers if call == "rank" else cchkit.validate
     with pytest.raises(cchkit.exceptions.InputError, match="has an empty name between commas"):
         f(b, "audio", "image,,text")
+
+
+@pytest.mark.parametrize("command", [("rank", "-c", "b"), ("validate", "-c", "b", "--labels-per-class", "5")])
+def test_a_bundle_whose_every_label_is_missing_says_so(tmp_path, command):
+    """Every label -1 (unlabeled): the refusal says that no row has a label, not '0 class(es)'."""
+    rng = np.random.default_rng(0)
+    path = npz(tmp_path, a=rng.standard_normal((60, 4)), b=rng.standard_normal((60, 3)), label=np.full(60, -1))
+    assert_user_error(run(command[0], "-d", path, "-s", "a", *command[1:]), "no row has a label")
+
+
+def test_a_dataframe_whose_label_column_is_all_missing_says_so():
+    import pandas as pd
+
+    df = pd.DataFrame(np.random.default_rng(0).standard_normal((40, 2)), columns=["a_0", "b_0"]).assign(y=np.nan)
+    with pytest.raises(cchkit.exceptions.BundleError, match="no row has a label"):
+        cchkit.load_bundle(df, label="y")

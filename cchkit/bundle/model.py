@@ -100,6 +100,11 @@ class ModalityBundle:
                 raise BundleError(
                     f"modality {m.name!r} has {m.n} sample(s); at least {MIN_SAMPLES} are needed."
                 )
+        if not any((m.labels != UNLABELED).any() for m in self.modalities.values()):
+            raise BundleError(
+                "no row has a label (every label is missing: NaN, None, an empty cell or -1); label rows of at "
+                "least 2 classes (the rest may stay unlabeled)."
+            )
         if len(self.classes) < 2:
             raise BundleError(
                 f"the labelled rows have {len(self.classes)} class(es); at least 2 classes are needed "

@@ -26,6 +26,7 @@ from .criteria import default_criterion
 from .criteria.regimes import load_regime_records, regime_words
 from .datasets import load_bundle
 from .exceptions import InputError, RankingFailedError
+from .fewlabels.validate import MIN_SEEDS
 from .ranking import Ranking, rank_teachers, resolve_candidates
 
 __all__ = ["advise", "Advice", "ADVISE_BUDGET", "ADVISE_TOP", "answer_head", "not_separated_from", "budget_overrun"]
@@ -141,7 +142,7 @@ def _verdict_text(student: str, choice: str | None, report: Any) -> str:
 
 
 @validate_params({"top": [Interval(Integral, 1, None), NONE], "budget": [Interval(Real, 0, None, closed="neither")],
-                  "seeds": [Interval(Integral, 2, None)]}, owner="advise")
+                  "seeds": [Interval(Integral, MIN_SEEDS, None)]}, owner="advise")
 def advise(bundle: Any, student: str, candidates: Any = None, *, top: int | None = None, seeds: int = 5,
            budget: float = ADVISE_BUDGET, random_state: int = 0, device: str = "auto", progress: bool = False,
            rank_params: dict[str, Any] | None = None, label: str = "label", **validate_params_: Any) -> Advice:
@@ -270,7 +271,7 @@ def budget_overrun(seconds: float, budget: float, seeds: int, n_teachers: int, r
         smaller = "a smaller --top" if ranked else "fewer --candidates"
         return (f"advise took {seconds:.1f} s, over twice its budget of {budget:.3g} s: {first} of {seeds} seeds for "
                 f"{n_teachers} teacher(s) always run{'' if ranked else ' (with few labels every candidate is measured)'}."
-                f" Fewer --seeds (at least 2), {smaller} or a larger --budget makes the budget hold.")
+                f" Fewer --seeds (at least {MIN_SEEDS}), {smaller} or a larger --budget makes the budget hold.")
     return None
 
 

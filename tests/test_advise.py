@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 import cchkit
 from cchkit.advice import answer_head, measured_choice
 from cchkit.cli import app
+from cchkit.exceptions import InputError
 from cchkit.fewlabels import FewLabelReport
 from cchkit.validation.verdict import OUTCOME_PHRASES, OUTCOMES
 
@@ -158,6 +159,14 @@ def test_advise_warns_past_twice_its_budget_and_says_why():
     assert said.startswith("advise took 25.0 s, over twice its budget of 10 s: the ranking and the first round of 5 "
                            "seeds for 2 teacher(s) always run.")
     assert "with few labels every candidate is measured" in budget_overrun(25.0, 10.0, 5, 3, ranked=False)
+    # the fewest seeds it suggests are the fewest a measurement takes
+    assert "Fewer --seeds (at least 3)" in said
+
+
+def test_advise_refuses_fewer_seeds_than_a_measurement_takes():
+    """2 seeds passed advise's own check and were refused only inside the validation."""
+    with pytest.raises(InputError, match=r"advise.*seeds"):
+        cchkit.advise(cchkit.datasets.load("digits-avt"), "audio", seeds=2)
 
 
 @pytest.mark.parametrize("other, near", [((0.030, 0.012, 0.048), True), ((0.003, -0.010, 0.020), True),

@@ -31,7 +31,7 @@ from .track_record import record_sentence
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["validate_few_labels", "teacher_label_modes", "labels_across_pairs", "default_objectives", "criterion_prediction",
+__all__ = ["MIN_SEEDS", "validate_few_labels", "teacher_label_modes", "labels_across_pairs", "default_objectives", "criterion_prediction",
            "labelled_per_class"]
 
 
@@ -107,15 +107,19 @@ def _checked_objectives(methods: Sequence[str] | None, bundle: Any, student: str
     return names
 
 
+#: The fewest seeds a measurement takes: a gain's t interval over seeds needs at least three.
+MIN_SEEDS = 3
+
+
 def _seed_pool(seeds: int | Sequence[int], random_state: RandomState, max_seeds: int) -> tuple[list[int], int]:
     from ..validation.seeds import seed_pool
 
     count = isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool)
     if not count:
         seeds = [int(s) for s in seeds]
-    if (seeds if count else len(seeds)) < 3 or (not count and min(seeds) < 0):
-        raise InputError(f"seeds must be a count >= 3 or a list of at least 3 non-negative ints (a gain's interval "
-                         f"needs them), got {seeds!r}.")
+    if (seeds if count else len(seeds)) < MIN_SEEDS or (not count and min(seeds) < 0):
+        raise InputError(f"seeds must be a count >= {MIN_SEEDS} or a list of at least {MIN_SEEDS} non-negative ints "
+                         f"(a gain's interval needs them), got {seeds!r}.")
     return seed_pool(seeds, random_state, max_seeds)
 
 

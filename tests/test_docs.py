@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,7 @@ def test_api_reference_builds_without_warnings(tmp_path):
 
 
 def test_every_registered_method_objective_criterion_and_estimator_has_a_docstring():
-    """A registered class documents its formula (the first line shows in `cchkit methods`);
+    """A registered class documents its formula (its first paragraph shows in `cchkit methods`);
     a class attribute written above the docstring silently turns it into a plain string."""
     from cchkit.criteria import get_criterion, list_criteria
     from cchkit.distill.methods import get_method, list_methods
@@ -57,3 +58,20 @@ def test_cchkit_methods_lists_both_registries():
     assert [r["baseline"] for r in rows[:2]] == ["teacher-free"] * 2  # the default measurement's methods first
     assert {r["name"] for r in rows if r["by default"] != "no" and r["baseline"] == "no-kd"} == {"class-align", "logit-kd"}
     assert all(r["description"] for r in rows)
+    # plain text for a terminal: no reST role, literal or LaTeX command
+    assert not [r["description"] for r in rows if re.search(r":\w+:`|``|\\[a-zA-Z]", r["description"])]
+
+
+def test_a_method_is_described_by_its_first_paragraph_in_plain_text():
+    """The listing showed a docstring's first line, cut mid-sentence, with its reST markup."""
+    from cchkit.cli.listing import doc_summary
+
+    class Demo:
+        r"""Cross-entropy only, :math:`\mathcal{L} = \mathrm{CE}(p_S, y)`, with ``lam`` from
+        :class:`~cchkit.distill.DistillConfig` and a copy \theta' of the student.
+
+        Details that do not belong in a listing."""
+
+    assert doc_summary(Demo()) == ("Cross-entropy only, L = CE(p_S, y), with lam from DistillConfig and a copy theta' "
+                                   "of the student.")
+    assert doc_summary(Demo(), width=40) == "Cross-entropy only, L = CE(p_S, y)..."

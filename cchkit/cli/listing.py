@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -91,22 +93,39 @@ def methods(fmt: str = FormatOpt, out: Optional[Path] = OutOpt) -> None:
     write_output(text, out)
 
 
+#: reST markup a terminal shows as noise: a role around its text, a LaTeX command around its argument
+_ROLE = re.compile(r":\w+:`~?([^`]*)`")
+_LATEX = re.compile(r"\\[a-zA-Z]+\{([^{}]*)\}")
+_BARE_LATEX = re.compile(r"\\([a-zA-Z]+)")
+
+
+def doc_summary(obj: object, width: int = 120) -> str:
+    """The first paragraph of ``obj``'s class docstring as plain text on one line (reST roles,
+    literals and LaTeX commands unwrapped), cut at a word before ``width`` characters with "...".
+    A docstring's first line often stops mid-sentence, which is what the listing showed."""
+    doc = inspect.cleandoc(type(obj).__doc__ or "")
+    text = " ".join(doc.split("\n\n")[0].split())
+    text = _ROLE.sub(lambda m: m.group(1).split(".")[-1] if m.group(0).startswith((":class:", ":func:", ":meth:",
+                                                                                    ":mod:", ":data:")) else m.group(1), text)
+    text = _BARE_LATEX.sub(r"\1", _LATEX.sub(r"\1", text)).replace("``", "")
+    if len(text) <= width:
+        return text
+    return text[: text.rfind(" ", 0, width - 3)].rstrip(",;:") + "..."
+
+
 def method_rows() -> list[dict]:
     """One row per registered method: the baseline it is measured over (``teacher-free``, the
-    default, or ``no-kd``), whether it needs pairs, whether it runs by default, and the first line
-    of its docstring."""
+    default, or ``no-kd``), whether it needs pairs, whether it runs by default, and what its
+    docstring says first (:func:`doc_summary`)."""
     from ..distill.methods import get_method, list_methods
     from ..fewlabels.objectives import get_objective, teacher_objectives
-
-    def first_line(obj: object) -> str:
-        return ((type(obj).__doc__ or "").strip().splitlines() or [""])[0]
 
     default = set(teacher_objectives(paired=True, default_only=True))
     rows = [{"name": n, "baseline": "teacher-free", "pairs": "needs" if get_objective(n).paired else "no",
              "by default": ("with pairs" if get_objective(n).paired else "yes") if n in default else "no",
-             "description": first_line(get_objective(n))}
+             "description": doc_summary(get_objective(n))}
             for n in teacher_objectives(paired=True)]
     rows += [{"name": n, "baseline": "no-kd", "pairs": "needs" if get_method(n).paired else "no",
               "by default": ("with pairs" if get_method(n).paired else "yes") if get_method(n).by_default else "no",
-              "description": first_line(get_method(n))} for n in list_methods()]
+              "description": doc_summary(get_method(n))} for n in list_methods()]
     return rows

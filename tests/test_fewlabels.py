@@ -76,9 +76,12 @@ def test_the_ranking_uses_labelled_rows_only_and_says_so():
     from cchkit import rank_teachers
 
     b = _bundle(unlabeled=40)
-    with pytest.warns(UserWarning, match="unlabeled rows set aside \\(40 in each modality\\)"):
+    with pytest.warns(CchkitWarning, match="unlabeled rows set aside \\(40 in each modality\\); validate and advise "
+                      "use them as unlabeled rows") as said:
         r = rank_teachers(b, student="weak", candidates=["strong"], n_bootstrap=20, progress=False)
     assert len(r.table) == 1
+    # shown at the user's line, not inside cchkit
+    assert all(w.filename == __file__ for w in said if "set aside" in str(w.message))
 
 
 # ---------------------------------------------------------------- the split

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import UNLABELED, as_float_matrix, as_labels, find_constant_columns, plain, to_numpy
+from .._warn import warn_user
 from ..exceptions import BundleError, InputError, NotPairedError, UnknownModalityError
 from .format import BundleParts, check_name, read_bundle_parts, write_bundle_files
 from .sources import anndata_source, obs_labels
@@ -432,12 +433,11 @@ class ModalityBundle:
         """:meth:`labelled`, with one warning that says how many unlabeled rows ``what`` sets aside."""
         counts = {name: self.n_unlabeled(name) for name in self.names}
         if any(counts.values()):
-            import warnings
-
             where = (f"{next(iter(counts.values())):,} in each modality" if len(set(counts.values())) == 1 else
                      ", ".join(f"{k} {v:,}" for k, v in counts.items() if v))
-            warnings.warn(f"{what} uses labelled rows only: unlabeled rows set aside ({where}); validate with "
-                          "--labels-per-class / labels_per_class uses them.", UserWarning, stacklevel=3)
+            # the default validate and advise take the data's unlabeled rows as they are, no option needed
+            warn_user("%s uses labelled rows only: unlabeled rows set aside (%s); validate and advise use them as "
+                      "unlabeled rows.", what, where)
         return self.labelled()
 
     def n_paired(self, a: str, b: str) -> int:

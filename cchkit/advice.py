@@ -141,8 +141,13 @@ def _verdict_text(student: str, choice: str | None, report: Any) -> str:
             f"{power[:1].upper() + power[1:]}{caution}")
 
 
+#: The fewest seeds ``baseline="no-kd"`` takes (an interval over seeds needs two; the default measurement,
+#: whose gains are judged by a t interval with its placebo beside, takes MIN_SEEDS).
+NO_KD_MIN_SEEDS = 2
+
+
 @validate_params({"top": [Interval(Integral, 1, None), NONE], "budget": [Interval(Real, 0, None, closed="neither")],
-                  "seeds": [Interval(Integral, MIN_SEEDS, None)]}, owner="advise")
+                  "seeds": [Interval(Integral, NO_KD_MIN_SEEDS, None)]}, owner="advise")
 def advise(bundle: Any, student: str, candidates: Any = None, *, top: int | None = None, seeds: int = 5,
            budget: float = ADVISE_BUDGET, random_state: int = 0, device: str = "auto", progress: bool = False,
            rank_params: dict[str, Any] | None = None, label: str = "label", **validate_params_: Any) -> Advice:
@@ -172,6 +177,10 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int | None
         Keyword arguments of :func:`~cchkit.validation.validate` (``methods``, ``epochs``...).
     """
     started = time.perf_counter()
+    least = _least_seeds(validate_params_)
+    if seeds < least:  # refused before the ranking runs, not after it
+        raise InputError(f"advise: seeds must be at least {least} with this baseline (a gain's interval needs them), "
+                         f"got {seeds}.")
     bundle = load_bundle(bundle, label=label)
     cands = resolve_candidates(bundle, student, candidates)[0][1]
     regime = {k: validate_params_.pop(k) for k in ("labels_per_class", "labelled_fraction", "teacher_labels")
@@ -183,7 +192,7 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int | None
         advice = _few_label_advice(bundle, student, cands, seeds, left, random_state, progress, regime,
                                    validate_params_)
         advice.budget, advice.seconds = float(budget), time.perf_counter() - started
-        _warn_if_over_budget(advice.seconds, budget, seeds, len(cands), ranked=False)
+        _warn_if_over_budget(advice.seconds, budget, seeds, len(cands), ranked=False, least=least)
         return advice
     top = ADVISE_TOP if top is None else top
     ranking, best, dropped = _ranked(bundle, student, cands, top, random_state, device, progress, rank_params)
@@ -196,7 +205,7 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int | None
                                                     progress, validate_params_)
     text += _unmeasured_note(ranking, cands, best, dropped)
     seconds = time.perf_counter() - started
-    _warn_if_over_budget(seconds, budget, seeds, len(best))
+    _warn_if_over_budget(seconds, budget, seeds, len(best), least=least)
     return Advice(teacher=choice, text=text, ranking=ranking, validation=report, budget=float(budget),
                   seconds=seconds)
 
@@ -263,20 +272,26 @@ def _unmeasured_note(ranking: Ranking, cands: list[str], best: list[str], droppe
             f"{'it' if len(unmeasured) == 1 else 'them'}: {reasons}); the answer covers the others only.")
 
 
-def budget_overrun(seconds: float, budget: float, seeds: int, n_teachers: int, ranked: bool = True) -> str | None:
+def _least_seeds(validate_params_: dict[str, Any]) -> int:
+    return NO_KD_MIN_SEEDS if validate_params_.get("baseline", "teacher-free") == "no-kd" else MIN_SEEDS
+
+
+def budget_overrun(seconds: float, budget: float, seeds: int, n_teachers: int, ranked: bool = True,
+                   least: int = MIN_SEEDS) -> str | None:
     """What ``advise`` warns when it took more than twice its budget: why (the first round
-    always runs) and what would fit; None within twice the budget."""
+    always runs) and what would fit (no fewer than ``least`` seeds); None within twice the budget."""
     if seconds > 2 * budget:
         first = "the ranking and the first round" if ranked else "the first round"
         smaller = "a smaller --top" if ranked else "fewer --candidates"
         return (f"advise took {seconds:.1f} s, over twice its budget of {budget:.3g} s: {first} of {seeds} seeds for "
                 f"{n_teachers} teacher(s) always run{'' if ranked else ' (with few labels every candidate is measured)'}."
-                f" Fewer --seeds (at least {MIN_SEEDS}), {smaller} or a larger --budget makes the budget hold.")
+                f" Fewer --seeds (at least {least}), {smaller} or a larger --budget makes the budget hold.")
     return None
 
 
-def _warn_if_over_budget(seconds: float, budget: float, seeds: int, n_teachers: int, ranked: bool = True) -> None:
-    message = budget_overrun(seconds, budget, seeds, n_teachers, ranked)
+def _warn_if_over_budget(seconds: float, budget: float, seeds: int, n_teachers: int, ranked: bool = True,
+                         least: int = MIN_SEEDS) -> None:
+    message = budget_overrun(seconds, budget, seeds, n_teachers, ranked, least)
     if message:
         warn_user("%s", message)
 

@@ -165,8 +165,11 @@ def test_advise_warns_past_twice_its_budget_and_says_why():
 
 def test_advise_refuses_fewer_seeds_than_a_measurement_takes():
     """2 seeds passed advise's own check and were refused only inside the validation."""
-    with pytest.raises(InputError, match=r"advise.*seeds"):
+    from cchkit.advice import budget_overrun
+
+    with pytest.raises(InputError, match=r"advise: seeds must be at least 3 with this baseline"):
         cchkit.advise(cchkit.datasets.load("digits-avt"), "audio", seeds=2)
+    assert "Fewer --seeds (at least 2)" in budget_overrun(25.0, 10.0, 5, 2, least=2)  # what baseline='no-kd' takes
 
 
 @pytest.mark.parametrize("other, near", [((0.030, 0.012, 0.048), True), ((0.003, -0.010, 0.020), True),

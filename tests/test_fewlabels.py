@@ -1021,6 +1021,27 @@ def test_auto_gives_the_teacher_its_own_labels_where_it_labels_samples_the_stude
     assert teacher_label_modes(_bundle(n=150), "weak", ["strong"], "auto") == {"strong": "same"}
 
 
+def test_auto_gives_an_unpaired_teacher_its_own_labels():
+    """Labelled images, unlabelled audio, no pairs: the teacher's labels are ones the student lacks,
+    so auto trains it on them (it handed the teacher only as many labels as the student had, the
+    ranking's regime called the data label-rich, and the flagship case measured a starved teacher)."""
+    from cchkit.fewlabels import teacher_label_modes
+    from cchkit.fewlabels.validate import labels_beyond_student
+
+    b = _bundle(n=150, unlabeled=100, paired=False)
+    full = ModalityBundle.from_arrays({k: b[k].data for k in b.names},
+                                      labels={"weak": np.where(b["weak"].labels < 0, np.nan, b["weak"].labels),
+                                              "strong": (np.arange(150) % 3).astype(float),
+                                              "noise": (np.arange(150) % 3).astype(float)},
+                                      ids={k: b[k].ids for k in b.names}, name="toy")
+    assert labels_beyond_student(full, "weak", ["strong"]) == {"strong": 150}
+    assert teacher_label_modes(full, "weak", ["strong", "noise"], "auto") == {"strong": "own", "noise": "own"}
+    # paired and fully labelled: nothing beyond the student's own labels
+    assert labels_beyond_student(_bundle(n=150), "weak", ["strong"]) == {"strong": 0}
+    rep = validate(full, "weak", ["strong"], seeds=3, progress=False)
+    assert rep.summary["teacher_labels"] == {"strong": "own"}
+
+
 def test_labels_held_across_the_pairs_are_counted_and_the_user_is_told_to_copy_them():
     """30 of the student's rows have no label but a labelled pair: the report counts them and the
     warning says so; labels the regime hides on purpose are not counted."""

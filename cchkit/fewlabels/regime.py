@@ -70,7 +70,8 @@ class LabelRegime:
         ``own``: from every labelled row of its modality except the test samples (label-rich),
         cross-fitted over the student's unlabeled samples so that its target on a sample never
         comes from that sample's label (:func:`cchkit.fewlabels.teachers.withheld_chunks`);
-        ``auto``: ``own`` where the data label teacher rows that the student lacks, else ``same``.
+        ``auto``: ``own`` where the data give the teacher labels the student lacks (on the
+        student's unlabeled samples, or on samples it does not have: an unpaired teacher), else ``same``.
     test_size : float
         Share of the student's labelled rows held out for testing.
     """

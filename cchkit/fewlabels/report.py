@@ -107,7 +107,7 @@ def _gain(r: Any) -> str:
 def _regime_words(summary: dict[str, Any]) -> str:
     if not summary["n_unlabeled"]:
         return f"with every training row labelled ({summary['n_labelled']:,})"
-    count = f" ({summary['n_labelled']:,} labelled rows)" if summary["regime"].get("labelled_fraction") else ""
+    count = f" ({summary['n_labelled']:,} labelled rows)" if (summary.get("regime") or {}).get("labelled_fraction") else ""
     return f"with {summary['regime_text']}{count} and {summary['n_unlabeled']:,} unlabeled rows"
 
 

@@ -31,22 +31,35 @@ from .track_record import record_sentence
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["MIN_SEEDS", "validate_few_labels", "teacher_label_modes", "labels_across_pairs", "default_objectives", "criterion_prediction",
-           "labelled_per_class"]
+__all__ = ["MIN_SEEDS", "validate_few_labels", "teacher_label_modes", "labels_across_pairs", "labels_beyond_student",
+           "default_objectives", "criterion_prediction", "labelled_per_class"]
 
 
-def teacher_label_modes(bundle: Any, student: str, candidates: Sequence[str], requested: str,
-                        across: dict[str, int] | None = None) -> dict[str, str]:
-    """``same`` or ``own`` per teacher. ``auto``: ``own`` where the data label teacher samples that
-    the student has no label for (:func:`labels_across_pairs`, or its ``across`` counts), else
+def teacher_label_modes(bundle: Any, student: str, candidates: Sequence[str], requested: str) -> dict[str, str]:
+    """``same`` or ``own`` per teacher. ``auto``: ``own`` where the data give the teacher labels the
+    student lacks (:func:`labels_beyond_student`: labelled teacher rows paired with a student row
+    without a label, or on samples the student does not have, as an unpaired teacher's are), else
     ``same``. ``own`` for a teacher modality without labels is refused."""
-    across = labels_across_pairs(bundle, student, candidates) if across is None else across
+    beyond = labels_beyond_student(bundle, student, candidates) if requested == "auto" else {}
     modes = {}
     for t in candidates:
         if requested == "own" and not (bundle.modality(t).labels != UNLABELED).any():
             raise InputError(f"teacher_labels='own', but the teacher modality {t!r} has no labelled row.")
-        modes[t] = requested if requested != "auto" else ("own" if across[t] else "same")
+        modes[t] = requested if requested != "auto" else ("own" if beyond[t] else "same")
     return modes
+
+
+def labels_beyond_student(bundle: Any, student: str, candidates: Sequence[str]) -> dict[str, int]:
+    """Per candidate, its labelled rows on samples the student holds no label for in the data:
+    paired with a student row without a label, or a sample the student does not have (every
+    labelled row of an unpaired teacher). Labels a regime hides are not counted."""
+    s = bundle.modality(student)
+    labelled = pd.Index(s.ids[s.labels != UNLABELED])
+    out = {}
+    for t in candidates:
+        tm = bundle.modality(t)
+        out[t] = int((~pd.Index(tm.ids[tm.labels != UNLABELED]).isin(labelled)).sum())
+    return out
 
 
 def labels_across_pairs(bundle: Any, student: str, candidates: Sequence[str]) -> dict[str, int]:
@@ -248,7 +261,7 @@ def validate_few_labels(bundle: Any, student: str, candidates: Sequence[str], *,
     n_jobs = effective_n_jobs(n_jobs)
     objectives = _checked_objectives(methods, bundle, student, candidates)
     across = labels_across_pairs(bundle, student, candidates)
-    modes = teacher_label_modes(bundle, student, candidates, regime.teacher_labels, across)
+    modes = teacher_label_modes(bundle, student, candidates, regime.teacher_labels)
     _warn_labels_across_pairs(across, student, modes)
     pool, n_first = _seed_pool(seeds, random_state, max_seeds if budget is not None else 0)
     rounds = _Rounds(bundle, student, candidates, regime, objectives, modes, progress, n_jobs, backend, scheduler)

@@ -212,7 +212,8 @@ def validate(
     teacher_labels : {"auto", "same", "own"}
         Few labels: the teacher learns from the student's labelled samples only (``same``) or
         from every labelled row of its modality but the test samples (``own``); ``auto``:
-        ``own`` where the data label teacher samples the student lacks, else ``same``.
+        ``own`` where the data give the teacher labels the student lacks (paired with a student row
+        without a label, or on samples the student does not have, as an unpaired teacher's), else ``same``.
     label : str, default "label"
         With a DataFrame, AnnData or MuData: the column (``obs`` key) holding the labels.
     baseline : {"teacher-free", "no-kd"}, default "teacher-free"

@@ -6,7 +6,12 @@ import math
 
 import numpy as np
 
-__all__ = ["t_interval", "is_significant", "wilson_interval"]
+__all__ = ["MIN_SEEDS", "t_interval", "is_significant", "wilson_interval"]
+
+
+#: The fewest seeds the default measurement takes: a gain is judged by its t interval over seeds
+#: and beside its placebo's, and three seeds are the least that make both worth reading.
+MIN_SEEDS = 3
 
 
 def t_interval(x: np.ndarray, level: float = 0.95,

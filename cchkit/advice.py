@@ -21,12 +21,12 @@ from typing import Any
 import pandas as pd
 
 from ._params import NONE, Integral, Interval, Real, validate_params
+from ._stats import MIN_SEEDS
 from ._warn import warn_user
 from .criteria import default_criterion
 from .criteria.regimes import load_regime_records, regime_words
 from .datasets import load_bundle
 from .exceptions import InputError, RankingFailedError
-from .fewlabels.validate import MIN_SEEDS
 from .ranking import Ranking, rank_teachers, resolve_candidates
 
 __all__ = ["advise", "Advice", "ADVISE_BUDGET", "ADVISE_TOP", "answer_head", "not_separated_from", "budget_overrun"]

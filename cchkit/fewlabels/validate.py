@@ -19,7 +19,7 @@ import pandas as pd
 from .._backends import check_backend, run_chunked
 from .._parallel import effective_n_jobs
 from .._random import RandomState
-from .._stats import t_interval
+from .._stats import MIN_SEEDS, t_interval
 from .._validation import UNLABELED, plain
 from .._warn import warn_user
 from ..exceptions import CchkitError, InputError
@@ -31,7 +31,7 @@ from .track_record import record_sentence
 
 logger = logging.getLogger("cchkit")
 
-__all__ = ["MIN_SEEDS", "validate_few_labels", "teacher_label_modes", "labels_across_pairs", "labels_beyond_student",
+__all__ = ["validate_few_labels", "teacher_label_modes", "labels_across_pairs", "labels_beyond_student",
            "default_objectives", "criterion_prediction", "labelled_per_class"]
 
 
@@ -118,10 +118,6 @@ def _checked_objectives(methods: Sequence[str] | None, bundle: Any, student: str
         if get_objective(m).paired and not all(bundle.n_paired(student, c) > 0 for c in candidates):
             raise InputError(f"method {m!r} needs paired samples, and a candidate shares none with {student!r}.")
     return names
-
-
-#: The fewest seeds a measurement takes: a gain's t interval over seeds needs at least three.
-MIN_SEEDS = 3
 
 
 def _seed_pool(seeds: int | Sequence[int], random_state: RandomState, max_seeds: int) -> tuple[list[int], int]:

@@ -76,9 +76,10 @@ def test_a_fully_labelled_ranking_decides_by_the_every_label_record(regime_file)
     from cchkit.ranking.verdict import advice_lines
 
     text = "\n".join(advice_lines(r))
-    assert "label regime: all-same; the study of all-same chose this criterion" in text
+    # the regime in words, as the validation names it, with its record's key
+    assert "label regime: every label (all-same); the study with every label chose this criterion" in text
     assert r.settings["regime_expectation"].startswith("no gain expected from any teacher")
-    assert ("expectation: no gain expected from any teacher with these labels: in the study of all-same, 0 of 60 "
+    assert ("expectation: no gain expected from any teacher with these labels: in the study with every label, 0 of 60 "
             "teachers (0%-6%, Wilson 95%) beat both") in text
     assert ("the criterion chosen with each bundle held out ranked the best teacher first for 2 of 4 held-out "
             "students; teacher_accuracy ranked it first for 3 of 4 students; its band, fitted with each bundle held "
@@ -178,3 +179,12 @@ def test_a_criterion_the_user_names_decides_by_its_own_band_whatever_the_outlook
     t = r.table.set_index("teacher")
     assert r.settings["regime_expectation"].startswith("no gain expected")  # the evidence is still stated
     assert t.loc["image", "advice"] == "helps" and r.recommended == "image"  # the named criterion's band decides
+
+
+def test_a_study_is_named_in_words_as_the_validation_names_it():
+    """The ranking said "in the study of all-same": a file key no output defines."""
+    from cchkit.criteria.regimes import study_words
+
+    assert study_words("all-same") == "the study with every label"
+    assert study_words("L5-own") == "the study at 5 labels per class, label-rich teachers"
+    assert study_words("L20-same") == "the study at 20 labels per class, same-label teachers"

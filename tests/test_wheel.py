@@ -43,7 +43,7 @@ def test_wheel_in_a_fresh_venv_runs_rank_and_validate(tmp_path):
     cli = venv / "bin" / "cchkit"
     rank = _run([cli, "rank", "--student", "audio", "--candidates", "image,text", "-q"], cwd=elsewhere, env=env, timeout=600)
     assert "advice for audio:" in rank.stdout
-    assert "label regime: all-same; the study of all-same chose this criterion" in rank.stdout
+    assert "label regime: every label (all-same); the study with every label chose this criterion" in rank.stdout
     where = _run([venv / "bin" / "python", "-c", "import cchkit; print(cchkit.datasets.data_dir())"], cwd=elsewhere, env=env)
     assert str(venv) in where.stdout and str(ROOT) not in where.stdout  # the installed copy, not the checkout
     val = _run([cli, "validate", "--student", "audio", "--candidates", "image", "--seeds", "3", "-q"], cwd=elsewhere,

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..exceptions import InputError
 
-__all__ = ["REGIME_FILE", "STUDIED_LEVELS", "studied_regime", "data_regime", "load_regime_records",
+__all__ = ["REGIME_FILE", "STUDIED_LEVELS", "studied_regime", "data_regime", "load_regime_records", "study_words",
            "regime_statement", "regime_words", "regime_expectation", "regime_outlook", "EXPECT_NO_GAIN_BELOW", "EXPECT_GAIN_ABOVE"]
 
 REGIME_FILE = Path(__file__).with_name("regime_records.json")
@@ -49,6 +49,13 @@ def studied_regime(labels_per_class: float | None, mode: str) -> str | None:
         return None
     nearest = min(STUDIED_LEVELS, key=lambda k: abs(math.log(labels_per_class / k)))
     return f"L{nearest}-{mode}" if abs(math.log(labels_per_class / nearest)) <= math.log(2) + 1e-12 else None
+
+
+def study_words(regime: str | None) -> str:
+    """The study of a regime, named in words as the validation names it (``L5-own`` -> "the study
+    at 5 labels per class, label-rich teachers"; ``all-same`` -> "the study with every label")."""
+    words = regime_words(regime)
+    return "the study with every label" if regime == "all-same" else f"the study at {words}"
 
 
 def regime_words(regime: str | None) -> str:
@@ -147,7 +154,7 @@ def regime_statement(criterion: str, regime: str) -> str | None:
     proc = entry.get("default_procedure_held_out") or {}
     chosen = (f"the criterion chosen with each bundle held out ranked the best teacher first for "
               f"{proc['top1_right']} of {proc['n_students']} held-out students; " if proc.get("n_students") else "")
-    return (f"in the study of {regime} ({entry.get('method', 'logit-kd')} gains over the best teacher-free student; "
+    return (f"in {study_words(regime)} ({entry.get('method', 'logit-kd')} gains over the best teacher-free student; "
             f"{entry.get('helped', 0)} of {entry.get('pairs', 0)} pairs helped; {len(entry.get('units', []))} bundles) "
             f"{chosen}{criterion} ranked it first for {crit['top1_right']} of {crit['n_students']} students; its band, "
             f"fitted with each bundle held out, was {sign} and said no 'helps' on {crit['held_out_not_helps_null']} "
@@ -187,6 +194,6 @@ def regime_expectation(regime: str | None) -> str | None:
     k, n, lo, hi = share
     units = load_regime_records()[str(regime)].get("units", [])
     words = "no gain expected from any teacher" if outlook == "no gain" else "a gain expected from most teachers"
-    return (f"{words} with these labels: in the study of {regime}, {k} of {n} teachers "
+    return (f"{words} with these labels: in {study_words(regime)}, {k} of {n} teachers "
             f"({lo:.0%}-{hi:.0%}, Wilson 95%) beat both the best teacher-free student and their placebo "
             f"({len(units)} bundles, benchmarks/results/criteria_regimes.md)")

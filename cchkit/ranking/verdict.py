@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..criteria import advice_rule, track_statement
-from ..criteria.regimes import load_regime_records
+from ..criteria.regimes import load_regime_records, regime_words, study_words
 
 __all__ = ["advice_lines"]
 
@@ -39,10 +39,12 @@ def _regime_lines(ranking: Any, regime: str | None) -> list[str]:
     unlabeled rows, that the ranking set them aside and where the label-scarce answer is."""
     unlabeled = ranking.settings.get("unlabeled_rows") or {}
     studied = regime is not None and regime in load_regime_records()
-    where = (f"the study of {regime} chose this criterion and its band" if studied else
+    # in words, as the validation says it; the key names the record in criteria/regime_records.json
+    where = (f"{study_words(regime)} chose this criterion and its band" if studied else
              "no study covers these labels, so the criterion and its band are the full-label study's "
              "(gains over a tuned no-KD student)")
-    lines = [f"label regime: {regime or 'not studied'}; {where}."]
+    named = f"{regime_words(regime)} ({regime})" if studied else (regime or "not studied")
+    lines = [f"label regime: {named}; {where}."]
     expectation = ranking.settings.get("regime_expectation")
     if expectation:
         lines.append(f"expectation: {expectation}.")

@@ -129,6 +129,14 @@ def test_every_option_whose_help_says_no_kd_only_is_refused_without_it():
         assert res.exit_code == 2 and "only with --baseline no-kd" in res.output, (opt, res.output)
 
 
+@pytest.mark.parametrize("args, said", [(["--epochs", "30"], "--epochs applies"), (["--tune"], "--tune applies"),
+                                        (["--estimator", "gaussian"], "--estimator applies")])
+def test_a_no_kd_option_typed_at_its_default_value_is_refused_too(args, said):
+    """`--epochs 30` equals the default, so it was let through unread: a value passed is used or refused."""
+    res = CliRunner().invoke(app, ["validate", "-s", "audio", "-c", "image", *args, "-q"])
+    assert res.exit_code == 2 and f"{said} only with --baseline no-kd" in res.output, res.output
+
+
 def test_the_cli_refuses_a_no_kd_option_in_one_line():
     res = CliRunner().invoke(app, ["validate", "-s", "audio", "-c", "image", "--epochs", "5", "-q"])
     assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1

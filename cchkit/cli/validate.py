@@ -51,11 +51,7 @@ def validate(
     if baseline not in BASELINES:
         raise InputError(f"--baseline must be {' or '.join(BASELINES)}, got {baseline!r}.")
     if baseline == "teacher-free":
-        no_kd_only = {"--train-size": train_size is not None, "--epochs": epochs != 30, "--no-tune": not tune,
-                      "--estimator": c.repeated(estimator, "--estimator") != ["gaussian"], "--representation": representation != "pca",
-                      "--variant": variant != "raw", "--n-bootstrap": n_bootstrap != 200,
-                      "--device": run.device != "auto"}
-        given = [k for k, v in no_kd_only.items() if v]
+        given = _no_kd_options_given(tune) + (["--device"] if run.device != "auto" else [])
         if given:
             raise InputError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only with --baseline no-kd "
                              "(the tuned no-KD student, every label); leave "
@@ -78,6 +74,25 @@ def validate(
         train_size=train_size, tune=tune, budget=budget, max_seeds=max_seeds,
     )
     _write(result, bundle, run)
+
+
+#: The options only --baseline no-kd reads, by their parameter names.
+_NO_KD_ONLY = {"--train-size": "train_size", "--epochs": "epochs", "--tune": "tune", "--estimator": "estimator",
+               "--representation": "representation", "--variant": "variant", "--n-bootstrap": "n_bootstrap"}
+
+
+def _no_kd_options_given(tune: bool) -> list[str]:
+    """The no-kd-only options the user typed (or set in the environment), their default value
+    included: a value passed is used or refused, and comparing with the default let ``--epochs 30``
+    through unread."""
+    import importlib
+
+    # the click that typer runs on: typer may vendor its own, whose context the public click cannot see
+    click_pkg = typer.BadParameter.__module__.rsplit(".", 1)[0]
+    ctx = importlib.import_module(click_pkg + ".globals").get_current_context()
+    default = importlib.import_module(click_pkg + ".core").ParameterSource.DEFAULT
+    typed = [flag for flag, name in _NO_KD_ONLY.items() if ctx.get_parameter_source(name) not in (None, default)]
+    return [("--tune" if tune else "--no-tune") if flag == "--tune" else flag for flag in typed]
 
 
 def _write(result, bundle, run) -> None:  # noqa: ANN001

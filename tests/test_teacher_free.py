@@ -101,6 +101,13 @@ def test_a_budget_adds_seeds_while_the_gains_overlap():
     assert big.summary["seeds"][:3] == fixed.summary["seeds"]  # the first round is the fixed run's
 
 
+@pytest.mark.parametrize("kwargs, name", [(dict(epochs=30), "epochs"), (dict(tune=True), "tune")])
+def test_a_no_kd_setting_passed_at_its_default_value_is_refused_too(kwargs, name):
+    """epochs=30 and tune=True equalled the defaults, so the API let them through unread."""
+    with pytest.raises(InputError, match=f"{name} applies only to baseline='no-kd'"):
+        validate(_bundle(), "weak", ["strong"], progress=False, **kwargs)
+
+
 @pytest.mark.parametrize("kwargs, name", [
     (dict(epochs=5), "epochs"), (dict(tune=False), "tune"), (dict(train_size=50), "train_size"),
     (dict(ranking=object()), "ranking"), (dict(device="cpu"), "device"),

@@ -84,14 +84,18 @@ def _run_one(bundle: Any, student: str, teacher: str, seed: int, methods: Sequen
     return rows
 
 
+#: The no-KD student's training epochs where ``validate(baseline="no-kd")`` is not given ``epochs``.
+NO_KD_EPOCHS = 30
+
+
 @validate_params(
     {
         "seeds": [Interval(Integral, 1, None), list, tuple],
-        "epochs": [Interval(Integral, 1, None)],
+        "epochs": [Interval(Integral, 1, None), NONE],
         "n_jobs": [Integral],
         "progress": [BOOL],
         "device": [str],
-        "tune": [BOOL],
+        "tune": [BOOL, NONE],
         "budget": [NONE, Interval(Real, 0, None, closed="neither")],
         "max_seeds": [Interval(Integral, 2, None)],
         "baseline": [Options(BASELINES)],
@@ -104,14 +108,14 @@ def validate(
     *,
     methods: Sequence[str] | None = None,
     seeds: int | Sequence[int] = 5,
-    epochs: int = 30,
+    epochs: int | None = None,
     ranking: Any = None,
     rank_params: Mapping[str, Any] | None = None,
     random_state: RandomState = 0,
     device: str = "auto",
     progress: bool = True,
     n_jobs: int = 1,
-    tune: bool = True,
+    tune: bool | None = None,
     budget: float | None = None,
     max_seeds: int = 20,
     log: str | None = None,
@@ -153,7 +157,8 @@ def validate(
         shown side by side.
     seeds : int or list of int
         A number of seeds (drawn from ``random_state``) or the seeds themselves.
-    epochs : int
+    epochs : int or None
+        ``baseline="no-kd"`` only: the student's training epochs (None: :data:`NO_KD_EPOCHS`).
     ranking : Ranking, DataFrame, or None
         The predictions: anything with a ``.table`` DataFrame holding one row per teacher
         (columns ``teacher, cch_score, cch_low, cch_high, decision`` and the baseline criteria;
@@ -174,8 +179,8 @@ def validate(
         ``baseline="no-kd"``: the ranking's grid and the methods that do not train in stacks
         ((teacher, seed) runs with joblib processes); the stacks use one thread per available
         core, capped by ``OMP_NUM_THREADS``. The report does not depend on it.
-    tune : bool, default True
-        Tune the no-KD student and every KD student with searches of the same size on the
+    tune : bool or None
+        ``baseline="no-kd"`` only (None: True). Tune the no-KD student and every KD student with searches of the same size on the
         validation splits of the first 3 seeds (:mod:`cchkit.validation.stacked`: learning rate,
         weight decay, hidden layers and dropout for the student, then KD weight x temperature);
         every seed trains with the settings chosen, so that a gain is not the no-KD student's
@@ -233,8 +238,9 @@ def validate(
     check_backend(backend, scheduler)
     bundle = load_bundle(bundle, label=label)
     if baseline == "teacher-free":
-        given = {"ranking": ranking, "rank_params": rank_params or None, "tune": None if tune else False,
-                 "epochs": None if epochs == 30 else epochs, "device": None if device == "auto" else device,
+        # None where not passed: a value passed, the no-kd default's included, is used or refused
+        given = {"ranking": ranking, "rank_params": rank_params or None, "tune": tune,
+                 "epochs": epochs, "device": None if device == "auto" else device,
                  **distill_params}
         parallel = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler}  # checked where they are used
         report = _few_labels(bundle, student, candidates, methods, seeds, random_state, progress, given,
@@ -251,6 +257,7 @@ def validate(
     identity = {"data": bundle.name, "data_sha256": bundle.digest()}
     if teacher_labels != "auto":
         raise InputError("teacher_labels applies to the default baseline only (baseline='teacher-free').")
+    epochs, tune = NO_KD_EPOCHS if epochs is None else epochs, True if tune is None else tune
     bundle = bundle.labelled_for("validate")
     candidates, methods = checked_plan(bundle, student, candidates, methods, distill_params)
     fixed = [k for k in tuned_settings(methods, distill_params) if k in distill_params] if tune else []

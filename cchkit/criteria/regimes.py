@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..exceptions import InputError
 
-__all__ = ["REGIME_FILE", "STUDIED_LEVELS", "studied_regime", "data_regime", "load_regime_records", "study_words",
+__all__ = ["REGIME_FILE", "STUDIED_LEVELS", "studied_regime", "data_regime", "load_regime_records", "study_words", "labels_beyond",
            "regime_statement", "regime_words", "regime_expectation", "regime_outlook", "EXPECT_NO_GAIN_BELOW", "EXPECT_GAIN_ABOVE"]
 
 REGIME_FILE = Path(__file__).with_name("regime_records.json")
@@ -77,9 +78,17 @@ def data_regime(student_labels: np.ndarray, student_ids: np.ndarray,
     if labelled.all():
         return "all-same"
     per_class = float(np.median(np.bincount(student_labels[labelled], minlength=n_classes)))
-    known = student_ids[labelled]
-    own = any(np.setdiff1d(ids[labels != -1], known).size for labels, ids in teachers)
+    own = any(labels_beyond(student_labels, student_ids, labels, ids) for labels, ids in teachers)
     return studied_regime(per_class, "own" if own else "same")
+
+
+def labels_beyond(student_labels: np.ndarray, student_ids: np.ndarray, teacher_labels: np.ndarray,
+                  teacher_ids: np.ndarray) -> int:
+    """The teacher's labelled rows on samples the student holds no label for (codes, -1 for
+    unlabeled): paired with a student row without a label, or a sample the student does not have.
+    Where there are any, the data give the teacher labels the student lacks (an ``own`` regime)."""
+    known = pd.Index(student_ids[student_labels != -1])
+    return int((~pd.Index(teacher_ids[teacher_labels != -1]).isin(known)).sum())
 
 
 def check_band(band: Any, where: str) -> None:

@@ -22,6 +22,7 @@ from .._random import RandomState
 from .._stats import MIN_SEEDS, t_interval
 from .._validation import UNLABELED, plain
 from .._warn import warn_user
+from ..criteria.regimes import labels_beyond
 from ..exceptions import CchkitError, InputError
 from .objectives import get_objective, teacher_objectives
 from .regime import LabelRegime
@@ -54,12 +55,7 @@ def labels_beyond_student(bundle: Any, student: str, candidates: Sequence[str]) 
     paired with a student row without a label, or a sample the student does not have (every
     labelled row of an unpaired teacher). Labels a regime hides are not counted."""
     s = bundle.modality(student)
-    labelled = pd.Index(s.ids[s.labels != UNLABELED])
-    out = {}
-    for t in candidates:
-        tm = bundle.modality(t)
-        out[t] = int((~pd.Index(tm.ids[tm.labels != UNLABELED]).isin(labelled)).sum())
-    return out
+    return {t: labels_beyond(s.labels, s.ids, bundle.modality(t).labels, bundle.modality(t).ids) for t in candidates}
 
 
 def labels_across_pairs(bundle: Any, student: str, candidates: Sequence[str]) -> dict[str, int]:

@@ -239,9 +239,8 @@ def validate(
     bundle = load_bundle(bundle, label=label)
     if baseline == "teacher-free":
         # None where not passed: a value passed, the no-kd default's included, is used or refused
-        given = {"ranking": ranking, "rank_params": rank_params or None, "tune": tune,
-                 "epochs": epochs, "device": None if device == "auto" else device,
-                 **distill_params}
+        given = {"ranking": ranking, "rank_params": rank_params or None, "tune": tune, "epochs": epochs,
+                 "device": None if device == "auto" else device, **distill_params}
         parallel = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler}  # checked where they are used
         report = _few_labels(bundle, student, candidates, methods, seeds, random_state, progress, given,
                              budget=budget, max_seeds=max_seeds, parallel=parallel, labels_per_class=labels_per_class,

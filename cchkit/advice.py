@@ -194,8 +194,14 @@ def advise(bundle: Any, student: str, candidates: Any = None, *, top: int | None
         advice.budget, advice.seconds = float(budget), time.perf_counter() - started
         _warn_if_over_budget(advice.seconds, budget, seeds, len(cands), ranked=False, least=least)
         return advice
+    if regime.get("teacher_labels", "auto") != "auto":  # it would be dropped: nothing here reads it
+        raise InputError("advise: teacher_labels applies only with few labels (labels_per_class, labelled_fraction, "
+                         "or rows without a label in the data); leave it out.")
     top = ADVISE_TOP if top is None else top
-    ranking, best, dropped = _ranked(bundle, student, cands, top, random_state, device, progress, rank_params)
+    # the ranking's grid goes where the validation's seeds go, unless rank_params says otherwise
+    parallel = {k: validate_params_[k] for k in ("n_jobs", "backend", "scheduler") if k in validate_params_}
+    ranking, best, dropped = _ranked(bundle, student, cands, top, random_state, device, progress,
+                                     {**parallel, **(rank_params or {})})
     left = max(budget - (time.perf_counter() - started), _LEAST_BUDGET)  # the first round runs in any case
     if validate_params_.get("baseline", "teacher-free") == "no-kd":
         choice, text, report = _no_kd_answer(bundle, student, best, ranking, seeds, left, random_state, device,

@@ -722,6 +722,37 @@ def test_advise_on_the_cli_sends_n_jobs_to_its_validation_with_few_labels(tmp_pa
     assert len(sent) == 1 and len(sent[0]) == 3
 
 
+def test_advise_on_the_cli_takes_n_jobs_and_teacher_labels_for_data_holding_unlabeled_rows(tmp_path, monkeypatch):
+    """Without --labels-per-class the CLI cannot know the data are label-scarce: --n-jobs reached
+    advise as ranking options, refused there ('rank_params does not apply'), and --teacher-labels
+    was refused outright; advise, which loads the data, now decides."""
+    from typer.testing import CliRunner
+
+    import cchkit._parallel
+    import cchkit.fewlabels.validate as few
+    from cchkit.cli import app
+
+    sent = []
+    real = few.run_chunked
+    monkeypatch.setattr(few, "run_chunked", lambda fn, tasks, shared, **kw: sent.append(list(tasks)) or real(
+        fn, tasks, shared, **kw))
+    monkeypatch.setattr(cchkit._parallel, "available_cores", lambda: 2)
+    path = _bundle(n=150, unlabeled=60).save(tmp_path / "b.npz")
+    res = CliRunner().invoke(app, ["advise", "-d", str(path), "-s", "weak", "-c", "strong", "--teacher-labels", "own",
+                                   "--seeds", "3", "--budget", "0.001", "--n-jobs", "2", "-q", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    assert len(sent) == 1 and len(sent[0]) == 3
+    assert json.loads(res.stdout)["validation"]["summary"]["teacher_labels"] == {"strong": "own"}
+
+
+def test_advise_refuses_teacher_labels_where_every_label_is_there():
+    """With every label nothing reads teacher_labels: it was dropped, now refused."""
+    from cchkit import advise
+
+    with pytest.raises(InputError, match="teacher_labels applies only with few labels"):
+        advise(_bundle(n=150), "weak", ["strong"], seeds=3, teacher_labels="own")
+
+
 def test_advise_with_few_labels_spends_its_budget():
     """The budget is the whole call's, as with every label: the first round runs, no later one
     would fit a tiny budget, and the validation records what it was given."""

@@ -36,21 +36,19 @@ def advise(
         if top is not None:
             raise c.CchkitError("--top does not apply with few labels (every candidate is measured, and none is "
                                 "ranked); leave it out.")
+    if teacher_labels != "auto":  # data holding unlabeled rows take it too: advise refuses it where labels abound
         few["teacher_labels"] = teacher_labels
-    elif teacher_labels != "auto":
-        raise c.CchkitError("--teacher-labels applies only with few labels (--labels-per-class or --labelled-fraction).")
     from ..validation import BASELINES
 
     if baseline not in BASELINES:
         raise c.CchkitError(f"--baseline must be {' or '.join(BASELINES)}, got {baseline!r}.")
     extra = {"baseline": baseline} if baseline != "teacher-free" else {}
-    # the ranking's grid and the validation's seeds both go where --n-jobs / --backend say
+    # the ranking's grid and the validation's seeds both go where --n-jobs / --backend say (advise sends both)
     parallel: dict[str, object] = {"n_jobs": run.n_jobs} if run.n_jobs != 1 else {}
     if run.backend != "loky" or run.scheduler is not None:
         parallel.update(backend=run.backend, scheduler=run.scheduler)
     result = run_advise(data, student, c.split_names(candidates, "--candidates"), top=top, seeds=seeds, budget=budget,
                         random_state=run.seed, device=run.device, progress=c.progress_enabled(run.quiet),
-                        rank_params=parallel or None if "teacher_labels" not in few else None,
                         **{k: v for k, v in few.items() if v is not None}, **extra, **parallel)
     if run.fmt == "json":
         text = json.dumps(result.to_dict(), indent=2, default=str)

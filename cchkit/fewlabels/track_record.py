@@ -14,7 +14,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from ..criteria.regimes import regime_words, studied_regime
+from ..criteria.regimes import studied_regime, study_words
 from ..exceptions import InputError
 from .regime import LabelRegime
 
@@ -72,6 +72,5 @@ def record_sentence(regime: LabelRegime, mode: str, n_unlabeled: int = 0, per_cl
     if not entry or not entry["n_students"]:
         return "No study has measured this criterion at this label regime yet."
     share = entry["top1_right"] / entry["n_students"]
-    where = "with every label" if key == "all-same" else f"at {regime_words(key)}"
-    return (f"In the study {where} ({entry['n_bundles']} bundles), it picked the best teacher for "
+    return (f"In {study_words(key)} ({entry['n_bundles']} bundles), it picked the best teacher for "
             f"{entry['top1_right']:g} of {entry['n_students']} students ({share:.0%}).")

@@ -179,8 +179,23 @@ def _page(title: str, verdict: list[str], sections: list[tuple[str, str]]) -> st
             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>\n{head}\n{body}</body></html>\n")
 
 
+def _provenance_cell(v: Any) -> str:
+    """A provenance value as a reader writes it (the JSON keeps the values themselves): a list as
+    its items, a mapping as ``key: value`` pairs, None as "not set", a bool as yes or no."""
+    if v is None:
+        return "not set"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, dict):
+        return "; ".join(f"{k}: {_provenance_cell(x)}" for k, x in v.items()) or "none"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_provenance_cell(x) for x in v) or "none"
+    return str(v)
+
+
 def _provenance_block(prov: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td style=\"text-align:left\">{html.escape(str(v))}</td></tr>"
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th>"
+                   f"<td style=\"text-align:left\">{html.escape(_provenance_cell(v))}</td></tr>"
                    for k, v in prov.items())
     return f'<div class="wide"><table class="provenance">{rows}</table></div>'
 

@@ -16,7 +16,7 @@ from sklearn.feature_selection._mutual_info import _compute_mi_cc, _compute_mi_c
 from cchkit.datasets.mi_tasks import apply_transform, gaussian_task
 from cchkit.estimators import get_estimator
 from cchkit.estimators.knn import KSGEstimator, ksg_mi, ross_mi
-from cchkit.exceptions import InputError
+from cchkit.exceptions import CchkitWarning, InputError
 
 
 def _ksg(**kw):
@@ -112,8 +112,9 @@ def test_biased_low_in_high_dimension(dims, mi):
 
 
 def test_warns_in_high_dimension():
+    """A CchkitWarning, which a user filters with cchkit's other warnings."""
     x, y, _ = gaussian_task("sparse", 8, 8, 1.0, n=200, random_state=0)
-    with pytest.warns(UserWarning, match="biased low"):
+    with pytest.warns(CchkitWarning, match="biased low"):
         est = _ksg(n_bootstrap=0).estimate(x, y)
     assert est.extra["warnings"]
 

@@ -18,7 +18,7 @@ from cchkit.datasets.mi_tasks import gaussian_task
 from cchkit.estimators import get_estimator
 from cchkit.estimators._neural import build_critic, resolve_device
 from cchkit.estimators.bounds import dv_terms, infonce_terms
-from cchkit.exceptions import InputError
+from cchkit.exceptions import CchkitWarning, InputError
 
 FAST = dict(hidden=32, embed_dim=16, batch_size=128, max_steps=300, eval_every=50, random_state=0)
 
@@ -354,3 +354,13 @@ def test_a_neural_estimator_with_another_default_is_a_class_and_a_registration()
         assert est.estimate(x, y).value > 0.3
     finally:
         unregister_estimator("infonce-quadratic-trial")
+
+
+def test_negative_bound_is_reported_as_zero_with_a_cchkit_warning():
+    """Independent x and y: a bound below 0 is clipped to 0, recorded, and warned as a
+    CchkitWarning (a user filters cchkit's warnings by that category)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((200, 2)), rng.standard_normal((200, 2))
+    with pytest.warns(CchkitWarning, match=r"variational bound came out at -0\.\d+ nats \(< 0\), reported as 0"):
+        est = get_estimator("infonce", random_state=2, max_steps=50).estimate(x, y)
+    assert est.value == 0.0 and est.extra["clipped_from"] < 0

@@ -109,6 +109,8 @@ def test_validate_report_opens_with_the_verdict_and_gives_its_settings(reports):
     prov = _provenance(reports / "validate.html")
     assert set(PROVENANCE) | {"seeds", "epochs", "methods", "train_size"} <= set(prov)
     assert prov["epochs"] == "2" and "class-align" in prov["methods"]
+    # values as a reader writes them, not Python's reprs
+    assert not [v for v in prov.values() if v in ("None", "True", "False") or v[0] in "[{("], prov
     assert "gain [95%]" in text and "linear probe" in text and "digits-avt" in " ".join(page.text[:5])
 
 

@@ -507,3 +507,14 @@ def test_the_probe_takes_the_most_regularised_c_among_ties():
     r = linear_probe(x, y, 0)
     assert r.val_accuracy == 1.0 and r.C == min(PROBE_CS)
     assert {p.C for p in tuned_probes(x, y, [0, 1, 2], [0, 1]).values()} == {min(PROBE_CS)}
+
+
+def test_an_untuned_kd_pair_falls_back_to_the_distill_configs_defaults():
+    """The stacks' fallback KD weight and temperature are DistillConfig's (documented 1 and 4),
+    read from it, not a second copy that can drift."""
+    from cchkit.distill import DistillConfig
+    from cchkit.validation.stacked import StudentSetting, Tuned
+
+    tuned = Tuned(StudentSetting(0.01, 0.0, (64,), 0.0), kd={("image", "class-align"): (2.0, 2.0)})
+    assert tuned.kd_of("image", "class-align") == (2.0, 2.0)
+    assert tuned.kd_of("text", "class-align") == (DistillConfig().lambda1, DistillConfig().temperature) == (1.0, 4.0)

@@ -33,7 +33,7 @@ from .._validation import (
     looks_discrete,
     standardize,
 )
-from ..exceptions import EstimatorError, InputError
+from ..exceptions import CchkitWarning, EstimatorError, InputError
 from .contract import Bound, MIEstimate, RawEstimate
 
 logger = logging.getLogger("cchkit")
@@ -200,6 +200,7 @@ class MIEstimator(abc.ABC):
             warnings.warn(
                 f"{self.name}: the variational bound came out at {raw.value:.3f} nats (< 0), reported as 0; "
                 "the critic is under-trained: give more samples or training steps.",
+                CchkitWarning,
                 stacklevel=3,
             )
             raw.value = 0.0

@@ -25,6 +25,7 @@ from scipy.special import digamma
 from .._parallel import available_cores
 from .._params import NONE, Integral, Interval, Options, Real, validate_params
 from .._validation import standardize_fit
+from ..exceptions import CchkitWarning
 from .base import MIEstimator
 from .contract import RawEstimate
 from .registry import register_estimator
@@ -250,8 +251,9 @@ class KSGEstimator(MIEstimator):
                 f"KSG brute-force search over {n} samples in {total} dimensions is O(n^2) and will "
                 "be slow; subsample the rows."
             )
-        for msg in msgs:  # a Python warning only: the CLI prints it once, as "warning: ..."
-            warnings.warn(msg, UserWarning, stacklevel=4)
+        for msg in msgs:  # a Python warning only (not logged: a ranking estimates many times and
+            # Python shows one text once); the CLI prints it once, as "warning: ..."
+            warnings.warn(msg, CchkitWarning, stacklevel=4)
         return msgs
 
     def _subsample_interval(

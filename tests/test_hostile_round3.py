@@ -40,6 +40,8 @@ def test_import_of_a_csv_with_empty_label_cells_keeps_them_unlabeled(tmp_path):
     b = ModalityBundle.load(tmp_path / "b.npz")
     assert list(b.classes) == ["x", "y", "z"]  # three classes, not four
     assert b.n_unlabeled("a") == 5
+    # the summary counts the table's rows (samples), not one row per modality (it said 10)
+    assert "5 samples without a label" in res.output, res.output
 
 
 def test_a_complex_column_is_refused_not_cut_to_its_real_part():
@@ -237,7 +239,7 @@ def test_no_tune_is_in_the_recorded_command_and_the_provenance(tmp_path):
     assert res.exit_code == 0, res.output
     html = page.read_text()
     assert "--no-tune" in html
-    assert "<th>tune</th><td style=\"text-align:left\">False</td>" in html
+    assert "<th>tune</th><td style=\"text-align:left\">no</td>" in html
 
 
 # ---------------------------------------------------------------- 13: a summary, not a 139,000-character line

@@ -55,8 +55,18 @@ def _write_new_bundle(bundle, out: Path) -> None:  # noqa: ANN001
         os.replace(written, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    unlabeled = _unlabeled_samples(bundle)
     typer.echo(f"wrote {out}: {modalities_line(list(bundle.modalities.values()))}; {bundle.n_classes} classes"
-               + (f"; {bundle.n_unlabeled():,} unlabeled rows" if bundle.n_unlabeled() else ""), err=True)
+               + (f"; {unlabeled:,} samples without a label" if unlabeled else ""), err=True)
+
+
+def _unlabeled_samples(bundle) -> int:  # noqa: ANN001
+    """Samples (table rows) without a label; each has a row in every modality, so counting the
+    modalities' rows would count it once per modality."""
+    import numpy as np
+
+    ids = [m.ids[~bundle.labelled_mask(name)] for name, m in bundle.modalities.items()]
+    return len(np.unique(np.concatenate(ids).astype(str))) if ids else 0
 
 
 #: Modalities named one by one in the import summary; beyond them, a count.

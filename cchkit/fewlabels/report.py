@@ -121,7 +121,7 @@ def verdict(table: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Any]:
     not_teachers = t[t["significant"] & (t["gain"] > 0) & ~t["beats_placebo"]]
     lead = _regime_words(summary)
     if helpers.empty:
-        text = f"{lead.capitalize()}, no teacher helps {student}: train it alone ({base})."
+        text = f"{lead.capitalize()}, no teacher helps {student}: train it alone, as {base}."
         outcome, teachers = "train alone", []
     elif len(helpers) == 1 or helpers["gain_low"].iloc[0] > helpers["gain_high"].iloc[1:].max():
         h = helpers.iloc[0]

@@ -605,7 +605,8 @@ _SUMMARY = {"method": "logit-kd", "student": "audio", "baseline_text": "the best
 
 @pytest.mark.parametrize("rows, outcome, teachers, words", [
     ([_row("image", 0.01, 0.03), _row("text", -0.01, 0.03)], "train alone", [],
-     "no teacher helps audio: train it alone, as the best teacher-free student (0.40)."),
+     "no teacher is shown to help audio (their gains' 95% intervals reach at most +0.040): train it alone, as the "
+     "best teacher-free student (0.40)."),
     ([_row("image", 0.25, 0.05), _row("text", 0.05, 0.03)], "use", ["image"], "use image as the teacher of audio"),
     ([_row("image", 0.25, 0.05), _row("text", 0.21, 0.04)], "use any", ["image", "text"], "cannot tell them apart"),
     # image's mean (0.25) is above text's interval (0.21-0.23), its interval (0.20-0.30) is not: not separated
@@ -621,6 +622,17 @@ def test_the_verdict_names_the_regime_and_only_separated_teachers(rows, outcome,
     v = verdict(pd.DataFrame(rows), _SUMMARY)
     assert v["outcome"] == outcome and v["teachers"] == teachers
     assert words in v["text"] and v["text"].startswith("With 5 labels per class and 1,350 unlabeled rows")
+
+
+def test_train_alone_says_how_large_a_gain_the_measurement_still_allows():
+    """With a handful of test rows every interval is wide: "no teacher is shown to help" names the
+    highest upper end (+0.219 here), which a user reads as "this could not see gains below that"."""
+    from cchkit.fewlabels.report import verdict
+
+    v = verdict(pd.DataFrame([_row("image", 0.0, 0.219), _row("text", -0.05, 0.2)]), _SUMMARY)
+    assert v["outcome"] == "train alone" and "reach at most +0.219)" in v["text"]
+    hurts = verdict(pd.DataFrame([_row("image", -0.05, 0.01), _row("text", -0.08, 0.02)]), _SUMMARY)
+    assert "reach at most -0.040)" in hurts["text"]
 
 
 def test_the_report_table_is_the_per_seed_differences_by_hand():

@@ -81,4 +81,4 @@ def test_the_quoted_advise_answer_matches_a_run():
     number = r"[+-]?\d+\.\d+"
     assert re.sub(number, "#", answer).startswith(re.sub(number, "#", quote)), (answer, quote)
     quoted, got = re.findall(number, quote), re.findall(number, answer)[: len(re.findall(number, quote))]
-    assert len(quoted) == 3 and all(abs(float(a) - float(b)) <= 0.01 for a, b in zip(quoted, got)), (quoted, got)
+    assert len(quoted) == 4 and all(abs(float(a) - float(b)) <= 0.01 for a, b in zip(quoted, got)), (quoted, got)

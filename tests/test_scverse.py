@@ -102,7 +102,7 @@ def test_tl_advise_stores_its_own_answer_beside_the_measurement_and_pl_saves(mda
     cchkit.tl.advise(mdata, "rna", label_key="cell_type", seeds=3, budget=1e-3, rank_params={"n_bootstrap": 20})
     table, meta = cchkit.tl.stored(mdata, "advice")
     assert list(meta)[:2] == ["teacher", "text"]
-    assert re.match(r"With every training row labelled \([\d,]+\), (no teacher helps rna|use atac as the teacher of rna)",
+    assert re.match(r"With every training row labelled \([\d,]+\), (no teacher is shown to help rna|use atac as the teacher of rna)",
                     meta["text"]), meta["text"]
     assert list(table["teacher"].unique()) == ["atac"]
     assert cchkit.tl.stored(mdata, "validation")[1]["method"] == meta["method"]

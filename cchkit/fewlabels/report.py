@@ -111,6 +111,15 @@ def _regime_words(summary: dict[str, Any]) -> str:
     return f"with {summary['regime_text']}{count} and {summary['n_unlabeled']:,} unlabeled rows"
 
 
+def _reach(t: pd.DataFrame) -> str:
+    """How large a gain the measurement still allows: the highest upper end of the teachers' 95%
+    gain intervals (so that "no teacher is shown to help" says how little it could see: with a
+    handful of test rows the intervals reach far above 0)."""
+    high = t["gain_high"].to_numpy(dtype=float)
+    high = high[np.isfinite(high)]
+    return f" (their gains' 95% intervals reach at most {high.max():+.3f})" if high.size else ""
+
+
 def verdict(table: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Any]:
     """One answer that names the regime: which teacher helps, by how much over which baseline,
     and whether the teachers can be told apart; a gain that does not beat its placebo is not
@@ -121,7 +130,7 @@ def verdict(table: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Any]:
     not_teachers = t[t["significant"] & (t["gain"] > 0) & ~t["beats_placebo"]]
     lead = _regime_words(summary)
     if helpers.empty:
-        text = f"{lead.capitalize()}, no teacher helps {student}: train it alone, as {base}."
+        text = f"{lead.capitalize()}, no teacher is shown to help {student}{_reach(t)}: train it alone, as {base}."
         outcome, teachers = "train alone", []
     elif len(helpers) == 1 or helpers["gain_low"].iloc[0] > helpers["gain_high"].iloc[1:].max():
         h = helpers.iloc[0]

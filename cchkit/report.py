@@ -162,6 +162,8 @@ def _short(df: Any, columns: dict[str, Any]) -> str:
     import pandas as pd
 
     view = pd.DataFrame({GLOSSARY[k][0]: v for k, v in columns.items()})
+    for c in view.columns[view.dtypes == bool]:  # a reader's yes / no (the JSON keeps true / false)
+        view[c] = view[c].map({True: "yes", False: "no"})
     terms = "".join(f"<dt>{html.escape(GLOSSARY[k][0])}</dt><dd>{html.escape(GLOSSARY[k][1])}</dd>" for k in columns)
     return f'<div class="wide">{_table(view)}</div><dl>{terms}</dl>'
 
@@ -322,7 +324,9 @@ def few_label_report(report: Any, bundle: Any = None, *, command: str | None = N
                 **s.get("regime", {}), "teacher_labels": s.get("teacher_labels"), "selection": s.get("selection")}
     answer, settings, seconds = _advice_parts(advice, answer, settings, s.get("seconds"))
     verdict = [f"Advice: {answer}"] if answer else [str(s["verdict"]["text"])]
-    verdict.append(str((s.get("prediction") or {}).get("text", "")))
+    prediction = str((s.get("prediction") or {}).get("text", ""))
+    if prediction not in verdict[0]:  # advise's answer already ends with it: the page says it once
+        verdict.append(prediction)
     sections = [
         ("Accuracy of every student (x: the placebo teacher; dashed: the best teacher-free student)",
          _plot(lambda ax: report.plot(ax=ax))),

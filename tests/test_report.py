@@ -184,3 +184,19 @@ def test_the_advise_page_records_the_callers_budget_and_the_whole_time(tmp_path)
     prov = _provenance(path)
     assert prov["budget"] == "7.5" and float(prov["wall_time_s"]) == round(a.seconds, 2)
     assert _verdict(path)[0] == f"Advice: {a.text}" and len(_verdict(path)) == 2  # the power statement once
+
+
+def test_the_few_label_advise_page_says_the_prediction_once_and_yes_or_no(tmp_path):
+    """With few labels advise's answer ends with the criterion's prediction: the page printed it
+    a second time under the answer; its table wrote the booleans as Python's True / False."""
+    from cchkit.report import few_label_report
+
+    a = cchkit.advise("wdbc", "mean", ["se"], labels_per_class=5, seeds=3, budget=1e-3, progress=False)
+    prediction = a.validation.summary["prediction"]["text"]
+    assert prediction and prediction in a.text
+    path = tmp_path / "advice.html"
+    path.write_text(few_label_report(a.validation, cchkit.load_bundle("wdbc"), advice=a), encoding="utf-8")
+    assert _verdict(path) == [f"Advice: {a.text}"]
+    gains = path.read_text(encoding="utf-8").partition("<h2>Gains</h2>")[2].partition("<details>")[0]
+    cells = _parse_text(gains)
+    assert ("yes" in cells or "no" in cells) and "True" not in cells and "False" not in cells, cells

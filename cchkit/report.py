@@ -162,7 +162,7 @@ def _short(df: Any, columns: dict[str, Any]) -> str:
     import pandas as pd
 
     view = pd.DataFrame({GLOSSARY[k][0]: v for k, v in columns.items()})
-    for c in view.columns[view.dtypes == bool]:  # a reader's yes / no (the JSON keeps true / false)
+    for c in view.select_dtypes(include="bool").columns:  # a reader's yes / no (the JSON keeps true / false)
         view[c] = view[c].map({True: "yes", False: "no"})
     terms = "".join(f"<dt>{html.escape(GLOSSARY[k][0])}</dt><dd>{html.escape(GLOSSARY[k][1])}</dd>" for k in columns)
     return f'<div class="wide">{_table(view)}</div><dl>{terms}</dl>'

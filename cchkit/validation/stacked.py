@@ -109,6 +109,15 @@ _STACK_SETTINGS = {"epochs", "min_steps", "batch_size", "feat_dim", "hidden", "l
 _CONFIG_FIELDS = ("lr", "weight_decay", "hidden", "lambda1", "temperature")
 
 
+def _config_kd() -> tuple[float, float]:
+    """(KD weight, temperature) by default: :class:`~cchkit.distill.DistillConfig`'s, the one
+    source of those defaults."""
+    from ..distill import DistillConfig
+
+    cfg = DistillConfig()
+    return cfg.lambda1, cfg.temperature
+
+
 @dataclass(frozen=True)
 class Tuned:
     """The settings every seed trains with: the student's, and (KD weight, temperature) per
@@ -117,7 +126,7 @@ class Tuned:
     student: StudentSetting
     kd: Mapping[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     seeds: tuple[int, ...] = ()
-    default_kd: tuple[float, float] = field(default_factory=lambda: _config_kd({}))
+    default_kd: tuple[float, float] = field(default_factory=_config_kd)
 
     def kd_of(self, teacher: str, method: str) -> tuple[float, float]:
         return self.kd.get((teacher, method), self.default_kd)
@@ -334,15 +343,6 @@ def _search(jobs: list[_Job], preps: dict[int, PreparedSeed], settings: StackSet
     return chosen
 
 
-def _config_kd(dp: Mapping[str, Any]) -> tuple[float, float]:
-    """(KD weight, temperature) of :class:`~cchkit.distill.DistillConfig` with the settings ``dp``
-    (its defaults for the ones not given): the one source of those defaults."""
-    from ..distill import DistillConfig
-
-    cfg = DistillConfig.build(**{k: dp[k] for k in ("lambda1", "temperature") if k in dp})
-    return cfg.lambda1, cfg.temperature
-
-
 def _given(dp: Mapping[str, Any]) -> Tuned:
     """The settings passed (``tune=False``), the others :class:`~cchkit.distill.DistillConfig`'s
     defaults (one source for every default)."""
@@ -351,7 +351,7 @@ def _given(dp: Mapping[str, Any]) -> Tuned:
     cfg = DistillConfig.build(**{k: v for k, v in dp.items() if k in _CONFIG_FIELDS})
     hidden = cfg.hidden
     hidden = (int(hidden),) if isinstance(hidden, (int, np.integer)) else tuple(int(h) for h in hidden)
-    return Tuned(StudentSetting(cfg.lr, cfg.weight_decay, hidden, 0.0), default_kd=_config_kd(dp))
+    return Tuned(StudentSetting(cfg.lr, cfg.weight_decay, hidden, 0.0), default_kd=(cfg.lambda1, cfg.temperature))
 
 
 def _with_settings(preps: dict[int, PreparedSeed], teachers: Sequence[str], methods: Sequence[str],

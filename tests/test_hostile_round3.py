@@ -427,3 +427,36 @@ def test_a_ranking_of_label_scarce_data_says_whose_record_it_gives():
     assert regime == [regime[0]] and f"a has {n_unl:,} unlabeled rows" in regime[0] and "cchkit advise" in regime[0]
     full = cchkit.rank_teachers("wdbc", "mean", n_bootstrap=20)
     assert "unlabeled_rows" not in full.settings and not any(ln.startswith("regime") for ln in advice_lines(full))
+
+
+# ---------------------------------------------------------------- a row without a label is no class
+def test_estimate_with_the_labels_sets_unlabeled_rows_aside(tmp_path):
+    """`estimate -y label` took every row's label code, so the unlabeled rows (-1) were one more
+    class: a bundle with 10 of 30 rows unlabeled gave n=30 and another number. It now estimates
+    on the labelled rows (the number the estimator gives on them) and says how many it set aside."""
+    from cchkit.estimators import get_estimator
+
+    df = _frame()
+    df.loc[list(range(0, 30, 3)), "label"] = None
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert runner.invoke(app, ["import", str(tmp_path / "t.csv"), "--out", str(tmp_path / "b.npz")]).exit_code == 0
+    res = runner.invoke(app, ["estimate", "-d", str(tmp_path / "b.npz"), "-x", "a", "-y", "label", "-e", "gaussian",
+                              "--n-bootstrap", "20", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    assert "10 unlabeled row(s) set aside" in res.output
+    row = json.loads(res.output[res.output.index("{"):])["rows"][0]
+    b = ModalityBundle.load(tmp_path / "b.npz")
+    keep = b.labelled_mask("a")
+    expected = get_estimator("gaussian", random_state=0, n_bootstrap=20).estimate(b["a"].data[keep], b["a"].labels[keep],
+                                                                                 discrete_y=True)
+    assert row["n"] == 20 and row["value"] == pytest.approx(expected.value, rel=1e-9)
+
+
+def test_distill_takes_a_bundled_datasets_name_like_validate():
+    """distill("wdbc", ...) raised AttributeError ('str' object has no attribute 'modality');
+    validate, rank and advise take a name or a path, and so does distill now."""
+    from cchkit.distill import distill
+
+    by_name = distill("wdbc", "mean", "se", random_state=0, epochs=2)
+    by_bundle = distill(cchkit.load_bundle("wdbc"), "mean", "se", random_state=0, epochs=2)
+    assert by_name.accuracy == by_bundle.accuracy and by_name.n_test == by_bundle.n_test

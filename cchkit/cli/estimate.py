@@ -43,8 +43,7 @@ def estimate(
         params["device"] = device
     est = get_estimator_accepting(estimator, params)
     if y == "label":
-        m = bundle.modality(x)
-        result = est.estimate(m.data, m.labels, discrete_y=True)
+        result = est.estimate(*_labelled_rows(bundle, x), discrete_y=True)
     else:
         view = bundle.paired([x, y])
         result = est.estimate(view.data[x], view.data[y], discrete_y=False)
@@ -67,3 +66,15 @@ def estimate(
             f"interval: {result.ci_method or 'none'}"
         )
     write_output(text, out)
+
+
+def _labelled_rows(bundle, name: str) -> tuple[Any, Any]:  # noqa: ANN001
+    """Modality ``name``'s features and labels on its labelled rows: a row without a label (code
+    -1) is no class of its own; the rows set aside are counted in one warning."""
+    from .._warn import warn_user
+
+    m, keep = bundle.modality(name), bundle.labelled_mask(name)
+    if not keep.all():
+        warn_user("estimate -y label uses %s's labelled rows only: %s unlabeled row(s) set aside.", name,
+                  f"{int((~keep).sum()):,}")
+    return m.data[keep], m.labels[keep]

@@ -71,7 +71,7 @@ import torch
 
 from .._params import BOOL, NONE, Integral, Interval, validate_params
 from .._torch import resolve_device, torch_threads
-from ..bundle import ModalityBundle
+from ..datasets import load_bundle
 from .config import DistillConfig
 from .loop import StepInputs, StudentRun, train_student
 from .methods import get_method, list_methods
@@ -187,7 +187,8 @@ def distill(
 
     Parameters
     ----------
-    bundle : ModalityBundle
+    bundle : ModalityBundle, or what :func:`cchkit.load_bundle` reads
+        A bundle, a bundled dataset's name or a path (an unlabeled row is set aside, with a warning).
     student, teacher : str
         Modality names (different).
     config : DistillConfig, optional
@@ -238,7 +239,7 @@ def distill(
         warnings.warn("distill(seed=...) is deprecated; use random_state=...", DeprecationWarning, stacklevel=3)
         random_state = seed
     cfg = DistillConfig.build(config, **settings)
-    bundle = ModalityBundle.labelled_for(bundle, "distill") if isinstance(bundle, ModalityBundle) else bundle
+    bundle = load_bundle(bundle).labelled_for("distill")
     check_modalities(bundle, student, teacher)
     dev = resolve_device(device)
     with torch_threads(n_threads if dev.type == "cpu" else None):

@@ -460,3 +460,21 @@ def test_distill_takes_a_bundled_datasets_name_like_validate():
     by_name = distill("wdbc", "mean", "se", random_state=0, epochs=2)
     by_bundle = distill(cchkit.load_bundle("wdbc"), "mean", "se", random_state=0, epochs=2)
     assert by_name.accuracy == by_bundle.accuracy and by_name.n_test == by_bundle.n_test
+
+
+@pytest.mark.parametrize("args, refused", [
+    (["-e", "mine", "--n-bootstrap", "50"], "n_bootstrap"),  # MINE's interval is not a bootstrap
+    (["-e", "ksg", "--device", "cpu"], "device"),  # KSG runs on numba kernels, not torch
+])
+def test_estimate_refuses_an_option_its_estimator_does_not_take(args, refused):
+    """`estimate -e mine --n-bootstrap 50` printed MINE's estimate and dropped the option: a value
+    the user gives is used or refused, in one line with exit 2."""
+    res = runner.invoke(app, ["estimate", "-x", "audio", "-y", "image", "-q", *args])
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("error: ") and refused in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_estimate_uses_the_bootstrap_size_it_is_given():
+    res = runner.invoke(app, ["estimate", "-x", "audio", "-y", "image", "-e", "gaussian", "--n-bootstrap", "30", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "bootstrap (30 resamples" in res.output

@@ -140,6 +140,19 @@ def log_run(run: RunOptions, result: Any, html: str | None) -> None:
     typer.echo(f"logged to MLflow run {run_id}", err=True)
 
 
+def given_options(names: typing.Iterable[str]) -> list[str]:
+    """The options of ``names`` (parameter names) the user gave, on the command line or in the
+    environment, their default value included: a value passed is used or refused, and comparing
+    it with the default would let ``--epochs 30`` through unread."""
+    import importlib
+
+    # the click that typer runs on: typer may vendor its own, whose context the public click cannot see
+    click_pkg = typer.BadParameter.__module__.rsplit(".", 1)[0]
+    ctx = importlib.import_module(click_pkg + ".globals").get_current_context()
+    default = importlib.import_module(click_pkg + ".core").ParameterSource.DEFAULT
+    return [name for name in names if ctx.get_parameter_source(name) not in (None, default)]
+
+
 def progress_enabled(quiet: bool) -> bool:
     return (not quiet) and sys.stderr.isatty()
 

@@ -21,7 +21,7 @@ def estimate(
     y: str = typer.Option("label", "--y", "-y", help="Another modality, or 'label' for the class labels."),
     data: str = c.DataOpt,
     estimator: str = typer.Option("gaussian", "--estimator", "-e", help="A registered MI estimator (see `cchkit estimators`)."),
-    n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples (estimators that bootstrap)."),
+    n_bootstrap: int = typer.Option(200, "--n-bootstrap", help="Bootstrap resamples (an estimator whose interval is no bootstrap refuses it)."),
     units: str = typer.Option("nats", "--units", help="nats or bits."),
     fmt: str = c.FormatOpt,
     out: Optional[Path] = c.OutOpt,
@@ -38,10 +38,13 @@ def estimate(
     c.start_command(quiet, fmt, data, out)
     check_param("", "--units", units, [Options(["nats", "bits"])])
     bundle = load_bundle(data)
-    params: dict[str, Any] = {"random_state": seed, "n_bootstrap": n_bootstrap, "progress": c.progress_enabled(quiet)}
-    if device != "auto":
-        params["device"] = device
-    est = get_estimator_accepting(estimator, params)
+    # what the user gave is the estimator's to take or refuse ("mine has no parameter n_bootstrap");
+    # the defaults are offered to the estimators that take them
+    given = set(c.given_options(["n_bootstrap", "device"]))
+    settings = {"n_bootstrap": n_bootstrap, "device": device}
+    offered = {"random_state": seed, "progress": c.progress_enabled(quiet),
+               **{k: v for k, v in settings.items() if k not in given and not (k == "device" and v == "auto")}}
+    est = get_estimator_accepting(estimator, offered, **{k: v for k, v in settings.items() if k in given})
     if y == "label":
         result = est.estimate(*_labelled_rows(bundle, x), discrete_y=True)
     else:

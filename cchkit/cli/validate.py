@@ -82,16 +82,9 @@ _NO_KD_ONLY = {"--train-size": "train_size", "--epochs": "epochs", "--tune": "tu
 
 
 def _no_kd_options_given(tune: bool) -> list[str]:
-    """The no-kd-only options the user typed (or set in the environment), their default value
-    included: a value passed is used or refused, and comparing with the default let ``--epochs 30``
-    through unread."""
-    import importlib
-
-    # the click that typer runs on: typer may vendor its own, whose context the public click cannot see
-    click_pkg = typer.BadParameter.__module__.rsplit(".", 1)[0]
-    ctx = importlib.import_module(click_pkg + ".globals").get_current_context()
-    default = importlib.import_module(click_pkg + ".core").ParameterSource.DEFAULT
-    typed = [flag for flag, name in _NO_KD_ONLY.items() if ctx.get_parameter_source(name) not in (None, default)]
+    """The no-kd-only options the user gave (:func:`~cchkit.cli.common.given_options`)."""
+    given = set(c.given_options(_NO_KD_ONLY.values()))
+    typed = [flag for flag, name in _NO_KD_ONLY.items() if name in given]
     return [("--tune" if tune else "--no-tune") if flag == "--tune" else flag for flag in typed]
 
 

@@ -39,12 +39,11 @@ def estimate(
     check_param("", "--units", units, [Options(["nats", "bits"])])
     bundle = load_bundle(data)
     # what the user gave is the estimator's to take or refuse ("mine has no parameter n_bootstrap");
-    # the defaults are offered to the estimators that take them
-    given = set(c.given_options(["n_bootstrap", "device"]))
-    settings = {"n_bootstrap": n_bootstrap, "device": device}
-    offered = {"random_state": seed, "progress": c.progress_enabled(quiet),
-               **{k: v for k, v in settings.items() if k not in given and not (k == "device" and v == "auto")}}
-    est = get_estimator_accepting(estimator, offered, **{k: v for k, v in settings.items() if k in given})
+    # the defaults are offered to the estimators that take them (an untouched --device is each one's own)
+    given = c.given_options(["n_bootstrap", "device"])
+    own = {k: v for k, v in {"n_bootstrap": n_bootstrap, "device": device}.items() if k in given}
+    offered = {"random_state": seed, "progress": c.progress_enabled(quiet), "n_bootstrap": n_bootstrap}
+    est = get_estimator_accepting(estimator, offered, **own)
     if y == "label":
         result = est.estimate(*_labelled_rows(bundle, x), discrete_y=True)
     else:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._validation import UNLABELED
 from ..exceptions import InputError
 
 __all__ = ["REGIME_FILE", "STUDIED_LEVELS", "studied_regime", "data_regime", "load_regime_records", "study_words", "labels_beyond",
@@ -74,7 +75,7 @@ def data_regime(student_labels: np.ndarray, student_ids: np.ndarray,
     """The studied regime of a student's labels (codes, -1 for unlabeled) among its candidate
     teachers' (labels, ids): every label, or the median labelled rows per class; ``own`` where
     a teacher has labelled rows the student has not labelled."""
-    labelled = student_labels != -1
+    labelled = student_labels != UNLABELED
     if labelled.all():
         return "all-same"
     per_class = float(np.median(np.bincount(student_labels[labelled], minlength=n_classes)))
@@ -87,8 +88,8 @@ def labels_beyond(student_labels: np.ndarray, student_ids: np.ndarray, teacher_l
     """The teacher's labelled rows on samples the student holds no label for (codes, -1 for
     unlabeled): paired with a student row without a label, or a sample the student does not have.
     Where there are any, the data give the teacher labels the student lacks (an ``own`` regime)."""
-    known = pd.Index(student_ids[student_labels != -1])
-    return int((~pd.Index(teacher_ids[teacher_labels != -1]).isin(known)).sum())
+    known = pd.Index(student_ids[student_labels != UNLABELED])
+    return int((~pd.Index(teacher_ids[teacher_labels != UNLABELED]).isin(known)).sum())
 
 
 def check_band(band: Any, where: str) -> None:
